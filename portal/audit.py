@@ -1,0 +1,36 @@
+"""Audit events: written inside the same transaction as the change they record."""
+
+from contextvars import ContextVar
+
+from django.db import transaction
+
+current_request_id: ContextVar[str] = ContextVar("wharf_request_id", default="")
+
+SECRET_FIELDS = {"password", "password_encrypted", "secret", "token", "ca_bundle_key"}
+
+
+def _scrub(data: dict | None) -> dict | None:
+    if data is None:
+        return None
+    return {key: ("***" if key in SECRET_FIELDS else value) for key, value in data.items()}
+
+
+def record(actor, action: str, target, *, before: dict | None = None, after: dict | None = None,
+           label: str | None = None):
+    """Write one event. Callers are inside ``transaction.atomic``; we insist on it."""
+    from portal.models import AuditEvent
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record() must run inside the transaction of the change")
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEvent.objects.create(
+        actor=actor if is_user else None,
+        actor_name=actor.get_username() if is_user else "system",
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        target_label=label if label is not None else str(target),
+        before=_scrub(before),
+        after=_scrub(after),
+        request_id=current_request_id.get(),
+    )

@@ -1,0 +1,43 @@
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from portal.permissions import can, is_admin
+
+# (section, [(label, url name, who may see it)]) in the order of DESIGN section 4.
+NAVIGATION = [
+    (_("Container Registry"), [
+        (_("Integrated Registry (Admin)"), "registries:platform-list", lambda u: is_admin(u)),
+        (_("Integrated Registry (Workspace)"), "registries:workspace-list",
+         lambda u: can(u, "view_workspace")),
+        (_("Images"), "registries:images", lambda u: True),
+    ]),
+    (_("Container Management"), [
+        (_("Namespaces"), "workspaces:namespace-list", lambda u: True),
+        (_("Create by Image"), "workspaces:create-by-image", lambda u: can(u, "use_images")),
+    ]),
+    (_("Global Management"), [
+        (_("Workspaces"), "workspaces:list", lambda u: True),
+        (_("Audit Log"), "audit-log", lambda u: can(u, "view_audit_log")),
+    ]),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"navigation": []}
+    current = request.path
+    sections = []
+    for title, entries in NAVIGATION:
+        items = []
+        for label, url_name, allowed in entries:
+            if not allowed(user):
+                continue
+            try:
+                url = reverse(url_name)
+            except NoReverseMatch:
+                continue  # the page is not part of this build
+            items.append({"label": label, "url": url, "active": current.startswith(url)})
+        if items:
+            sections.append({"title": title, "items": items})
+    return {"navigation": sections, "user_is_admin": is_admin(user)}

@@ -1,0 +1,83 @@
+"""The one place that answers "may this user do X on Y?".
+
+Platform power comes from the `Admin` group (or superuser); workspace power from Membership.
+Views and the API call these functions; nothing else checks roles.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+
+ADMIN_GROUP = "Admin"
+
+# Workspace roles, strongest first.
+ROLE_ADMIN = "admin"
+ROLE_EDITOR = "editor"
+ROLE_VIEWER = "viewer"
+
+
+def is_admin(user) -> bool:
+    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_wharf_is_admin", None)
+    if cached is None:
+        cached = user.groups.filter(name=ADMIN_GROUP).exists()
+        user._wharf_is_admin = cached
+    return cached
+
+
+def workspace_roles(user) -> dict[int, str]:
+    """{workspace_id: role} for the user's memberships, read once per request."""
+    if user is None or not user.is_authenticated:
+        return {}
+    cached = getattr(user, "_wharf_workspace_roles", None)
+    if cached is None:
+        from workspaces.models import Membership
+
+        cached = dict(Membership.objects.filter(user=user).values_list("workspace_id", "role"))
+        user._wharf_workspace_roles = cached
+    return cached
+
+
+def role_in(user, workspace) -> str | None:
+    return workspace_roles(user).get(getattr(workspace, "pk", workspace))
+
+
+# Platform-wide actions: Admin only.
+PLATFORM_ACTIONS = {
+    "manage_registries",
+    "bind_spaces",
+    "manage_clusters",
+    "bind_namespaces",
+    "manage_workspaces",
+    "view_audit_log",
+}
+
+# Workspace actions and the roles that may take them.
+WORKSPACE_ACTIONS = {
+    "view_workspace": {ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER},
+    "browse_images": {ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER},
+    "use_images": {ROLE_ADMIN, ROLE_EDITOR},
+    "fetch_pull_secret": {ROLE_ADMIN, ROLE_EDITOR},
+    "manage_members": {ROLE_ADMIN},
+    "manage_workspace_registries": {ROLE_ADMIN},
+}
+
+# What a platform Admin may do inside a workspace they are not a member of. Using private
+# images is deliberately absent: an Admin manages bindings but does not browse tenants' images.
+ADMIN_IN_WORKSPACE = {"view_workspace", "manage_members", "fetch_pull_secret"}
+
+
+def can(user, action: str, workspace=None) -> bool:
+    if action in PLATFORM_ACTIONS:
+        return is_admin(user)
+    if action not in WORKSPACE_ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if workspace is None:
+        # "Is there any workspace where the user may do this?" (navigation, list pages)
+        if is_admin(user) and action in ADMIN_IN_WORKSPACE:
+            return True
+        return any(role in WORKSPACE_ACTIONS[action] for role in workspace_roles(user).values())
+    if role_in(user, workspace) in WORKSPACE_ACTIONS[action]:
+        return True
+    return is_admin(user) and action in ADMIN_IN_WORKSPACE

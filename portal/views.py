@@ -1,0 +1,44 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from portal.permissions import is_admin
+from registries import access
+from registries.models import Registry, RegistrySpace, SpaceBinding
+from workspaces.models import Membership, Namespace
+
+
+@login_required
+def dashboard(request):
+    user = request.user
+    context = {
+        "memberships": Membership.objects.filter(user=user).select_related("workspace"),
+        "visible_space_count": access.spaces_for_user(user).count(),
+        "visible_repository_count": access.repositories_in(access.spaces_for_user(user)).count(),
+    }
+    if is_admin(user):
+        context["platform"] = {
+            "registries": Registry.objects.filter(scope=Registry.Scope.PLATFORM).count(),
+            "unhealthy": Registry.objects.filter(status=Registry.Status.UNHEALTHY).count(),
+            "spaces": RegistrySpace.objects.count(),
+            "bindings": SpaceBinding.objects.count(),
+            "unbound_namespaces": Namespace.objects.filter(workspace__isnull=True).count(),
+        }
+    return render(request, "portal/dashboard.html", context)
+
+
+@require_GET
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 - any database failure means "not ready"
+        return JsonResponse({"status": "database unavailable"}, status=503)
+    return JsonResponse({"status": "ok"})

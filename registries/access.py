@@ -1,0 +1,86 @@
+"""The access rule (DESIGN section 2), and its only home.
+
+For a namespace N bound to workspace W (or unbound, W = None):
+- Public tab: spaces with visibility=public of healthy platform registries.
+- Private tab: private spaces of platform registries bound to W, plus every space of
+  workspace-scope registries owned by W.
+- W = None: public only.
+
+For a user: the union over the workspaces the user is a member of. Being an Admin adds
+nothing here: Admins manage bindings but do not see tenants' private images.
+
+Pages, the API, the explainer, the token service and credential reconciliation call these
+functions; nothing else derives who may see what.
+"""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from registries.models import Registry, RegistrySpace, Repository, SpaceBinding
+from workspaces.models import Workspace
+
+PUBLIC = "public"
+PRIVATE = "private"
+TABS = (PUBLIC, PRIVATE)
+
+
+def _spaces(healthy_only: bool) -> QuerySet[RegistrySpace]:
+    spaces = RegistrySpace.objects.filter(missing=False)
+    if healthy_only:
+        spaces = spaces.filter(registry__status=Registry.Status.HEALTHY)
+    return spaces
+
+
+def _public_q() -> Q:
+    return Q(visibility=RegistrySpace.Visibility.PUBLIC, registry__scope=Registry.Scope.PLATFORM)
+
+
+def _private_q(workspaces: QuerySet[Workspace]) -> Q:
+    """Private platform spaces bound to, plus every space owned by, any of ``workspaces``.
+
+    Subqueries rather than joins, so a space never appears twice and no DISTINCT is needed.
+    """
+    bound = Exists(SpaceBinding.objects.filter(space=OuterRef("pk"), workspace__in=workspaces))
+    return Q(
+        bound, visibility=RegistrySpace.Visibility.PRIVATE, registry__scope=Registry.Scope.PLATFORM
+    ) | Q(registry__scope=Registry.Scope.WORKSPACE, registry__workspace__in=workspaces)
+
+
+def public_spaces(*, healthy_only: bool = True) -> QuerySet[RegistrySpace]:
+    return _spaces(healthy_only).filter(_public_q())
+
+
+def private_spaces_for_workspace(workspace, *, healthy_only: bool = True) -> QuerySet[RegistrySpace]:
+    if workspace is None:
+        return RegistrySpace.objects.none()
+    return _spaces(healthy_only).filter(_private_q(Workspace.objects.filter(pk=workspace.pk)))
+
+
+def spaces_for_workspace(workspace, tab: str | None = None, *,
+                         healthy_only: bool = True) -> QuerySet[RegistrySpace]:
+    if tab == PUBLIC or workspace is None:
+        return public_spaces(healthy_only=healthy_only) if tab != PRIVATE else \
+            RegistrySpace.objects.none()
+    if tab == PRIVATE:
+        return private_spaces_for_workspace(workspace, healthy_only=healthy_only)
+    return _spaces(healthy_only).filter(_public_q() | _private_q(Workspace.objects.filter(pk=workspace.pk)))
+
+
+def spaces_for_namespace(namespace, tab: str | None = None, *,
+                         healthy_only: bool = True) -> QuerySet[RegistrySpace]:
+    return spaces_for_workspace(namespace.workspace, tab, healthy_only=healthy_only)
+
+
+def spaces_for_user(user, tab: str | None = None, *,
+                    healthy_only: bool = True) -> QuerySet[RegistrySpace]:
+    if user is None or not user.is_authenticated:
+        return spaces_for_workspace(None, tab, healthy_only=healthy_only)
+    private = _private_q(Workspace.objects.filter(memberships__user=user))
+    if tab == PUBLIC:
+        return public_spaces(healthy_only=healthy_only)
+    if tab == PRIVATE:
+        return _spaces(healthy_only).filter(private)
+    return _spaces(healthy_only).filter(_public_q() | private)
+
+
+def repositories_in(spaces: QuerySet[RegistrySpace]) -> QuerySet[Repository]:
+    return Repository.objects.filter(space__in=spaces.values("pk"))

@@ -1,0 +1,54 @@
+from .base import (
+    AuthenticationFailed,
+    BadAnswer,
+    CheckResult,
+    Conflict,
+    Connection,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    RegistryClient,
+    RegistryError,
+    RegistryTimeout,
+    RepositoryInfo,
+    SpaceInfo,
+    TagInfo,
+    TLSFailure,
+    Unreachable,
+    Unsupported,
+    space_of,
+)
+
+
+def client_for(kind: str, connection: Connection) -> RegistryClient:
+    from .distribution import DistributionClient
+    from .harbor import HarborClient
+
+    clients = {"harbor": HarborClient, "distribution": DistributionClient}
+    try:
+        return clients[kind](connection)
+    except KeyError:
+        raise Unsupported(f"Unknown registry kind {kind!r}.") from None
+
+
+__all__ = [
+    "AuthenticationFailed",
+    "BadAnswer",
+    "CheckResult",
+    "Conflict",
+    "Connection",
+    "Forbidden",
+    "NotFound",
+    "RateLimited",
+    "RegistryClient",
+    "RegistryError",
+    "RegistryTimeout",
+    "RepositoryInfo",
+    "SpaceInfo",
+    "TagInfo",
+    "TLSFailure",
+    "Unreachable",
+    "Unsupported",
+    "client_for",
+    "space_of",
+]

@@ -1,0 +1,175 @@
+"""What every registry client offers, and the one error taxonomy they share.
+
+Plain Python on purpose (no Django imports): the clients are tested and reused alone.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach one registry. ``ca_pem`` is extra trust; ``verify_tls=False`` skips it all."""
+
+    url: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+    verify_tls: bool = True
+    ca_pem: str = ""
+    timeout: float = DEFAULT_TIMEOUT
+
+    def ssl_verify(self) -> ssl.SSLContext | bool:
+        if not self.verify_tls:
+            return False
+        if self.ca_pem.strip():
+            context = ssl.create_default_context()
+            context.load_verify_locations(cadata=self.ca_pem)
+            return context
+        return True
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    version: str = ""
+    is_admin: bool | None = None
+    username: str = ""
+
+
+@dataclass(frozen=True)
+class SpaceInfo:
+    name: str
+    public: bool
+    upstream_id: str = ""
+    repository_count: int | None = None
+    created: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RepositoryInfo:
+    """``name`` is the full repository path inside the registry, space included."""
+
+    space: str
+    name: str
+    description: str = ""
+    tag_count: int | None = None
+    pull_count: int | None = None
+    created: datetime | None = None
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    name: str
+    digest: str
+    size: int | None = None
+    pushed: datetime | None = None
+    platforms: tuple[str, ...] = ()
+
+
+class RegistryError(Exception):
+    """A failure talking to a registry, with a message fit to show a person.
+
+    Messages never contain credentials.
+    """
+
+    code = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Unreachable(RegistryError):
+    code = "unreachable"
+
+
+class RegistryTimeout(Unreachable):
+    code = "timeout"
+
+
+class TLSFailure(RegistryError):
+    code = "tls"
+
+
+class AuthenticationFailed(RegistryError):
+    code = "auth"
+
+
+class Forbidden(RegistryError):
+    code = "forbidden"
+
+
+class NotFound(RegistryError):
+    code = "not_found"
+
+
+class Conflict(RegistryError):
+    code = "conflict"
+
+
+class BadAnswer(RegistryError):
+    code = "bad_answer"
+
+
+class RateLimited(RegistryError):
+    code = "rate_limited"
+
+
+class Unsupported(RegistryError):
+    code = "unsupported"
+
+
+class RegistryClient:
+    """The small interface sync, the integration check and the space actions use."""
+
+    kind = ""
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def check(self, require_admin: bool = False) -> CheckResult:
+        """Reachability and credentials; raise RegistryError with a human message."""
+        raise NotImplementedError
+
+    def iter_spaces(self) -> Iterator[SpaceInfo]:
+        raise NotImplementedError
+
+    def iter_repositories(self, space: str | None = None) -> Iterator[RepositoryInfo]:
+        """Repositories of one space, or of the whole registry when ``space`` is None."""
+        raise NotImplementedError
+
+    def iter_tags(self, repository: str) -> Iterator[TagInfo]:
+        raise NotImplementedError
+
+    def create_space(self, name: str, public: bool) -> SpaceInfo:
+        raise NotImplementedError
+
+    def set_space_visibility(self, name: str, public: bool) -> None:
+        raise NotImplementedError
+
+    def delete_space(self, name: str) -> None:
+        raise NotImplementedError
+
+
+def space_of(repository: str) -> str:
+    """Distribution has no projects: the first path segment is the space (``library`` if none)."""
+    head, sep, _ = repository.partition("/")
+    return head if sep else "library"

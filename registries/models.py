@@ -1,0 +1,257 @@
+from django.conf import settings
+from django.core.validators import URLValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portal import crypto
+from portal.validators import dns_label_condition, dns_label_validator
+from registries.clients import Connection
+
+http_url_validator = URLValidator(
+    schemes=["http", "https"], message=_("Enter an http:// or https:// address.")
+)
+
+
+class Registry(models.Model):
+    class Kind(models.TextChoices):
+        HARBOR = "harbor", _("Harbor")
+        DISTRIBUTION = "distribution", _("Docker Registry")
+
+    class Scope(models.TextChoices):
+        PLATFORM = "platform", _("Integrated Registry (Admin)")
+        WORKSPACE = "workspace", _("Integrated Registry (Workspace)")
+
+    class Status(models.TextChoices):
+        HEALTHY = "healthy", _("Healthy")
+        UNHEALTHY = "unhealthy", _("Unhealthy")
+
+    name = models.CharField(
+        _("name"), max_length=63, unique=True, validators=[dns_label_validator],
+        error_messages={"unique": _("A registry with this name already exists.")},
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    url = models.CharField(_("URL"), max_length=500, validators=[http_url_validator])
+    username = models.CharField(_("username"), max_length=255, blank=True)
+    # Write-only: set through set_password(), never rendered.
+    password_encrypted = models.TextField(blank=True, editable=False)
+    verify_tls = models.BooleanField(_("verify TLS certificates"), default=True)
+    ca_bundle = models.TextField(_("CA bundle (PEM)"), blank=True)
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices,
+                             default=Scope.PLATFORM)
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="registries",
+    )
+    is_demo = models.BooleanField(
+        _("demo"), default=False,
+        help_text=_("Demo data: shown in the portal but never contacted."),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.HEALTHY)
+    status_message = models.TextField(_("status message"), blank=True)
+    status_changed = models.DateTimeField(null=True, blank=True)
+    last_sync = models.DateTimeField(_("last sync"), null=True, blank=True)
+    last_sync_error = models.TextField(_("last sync error"), blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("registry")
+        verbose_name_plural = _("registries")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(scope="platform", workspace__isnull=True)
+                    | models.Q(scope="workspace", workspace__isnull=False)
+                ),
+                name="registry_scope_matches_workspace",
+                violation_error_message=_(
+                    "A workspace registry needs its workspace; a platform registry has none."
+                ),
+            ),
+            models.CheckConstraint(condition=dns_label_condition("name"),
+                                   name="registry_name_dns_label"),
+            models.CheckConstraint(
+                condition=models.Q(url__startswith="http://") | models.Q(url__startswith="https://"),
+                name="registry_url_http",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def set_password(self, raw: str) -> None:
+        self.password_encrypted = crypto.encrypt(raw)
+
+    def get_password(self) -> str:
+        return crypto.decrypt(self.password_encrypted)
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_encrypted)
+
+    @property
+    def host(self) -> str:
+        """The host[:port] an image reference starts with."""
+        return self.url.split("://", 1)[-1].rstrip("/")
+
+    @property
+    def is_healthy(self) -> bool:
+        return self.status == self.Status.HEALTHY
+
+    def connection(self) -> Connection:
+        return Connection(
+            url=self.url,
+            username=self.username,
+            password=self.get_password(),
+            verify_tls=self.verify_tls,
+            ca_pem=self.ca_bundle,
+            timeout=float(settings.WHARF_REGISTRY_TIMEOUT),
+        )
+
+
+class RegistrySpace(models.Model):
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", _("Public")
+        PRIVATE = "private", _("Private")
+
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="spaces")
+    name = models.CharField(_("name"), max_length=255)
+    visibility = models.CharField(_("type"), max_length=16, choices=Visibility.choices,
+                                  default=Visibility.PRIVATE)
+    upstream_id = models.CharField(_("upstream id"), max_length=64, blank=True)
+    # Seen missing in a complete listing: kept (with its bindings) until an Admin removes it.
+    missing = models.BooleanField(_("missing upstream"), default=False)
+    repository_count = models.PositiveIntegerField(_("images"), default=0)
+    upstream_created = models.DateTimeField(_("created"), null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    workspaces = models.ManyToManyField(
+        "workspaces.Workspace", through="SpaceBinding", related_name="bound_spaces",
+    )
+
+    class Meta:
+        ordering = ["registry__name", "name"]
+        verbose_name = _("registry space")
+        verbose_name_plural = _("registry spaces")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["registry", "name"], name="space_unique_in_registry",
+                violation_error_message=_("This registry already has a space of that name."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(visibility__in=["public", "private"]),
+                name="space_visibility_known",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.registry.name}/{self.name}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.visibility == self.Visibility.PUBLIC
+
+
+class SpaceBinding(models.Model):
+    space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE, related_name="bindings")
+    # PROTECT: deleting a workspace that still has bindings is refused, not silently unbound.
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.PROTECT,
+                                  related_name="space_bindings")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["space", "workspace__name"]
+        verbose_name = _("space binding")
+        verbose_name_plural = _("space bindings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "workspace"], name="binding_unique_pair",
+                violation_error_message=_("This space is already bound to that workspace."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.space} -> {self.workspace}"
+
+
+class Repository(models.Model):
+    space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE,
+                              related_name="repositories")
+    # The full path inside the registry, space included: "team-a/tools/cli".
+    name = models.CharField(_("name"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    tag_count = models.PositiveIntegerField(_("tags"), default=0)
+    pull_count = models.PositiveBigIntegerField(_("pulls"), default=0)
+    upstream_created = models.DateTimeField(_("created"), null=True, blank=True)
+    last_push = models.DateTimeField(_("last push"), null=True, blank=True)
+    synced = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("repository")
+        verbose_name_plural = _("repositories")
+        constraints = [
+            models.UniqueConstraint(fields=["space", "name"], name="repository_unique_in_space"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def short_name(self) -> str:
+        """The name below the space ("tools/cli" for "team-a/tools/cli")."""
+        prefix = self.space.name + "/"
+        return self.name[len(prefix):] if self.name.startswith(prefix) else self.name
+
+
+class Tag(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(_("tag"), max_length=128)
+    digest = models.CharField(_("digest"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"), null=True, blank=True)
+    pushed = models.DateTimeField(_("push time"), null=True, blank=True)
+    platforms = models.JSONField(_("platforms"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-pushed", "name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "name"], name="tag_unique_in_repository"),
+        ]
+
+    def __str__(self):
+        return f"{self.repository.name}:{self.name}"
+
+
+class SyncRun(models.Model):
+    class Result(models.TextChoices):
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="sync_runs")
+    result = models.CharField(max_length=16, choices=Result.choices, default=Result.RUNNING)
+    started = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    spaces = models.PositiveIntegerField(default=0)
+    repositories = models.PositiveIntegerField(default=0)
+    tags = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started", "-id"]
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
+
+    def __str__(self):
+        return f"{self.registry} sync {self.started:%Y-%m-%d %H:%M} {self.result}"
+
+    @property
+    def duration(self):
+        return (self.finished - self.started) if self.finished else None

@@ -1,0 +1,174 @@
+"""The access rule's truth table (DESIGN section 2).
+
+The oracle below restates the rule in the design's words, case by case; the querysets in
+registries/access.py must agree with it for every combination.
+"""
+
+import itertools
+
+import pytest
+
+from conftest import make_user
+from registries import access
+from registries.models import Registry, RegistrySpace, SpaceBinding
+from workspaces.models import Cluster, Namespace, Workspace
+
+REGISTRIES = {
+    # name: (scope, owner, healthy)
+    "plat": ("platform", None, True),
+    "plat-down": ("platform", None, False),
+    "own-reg": ("workspace", "ws-w", True),
+    "other-reg": ("workspace", "ws-o", True),
+}
+SPACES = {
+    # name: (visibility, bound to)
+    "pub-unbound": ("public", set()),
+    "pub-bound-w": ("public", {"ws-w"}),
+    "priv-unbound": ("private", set()),
+    "priv-bound-w": ("private", {"ws-w"}),
+    "priv-bound-o": ("private", {"ws-o"}),
+    "priv-bound-both": ("private", {"ws-w", "ws-o"}),
+}
+
+
+def oracle(registry: str, space: str, workspace: str | None, tab: str) -> bool:
+    scope, owner, healthy = REGISTRIES[registry]
+    visibility, bound_to = SPACES[space]
+    if not healthy:
+        return False
+    if scope == "workspace":
+        # Every space of a workspace registry, on the Private tab of its own workspace only.
+        return tab == "private" and workspace == owner
+    if visibility == "public":
+        return tab == "public"
+    return tab == "private" and workspace is not None and workspace in bound_to
+
+
+@pytest.fixture
+def world(db):
+    workspaces = {name: Workspace.objects.create(name=name) for name in ("ws-w", "ws-o")}
+    spaces = {}
+    for registry_name, (scope, owner, healthy) in REGISTRIES.items():
+        registry = Registry.objects.create(
+            name=registry_name, kind="harbor", url=f"https://{registry_name}.example.com",
+            scope=scope, workspace=workspaces.get(owner),
+            status="healthy" if healthy else "unhealthy",
+        )
+        for space_name, (visibility, bound_to) in SPACES.items():
+            space = RegistrySpace.objects.create(registry=registry, name=space_name,
+                                                 visibility=visibility)
+            for workspace in bound_to:
+                SpaceBinding.objects.create(space=space, workspace=workspaces[workspace])
+            spaces[(registry_name, space_name)] = space
+    cluster = Cluster.objects.create(name="prod")
+    namespaces = {
+        "ws-w": Namespace.objects.create(cluster=cluster, name="bound", workspace=workspaces["ws-w"]),
+        None: Namespace.objects.create(cluster=cluster, name="unbound"),
+    }
+    return {"workspaces": workspaces, "spaces": spaces, "namespaces": namespaces}
+
+
+def visible_keys(queryset):
+    return {(space.registry.name, space.name) for space in queryset.select_related("registry")}
+
+
+def expected_keys(workspaces: set[str | None], tab: str):
+    return {
+        (registry, space)
+        for registry, space in itertools.product(REGISTRIES, SPACES)
+        if any(oracle(registry, space, workspace, tab) for workspace in workspaces)
+    }
+
+
+@pytest.mark.parametrize("tab", ["public", "private"])
+@pytest.mark.parametrize("namespace_workspace", ["ws-w", None])
+def test_namespace_sees_exactly_what_the_rule_allows(world, namespace_workspace, tab):
+    namespace = world["namespaces"][namespace_workspace]
+    seen = visible_keys(access.spaces_for_namespace(namespace, tab))
+    assert seen == expected_keys({namespace_workspace}, tab)
+
+
+def test_unbound_namespace_sees_public_spaces_only(world):
+    namespace = world["namespaces"][None]
+    assert not access.spaces_for_namespace(namespace, "private").exists()
+    assert visible_keys(access.spaces_for_namespace(namespace)) == {
+        ("plat", "pub-unbound"), ("plat", "pub-bound-w")}
+
+
+def test_public_spaces_skip_unhealthy_and_workspace_registries(world):
+    assert visible_keys(access.public_spaces()) == {("plat", "pub-unbound"), ("plat", "pub-bound-w")}
+
+
+def test_private_spaces_for_workspace_follow_bindings_and_ownership(world):
+    seen = visible_keys(access.private_spaces_for_workspace(world["workspaces"]["ws-w"]))
+    assert seen == {("plat", "priv-bound-w"), ("plat", "priv-bound-both")} | {
+        ("own-reg", space) for space in SPACES}
+
+
+def test_unhealthy_registry_is_kept_when_asked_for_stale_data(world):
+    workspace = world["workspaces"]["ws-w"]
+    seen = visible_keys(access.private_spaces_for_workspace(workspace, healthy_only=False))
+    assert ("plat-down", "priv-bound-w") in seen
+    assert ("plat-down", "priv-bound-o") not in seen
+
+
+def test_missing_space_is_hidden(world):
+    space = world["spaces"][("plat", "pub-unbound")]
+    space.missing = True
+    space.save()
+    assert ("plat", "pub-unbound") not in visible_keys(access.public_spaces())
+
+
+USERS = {
+    # persona: (workspaces it is a member of, is platform Admin)
+    "member-of-w": ({"ws-w"}, False),
+    "member-of-o": ({"ws-o"}, False),
+    "member-of-both": ({"ws-w", "ws-o"}, False),
+    "non-member": (set(), False),
+    "admin-non-member": (set(), True),
+    "admin-member-of-w": ({"ws-w"}, True),
+}
+
+
+@pytest.mark.parametrize("tab", ["public", "private", None])
+@pytest.mark.parametrize("persona", USERS)
+def test_user_sees_the_union_over_their_workspaces(world, persona, tab):
+    member_of, admin = USERS[persona]
+    user = make_user(persona, admin=admin)
+    for name in member_of:
+        world["workspaces"][name].memberships.create(user=user, role="viewer")
+    seen = visible_keys(access.spaces_for_user(user, tab))
+    tabs = ["public", "private"] if tab is None else [tab]
+    expected = set().union(*(expected_keys(member_of | {None}, t) for t in tabs))
+    assert seen == expected
+
+
+def test_admin_who_is_not_a_member_does_not_see_private_spaces(world, admin):
+    assert not access.spaces_for_user(admin, "private").exists()
+
+
+def test_anonymous_sees_public_only(world):
+    from django.contrib.auth.models import AnonymousUser
+
+    assert visible_keys(access.spaces_for_user(AnonymousUser())) == {
+        ("plat", "pub-unbound"), ("plat", "pub-bound-w")}
+    assert not access.spaces_for_user(AnonymousUser(), "private").exists()
+
+
+def test_unbinding_removes_the_space_at_once(world):
+    workspace = world["workspaces"]["ws-w"]
+    namespace = world["namespaces"]["ws-w"]
+    SpaceBinding.objects.filter(space=world["spaces"][("plat", "priv-bound-w")]).delete()
+    assert ("plat", "priv-bound-w") not in visible_keys(
+        access.spaces_for_namespace(namespace, "private"))
+    assert ("plat", "priv-bound-w") not in visible_keys(
+        access.private_spaces_for_workspace(workspace))
+
+
+def test_rule_uses_a_single_query_without_duplicates(world, django_assert_num_queries):
+    user = make_user("many", admin=False)
+    for workspace in world["workspaces"].values():
+        workspace.memberships.create(user=user, role="viewer")
+    with django_assert_num_queries(1):
+        ids = list(access.spaces_for_user(user).values_list("pk", flat=True))
+    assert len(ids) == len(set(ids))

@@ -1,0 +1,104 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portal.permissions import ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER
+from portal.validators import dns_label_condition, dns_label_validator
+
+
+class Workspace(models.Model):
+    name = models.CharField(
+        _("name"), max_length=63, unique=True, validators=[dns_label_validator],
+        error_messages={"unique": _("A workspace with this name already exists.")},
+    )
+    description = models.TextField(_("description"), blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=dns_label_condition("name"),
+                                   name="workspace_name_dns_label"),
+        ]
+        verbose_name = _("workspace")
+        verbose_name_plural = _("workspaces")
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = ROLE_ADMIN, _("Workspace Admin")
+        EDITOR = ROLE_EDITOR, _("Workspace Editor")
+        VIEWER = ROLE_VIEWER, _("Workspace Viewer")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="memberships")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workspace__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "workspace"], name="one_membership_per_user_and_workspace",
+                violation_error_message=_("This user is already a member of the workspace."),
+            ),
+            models.CheckConstraint(condition=models.Q(role__in=[ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER]),
+                                   name="membership_role_known"),
+        ]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self):
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+
+class Cluster(models.Model):
+    name = models.CharField(
+        _("name"), max_length=63, unique=True, validators=[dns_label_validator],
+        error_messages={"unique": _("A cluster with this name already exists.")},
+    )
+    description = models.TextField(_("description"), blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=dns_label_condition("name"),
+                                   name="cluster_name_dns_label"),
+        ]
+        verbose_name = _("cluster")
+        verbose_name_plural = _("clusters")
+
+    def __str__(self):
+        return self.name
+
+
+class Namespace(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="namespaces")
+    name = models.CharField(_("name"), max_length=63, validators=[dns_label_validator])
+    # A foreign key, so a namespace belongs to at most one workspace by construction.
+    # PROTECT: a workspace that still has namespaces cannot be deleted by accident.
+    workspace = models.ForeignKey(
+        Workspace, null=True, blank=True, on_delete=models.PROTECT, related_name="namespaces",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["cluster__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "name"], name="namespace_unique_in_cluster",
+                violation_error_message=_("This cluster already has a namespace of that name."),
+            ),
+            models.CheckConstraint(condition=dns_label_condition("name"),
+                                   name="namespace_name_dns_label"),
+        ]
+        verbose_name = _("namespace")
+        verbose_name_plural = _("namespaces")
+
+    def __str__(self):
+        return f"{self.cluster.name}/{self.name}"
