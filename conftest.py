@@ -4,13 +4,19 @@ from django.contrib.auth.models import Group, User
 from portal.permissions import ADMIN_GROUP
 from workspaces.models import Membership, Workspace
 
+pytest_plugins = [
+    "registries.tests.harbor_double",
+    "registries.tests.real_registry",
+]
+
 PASSWORD = "correct-horse-battery"
 
 
 def make_user(username, *, workspace=None, role=None, admin=False):
     user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)
     if admin:
-        user.groups.add(Group.objects.get(name=ADMIN_GROUP))
+        # get_or_create: transactional tests flush the group the migration made.
+        user.groups.add(Group.objects.get_or_create(name=ADMIN_GROUP)[0])
     if workspace is not None:
         Membership.objects.create(user=user, workspace=workspace, role=role)
     return user

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from portal import views
+from portal import views, views_profile
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -10,5 +10,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", views.healthz, name="healthz"),
     path("readyz/", views.readyz, name="readyz"),
+    path("audit-log/", views.audit_log, name="audit-log"),
+    path("profile/", views_profile.profile, name="profile"),
+    path("profile/tokens/<int:pk>/revoke/", views_profile.revoke_token, name="token-revoke"),
+    path("api/v1/", include("portal.api_urls")),
+    path("", include("registries.urls")),
     path("admin/", admin.site.urls),
 ]

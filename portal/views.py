@@ -1,9 +1,14 @@
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from portal.decorators import permission_required
+from portal.forms import AuditFilterForm
+from portal.htmx import render_page
+from portal.models import AuditEvent
 from portal.permissions import is_admin
 from registries import access
 from registries.models import Registry, RegistrySpace, SpaceBinding
@@ -42,3 +47,18 @@ def readyz(request):
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
         return JsonResponse({"status": "database unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@permission_required("view_audit_log")
+@require_GET
+def audit_log(request):
+    form = AuditFilterForm(request.GET or None)
+    events = AuditEvent.objects.all()
+    if form.is_valid():
+        events = form.filter(events)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render_page(request, "portal/audit_log.html",
+                       {"form": form, "page": page, "query": query.urlencode()},
+                       fragment="audit-table")

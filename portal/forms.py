@@ -1,0 +1,39 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import AuditEvent
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(label=_("Actor"), required=False, max_length=150)
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    target = forms.CharField(label=_("Target"), required=False, max_length=255)
+    since = forms.DateTimeField(label=_("From"), required=False,
+                                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    until = forms.DateTimeField(label=_("To"), required=False,
+                                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
+        self.fields["action"].choices = [("", _("Any"))] + [(a, a) for a in actions]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", _("The end of the period is before its start."))
+        return data
+
+    def filter(self, events):
+        data = self.cleaned_data
+        if data["actor"]:
+            events = events.filter(actor_name__icontains=data["actor"])
+        if data["action"]:
+            events = events.filter(action=data["action"])
+        if data["target"]:
+            events = events.filter(target_label__icontains=data["target"])
+        if data["since"]:
+            events = events.filter(created__gte=data["since"])
+        if data["until"]:
+            events = events.filter(created__lte=data["until"])
+        return events

@@ -1,0 +1,103 @@
+import ssl
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from portal.validators import dns_label_validator
+from registries.models import Registry, RegistrySpace
+from registries.services import MAX_WORKSPACES_PER_CHANGE
+from workspaces.api.serializers import WorkspaceRefSerializer
+
+
+class RegistrySerializer(serializers.ModelSerializer):
+    # Write-only: a stored password never leaves Wharf. Blank or omitted on update keeps it.
+    password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text=_("Write-only. Leave out (or blank) on update to keep the current password."),
+    )
+    has_password = serializers.BooleanField(read_only=True)
+    space_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Registry
+        fields = ["id", "name", "kind", "url", "username", "password", "has_password", "verify_tls",
+                  "ca_bundle", "is_demo", "status", "status_message", "status_changed", "last_sync",
+                  "last_sync_error", "space_count", "created", "updated"]
+        read_only_fields = ["is_demo", "status", "status_message", "status_changed", "last_sync",
+                            "last_sync_error", "created", "updated"]
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_space_count(self, registry) -> int:
+        annotated = getattr(registry, "space_count", None)
+        return annotated if annotated is not None else registry.spaces.count()
+
+    def validate_kind(self, kind):
+        if self.instance is not None and kind != self.instance.kind:
+            # The kind decides the client and what the spaces mean; changing it is a new registry.
+            raise serializers.ValidationError(
+                _("The kind of a registry cannot be changed; integrate a new registry instead."))
+        return kind
+
+    def validate_url(self, url):
+        return url.rstrip("/")
+
+    def validate_ca_bundle(self, pem):
+        pem = pem.strip()
+        if pem and "-----BEGIN CERTIFICATE-----" not in pem:
+            raise serializers.ValidationError(
+                _("Paste one or more PEM certificates (-----BEGIN CERTIFICATE-----)."))
+        if pem:
+            try:
+                ssl.create_default_context().load_verify_locations(cadata=pem)
+            except ssl.SSLError:
+                raise serializers.ValidationError(
+                    _("This CA bundle is not a valid PEM certificate.")) from None
+        return pem
+
+
+class SpaceSerializer(serializers.ModelSerializer):
+    workspaces = WorkspaceRefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RegistrySpace
+        fields = ["id", "registry", "name", "visibility", "missing", "repository_count",
+                  "upstream_created", "created", "updated", "workspaces"]
+        read_only_fields = fields
+
+
+class SpaceCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=63, validators=[dns_label_validator])
+    visibility = serializers.ChoiceField(choices=RegistrySpace.Visibility.choices,
+                                         default=RegistrySpace.Visibility.PRIVATE)
+
+
+class SpaceVisibilitySerializer(serializers.Serializer):
+    visibility = serializers.ChoiceField(choices=RegistrySpace.Visibility.choices)
+
+
+@extend_schema_field({"type": "array", "items": {"type": "integer"}, "minItems": 1,
+                      "maxItems": MAX_WORKSPACES_PER_CHANGE})
+class WorkspaceIdsField(serializers.ListField):
+    """Ids as sent; registries.services.resolve_workspaces decides what is acceptable."""
+
+
+class BindingRequestSerializer(serializers.Serializer):
+    workspaces = WorkspaceIdsField(
+        allow_empty=False,
+        help_text=_("Workspace ids, at most 1000."),
+    )
+
+    def validate_workspaces(self, ids):
+        # The service turns each value into an int, which would quietly read 1.5 or true as 1.
+        if any(isinstance(value, bool | float) or not isinstance(value, int | str) for value in ids):
+            raise serializers.ValidationError(_("Workspace ids must be whole numbers."))
+        return ids
+
+
+class BindingResultSerializer(serializers.Serializer):
+    added = WorkspaceRefSerializer(many=True, read_only=True)
+    removed = WorkspaceRefSerializer(many=True, read_only=True)
+    workspaces = WorkspaceRefSerializer(many=True, read_only=True,
+                                        help_text=_("The workspaces bound after the change."))

@@ -1,0 +1,65 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from portal.validators import dns_label_validator
+from registries.models import Registry, RegistrySpace
+
+
+class RegistryForm(forms.ModelForm):
+    password = forms.CharField(
+        label=_("Password"), required=False, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = Registry
+        fields = ["kind", "name", "url", "username", "password", "verify_tls", "ca_bundle"]
+        widgets = {
+            "url": forms.TextInput(attrs={"placeholder": "https://harbor.example.com",
+                                          "inputmode": "url"}),
+            "ca_bundle": forms.Textarea(attrs={"rows": 4,
+                                               "placeholder": "-----BEGIN CERTIFICATE-----"}),
+        }
+        help_texts = {
+            "verify_tls": _("Turn off only for a registry you trust on a network you control."),
+            "ca_bundle": _("PEM certificates to trust in addition to the system ones."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["password"].help_text = _("Leave blank to keep the current password.")
+            # The kind decides the client and what the spaces mean; changing it is a new registry.
+            self.fields["kind"].disabled = True
+
+    def clean_url(self):
+        return self.cleaned_data["url"].rstrip("/")
+
+    def clean_ca_bundle(self):
+        pem = self.cleaned_data["ca_bundle"].strip()
+        if pem and "-----BEGIN CERTIFICATE-----" not in pem:
+            raise forms.ValidationError(
+                _("Paste one or more PEM certificates (-----BEGIN CERTIFICATE-----)."))
+        if pem:
+            import ssl
+
+            try:
+                ssl.create_default_context().load_verify_locations(cadata=pem)
+            except ssl.SSLError:
+                raise forms.ValidationError(_("This CA bundle is not a valid PEM certificate.")) from None
+        return pem
+
+
+class SpaceCreateForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=63, validators=[dns_label_validator],
+        help_text=_("Lowercase letters, digits and hyphens."),
+    )
+    visibility = forms.ChoiceField(
+        label=_("Type"), choices=RegistrySpace.Visibility.choices,
+        initial=RegistrySpace.Visibility.PRIVATE, widget=forms.RadioSelect,
+    )
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100)

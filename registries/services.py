@@ -1,0 +1,228 @@
+"""Writes to registries, spaces and bindings: one function per user action.
+
+Each runs in one transaction with its audit events, so the page, the API and any script get
+the same behaviour. Calls to a registry happen before the database write they justify.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import audit
+from registries.clients import RegistryError, client_for
+from registries.models import Registry, RegistrySpace, SpaceBinding
+from workspaces.models import Workspace
+
+# A dialog or API call naming more workspaces than this is refused rather than half-applied.
+MAX_WORKSPACES_PER_CHANGE = 1000
+
+
+class ServiceError(Exception):
+    """A refusal with a message for a person (and optionally the field it concerns)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def registry_snapshot(registry: Registry) -> dict:
+    return {
+        "name": registry.name, "kind": registry.kind, "url": registry.url,
+        "username": registry.username, "verify_tls": registry.verify_tls,
+        "ca_bundle": bool(registry.ca_bundle), "scope": registry.scope,
+        "workspace": registry.workspace_id,
+    }
+
+
+def check_connection(registry: Registry) -> None:
+    """Prove the registry answers with these settings; raise ServiceError with its message."""
+    if registry.is_demo:
+        return
+    try:
+        with client_for(registry.kind, registry.connection()) as client:
+            client.check(require_admin=registry.scope == Registry.Scope.PLATFORM)
+    except RegistryError as error:
+        raise ServiceError(error.message) from None
+
+
+@transaction.atomic
+def save_registry(registry: Registry, actor, *, password: str | None = None,
+                  check: bool = True) -> Registry:
+    """Create or update a registry after a successful connection check.
+
+    ``password=None`` keeps the stored one (a blank password field on Edit).
+    """
+    creating = registry.pk is None
+    before = None if creating else registry_snapshot(Registry.objects.get(pk=registry.pk))
+    if password:
+        registry.set_password(password)
+    if check:
+        check_connection(registry)
+    now = timezone.now()
+    if creating or registry.status != Registry.Status.HEALTHY:
+        registry.status_changed = now
+    registry.status = Registry.Status.HEALTHY
+    registry.status_message = ""
+    registry.save()
+    after = registry_snapshot(registry)
+    if password:
+        after["password"] = "changed"
+    audit.record(actor, "registry.create" if creating else "registry.update", registry,
+                 before=before, after=after)
+    return registry
+
+
+@transaction.atomic
+def remove_registry(registry: Registry, actor) -> None:
+    registry = Registry.objects.select_for_update().get(pk=registry.pk)
+    before = registry_snapshot(registry)
+    before["spaces"] = registry.spaces.count()
+    before["bindings"] = SpaceBinding.objects.filter(space__registry=registry).count()
+    audit.record(actor, "registry.delete", registry, before=before)
+    registry.delete()
+
+
+# Bindings ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BindingChange:
+    added: list[Workspace] = field(default_factory=list)
+    removed: list[Workspace] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def resolve_workspaces(ids) -> list[Workspace]:
+    """Turn submitted ids into workspaces, refusing unknown, repeated or too many."""
+    try:
+        ids = [int(value) for value in ids]
+    except (TypeError, ValueError):
+        raise ServiceError(_("Workspace ids must be whole numbers."), "workspaces") from None
+    if len(ids) > MAX_WORKSPACES_PER_CHANGE:
+        raise ServiceError(
+            _("At most %(max)d workspaces can be changed at once.") % {"max": MAX_WORKSPACES_PER_CHANGE},
+            "workspaces")
+    if len(set(ids)) != len(ids):
+        raise ServiceError(_("A workspace is listed more than once."), "workspaces")
+    found = {workspace.pk: workspace for workspace in Workspace.objects.filter(pk__in=ids)}
+    unknown = [value for value in ids if value not in found]
+    if unknown:
+        raise ServiceError(
+            _("Unknown workspace id(s): %(ids)s.") % {"ids": ", ".join(map(str, unknown))},
+            "workspaces")
+    return [found[value] for value in ids]
+
+
+@transaction.atomic
+def change_bindings(space: RegistrySpace, actor, *, add=(), remove=()) -> BindingChange:
+    """Apply a diff under a row lock on the space.
+
+    Two Admins editing one space at once each apply only what they changed, so neither undoes
+    the other. Adding a bound workspace or removing an unbound one is a no-op (re-submitting a
+    dialog changes nothing and writes no event).
+    """
+    RegistrySpace.objects.select_for_update().filter(pk=space.pk).get()
+    bound = set(SpaceBinding.objects.filter(space=space).values_list("workspace_id", flat=True))
+    change = BindingChange()
+    new_bindings = []
+    for workspace in add:
+        if workspace.pk not in bound:
+            new_bindings.append(SpaceBinding(space=space, workspace=workspace,
+                                              created_by=actor if actor.is_authenticated else None))
+            change.added.append(workspace)
+    SpaceBinding.objects.bulk_create(new_bindings)
+    to_remove = [workspace for workspace in remove if workspace.pk in bound]
+    if to_remove:
+        SpaceBinding.objects.filter(space=space, workspace__in=to_remove).delete()
+        change.removed = to_remove
+    label = str(space)
+    for workspace in change.added:
+        audit.record(actor, "space.bind", space, label=label,
+                     after={"workspace": workspace.name, "workspace_id": workspace.pk})
+    for workspace in change.removed:
+        audit.record(actor, "space.unbind", space, label=label,
+                     before={"workspace": workspace.name, "workspace_id": workspace.pk})
+    return change
+
+
+def apply_dialog(space: RegistrySpace, actor, *, shown_ids, chosen_ids) -> BindingChange:
+    """The Bind/unbind dialog: what the Admin chose, compared with what the dialog showed."""
+    shown = {workspace.pk: workspace for workspace in resolve_workspaces(shown_ids)}
+    chosen = {workspace.pk: workspace for workspace in resolve_workspaces(chosen_ids)}
+    if not shown and not chosen:
+        raise ServiceError(_("Select at least one workspace."), "workspaces")
+    return change_bindings(
+        space, actor,
+        add=[workspace for pk, workspace in chosen.items() if pk not in shown],
+        remove=[workspace for pk, workspace in shown.items() if pk not in chosen],
+    )
+
+
+# Spaces -----------------------------------------------------------------------------------
+
+
+def _client(registry: Registry):
+    return client_for(registry.kind, registry.connection())
+
+
+@transaction.atomic
+def create_space(registry: Registry, actor, *, name: str, visibility: str) -> RegistrySpace:
+    if registry.spaces.filter(name=name).exists():
+        raise ServiceError(_("This registry already has a space of that name."), "name")
+    public = visibility == RegistrySpace.Visibility.PUBLIC
+    upstream_id = ""
+    created = None
+    if not registry.is_demo:
+        try:
+            with _client(registry) as client:
+                info = client.create_space(name, public)
+        except RegistryError as error:
+            raise ServiceError(error.message) from None
+        upstream_id, created = info.upstream_id, info.created
+    space = RegistrySpace.objects.create(
+        registry=registry, name=name, visibility=visibility, upstream_id=upstream_id,
+        upstream_created=created or timezone.now(),
+    )
+    audit.record(actor, "space.create", space, after={"name": name, "visibility": visibility})
+    return space
+
+
+@transaction.atomic
+def set_visibility(space: RegistrySpace, actor, visibility: str) -> RegistrySpace:
+    space = RegistrySpace.objects.select_for_update().select_related("registry").get(pk=space.pk)
+    if space.visibility == visibility:
+        return space
+    if not space.registry.is_demo:
+        try:
+            with _client(space.registry) as client:
+                client.set_space_visibility(space.name, visibility == RegistrySpace.Visibility.PUBLIC)
+        except RegistryError as error:
+            raise ServiceError(error.message) from None
+    before = {"visibility": space.visibility}
+    space.visibility = visibility
+    space.save(update_fields=["visibility", "updated"])
+    audit.record(actor, "space.visibility", space, before=before, after={"visibility": visibility})
+    return space
+
+
+@transaction.atomic
+def delete_space(space: RegistrySpace, actor) -> None:
+    space = RegistrySpace.objects.select_for_update().select_related("registry").get(pk=space.pk)
+    if space.repository_count or space.repositories.exists():
+        raise ServiceError(_("Only empty registry spaces can be deleted; this one holds images."))
+    if not space.registry.is_demo and not space.missing:
+        try:
+            with _client(space.registry) as client:
+                client.delete_space(space.name)
+        except RegistryError as error:
+            raise ServiceError(error.message) from None
+    bound = list(space.workspaces.values_list("name", flat=True))
+    audit.record(actor, "space.delete", space,
+                 before={"name": space.name, "visibility": space.visibility, "workspaces": bound})
+    space.delete()

@@ -1,0 +1,39 @@
+"""Background tasks (``django.tasks``): the immediate backend in tests and ``make run``,
+django-tasks-db with ``manage.py db_worker`` in production (see ``TASKS`` in settings).
+
+Several workers are safe: ``sync_registry`` lets only one run per registry proceed at a time and
+returns the run in progress to any other (see ``registries.sync``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.tasks import TaskResult, task
+
+from registries.models import Registry
+from registries.sync import sync_registry
+
+logger = logging.getLogger("wharf.sync")
+
+
+@task
+def sync_registry_task(registry_id: int) -> dict:
+    """Sync one registry by id; the return value is JSON so every task backend can store it."""
+    registry = Registry.objects.filter(pk=registry_id).first()
+    if registry is None:
+        # Removed between "Sync now" and the worker picking the task up: nothing to do.
+        logger.info("Sync of registry id %s skipped: it no longer exists", registry_id)
+        return {"registry": registry_id, "sync_run": None, "result": "gone", "error": ""}
+    run = sync_registry(registry)
+    return {"registry": registry_id, "sync_run": run.pk, "result": run.result, "error": run.error}
+
+
+def enqueue_sync(registry: Registry) -> TaskResult:
+    """Queue a sync of ``registry`` ("Sync now"). With the immediate backend it has already run
+    when this returns.
+
+    Enqueued at once rather than on commit: django-tasks-db writes the task into the same
+    database, so a worker cannot see it before the caller's transaction commits either.
+    """
+    return sync_registry_task.enqueue(registry.pk)

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from registries import views
+
+app_name = "registries"
+
+urlpatterns = [
+    path("registries/", views.platform_list, name="platform-list"),
+    path("registries/new/", views.registry_create, name="create"),
+    path("registries/<int:pk>/", views.registry_detail, name="detail"),
+    path("registries/<int:pk>/edit/", views.registry_edit, name="edit"),
+    path("registries/<int:pk>/remove/", views.registry_remove, name="remove"),
+    path("registries/<int:pk>/sync/", views.registry_sync, name="sync"),
+    path("registries/<int:pk>/spaces/", views.space_list, name="spaces"),
+    path("registries/<int:pk>/spaces/new/", views.space_create, name="space-create"),
+    path("registries/<int:pk>/spaces/<int:space_pk>/row/", views.space_row, name="space-row"),
+    path("registries/<int:pk>/spaces/<int:space_pk>/bindings/", views.space_bindings,
+         name="space-bindings"),
+    path("registries/<int:pk>/spaces/<int:space_pk>/visibility/", views.space_visibility,
+         name="space-visibility"),
+    path("registries/<int:pk>/spaces/<int:space_pk>/delete/", views.space_delete, name="space-delete"),
+]

@@ -1,0 +1,291 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.decorators import admin_required
+from portal.htmx import render_page, toast_events, trigger
+from registries import services
+from registries.forms import RegistryForm, SearchForm, SpaceCreateForm
+from registries.models import Registry, RegistrySpace, SpaceBinding, SyncRun
+from registries.tasks import enqueue_sync
+from workspaces.models import Workspace
+
+SPACES_PER_PAGE = 50
+DIALOG_RESULTS = 20
+BIND_TOAST = "Bound/Unbound workspace successfully"
+
+
+def _search(request) -> str:
+    form = SearchForm(request.GET)
+    return form.cleaned_data["q"].strip() if form.is_valid() else ""
+
+
+def _platform_registry(pk) -> Registry:
+    return get_object_or_404(Registry, pk=pk, scope=Registry.Scope.PLATFORM)
+
+
+# Integrated Registry (Admin) --------------------------------------------------------------
+
+
+@admin_required
+@require_GET
+def platform_list(request):
+    q = _search(request)
+    registries = (Registry.objects.filter(scope=Registry.Scope.PLATFORM)
+                  .annotate(space_count=Count("spaces")).order_by("name"))
+    if q:
+        registries = registries.filter(name__icontains=q)
+    return render_page(request, "registries/registry_list.html",
+                       {"registries": registries, "q": q}, fragment="registry-table")
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def registry_create(request):
+    form = RegistryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        registry = form.save(commit=False)
+        registry.scope = Registry.Scope.PLATFORM
+        try:
+            services.save_registry(registry, request.user, password=form.cleaned_data["password"])
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Integrated registry %(name)s.") % {"name": registry.name})
+            enqueue_sync(registry)
+            return redirect("registries:detail", pk=registry.pk)
+    return render(request, "registries/registry_form.html", {"form": form, "registry": None})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def registry_edit(request, pk):
+    registry = _platform_registry(pk)
+    form = RegistryForm(request.POST or None, instance=registry)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_registry(form.save(commit=False), request.user,
+                                   password=form.cleaned_data["password"] or None)
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Saved registry %(name)s.") % {"name": registry.name})
+            return redirect("registries:detail", pk=registry.pk)
+    return render(request, "registries/registry_form.html", {"form": form, "registry": registry})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def registry_remove(request, pk):
+    registry = _platform_registry(pk)
+    if request.method == "POST":
+        name = registry.name
+        services.remove_registry(registry, request.user)
+        messages.success(request, _("Removed registry %(name)s.") % {"name": name})
+        return redirect("registries:platform-list")
+    context = {
+        "registry": registry,
+        "space_count": registry.spaces.count(),
+        "binding_count": SpaceBinding.objects.filter(space__registry=registry).count(),
+        "bound_workspaces": Workspace.objects.filter(space_bindings__space__registry=registry)
+        .distinct().order_by("name")[:50],
+    }
+    return render(request, "registries/registry_remove.html", context)
+
+
+@admin_required
+@require_POST
+def registry_sync(request, pk):
+    registry = _platform_registry(pk)
+    if registry.is_demo:
+        messages.error(request, _("Demo registries are never contacted, so they cannot be synced."))
+    else:
+        enqueue_sync(registry)
+        messages.info(request, _("Sync of %(name)s started.") % {"name": registry.name})
+    return redirect(request.POST.get("next") or reverse("registries:detail", args=[registry.pk]))
+
+
+@admin_required
+@require_GET
+def registry_detail(request, pk):
+    registry = _platform_registry(pk)
+    counts = registry.spaces.aggregate(
+        spaces=Count("pk"), public=Count("pk", filter=Q(visibility="public")),
+        missing=Count("pk", filter=Q(missing=True)),
+    )
+    context = {
+        "registry": registry,
+        "counts": counts,
+        "binding_count": SpaceBinding.objects.filter(space__registry=registry).count(),
+        "sync_runs": SyncRun.objects.filter(registry=registry)[:5],
+        "tab": "overview",
+    }
+    return render(request, "registries/registry_detail.html", context)
+
+
+# Registry space ---------------------------------------------------------------------------
+
+
+def _spaces_with_workspaces(registry):
+    return registry.spaces.prefetch_related(
+        Prefetch("workspaces", queryset=Workspace.objects.only("id", "name").order_by("name")))
+
+
+@admin_required
+@require_GET
+def space_list(request, pk):
+    registry = _platform_registry(pk)
+    q = _search(request)
+    spaces = _spaces_with_workspaces(registry).order_by("name")
+    if q:
+        spaces = spaces.filter(name__icontains=q)
+    page = Paginator(spaces, SPACES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"registry": registry, "page": page, "q": q, "tab": "spaces"}
+    return render_page(request, "registries/space_list.html", context, fragment="space-table")
+
+
+def _space(registry_pk, space_pk) -> RegistrySpace:
+    return get_object_or_404(
+        RegistrySpace.objects.select_related("registry"), pk=space_pk, registry_id=registry_pk,
+        registry__scope=Registry.Scope.PLATFORM)
+
+
+@admin_required
+@require_GET
+def space_row(request, pk, space_pk):
+    space = get_object_or_404(_spaces_with_workspaces(_platform_registry(pk)), pk=space_pk)
+    return render(request, "registries/space_list.html#space-row",
+                  {"registry": space.registry, "space": space})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def space_bindings(request, pk, space_pk):
+    """The Bind/unbind workspace dialog: open, search, and apply on OK."""
+    space = _space(pk, space_pk)
+    if request.method == "POST":
+        try:
+            change = services.apply_dialog(space, request.user,
+                                           shown_ids=request.POST.getlist("shown"),
+                                           chosen_ids=request.POST.getlist("workspaces"))
+        except services.ServiceError as error:
+            chosen = _chosen_workspaces(request.POST.getlist("workspaces"))
+            template = "registries/_binding_dialog.html" if request.htmx else "registries/binding_page.html"
+            return render(request, template,
+                          _dialog_context(space, request.POST.getlist("shown"), chosen,
+                                          request.POST.get("q", ""), error=error.message),
+                          status=422)
+        message = BIND_TOAST if change.changed else _("No changes to the bound workspaces.")
+        if not request.htmx:
+            messages.success(request, message)
+            return redirect("registries:spaces", pk=pk)
+        return trigger(toast_events(message, f"space-changed-{space.pk}"))
+
+    bound = list(space.workspaces.order_by("name").only("id", "name"))
+    if request.htmx and request.GET.get("results"):
+        # Search inside the open dialog: only the result list is replaced.
+        chosen_ids = request.GET.getlist("workspaces")
+        return render(request, "registries/_binding_dialog.html#binding-results",
+                      _dialog_context(space, [], _chosen_workspaces(chosen_ids),
+                                      request.GET.get("q", "")))
+    context = _dialog_context(space, [w.pk for w in bound], bound, request.GET.get("q", ""))
+    if not request.htmx:
+        return render(request, "registries/binding_page.html", context)
+    return render(request, "registries/_binding_dialog.html", context)
+
+
+def _chosen_workspaces(ids) -> list[Workspace]:
+    clean = [int(value) for value in ids if str(value).isdigit()][:services.MAX_WORKSPACES_PER_CHANGE]
+    return list(Workspace.objects.filter(pk__in=clean).only("id", "name").order_by("name"))
+
+
+def _dialog_context(space, shown_ids, chosen, q, error=None):
+    q = (q or "").strip()[:100]
+    results = Workspace.objects.only("id", "name", "description").order_by("name")
+    if q:
+        results = results.filter(name__icontains=q)
+    results = list(results[:DIALOG_RESULTS + 1])
+    chosen_ids = {workspace.pk for workspace in chosen}
+    return {
+        "space": space,
+        "registry": space.registry,
+        "shown_ids": shown_ids,
+        "chosen": chosen,
+        "chosen_ids": chosen_ids,
+        "results": results[:DIALOG_RESULTS],
+        "more_results": len(results) > DIALOG_RESULTS,
+        "q": q,
+        "error": error,
+    }
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def space_create(request, pk):
+    registry = _platform_registry(pk)
+    form = SpaceCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.create_space(registry, request.user, **form.cleaned_data)
+        except services.ServiceError as error:
+            form.add_error(error.field, error.message)
+        else:
+            if request.htmx:
+                return trigger(toast_events(_("Created registry space successfully"), "spaces-changed"))
+            messages.success(request, _("Created registry space successfully"))
+            return redirect("registries:spaces", pk=registry.pk)
+    template = "registries/_space_create.html" if request.htmx else "registries/space_create_page.html"
+    return render(request, template, {"registry": registry, "form": form},
+                  status=422 if form.errors else 200)
+
+
+@admin_required
+@require_POST
+def space_visibility(request, pk, space_pk):
+    space = _space(pk, space_pk)
+    visibility = request.POST.get("visibility")
+    if visibility not in RegistrySpace.Visibility.values:
+        return _space_action_error(request, space, _("Choose public or private."))
+    try:
+        services.set_visibility(space, request.user, visibility)
+    except services.ServiceError as error:
+        return _space_action_error(request, space, error.message)
+    message = _("%(space)s is now %(visibility)s.") % {
+        "space": space.name, "visibility": RegistrySpace.Visibility(visibility).label}
+    if request.htmx:
+        return trigger(toast_events(message, f"space-changed-{space.pk}", close_modal=False))
+    messages.success(request, message)
+    return redirect("registries:spaces", pk=pk)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def space_delete(request, pk, space_pk):
+    space = _space(pk, space_pk)
+    if request.method == "POST":
+        try:
+            services.delete_space(space, request.user)
+        except services.ServiceError as error:
+            return _space_action_error(request, space, error.message)
+        message = _("Deleted registry space %(name)s.") % {"name": space.name}
+        if request.htmx:
+            return trigger(toast_events(message, "spaces-changed"))
+        messages.success(request, message)
+        return redirect("registries:spaces", pk=pk)
+    context = {"space": space, "registry": space.registry,
+               "bound": list(space.workspaces.order_by("name").values_list("name", flat=True))}
+    template = "registries/_space_delete.html" if request.htmx else "registries/space_delete_page.html"
+    return render(request, template, context)
+
+
+def _space_action_error(request, space, message):
+    if request.htmx:
+        response = trigger({"showToast": {"message": str(message), "level": "error"}}, status=422)
+        # htmx does not swap 4xx answers, but still reads their events.
+        return response
+    messages.error(request, message)
+    return redirect("registries:spaces", pk=space.registry_id)
