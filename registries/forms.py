@@ -35,20 +35,6 @@ class RegistryForm(forms.ModelForm):
     def clean_url(self):
         return self.cleaned_data["url"].rstrip("/")
 
-    def clean_ca_bundle(self):
-        pem = self.cleaned_data["ca_bundle"].strip()
-        if pem and "-----BEGIN CERTIFICATE-----" not in pem:
-            raise forms.ValidationError(
-                _("Paste one or more PEM certificates (-----BEGIN CERTIFICATE-----)."))
-        if pem:
-            import ssl
-
-            try:
-                ssl.create_default_context().load_verify_locations(cadata=pem)
-            except ssl.SSLError:
-                raise forms.ValidationError(_("This CA bundle is not a valid PEM certificate.")) from None
-        return pem
-
 
 class SpaceCreateForm(forms.Form):
     name = forms.CharField(

@@ -1,4 +1,7 @@
+import ssl
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -6,6 +9,19 @@ from django.utils.translation import gettext_lazy as _
 from portal import crypto
 from portal.validators import dns_label_condition, dns_label_validator
 from registries.clients import Connection
+
+
+def validate_ca_bundle(pem: str) -> None:
+    pem = pem.strip()
+    if not pem:
+        return
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise ValidationError(_("Paste one or more PEM certificates (-----BEGIN CERTIFICATE-----)."))
+    try:
+        ssl.create_default_context().load_verify_locations(cadata=pem)
+    except ssl.SSLError:
+        raise ValidationError(_("This CA bundle is not a valid PEM certificate.")) from None
+
 
 http_url_validator = URLValidator(
     schemes=["http", "https"], message=_("Enter an http:// or https:// address.")
@@ -35,7 +51,7 @@ class Registry(models.Model):
     # Write-only: set through set_password(), never rendered.
     password_encrypted = models.TextField(blank=True, editable=False)
     verify_tls = models.BooleanField(_("verify TLS certificates"), default=True)
-    ca_bundle = models.TextField(_("CA bundle (PEM)"), blank=True)
+    ca_bundle = models.TextField(_("CA bundle (PEM)"), blank=True, validators=[validate_ca_bundle])
     scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices,
                              default=Scope.PLATFORM)
     workspace = models.ForeignKey(

@@ -98,12 +98,18 @@ class BindingChange:
         return bool(self.added or self.removed)
 
 
+def _is_whole_number(value) -> bool:
+    # bool is an int in Python, and int(1.5) == 1: neither may pass as a workspace id.
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
+
+
 def resolve_workspaces(ids) -> list[Workspace]:
     """Turn submitted ids into workspaces, refusing unknown, repeated or too many."""
-    try:
-        ids = [int(value) for value in ids]
-    except (TypeError, ValueError):
-        raise ServiceError(_("Workspace ids must be whole numbers."), "workspaces") from None
+    if not all(_is_whole_number(value) for value in ids):
+        raise ServiceError(_("Workspace ids must be whole numbers."), "workspaces")
+    ids = [int(value) for value in ids]
     if len(ids) > MAX_WORKSPACES_PER_CHANGE:
         raise ServiceError(
             _("At most %(max)d workspaces can be changed at once.") % {"max": MAX_WORKSPACES_PER_CHANGE},

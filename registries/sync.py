@@ -202,10 +202,19 @@ def _fail(
 def _finish_run(
     run: SyncRun, result: str, error: str, progress: _Progress, requests: int, now: datetime
 ) -> None:
-    run.result, run.error, run.finished, run.requests = result, error, now, requests
-    run.spaces, run.repositories, run.tags = progress.spaces, progress.repositories, progress.tags
-    run.save(update_fields=["result", "error", "finished", "requests", "spaces", "repositories",
-                            "tags"])
+    fields = {
+        "result": result,
+        "error": error,
+        "finished": now,
+        "requests": requests,
+        "spaces": progress.spaces,
+        "repositories": progress.repositories,
+        "tags": progress.tags,
+    }
+    # An update, not save(): the registry (and its runs) may have been removed meanwhile.
+    SyncRun.objects.filter(pk=run.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(run, name, value)
 
 
 def _requests(client: RegistryClient | None) -> int:

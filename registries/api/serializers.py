@@ -1,4 +1,3 @@
-import ssl
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -42,19 +41,6 @@ class RegistrySerializer(serializers.ModelSerializer):
 
     def validate_url(self, url):
         return url.rstrip("/")
-
-    def validate_ca_bundle(self, pem):
-        pem = pem.strip()
-        if pem and "-----BEGIN CERTIFICATE-----" not in pem:
-            raise serializers.ValidationError(
-                _("Paste one or more PEM certificates (-----BEGIN CERTIFICATE-----)."))
-        if pem:
-            try:
-                ssl.create_default_context().load_verify_locations(cadata=pem)
-            except ssl.SSLError:
-                raise serializers.ValidationError(
-                    _("This CA bundle is not a valid PEM certificate.")) from None
-        return pem
 
 
 class SpaceSerializer(serializers.ModelSerializer):

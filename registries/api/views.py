@@ -75,7 +75,8 @@ class RegistryViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         services.remove_registry(instance, self.request.user)
 
-    @extend_schema(request=None, responses={202: MessageSerializer, 400: BAD_REQUEST})
+    @extend_schema(operation_id="registries_sync", request=None,
+                   responses={202: MessageSerializer, 400: BAD_REQUEST})
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
         """Sync now: queue a sync of the registry's spaces, repositories and tags."""
@@ -134,7 +135,8 @@ class SpaceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets
     lookup_value_converter = "int"
 
     def get_queryset(self):
-        return _with_workspaces(RegistrySpace.objects.filter(registry__scope=Registry.Scope.PLATFORM))
+        return _with_workspaces(RegistrySpace.objects.select_related("registry")
+                                .filter(registry__scope=Registry.Scope.PLATFORM))
 
     def _fresh(self, space) -> dict:
         return SpaceSerializer(self.get_queryset().get(pk=space.pk)).data
@@ -163,14 +165,14 @@ class SpaceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets
         return Response(BindingResultSerializer(
             {"added": change.added, "removed": change.removed, "workspaces": bound}).data)
 
-    @extend_schema(request=BindingRequestSerializer,
+    @extend_schema(operation_id="spaces_bind", request=BindingRequestSerializer,
                    responses={200: BindingResultSerializer, 400: BAD_REQUEST})
     @action(detail=True, methods=["post"])
     def bind(self, request, pk=None):
         """Bind workspaces to the space; ones already bound are left as they are."""
         return self._change(request, "add")
 
-    @extend_schema(request=BindingRequestSerializer,
+    @extend_schema(operation_id="spaces_unbind", request=BindingRequestSerializer,
                    responses={200: BindingResultSerializer, 400: BAD_REQUEST})
     @action(detail=True, methods=["post"])
     def unbind(self, request, pk=None):

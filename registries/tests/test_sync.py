@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -393,6 +395,62 @@ def test_queries_grow_per_batch_not_per_repository(db, harbor_double):
     assert len(queries) < 40
 
 
+def test_a_repository_deleted_during_the_sync_is_dropped(db, harbor_double):
+    for name in ("api", "web", "cli"):
+        harbor_double.add_repository("library", name)
+    registry = harbor_registry(harbor_double)
+    sync_registry(registry)
+    # Listed, then gone when its tags are read.
+    harbor_double.fail_on("/api/v2.0/projects/library/repositories/web/", 404)
+
+    run = sync_registry(registry)
+
+    assert run.result == "succeeded", run.error
+    assert sorted(Repository.objects.values_list("name", flat=True)) == ["library/api", "library/cli"]
+
+
+def test_a_registry_that_loses_most_repositories_it_just_listed_changes_nothing(db, harbor_double):
+    fill_harbor(harbor_double, projects=1, repositories=12)
+    registry = harbor_registry(harbor_double)
+    sync_registry(registry)
+    before = snapshot(registry)
+    harbor_double.fail_on("/api/v2.0/projects/p0/repositories/", 404)
+
+    run = sync_registry(registry)
+
+    assert run.result == "failed"
+    assert run.error == (
+        "The registry answered 'not found' for 12 of the 12 repositories it had just listed; "
+        "nothing was changed."
+    )
+    assert snapshot(registry) == before
+
+
+def test_a_crash_fails_the_run_but_does_not_blame_the_registry(db, harbor_double, monkeypatch, caplog):
+    harbor_double.add_repository("library", "api")
+    registry = harbor_registry(harbor_double)
+    sync_registry(registry)
+    before = snapshot(registry)
+
+    def crash(self):
+        RegistrySpace.objects.filter(registry=registry).update(visibility="private")
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(sync_module._Sync, "run", crash)
+    with caplog.at_level(logging.ERROR, logger="wharf.sync"):
+        run = sync_registry(registry)
+
+    assert (run.result, run.error) == (
+        "failed", "Sync failed unexpectedly (RuntimeError); see the server log."
+    )
+    assert snapshot(registry) == before
+    registry.refresh_from_db()
+    assert registry.status == "healthy"
+    assert registry.last_sync_error == run.error
+    # The server log keeps the traceback for whoever fixes the bug.
+    assert "RuntimeError: a bug" in caplog.text
+
+
 # -- one run at a time, demo registries, the task ----------------------------------------------
 
 
@@ -429,6 +487,39 @@ def test_a_run_abandoned_by_a_dead_worker_does_not_block_syncs(db, harbor_double
     assert run.result == "succeeded", run.error
     stale.refresh_from_db()
     assert (stale.result, stale.error) == ("failed", ABANDONED)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_syncs_of_one_registry_do_not_interleave(harbor_double):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite lets one transaction write at a time; CI runs this on PostgreSQL")
+    harbor_double.add_repository("library", "api")
+    registry = harbor_registry(harbor_double)
+    # Holds the first sync inside its transaction for a second.
+    harbor_double.hang_on("/api/v2.0/projects/library/repositories/", seconds=1.0, times=1)
+    finished: dict[str, SyncRun] = {}
+
+    def first_worker():
+        try:
+            finished["run"] = sync_registry(Registry.objects.get(pk=registry.pk))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=first_worker)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not SyncRun.objects.filter(registry=registry).exists():
+        assert time.monotonic() < deadline, "the first sync did not start"
+        time.sleep(0.01)
+
+    second = sync_registry(registry)
+    worker.join(timeout=20)
+
+    assert second.result == "running"
+    assert second.pk == finished["run"].pk
+    assert finished["run"].result == "succeeded", finished["run"].error
+    assert SyncRun.objects.filter(registry=registry).count() == 1
+    assert Tag.objects.filter(repository__name="library/api").count() == 1
 
 
 def test_enqueued_sync_runs_as_a_task(db, harbor_double):
