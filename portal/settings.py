@@ -1,5 +1,6 @@
 """Wharf settings: everything that differs between machines comes from the environment."""
 
+import ipaddress
 import sys
 from pathlib import Path
 
@@ -51,6 +52,13 @@ if not WHARF_ENCRYPTION_KEYS and not (DEBUG or TESTING):
 
 # Workspace admins may not point Wharf at internal addresses unless the operator says so.
 WHARF_ALLOWED_REGISTRY_NETWORKS = env_list("WHARF_ALLOWED_REGISTRY_NETWORKS")
+for _network in WHARF_ALLOWED_REGISTRY_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"WHARF_ALLOWED_REGISTRY_NETWORKS entries must be networks like 10.0.0.0/8; got {_network!r}."
+        ) from None
 WHARF_REGISTRY_TIMEOUT = env_int("WHARF_REGISTRY_TIMEOUT", 10)
 
 INSTALLED_APPS = [

@@ -15,5 +15,6 @@ urlpatterns = [
     path("profile/tokens/<int:pk>/revoke/", views_profile.revoke_token, name="token-revoke"),
     path("api/v1/", include("portal.api_urls")),
     path("", include("registries.urls")),
+    path("", include("workspaces.urls")),
     path("admin/", admin.site.urls),
 ]

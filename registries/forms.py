@@ -1,7 +1,9 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from portal.validators import dns_label_validator
+from registries.addresses import refused_reason
 from registries.models import Registry, RegistrySpace
 
 
@@ -49,3 +51,14 @@ class SpaceCreateForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=100)
+
+
+class WorkspaceRegistryForm(RegistryForm):
+    """The same form, for a registry one workspace integrates for itself."""
+
+    def clean_url(self):
+        url = super().clean_url()
+        reason = refused_reason(url, settings.WHARF_ALLOWED_REGISTRY_NETWORKS)
+        if reason:
+            raise forms.ValidationError(reason)
+        return url

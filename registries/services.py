@@ -66,7 +66,13 @@ def save_registry(registry: Registry, actor, *, password: str | None = None,
         registry.status_changed = now
     registry.status = Registry.Status.HEALTHY
     registry.status_message = ""
-    registry.save()
+    if creating:
+        registry.save()
+    else:
+        # Leave sync's fields (last_sync, last_sync_error) to a sync that may be running now.
+        registry.save(update_fields=[
+            "name", "url", "username", "password_encrypted", "verify_tls", "ca_bundle",
+            "status", "status_message", "status_changed", "updated"])
     after = registry_snapshot(registry)
     if password:
         after["password"] = "changed"

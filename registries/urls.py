@@ -1,10 +1,20 @@
 from django.urls import path
 
-from registries import views
+from registries import views, workspace_views
 
 app_name = "registries"
 
 urlpatterns = [
+    path("workspace-registries/", workspace_views.workspace_registry_list, name="workspace-list"),
+    path("workspace-registries/new/", workspace_views.workspace_registry_create, name="workspace-create"),
+    path("workspace-registries/<int:pk>/", workspace_views.workspace_registry_detail,
+         name="workspace-detail"),
+    path("workspace-registries/<int:pk>/edit/", workspace_views.workspace_registry_edit,
+         name="workspace-edit"),
+    path("workspace-registries/<int:pk>/sync/", workspace_views.workspace_registry_sync,
+         name="workspace-sync"),
+    path("workspace-registries/<int:pk>/remove/", workspace_views.workspace_registry_remove,
+         name="workspace-remove"),
     path("registries/", views.platform_list, name="platform-list"),
     path("registries/new/", views.registry_create, name="create"),
     path("registries/<int:pk>/", views.registry_detail, name="detail"),

@@ -6,6 +6,29 @@ from portal.permissions import ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER
 from portal.validators import dns_label_condition, dns_label_validator
 
 
+class WorkspaceQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Admins see every workspace; everyone else the ones they are a member of."""
+        from portal.permissions import is_admin
+
+        if is_admin(user):
+            return self
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class NamespaceQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from portal.permissions import is_admin
+
+        if is_admin(user):
+            return self
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(workspace__memberships__user=user)
+
+
 class Workspace(models.Model):
     name = models.CharField(
         _("name"), max_length=63, unique=True, validators=[dns_label_validator],
@@ -13,6 +36,8 @@ class Workspace(models.Model):
     )
     description = models.TextField(_("description"), blank=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = WorkspaceQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -86,6 +111,8 @@ class Namespace(models.Model):
         Workspace, null=True, blank=True, on_delete=models.PROTECT, related_name="namespaces",
     )
     created = models.DateTimeField(auto_now_add=True)
+
+    objects = NamespaceQuerySet.as_manager()
 
     class Meta:
         ordering = ["cluster__name", "name"]

@@ -946,6 +946,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two sends; with Nagle's algorithm each answer would wait
+    # ~40 ms for a delayed ACK, and sync tests make hundreds of requests.
+    disable_nagle_algorithm = True
     server_version = "nginx"
     sys_version = ""
     server: _Server

@@ -21,17 +21,9 @@ from registries import sync as sync_module
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, SyncRun, Tag
 from registries.sync import ABANDONED, DEMO_REFUSAL, sync_registry
 from registries.tasks import enqueue_sync
-from registries.tests import harbor_double as harbor_double_module
 from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER, HarborDouble
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _harbor_double_without_nagle(monkeypatch):
-    """The double writes headers and body in two sends; with Nagle's algorithm on, each answer
-    then waits ~40 ms for a delayed ACK. These tests make hundreds of requests."""
-    monkeypatch.setattr(harbor_double_module._Handler, "disable_nagle_algorithm", True)
 
 
 def distribution_registry(server, name: str = "local", **fields) -> Registry:

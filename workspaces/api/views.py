@@ -4,7 +4,6 @@ from rest_framework.permissions import IsAuthenticated
 
 from portal import audit
 from portal.api.permissions import allowed_to
-from portal.permissions import is_admin
 from workspaces.api.filters import WorkspaceFilter
 from workspaces.api.serializers import WorkspaceSerializer
 from workspaces.models import Workspace
@@ -26,10 +25,10 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
     def get_queryset(self):
         user = self.request.user
         workspaces = Workspace.objects.order_by("name")
-        if getattr(self, "swagger_fake_view", False) or is_admin(user):
+        if getattr(self, "swagger_fake_view", False):
             return workspaces
         # Someone else's workspace is outside this user's scope: it is not listed and answers 404.
-        return workspaces.filter(memberships__user=user)
+        return workspaces.visible_to(user)
 
     def perform_create(self, serializer):
         with transaction.atomic():

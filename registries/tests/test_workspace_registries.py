@@ -1,0 +1,91 @@
+"""Integrated Registry (Workspace): a Workspace Admin's own registries, and the address rule."""
+
+import pytest
+from django.urls import reverse
+
+from registries.addresses import refused_reason
+from registries.models import Registry
+from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
+
+
+def form_data(double, **overrides):
+    data = {"kind": "harbor", "name": "team-harbor", "url": double.url, "username": ADMIN_USER,
+            "password": ADMIN_PASSWORD, "verify_tls": "on", "ca_bundle": ""}
+    data.update(overrides)
+    return data
+
+
+def create_url(workspace):
+    return reverse("registries:workspace-create") + f"?workspace={workspace.pk}"
+
+
+def test_loopback_registry_is_refused_with_the_reason(client, ws_admin, workspace, harbor_double):
+    client.force_login(ws_admin)
+    response = client.post(create_url(workspace), form_data(harbor_double))
+    assert "a loopback address, which workspace registries may not use" in response.text
+    assert "WHARF_ALLOWED_REGISTRY_NETWORKS" in response.text
+    assert not Registry.objects.exists()
+    assert not harbor_double.requests
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/", "http://[::1]:5000", "http://0.0.0.0/",
+                                 "http://100.100.100.200/"])
+def test_metadata_and_link_local_addresses_are_refused(url):
+    assert refused_reason(url, []) is not None
+
+
+def test_ordinary_and_allowed_addresses_pass():
+    assert refused_reason("https://10.20.30.40", []) is None
+    assert refused_reason("http://127.0.0.1:5000", ["127.0.0.0/8"]) is None
+
+
+def test_workspace_admin_integrates_a_registry_when_the_network_is_allowed(
+        client, settings, ws_admin, workspace, harbor_double):
+    settings.WHARF_ALLOWED_REGISTRY_NETWORKS = ["127.0.0.0/8"]
+    client.force_login(ws_admin)
+    response = client.post(create_url(workspace), form_data(harbor_double))
+    registry = Registry.objects.get()
+    assert response.status_code == 302
+    assert (registry.scope, registry.workspace) == ("workspace", workspace)
+    listing = client.get(reverse("registries:workspace-list"), {"workspace": workspace.pk})
+    assert "team-harbor" in listing.text
+
+
+@pytest.mark.parametrize("persona", ["ws_editor", "ws_viewer"])
+def test_editors_and_viewers_cannot_integrate(client, settings, request, persona, workspace, harbor_double):
+    settings.WHARF_ALLOWED_REGISTRY_NETWORKS = ["127.0.0.0/8"]
+    client.force_login(request.getfixturevalue(persona))
+    assert client.post(create_url(workspace), form_data(harbor_double)).status_code == 403
+    assert not Registry.objects.exists()
+
+
+def test_another_workspaces_registry_answers_404(client, outsider, workspace):
+    registry = Registry.objects.create(name="team-harbor", kind="harbor", url="https://h.example.com",
+                                       scope="workspace", workspace=workspace, is_demo=True)
+    client.force_login(outsider)
+    assert client.get(reverse("registries:workspace-detail", args=[registry.pk])).status_code == 404
+    assert client.post(reverse("registries:workspace-remove", args=[registry.pk])).status_code == 404
+    assert client.post(create_url(workspace), {}).status_code == 404
+    assert client.get(reverse("registries:workspace-list"), {"workspace": workspace.pk}).status_code == 404
+    assert Registry.objects.exists()
+
+
+def test_members_see_the_registry_but_only_its_admins_change_it(client, ws_viewer, ws_admin, workspace):
+    registry = Registry.objects.create(name="team-harbor", kind="harbor", url="https://h.example.com",
+                                       scope="workspace", workspace=workspace, is_demo=True)
+    client.force_login(ws_viewer)
+    page = client.get(reverse("registries:workspace-detail", args=[registry.pk]))
+    assert page.status_code == 200
+    assert "Remove" not in page.text
+    assert client.post(reverse("registries:workspace-remove", args=[registry.pk])).status_code == 403
+    client.force_login(ws_admin)
+    client.post(reverse("registries:workspace-remove", args=[registry.pk]))
+    assert not Registry.objects.exists()
+
+
+def test_workspace_registry_is_not_on_the_admin_pages(client, admin, workspace):
+    registry = Registry.objects.create(name="team-harbor", kind="harbor", url="https://h.example.com",
+                                       scope="workspace", workspace=workspace, is_demo=True)
+    client.force_login(admin)
+    assert "team-harbor" not in client.get(reverse("registries:platform-list")).text
+    assert client.get(reverse("registries:detail", args=[registry.pk])).status_code == 404

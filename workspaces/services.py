@@ -1,0 +1,122 @@
+"""Writes to workspaces, memberships, clusters and namespaces, each with its audit event."""
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from portal import audit
+from registries.services import ServiceError
+from workspaces.models import Cluster, Membership, Namespace, Workspace
+
+
+@transaction.atomic
+def create_workspace(actor, *, name: str, description: str = "") -> Workspace:
+    workspace = Workspace.objects.create(name=name, description=description)
+    audit.record(actor, "workspace.create", workspace, after={"name": name, "description": description})
+    return workspace
+
+
+@transaction.atomic
+def update_workspace(workspace: Workspace, actor, *, description: str) -> Workspace:
+    before = {"description": workspace.description}
+    workspace.description = description
+    workspace.save(update_fields=["description"])
+    audit.record(actor, "workspace.update", workspace, before=before, after={"description": description})
+    return workspace
+
+
+def deletion_blockers(workspace: Workspace) -> dict[str, list[str]]:
+    """What still depends on the workspace; it can be deleted only when all lists are empty."""
+    return {
+        "namespaces": [str(ns) for ns in workspace.namespaces.select_related("cluster")],
+        "bindings": [str(binding.space) for binding in
+                     workspace.space_bindings.select_related("space__registry")],
+        "registries": list(workspace.registries.values_list("name", flat=True)),
+    }
+
+
+@transaction.atomic
+def delete_workspace(workspace: Workspace, actor) -> None:
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).get()
+    blockers = deletion_blockers(workspace)
+    if any(blockers.values()):
+        parts = []
+        if blockers["namespaces"]:
+            parts.append(_("namespaces %(names)s") % {"names": ", ".join(blockers["namespaces"])})
+        if blockers["bindings"]:
+            parts.append(_("bound registry spaces %(names)s") % {"names": ", ".join(blockers["bindings"])})
+        if blockers["registries"]:
+            parts.append(_("workspace registries %(names)s") % {"names": ", ".join(blockers["registries"])})
+        raise ServiceError(
+            _("Workspace %(name)s still has %(what)s. Unbind or remove them first.")
+            % {"name": workspace.name, "what": "; ".join(parts)})
+    audit.record(actor, "workspace.delete", workspace,
+                 before={"name": workspace.name, "members": workspace.memberships.count()})
+    workspace.delete()
+
+
+@transaction.atomic
+def add_member(workspace: Workspace, actor, *, user, role: str) -> Membership:
+    if Membership.objects.filter(workspace=workspace, user=user).exists():
+        raise ServiceError(_("%(user)s is already a member of this workspace.")
+                           % {"user": user.get_username()}, "username")
+    membership = Membership.objects.create(workspace=workspace, user=user, role=role)
+    audit.record(actor, "membership.create", workspace,
+                 after={"user": user.get_username(), "role": role})
+    return membership
+
+
+@transaction.atomic
+def change_role(membership: Membership, actor, role: str) -> Membership:
+    if membership.role == role:
+        return membership
+    before = {"user": membership.user.get_username(), "role": membership.role}
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit.record(actor, "membership.update", membership.workspace, before=before,
+                 after={"user": membership.user.get_username(), "role": role})
+    return membership
+
+
+@transaction.atomic
+def remove_member(membership: Membership, actor) -> None:
+    audit.record(actor, "membership.delete", membership.workspace,
+                 before={"user": membership.user.get_username(), "role": membership.role})
+    membership.delete()
+
+
+@transaction.atomic
+def create_cluster(actor, *, name: str, description: str = "") -> Cluster:
+    cluster = Cluster.objects.create(name=name, description=description)
+    audit.record(actor, "cluster.create", cluster, after={"name": name})
+    return cluster
+
+
+@transaction.atomic
+def create_namespace(actor, *, cluster: Cluster, name: str, workspace: Workspace | None = None) -> Namespace:
+    if Namespace.objects.filter(cluster=cluster, name=name).exists():
+        raise ServiceError(_("Cluster %(cluster)s already has a namespace %(name)s.")
+                           % {"cluster": cluster.name, "name": name}, "name")
+    namespace = Namespace.objects.create(cluster=cluster, name=name, workspace=workspace)
+    audit.record(actor, "namespace.create", namespace,
+                 after={"workspace": workspace.name if workspace else None})
+    return namespace
+
+
+@transaction.atomic
+def bind_namespace(namespace: Namespace, actor, workspace: Workspace | None) -> Namespace:
+    """Bind to ``workspace``, or unbind with None. A namespace in another workspace is refused."""
+    namespace = Namespace.objects.select_for_update().select_related("cluster", "workspace").get(
+        pk=namespace.pk)
+    current = namespace.workspace
+    if current == workspace:
+        return namespace
+    if current is not None and workspace is not None:
+        raise ServiceError(
+            _("Namespace %(namespace)s already belongs to workspace %(workspace)s; unbind it first.")
+            % {"namespace": namespace, "workspace": current.name}, "workspace")
+    namespace.workspace = workspace
+    namespace.save(update_fields=["workspace"])
+    audit.record(actor, "namespace.bind" if workspace else "namespace.unbind", namespace,
+                 before={"workspace": current.name if current else None},
+                 after={"workspace": workspace.name if workspace else None})
+    return namespace

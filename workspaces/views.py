@@ -1,0 +1,263 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.decorators import permission_required
+from portal.htmx import render_page
+from portal.permissions import can
+from registries.forms import SearchForm
+from registries.models import RegistrySpace
+from registries.services import ServiceError
+from workspaces import services
+from workspaces.forms import (
+    ClusterForm,
+    MemberForm,
+    NamespaceBindForm,
+    NamespaceForm,
+    RoleForm,
+    WorkspaceForm,
+)
+from workspaces.models import Membership, Namespace, Workspace
+
+PER_PAGE = 50
+
+
+def _search(request) -> str:
+    form = SearchForm(request.GET)
+    return form.cleaned_data["q"].strip() if form.is_valid() else ""
+
+
+def _visible_workspace(request, pk) -> Workspace:
+    # Out of scope answers 404, so nobody learns which workspaces exist.
+    return get_object_or_404(Workspace.objects.visible_to(request.user), pk=pk)
+
+
+# Workspaces -------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def workspace_list(request):
+    q = _search(request)
+    workspaces = (Workspace.objects.visible_to(request.user)
+                  .annotate(member_count=Count("memberships", distinct=True),
+                            namespace_count=Count("namespaces", distinct=True))
+                  .order_by("name"))
+    if q:
+        workspaces = workspaces.filter(name__icontains=q)
+    page = Paginator(workspaces, PER_PAGE).get_page(request.GET.get("page"))
+    roles = dict(Membership.objects.filter(user=request.user).values_list("workspace_id", "role"))
+    role_labels = dict(Membership.Role.choices)
+    for workspace in page:
+        workspace.my_role = role_labels.get(roles.get(workspace.pk), "")
+    return render_page(request, "workspaces/workspace_list.html",
+                       {"page": page, "q": q, "may_create": can(request.user, "manage_workspaces")},
+                       fragment="workspace-table")
+
+
+@permission_required("manage_workspaces")
+@require_http_methods(["GET", "POST"])
+def workspace_create(request):
+    form = WorkspaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        workspace = services.create_workspace(request.user, **form.cleaned_data)
+        messages.success(request, _("Created workspace %(name)s.") % {"name": workspace.name})
+        return redirect("workspaces:detail", pk=workspace.pk)
+    return render(request, "workspaces/workspace_form.html", {"form": form, "workspace": None})
+
+
+@permission_required("manage_workspaces")
+@require_http_methods(["GET", "POST"])
+def workspace_edit(request, pk):
+    workspace = get_object_or_404(Workspace, pk=pk)
+    form = WorkspaceForm(request.POST or None, instance=workspace)
+    if request.method == "POST" and form.is_valid():
+        services.update_workspace(workspace, request.user, description=form.cleaned_data["description"])
+        messages.success(request, _("Saved workspace %(name)s.") % {"name": workspace.name})
+        return redirect("workspaces:detail", pk=workspace.pk)
+    return render(request, "workspaces/workspace_form.html", {"form": form, "workspace": workspace})
+
+
+@permission_required("manage_workspaces")
+@require_http_methods(["GET", "POST"])
+def workspace_delete(request, pk):
+    workspace = get_object_or_404(Workspace, pk=pk)
+    blockers = services.deletion_blockers(workspace)
+    if request.method == "POST":
+        try:
+            services.delete_workspace(workspace, request.user)
+        except ServiceError as error:
+            messages.error(request, error.message)
+            return redirect("workspaces:delete", pk=pk)
+        messages.success(request, _("Deleted workspace %(name)s.") % {"name": workspace.name})
+        return redirect("workspaces:list")
+    return render(request, "workspaces/workspace_delete.html",
+                  {"workspace": workspace, "blockers": blockers, "blocked": any(blockers.values())})
+
+
+@login_required
+@require_GET
+def workspace_detail(request, pk):
+    workspace = _visible_workspace(request, pk)
+    context = {
+        "workspace": workspace,
+        "memberships": workspace.memberships.select_related("user").order_by("user__username"),
+        "bound_spaces": RegistrySpace.objects.filter(bindings__workspace=workspace)
+        .select_related("registry").order_by("registry__name", "name"),
+        "namespaces": workspace.namespaces.select_related("cluster"),
+        "registries": workspace.registries.annotate(space_count=Count("spaces")),
+        "may_manage_members": can(request.user, "manage_members", workspace),
+        "may_manage_workspace": can(request.user, "manage_workspaces"),
+        "may_manage_registries": can(request.user, "manage_workspace_registries", workspace),
+        "member_form": MemberForm(),
+        "role_choices": Membership.Role.choices,
+    }
+    return render(request, "workspaces/workspace_detail.html", context)
+
+
+def _member_manager(request, pk) -> Workspace:
+    workspace = _visible_workspace(request, pk)
+    if not can(request.user, "manage_members", workspace):
+        raise PermissionDenied
+    return workspace
+
+
+@login_required
+@require_POST
+def member_add(request, pk):
+    workspace = _member_manager(request, pk)
+    form = MemberForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_member(workspace, request.user, user=form.cleaned_data["username"],
+                                role=form.cleaned_data["role"])
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Added %(user)s.") % {"user": form.cleaned_data["username"]})
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect("workspaces:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def member_change(request, pk, member_pk):
+    workspace = _member_manager(request, pk)
+    membership = get_object_or_404(Membership.objects.select_related("user", "workspace"),
+                                   pk=member_pk, workspace=workspace)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        services.change_role(membership, request.user, form.cleaned_data["role"])
+        messages.success(request, _("Changed the role of %(user)s.") % {"user": membership.user})
+    else:
+        messages.error(request, _("Choose Workspace Admin, Editor or Viewer."))
+    return redirect("workspaces:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def member_remove(request, pk, member_pk):
+    workspace = _member_manager(request, pk)
+    membership = get_object_or_404(Membership.objects.select_related("user", "workspace"),
+                                   pk=member_pk, workspace=workspace)
+    services.remove_member(membership, request.user)
+    messages.success(request, _("Removed %(user)s from the workspace.") % {"user": membership.user})
+    return redirect("workspaces:detail", pk=pk)
+
+
+# Clusters and namespaces ------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def namespace_list(request):
+    q = _search(request)
+    namespaces = Namespace.objects.visible_to(request.user).select_related("cluster", "workspace")
+    bound = request.GET.get("bound")
+    if bound == "yes":
+        namespaces = namespaces.filter(workspace__isnull=False)
+    elif bound == "no":
+        namespaces = namespaces.filter(workspace__isnull=True)
+    if q:
+        namespaces = namespaces.filter(Q(name__icontains=q) | Q(cluster__name__icontains=q))
+    page = Paginator(namespaces.order_by("cluster__name", "name"), PER_PAGE).get_page(request.GET.get("page"))
+    return render_page(request, "workspaces/namespace_list.html",
+                       {"page": page, "q": q, "bound": bound or "",
+                        "may_manage": can(request.user, "manage_clusters"),
+                        "may_bind": can(request.user, "bind_namespaces")},
+                       fragment="namespace-table")
+
+
+@permission_required("manage_clusters")
+@require_http_methods(["GET", "POST"])
+def cluster_create(request):
+    form = ClusterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        cluster = services.create_cluster(request.user, **form.cleaned_data)
+        messages.success(request, _("Registered cluster %(name)s.") % {"name": cluster.name})
+        return redirect("workspaces:namespace-list")
+    return render(request, "workspaces/simple_form.html",
+                  {"form": form, "title": _("Register cluster")})
+
+
+@permission_required("manage_clusters")
+@require_http_methods(["GET", "POST"])
+def namespace_create(request):
+    form = NamespaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            namespace = services.create_namespace(request.user, **form.cleaned_data)
+        except ServiceError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, _("Registered namespace %(name)s.") % {"name": namespace})
+            return redirect("workspaces:namespace-list")
+    return render(request, "workspaces/simple_form.html",
+                  {"form": form, "title": _("Register namespace")})
+
+
+@login_required
+@require_GET
+def namespace_detail(request, pk):
+    namespace = get_object_or_404(
+        Namespace.objects.visible_to(request.user).select_related("cluster", "workspace"), pk=pk)
+    return render(request, "workspaces/namespace_detail.html", {
+        "namespace": namespace,
+        "may_bind": can(request.user, "bind_namespaces"),
+        "may_deploy": namespace.workspace_id and can(request.user, "use_images", namespace.workspace),
+    })
+
+
+@permission_required("bind_namespaces")
+@require_http_methods(["GET", "POST"])
+def namespace_bind(request, pk):
+    namespace = get_object_or_404(Namespace.objects.select_related("cluster", "workspace"), pk=pk)
+    form = NamespaceBindForm(request.POST or None, initial={"workspace": namespace.workspace})
+    if request.method == "POST" and form.is_valid():
+        workspace = form.cleaned_data["workspace"]
+        try:
+            services.bind_namespace(namespace, request.user, workspace)
+        except ServiceError as error:
+            form.add_error("workspace", error.message)
+        else:
+            if workspace:
+                message = _("Bound %(namespace)s to workspace %(workspace)s.") % {
+                    "namespace": namespace, "workspace": workspace.name}
+            else:
+                message = _("Unbound %(namespace)s from its workspace.") % {"namespace": namespace}
+            messages.success(request, message)
+            return redirect("workspaces:namespace-list")
+    return render(request, "workspaces/namespace_bind.html", {"namespace": namespace, "form": form},
+                  status=422 if form.errors else 200)
+
+
+
+
