@@ -58,6 +58,12 @@ class Registry(models.Model):
         "workspaces.Workspace", null=True, blank=True, on_delete=models.PROTECT,
         related_name="registries",
     )
+    # Docker Registry configured with Wharf as its token server (auth.token): Wharf then
+    # decides every pull and push, and the spaces' visibility is enforced.
+    token_service = models.BooleanField(
+        _("uses Wharf's token service"), default=False,
+        help_text=_("The registry's auth.token points at Wharf, so Wharf grants every pull and push."),
+    )
     is_demo = models.BooleanField(
         _("demo"), default=False,
         help_text=_("Demo data: shown in the portal but never contacted."),
@@ -271,3 +277,76 @@ class SyncRun(models.Model):
     @property
     def duration(self):
         return (self.finished - self.started) if self.finished else None
+
+
+class PullCredential(models.Model):
+    """One pull-only credential per (workspace, registry) it may pull from.
+
+    Token-service registries: Wharf mints it (``ws-<workspace>``) and checks it itself.
+    Harbor: a system-level robot account created through Harbor's API, with pull on exactly
+    the private spaces bound to the workspace. The secret is kept encrypted (pull secrets
+    need it) and hashed (the token service checks it on every pull without decrypting).
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE,
+                                  related_name="pull_credentials")
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="pull_credentials")
+    username = models.CharField(_("username"), max_length=255, blank=True)
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    # Harbor's robot id, and the space names the registry was last told to allow.
+    upstream_id = models.CharField(max_length=64, blank=True)
+    granted = models.JSONField(default=list, blank=True)
+    state = models.CharField(_("propagation"), max_length=16, choices=State.choices,
+                             default=State.PENDING)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    reconciled = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace__name", "registry__name"]
+        verbose_name = _("pull credential")
+        verbose_name_plural = _("pull credentials")
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "registry"], name="one_pull_credential_per_pair"),
+        ]
+
+    def __str__(self):
+        return f"{self.workspace} @ {self.registry}: {self.username or '(not created)'}"
+
+    def set_secret(self, raw: str) -> None:
+        import hashlib
+
+        self.secret_encrypted = crypto.encrypt(raw)
+        self.secret_hash = hashlib.sha256(raw.encode()).hexdigest()
+
+    def get_secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted)
+
+
+class TokenSigningKey(models.Model):
+    """The token service's signing key (ES256) and the certificate registries trust.
+
+    The newest active key signs; retired keys stay in the downloadable bundle until their
+    certificates are removed, so a rotation never breaks registries mid-way.
+    """
+
+    private_key_encrypted = models.TextField(editable=False)
+    certificate_pem = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+    retired = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = _("token signing key")
+        verbose_name_plural = _("token signing keys")
+
+    def __str__(self):
+        return f"signing key {self.pk} ({'retired' if self.retired else 'active'})"
