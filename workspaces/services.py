@@ -105,8 +105,9 @@ def create_namespace(actor, *, cluster: Cluster, name: str, workspace: Workspace
 @transaction.atomic
 def bind_namespace(namespace: Namespace, actor, workspace: Workspace | None) -> Namespace:
     """Bind to ``workspace``, or unbind with None. A namespace in another workspace is refused."""
-    namespace = Namespace.objects.select_for_update().select_related("cluster", "workspace").get(
-        pk=namespace.pk)
+    # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to workspace.
+    namespace = Namespace.objects.select_for_update(of=("self",)).select_related(
+        "cluster", "workspace").get(pk=namespace.pk)
     current = namespace.workspace
     if current == workspace:
         return namespace

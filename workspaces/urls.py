@@ -18,5 +18,6 @@ urlpatterns = [
     path("namespaces/new/", views.namespace_create, name="namespace-create"),
     path("namespaces/<int:pk>/", views.namespace_detail, name="namespace-detail"),
     path("namespaces/<int:pk>/workspace/", views.namespace_bind, name="namespace-bind"),
+    path("namespaces/<int:pk>/pull-secret.yaml", views.namespace_pull_secret, name="namespace-pull-secret"),
     path("clusters/new/", views.cluster_create, name="cluster-create"),
 ]

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal.decorators import permission_required
 from portal.htmx import render_page
 from portal.permissions import can
+from registries import pull_secrets
 from registries.forms import SearchForm
 from registries.models import RegistrySpace
 from registries.services import ServiceError
@@ -229,11 +231,34 @@ def namespace_create(request):
 def namespace_detail(request, pk):
     namespace = get_object_or_404(
         Namespace.objects.visible_to(request.user).select_related("cluster", "workspace"), pk=pk)
+    may_fetch_secret = bool(namespace.workspace_id) and can(request.user, "fetch_pull_secret",
+                                                              namespace.workspace)
     return render(request, "workspaces/namespace_detail.html", {
         "namespace": namespace,
         "may_bind": can(request.user, "bind_namespaces"),
         "may_deploy": namespace.workspace_id and can(request.user, "use_images", namespace.workspace),
+        "may_fetch_secret": may_fetch_secret,
+        "covered": pull_secrets.covered_registries(namespace.workspace) if may_fetch_secret else [],
+        "secret_name": pull_secrets.SECRET_NAME,
     })
+
+
+@login_required
+@require_GET
+def namespace_pull_secret(request, pk):
+    """Download the namespace's `registry-secret` manifest (audited)."""
+    namespace = get_object_or_404(
+        Namespace.objects.visible_to(request.user).select_related("cluster", "workspace"), pk=pk)
+    if namespace.workspace is None:
+        raise Http404
+    if not can(request.user, "fetch_pull_secret", namespace.workspace):
+        raise PermissionDenied
+    manifest = pull_secrets.fetch_pull_secret(namespace, request.user)
+    response = HttpResponse(pull_secrets.as_yaml(manifest), content_type="application/yaml")
+    filename = f"{pull_secrets.SECRET_NAME}-{namespace.name}.yaml"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @permission_required("bind_namespaces")

@@ -1,0 +1,91 @@
+"""The namespace's registry-secret: who may fetch it, what it holds, and that it is audited."""
+
+import base64
+import json
+
+import pytest
+import yaml
+from django.urls import reverse
+
+from portal.models import AuditEvent
+from registries.models import PullCredential, Registry
+from workspaces.models import Cluster, Namespace
+
+
+@pytest.fixture
+def namespace(workspace):
+    return Namespace.objects.create(cluster=Cluster.objects.create(name="prod"), name="shop",
+                                    workspace=workspace)
+
+
+@pytest.fixture
+def credential(workspace):
+    registry = Registry.objects.create(name="harbor", kind="harbor", url="https://harbor.example.com:8443")
+    credential = PullCredential(workspace=workspace, registry=registry, username="robot$wharf-ws-payments",
+                                state="done", upstream_id="7")
+    credential.set_secret("s3cr3t-robot-value")
+    credential.save()
+    return credential
+
+
+def secret_url(namespace):
+    return reverse("workspaces:namespace-pull-secret", args=[namespace.pk])
+
+
+@pytest.mark.parametrize("persona", ["ws_admin", "ws_editor", "admin"])
+def test_admins_and_editors_download_a_secret_that_decodes_to_the_credentials(
+        client, request, persona, namespace, credential):
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get(secret_url(namespace))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="registry-secret-shop.yaml"'
+    manifest = yaml.safe_load(response.content)
+    assert manifest["type"] == "kubernetes.io/dockerconfigjson"
+    assert manifest["metadata"] == {"name": "registry-secret", "namespace": "shop",
+                                    "labels": {"app.kubernetes.io/managed-by": "wharf"}}
+    config = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))
+    entry = config["auths"]["harbor.example.com:8443"]
+    assert (entry["username"], entry["password"]) == ("robot$wharf-ws-payments", "s3cr3t-robot-value")
+    assert base64.b64decode(entry["auth"]).decode() == "robot$wharf-ws-payments:s3cr3t-robot-value"
+    event = AuditEvent.objects.get(action="namespace.pull_secret")
+    assert "s3cr3t" not in json.dumps(event.after)
+    assert event.after["registries"] == ["harbor"]
+
+
+def test_viewer_may_not_fetch_it(client, ws_viewer, namespace, credential):
+    client.force_login(ws_viewer)
+    assert client.get(secret_url(namespace)).status_code == 403
+    page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
+    assert "Download Secret manifest" not in page.text
+    assert not AuditEvent.objects.exists()
+
+
+def test_another_workspace_gets_404(client, outsider, namespace, credential):
+    client.force_login(outsider)
+    assert client.get(secret_url(namespace)).status_code == 404
+    assert not AuditEvent.objects.exists()
+
+
+def test_unbound_namespace_has_no_pull_secret(client, admin, credential):
+    loose = Namespace.objects.create(cluster=Cluster.objects.create(name="dev"), name="loose")
+    client.force_login(admin)
+    assert client.get(secret_url(loose)).status_code == 404
+
+
+def test_page_shows_the_registries_and_command_but_never_the_secret(client, ws_editor, namespace, credential):
+    client.force_login(ws_editor)
+    page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
+    assert "robot$wharf-ws-payments" in page.text
+    assert "kubectl apply -n shop -f registry-secret-shop.yaml" in page.text
+    assert "s3cr3t-robot-value" not in page.text
+    assert credential.secret_encrypted not in page.text
+
+
+def test_credential_not_yet_propagated_is_left_out_and_shown_pending(client, ws_editor, namespace, credential):
+    credential.state = "pending"
+    credential.save()
+    client.force_login(ws_editor)
+    manifest = yaml.safe_load(client.get(secret_url(namespace)).content)
+    assert json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"])) == {"auths": {}}
+    page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
+    assert "Pending" in page.text
