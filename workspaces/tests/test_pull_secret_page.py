@@ -89,3 +89,28 @@ def test_credential_not_yet_propagated_is_left_out_and_shown_pending(client, ws_
     assert json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"])) == {"auths": {}}
     page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
     assert "Pending" in page.text
+
+
+def api_url(namespace):
+    return f"/api/v1/namespaces/{namespace.pk}/pull-secret/"
+
+
+def test_api_returns_the_same_secret_and_audits_it(client, ws_editor, namespace, credential):
+    client.force_login(ws_editor)
+    response = client.get(api_url(namespace))
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    config = json.loads(base64.b64decode(response.json()["data"][".dockerconfigjson"]))
+    assert config["auths"]["harbor.example.com:8443"]["password"] == "s3cr3t-robot-value"
+    assert AuditEvent.objects.filter(action="namespace.pull_secret").count() == 1
+
+
+@pytest.mark.parametrize("persona, status", [("ws_viewer", 403), ("outsider", 404)])
+def test_api_refuses_viewers_and_other_workspaces(client, request, persona, status, namespace, credential):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get(api_url(namespace)).status_code == status
+    assert not AuditEvent.objects.exists()
+
+
+def test_api_needs_authentication(client, namespace, credential):
+    assert client.get(api_url(namespace)).status_code == 401
