@@ -5,6 +5,7 @@ from portal.permissions import ADMIN_GROUP
 from workspaces.models import Membership, Workspace
 
 pytest_plugins = [
+    "portal.tests.browser",
     "registries.tests.harbor_double",
     "registries.tests.real_registry",
 ]

@@ -57,9 +57,24 @@ for _network in WHARF_ALLOWED_REGISTRY_NETWORKS:
         ipaddress.ip_network(_network, strict=False)
     except ValueError:
         raise ImproperlyConfigured(
-            f"WHARF_ALLOWED_REGISTRY_NETWORKS entries must be networks like 10.0.0.0/8; got {_network!r}."
+            "WHARF_ALLOWED_REGISTRY_NETWORKS entries must be networks like 10.0.0.0/8; "
+            f"got {_network!r}."
         ) from None
 WHARF_REGISTRY_TIMEOUT = env_int("WHARF_REGISTRY_TIMEOUT", 10)
+
+# The token service: registries send clients to WHARF_PUBLIC_URL + "/auth/token" and accept
+# tokens whose iss is WHARF_TOKEN_ISSUER. Docker clients treat tokens shorter than 60 s as
+# 60 s long, and the design caps them at 5 minutes.
+WHARF_PUBLIC_URL = env_str("WHARF_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+if not WHARF_PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"WHARF_PUBLIC_URL must start with http:// or https://; got {WHARF_PUBLIC_URL!r}.")
+WHARF_TOKEN_ISSUER = env_str("WHARF_TOKEN_ISSUER", "wharf")
+if not WHARF_TOKEN_ISSUER.strip():
+    raise ImproperlyConfigured("WHARF_TOKEN_ISSUER must not be empty.")
+WHARF_TOKEN_LIFETIME = env_int("WHARF_TOKEN_LIFETIME", 300)
+if not 60 <= WHARF_TOKEN_LIFETIME <= 300:
+    raise ImproperlyConfigured(
+        f"WHARF_TOKEN_LIFETIME must be between 60 and 300 seconds; got {WHARF_TOKEN_LIFETIME}.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -15,8 +15,9 @@ functions; nothing else derives who may see what.
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from portal.permissions import can, is_admin, workspace_roles
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding
-from workspaces.models import Workspace
+from workspaces.models import Namespace, Workspace
 
 PUBLIC = "public"
 PRIVATE = "private"
@@ -84,3 +85,57 @@ def spaces_for_user(user, tab: str | None = None, *,
 
 def repositories_in(spaces: QuerySet[RegistrySpace]) -> QuerySet[Repository]:
     return Repository.objects.filter(space__in=spaces.values("pk"))
+
+
+def namespaces_for_user(user, action: str = "browse_images") -> QuerySet[Namespace]:
+    """The namespaces whose images ``user`` may browse ("browse_images") or use ("use_images").
+
+    A namespace of a workspace counts when the user's role there allows ``action``
+    (portal.permissions decides). A platform Admin also gets the namespaces bound to no
+    workspace, which see public images only; never another workspace's namespaces, whose
+    private images an Admin does not see.
+    """
+    if user is None or not user.is_authenticated:
+        return Namespace.objects.none()
+    workspace_ids = [pk for pk in workspace_roles(user) if can(user, action, pk)]
+    allowed = Q(workspace_id__in=workspace_ids)
+    if is_admin(user):
+        allowed |= Q(workspace__isnull=True)
+    return Namespace.objects.filter(allowed)
+
+
+# At the registry itself (the token service, pull credentials) --------------------------------
+# Health is ignored here: the registry is answering a pull right now, so Wharf's last view of
+# its health must not decide who may pull.
+
+
+def spaces_pullable_at_registry(registry, *, workspace=None, user=None) -> QuerySet[RegistrySpace]:
+    """The spaces of ``registry`` that may be pulled anonymously (neither given), with a pull
+    credential of ``workspace``, or by ``user`` (over the workspaces they are a member of)."""
+    if user is not None:
+        spaces = spaces_for_user(user, healthy_only=False)
+    else:
+        spaces = spaces_for_workspace(workspace, healthy_only=False)
+    return spaces.filter(registry=registry)
+
+
+def owns_whole_registry(registry, *, workspace=None, user=None) -> bool:
+    """Whether every repository of ``registry`` is ``workspace``'s (or one of ``user``'s
+    workspaces'): true for the owner of a workspace-scope registry, including repositories
+    pushed since the last sync, whose space Wharf does not know yet."""
+    if registry.scope != Registry.Scope.WORKSPACE:
+        return False
+    if user is not None:
+        return registry.workspace_id in workspace_roles(user)
+    return workspace is not None and registry.workspace_id == workspace.pk
+
+
+def registries_pullable_by_workspace(workspace) -> QuerySet[Registry]:
+    """Registries holding anything ``workspace`` may pull: a public or bound space, or owned."""
+    if workspace is None:
+        return Registry.objects.none()
+    spaces = spaces_for_workspace(workspace, healthy_only=False)
+    return Registry.objects.filter(
+        Q(pk__in=spaces.values("registry_id"))
+        | Q(scope=Registry.Scope.WORKSPACE, workspace=workspace)
+    )

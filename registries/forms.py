@@ -15,7 +15,7 @@ class RegistryForm(forms.ModelForm):
 
     class Meta:
         model = Registry
-        fields = ["kind", "name", "url", "username", "password", "verify_tls", "ca_bundle"]
+        fields = ["kind", "name", "url", "username", "password", "verify_tls", "ca_bundle", "token_service"]
         widgets = {
             "url": forms.TextInput(attrs={"placeholder": "https://harbor.example.com",
                                           "inputmode": "url"}),
@@ -25,6 +25,8 @@ class RegistryForm(forms.ModelForm):
         help_texts = {
             "verify_tls": _("Turn off only for a registry you trust on a network you control."),
             "ca_bundle": _("PEM certificates to trust in addition to the system ones."),
+            "token_service": _("Docker Registry only: its auth.token points at Wharf (see the snippet on "
+                               "the registry's page), so Wharf grants every pull and push."),
         }
 
     def __init__(self, *args, **kwargs):
@@ -36,6 +38,12 @@ class RegistryForm(forms.ModelForm):
 
     def clean_url(self):
         return self.cleaned_data["url"].rstrip("/")
+
+    def clean_token_service(self):
+        on = self.cleaned_data["token_service"]
+        if on and self.cleaned_data.get("kind", self.instance.kind) != Registry.Kind.DISTRIBUTION:
+            raise forms.ValidationError(_("Only a Docker Registry can use Wharf's token service."))
+        return on
 
 
 class SpaceCreateForm(forms.Form):

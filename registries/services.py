@@ -33,7 +33,7 @@ def registry_snapshot(registry: Registry) -> dict:
         "name": registry.name, "kind": registry.kind, "url": registry.url,
         "username": registry.username, "verify_tls": registry.verify_tls,
         "ca_bundle": bool(registry.ca_bundle), "scope": registry.scope,
-        "workspace": registry.workspace_id,
+        "workspace": registry.workspace_id, "token_service": registry.token_service,
     }
 
 
@@ -72,7 +72,7 @@ def save_registry(registry: Registry, actor, *, password: str | None = None,
         # Leave sync's fields (last_sync, last_sync_error) to a sync that may be running now.
         registry.save(update_fields=[
             "name", "url", "username", "password_encrypted", "verify_tls", "ca_bundle",
-            "status", "status_message", "status_changed", "updated"])
+            "token_service", "status", "status_message", "status_changed", "updated"])
     after = registry_snapshot(registry)
     if password:
         after["password"] = "changed"

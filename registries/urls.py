@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registries import views, workspace_views
+from registries import image_views, token_views, views, workspace_views
 
 app_name = "registries"
 
@@ -29,4 +29,13 @@ urlpatterns = [
     path("registries/<int:pk>/spaces/<int:space_pk>/visibility/", views.space_visibility,
          name="space-visibility"),
     path("registries/<int:pk>/spaces/<int:space_pk>/delete/", views.space_delete, name="space-delete"),
+    # Images, the Choose Image picker and "Why can't I see this image?" (registries/image_views.py)
+    path("images/", image_views.images, name="images"),
+    path("images/<int:pk>/", image_views.repository_detail, name="repository"),
+    path("images/picker/", image_views.picker, name="picker"),
+    path("images/picker/<int:pk>/tags/", image_views.picker_tags, name="picker-tags"),
+    path("explain/", image_views.explain_page, name="explain"),
+    # The Docker token service (registries/token_views.py): called by registries' clients.
+    path("auth/token", token_views.token, name="token"),
+    path("auth/certificates.pem", token_views.certificates, name="token-certificates"),
 ]

@@ -87,3 +87,22 @@ class BindingResultSerializer(serializers.Serializer):
     removed = WorkspaceRefSerializer(many=True, read_only=True)
     workspaces = WorkspaceRefSerializer(many=True, read_only=True,
                                         help_text=_("The workspaces bound after the change."))
+
+
+class WorkspaceRegistrySerializer(RegistrySerializer):
+    """A registry one workspace integrates for itself: the same fields, plus the address rule."""
+
+    class Meta(RegistrySerializer.Meta):
+        fields = [*RegistrySerializer.Meta.fields, "workspace"]
+        read_only_fields = [*RegistrySerializer.Meta.read_only_fields, "workspace"]
+
+    def validate_url(self, url):
+        from django.conf import settings
+
+        from registries.addresses import refused_reason
+
+        url = super().validate_url(url)
+        reason = refused_reason(url, settings.WHARF_ALLOWED_REGISTRY_NETWORKS)
+        if reason:
+            raise serializers.ValidationError(reason)
+        return url

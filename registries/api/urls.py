@@ -1,6 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from registries.api.images import (
+    NamespaceExplainView,
+    NamespaceImagesView,
+    NamespaceImageTagsView,
+    NamespaceManifestView,
+)
 from registries.api.views import RegistrySpaceListView, RegistryViewSet, SpaceViewSet
 
 router = SimpleRouter(use_regex_path=False)
@@ -8,6 +14,14 @@ router.register("registries", RegistryViewSet, basename="registry")
 router.register("spaces", SpaceViewSet, basename="space")
 
 urlpatterns = [
+    # Choose Image, the explainer and Create by Image, per namespace (registries/api/images.py).
+    # Explicit paths, so they never collide with the namespace routes in workspaces/api.
+    path("namespaces/<int:namespace_pk>/images/", NamespaceImagesView.as_view(), name="namespace-images"),
+    path("namespaces/<int:namespace_pk>/images/<int:repository_pk>/tags/", NamespaceImageTagsView.as_view(),
+         name="namespace-image-tags"),
+    path("namespaces/<int:namespace_pk>/explain/", NamespaceExplainView.as_view(), name="namespace-explain"),
+    path("namespaces/<int:namespace_pk>/manifests/", NamespaceManifestView.as_view(),
+         name="namespace-manifests"),
     path("registries/<int:registry_pk>/spaces/", RegistrySpaceListView.as_view(),
          name="registry-spaces"),
     *router.urls,

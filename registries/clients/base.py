@@ -176,3 +176,39 @@ def space_of(repository: str) -> str:
     """Distribution has no projects: the first path segment is the space (``library`` if none)."""
     head, sep, _ = repository.partition("/")
     return head if sep else "library"
+
+
+# Robot accounts (Harbor's pull credentials) -------------------------------------------------
+
+# The one access a Wharf robot holds on each project it may pull from.
+PULL_ACCESS = ("repository", "pull")
+
+
+@dataclass(frozen=True)
+class RobotInfo:
+    """A Harbor system-level robot account.
+
+    ``name`` is the full name as Harbor returns it (``robot$`` prefix included; the prefix is
+    configurable in Harbor, so it is read, never built). ``secret`` is only known right after
+    creation or a refresh and never shows in a repr. ``permissions`` holds one
+    ``(kind, namespace, resource, action)`` per granted access, sorted.
+    """
+
+    id: int
+    name: str
+    secret: str = field(default="", repr=False)
+    description: str = ""
+    level: str = "system"
+    disabled: bool = False
+    duration: int | None = -1
+    permissions: tuple[tuple[str, str, str, str], ...] = ()
+
+    @property
+    def projects(self) -> tuple[str, ...]:
+        """The projects this robot holds any access on, sorted."""
+        return tuple(sorted({namespace for kind, namespace, _, _ in self.permissions if kind == "project"}))
+
+    @staticmethod
+    def pull_permissions(projects) -> tuple[tuple[str, str, str, str], ...]:
+        """What a Wharf robot should hold: ``repository:pull`` on each of ``projects``."""
+        return tuple(sorted(("project", project, *PULL_ACCESS) for project in set(projects)))

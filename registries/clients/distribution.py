@@ -34,10 +34,12 @@ from .base import (
     RegistryError,
     RegistryTimeout,
     RepositoryInfo,
+    RobotInfo,
     SpaceInfo,
     TagInfo,
     TLSFailure,
     Unreachable,
+    Unsupported,
     space_of,
 )
 
@@ -191,6 +193,33 @@ class DistributionClient(RegistryClient):
     def delete_space(self, name: str) -> None:
         """Nothing to delete upstream: the space is only a name prefix. Deleting its images is
         not what removing a space from Wharf means."""
+
+    # -- robot accounts: Harbor only ------------------------------------------------------
+    # A Docker Registry has no accounts of its own; with Wharf's token service, Wharf mints and
+    # checks the workspaces' pull credentials itself (registries.tokens).
+
+    def _no_robots(self) -> Unsupported:
+        return Unsupported(
+            "A Docker Registry has no robot accounts; Wharf's token service issues its pull credentials."
+        )
+
+    def create_robot(self, name: str, projects, description: str = "") -> RobotInfo:
+        raise self._no_robots()
+
+    def update_robot_projects(self, robot_id: int, name: str, projects, description: str = "") -> None:
+        raise self._no_robots()
+
+    def delete_robot(self, robot_id: int) -> None:
+        raise self._no_robots()
+
+    def get_robot(self, robot_id: int) -> RobotInfo | None:
+        raise self._no_robots()
+
+    def iter_robots(self, query: str = "") -> Iterator[RobotInfo]:
+        raise self._no_robots()
+
+    def refresh_robot_secret(self, robot_id: int) -> str:
+        raise self._no_robots()
 
     # -- manifests -----------------------------------------------------------------------
 

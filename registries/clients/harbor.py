@@ -28,6 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from .base import (
+    PULL_ACCESS,
     AuthenticationFailed,
     BadAnswer,
     CheckResult,
@@ -40,6 +41,7 @@ from .base import (
     RegistryError,
     RegistryTimeout,
     RepositoryInfo,
+    RobotInfo,
     SpaceInfo,
     TagInfo,
     TLSFailure,
@@ -196,6 +198,129 @@ class HarborClient(RegistryClient):
             "(or has pending tasks); delete them in Harbor first.",
         )
         self._send("DELETE", f"/projects/{_segment(name)}", by_name=True, overrides=overrides)
+
+    # -- robot accounts (pull credentials) -----------------------------------------------
+    #
+    # System-level robots with ``repository:pull`` on a list of projects, never expiring.
+    # Harbor stores robot names without its (configurable) prefix and answers with it, so the
+    # name a caller gets back is the one to log in with and to send back in an update.
+
+    def create_robot(self, name: str, projects, description: str = "") -> RobotInfo:
+        """Create a robot that may pull from ``projects``; the answer carries its secret."""
+        projects = sorted(set(projects))
+        response = self._send(
+            "POST",
+            "/robots",
+            json=_robot_body(name, projects, description),
+            overrides={
+                409: (Conflict, f"Harbor at {self.where} already has a robot account named {name!r}."),
+                404: (
+                    NotFound,
+                    f"Harbor at {self.where} has no project among {', '.join(projects)} "
+                    "(the robot account was not created).",
+                ),
+            },
+        )
+        created = self._json(response, dict, "the created robot account")
+        robot_id, full_name, secret = created.get("id"), created.get("name"), created.get("secret")
+        if _int(robot_id) is None or not isinstance(full_name, str) or not full_name:
+            raise BadAnswer(
+                f"Harbor at {self.where} created a robot account but did not say its id and name."
+            )
+        if not isinstance(secret, str) or not secret:
+            raise BadAnswer(f"Harbor at {self.where} created robot account {full_name} without a secret.")
+        return RobotInfo(
+            id=_int(robot_id),
+            name=full_name,
+            secret=secret,
+            description=description,
+            permissions=RobotInfo.pull_permissions(projects),
+        )
+
+    def update_robot_projects(self, robot_id: int, name: str, projects, description: str = "") -> None:
+        """Replace the robot's permissions with pull on ``projects`` (and re-enable it).
+
+        Harbor's update takes the whole robot: ``name`` must be the full name it answered with
+        and the level cannot change.
+        """
+        projects = sorted(set(projects))
+        body = {"id": int(robot_id), **_robot_body(name, projects, description)}
+        self._send(
+            "PUT",
+            f"/robots/{int(robot_id)}",
+            json=body,
+            overrides={
+                404: (
+                    NotFound,
+                    f"Harbor at {self.where} has no robot account {robot_id} or no project among "
+                    f"{', '.join(projects)}.",
+                )
+            },
+        )
+
+    def delete_robot(self, robot_id: int) -> None:
+        """Delete the robot; one that is already gone is fine."""
+        response = self._request("DELETE", f"/robots/{int(robot_id)}")
+        if response.is_success or response.status_code == 404:
+            return
+        raise self._error(response=response)
+
+    def get_robot(self, robot_id: int) -> RobotInfo | None:
+        """The robot with its permissions (drift detection), or None if Harbor has none."""
+        response = self._request("GET", f"/robots/{int(robot_id)}")
+        if response.status_code == 404:
+            return None
+        if not response.is_success:
+            raise self._error(response=response)
+        return self._robot(self._json(response, dict, f"robot account {robot_id}"))
+
+    def iter_robots(self, query: str = "") -> Iterator[RobotInfo]:
+        """Robot accounts, filtered with Harbor's ``q`` syntax (``name=x``, ``name=~x``)."""
+        self._ensure_authenticated()
+        params = {"q": query} if query else None
+        for robot in self._pages("/robots", params=params, what="the robot account list"):
+            yield self._robot(robot)
+
+    def refresh_robot_secret(self, robot_id: int) -> str:
+        """Have Harbor generate a new secret for the robot and return it."""
+        response = self._send(
+            "PATCH",
+            f"/robots/{int(robot_id)}",
+            json={},
+            overrides={404: (NotFound, f"Harbor at {self.where} has no robot account {robot_id}.")},
+        )
+        secret = self._json(response, dict, "the refreshed robot secret").get("secret")
+        if not isinstance(secret, str) or not secret:
+            raise BadAnswer(
+                f"Harbor at {self.where} refreshed robot account {robot_id} without a new secret."
+            )
+        return secret
+
+    def _robot(self, robot: dict[str, Any]) -> RobotInfo:
+        robot_id, name = _int(robot.get("id")), robot.get("name")
+        if robot_id is None or not isinstance(name, str) or not name:
+            raise BadAnswer(f"Harbor at {self.where} sent a robot account without an id or name.")
+        permissions = set()
+        for permission in _list(robot.get("permissions")):
+            if not isinstance(permission, dict):
+                continue
+            kind, namespace = permission.get("kind"), permission.get("namespace")
+            for access in _list(permission.get("access")):
+                if not isinstance(access, dict) or access.get("effect") == "deny":
+                    continue
+                entry = (kind, namespace, access.get("resource"), access.get("action"))
+                permissions.add(tuple(str(part) if part is not None else "" for part in entry))
+        description, level = robot.get("description"), robot.get("level")
+        duration = robot.get("duration")
+        return RobotInfo(
+            id=robot_id,
+            name=name,
+            description=description if isinstance(description, str) else "",
+            level=level if isinstance(level, str) else "",
+            disabled=robot.get("disable") is True,
+            duration=duration if isinstance(duration, int) and not isinstance(duration, bool) else None,
+            permissions=tuple(sorted(permissions)),
+        )
 
     # -- Harbor specifics ----------------------------------------------------------------
 
@@ -493,6 +618,22 @@ def _display_url(url: str) -> str:
         return repr(url.split("@")[-1])
     port = f":{parsed.port}" if parsed.port else ""
     return f"{parsed.scheme}://{parsed.host}{port}{parsed.path.rstrip('/')}"
+
+
+def _robot_body(name: str, projects: list[str], description: str) -> dict[str, Any]:
+    """A system-level, never-expiring, enabled robot with pull on ``projects``."""
+    resource, action = PULL_ACCESS
+    return {
+        "name": name,
+        "description": description,
+        "level": "system",
+        "disable": False,
+        "duration": -1,
+        "permissions": [
+            {"kind": "project", "namespace": project, "access": [{"resource": resource, "action": action}]}
+            for project in projects
+        ],
+    }
 
 
 def _segment(value: str) -> str:

@@ -13,6 +13,12 @@ of answer against it) and copies the Harbor behaviours a client can trip over:
 * A ``sid`` session cookie on every answer, and Harbor's CSRF refusal (403) for unsafe
   requests that send it back.
 * Harbor's error shape: ``{"errors": [{"code": ..., "message": ...}]}``.
+* Robot accounts (``/robots``, sysadmin only): names answered with a configurable prefix
+  (``robot$`` by default) that is stored without it; system-level robots whose permissions
+  decide, alone, which private projects they read; Harbor's refusals (empty permission list,
+  unknown project, renaming, a name taken: 409, which the swagger does not list). A robot
+  "pulls" through a minimal registry v2 API: ``GET/HEAD /v2/<repository>/manifests/<ref>``
+  answers 200, 404 or Harbor's 401 with a challenge.
 
 Tests reach it through the ``harbor_double`` fixture (registered for the whole project by the
 root conftest). It records every request and can inject faults (``fail_on``, ``hang_on``).
@@ -29,6 +35,7 @@ import re
 import secrets
 import socket
 import ssl
+import string
 import tempfile
 import threading
 import traceback
@@ -53,6 +60,16 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 10
 # Harbor validates project names with this pattern (src/common/utils/utils.go).
 PROJECT_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+# And robot names (src/server/v2.0/handler/robot.go), without the prefix.
+ROBOT_NAME = PROJECT_NAME
+# A secret given to PATCH /robots/{id}: 8-128 characters with upper, lower and a digit.
+ROBOT_SECRET = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])(?=.*\d).{8,128}$")
+# Resource/action pairs Harbor accepts in a robot's project permissions (a subset of rbac).
+ROBOT_PROJECT_ACCESS = {
+    ("repository", "pull"), ("repository", "push"), ("repository", "delete"), ("repository", "list"),
+    ("artifact", "read"), ("artifact", "list"), ("artifact", "delete"), ("tag", "list"),
+    ("tag", "create"), ("tag", "delete"), ("helm-chart", "read"),
+}
 # Deterministic timestamps keep test output stable; each new object is a minute later.
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 GO_ZERO_TIME = "0001-01-01T00:00:00.000Z"
@@ -75,6 +92,37 @@ class User:
     admin: bool
     created: datetime
     robot: bool = False
+    disabled: bool = False
+
+
+@dataclass
+class Robot:
+    """A robot account. ``name`` is stored without the prefix, as Harbor does."""
+
+    id: int
+    name: str
+    user: User  # the login: prefix + name, the secret as password
+    description: str
+    level: str
+    duration: int
+    disable: bool
+    permissions: list[dict[str, Any]]
+    creator: User
+    created: datetime
+    updated: datetime
+
+    def readable_projects(self) -> set[str]:
+        """Projects this robot may pull from (``*``: every project)."""
+        return {
+            permission["namespace"]
+            for permission in self.permissions
+            if permission.get("kind") == "project"
+            and any(
+                access.get("resource") == "repository" and access.get("action") == "pull"
+                and access.get("effect", "allow") in ("", "allow")
+                for access in permission.get("access") or []
+            )
+        }
 
 
 @dataclass
@@ -195,9 +243,12 @@ class Answer:
 class HarborDouble:
     """State, routes and server. All state changes hold ``lock``; handlers run in threads."""
 
-    def __init__(self, *, tls: bool = False, version: str = HARBOR_VERSION):
+    def __init__(self, *, tls: bool = False, version: str = HARBOR_VERSION, robot_prefix: str = ROBOT_PREFIX):
         self.version = version
         self.tls = tls
+        # Harbor's robot name prefix is a setting (robot_name_prefix); clients must read names.
+        self.robot_prefix = robot_prefix
+        self.robots: dict[int, Robot] = {}
         self.ca_pem = ""  # set when tls=True: the self-signed certificate to trust
         self.lock = threading.RLock()
         self.users: dict[str, User] = {}
@@ -283,14 +334,61 @@ class HarborDouble:
             return user
 
     def add_robot(self, name: str, secret: str, projects: Iterable[str] = ()) -> User:
-        """A robot account (``robot$<name>``) that may read ``projects``."""
+        """A system robot account (``<prefix><name>``) that may pull from ``projects``."""
         with self.lock:
-            full = f"{ROBOT_PREFIX}{name}"
-            robot = User(next(self._ids), full, secret, False, self._now(), robot=True)
-            self.users[full] = robot
-            for project in projects:
-                self.projects[project].members.add(full)
-            return robot
+            permissions = [
+                {"kind": "project", "namespace": project,
+                 "access": [{"resource": "repository", "action": "pull"}]}
+                for project in projects
+            ]
+            robot = self._new_robot(name, secret, "", "system", -1, False, permissions, self.users[ADMIN_USER])
+            return robot.user
+
+    def _new_robot(
+        self, name: str, secret: str, description: str, level: str, duration: int, disable: bool,
+        permissions: list[dict[str, Any]], creator: User,
+    ) -> Robot:
+        full = f"{self.robot_prefix}{name}"
+        now = self._now()
+        user = User(next(self._ids), full, secret, False, now, robot=True, disabled=disable)
+        robot = Robot(user.id, name, user, description, level, duration, disable, permissions, creator, now, now)
+        self.users[full] = user
+        self.robots[robot.id] = robot
+        return robot
+
+    def robot_named(self, name: str) -> Robot | None:
+        """The robot whose name (without the prefix) is ``name``."""
+        with self.lock:
+            return next((r for r in self.robots.values() if r.name == name), None)
+
+    def robot_projects(self, robot_id: int) -> list[str]:
+        """The projects a robot may pull from, sorted (tests check what Wharf granted)."""
+        with self.lock:
+            return sorted(self.robots[robot_id].readable_projects())
+
+    def set_robot_permissions(self, robot_id: int, projects: Iterable[str], *, actions=("pull",)) -> None:
+        """Edit a robot's permissions behind the client's back (as an admin in Harbor's UI)."""
+        with self.lock:
+            self.robots[robot_id].permissions = [
+                {"kind": "project", "namespace": project,
+                 "access": [{"resource": "repository", "action": action} for action in actions]}
+                for project in projects
+            ]
+
+    def delete_robot(self, robot_id: int) -> None:
+        """Delete a robot behind the client's back."""
+        with self.lock:
+            robot = self.robots.pop(robot_id)
+            self.users.pop(robot.user.username, None)
+
+    def can_pull(self, username: str, password: str, repository: str, reference: str = "latest") -> int:
+        """The status a pull of ``repository:reference`` by these credentials gets (200/401/404)."""
+        import httpx
+
+        with httpx.Client(base_url=self.url, auth=(username, password) if username else None,
+                          verify=False, timeout=5) as client:  # noqa: S501 (loopback double)
+            return client.get(f"/v2/{repository}/manifests/{reference}",
+                              headers={"Accept": IMAGE_MANIFEST}).status_code
 
     def add_project(
         self, name: str, public: bool = False, members: Iterable[str] = (), owner: str = ADMIN_USER
@@ -490,6 +588,8 @@ class HarborDouble:
     def _route(self, record: RecordedRequest, raw_query: str) -> Answer:
         # Harbor's router works on the once-decoded path (Go's URL.Path).
         path = unquote(record.raw_path)
+        if path == "/v2" or path.startswith("/v2/"):
+            return self._registry_v2(record, path, self._authenticate(record))
         if not path.startswith(f"{API}/"):
             return Answer(404, b"<html><body>Harbor portal</body></html>", {}, "text/html")
         parts = path[len(API) + 1 :].split("/")
@@ -541,6 +641,25 @@ class HarborDouble:
                 visible = {p.name for p in self._visible_projects(user, record)}
                 repositories = [r for r in self.repositories.values() if r.project in visible]
                 return self._paged(record, raw_query, repositories, user)
+            case ["robots"]:
+                self._allow(method, "GET", "POST")
+                self._require_sysadmin(user)
+                if method == "POST":
+                    return self._create_robot(user, record)
+                return self._paged(record, raw_query, self._query_robots(record), user)
+            case ["robots", robot_id]:
+                self._allow(method, "GET", "PUT", "DELETE", "PATCH")
+                self._require_sysadmin(user)
+                robot = self._robot(robot_id)
+                if method == "GET":
+                    return Answer(200, self._robot_json(robot))
+                if method == "PUT":
+                    return self._update_robot(robot, record)
+                if method == "PATCH":
+                    return self._refresh_robot_secret(robot, record)
+                del self.robots[robot.id]
+                self.users.pop(robot.user.username, None)
+                return Answer(200)
         raise HarborError(404, f"the API {path} is not found")
 
     @staticmethod
@@ -561,12 +680,26 @@ class HarborDouble:
         # Like Harbor: failed Basic auth leaves the caller anonymous instead of refusing.
         if user is None or not secrets.compare_digest(user.password.encode(), password.encode()):
             return None
+        if user.disabled:
+            return None
         return user
 
     def _can_read(self, project: Project, user: User | None) -> bool:
         if project.public:
             return True
+        if user is not None and user.robot:
+            # A robot reads what its permissions list, and nothing because of membership.
+            robot = self.robots.get(user.id)
+            readable = robot.readable_projects() if robot is not None else set()
+            return project.name in readable or "*" in readable
         return user is not None and (user.admin or user.username in project.members)
+
+    @staticmethod
+    def _require_sysadmin(user: User | None) -> None:
+        if user is None:
+            raise HarborError(401, "unauthorized")
+        if not user.admin:
+            raise HarborError(403, "forbidden")
 
     def _require_manager(self, project: Project, user: User | None) -> None:
         if user is None:
@@ -652,6 +785,211 @@ class HarborDouble:
                 )
         return body
 
+    # -- robots --------------------------------------------------------------------------
+
+    def _robot(self, robot_id: str) -> Robot:
+        if not robot_id.isdigit():
+            raise HarborError(
+                422, f'validation failure list:\nrobot_id in path must be of type int64: "{robot_id}"'
+            )
+        robot = self.robots.get(int(robot_id))
+        if robot is None:
+            raise HarborError(404, f"robot {robot_id} not found")
+        return robot
+
+    def _query_robots(self, record: RecordedRequest) -> list[Robot]:
+        """``q=name=x`` (exact, without the prefix), ``q=name=~x`` (contains), ``level=``."""
+        robots = sorted(self.robots.values(), key=lambda r: r.id)
+        for clause in filter(None, (record.param("q") or "").split(",")):
+            key, _, value = clause.partition("=")
+            fuzzy = value.startswith("~")
+            value = value.removeprefix("~")
+            if key not in ("name", "level"):
+                continue
+            if fuzzy:
+                robots = [r for r in robots if value in getattr(r, key)]
+            else:
+                robots = [r for r in robots if getattr(r, key) == value]
+        return robots
+
+    @staticmethod
+    def _robot_request(record: RecordedRequest, what: str) -> dict[str, Any]:
+        """A RobotCreate / Robot body, type-checked as go-swagger does."""
+        try:
+            body = record.json()
+        except ValueError as exc:
+            raise HarborError(400, f'parsing {what} body from "" failed: {exc}') from exc
+        if not isinstance(body, dict):
+            raise HarborError(400, f'parsing {what} body from "" failed')
+        types = {"name": str, "description": str, "secret": str, "level": str, "disable": bool,
+                 "duration": int, "permissions": list, "id": int}
+        for key, kind in types.items():
+            value = body.get(key)
+            if value is None:
+                continue
+            wrong = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+            if wrong:
+                raise HarborError(422, f"validation failure list:\n{key} in body must be of type {kind.__name__}")
+        return body
+
+    def _check_robot_fields(self, body: dict[str, Any]) -> tuple[str, int, list[dict[str, Any]]]:
+        """Harbor's robot validation (src/server/v2.0/handler/robot.go)."""
+        level = body.get("level") or ""
+        duration = body.get("duration")
+        duration = 0 if duration is None else duration
+        if duration != -1 and duration <= 0:
+            raise HarborError(
+                400,
+                f"bad request error duration input: {duration}, duration must be either -1(Never) "
+                "or a positive integer",
+            )
+        if level not in ("system", "project"):
+            raise HarborError(400, f"bad request error level input: {level}")
+        permissions = body.get("permissions") or []
+        if not permissions:
+            raise HarborError(400, "bad request empty permission")
+        for permission in permissions:
+            if not isinstance(permission, dict) or not permission.get("access"):
+                raise HarborError(400, "bad request empty access")
+            kind = permission.get("kind")
+            if kind not in ("system", "project"):
+                raise HarborError(400, f"bad request permission level: {kind}")
+            for access in permission["access"]:
+                pair = (access.get("resource"), access.get("action")) if isinstance(access, dict) else None
+                if pair not in ROBOT_PROJECT_ACCESS:
+                    raise HarborError(400, f"bad request permission: {pair[0]}:{pair[1]}" if pair else
+                                      "bad request permission")
+            namespace = permission.get("namespace")
+            if kind == "project" and namespace != "*" and namespace not in self.projects:
+                raise HarborError(404, f"project {namespace} not found")
+        return level, duration, permissions
+
+    def _create_robot(self, user: User, record: RecordedRequest) -> Answer:
+        body = self._robot_request(record, "robot")
+        name = body.get("name") or ""
+        if not ROBOT_NAME.match(name):
+            raise HarborError(400, "robot name is not in lower case or contains illegal characters")
+        level, duration, permissions = self._check_robot_fields(body)
+        if any(r.name == name for r in self.robots.values()):
+            raise HarborError(409, f"robot account 0:{name} already exists")
+        secret = _robot_secret()
+        robot = self._new_robot(name, secret, body.get("description") or "", level, duration,
+                                bool(body.get("disable")), permissions, user)
+        created = {
+            "id": robot.id,
+            "name": robot.user.username,
+            "secret": secret,
+            "creation_time": harbor_time(robot.created),
+            "expires_at": self._expires_at(robot),
+        }
+        return Answer(201, created, {"Location": f"{API}/robots/{robot.id}"})
+
+    def _update_robot(self, robot: Robot, record: RecordedRequest) -> Answer:
+        body = self._robot_request(record, "robot")
+        level, duration, permissions = self._check_robot_fields(body)
+        if level != robot.level or body.get("name") != robot.user.username:
+            raise HarborError(400, "cannot update the level or name of robot")
+        robot.description = body.get("description") or ""
+        robot.duration = duration
+        robot.disable = bool(body.get("disable"))
+        robot.user.disabled = robot.disable
+        robot.permissions = permissions
+        robot.updated = self._now()
+        return Answer(200)
+
+    def _refresh_robot_secret(self, robot: Robot, record: RecordedRequest) -> Answer:
+        try:
+            body = record.json()
+        except ValueError as exc:
+            raise HarborError(400, f'parsing robotSec body from "" failed: {exc}') from exc
+        given = body.get("secret") if isinstance(body, dict) else None
+        if given:
+            if not isinstance(given, str) or not ROBOT_SECRET.match(given):
+                raise HarborError(
+                    400,
+                    "the secret must longer than 8 chars with at least 1 uppercase letter, "
+                    "1 lowercase letter and 1 number",
+                )
+            robot.user.password = given
+            return Answer(200, {})
+        robot.user.password = _robot_secret()
+        return Answer(200, {"secret": robot.user.password})
+
+    @staticmethod
+    def _expires_at(robot: Robot) -> int:
+        if robot.duration == -1:
+            return -1
+        return int((robot.created + timedelta(days=robot.duration)).timestamp())
+
+    def _robot_json(self, robot: Robot) -> dict[str, Any]:
+        return {
+            "id": robot.id,
+            "name": robot.user.username,
+            "description": robot.description,
+            "level": robot.level,
+            "duration": robot.duration,
+            "editable": True,
+            "disable": robot.disable,
+            "expires_at": self._expires_at(robot),
+            "permissions": [
+                {
+                    "kind": permission.get("kind"),
+                    "namespace": permission.get("namespace"),
+                    "access": [
+                        {"resource": a.get("resource"), "action": a.get("action"), "effect": a.get("effect") or ""}
+                        for a in permission.get("access") or []
+                    ],
+                }
+                for permission in robot.permissions
+            ],
+            "creator_type": "local",
+            "creator_ref": robot.creator.id,
+            "creation_time": harbor_time(robot.created),
+            "update_time": harbor_time(robot.updated),
+        }
+
+    # -- registry v2 (pulls) ---------------------------------------------------------------
+
+    def _registry_v2(self, record: RecordedRequest, path: str, user: User | None) -> Answer:
+        """Just enough of Harbor's registry API to tell whether a pull is allowed."""
+        self._allow(record.method, "GET")
+        if path in ("/v2", "/v2/"):
+            if user is None:
+                return self._v2_unauthorized("")
+            return Answer(200, {})
+        name, found, reference = path[len("/v2/"):].rpartition("/manifests/")
+        if not found or not name or not reference:
+            return Answer(404, _v2_error("NOT_FOUND", "not found"))
+        project = self.projects.get(name.split("/", 1)[0])
+        if project is None or not self._can_read(project, user):
+            # Harbor's v2 auth middleware: 401 with a challenge, signed in or not.
+            return self._v2_unauthorized(name)
+        repository = self.repositories.get(name)
+        artifact = None
+        if repository is not None:
+            artifact = next(
+                (a for a in repository.artifacts
+                 if a.digest == reference or any(t.name == reference for t in a.tags)),
+                None,
+            )
+        if artifact is None:
+            return Answer(404, _v2_error("MANIFEST_UNKNOWN", f"manifest unknown: {name}:{reference}"))
+        manifest = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": IMAGE_MANIFEST,
+            "config": {"mediaType": IMAGE_CONFIG, "digest": artifact.digest, "size": 2},
+            "layers": [],
+        }).encode()
+        headers = {"Docker-Content-Digest": artifact.digest, "Docker-Distribution-Api-Version": "registry/2.0"}
+        return Answer(200, manifest, headers, IMAGE_MANIFEST)
+
+    def _v2_unauthorized(self, name: str) -> Answer:
+        scope = f',scope="repository:{name}:pull"' if name else ""
+        challenge = f'Bearer realm="{self.url}/service/token",service="harbor-registry"{scope}'
+        message = f"unauthorized to access repository: {name}, action: pull" if name else "unauthorized"
+        return Answer(401, _v2_error("UNAUTHORIZED", message),
+                      {"Www-Authenticate": challenge, "Docker-Distribution-Api-Version": "registry/2.0"})
+
     def _paged(self, record: RecordedRequest, raw_query: str, items: list, user: User | None) -> Answer:
         page, page_size = self._page_params(record)
         total = len(items)
@@ -710,6 +1048,8 @@ class HarborDouble:
             return self._project_json(item, user)
         if isinstance(item, Repository):
             return self._repository_json(item)
+        if isinstance(item, Robot):
+            return self._robot_json(item)
         with_tag = record.param("with_tag") != "false"
         return self._artifact_json(item, record, with_tag)
 
@@ -906,6 +1246,18 @@ class HarborDouble:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_file, key_file)
         return context
+
+
+def _robot_secret() -> str:
+    """Harbor's generated robot secrets: 32 letters and digits, all three kinds present."""
+    while True:
+        secret = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+        if ROBOT_SECRET.match(secret):
+            return secret
+
+
+def _v2_error(code: str, message: str) -> dict[str, Any]:
+    return {"errors": [{"code": code, "message": message, "detail": None}]}
 
 
 class _Server(ThreadingHTTPServer):

@@ -3,7 +3,18 @@
 (function () {
   "use strict";
 
+  // A modal dialog sits in the top layer, above any z-index: while one is open, the toasts move
+  // into it so that they are not hidden behind its backdrop; they move back when it closes.
+  function placeToasts() {
+    var box = document.getElementById("toasts");
+    var dialog = document.getElementById("modal");
+    if (!box || !dialog) return;
+    var home = dialog.open ? dialog : document.body;
+    if (box.parentElement !== home) home.appendChild(box);
+  }
+
   function toast(message, level) {
+    placeToasts();
     var box = document.getElementById("toasts");
     if (!box || !message) return;
     var item = document.createElement("div");
@@ -16,13 +27,51 @@
 
   function modal() { return document.getElementById("modal"); }
 
+  // Where keyboard focus goes back to when the element that opened the dialog is replaced
+  // while the dialog is open (the row it sat in is refreshed after OK): the id of its holder.
+  var returnFocusTo = null;
+
+  function focusFirstField(dialog) {
+    var first = dialog.querySelector("[autofocus]") ||
+      dialog.querySelector("input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])");
+    if (first) first.focus();
+  }
+
   // A fragment swapped into the modal body opens the dialog.
   document.addEventListener("htmx:afterSwap", function (event) {
     var dialog = modal();
     if (dialog && event.detail.target && event.detail.target.id === "modal-body" && !dialog.open) {
+      var opener = event.detail.requestConfig && event.detail.requestConfig.elt;
+      var holder = opener && opener.closest ? opener.closest("[id]") : null;
+      returnFocusTo = holder && holder.id !== "main" ? holder.id : null;
       dialog.showModal();
-      var first = dialog.querySelector("[autofocus], input, button, select, textarea");
-      if (first) first.focus();
+      focusPending = true;
+    }
+  });
+
+  // htmx wires up the new content when it settles, just after the swap: focus the first field
+  // only then, so that typing right away already reaches its hx-trigger (e.g. a search box).
+  var focusPending = false;
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var dialog = modal();
+    if (focusPending && dialog && dialog.open && event.detail.target && event.detail.target.id === "modal-body") {
+      focusPending = false;
+      focusFirstField(dialog);
+    }
+  });
+
+  // After a refresh that removed the focused element (e.g. the row whose menu opened the
+  // dialog), put focus on the same place in the new content rather than on <body>.
+  document.addEventListener("htmx:afterSettle", function () {
+    var dialog = modal();
+    if (!returnFocusTo || (dialog && dialog.open)) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    var holder = document.getElementById(returnFocusTo);
+    var target = holder && (holder.querySelector("summary") ||
+      holder.querySelector("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled])"));
+    if (target) {
+      target.focus();
+      returnFocusTo = null;
     }
   });
 
@@ -38,6 +87,19 @@
       if (!menu.contains(event.target)) menu.removeAttribute("open");
     });
   });
+
+  // A row menu near the bottom of the window opens upwards instead of running off the page.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.menu") || !menu.open) return;
+    menu.classList.remove("menu-up");
+    var items = menu.querySelector(".menu-items");
+    if (!items) return;
+    var room = items.getBoundingClientRect();
+    if (room.bottom > window.innerHeight && menu.getBoundingClientRect().top > room.height) {
+      menu.classList.add("menu-up");
+    }
+  }, true);
 
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
@@ -62,7 +124,9 @@
   var dialog = modal();
   if (dialog) {
     dialog.addEventListener("close", function () {
-      document.getElementById("modal-body").innerHTML = "";
+      var body = document.getElementById("modal-body");
+      if (body) body.replaceChildren();
+      placeToasts();
     });
   }
 
@@ -146,4 +210,64 @@
   });
 
   window.wharfToast = toast;
+})();
+
+// Choose Image (Create by Image): a tag's Choose button writes its reference into the image
+// field (#id_image) and closes the picker; with "Pin by digest" ticked, the digest reference.
+// Without the form on the page (the picker opened as a page of its own) the link navigates to
+// Create by Image with the image filled in.
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var choice = event.target.closest("[data-choose-image]");
+    if (!choice) return;
+    var scope = choice.closest("[data-picker]") || document;
+    var pin = scope.querySelector("[data-pin-digest]");
+    var pinned = pin && pin.checked && choice.getAttribute("data-choose-pinned");
+    var field = document.getElementById("id_image");
+    if (!field) {
+      if (pinned && choice.getAttribute("data-pinned-href")) {
+        event.preventDefault();
+        window.location.assign(choice.getAttribute("data-pinned-href"));
+      }
+      return;
+    }
+    event.preventDefault();
+    field.value = pinned || choice.getAttribute("data-choose-image");
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    field.dispatchEvent(new Event("change", { bubbles: true }));
+    var dialog = document.getElementById("modal");
+    if (dialog && dialog.open) dialog.close();
+    field.focus();
+  });
+
+  // Tabs (role=tablist): arrow keys, Home and End move between the tabs.
+  document.addEventListener("keydown", function (event) {
+    var tab = event.target.closest("[role=tab]");
+    if (!tab) return;
+    var tabs = Array.prototype.slice.call(tab.closest("[role=tablist]").querySelectorAll("[role=tab]"));
+    var index = tabs.indexOf(tab);
+    var next = null;
+    if (event.key === "ArrowRight") next = tabs[(index + 1) % tabs.length];
+    else if (event.key === "ArrowLeft") next = tabs[(index - 1 + tabs.length) % tabs.length];
+    else if (event.key === "Home") next = tabs[0];
+    else if (event.key === "End") next = tabs[tabs.length - 1];
+    else if (event.key === " ") next = tab;
+    if (!next) return;
+    event.preventDefault();
+    next.focus();
+    next.click();
+  });
+
+  // After a tab switch inside the picker, keep the focus on the chosen tab.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "picker-results") return;
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (trigger && trigger.getAttribute && trigger.getAttribute("role") === "tab") {
+      var selected = document.querySelector('#picker-results [role=tab][aria-selected="true"]');
+      if (selected) selected.focus();
+    }
+  });
 })();

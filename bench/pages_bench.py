@@ -1,0 +1,428 @@
+"""Page benchmark: Integrated Registry (Admin), Registry space and the Bind/unbind dialog at scale.
+
+    .venv/bin/python bench/pages_bench.py             # the sizes of issue 4 (about a minute)
+    .venv/bin/python bench/pages_bench.py --quick     # fewer requests, to check the script works
+    .venv/bin/python bench/pages_bench.py --record    # also write the table into bench/RESULTS.md
+
+Creates (and afterwards drops) its own database ``wharf_bench_pages`` on ``--postgres``
+(default ``postgres://postgres@127.0.0.1:5432``) and migrates it. Loads the data of issue 4 with
+PostgreSQL ``COPY`` (a few seconds): 20,000 registry spaces over four platform registries (most
+of them, 14,000, in one: the pages are measured on that one), 5,000 workspaces, 40,000 bindings
+(random distinct pairs, so about 2 per space and 1 space in 7 unbound) and an Admin user.
+Then ``VACUUM ANALYZE``, as autovacuum would do after such a load.
+
+How it measures: in-process, with Django's test ``Client`` logged in as the Admin, through the
+whole middleware stack (sessions, CSRF, CSP, htmx, auth), the view and the template, against
+the real database; production settings (``DEBUG`` off, cached template loader, manifest static
+files collected into a temporary folder). The figure is the wall time of ``client.get`` /
+``client.post``: server time without a network or WSGI server in front. CSRF is not enforced by
+the test client (the cost of the check is a string comparison). Each case is warmed up, then
+timed over ``--requests`` requests, rotating over spaces and search terms so no case keeps
+hitting one row. SQL queries are counted per request with ``connection.execute_wrapper``.
+
+Cases:
+
+* registry list: the full Integrated Registry (Admin) page, with the spaces count per registry.
+* space page first / middle / last page: the full Registry space page (50 rows, each with its
+  bound workspaces); search: ``?q=`` with a common word (about 1 space in 30 matches, so several
+  pages of results) and with a rare one (one space matches: the whole registry is searched).
+* dialog open: the htmx GET of the Bind/unbind dialog for a bound space (chips + first results).
+* dialog search: the htmx GET ``?results=1&q=`` that replaces the result list while typing.
+* bind submit: the htmx POST of the dialog adding one workspace to what it showed, then the POST
+  removing it again (both are measured; the data ends as it started). Each writes its binding
+  change and an audit event in one transaction under the space's row lock, and answers 204 with
+  the ``HX-Trigger`` events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import math
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "wharf_bench_pages"
+SECTION = "## Pages (issue 4)"
+TARGET_MS = 50.0
+
+WORDS = [
+    "payments", "orders", "billing", "search", "catalog", "checkout", "auth", "gateway", "media",
+    "analytics", "mobile", "web", "data", "ml", "infra", "platform", "shipping", "inventory",
+    "risk", "fraud", "ledger", "notify", "profile", "reports", "ads", "maps", "chat", "video",
+    "audio", "backup",
+]
+STAGES = ["dev", "test", "staging", "prod", "sandbox", "perf"]
+TEAMS = ["north", "south", "east", "west", "core", "edge", "blue", "green", "red", "gold"]
+
+
+@dataclass
+class Case:
+    name: str
+    timings: list[float]
+    queries: list[int]
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.timings)
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.timings) * 1000
+
+    @property
+    def p95(self) -> float:
+        return self.quantile(0.95)
+
+    @property
+    def max(self) -> float:
+        return max(self.timings) * 1000
+
+    @property
+    def query_label(self) -> str:
+        low, high = min(self.queries), max(self.queries)
+        return str(low) if low == high else f"{low}-{high}"
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+def copy_rows(table: str, columns: list[str], rows) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        with cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def load(spaces: int, workspaces: int, bindings: int, seed: int) -> dict:
+    from django.contrib.auth.models import Group, User
+    from django.db import connection, transaction
+
+    from portal.permissions import ADMIN_GROUP
+    from registries.models import Registry, RegistrySpace, SpaceBinding
+    from workspaces.models import Workspace
+
+    rng = random.Random(seed)
+    now = datetime.datetime.now(datetime.UTC)
+    # 70 % / 15 % / 10 % / 5 % of the spaces.
+    shares = [0.70, 0.15, 0.10, 0.05]
+    sizes = [int(spaces * share) for share in shares]
+    sizes[0] += spaces - sum(sizes)
+    with transaction.atomic():
+        registries = [
+            Registry.objects.create(name=f"harbor-{index}", kind="harbor", is_demo=True,
+                                    url=f"https://harbor-{index}.example.com", last_sync=now)
+            for index in range(len(sizes))
+        ]
+        space_rows = []
+        for registry, size in zip(registries, sizes, strict=True):
+            for number in range(size):
+                name = f"{rng.choice(WORDS)}-{rng.choice(STAGES)}-{number:05d}"
+                created = now - datetime.timedelta(minutes=rng.randrange(60 * 24 * 900))
+                space_rows.append((registry.pk, name,
+                                   "public" if rng.random() < 0.3 else "private", str(number),
+                                   False, rng.randrange(40), created, now, now))
+        copy_rows(RegistrySpace._meta.db_table,
+                  ["registry_id", "name", "visibility", "upstream_id", "missing",
+                   "repository_count", "upstream_created", "created", "updated"], space_rows)
+        copy_rows(Workspace._meta.db_table, ["name", "description", "created"], (
+            (f"{rng.choice(WORDS)}-{rng.choice(TEAMS)}-{number:04d}",
+             f"Workspace {number} of the {rng.choice(TEAMS)} division", now)
+            for number in range(workspaces)))
+        space_ids = list(RegistrySpace.objects.values_list("pk", flat=True))
+        workspace_ids = list(Workspace.objects.values_list("pk", flat=True))
+        pairs: set[tuple[int, int]] = set()
+        while len(pairs) < bindings:
+            pairs.add((rng.choice(space_ids), rng.choice(workspace_ids)))
+        copy_rows(SpaceBinding._meta.db_table, ["space_id", "workspace_id", "created"],
+                  ((space, workspace, now) for space, workspace in sorted(pairs)))
+        admin = User.objects.create_user("bench-admin", password="bench-admin-password")
+        admin.groups.add(Group.objects.get(name=ADMIN_GROUP))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    return {"registries": registries, "admin": admin, "sizes": sizes}
+
+
+# -- requests ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    data: dict | None = None
+    htmx: bool = False
+    expect: int = 200
+    check: str = ""  # text the answer must contain (body, or HX-Trigger for a 204)
+
+
+def timed(client, request: Request) -> tuple[float, int]:
+    from django.db import connection
+
+    headers = {"HX-Request": "true"} if request.htmx else {}
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        response = getattr(client, request.method)(request.path, request.data, headers=headers)
+        seconds = time.perf_counter() - started
+    if response.status_code != request.expect:
+        raise SystemExit(f"{request.method.upper()} {request.path} {request.data} answered "
+                         f"{response.status_code}, expected {request.expect}")
+    answer = response.headers.get("HX-Trigger", "") if response.status_code == 204 \
+        else response.text
+    if request.check not in answer:
+        raise SystemExit(f"{request.method.upper()} {request.path} {request.data}: "
+                         f"{request.check!r} not in the answer")
+    return seconds, counter.count
+
+
+def plan(registry, count: int, seed: int) -> list[tuple[Case, list[Request]]]:
+    """Each case with its requests, ``count`` of them, rotating over spaces and search terms."""
+    from django.urls import reverse
+
+    from registries.models import RegistrySpace, SpaceBinding
+    from registries.views import BIND_TOAST, SPACES_PER_PAGE
+    from workspaces.models import Workspace
+
+    rng = random.Random(seed + 1)
+    cases: list[tuple[Case, list[Request]]] = []
+
+    def case(name: str, requests: list[Request]) -> None:
+        cases.append((Case(name, [], []), requests))
+
+    case("registry list", [Request("get", reverse("registries:platform-list"),
+                                   check=registry.name)] * count)
+    spaces_url = reverse("registries:spaces", args=[registry.pk])
+    total = RegistrySpace.objects.filter(registry=registry).count()
+    pages = math.ceil(total / SPACES_PER_PAGE)
+    for label, page in (("first", 1), ("middle", pages // 2), ("last", pages)):
+        case(f"space page, {label} page ({page} of {pages})",
+             [Request("get", spaces_url, {"page": page} if page > 1 else None,
+                      check=f"Page {page} of {pages}")] * count)
+    case("space page, search a common word (~1 in 30 match)",
+         [Request("get", spaces_url, {"q": rng.choice(WORDS)[:4]}, check="Bind/unbind workspace")
+          for _ in range(count)])
+    case("space page, search a rare string (1 match)",
+         [Request("get", spaces_url, {"q": f"-{rng.randrange(total):05d}"},
+                  check="Bind/unbind workspace") for _ in range(count)])
+
+    # Spaces of that registry with at least one binding, in random order.
+    bound_spaces = list(RegistrySpace.objects.filter(registry=registry, bindings__isnull=False)
+                        .distinct().values_list("pk", flat=True))
+    rng.shuffle(bound_spaces)
+    bound_spaces = [bound_spaces[index % len(bound_spaces)] for index in range(count)]
+    bound_of: dict[int, list[int]] = {}
+    for space_id, workspace_id in SpaceBinding.objects.filter(space__in=bound_spaces) \
+            .values_list("space_id", "workspace_id"):
+        bound_of.setdefault(space_id, []).append(workspace_id)
+    dialog = {pk: reverse("registries:space-bindings", args=[registry.pk, pk])
+              for pk in bound_spaces}
+    case("dialog open (htmx)", [Request("get", dialog[pk], htmx=True, check="Selected workspaces")
+                                for pk in bound_spaces])
+    searches = []
+    for pk in bound_spaces:
+        term = rng.choice([rng.choice(WORDS)[:3], rng.choice(TEAMS), f"-{rng.randrange(5000):04d}"])
+        searches.append(Request("get", dialog[pk], {"results": 1, "q": term,
+                                                    "workspaces": bound_of[pk]},
+                                htmx=True, check='id="binding-results"'))
+    case("dialog search (htmx, ?results=1&q=)", searches)
+    # OK in the dialog: add one workspace to what it showed, then (next case, same round)
+    # remove it again, so every space ends as it started.
+    workspace_ids = list(Workspace.objects.values_list("pk", flat=True))
+    adds, removes = [], []
+    for pk in bound_spaces:
+        bound = bound_of[pk]
+        extra = next(w for w in iter(lambda: rng.choice(workspace_ids), None) if w not in bound)
+        adds.append(Request("post", dialog[pk], {"shown": bound, "workspaces": [*bound, extra]},
+                            htmx=True, expect=204, check=BIND_TOAST))
+        removes.append(Request("post", dialog[pk], {"shown": [*bound, extra], "workspaces": bound},
+                               htmx=True, expect=204, check=BIND_TOAST))
+    case("bind submit: OK adding one workspace (htmx POST)", adds)
+    case("bind submit: OK removing it again (htmx POST)", removes)
+    return cases
+
+
+def bench(client, registry, count: int, warmup: int, seed: int) -> list[Case]:
+    """Warm every case up, then run them round-robin: request i of every case, then i + 1.
+
+    Interleaving spreads any burst of load from elsewhere on the machine over all cases
+    instead of landing on whichever case happened to be running.
+    """
+    cases = plan(registry, count, seed)
+    for _case, requests in cases:
+        for index in range(warmup):
+            timed(client, requests[index % len(requests)])
+    for index in range(count):
+        for case, requests in cases:
+            seconds, queries = timed(client, requests[index])
+            case.timings.append(seconds)
+            case.queries.append(queries)
+    return [case for case, _requests in cases]
+
+
+# -- setup and report ----------------------------------------------------------------------------
+
+
+def create_database(server_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+        admin.execute(f'CREATE DATABASE "{DATABASE}"')
+        return admin.execute("SHOW server_version").fetchone()[0]
+
+
+def drop_database(server_url: str) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def table(cases: list[Case], count: int) -> str:
+    lines = [
+        f"| page ({count} requests each) | p50 | p95 | max | SQL queries per request "
+        f"| p95 < {TARGET_MS:.0f} ms |",
+        "|---|---:|---:|---:|---:|:---:|",
+    ]
+    for case in cases:
+        lines.append(f"| {case.name} | {case.p50:.1f} ms | {case.p95:.1f} ms | {case.max:.1f} ms "
+                     f"| {case.query_label} | {'yes' if case.p95 < TARGET_MS else '**no**'} |")
+    return "\n".join(lines)
+
+
+def record(text: str) -> None:
+    """Put ``text`` in bench/RESULTS.md as the pages section, leaving the other sections alone."""
+    path = ROOT / "bench" / "RESULTS.md"
+    current = path.read_text() if path.exists() else "# Benchmark results\n"
+    lines = current.splitlines()
+    if SECTION in lines:
+        start = lines.index(SECTION)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+                   len(lines))
+        lines[start:end] = text.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
+    else:
+        lines += ["", *text.rstrip("\n").splitlines()]
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
+                        help="PostgreSQL server URL without a database name")
+    parser.add_argument("--spaces", type=int, default=20000)
+    parser.add_argument("--workspaces", type=int, default=5000)
+    parser.add_argument("--bindings", type=int, default=40000)
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per case")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed requests per case first")
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--quick", action="store_true", help="20 requests per case, 5 warm-up")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--record", action="store_true",
+                        help=f"write the results into bench/RESULTS.md ({SECTION!r})")
+    options = parser.parse_args()
+    if options.quick:
+        options.requests, options.warmup = 20, 5
+
+    server_url = options.postgres.rstrip("/")
+    postgres_version = create_database(server_url)
+    from cryptography.fernet import Fernet
+
+    os.environ["DATABASE_URL"] = f"{server_url}/{DATABASE}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    os.environ["DEBUG"] = "false"
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ["SECURE_SSL_REDIRECT"] = "false"  # the test client speaks plain HTTP
+    os.environ.setdefault("SECRET_KEY", "pages-bench-" + Fernet.generate_key().decode())
+    os.environ.setdefault("WHARF_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    try:
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        data = load(options.spaces, options.workspaces, options.bindings, options.seed)
+        load_seconds = time.perf_counter() - started
+        print(f"loaded {options.spaces:,} spaces ({' / '.join(f'{s:,}' for s in data['sizes'])} "
+              f"over {len(data['sizes'])} registries), {options.workspaces:,} workspaces, "
+              f"{options.bindings:,} bindings in {load_seconds:.1f} s", file=sys.stderr)
+        with tempfile.TemporaryDirectory(prefix="wharf-pages-bench-") as static_root, \
+                override_settings(STATIC_ROOT=static_root):
+            call_command("collectstatic", interactive=False, verbosity=0)
+            client = Client()
+            client.force_login(data["admin"])
+            load_before = os.getloadavg()
+            gc.collect()
+            cases = bench(client, data["registries"][0], options.requests, options.warmup,
+                          options.seed)
+    finally:
+        if not options.keep:
+            drop_database(server_url)
+
+    import django as django_module
+
+    machine = (f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
+               f"Django {django_module.get_version()}, PostgreSQL {postgres_version} on loopback")
+    method = (f"in-process Django test `Client` as the Admin, production settings (DEBUG off), "
+              f"{options.warmup} warm-up requests then {options.requests} timed per case; "
+              f"load average before the run {load_before[0]:.2f}")
+    data_line = (f"{options.spaces:,} spaces (pages measured on the registry holding "
+                 f"{data['sizes'][0]:,} of them), {options.workspaces:,} workspaces, "
+                 f"{options.bindings:,} bindings")
+    report = table(cases, options.requests)
+    print(f"{machine}\n{method}\n{data_line}\n")
+    print(report)
+    if options.record:
+        record("\n".join([
+            SECTION, "",
+            f"`.venv/bin/python bench/pages_bench.py --record`, "
+            f"{datetime.date.today().isoformat()}.", "",
+            f"- Machine: {machine}.",
+            f"- Method: {method}. Times are server time (middleware, view, queries, template), "
+            f"without a network or WSGI server in front.",
+            f"- Data: {data_line}.", "",
+            report, "",
+        ]))
+        print(f"\nwritten to {ROOT / 'bench' / 'RESULTS.md'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

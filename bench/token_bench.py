@@ -1,0 +1,477 @@
+"""Token service benchmark: tokens per second from gunicorn (2 workers) on PostgreSQL, and the
+time from an unbind to the first token that no longer grants the pull.
+
+    .venv/bin/python bench/token_bench.py            # 15 s per case (about 1.5 minutes)
+    .venv/bin/python bench/token_bench.py --quick    # 3 s per case, to check the script works
+    .venv/bin/python bench/token_bench.py --record   # also write the results into bench/RESULTS.md
+
+Needs PostgreSQL on 127.0.0.1:5432 (user ``postgres``) and ``wrk`` (Debian package ``wrk``).
+Creates (and afterwards drops) its own database ``wharf_bench_tokens``, migrates it and seeds:
+one token-service registry with ``--spaces`` spaces (one in ten public), ``--workspaces``
+workspaces, each bound to two private spaces and holding its ``ws-<workspace>`` credential,
+and the signing key. Then it starts gunicorn with 2 sync workers on a free loopback port with
+production settings (DEBUG off) and drives ``GET /auth/token`` with wrk (``--connections``
+concurrent connections, ``--threads`` threads). wrk's Lua script rotates over ``--rotate``
+workspaces, so each request checks a different credential and space.
+
+Cases:
+
+* credential, private pull: ``ws-<w>`` asks ``repository:<bound space>/app:pull`` (the hot path:
+  a kubelet pulling a workspace's image);
+* credential, 3 scopes: the same plus a public space and another workspace's private space (a
+  partial grant);
+* anonymous, public pull: no credentials, a public space.
+
+Every case checks one answer first: the grant must be exactly what the access rule allows.
+
+"Unbind -> denied": ``--rounds`` times, bind a space, check a token grants its pull, unbind it
+(``registries.services.change_bindings``, which commits before returning), and time the next
+token request; it must no longer grant the pull. Measured once with the server idle and once
+while wrk keeps it busy. SQL queries per token request are counted in-process through
+Django's test client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE = "wharf_bench_tokens"
+SECTION = "## Token service (issue 6)"
+SERVICE = "bench-registry"
+TARGET_TOKENS_PER_SECOND = 500
+
+LUA = """
+local entries = {%(entries)s}
+local i = 0
+request = function()
+  i = i %% #entries + 1
+  local entry = entries[i]
+  if entry[2] == "" then
+    return wrk.format("GET", entry[1])
+  end
+  return wrk.format("GET", entry[1], {["Authorization"] = entry[2]})
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    latency.max, summary.errors.status, errors))
+end
+"""
+
+
+@dataclass
+class Case:
+    name: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    non_200: int
+    socket_errors: int
+    queries: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+
+# -- database --------------------------------------------------------------------------------
+
+
+def create_database(server_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+        admin.execute(f'CREATE DATABASE "{DATABASE}"')
+        return admin.execute("SHOW server_version").fetchone()[0]
+
+
+def drop_database(server_url: str) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+
+
+def seed(spaces: int, workspaces: int) -> dict:
+    """The registry, spaces, workspaces (each bound to two private spaces) and credentials."""
+    from django.db import connection
+
+    from registries import tokens
+    from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
+    from workspaces.models import Workspace
+
+    registry = Registry.objects.create(name=SERVICE, kind="distribution", url="http://127.0.0.1:9",
+                                       token_service=True)
+    space_rows = RegistrySpace.objects.bulk_create(
+        RegistrySpace(registry=registry, name=f"space-{number:05d}",
+                      visibility="public" if number % 10 == 0 else "private")
+        for number in range(spaces))
+    private = [space for space in space_rows if space.visibility == "private"]
+    public = [space for space in space_rows if space.visibility == "public"]
+    workspace_rows = Workspace.objects.bulk_create(
+        Workspace(name=f"team-{number:05d}") for number in range(workspaces))
+    bindings, credentials, secrets = [], [], {}
+    for number, workspace in enumerate(workspace_rows):
+        own = [private[(2 * number) % len(private)], private[(2 * number + 1) % len(private)]]
+        bindings += [SpaceBinding(space=space, workspace=workspace) for space in own]
+        # Minting one by one would audit each; the benchmark only needs the rows.
+        secret = f"bench-secret-{number:05d}-" + base64.urlsafe_b64encode(os.urandom(24)).decode()
+        credential = PullCredential(workspace=workspace, registry=registry,
+                                    username=tokens.credential_username(workspace), state="done")
+        credential.set_secret(secret)
+        credentials.append(credential)
+        secrets[workspace.pk] = (credential.username, secret, own)
+    SpaceBinding.objects.bulk_create(bindings, batch_size=2000)
+    PullCredential.objects.bulk_create(credentials, batch_size=2000)
+    tokens.create_signing_key()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    return {"registry": registry, "workspaces": workspace_rows, "secrets": secrets,
+            "public": public, "private": private}
+
+
+# -- gunicorn and wrk ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(port: int, env: dict) -> subprocess.Popen:
+    import httpx
+
+    process = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi:application", "--workers", "2",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited during startup")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz/", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("gunicorn did not answer /healthz/ within 30 s")
+
+
+def basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def token_path(scopes: list[str]) -> str:
+    from urllib.parse import urlencode
+
+    return "/auth/token?" + urlencode([("service", SERVICE), *[("scope", s) for s in scopes]])
+
+
+def run_wrk(base: str, entries: list[tuple[str, str]], *, seconds: int, connections: int,
+            threads: int, workdir: Path) -> tuple[int, float, float, float, float, float, int, int]:
+    script = workdir / "tokens.lua"
+    script.write_text(LUA % {"entries": ", ".join(
+        f"{{{json.dumps(path)}, {json.dumps(auth)}}}" for path, auth in entries)})
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+         "-s", str(script), base],
+        capture_output=True, text=True, check=True)
+    match = re.search(r"^RESULT (.*)$", result.stdout, re.MULTILINE)
+    if not match:
+        raise RuntimeError(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
+    requests, duration_us, p50, p95, p99, worst, non_200, errors = map(int, match.group(1).split())
+    return (requests, duration_us / 1e6, p50 / 1000, p95 / 1000, p99 / 1000, worst / 1000,
+            non_200, errors)
+
+
+# -- the cases -------------------------------------------------------------------------------
+
+
+def granted(response) -> dict[str, list[str]]:
+    import jwt
+
+    claims = jwt.decode(response.json()["token"], options={"verify_signature": False})
+    return {entry["name"]: entry["actions"] for entry in claims["access"]}
+
+
+def case_entries(data: dict, rotate: int) -> dict[str, tuple[list[tuple[str, str]], dict]]:
+    """Per case: the wrk entries, and the grant the first entry must get."""
+    workspaces = data["workspaces"][:rotate]
+    secrets = data["secrets"]
+    public = data["public"]
+    cases = {}
+    private_pull, three_scopes = [], []
+    for number, workspace in enumerate(workspaces):
+        username, secret, own = secrets[workspace.pk]
+        auth = basic(username, secret)
+        mine = f"{own[0].name}/app"
+        theirs_workspace = workspaces[(number + 1) % len(workspaces)]
+        theirs = f"{secrets[theirs_workspace.pk][2][0].name}/app"
+        pub = f"{public[number % len(public)].name}/app"
+        private_pull.append((token_path([f"repository:{mine}:pull"]), auth))
+        three_scopes.append((token_path([f"repository:{mine}:pull", f"repository:{pub}:pull",
+                                         f"repository:{theirs}:pull"]), auth))
+        if number == 0:
+            expect_private = {mine: ["pull"]}
+            expect_three = {mine: ["pull"], pub: ["pull"]}
+    anonymous = [(token_path([f"repository:{space.name}/app:pull"]), "") for space in public[:rotate]]
+    cases["credential, private pull"] = (private_pull, expect_private)
+    cases["credential, 3 scopes (partial grant)"] = (three_scopes, expect_three)
+    cases["anonymous, public pull"] = (anonymous, {f"{public[0].name}/app": ["pull"]})
+    return cases
+
+
+def count_queries(entries: list[tuple[str, str]]) -> int:
+    """Queries of one token request, in-process, after a warm-up (the signing key is loaded)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    path, auth = entries[1]
+    headers = {"Authorization": auth} if auth else {}
+    client.get(path, headers=headers)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path, headers=headers).status_code == 200
+    return len(queries)
+
+
+def unbind_to_denied(base: str, data: dict, rounds: int) -> list[tuple[float, bool]]:
+    """(seconds from the unbind's commit to the next answer, that answer denied the pull)."""
+    import httpx
+    from django.contrib.auth.models import AnonymousUser
+
+    from registries import services
+
+    workspace = data["workspaces"][-1]
+    username, secret, _own = data["secrets"][workspace.pk]
+    auth = {"Authorization": basic(username, secret)}
+    results = []
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for number in range(rounds):
+            space = data["private"][-(number + 1)]
+            path = token_path([f"repository:{space.name}/app:pull"])
+            services.change_bindings(space, AnonymousUser(), add=[workspace])
+            assert granted(client.get(path, headers=auth)) == {f"{space.name}/app": ["pull"]}
+            services.change_bindings(space, AnonymousUser(), remove=[workspace])
+            committed = time.perf_counter()
+            response = client.get(path, headers=auth)
+            elapsed = time.perf_counter() - committed
+            results.append((elapsed, response.status_code == 200 and granted(response) == {}))
+    return results
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def table(cases: list[Case]) -> str:
+    lines = ["| case | tokens/s | p50 | p95 | p99 | max | requests | non-200 | socket errors "
+             "| SQL queries per token |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for case in cases:
+        lines.append(
+            f"| {case.name} | **{case.per_second:,.0f}** | {case.p50_ms:.1f} ms | "
+            f"{case.p95_ms:.1f} ms | {case.p99_ms:.1f} ms | {case.max_ms:.0f} ms | "
+            f"{case.requests:,} | {case.non_200} | {case.socket_errors} | {case.queries} |")
+    return "\n".join(lines)
+
+
+def unbind_table(rows: dict[str, list[tuple[float, bool]]]) -> str:
+    lines = ["| server | rounds | next token denied the pull | time to the denied token: p50 | max |",
+             "|---|---:|---:|---:|---:|"]
+    for label, results in rows.items():
+        times = [elapsed * 1000 for elapsed, _denied in results]
+        denied = sum(1 for _elapsed, was_denied in results if was_denied)
+        lines.append(f"| {label} | {len(results)} | {denied} of {len(results)} | "
+                     f"{statistics.median(times):.1f} ms | {max(times):.1f} ms |")
+    return "\n".join(lines)
+
+
+def record(text: str) -> None:
+    """Put ``text`` in bench/RESULTS.md as this benchmark's section, leaving others alone."""
+    path = ROOT / "bench" / "RESULTS.md"
+    current = path.read_text() if path.exists() else "# Benchmark results\n"
+    lines = current.splitlines()
+    if SECTION in lines:
+        start = lines.index(SECTION)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+                   len(lines))
+        lines[start:end] = text.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
+    else:
+        lines += ["", *text.rstrip("\n").splitlines()]
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
+                        help="PostgreSQL server URL without a database name")
+    parser.add_argument("--spaces", type=int, default=2000)
+    parser.add_argument("--workspaces", type=int, default=500)
+    parser.add_argument("--rotate", type=int, default=100,
+                        help="workspaces (credentials) wrk rotates over")
+    parser.add_argument("--seconds", type=int, default=15, help="wrk duration per case")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--rounds", type=int, default=20, help="unbind -> denied rounds")
+    parser.add_argument("--quick", action="store_true", help="3 s per case, 5 rounds")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--record", action="store_true",
+                        help=f"write the results into bench/RESULTS.md ({SECTION!r})")
+    options = parser.parse_args()
+    if options.quick:
+        options.seconds, options.rounds = 3, 5
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (Debian package wrk)")
+
+    server_url = options.postgres.rstrip("/")
+    postgres_version = create_database(server_url)
+    from cryptography.fernet import Fernet
+
+    env = {
+        "DATABASE_URL": f"{server_url}/{DATABASE}",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,testserver",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback
+        "SECRET_KEY": "token-bench-" + Fernet.generate_key().decode(),
+        # gunicorn must decrypt the signing key this process stores: same keys on both sides.
+        "WHARF_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "WHARF_TESTING": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    gunicorn = None
+    cases: list[Case] = []
+    unbind: dict[str, list[tuple[float, bool]]] = {}
+    try:
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        data = seed(options.spaces, options.workspaces)
+        print(f"seeded {options.spaces:,} spaces, {options.workspaces:,} workspaces with "
+              f"{2 * options.workspaces:,} bindings and credentials in "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+        port = free_port()
+        gunicorn = start_gunicorn(port, {**os.environ, **env})
+        base = f"http://127.0.0.1:{port}"
+        import httpx
+
+        load_before = os.getloadavg()
+        with tempfile.TemporaryDirectory(prefix="wharf-token-bench-") as workdir:
+            for name, (entries, expected) in case_entries(data, options.rotate).items():
+                path, auth = entries[0]
+                response = httpx.get(base + path, headers={"Authorization": auth} if auth else {})
+                assert response.status_code == 200, response.text
+                assert granted(response) == expected, (name, granted(response), expected)
+                run_wrk(base, entries, seconds=2, connections=options.connections,
+                        threads=options.threads, workdir=Path(workdir))  # warm-up
+                measured = run_wrk(base, entries, seconds=options.seconds,
+                                   connections=options.connections, threads=options.threads,
+                                   workdir=Path(workdir))
+                cases.append(Case(name, *measured, queries=count_queries(entries)))
+                print(f"{name}: {cases[-1].per_second:,.0f} tokens/s", file=sys.stderr)
+
+            unbind["idle"] = unbind_to_denied(base, data, options.rounds)
+            entries = case_entries(data, options.rotate)["credential, private pull"][0]
+            background = threading.Thread(target=run_wrk, args=(base, entries), kwargs={
+                "seconds": max(options.seconds, 5), "connections": options.connections,
+                "threads": options.threads, "workdir": Path(workdir)})
+            background.start()
+            time.sleep(1)
+            unbind[f"under load (wrk, {options.connections} connections)"] = unbind_to_denied(
+                base, data, options.rounds)
+            background.join()
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=10)
+        if not options.keep:
+            drop_database(server_url)
+
+    import django as django_module
+
+    machine = (f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
+               f"Django {django_module.get_version()}, PostgreSQL {postgres_version} on loopback")
+    method = (f"gunicorn 2 sync workers, production settings (DEBUG off); wrk "
+              f"{options.threads} thread(s), {options.connections} connections, "
+              f"{options.seconds} s per case after a 2 s warm-up, rotating over {options.rotate} "
+              f"credentials; wrk, gunicorn and PostgreSQL share the machine; load average before "
+              f"the run {load_before[0]:.2f}")
+    data_line = (f"one token-service registry with {options.spaces:,} spaces (one in ten public), "
+                 f"{options.workspaces:,} workspaces each bound to two private spaces, with its "
+                 f"ws-<workspace> credential")
+    report = table(cases)
+    unbind_report = unbind_table(unbind)
+    print(f"{machine}\n{method}\n{data_line}\n")
+    print(report)
+    print()
+    print(unbind_report)
+    slowest = min(case.per_second for case in cases)
+    verdict = "met" if slowest >= TARGET_TOKENS_PER_SECOND else "MISSED"
+    print(f"\ntarget {TARGET_TOKENS_PER_SECOND} tokens/s: {verdict} (slowest case {slowest:,.0f})")
+    if options.record:
+        record("\n".join([
+            SECTION, "",
+            f"`.venv/bin/python bench/token_bench.py --record`, "
+            f"{datetime.date.today().isoformat()}.", "",
+            f"- Machine: {machine}.",
+            f"- Method: {method}.",
+            f"- Data: {data_line}.",
+            f"- Target: {TARGET_TOKENS_PER_SECOND} tokens/s ({verdict}; slowest case "
+            f"{slowest:,.0f}).", "",
+            report, "",
+            "Unbind -> first denied token: the unbind is `registries.services.change_bindings("
+            "remove=...)`, which has committed when it returns; the time is from then to the "
+            "answer of the next token request, which must no longer grant the pull.", "",
+            unbind_report, "",
+        ]))
+        print(f"\nwritten to {ROOT / 'bench' / 'RESULTS.md'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,321 @@
+"""The REST API behind Choose Image, the explainer and Create by Image, per namespace.
+
+- ``GET namespaces/{id}/images/?tab=public|private&registry=&q=``: the picker's repositories.
+- ``GET namespaces/{id}/images/{repository_id}/tags/``: a repository's tags.
+- ``GET namespaces/{id}/explain/?image=REF[&tab=]``: the FAQ's checks, in order.
+- ``POST namespaces/{id}/manifests/``: the Deployment YAML.
+
+The namespace must be one the user may browse (members of its workspace, any role; a platform
+Admin also the namespaces bound to no workspace) or, for manifests, use (Workspace Admin or
+Editor). A Viewer asking for a manifest gets 403; any other namespace answers 404. What is
+listed comes from registries/access.py only.
+"""
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.permissions import can, role_in
+from portal.validators import dns_label_validator
+from registries import access, explain, imagerefs
+from registries.image_views import explainable_namespaces
+from registries.models import Repository, Tag
+from workspaces import deploy_views, manifests
+from workspaces.models import Namespace
+
+BAD_REQUEST = OpenApiResponse(description="Field errors: {field: [message]}.")
+
+
+def _namespace(request, pk, action: str = "browse_images") -> Namespace:
+    namespaces = access.namespaces_for_user(request.user, action)
+    return get_object_or_404(namespaces.select_related("cluster", "workspace"), pk=pk)
+
+
+# Serializers ------------------------------------------------------------------------------
+
+
+class PickerQuerySerializer(serializers.Serializer):
+    tab = serializers.ChoiceField(choices=access.TABS, default=access.PUBLIC)
+    registry = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                        max_value=2**63 - 1)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+    def to_internal_value(self, data):
+        data = {key: data.get(key) for key in ("tab", "registry", "q") if data.get(key) not in (None, "")}
+        return super().to_internal_value(data)
+
+
+class RegistryRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    host = serializers.CharField()
+    scope = serializers.CharField()
+    status = serializers.CharField()
+
+
+class SpaceRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    visibility = serializers.CharField()
+
+
+class PickerRepositorySerializer(serializers.ModelSerializer):
+    short_name = serializers.CharField(read_only=True)
+    space = SpaceRefSerializer(read_only=True)
+    registry = RegistryRefSerializer(source="space.registry", read_only=True)
+    image = serializers.SerializerMethodField(help_text=gettext_lazy("host/repository, without a tag."))
+
+    class Meta:
+        model = Repository
+        fields = ["id", "name", "short_name", "description", "tag_count", "last_push", "space",
+                  "registry", "image"]
+        read_only_fields = fields
+
+    def get_image(self, repository) -> str:
+        return imagerefs.compose(repository.space.registry.host, repository.name)
+
+
+class PickerTagSerializer(serializers.ModelSerializer):
+    image = serializers.SerializerMethodField(help_text=gettext_lazy("host/repository:tag"))
+    pinned_image = serializers.SerializerMethodField(help_text=gettext_lazy("host/repository@digest"))
+
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "digest", "size", "pushed", "platforms", "image", "pinned_image"]
+        read_only_fields = fields
+
+    def _repository(self):
+        return self.context["repository"]
+
+    def get_image(self, tag) -> str:
+        repository = self._repository()
+        return imagerefs.compose(repository.space.registry.host, repository.name, tag=tag.name)
+
+    def get_pinned_image(self, tag) -> str | None:
+        if not tag.digest:
+            return None
+        repository = self._repository()
+        return imagerefs.compose(repository.space.registry.host, repository.name, digest=tag.digest)
+
+
+class CheckSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    state = serializers.ChoiceField(choices=[explain.PASSED, explain.FAILED, explain.NOT_REACHED])
+    passed = serializers.BooleanField()
+    message = serializers.CharField()
+    fixer = serializers.CharField()
+
+
+class ExplanationSerializer(serializers.Serializer):
+    namespace = serializers.IntegerField()
+    image = serializers.CharField()
+    allowed = serializers.BooleanField(help_text=gettext_lazy("The access rule lets the namespace use it."))
+    listed = serializers.BooleanField(help_text=gettext_lazy("Every check passed: Choose Image lists it."))
+    tab = serializers.CharField(allow_null=True)
+    checks = CheckSerializer(many=True)
+
+
+class ImageRefField(serializers.CharField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return str(imagerefs.parse(value))
+        except imagerefs.ImageRefError as error:
+            raise serializers.ValidationError(error.message) from None
+
+
+class ManifestRequestSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=63, validators=[dns_label_validator],
+                                 help_text=gettext_lazy("Application name: a DNS label."))
+    image = ImageRefField(max_length=imagerefs.MAX_REFERENCE_LENGTH)
+    replicas = serializers.IntegerField(min_value=0, max_value=deploy_views.MAX_REPLICAS, default=1)
+    container_port = serializers.IntegerField(min_value=1, max_value=65535, default=80)
+    always_pull = serializers.BooleanField(default=False)
+
+
+class ManifestSerializer(serializers.Serializer):
+    filename = serializers.CharField()
+    private = serializers.BooleanField(help_text=gettext_lazy("The pod spec references registry-secret."))
+    manifest = serializers.CharField(help_text=gettext_lazy("The Deployment as YAML."))
+
+
+class YAMLRenderer(BaseRenderer):
+    """``?format=yaml`` or ``Accept: application/yaml``: the manifest itself, as a file."""
+
+    media_type = "application/yaml"
+    format = "yaml"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, dict) and "manifest" in data and "filename" in data:
+            return data["manifest"].encode()
+        return manifests.to_yaml(data).encode()
+
+
+# Views ------------------------------------------------------------------------------------
+
+
+class PickerPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+@extend_schema(parameters=[
+    OpenApiParameter("tab", OpenApiTypes.STR, enum=list(access.TABS)),
+    OpenApiParameter("registry", OpenApiTypes.INT, description="Only this registry instance."),
+    OpenApiParameter("q", OpenApiTypes.STR, description="Search in repository names."),
+])
+class NamespaceImagesView(generics.ListAPIView):
+    """Choose Image: the repositories a namespace may use, on the Public or the Private tab.
+
+    Besides the page, the answer says why a list is empty (``empty_reason``) and, for a
+    namespace bound to no workspace, that only public images are available (``notice``).
+    """
+
+    serializer_class = PickerRepositorySerializer
+    pagination_class = PickerPagination
+    filter_backends = []
+
+    def _params(self):
+        if not hasattr(self, "_cleaned"):
+            query = PickerQuerySerializer(data=self.request.query_params)
+            query.is_valid(raise_exception=True)
+            self._cleaned = query.validated_data
+        return self._cleaned
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Repository.objects.none()
+        self.namespace = _namespace(self.request, self.kwargs["namespace_pk"])
+        params = self._params()
+        repositories = access.repositories_in(access.spaces_for_namespace(self.namespace, params["tab"]))
+        if params.get("registry"):
+            repositories = repositories.filter(space__registry_id=params["registry"])
+        if params["q"]:
+            repositories = repositories.filter(name__icontains=params["q"])
+        return repositories.select_related("space__registry").order_by("name", "pk")
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        params = self._params()
+        namespace = self.namespace
+        response.data["tab"] = params["tab"]
+        response.data["notice"] = explain.not_bound_notice(namespace)
+        response.data["empty_reason"] = None
+        if response.data["count"] == 0:
+            tab = params["tab"]
+            other = access.PRIVATE if tab == access.PUBLIC else access.PUBLIC
+            other_matches = False
+            if params["q"] and (other == access.PUBLIC or namespace.workspace_id):
+                others = access.repositories_in(access.spaces_for_namespace(namespace, other))
+                if params.get("registry"):
+                    others = others.filter(space__registry_id=params["registry"])
+                other_matches = others.filter(name__icontains=params["q"]).exists()
+            has_private = True
+            if tab == access.PRIVATE and namespace.workspace_id:
+                has_private = access.private_spaces_for_workspace(namespace.workspace,
+                                                                  healthy_only=False).exists()
+            response.data["empty_reason"] = explain.empty_state(
+                namespace, tab, q=params["q"], other_tab_matches=other_matches,
+                workspace_has_private=has_private)
+        return response
+
+
+class NamespaceImageTagsView(generics.ListAPIView):
+    """The tags of one repository the namespace may use (either tab), newest first."""
+
+    serializer_class = PickerTagSerializer
+    pagination_class = PickerPagination
+    filter_backends = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Tag.objects.none()
+        namespace = _namespace(self.request, self.kwargs["namespace_pk"])
+        visible = access.repositories_in(access.spaces_for_namespace(namespace))
+        self.repository = get_object_or_404(visible.select_related("space__registry"),
+                                            pk=self.kwargs["repository_pk"])
+        return Tag.objects.filter(repository=self.repository).order_by("-pushed", "name", "pk")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if hasattr(self, "repository"):
+            context["repository"] = self.repository
+        return context
+
+
+class NamespaceExplainView(APIView):
+    """Why can't I see this image? The FAQ's checks for the namespace and ``image``, in order."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("image", OpenApiTypes.STR, required=True),
+                    OpenApiParameter("tab", OpenApiTypes.STR, enum=list(access.TABS),
+                                     description="The tab the user is looking at, if any.")],
+        responses={200: ExplanationSerializer, 400: BAD_REQUEST})
+    def get(self, request, namespace_pk):
+        namespace = get_object_or_404(
+            explainable_namespaces(request.user).select_related("cluster", "workspace"), pk=namespace_pk)
+        image = request.query_params.get("image", "")
+        if not image.strip():
+            raise ValidationError({"image": [_("This field is required.")]})
+        tab = request.query_params.get("tab") or None
+        if tab is not None and tab not in access.TABS:
+            raise ValidationError({"tab": [_("Use public or private.")]})
+        try:
+            imagerefs.parse(image)
+        except imagerefs.ImageRefError as error:
+            raise ValidationError({"image": [error.message]}) from None
+        result = explain.explain(namespace, image, user=request.user, tab=tab)
+        return Response({
+            "namespace": namespace.pk, "image": result.image, "allowed": result.allowed,
+            "listed": result.listed, "tab": result.on_tab,
+            "checks": [check.as_dict() for check in result.checks],
+        })
+
+
+class NamespaceManifestView(APIView):
+    """Create by Image: the Deployment for an image in this namespace.
+
+    JSON by default (``manifest`` holds the YAML); ``?format=yaml`` (or ``Accept:
+    application/yaml``) answers the YAML itself as the file ``<name>.yaml``.
+    """
+
+    renderer_classes = [JSONRenderer, YAMLRenderer]
+
+    @extend_schema(request=ManifestRequestSerializer,
+                   responses={200: ManifestSerializer, 400: BAD_REQUEST})
+    def post(self, request, namespace_pk):
+        namespace = self._namespace(request, namespace_pk)
+        serializer = ManifestRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data, namespace=namespace)
+        manifest, private = deploy_views.build(data)
+        filename = manifests.filename(data["name"])
+        response = Response({"filename": filename, "private": private, "manifest": manifest},
+                            status=status.HTTP_200_OK)
+        if getattr(request, "accepted_renderer", None) and request.accepted_renderer.format == "yaml":
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def _namespace(self, request, pk) -> Namespace:
+        try:
+            return _namespace(request, pk, "use_images")
+        except Http404:
+            # A member whose role may browse but not use images: forbidden, not hidden.
+            workspace_id = Namespace.objects.filter(pk=pk).values_list("workspace_id", flat=True).first()
+            if workspace_id and role_in(request.user, workspace_id) and \
+                    can(request.user, "browse_images", workspace_id):
+                raise PermissionDenied(_("Workspace Viewers may browse images but not create "
+                                         "manifests.")) from None
+            raise

@@ -1,0 +1,332 @@
+"""“Why can't I see this image?”: the FAQ's checks, in order, for a namespace and an image.
+
+1. the image reference parses;
+2. a registry with that host is integrated for this namespace (a platform registry, or a
+   registry of the namespace's own workspace) and is healthy;
+3. the namespace is bound to a workspace (or the image is public, which needs no binding);
+4. the registry space is public, bound to that workspace, or owned by its registry;
+5. which tab of Choose Image the image is on (Public / Private);
+6. the repository and tag are known from the last sync (the picker lists only those).
+
+Checks after the first failure are "not reached". Decision 4 and the tab come from
+registries/access.py; this module only looks things up and words the answer. The picker's
+empty states use the same sentences (``empty_state``).
+
+A constant number of queries, however large the registry.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from portal.permissions import can
+from registries import access, imagerefs
+from registries.models import Registry, RegistrySpace, Repository, Tag
+
+PASSED = "passed"
+FAILED = "failed"
+NOT_REACHED = "not_reached"
+
+# Who can fix a failed check.
+FIXER_YOU = gettext_lazy("You")
+FIXER_ADMIN = gettext_lazy("Admin")
+FIXER_WORKSPACE_ADMIN = gettext_lazy("Workspace Admin")
+FIXER_ADMIN_OR_WORKSPACE_ADMIN = gettext_lazy("Admin or Workspace Admin")
+
+TITLES = {
+    "reference": gettext_lazy("The image reference is valid"),
+    "registry": gettext_lazy("The registry is integrated and healthy"),
+    "namespace": gettext_lazy("The namespace is bound to a workspace"),
+    "space": gettext_lazy("The registry space is public, bound to the workspace, or its own"),
+    "tab": gettext_lazy("The tab it is on"),
+    "synced": gettext_lazy("The repository and tag are known from the last sync"),
+}
+ORDER = list(TITLES)
+
+
+@dataclass
+class Check:
+    key: str
+    state: str = NOT_REACHED
+    message: str = ""
+    fixer: str = ""
+
+    @property
+    def title(self) -> str:
+        return str(TITLES[self.key])
+
+    @property
+    def passed(self) -> bool:
+        return self.state == PASSED
+
+    @property
+    def reached(self) -> bool:
+        return self.state != NOT_REACHED
+
+    def as_dict(self) -> dict:
+        return {"name": self.key, "title": self.title, "state": self.state, "passed": self.passed,
+                "message": self.message, "fixer": str(self.fixer)}
+
+
+@dataclass
+class Explanation:
+    namespace: object
+    image: str
+    checks: list[Check]
+    ref: imagerefs.ImageRef | None = None
+    registry: Registry | None = None
+    space: RegistrySpace | None = None
+    repository: Repository | None = None
+    tag: Tag | None = None
+    # The tab the image is on, when checks 1-4 pass.
+    on_tab: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def failure(self) -> Check | None:
+        return next((check for check in self.checks if check.state == FAILED), None)
+
+    @property
+    def allowed(self) -> bool:
+        """Checks 1-4 passed: the namespace may use the image (the access rule says so)."""
+        return self.on_tab is not None
+
+    @property
+    def listed(self) -> bool:
+        """Every check passed: Choose Image shows the image on the tab asked about."""
+        return all(check.passed for check in self.checks)
+
+
+def _when(value) -> str:
+    return date_format(value, "DATETIME_FORMAT") if value else _("never")
+
+
+def _manager(registry: Registry):
+    return FIXER_ADMIN if registry.scope == Registry.Scope.PLATFORM else FIXER_WORKSPACE_ADMIN
+
+
+def tab_label(tab: str) -> str:
+    return _("Public") if tab == access.PUBLIC else _("Private")
+
+
+def host_q(host: str, prefix: str = "") -> Q:
+    """Registries whose URL has this host[:port] (what an image reference starts with)."""
+    host = host.lower()
+    urls = {f"https://{host}", f"http://{host}"}
+    if host.endswith(":443"):
+        urls.add(f"https://{host[:-4]}")
+    if host.endswith(":80"):
+        urls.add(f"http://{host[:-3]}")
+    query = Q()
+    for url in sorted(urls):
+        query |= Q(**{f"{prefix}url__iexact": url})
+    return query
+
+
+def candidate_registries(host: str, workspace) -> list[Registry]:
+    """Registries this host may mean for a namespace: platform ones and its workspace's own.
+
+    Another workspace's registry is never a candidate (nor mentioned): it is none of this
+    namespace's business.
+    """
+    scope = Q(scope=Registry.Scope.PLATFORM)
+    if workspace is not None:
+        scope |= Q(scope=Registry.Scope.WORKSPACE, workspace=workspace)
+    return list(Registry.objects.filter(host_q(host)).filter(scope).order_by("scope", "name"))
+
+
+def image_is_private(reference: str | imagerefs.ImageRef, namespace) -> bool:
+    """Does pulling this image into the namespace need the pull secret?
+
+    Yes when its registry space is one of the workspace's private spaces by the access rule
+    (bound private spaces and its own registries' spaces), healthy or not.
+    """
+    ref = reference if isinstance(reference, imagerefs.ImageRef) else imagerefs.parse(reference)
+    if namespace.workspace_id is None:
+        return False
+    return access.private_spaces_for_workspace(namespace.workspace, healthy_only=False).filter(
+        host_q(ref.registry_host, "registry__"), name=ref.space_name).exists()
+
+
+def _not_bound_message(namespace) -> str:
+    return _("Namespace %(namespace)s is not bound to a workspace, so only public images are "
+             "available; ask an Admin to bind it in Namespaces.") % {"namespace": namespace.name}
+
+
+def explain(namespace, image: str, *, user=None, tab: str | None = None) -> Explanation:
+    checks = [Check(key) for key in ORDER]
+    result = Explanation(namespace=namespace, image=(image or "").strip(), checks=checks)
+    by_key = {check.key: check for check in checks}
+
+    def fail(key, message, fixer):
+        by_key[key].state, by_key[key].message, by_key[key].fixer = FAILED, message, fixer
+        return result
+
+    def ok(key, message):
+        by_key[key].state, by_key[key].message = PASSED, message
+
+    # 1. The reference parses.
+    try:
+        ref = imagerefs.parse(image)
+    except imagerefs.ImageRefError as error:
+        return fail("reference", error.message, FIXER_YOU)
+    result.ref = ref
+    ok("reference", _("Registry host %(host)s, repository %(path)s, %(version)s.") % {
+        "host": ref.registry_host, "path": ref.path,
+        "version": (_("digest %(digest)s") % {"digest": ref.digest}) if ref.digest
+        else (_("tag %(tag)s") % {"tag": ref.effective_tag})})
+
+    # 2. A registry with that host, integrated for this namespace, and healthy.
+    workspace = namespace.workspace
+    registries = candidate_registries(ref.registry_host, workspace)
+    if not registries:
+        if workspace is None:
+            message = _("No registry with host %(host)s is integrated: an Admin can add it in "
+                        "Integrated Registry (Admin).") % {"host": ref.registry_host}
+            fixer = FIXER_ADMIN
+        else:
+            message = _("No registry with host %(host)s is integrated: an Admin can add it in "
+                        "Integrated Registry (Admin), or a Workspace Admin of %(workspace)s in "
+                        "Integrated Registry (Workspace).") % {"host": ref.registry_host,
+                                                              "workspace": workspace.name}
+            fixer = FIXER_ADMIN_OR_WORKSPACE_ADMIN
+        if ref.host is None:
+            message = _("The image names no registry, so it would come from Docker Hub "
+                        "(docker.io).") + " " + message
+        return fail("registry", message, fixer)
+    spaces = list(RegistrySpace.objects.filter(registry__in=registries, name=ref.space_name))
+    space_ids = [space.pk for space in spaces]
+    public_ids = set(access.spaces_for_namespace(namespace, access.PUBLIC)
+                     .filter(pk__in=space_ids).values_list("pk", flat=True))
+    private_ids = set(access.spaces_for_namespace(namespace, access.PRIVATE)
+                      .filter(pk__in=space_ids).values_list("pk", flat=True))
+    # Prefer the space the namespace may use, then a healthy registry, then the first.
+    healthy = [registry for registry in registries if registry.is_healthy]
+    by_registry = {space.registry_id: space for space in spaces}
+    space = next((s for s in spaces if s.pk in public_ids | private_ids), None) or next(
+        (by_registry[r.pk] for r in healthy if r.pk in by_registry), None) or (spaces[0] if spaces else None)
+    registry = next(r for r in registries if r.pk == space.registry_id) if space else \
+        (healthy[0] if healthy else registries[0])
+    if space is not None:
+        space.registry = registry
+    result.registry, result.space = registry, space
+    if not registry.is_healthy:
+        return fail("registry", _(
+            "Registry %(registry)s is Unhealthy since %(since)s (%(error)s); its images are left out "
+            "of Choose Image until a sync succeeds again.") % {
+                "registry": registry.name, "since": _when(registry.status_changed),
+                "error": registry.status_message or registry.last_sync_error or _("no details")},
+            _manager(registry))
+    ok("registry", _("%(registry)s (%(scope)s) is integrated and Healthy.") % {
+        "registry": registry.name, "scope": registry.get_scope_display()})
+
+    # 3. The namespace is bound to a workspace (a public image needs no binding).
+    on_public = space is not None and space.pk in public_ids
+    if workspace is None:
+        if not on_public:
+            return fail("namespace", _not_bound_message(namespace), FIXER_ADMIN)
+        ok("namespace", _("Namespace %(namespace)s is not bound to a workspace, so only public images "
+                          "are available; this image's registry space is public, so that is enough.")
+           % {"namespace": namespace.name})
+    else:
+        ok("namespace", _("Namespace %(namespace)s is bound to workspace %(workspace)s.")
+           % {"namespace": namespace.name, "workspace": workspace.name})
+
+    # 4. The space is public, bound to the workspace, or owned by its registry (access rule).
+    if space is None:
+        return fail("space", _(
+            "Wharf knows no registry space %(space)s in %(registry)s: it does not exist there, or "
+            "it was created after the last sync (%(when)s). Check the name, or Sync now.") % {
+                "space": ref.space_name, "registry": registry.name, "when": _when(registry.last_sync)},
+            _manager(registry))
+    if space.missing:
+        return fail("space", _(
+            "Registry space %(space)s was not found in the last complete listing of %(registry)s "
+            "(missing upstream).") % {"space": space.name, "registry": registry.name},
+            _manager(registry))
+    if space.pk in public_ids:
+        ok("space", _("Registry space %(space)s is public.") % {"space": space.name})
+        result.on_tab = access.PUBLIC
+    elif space.pk in private_ids:
+        if registry.scope == Registry.Scope.WORKSPACE:
+            message = _("Registry space %(space)s belongs to %(registry)s, the registry of workspace "
+                        "%(workspace)s.")
+        else:
+            message = _("Registry space %(space)s is private and bound to workspace %(workspace)s.")
+        ok("space", message % {"space": space.name, "registry": registry.name,
+                               "workspace": workspace.name})
+        result.on_tab = access.PRIVATE
+    else:
+        return fail("space", _(
+            "Registry space %(space)s is private and not bound to workspace %(workspace)s; ask an "
+            "Admin to bind it (Integrated Registry (Admin) → %(registry)s → Registry space → ⋮ → "
+            "Bind/unbind workspace).") % {"space": space.name, "workspace": workspace.name,
+                                         "registry": registry.name}, FIXER_ADMIN)
+
+    # 5. The tab.
+    if tab in access.TABS and tab != result.on_tab:
+        return fail("tab", _("The image is on the %(tab)s tab; you are looking at the %(other)s tab: "
+                             "switch tabs.") % {"tab": tab_label(result.on_tab),
+                                                "other": tab_label(tab)}, FIXER_YOU)
+    ok("tab", _("The image is on the %(tab)s tab of Choose Image.") % {"tab": tab_label(result.on_tab)})
+
+    # 6. Known from the last sync; a private repository only for members of its workspace.
+    if result.on_tab == access.PRIVATE and user is not None and not can(user, "browse_images", workspace):
+        by_key["synced"].message = _("Not shown: you are not a member of workspace %(workspace)s, so "
+                                     "its private images are not listed for you.") % {
+                                         "workspace": workspace.name}
+        return result
+    repository = Repository.objects.filter(space=space, name=ref.path).first()
+    when = _when(registry.last_sync)
+    if repository is None:
+        return fail("synced", _(
+            "Repository %(path)s was not in the last sync of %(registry)s (%(when)s): it does not "
+            "exist, or it was pushed since. Check the name, or Sync now.") % {
+                "path": ref.path, "registry": registry.name, "when": when}, _manager(registry))
+    repository.space = space
+    result.repository = repository
+    tags = Tag.objects.filter(repository=repository)
+    tag = (tags.filter(digest=ref.digest) if ref.digest else tags.filter(name=ref.effective_tag)).first()
+    if tag is None:
+        version = ref.digest or ref.effective_tag
+        return fail("synced", _(
+            "Repository %(path)s is known, but %(version)s was not in the last sync of %(registry)s "
+            "(%(when)s). Check the tag, or Sync now.") % {
+                "path": ref.path, "version": version, "registry": registry.name, "when": when},
+            _manager(registry))
+    result.tag = tag
+    ok("synced", _("%(path)s:%(tag)s (%(digest)s) is known from the last sync (%(when)s).") % {
+        "path": ref.path, "tag": tag.name, "digest": tag.digest, "when": when})
+    return result
+
+
+# The picker's empty states: the same reasons, worded for the list that came back empty.
+
+def empty_state(namespace, tab: str, *, q: str = "", other_tab_matches: bool = False,
+                workspace_has_private: bool = True) -> str:
+    workspace = namespace.workspace
+    if tab == access.PRIVATE and workspace is None:
+        return _not_bound_message(namespace)
+    if tab == access.PRIVATE and not workspace_has_private:
+        return _("Nothing is bound to workspace %(workspace)s: no private registry space is bound to "
+                 "it and it has no Integrated Registry (Workspace). Ask an Admin to bind a registry "
+                 "space (Bind/unbind workspace), or a Workspace Admin to integrate a registry.") % {
+                     "workspace": workspace.name}
+    if q and other_tab_matches:
+        if tab == access.PUBLIC:
+            return _("No public images match “%(q)s”; try the Private tab.") % {"q": q}
+        return _("No private images match “%(q)s”; try the Public tab.") % {"q": q}
+    if q:
+        return _("No images match “%(q)s” on either tab.") % {"q": q}
+    if tab == access.PUBLIC:
+        return _("No public images are available: no healthy Integrated Registry (Admin) has a "
+                 "public registry space with images.")
+    return _("The registry spaces available to workspace %(workspace)s hold no images yet (as of "
+             "the last sync), or their registries are Unhealthy.") % {"workspace": workspace.name}
+
+
+def not_bound_notice(namespace) -> str | None:
+    return _not_bound_message(namespace) if namespace.workspace_id is None else None

@@ -1,0 +1,210 @@
+"""Images, a repository's tags, the Choose Image picker and “Why can't I see this image?”.
+
+What is shown always comes from registries/access.py; roles from portal.permissions (through
+access.namespaces_for_user). Anything outside the user's scope answers 404.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from portal.htmx import render_page
+from registries import access, explain, imagerefs
+from registries.forms import SearchForm
+from registries.models import Registry
+from workspaces.models import Membership, Namespace
+
+IMAGES_PER_PAGE = 50
+TAGS_PER_PAGE = 50
+PICKER_PER_PAGE = 20
+
+
+def _search(request) -> str:
+    form = SearchForm(request.GET)
+    return form.cleaned_data["q"].strip() if form.is_valid() else ""
+
+
+def _int_param(request, name: str) -> int | None:
+    """A whole-number query parameter; anything else is 404 (it names no object of ours)."""
+    value = request.GET.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise Http404
+    return int(value)
+
+
+def _namespace(request, action: str = "browse_images") -> Namespace | None:
+    pk = _int_param(request, "namespace")
+    if pk is None:
+        return None
+    return get_object_or_404(
+        access.namespaces_for_user(request.user, action).select_related("cluster", "workspace"), pk=pk)
+
+
+def explainable_namespaces(user):
+    """The namespaces the explainer answers for: a member's, and every one for an Admin.
+
+    An Admin manages bindings, so may ask why any namespace cannot see an image; the answer
+    still never lists a private repository of a workspace the Admin is not a member of.
+    """
+    from portal.permissions import is_admin
+
+    if is_admin(user):
+        return Namespace.objects.all()
+    return access.namespaces_for_user(user, "browse_images")
+
+
+# Images -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def images(request):
+    memberships = list(Membership.objects.filter(user=request.user).select_related("workspace")
+                       .order_by("workspace__name"))
+    workspaces = [membership.workspace for membership in memberships]
+    chosen = _int_param(request, "workspace")
+    if chosen is None:
+        workspace = workspaces[0] if workspaces else None
+    else:
+        workspace = next((w for w in workspaces if w.pk == chosen), None)
+        if workspace is None:
+            raise Http404
+    q = _search(request)
+    spaces = access.spaces_for_workspace(workspace, healthy_only=False)
+    repositories = access.repositories_in(spaces).select_related("space__registry").order_by("name", "pk")
+    if q:
+        repositories = repositories.filter(name__icontains=q)
+    page = Paginator(repositories, IMAGES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"workspaces": workspaces, "workspace": workspace, "q": q, "page": page}
+    return render_page(request, "images/image_list.html", context, fragment="image-table")
+
+
+@login_required
+@require_GET
+def repository_detail(request, pk):
+    visible = access.repositories_in(access.spaces_for_user(request.user, healthy_only=False))
+    repository = get_object_or_404(visible.select_related("space__registry"), pk=pk)
+    tags = repository.tags.order_by("-pushed", "name", "pk")
+    page = Paginator(tags, TAGS_PER_PAGE).get_page(request.GET.get("page"))
+    host = repository.space.registry.host
+    for tag in page:
+        tag.reference = imagerefs.compose(host, repository.name, tag=tag.name)
+        tag.pinned = imagerefs.compose(host, repository.name, digest=tag.digest) if tag.digest else ""
+    context = {"repository": repository, "space": repository.space,
+               "registry": repository.space.registry, "page": page,
+               "workspace_id": request.GET.get("workspace", "") if
+               request.GET.get("workspace", "").isdigit() else ""}
+    return render_page(request, "images/repository_detail.html", context, fragment="tag-table")
+
+
+# Choose Image -----------------------------------------------------------------------------
+
+
+def _picker_render(request, template_page: str, template_modal: str, context: dict,
+                   fragment: str | None = None):
+    """Full page without htmx; the modal's content when opened; one fragment inside it."""
+    if not request.htmx or request.htmx.boosted:
+        name = template_page
+    elif fragment and request.htmx.target != "modal-body":
+        name = f"{template_modal}#{fragment}"
+    else:
+        name = template_modal
+    response = render(request, name, context)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
+
+
+@login_required
+@require_GET
+def picker(request):
+    namespace = _namespace(request)
+    tab = request.GET.get("tab") if request.GET.get("tab") in access.TABS else access.PUBLIC
+    q = _search(request)
+    context = {"namespace": namespace, "tab": tab, "q": q, "tabs": access.TABS}
+    if namespace is None:
+        return _picker_render(request, "images/picker_page.html", "images/picker.html", context)
+    registries = list(Registry.objects.filter(
+        pk__in=access.spaces_for_namespace(namespace).values("registry_id")).order_by("name"))
+    registry_id = request.GET.get("registry", "")
+    registry = next((r for r in registries if str(r.pk) == registry_id), None)
+    repositories = access.repositories_in(access.spaces_for_namespace(namespace, tab))
+    if registry is not None:
+        repositories = repositories.filter(space__registry=registry)
+    if q:
+        repositories = repositories.filter(name__icontains=q)
+    page = Paginator(repositories.select_related("space__registry").order_by("name", "pk"),
+                     PICKER_PER_PAGE).get_page(request.GET.get("page"))
+    for repository in page:
+        repository.reference = imagerefs.compose(repository.space.registry.host, repository.name)
+    empty = None
+    if not page.object_list:
+        other = access.PRIVATE if tab == access.PUBLIC else access.PUBLIC
+        other_matches = False
+        if q and (other == access.PUBLIC or namespace.workspace_id):
+            others = access.repositories_in(access.spaces_for_namespace(namespace, other))
+            if registry is not None:
+                others = others.filter(space__registry=registry)
+            other_matches = others.filter(name__icontains=q).exists()
+        has_private = True
+        if tab == access.PRIVATE and namespace.workspace_id:
+            has_private = access.private_spaces_for_workspace(namespace.workspace,
+                                                              healthy_only=False).exists()
+        empty = explain.empty_state(namespace, tab, q=q, other_tab_matches=other_matches,
+                                    workspace_has_private=has_private)
+    context.update({
+        "registries": registries, "registry": registry, "page": page, "empty": empty,
+        "not_bound": explain.not_bound_notice(namespace),
+    })
+    return _picker_render(request, "images/picker_page.html", "images/picker.html", context,
+                          fragment="picker-results")
+
+
+@login_required
+@require_GET
+def picker_tags(request, pk):
+    namespace = _namespace(request)
+    if namespace is None:
+        raise Http404
+    visible = access.repositories_in(access.spaces_for_namespace(namespace))
+    repository = get_object_or_404(visible.select_related("space__registry"), pk=pk)
+    host = repository.space.registry.host
+    page = Paginator(repository.tags.order_by("-pushed", "name", "pk"), PICKER_PER_PAGE).get_page(
+        request.GET.get("page"))
+    for tag in page:
+        tag.reference = imagerefs.compose(host, repository.name, tag=tag.name)
+        tag.pinned = imagerefs.compose(host, repository.name, digest=tag.digest) if tag.digest else ""
+    state = request.GET.copy()
+    state.pop("page", None)
+    back = state.copy()
+    back.setlist("page", state.getlist("from_page"))
+    back.pop("from_page", None)
+    context = {"namespace": namespace, "repository": repository, "registry": repository.space.registry,
+               "page": page, "back_query": back.urlencode(), "tags_query": state.urlencode(),
+               "tab": request.GET.get("tab") if request.GET.get("tab") in access.TABS else access.PUBLIC}
+    return _picker_render(request, "images/picker_tags_page.html", "images/picker_tags.html", context,
+                          fragment="tag-list")
+
+
+# Why can't I see this image? --------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def explain_page(request):
+    namespaces = explainable_namespaces(request.user).select_related("cluster", "workspace").order_by(
+        "cluster__name", "name")
+    namespace_id = _int_param(request, "namespace")
+    namespace = get_object_or_404(namespaces, pk=namespace_id) if namespace_id is not None else None
+    image = request.GET.get("image", "").strip()[:imagerefs.MAX_REFERENCE_LENGTH + 1]
+    tab = request.GET.get("tab") if request.GET.get("tab") in access.TABS else None
+    result = None
+    if namespace is not None and "image" in request.GET:
+        result = explain.explain(namespace, image, user=request.user, tab=tab)
+    context = {"namespaces": namespaces, "namespace": namespace, "image": image, "tab": tab,
+               "result": result}
+    return render_page(request, "images/explain.html", context, fragment="explain-result")

@@ -1,0 +1,147 @@
+"""End to end with real parts: Debian's docker-registry uses the live Wharf as its token
+service and trusts Wharf's certificate bundle; skopeo pushes as an Admin and pulls with
+workspace credentials. Whether skopeo succeeds is decided by the registry, on Wharf's tokens."""
+
+import os
+import subprocess
+
+import httpx
+import pytest
+from django.conf import settings
+
+from conftest import PASSWORD, make_user
+from registries import services, tokens
+from registries.models import Registry, RegistrySpace
+from registries.sync import sync_registry
+from workspaces.models import Workspace
+
+pytestmark = pytest.mark.integration
+
+SERVICE = "e2e-registry"
+
+
+@pytest.fixture
+def wharf_registry(live_server, registry_factory, tmp_path):
+    """A docker-registry whose auth.token points at the live Wharf, and its Registry row."""
+    tokens.create_signing_key()
+    bundle = tmp_path / "wharf-token-certificates.pem"
+    # The bundle the registry trusts is the one Wharf publishes, fetched as an operator would.
+    response = httpx.get(live_server.url + "/auth/certificates.pem")
+    assert response.status_code == 200
+    bundle.write_text(response.text)
+    server = registry_factory(auth={"token": {
+        "realm": live_server.url + "/auth/token",
+        "service": SERVICE,
+        "issuer": settings.WHARF_TOKEN_ISSUER,
+        "rootcertbundle": str(bundle),
+    }})
+    admin = make_user("root-admin", admin=True)
+    registry = Registry(name=SERVICE, kind="distribution", url=server.url, token_service=True,
+                        username=admin.username)
+    registry.set_password(PASSWORD)
+    registry.save()
+    return server, registry, admin
+
+
+def skopeo(server, *args, creds=None):
+    """Run skopeo against ``server``; returns (succeeded, stderr)."""
+    # inspect takes --creds; copy reads from its source, so --src-creds.
+    prefix = "--src-" if args[0] == "copy" else "--"
+    command = [server.skopeo, "--insecure-policy", args[0], f"{prefix}tls-verify=false",
+               *([f"{prefix}creds", creds] if creds else [f"{prefix}no-creds"]), *args[1:]]
+    env = {**os.environ, "TMPDIR": str(server.workdir),
+           "REGISTRY_AUTH_FILE": str(server.workdir / "auth.json")}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    return result.returncode == 0, result.stderr
+
+
+def can_inspect(server, ref, creds=None) -> bool:
+    ok, stderr = skopeo(server, "inspect", f"docker://{server.host}/{ref}", creds=creds)
+    if not ok:
+        # A refusal, not some other failure: the registry said no.
+        assert "unauthorized" in stderr.lower() or "denied" in stderr.lower() \
+            or "401" in stderr or "403" in stderr, stderr
+    return ok
+
+
+def test_registry_pulls_follow_wharfs_bindings(wharf_registry, oci_images, tmp_path):
+    server, registry, admin = wharf_registry
+    payments = Workspace.objects.create(name="payments")
+    search = Workspace.objects.create(name="search")
+    admin_creds = f"{admin.username}:{PASSWORD}"
+
+    # The Admin pushes through Wharf's tokens; nobody else can.
+    server.push(oci_images["alpine:3.20"], "pub/alpine:3.20", creds=admin_creds)
+    server.push(oci_images["team-a/api:1.0"], "vault/api:1.0", creds=admin_creds)
+    with pytest.raises(RuntimeError, match="skopeo could not push"):
+        server.push(oci_images["team-a/api:1.1"], "vault/api:1.1")
+
+    # Sync reads the registry with the Admin's credentials, through the token service too.
+    run = sync_registry(registry)
+    assert run.result == "succeeded", run.error
+    assert set(RegistrySpace.objects.filter(registry=registry).values_list("name", flat=True)) == {
+        "pub", "vault"}
+    vault = RegistrySpace.objects.get(registry=registry, name="vault")
+    services.set_visibility(vault, admin, "private")
+
+    pay_user, pay_secret = tokens.mint_workspace_credential(payments, registry)
+    search_user, search_secret = tokens.mint_workspace_credential(search, registry)
+    pay = f"{pay_user}:{pay_secret}"
+    other = f"{search_user}:{search_secret}"
+    private = "vault/api:1.0"
+
+    # Public: anyone, anonymous too.
+    assert can_inspect(server, "pub/alpine:3.20")
+    assert can_inspect(server, "pub/alpine:3.20", pay)
+    # Private, before binding: nobody but the Admin.
+    assert not can_inspect(server, private)
+    assert not can_inspect(server, private, pay)
+    assert not can_inspect(server, private, other)
+    assert can_inspect(server, private, admin_creds)
+
+    services.change_bindings(vault, admin, add=[payments])
+    assert can_inspect(server, private, pay)
+    assert not can_inspect(server, private, other)
+    assert not can_inspect(server, private)
+    # A real pull, bytes and all, and still no push.
+    ok, stderr = skopeo(server, "copy", f"docker://{server.host}/{private}",
+                        f"oci:{tmp_path / 'pulled'}:1.0", creds=pay)
+    assert ok, stderr
+    assert (tmp_path / "pulled" / "index.json").exists()
+    with pytest.raises(RuntimeError, match="skopeo could not push"):
+        server.push(oci_images["team-a/api:1.1"], "vault/api:1.1", creds=pay)
+
+    # Unbinding takes effect on the very next pull.
+    services.change_bindings(vault, admin, remove=[payments])
+    assert not can_inspect(server, private, pay)
+    assert not can_inspect(server, private, other)
+
+    # A rotated secret is refused at once; the new one works where the rule allows.
+    _user, new_secret = tokens.mint_workspace_credential(payments, registry)
+    assert not can_inspect(server, "pub/alpine:3.20", pay)
+    assert can_inspect(server, "pub/alpine:3.20", f"{pay_user}:{new_secret}")
+
+
+def test_registry_refuses_expired_and_foreign_tokens(wharf_registry, oci_images):
+    """The registry itself checks what Wharf signs: an expired token, or one for another
+    service, is refused even though Wharf granted the access in it."""
+    import datetime as dt
+
+    server, registry, admin = wharf_registry
+    server.push(oci_images["alpine:3.20"], "pub/alpine:3.20", creds=f"{admin.username}:{PASSWORD}")
+    RegistrySpace.objects.create(registry=registry, name="pub", visibility="public")
+    access = [{"type": "repository", "name": "pub/alpine", "actions": ["pull"]}]
+    url = f"{server.url}/v2/pub/alpine/manifests/3.20"
+    headers = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+
+    def status(token):
+        return httpx.get(url, headers={**headers, "Authorization": f"Bearer {token}"}).status_code
+
+    fresh = tokens.issue_token(registry, tokens.ANONYMOUS, access)["token"]
+    assert status(fresh) == 200
+    # Older than the token lifetime plus docker-registry's clock-skew leeway.
+    stale = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=tokens.MAX_LIFETIME + 120)
+    expired = tokens.issue_token(registry, tokens.ANONYMOUS, access, now=stale)["token"]
+    assert status(expired) == 401
+    registry.name = "another-service"
+    assert status(tokens.issue_token(registry, tokens.ANONYMOUS, access)["token"]) == 401

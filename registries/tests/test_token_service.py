@@ -1,0 +1,594 @@
+"""The Docker token service: scopes, who is granted what, the realm endpoint's answers and
+refusals, signing keys, workspace pull credentials. The real registry is in test_token_e2e.py."""
+
+import base64
+import datetime as dt
+import logging
+
+import jwt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from django.urls import reverse
+
+from conftest import PASSWORD, make_user
+from portal.api import tokens as api_tokens
+from portal.models import AuditEvent
+from registries import access, services, tokens
+from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding, TokenSigningKey
+from workspaces.models import Workspace
+
+TOKEN_URL = "/auth/token"
+SERVICE = "tok"
+
+
+# -- the world -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def signing_key(db):
+    return tokens.create_signing_key()
+
+
+@pytest.fixture
+def world(db, workspace, other_workspace, signing_key):
+    """Platform registry "tok": pub (public), priv (bound to payments), secret (bound to search),
+    lonely (private, unbound). Workspace registry "own" of payments with one private space."""
+    tok = Registry.objects.create(name=SERVICE, kind="distribution", url="http://127.0.0.1:9",
+                                  token_service=True)
+    own = Registry.objects.create(name="own", kind="distribution", url="http://127.0.0.1:9",
+                                  token_service=True, scope="workspace", workspace=workspace)
+    spaces = {}
+    for name, visibility in [("pub", "public"), ("priv", "private"), ("secret", "private"),
+                             ("lonely", "private")]:
+        spaces[name] = RegistrySpace.objects.create(registry=tok, name=name, visibility=visibility)
+    spaces["stuff"] = RegistrySpace.objects.create(registry=own, name="stuff", visibility="private")
+    SpaceBinding.objects.create(space=spaces["priv"], workspace=workspace)
+    SpaceBinding.objects.create(space=spaces["secret"], workspace=other_workspace)
+    creds = {
+        "payments": tokens.mint_workspace_credential(workspace, tok),
+        "search": tokens.mint_workspace_credential(other_workspace, tok),
+        "payments-own": tokens.mint_workspace_credential(workspace, own),
+    }
+    return {"tok": tok, "own": own, "spaces": spaces, "creds": creds,
+            "workspace": workspace, "other": other_workspace}
+
+
+def basic(username, password):
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def ask(client, scopes=(), *, service=SERVICE, auth=None):
+    headers = {"Authorization": auth} if auth else {}
+    query = {"service": service, "scope": list(scopes)} if service is not None else {"scope": list(scopes)}
+    return client.get(TOKEN_URL, query, headers=headers)
+
+
+def certificate_key(pem=None):
+    pem = pem or TokenSigningKey.objects.filter(retired__isnull=True).first().certificate_pem
+    return x509.load_pem_x509_certificate(pem.encode()).public_key()
+
+
+def decode(token, *, audience=SERVICE, pem=None):
+    return jwt.decode(token, certificate_key(pem), algorithms=["ES256"], audience=audience,
+                      issuer="wharf")
+
+
+def access_of(response):
+    assert response.status_code == 200, response.content
+    return {entry["name"]: entry["actions"] for entry in decode(response.json()["token"])["access"]}
+
+
+# -- scopes ----------------------------------------------------------------------------------
+
+
+def test_parse_scopes_reads_types_names_actions_and_merges_repeats():
+    scopes = tokens.parse_scopes([
+        "repository:team-a/api:pull,push",
+        "repository:127.0.0.1:5000/team-a/api:pull",
+        "registry:catalog:* repository:alpine:pull",  # several in one parameter, as old clients do
+        "repository:team-a/api:pull,delete",
+        "repository(plugin):team-a/api:pull",
+        "thing:whatever:read",
+    ])
+    assert [str(scope) for scope in scopes] == [
+        "repository:team-a/api:pull,push,delete",
+        "repository:127.0.0.1:5000/team-a/api:pull",
+        "registry:catalog:*",
+        "repository:alpine:pull",
+        "repository(plugin):team-a/api:pull",
+        "thing:whatever:read",
+    ]
+    assert scopes[4].resource_class == "plugin"
+    assert tokens.parse_scopes([]) == []
+
+
+@pytest.mark.parametrize("scope", [
+    "repository", "repository:team-a", "repository::pull", "repository:team-a:",
+    ":team-a:pull", "repository:Team-A/api:pull", "repository:team-a/../x:pull",
+    "repository:team-a//api:pull", "repository:team-a:pull,", "repository:team-a:,pull",
+    "Repository:team-a:pull", "repository:" + "a" * 300 + ":pull", "registry:cat alog:*",
+])
+def test_malformed_scopes_are_refused(scope):
+    with pytest.raises(tokens.InvalidRequest):
+        tokens.parse_scopes([scope])
+
+
+def test_too_many_scopes_are_refused():
+    with pytest.raises(tokens.InvalidRequest):
+        tokens.parse_scopes([f"repository:s/r{number}:pull" for number in range(tokens.MAX_SCOPES + 1)])
+
+
+# -- who is granted what ---------------------------------------------------------------------
+
+ALL = ["pub/app", "priv/app", "secret/app", "lonely/app", "nowhere/app", "library-less"]
+PULL_PUSH = "pull,push"
+
+# principal -> {repository: actions} on the platform registry "tok", asking pull,push for all.
+EXPECTED_TOK = {
+    "anonymous": {"pub/app": ["pull"]},
+    "cred-payments": {"pub/app": ["pull"], "priv/app": ["pull"]},
+    "cred-search": {"pub/app": ["pull"], "secret/app": ["pull"]},
+    "ws_viewer": {"pub/app": ["pull"], "priv/app": ["pull"]},
+    "ws_admin": {"pub/app": ["pull"], "priv/app": ["pull"]},
+    "outsider": {"pub/app": ["pull"], "secret/app": ["pull"]},
+    "admin": {name: ["pull", "push"] for name in ALL},
+}
+# ... and on payments' own workspace registry "own".
+EXPECTED_OWN = {
+    "anonymous": {},
+    "cred-payments": {name: ["pull"] for name in ALL},
+    "cred-search": {},
+    "ws_viewer": {name: ["pull"] for name in ALL},
+    "ws_admin": {name: ["pull", "push"] for name in ALL},
+    "outsider": {},
+    "admin": {},
+}
+
+
+def principal_for(name, world, request):
+    if name == "anonymous":
+        return tokens.ANONYMOUS
+    if name.startswith("cred-"):
+        registry_key = "tok"
+        username, secret = world["creds"][name.removeprefix("cred-")]
+        principal = tokens.authenticate(world[registry_key], username, secret)
+        assert principal is not None and principal.credential is not None
+        return principal
+    user = request.getfixturevalue(name)
+    return tokens.Principal(subject=user.username, user=user)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_TOK))
+def test_grant_on_a_platform_registry_follows_the_access_rule(world, request, name):
+    principal = principal_for(name, world, request)
+    scopes = tokens.parse_scopes([f"repository:{repo}:{PULL_PUSH}" for repo in ALL])
+    granted = {entry["name"]: entry["actions"] for entry in tokens.grant(principal, world["tok"], scopes)}
+    assert granted == EXPECTED_TOK[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_OWN))
+def test_grant_on_a_workspace_registry_belongs_to_its_workspace(world, request, name):
+    if name == "cred-payments":
+        username, secret = world["creds"]["payments-own"]
+        principal = tokens.authenticate(world["own"], username, secret)
+    elif name == "cred-search":
+        # search has no credential for "own": its tok credential is refused there.
+        username, secret = world["creds"]["search"]
+        assert tokens.authenticate(world["own"], username, secret) is None
+        principal = tokens.ANONYMOUS
+    else:
+        principal = principal_for(name, world, request)
+    scopes = tokens.parse_scopes([f"repository:{repo}:{PULL_PUSH}" for repo in ALL])
+    granted = {entry["name"]: entry["actions"] for entry in tokens.grant(principal, world["own"], scopes)}
+    assert granted == EXPECTED_OWN[name]
+
+
+def test_catalog_is_for_whoever_manages_the_registry(world, admin, ws_admin, ws_viewer):
+    catalog = tokens.parse_scopes(["registry:catalog:*"])
+
+    def gets(principal, registry):
+        return tokens.grant(principal, registry, catalog) == [
+            {"type": "registry", "name": "catalog", "actions": ["*"]}]
+
+    as_user = lambda user: tokens.Principal(subject=user.username, user=user)  # noqa: E731
+    assert gets(as_user(admin), world["tok"])
+    assert not gets(as_user(admin), world["own"])
+    assert gets(as_user(ws_admin), world["own"])
+    assert not gets(as_user(ws_admin), world["tok"])
+    assert not gets(as_user(ws_viewer), world["own"])
+    assert not gets(tokens.ANONYMOUS, world["tok"])
+    username, secret = world["creds"]["payments"]
+    assert not gets(tokens.authenticate(world["tok"], username, secret), world["tok"])
+
+
+def test_star_and_unknown_actions_and_types_grant_only_what_is_allowed(world, admin):
+    principal = tokens.Principal(subject=admin.username, user=admin)
+    scopes = tokens.parse_scopes(["repository:priv/app:*", "repository:pub/app:delete",
+                                  "repository(plugin):pub/app:pull", "thing:pub:pull",
+                                  "registry:other:*", "registry:catalog:pull"])
+    assert tokens.grant(principal, world["tok"], scopes) == [
+        {"type": "repository", "name": "priv/app", "actions": ["pull", "push"]}]
+
+
+def test_grant_ignores_wharfs_health_view_but_not_missing_spaces(world):
+    Registry.objects.filter(pk=world["tok"].pk).update(status="unhealthy")
+    scopes = tokens.parse_scopes(["repository:pub/app:pull"])
+    assert tokens.grant(tokens.ANONYMOUS, world["tok"], scopes)
+    RegistrySpace.objects.filter(pk=world["spaces"]["pub"].pk).update(missing=True)
+    assert tokens.grant(tokens.ANONYMOUS, world["tok"], scopes) == []
+
+
+def test_visibility_change_applies_to_the_next_grant(world, admin):
+    scopes = tokens.parse_scopes(["repository:pub/app:pull"])
+    services.set_visibility(world["spaces"]["pub"], admin, "private")
+    assert tokens.grant(tokens.ANONYMOUS, world["tok"], scopes) == []
+
+
+# -- access.py additions ---------------------------------------------------------------------
+
+
+def test_spaces_pullable_at_registry(world, ws_viewer):
+    names = lambda qs: sorted(qs.values_list("name", flat=True))  # noqa: E731
+    tok = world["tok"]
+    assert names(access.spaces_pullable_at_registry(tok)) == ["pub"]
+    assert names(access.spaces_pullable_at_registry(tok, workspace=world["workspace"])) == ["priv", "pub"]
+    assert names(access.spaces_pullable_at_registry(tok, workspace=world["other"])) == ["pub", "secret"]
+    assert names(access.spaces_pullable_at_registry(tok, user=ws_viewer)) == ["priv", "pub"]
+    assert names(access.spaces_pullable_at_registry(world["own"], workspace=world["workspace"])) == ["stuff"]
+    assert names(access.spaces_pullable_at_registry(world["own"], workspace=world["other"])) == []
+
+
+def test_owns_whole_registry(world, ws_viewer, outsider, admin):
+    own, tok = world["own"], world["tok"]
+    assert access.owns_whole_registry(own, workspace=world["workspace"])
+    assert not access.owns_whole_registry(own, workspace=world["other"])
+    assert not access.owns_whole_registry(own)
+    assert access.owns_whole_registry(own, user=ws_viewer)
+    assert not access.owns_whole_registry(own, user=outsider)
+    assert not access.owns_whole_registry(own, user=admin)
+    assert not access.owns_whole_registry(tok, workspace=world["workspace"])
+
+
+def test_registries_pullable_by_workspace(world):
+    harbor = Registry.objects.create(name="harb", kind="harbor", url="https://h.example.com")
+    RegistrySpace.objects.create(registry=harbor, name="hpriv", visibility="private")
+    lonely_ws = Workspace.objects.create(name="lonely")
+    assert set(access.registries_pullable_by_workspace(world["workspace"])) == {world["tok"], world["own"]}
+    assert set(access.registries_pullable_by_workspace(world["other"])) == {world["tok"]}
+    # Public spaces count: anyone can pull them.
+    assert set(access.registries_pullable_by_workspace(lonely_ws)) == {world["tok"]}
+    assert not access.registries_pullable_by_workspace(None).exists()
+
+
+# -- the realm endpoint ----------------------------------------------------------------------
+
+
+def test_anonymous_token_grants_public_pull_with_every_claim(client, world, signing_key):
+    before = dt.datetime.now(dt.UTC).timestamp()
+    response = ask(client, ["repository:pub/app:pull", "repository:priv/app:pull"])
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"token", "access_token", "expires_in", "issued_at"}
+    assert body["token"] == body["access_token"]
+    assert body["expires_in"] == 300
+    assert body["issued_at"].endswith("Z")
+    claims = decode(body["token"])
+    assert claims["iss"] == "wharf"
+    assert claims["sub"] == ""
+    assert claims["aud"] == SERVICE
+    assert claims["nbf"] == claims["iat"] >= int(before)
+    assert claims["exp"] - claims["iat"] == 300
+    assert claims["jti"]
+    assert claims["access"] == [{"type": "repository", "name": "pub/app", "actions": ["pull"]}]
+    header = jwt.get_unverified_header(body["token"])
+    assert header["alg"] == "ES256"
+    certificate = x509.load_pem_x509_certificate(signing_key.certificate_pem.encode())
+    assert header["x5c"] == [base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()]
+    # Registry clients, not browsers: no session, no cookie, never cached.
+    assert not response.cookies
+    assert "no-cache" in response["Cache-Control"]
+    assert ask(client, ["repository:pub/app:pull"]).json()["token"] != body["token"]  # fresh jti
+
+
+def test_workspace_credential_pulls_its_bound_space_only(client, world):
+    username, secret = world["creds"]["payments"]
+    assert username == "ws-payments"
+    response = ask(client, ["repository:priv/app:pull,push", "repository:secret/app:pull",
+                            "repository:lonely/app:pull"], auth=basic(username, secret))
+    assert access_of(response) == {"priv/app": ["pull"]}
+    assert decode(response.json()["token"])["sub"] == "ws-payments"
+
+
+def test_login_without_scope_succeeds_with_an_empty_grant(client, world):
+    username, secret = world["creds"]["payments"]
+    response = ask(client, [], auth=basic(username, secret))
+    assert response.status_code == 200
+    assert decode(response.json()["token"])["access"] == []
+
+
+def test_unbind_and_bind_apply_on_the_next_request(client, world, admin):
+    username, secret = world["creds"]["payments"]
+    auth = basic(username, secret)
+    scope = ["repository:priv/app:pull"]
+    assert access_of(ask(client, scope, auth=auth)) == {"priv/app": ["pull"]}
+    services.change_bindings(world["spaces"]["priv"], admin, remove=[world["workspace"]])
+    assert access_of(ask(client, scope, auth=auth)) == {}
+    services.change_bindings(world["spaces"]["priv"], admin, add=[world["workspace"]])
+    assert access_of(ask(client, scope, auth=auth)) == {"priv/app": ["pull"]}
+
+
+@pytest.mark.parametrize("auth", [
+    basic("ws-payments", "not-the-secret"),
+    basic("ws-nobody", "whatever"),
+    basic("root-admin", "wrong-password"),
+    basic("nobody", PASSWORD),
+    "Bearer abc.def.ghi",
+    "Basic !!!not-base64!!!",
+    "Basic " + base64.b64encode(b"no-colon").decode(),
+    "Basic " + base64.b64encode(b":password-only").decode(),
+])
+def test_wrong_credentials_get_401_with_a_basic_challenge(client, world, admin, auth):
+    response = ask(client, ["repository:pub/app:pull"], auth=auth)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Basic realm="Wharf"'
+    assert response.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    assert "token" not in response.json()
+
+
+def test_a_credential_works_only_at_its_own_registry(client, world):
+    username, secret = world["creds"]["payments-own"]
+    assert ask(client, [], service="own", auth=basic(username, secret)).status_code == 200
+    assert ask(client, [], service=SERVICE, auth=basic(username, secret)).status_code == 401
+
+
+def test_rotated_or_deleted_credential_is_refused(client, world):
+    old_username, old_secret = world["creds"]["payments"]
+    username, secret = tokens.mint_workspace_credential(world["workspace"], world["tok"])
+    assert username == old_username and secret != old_secret
+    assert ask(client, [], auth=basic(username, old_secret)).status_code == 401
+    assert ask(client, [], auth=basic(username, secret)).status_code == 200
+    PullCredential.objects.filter(workspace=world["workspace"], registry=world["tok"]).delete()
+    assert ask(client, [], auth=basic(username, secret)).status_code == 401
+
+
+def test_users_log_in_with_password_or_api_token(client, world, admin, ws_viewer):
+    response = ask(client, ["repository:lonely/app:pull,push"], auth=basic(admin.username, PASSWORD))
+    assert access_of(response) == {"lonely/app": ["pull", "push"]}
+    _token, key = api_tokens.issue(ws_viewer, "registry")
+    response = ask(client, ["repository:priv/app:pull,push"], auth=basic(ws_viewer.username, key))
+    assert access_of(response) == {"priv/app": ["pull"]}
+    # Someone else's API token does not log in as this user.
+    assert ask(client, [], auth=basic(admin.username, key)).status_code == 401
+    ws_viewer.is_active = False
+    ws_viewer.save()
+    assert ask(client, [], auth=basic(ws_viewer.username, key)).status_code == 401
+    assert ask(client, [], auth=basic(ws_viewer.username, PASSWORD)).status_code == 401
+
+
+def test_a_user_named_like_a_credential_still_logs_in(client, world):
+    Workspace.objects.create(name="admin")
+    tokens.mint_workspace_credential(Workspace.objects.get(name="admin"), world["tok"])
+    user = make_user("ws-admin", workspace=world["workspace"], role="viewer")
+    response = ask(client, ["repository:priv/app:pull"], auth=basic(user.username, PASSWORD))
+    assert access_of(response) == {"priv/app": ["pull"]}
+
+
+@pytest.mark.parametrize("service", ["nope", "own-harbor", "plain", ""])
+def test_unknown_service_is_refused(client, world, service):
+    Registry.objects.create(name="own-harbor", kind="harbor", url="https://h.example.com",
+                            token_service=True)
+    Registry.objects.create(name="plain", kind="distribution", url="http://127.0.0.1:9")
+    response = ask(client, ["repository:pub/app:pull"], service=service)
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["code"] == ("INVALID_REQUEST" if service == "" else "UNSUPPORTED")
+    assert "token" not in response.json()
+
+
+def test_missing_service_is_refused(client, world):
+    response = ask(client, ["repository:pub/app:pull"], service=None)
+    assert response.status_code == 400
+
+
+def test_malformed_scope_is_refused_as_invalid_request(client, world):
+    response = ask(client, ["repository:pub/app:pull", "repository:pub app"])
+    assert response.status_code == 400
+    body = response.json()
+    assert body["errors"][0]["code"] == "INVALID_REQUEST"
+    assert body["error"] == "invalid_request"
+
+
+def test_only_get_is_answered_and_never_a_login_redirect(client, world):
+    assert client.post(TOKEN_URL, {"service": SERVICE}).status_code == 405
+    response = ask(client, ["repository:pub/app:pull"])
+    assert response.status_code == 200  # anonymous is served, not redirected to the login page
+
+
+def test_no_signing_key_answers_503(client, world):
+    TokenSigningKey.objects.all().delete()
+    response = ask(client, ["repository:pub/app:pull"])
+    assert response.status_code == 503
+    assert "token_keys --create" in response.json()["errors"][0]["message"]
+
+
+def test_token_request_costs_few_queries(client, world, django_assert_max_num_queries):
+    username, secret = world["creds"]["payments"]
+    auth = basic(username, secret)
+    ask(client, ["repository:priv/app:pull"], auth=auth)  # the signing key is now loaded
+    with django_assert_max_num_queries(4):
+        assert ask(client, ["repository:priv/app:pull", "repository:pub/x:pull"], auth=auth).status_code == 200
+    with django_assert_max_num_queries(3):
+        assert ask(client, ["repository:pub/app:pull"]).status_code == 200
+
+
+# -- lifetime, expiry ------------------------------------------------------------------------
+
+
+def test_token_lifetime_follows_the_setting(client, world):
+    with override_settings(WHARF_TOKEN_LIFETIME=120):
+        body = ask(client, ["repository:pub/app:pull"]).json()
+    claims = decode(body["token"])
+    assert body["expires_in"] == 120 == claims["exp"] - claims["iat"]
+
+
+def test_lifetime_never_exceeds_five_minutes(world):
+    with override_settings(WHARF_TOKEN_LIFETIME=3600):
+        answer = tokens.issue_token(world["tok"], tokens.ANONYMOUS, [])
+    claims = decode(answer["token"])
+    assert answer["expires_in"] == 300 == claims["exp"] - claims["iat"]
+
+
+def test_an_expired_token_does_not_verify(world):
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    answer = tokens.issue_token(world["tok"], tokens.ANONYMOUS, [], now=past)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        decode(answer["token"])
+
+
+# -- signing keys, bundle, command -----------------------------------------------------------
+
+
+def test_signing_key_is_stored_encrypted_and_self_signed(signing_key):
+    assert "PRIVATE KEY" not in signing_key.private_key_encrypted
+    certificate = x509.load_pem_x509_certificate(signing_key.certificate_pem.encode())
+    assert certificate.subject == certificate.issuer
+    assert certificate.subject.rfc4514_string() == "CN=wharf-token-signer"
+    assert certificate.not_valid_after_utc - certificate.not_valid_before_utc > dt.timedelta(days=365)
+
+
+def test_rotation_signs_with_the_new_key_and_keeps_the_old_in_the_bundle(client, world, signing_key):
+    old_pem = signing_key.certificate_pem
+    new = tokens.rotate_signing_key()
+    signing_key.refresh_from_db()
+    assert signing_key.retired is not None and new.retired is None
+    assert tokens.active_signing_key() == new
+    token = ask(client, ["repository:pub/app:pull"]).json()["token"]
+    decode(token, pem=new.certificate_pem)
+    with pytest.raises(jwt.InvalidSignatureError):
+        decode(token, pem=old_pem)
+    bundle = client.get("/auth/certificates.pem")
+    assert bundle.status_code == 200
+    assert bundle["Content-Type"] == "application/x-pem-file"
+    assert old_pem in bundle.text and new.certificate_pem in bundle.text
+    assert "PRIVATE" not in bundle.text
+
+
+def test_certificate_bundle_without_key_is_404(client, db):
+    assert client.get("/auth/certificates.pem").status_code == 404
+
+
+def test_token_keys_command(db, capsys):
+    with pytest.raises(CommandError):
+        call_command("token_keys")
+    call_command("token_keys", "--create")
+    first = TokenSigningKey.objects.get()
+    with pytest.raises(CommandError, match="--rotate"):
+        call_command("token_keys", "--create")
+    call_command("token_keys", "--rotate")
+    call_command("token_keys", "--create", "--rotate")
+    assert TokenSigningKey.objects.count() == 3
+    assert TokenSigningKey.objects.filter(retired__isnull=True).count() == 1
+    capsys.readouterr()
+    call_command("token_keys", "--bundle")
+    out = capsys.readouterr().out
+    assert out.count("BEGIN CERTIFICATE") == 3 and first.certificate_pem in out
+    assert "PRIVATE" not in out
+    TokenSigningKey.objects.filter(retired__isnull=False).update(
+        retired=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    call_command("token_keys", "--prune")
+    assert TokenSigningKey.objects.count() == 1
+
+
+# -- workspace credentials -------------------------------------------------------------------
+
+
+def test_mint_stores_only_a_hash_and_ciphertext_and_audits_without_the_secret(world):
+    credential = PullCredential.objects.get(workspace=world["workspace"], registry=world["tok"])
+    _username, secret = world["creds"]["payments"]
+    assert credential.state == "done"
+    assert credential.secret_hash == tokens.hash_secret(secret)
+    assert secret not in credential.secret_encrypted
+    assert credential.get_secret() == secret
+    assert len(secret) >= 40
+    events = AuditEvent.objects.filter(action="pull_credential.create")
+    assert events.count() == 3
+    assert all(secret not in str(event.after) for event in events)
+
+
+def test_mint_refuses_a_registry_without_the_token_service(world):
+    harbor = Registry.objects.create(name="harb", kind="harbor", url="https://h.example.com")
+    with pytest.raises(ValueError, match="token service"):
+        tokens.mint_workspace_credential(world["workspace"], harbor)
+
+
+def test_ensure_credentials_mints_missing_and_keeps_existing(world):
+    newcomer = Workspace.objects.create(name="newcomer")
+    credentials = tokens.ensure_credentials(newcomer)
+    assert [credential.registry.name for credential in credentials] == [SERVICE]  # public spaces
+    existing = {c.registry.name: c.secret_hash for c in tokens.ensure_credentials(world["workspace"])}
+    assert existing == {
+        "own": tokens.hash_secret(world["creds"]["payments-own"][1]),
+        SERVICE: tokens.hash_secret(world["creds"]["payments"][1]),
+    }
+    again = tokens.ensure_credentials(newcomer)
+    assert again[0].secret_hash == credentials[0].secret_hash
+    assert again[0].username == "ws-newcomer"
+
+
+# -- secrets stay out of logs ----------------------------------------------------------------
+
+
+def test_no_secret_in_logs(client, world, admin, caplog):
+    caplog.set_level(logging.DEBUG)
+    username, secret = world["creds"]["payments"]
+    ask(client, ["repository:priv/app:pull"], auth=basic(username, secret))
+    ask(client, ["repository:priv/app:pull"], auth=basic(username, secret + "x"))
+    ask(client, [], auth=basic(admin.username, PASSWORD + "-wrong"))
+    new_username, new_secret = tokens.mint_workspace_credential(world["workspace"], world["tok"])
+    assert "ws-payments" in caplog.text  # the refusal is logged, with the name only
+    for value in (secret, new_secret, PASSWORD):
+        assert value not in caplog.text
+
+
+# -- the registry page and form --------------------------------------------------------------
+
+
+def test_registry_page_shows_the_auth_token_snippet(client, world, admin):
+    registry = world["tok"]
+    client.force_login(admin)
+    with override_settings(WHARF_PUBLIC_URL="https://wharf.example.com", WHARF_TOKEN_ISSUER="wharf-prod"):
+        page = client.get(reverse("registries:detail", args=[registry.pk])).text
+    assert "realm: https://wharf.example.com/auth/token" in page
+    assert f"service: {registry.name}" in page
+    assert "issuer: wharf-prod" in page
+    assert "rootcertbundle: " in page
+    assert "https://wharf.example.com/auth/certificates.pem" in page
+
+
+def test_harbor_page_has_no_snippet(client, db, admin):
+    harbor = Registry.objects.create(name="harb", kind="harbor", url="https://h.example.com")
+    client.force_login(admin)
+    assert "auth/token" not in client.get(reverse("registries:detail", args=[harbor.pk])).text
+
+
+def test_edit_turns_the_token_service_on_and_refuses_it_for_harbor(client, db, admin):
+    demo = Registry.objects.create(name="demo-dist", kind="distribution", url="http://d.example.com",
+                                   is_demo=True)
+    client.force_login(admin)
+    data = {"name": demo.name, "url": demo.url, "username": "", "password": "", "verify_tls": "on",
+            "ca_bundle": "", "token_service": "on"}
+    response = client.post(reverse("registries:edit", args=[demo.pk]), data)
+    assert response.status_code == 302
+    demo.refresh_from_db()
+    assert demo.token_service
+    harbor = Registry.objects.create(name="harb", kind="harbor", url="https://h.example.com",
+                                     is_demo=True)
+    response = client.post(reverse("registries:edit", args=[harbor.pk]), {**data, "name": "harb",
+                                                                           "url": harbor.url})
+    assert response.status_code == 200
+    assert "Only a Docker Registry can use Wharf&#x27;s token service." in response.text
+    harbor.refresh_from_db()
+    assert not harbor.token_service

@@ -1,0 +1,94 @@
+"""The token service's two public endpoints: the realm registries send clients to, and the
+certificate bundle registries trust. Registry clients, not browsers, call them: no session, no
+CSRF, no login redirect; answers are JSON in the Docker registry's error shape."""
+
+import base64
+import binascii
+import logging
+
+from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from registries import tokens
+
+logger = logging.getLogger("wharf.tokens")
+
+BASIC_CHALLENGE = 'Basic realm="Wharf"'
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    # The registry's {"errors": [...]} for Docker clients, and the OAuth 2 fields (lowercase
+    # code) the token specification's clients also read.
+    return JsonResponse(
+        {"errors": [{"code": code, "message": message}],
+         "error": code.lower(), "error_description": message},
+        status=status,
+    )
+
+
+def _unauthorized() -> JsonResponse:
+    response = _error(401, "UNAUTHORIZED", _("Wrong username or password."))
+    response["WWW-Authenticate"] = BASIC_CHALLENGE
+    return response
+
+
+def _basic_credentials(request) -> tuple[str, str] | None:
+    """(username, password); ("", "") without an Authorization header; None if malformed."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return "", ""
+    scheme, _sep, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    if not sep or not username:
+        return None
+    return username, password
+
+
+@csrf_exempt
+@never_cache
+@require_GET
+def token(request):
+    """``GET /auth/token?service=<registry>&scope=<scope>...`` with optional Basic credentials."""
+    try:
+        registry = tokens.token_registry(request.GET.get("service", ""))
+        scopes = tokens.parse_scopes(request.GET.getlist("scope"))
+    except tokens.TokenError as error:
+        return _error(error.status, error.code, error.message)
+    credentials = _basic_credentials(request)
+    principal = None
+    if credentials is not None:
+        principal = tokens.authenticate(registry, *credentials, request=request)
+    if principal is None:
+        # The username only, never what was sent as the password.
+        name = credentials[0][:150] if credentials else "(malformed Authorization header)"
+        logger.info("token refused for %r at registry %s: wrong credentials", name, registry.name)
+        return _unauthorized()
+    access = tokens.grant(principal, registry, scopes)
+    try:
+        answer = tokens.issue_token(registry, principal, access)
+    except tokens.TokenError as error:
+        return _error(error.status, error.code, error.message)
+    return JsonResponse(answer)
+
+
+@never_cache
+@require_GET
+def certificates(request):
+    """The PEM bundle of the token signing certificates: a registry's rootcertbundle."""
+    bundle = tokens.certificate_bundle()
+    if not bundle:
+        return HttpResponse(
+            _("No token signing key yet: run manage.py token_keys --create.") + "\n",
+            status=404, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(bundle, content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'inline; filename="wharf-token-certificates.pem"'
+    return response

@@ -1,0 +1,475 @@
+"""Wharf as the Docker token server of distribution registries (design section 5).
+
+A registry configured with ``auth.token`` sends clients to ``GET /auth/token?service=&scope=``
+(registries/token_views.py). Wharf authenticates the client, intersects what it asked for with
+what the access rule (registries/access.py) allows at this moment, and answers with an ES256
+JWT the registry verifies against Wharf's certificate. Nothing about the grant is cached, so an
+unbind takes effect on the very next token request.
+
+Who gets what:
+
+* pull on a space the access rule lets the principal pull: anonymous clients get the public
+  spaces, a workspace pull credential (``ws-<workspace>``) its workspace's spaces, a user the
+  spaces of every workspace they are a member of;
+* pull and push on every repository, and ``registry:catalog:*``, for whoever manages the
+  registry: Admins on a platform registry (they push images and sync it), the Workspace Admins
+  of the owning workspace on a workspace-scope one;
+* nothing for unknown resource types or actions, and never ``delete``.
+
+The hot path (a workspace credential pulling) costs four small queries: the registry, the
+credential, the spaces, and the id of the active signing key. Credentials are long random
+secrets, so they are checked by SHA-256, not with a password hash; the decrypted signing key
+is kept per process, keyed by the key's id and creation time.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+from django.contrib.auth import authenticate as password_authenticate
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import audit, crypto
+from portal.permissions import ROLE_ADMIN, is_admin, workspace_roles
+from registries import access
+from registries.clients.base import space_of
+from registries.clients.distribution import REPOSITORY_NAME
+from registries.models import PullCredential, Registry, TokenSigningKey
+
+logger = logging.getLogger("wharf.tokens")
+
+SIGNER_COMMON_NAME = "wharf-token-signer"
+# Registries check the certificate's validity on every token; rotation, not expiry, is how a
+# key is replaced, so the certificate outlives any sensible rotation schedule.
+CERTIFICATE_VALIDITY = dt.timedelta(days=3650)
+CREDENTIAL_PREFIX = "ws-"
+SECRET_BYTES = 32
+MAX_LIFETIME = 300
+# A request naming more scopes than this is refused rather than answered slowly.
+MAX_SCOPES = 100
+MAX_NAME = 255
+
+PULL, PUSH = "pull", "push"
+CATALOG = ("registry", "catalog")
+
+# resourcetype[(class)]:name:action[,action...]; the name may itself hold ':' (host:port/...),
+# so the actions are what follows the last one.
+_SCOPE = re.compile(
+    r"(?P<type>[a-z0-9]+)(?:\((?P<cls>[a-z0-9]+)\))?:(?P<name>[^\s:][^\s]*):"
+    r"(?P<actions>[a-z*][a-z0-9*_-]*(?:,[a-z*][a-z0-9*_-]*)*)"
+)
+# A repository name, optionally behind the registry's own host[:port] as the grammar allows. As
+# in Docker's references, a first component is a host only with a dot, a port, or "localhost".
+_HOST = r"(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::[0-9]+)?|[A-Za-z0-9-]+:[0-9]+"
+_REPOSITORY = re.compile(rf"(?:(?:{_HOST})/)?{REPOSITORY_NAME.pattern}")
+_OTHER_NAME = re.compile(r"[A-Za-z0-9._/-]+|\*")
+
+
+class TokenError(Exception):
+    """A refusal of the whole request, with the status and the code the answer carries."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class InvalidRequest(TokenError):
+    def __init__(self, message: str):
+        super().__init__(400, "INVALID_REQUEST", message)
+
+
+class UnknownService(TokenError):
+    def __init__(self, message: str):
+        super().__init__(400, "UNSUPPORTED", message)
+
+
+class NoSigningKey(TokenError):
+    def __init__(self):
+        super().__init__(503, "UNAVAILABLE",
+                         _("The token service has no signing key yet: run manage.py token_keys --create."))
+
+
+# -- signing keys ------------------------------------------------------------------------------
+
+
+def _new_key_and_certificate() -> tuple[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SIGNER_COMMON_NAME)])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        # A little in the past: a registry whose clock lags must not refuse a fresh key.
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + CERTIFICATE_VALIDITY)
+        # Self-signed and listed in the registry's rootcertbundle: the chain is the root itself.
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
+                          key_encipherment=False, data_encipherment=False, key_agreement=False,
+                          crl_sign=False, encipher_only=False, decipher_only=False),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return key_pem, certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def create_signing_key() -> TokenSigningKey:
+    """A new key that signs from now on (the caller retires the previous one, if any)."""
+    key_pem, certificate_pem = _new_key_and_certificate()
+    return TokenSigningKey.objects.create(private_key_encrypted=crypto.encrypt(key_pem),
+                                          certificate_pem=certificate_pem)
+
+
+def active_signing_key() -> TokenSigningKey | None:
+    return TokenSigningKey.objects.filter(retired__isnull=True).first()
+
+
+@transaction.atomic
+def rotate_signing_key() -> TokenSigningKey:
+    """Sign with a new key from now on; the old ones stay in the bundle (retired), so tokens
+    they signed stay valid until they expire and registries can take the new bundle in their
+    own time."""
+    # Locking the active keys makes two concurrent rotations leave exactly one key active.
+    active = list(TokenSigningKey.objects.select_for_update().filter(retired__isnull=True))
+    TokenSigningKey.objects.filter(pk__in=[key.pk for key in active]).update(retired=timezone.now())
+    return create_signing_key()
+
+
+def prune_retired_keys() -> int:
+    """Remove retired keys no token can still depend on (retired longer than a token lives)."""
+    cutoff = timezone.now() - dt.timedelta(seconds=MAX_LIFETIME)
+    deleted, _ = TokenSigningKey.objects.filter(retired__lt=cutoff).delete()
+    return deleted
+
+
+def certificate_bundle() -> str:
+    """Every kept key's certificate, newest first: the file a registry's rootcertbundle names."""
+    return "".join(
+        pem if pem.endswith("\n") else pem + "\n"
+        for pem in TokenSigningKey.objects.values_list("certificate_pem", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class _Signer:
+    key: ec.EllipticCurvePrivateKey
+    x5c: tuple[str, ...]
+
+
+_signers: dict[tuple[int, dt.datetime], _Signer] = {}
+_signers_lock = threading.Lock()
+
+
+def _signer() -> _Signer:
+    """The active key, decrypted and parsed once per process.
+
+    Keyed by id *and* creation time: ids can be reused (a test database rolled back, a restored
+    backup), and signing with a stale key would make every token fail at the registry.
+    """
+    row = TokenSigningKey.objects.filter(retired__isnull=True).values_list("pk", "created").first()
+    if row is None:
+        raise NoSigningKey()
+    signer = _signers.get(row)
+    if signer is None:
+        stored = TokenSigningKey.objects.get(pk=row[0])
+        key = serialization.load_pem_private_key(crypto.decrypt(stored.private_key_encrypted).encode(),
+                                                 password=None)
+        certificate = x509.load_pem_x509_certificate(stored.certificate_pem.encode())
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        signer = _Signer(key, (base64.b64encode(der).decode(),))
+        with _signers_lock:
+            # Rotations are rare; dropping older entries keeps the cache at one key.
+            _signers.clear()
+            _signers[row] = signer
+    return signer
+
+
+# -- scopes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    type: str
+    name: str
+    actions: tuple[str, ...]
+    resource_class: str = ""
+
+    def __str__(self):
+        kind = f"{self.type}({self.resource_class})" if self.resource_class else self.type
+        return f"{kind}:{self.name}:{','.join(self.actions)}"
+
+
+def parse_scopes(values: list[str]) -> list[Scope]:
+    """Parse the ``scope`` parameters (each may hold several, space-separated, as old clients
+    send them). A malformed scope refuses the request (InvalidRequest); a well-formed scope of a
+    type or with actions Wharf does not know is kept, and simply granted nothing. Repeated
+    resources are merged."""
+    merged: dict[tuple[str, str, str], list[str]] = {}
+    for value in values:
+        for item in value.split():
+            match = _SCOPE.fullmatch(item)
+            if match is None:
+                raise InvalidRequest(_("Malformed scope %(scope)r: expected type:name:actions.")
+                                     % {"scope": item[:300]})
+            kind, name = match["type"], match["name"]
+            pattern = _REPOSITORY if kind == "repository" else _OTHER_NAME
+            if len(name) > MAX_NAME or not pattern.fullmatch(name):
+                raise InvalidRequest(_("Malformed scope %(scope)r: invalid resource name.")
+                                     % {"scope": item[:300]})
+            actions = merged.setdefault((kind, match["cls"] or "", name), [])
+            actions.extend(action for action in match["actions"].split(",") if action not in actions)
+            if len(merged) > MAX_SCOPES:
+                raise InvalidRequest(_("At most %(max)d scopes can be asked for at once.")
+                                     % {"max": MAX_SCOPES})
+    return [Scope(kind, name, tuple(actions), cls) for (kind, cls, name), actions in merged.items()]
+
+
+# -- principals --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who asks: anonymous, a Wharf user, or a workspace's pull credential."""
+
+    subject: str = ""
+    user: object | None = None
+    credential: PullCredential | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user is None and self.credential is None
+
+    @property
+    def workspace(self):
+        return self.credential.workspace if self.credential is not None else None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and is_admin(self.user)
+
+
+ANONYMOUS = Principal()
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _credential(registry: Registry, username: str, password: str) -> PullCredential | None:
+    if not username.startswith(CREDENTIAL_PREFIX):
+        return None
+    credential = (PullCredential.objects.select_related("workspace")
+                  .filter(registry=registry, username=username).first())
+    if credential is None or not credential.secret_hash:
+        return None
+    # Looked up by name, so the comparison of the hashes must not leak how much of it matched.
+    if not hmac.compare_digest(credential.secret_hash, hash_secret(password)):
+        return None
+    return credential
+
+
+def _api_token_user(username: str, password: str):
+    from rest_framework.exceptions import AuthenticationFailed
+
+    from portal.api.authentication import TokenAuthentication
+
+    try:
+        user, _token = TokenAuthentication().authenticate_key(password)
+    except AuthenticationFailed:
+        return None
+    return user if user.get_username() == username else None
+
+
+def authenticate(registry: Registry, username: str, password: str, request=None) -> Principal | None:
+    """The principal behind Basic credentials, ANONYMOUS without any, None when they are wrong.
+
+    Order: a workspace pull credential of *this* registry (a SHA-256 check), then a personal
+    API token, then the user's password (slow by design, so it comes last). A user whose name
+    happens to look like a credential's still logs in with their own password.
+    """
+    if not username and not password:
+        return ANONYMOUS
+    credential = _credential(registry, username, password)
+    if credential is not None:
+        return Principal(subject=username, credential=credential)
+    user = _api_token_user(username, password)
+    if user is None:
+        user = password_authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        return None
+    return Principal(subject=user.get_username(), user=user)
+
+
+# -- the grant ---------------------------------------------------------------------------------
+
+
+def _expand(asked: tuple[str, ...], allowed: tuple[str, ...]) -> list[str]:
+    """``asked`` ∩ ``allowed``, where ``*`` asks for everything (and grants only ``allowed``)."""
+    if "*" in asked:
+        return list(allowed)
+    return [action for action in allowed if action in asked]
+
+
+def _manages(principal: Principal, registry: Registry) -> bool:
+    """Pushes to, pulls from and lists the whole registry: an Admin on a platform registry, an
+    Admin of the owning workspace on a workspace-scope one. A platform Admin has no such power
+    over a workspace's own registry, as they do not see tenants' private images elsewhere."""
+    if principal.user is None:
+        return False
+    if registry.scope == Registry.Scope.PLATFORM:
+        return principal.is_admin
+    return workspace_roles(principal.user).get(registry.workspace_id) == ROLE_ADMIN
+
+
+def grant(principal: Principal, registry: Registry, requested: list[Scope]) -> list[dict]:
+    """The ``access`` claim: each requested resource with the actions allowed now, omitting
+    those with none. A partial grant is not an error (the registry refuses what is missing)."""
+    manager = _manages(principal, registry)
+    repositories = [scope for scope in requested
+                    if scope.type == "repository" and not scope.resource_class]
+    pull_everywhere = manager or access.owns_whole_registry(
+        registry, workspace=principal.workspace, user=principal.user)
+    pullable: set[str] = set()
+    if repositories and not pull_everywhere:
+        names = {space_of(scope.name) for scope in repositories}
+        pullable = set(
+            access.spaces_pullable_at_registry(registry, workspace=principal.workspace,
+                                               user=principal.user)
+            .filter(name__in=names).values_list("name", flat=True)
+        )
+    granted = []
+    for scope in requested:
+        if scope in repositories:
+            allowed: tuple[str, ...] = ()
+            if manager:
+                allowed = (PULL, PUSH)
+            elif pull_everywhere or space_of(scope.name) in pullable:
+                allowed = (PULL,)
+            actions = _expand(scope.actions, allowed)
+        elif (scope.type, scope.name) == CATALOG and not scope.resource_class and manager:
+            actions = ["*"] if "*" in scope.actions else []
+        else:
+            actions = []
+        if actions:
+            granted.append({"type": scope.type, "name": scope.name, "actions": actions})
+    return granted
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+
+def token_lifetime() -> int:
+    return min(int(settings.WHARF_TOKEN_LIFETIME), MAX_LIFETIME)
+
+
+def issue_token(registry: Registry, principal: Principal, access_claim: list[dict], *,
+                now: dt.datetime | None = None) -> dict:
+    """The token endpoint's answer: a JWT for ``registry`` carrying ``access_claim``."""
+    signer = _signer()
+    now = now or dt.datetime.now(dt.UTC)
+    issued = int(now.timestamp())
+    lifetime = token_lifetime()
+    claims = {
+        "iss": settings.WHARF_TOKEN_ISSUER,
+        "sub": principal.subject,
+        "aud": registry.name,
+        "exp": issued + lifetime,
+        "nbf": issued,
+        "iat": issued,
+        "jti": uuid.uuid4().hex,
+        "access": access_claim,
+    }
+    # docker-registry 2.8 finds the verifying key through x5c (checked against its
+    # rootcertbundle); without it, and without a libtrust kid, it refuses the token.
+    token = jwt.encode(claims, signer.key, algorithm="ES256", headers={"x5c": list(signer.x5c)})
+    stamp = dt.datetime.fromtimestamp(issued, dt.UTC).isoformat().replace("+00:00", "Z")
+    return {"token": token, "access_token": token, "expires_in": lifetime, "issued_at": stamp}
+
+
+def token_registry(service: str) -> Registry:
+    """The registry a token is asked for: a distribution registry using Wharf's token service
+    whose name is the ``service`` its auth.token configuration sends."""
+    if not service:
+        raise InvalidRequest(_("The service parameter is required."))
+    registry = Registry.objects.filter(name=service, kind=Registry.Kind.DISTRIBUTION,
+                                       token_service=True).first()
+    if registry is None:
+        raise UnknownService(_("Unknown service %(service)r: no registry uses Wharf's token service "
+                               "under that name.") % {"service": service[:100]})
+    return registry
+
+
+# -- workspace pull credentials ----------------------------------------------------------------
+
+
+def credential_username(workspace) -> str:
+    return f"{CREDENTIAL_PREFIX}{workspace.name}"
+
+
+def _require_token_registry(registry: Registry) -> None:
+    if not (registry.token_service and registry.kind == Registry.Kind.DISTRIBUTION):
+        raise ValueError(f"{registry} does not use Wharf's token service")
+
+
+def mint_workspace_credential(workspace, registry: Registry, actor=None) -> tuple[str, str]:
+    """Create, or rotate, ``workspace``'s pull credential for a token-service registry; returns
+    (username, secret). A rotated secret is refused from the next token request on. The state
+    is done at once: the registry asks Wharf on every pull, there is nothing to propagate."""
+    credential, secret = _mint(workspace, registry, actor, keep_existing=False)
+    return credential.username, secret
+
+
+@transaction.atomic
+def _mint(workspace, registry: Registry, actor, *, keep_existing: bool) -> tuple[PullCredential, str | None]:
+    _require_token_registry(registry)
+    # The row lock serialises two mints of one pair, so neither hands out a secret the other
+    # has already replaced.
+    credential, created = PullCredential.objects.select_for_update().select_related("registry").get_or_create(
+        workspace=workspace, registry=registry)
+    if keep_existing and not created and credential.secret_hash:
+        return credential, None
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    fresh = created or not credential.secret_hash
+    credential.username = credential_username(workspace)
+    credential.set_secret(secret)
+    credential.state = PullCredential.State.DONE
+    credential.error = ""
+    credential.reconciled = timezone.now()
+    credential.save()
+    audit.record(actor, "pull_credential.create" if fresh else "pull_credential.rotate",
+                 credential, after={"username": credential.username, "registry": registry.name,
+                                    "workspace": workspace.name})
+    return credential, secret
+
+
+def ensure_credentials(workspace, actor=None) -> list[PullCredential]:
+    """``workspace``'s credential for every token-service registry it may pull from, minting
+    the missing ones. Existing ones are kept as they are: they may already be in a cluster's
+    pull secret. The secret of each is ``credential.get_secret()``."""
+    registries = access.registries_pullable_by_workspace(workspace).filter(
+        token_service=True, kind=Registry.Kind.DISTRIBUTION).order_by("name")
+    return [_mint(workspace, registry, actor, keep_existing=True)[0] for registry in registries]
