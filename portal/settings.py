@@ -67,7 +67,8 @@ WHARF_REGISTRY_TIMEOUT = env_int("WHARF_REGISTRY_TIMEOUT", 10)
 # 60 s long, and the design caps them at 5 minutes.
 WHARF_PUBLIC_URL = env_str("WHARF_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 if not WHARF_PUBLIC_URL.startswith(("http://", "https://")):
-    raise ImproperlyConfigured(f"WHARF_PUBLIC_URL must start with http:// or https://; got {WHARF_PUBLIC_URL!r}.")
+    raise ImproperlyConfigured(
+        f"WHARF_PUBLIC_URL must start with http:// or https://; got {WHARF_PUBLIC_URL!r}.")
 WHARF_TOKEN_ISSUER = env_str("WHARF_TOKEN_ISSUER", "wharf")
 if not WHARF_TOKEN_ISSUER.strip():
     raise ImproperlyConfigured("WHARF_TOKEN_ISSUER must not be empty.")
