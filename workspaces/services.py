@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal import audit
+from registries import robots
 from registries.services import ServiceError
 from workspaces.models import Cluster, Membership, Namespace, Workspace
 
@@ -51,6 +52,7 @@ def delete_workspace(workspace: Workspace, actor) -> None:
             % {"name": workspace.name, "what": "; ".join(parts)})
     audit.record(actor, "workspace.delete", workspace,
                  before={"name": workspace.name, "members": workspace.memberships.count()})
+    robots.workspace_deleting(workspace)
     workspace.delete()
 
 
@@ -65,10 +67,24 @@ def add_member(workspace: Workspace, actor, *, user, role: str) -> Membership:
     return membership
 
 
+def _refuse_losing_last_admin(membership: Membership) -> None:
+    """A workspace keeps a Workspace Admin, so its members always have someone to ask."""
+    if membership.role != Membership.Role.ADMIN:
+        return
+    admins = (Membership.objects.select_for_update()
+              .filter(workspace=membership.workspace_id, role=Membership.Role.ADMIN))
+    if len(admins) <= 1:
+        raise ServiceError(_("%(user)s is the last Workspace Admin of %(workspace)s; make someone else "
+                             "Workspace Admin first.") % {"user": membership.user.get_username(),
+                                                          "workspace": membership.workspace.name},
+                           "role")
+
+
 @transaction.atomic
 def change_role(membership: Membership, actor, role: str) -> Membership:
     if membership.role == role:
         return membership
+    _refuse_losing_last_admin(membership)
     before = {"user": membership.user.get_username(), "role": membership.role}
     membership.role = role
     membership.save(update_fields=["role"])
@@ -79,6 +95,7 @@ def change_role(membership: Membership, actor, role: str) -> Membership:
 
 @transaction.atomic
 def remove_member(membership: Membership, actor) -> None:
+    _refuse_losing_last_admin(membership)
     audit.record(actor, "membership.delete", membership.workspace,
                  before={"user": membership.user.get_username(), "role": membership.role})
     membership.delete()

@@ -157,8 +157,12 @@ def member_change(request, pk, member_pk):
                                    pk=member_pk, workspace=workspace)
     form = RoleForm(request.POST)
     if form.is_valid():
-        services.change_role(membership, request.user, form.cleaned_data["role"])
-        messages.success(request, _("Changed the role of %(user)s.") % {"user": membership.user})
+        try:
+            services.change_role(membership, request.user, form.cleaned_data["role"])
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Changed the role of %(user)s.") % {"user": membership.user})
     else:
         messages.error(request, _("Choose Workspace Admin, Editor or Viewer."))
     return redirect("workspaces:detail", pk=pk)
@@ -170,8 +174,12 @@ def member_remove(request, pk, member_pk):
     workspace = _member_manager(request, pk)
     membership = get_object_or_404(Membership.objects.select_related("user", "workspace"),
                                    pk=member_pk, workspace=workspace)
-    services.remove_member(membership, request.user)
-    messages.success(request, _("Removed %(user)s from the workspace.") % {"user": membership.user})
+    try:
+        services.remove_member(membership, request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Removed %(user)s from the workspace.") % {"user": membership.user})
     return redirect("workspaces:detail", pk=pk)
 
 

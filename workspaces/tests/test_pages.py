@@ -227,3 +227,20 @@ def test_workspace_pages_use_constant_queries(client, admin, django_assert_max_n
         client.get(reverse("workspaces:list"))
     with django_assert_max_num_queries(8):
         client.get(reverse("workspaces:namespace-list"))
+
+
+def test_the_last_workspace_admin_cannot_be_removed_or_demoted(client, workspace, ws_admin):
+    client.force_login(ws_admin)
+    membership = Membership.objects.get(user=ws_admin)
+    demoted = client.post(reverse("workspaces:member-change", args=[workspace.pk, membership.pk]),
+                          {"role": "viewer"}, follow=True)
+    assert "ws-admin is the last Workspace Admin of payments" in demoted.text
+    client.post(reverse("workspaces:member-remove", args=[workspace.pk, membership.pk]))
+    membership.refresh_from_db()
+    assert membership.role == "admin"
+    assert not AuditEvent.objects.exists()
+    second = make_user("second-admin", workspace=workspace, role="admin")
+    client.post(reverse("workspaces:member-change", args=[workspace.pk, membership.pk]), {"role": "viewer"})
+    membership.refresh_from_db()
+    assert membership.role == "viewer"
+    assert Membership.objects.get(user=second).role == "admin"
