@@ -393,6 +393,7 @@ def main() -> None:
             gc.collect()
             cases = bench(client, data["registries"][0], options.requests, options.warmup,
                           options.seed)
+            load_after = os.getloadavg()
     finally:
         if not options.keep:
             drop_database(server_url)
@@ -402,8 +403,10 @@ def main() -> None:
     machine = (f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
                f"Django {django_module.get_version()}, PostgreSQL {postgres_version} on loopback")
     method = (f"in-process Django test `Client` as the Admin, production settings (DEBUG off), "
-              f"{options.warmup} warm-up requests then {options.requests} timed per case; "
-              f"load average before the run {load_before[0]:.2f}")
+              f"{options.warmup} warm-up requests then {options.requests} timed per case, "
+              f"the cases interleaved; 1-minute load average {load_before[0]:.2f} before the "
+              f"run and {load_after[0]:.2f} at its end (this benchmark and PostgreSQL alone "
+              f"make about 1)")
     data_line = (f"{options.spaces:,} spaces (pages measured on the registry holding "
                  f"{data['sizes'][0]:,} of them), {options.workspaces:,} workspaces, "
                  f"{options.bindings:,} bindings")

@@ -90,6 +90,14 @@ class Case:
     non_200: int
     socket_errors: int
     queries: int
+    gunicorn_cpu_ms: float = 0.0
+    postgres_cpu_ms: float = 0.0
+    wrk_cpu_ms: float = 0.0
+
+    @property
+    def capacity(self) -> float:
+        """Tokens/s two otherwise idle CPUs could serve at this CPU cost (server side only)."""
+        return 2000 / (self.gunicorn_cpu_ms + self.postgres_cpu_ms)
 
     @property
     def per_second(self) -> float:
@@ -213,6 +221,44 @@ def run_wrk(base: str, entries: list[tuple[str, str]], *, seconds: int, connecti
             non_200, errors)
 
 
+# -- CPU accounting --------------------------------------------------------------------------
+# The machine may be shared (other jobs, wrk itself): the CPU time each side spends per token
+# says what the service costs, whatever else is running.
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def gunicorn_workers(master: int) -> list[int]:
+    return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+
+
+def postgres_backends() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 # -- the cases -------------------------------------------------------------------------------
 
 
@@ -305,13 +351,16 @@ def cpu_model() -> str:
 
 def table(cases: list[Case]) -> str:
     lines = ["| case | tokens/s | p50 | p95 | p99 | max | requests | non-200 | socket errors "
-             "| SQL queries per token |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| SQL queries per token | CPU per token: gunicorn + PostgreSQL (+ wrk) "
+             "| server CPU allows |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for case in cases:
         lines.append(
             f"| {case.name} | **{case.per_second:,.0f}** | {case.p50_ms:.1f} ms | "
             f"{case.p95_ms:.1f} ms | {case.p99_ms:.1f} ms | {case.max_ms:.0f} ms | "
-            f"{case.requests:,} | {case.non_200} | {case.socket_errors} | {case.queries} |")
+            f"{case.requests:,} | {case.non_200} | {case.socket_errors} | {case.queries} | "
+            f"{case.gunicorn_cpu_ms:.2f} + {case.postgres_cpu_ms:.2f} ms "
+            f"(+ {case.wrk_cpu_ms:.2f} ms) | {case.capacity:,.0f}/s on 2 CPUs |")
     return "\n".join(lines)
 
 
@@ -410,10 +459,17 @@ def main() -> None:
                 assert granted(response) == expected, (name, granted(response), expected)
                 run_wrk(base, entries, seconds=2, connections=options.connections,
                         threads=options.threads, workdir=Path(workdir))  # warm-up
+                workers, backends = gunicorn_workers(gunicorn.pid), postgres_backends()
+                before = (cpu_seconds(workers), cpu_seconds(backends), children_cpu())
                 measured = run_wrk(base, entries, seconds=options.seconds,
                                    connections=options.connections, threads=options.threads,
                                    workdir=Path(workdir))
-                cases.append(Case(name, *measured, queries=count_queries(entries)))
+                after = (cpu_seconds(workers), cpu_seconds(backends), children_cpu())
+                per_token = [(end - start) * 1000 / measured[0]
+                             for start, end in zip(before, after, strict=True)]
+                cases.append(Case(name, *measured, queries=count_queries(entries),
+                                  gunicorn_cpu_ms=per_token[0], postgres_cpu_ms=per_token[1],
+                                  wrk_cpu_ms=per_token[2]))
                 print(f"{name}: {cases[-1].per_second:,.0f} tokens/s", file=sys.stderr)
 
             unbind["idle"] = unbind_to_denied(base, data, options.rounds)

@@ -13,7 +13,9 @@ NAVIGATION = [
     ]),
     (_("Container Management"), [
         (_("Namespaces"), "workspaces:namespace-list", lambda u: True),
-        (_("Create by Image"), "workspaces:create-by-image", lambda u: can(u, "use_images")),
+        # Admins may deploy to namespaces bound to no workspace (public images only).
+        (_("Create by Image"), "workspaces:create-by-image",
+         lambda u: can(u, "use_images") or is_admin(u)),
     ]),
     (_("Global Management"), [
         (_("Workspaces"), "workspaces:list", lambda u: True),

@@ -12,6 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from portal.htmx import render_page
+from portal.permissions import is_admin
 from registries import access, explain, imagerefs
 from registries.forms import SearchForm
 from registries.models import Registry
@@ -51,8 +52,6 @@ def explainable_namespaces(user):
     An Admin manages bindings, so may ask why any namespace cannot see an image; the answer
     still never lists a private repository of a workspace the Admin is not a member of.
     """
-    from portal.permissions import is_admin
-
     if is_admin(user):
         return Namespace.objects.all()
     return access.namespaces_for_user(user, "browse_images")

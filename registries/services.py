@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
+from registries import robots
 from registries.clients import RegistryError, client_for
 from registries.models import Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Workspace
@@ -88,6 +89,7 @@ def remove_registry(registry: Registry, actor) -> None:
     before["spaces"] = registry.spaces.count()
     before["bindings"] = SpaceBinding.objects.filter(space__registry=registry).count()
     audit.record(actor, "registry.delete", registry, before=before)
+    robots.registry_removing(registry)
     registry.delete()
 
 
@@ -160,6 +162,8 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=()) -> Bindin
     for workspace in change.removed:
         audit.record(actor, "space.unbind", space, label=label,
                      before={"workspace": workspace.name, "workspace_id": workspace.pk})
+    if change.changed:
+        robots.bindings_changed(space, added=change.added, removed=change.removed)
     return change
 
 
@@ -220,6 +224,7 @@ def set_visibility(space: RegistrySpace, actor, visibility: str) -> RegistrySpac
     space.visibility = visibility
     space.save(update_fields=["visibility", "updated"])
     audit.record(actor, "space.visibility", space, before=before, after={"visibility": visibility})
+    robots.visibility_changed(space)
     return space
 
 
@@ -237,4 +242,5 @@ def delete_space(space: RegistrySpace, actor) -> None:
     bound = list(space.workspaces.values_list("name", flat=True))
     audit.record(actor, "space.delete", space,
                  before={"name": space.name, "visibility": space.visibility, "workspaces": bound})
+    robots.space_deleting(space)
     space.delete()

@@ -37,3 +37,31 @@ def enqueue_sync(registry: Registry) -> TaskResult:
     database, so a worker cannot see it before the caller's transaction commits either.
     """
     return sync_registry_task.enqueue(registry.pk)
+
+
+# Harbor pull credentials (registries.robots) ----------------------------------------------
+
+
+@task
+def reconcile_credentials_task(workspace_id: int, registry_id: int) -> dict:
+    """Bring one (workspace, Harbor) robot in line with the access rule; enqueued on commit of
+    every change that affects it, and by the Retry button."""
+    from registries import robots
+    from workspaces.models import Workspace
+
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    registry = Registry.objects.filter(pk=registry_id).first()
+    if workspace is None or registry is None:
+        # Deleted before the worker got here; their robots are deleted by their own hooks.
+        return {"workspace": workspace_id, "registry": registry_id, "state": "gone", "error": ""}
+    return robots.reconcile((workspace, registry)).as_dict()
+
+
+@task
+def delete_robots_task(registry_id: int, robot_ids: list[int], captured: dict | None = None) -> dict:
+    """Delete the robots of a deleted workspace, or of a removed registry (``captured`` holds
+    its connection settings, password still encrypted)."""
+    from registries import robots
+
+    errors = robots.delete_robots(registry_id, robot_ids, captured)
+    return {"registry": registry_id, "robots": robot_ids, "errors": errors}

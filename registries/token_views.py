@@ -58,12 +58,13 @@ def _basic_credentials(request) -> tuple[str, str] | None:
 @require_GET
 def token(request):
     """``GET /auth/token?service=<registry>&scope=<scope>...`` with optional Basic credentials."""
+    credentials = _basic_credentials(request)
     try:
-        registry = tokens.token_registry(request.GET.get("service", ""))
         scopes = tokens.parse_scopes(request.GET.getlist("scope"))
+        registry = tokens.token_registry(request.GET.get("service", ""),
+                                         credentials[0] if credentials else "")
     except tokens.TokenError as error:
         return _error(error.status, error.code, error.message)
-    credentials = _basic_credentials(request)
     principal = None
     if credentials is not None:
         principal = tokens.authenticate(registry, *credentials, request=request)

@@ -42,7 +42,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.contrib.auth import authenticate as password_authenticate
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.db import connections, router, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,7 +53,10 @@ from portal.permissions import ROLE_ADMIN, is_admin, workspace_roles
 from registries import access
 from registries.clients.base import space_of
 from registries.clients.distribution import REPOSITORY_NAME
-from registries.models import PullCredential, Registry, TokenSigningKey
+from registries.models import PullCredential, Registry, RegistrySpace, TokenSigningKey
+from workspaces.models import Workspace
+
+User = get_user_model()
 
 logger = logging.getLogger("wharf.tokens")
 
@@ -65,6 +70,8 @@ MAX_LIFETIME = 300
 # A request naming more scopes than this is refused rather than answered slowly.
 MAX_SCOPES = 100
 MAX_NAME = 255
+# Requests naming more distinct spaces than this (rare) run the grant's query through the ORM.
+MAX_TEMPLATED_NAMES = 8
 
 PULL, PUSH = "pull", "push"
 CATALOG = ("registry", "catalog")
@@ -182,20 +189,36 @@ class _Signer:
 
 _signers: dict[tuple[int, dt.datetime], _Signer] = {}
 _signers_lock = threading.Lock()
+# "Not fetched with the registry": distinct from None, which means "fetched, and there is none".
+_NOT_LOOKED_UP = object()
 
 
-def _signer() -> _Signer:
+def _active_key_subqueries() -> dict:
+    """Annotations carrying the active key's (id, creation time) along with another query, so
+    finding out which key signs costs no round trip of its own."""
+    active = TokenSigningKey.objects.filter(retired__isnull=True).order_by("-created", "-id")
+    return {"wharf_key_id": Subquery(active.values("pk")[:1]),
+            "wharf_key_created": Subquery(active.values("created")[:1])}
+
+
+def _active_key_ref(registry: Registry | None = None) -> tuple[int, dt.datetime] | None:
+    ref = getattr(registry, "wharf_active_key", _NOT_LOOKED_UP)
+    if ref is _NOT_LOOKED_UP:
+        ref = TokenSigningKey.objects.filter(retired__isnull=True).values_list("pk", "created").first()
+    return ref
+
+
+def _signer(ref: tuple[int, dt.datetime] | None) -> _Signer:
     """The active key, decrypted and parsed once per process.
 
     Keyed by id *and* creation time: ids can be reused (a test database rolled back, a restored
     backup), and signing with a stale key would make every token fail at the registry.
     """
-    row = TokenSigningKey.objects.filter(retired__isnull=True).values_list("pk", "created").first()
-    if row is None:
+    if ref is None or ref[0] is None:
         raise NoSigningKey()
-    signer = _signers.get(row)
+    signer = _signers.get(ref)
     if signer is None:
-        stored = TokenSigningKey.objects.get(pk=row[0])
+        stored = TokenSigningKey.objects.get(pk=ref[0])
         key = serialization.load_pem_private_key(crypto.decrypt(stored.private_key_encrypted).encode(),
                                                  password=None)
         certificate = x509.load_pem_x509_certificate(stored.certificate_pem.encode())
@@ -204,7 +227,7 @@ def _signer() -> _Signer:
         with _signers_lock:
             # Rotations are rare; dropping older entries keeps the cache at one key.
             _signers.clear()
-            _signers[row] = signer
+            _signers[ref] = signer
     return signer
 
 
@@ -248,6 +271,67 @@ def parse_scopes(values: list[str]) -> list[Scope]:
     return [Scope(kind, name, tuple(actions), cls) for (kind, cls, name), actions in merged.items()]
 
 
+# -- compiled queries --------------------------------------------------------------------------
+# Building and compiling the access rule's querysets costs several times more CPU than running
+# them, and the token endpoint asks the same few shapes of question thousands of times a second.
+# So each shape is built once per process by the same code (access.py), with unique placeholder
+# values, compiled, and afterwards run with the request's values in the placeholders' places.
+# A shape whose placeholders the ORM did not pass as plain parameters is never templated: it
+# runs through the ORM every time, so the result is the same either way.
+
+
+class _Placeholders(dict):
+    """Placeholder values for the names a shape takes, unlikely to be anything real."""
+
+    def int(self, name: str) -> int:
+        return self.setdefault(name, -(2**52) - len(self))
+
+    def str(self, name: str) -> str:
+        return self.setdefault(name, f"\x00wharf-placeholder-{len(self)}\x00")
+
+
+@dataclass(frozen=True)
+class _Template:
+    sql: str
+    slots: tuple[str | None, ...]  # per parameter: the placeholder it holds, or None (a constant)
+    constants: tuple
+
+    def run(self, alias: str, values: dict) -> list[tuple]:
+        params = [values[slot] if slot is not None else constant
+                  for slot, constant in zip(self.slots, self.constants, strict=True)]
+        with connections[alias].cursor() as cursor:
+            cursor.execute(self.sql, params)
+            return cursor.fetchall()
+
+
+_templates: dict[tuple, _Template | None] = {}
+# Off in tests that compare the two ways of running a shape.
+USE_TEMPLATES = True
+
+
+def _template(key: tuple, build) -> _Template | None:
+    """The compiled template of shape ``key``; ``build(placeholders)`` returns its queryset."""
+    alias = router.db_for_read(RegistrySpace)
+    key = (alias, *key)
+    if key in _templates:
+        return _templates[key]
+    placeholders = _Placeholders()
+    queryset = build(placeholders)
+    sql, params = queryset.query.get_compiler(using=alias).as_sql()
+    by_value = {value: name for name, value in placeholders.items()}
+    slots = []
+    for param in params:
+        hashable = isinstance(param, int | str) and not isinstance(param, bool)
+        slots.append(by_value.get(param) if hashable else None)
+    usable = set(placeholders) == {slot for slot in slots if slot} and not any(
+        str(value) in sql for value in placeholders.values())
+    template = _Template(sql, tuple(slots), tuple(params)) if usable else None
+    if template is None:
+        logger.warning("token service: query shape %s cannot be templated; using the ORM", key)
+    _templates[key] = template
+    return template
+
+
 # -- principals --------------------------------------------------------------------------------
 
 
@@ -282,8 +366,10 @@ def hash_secret(secret: str) -> str:
 def _credential(registry: Registry, username: str, password: str) -> PullCredential | None:
     if not username.startswith(CREDENTIAL_PREFIX):
         return None
-    credential = (PullCredential.objects.select_related("workspace")
-                  .filter(registry=registry, username=username).first())
+    credential = getattr(registry, "wharf_credential", _NOT_LOOKED_UP)
+    if credential is _NOT_LOOKED_UP or (credential is not None and credential.username != username):
+        credential = (PullCredential.objects.select_related("workspace")
+                      .filter(registry=registry, username=username).first())
     if credential is None or not credential.secret_hash:
         return None
     # Looked up by name, so the comparison of the hashes must not leak how much of it matched.
@@ -345,6 +431,35 @@ def _manages(principal: Principal, registry: Registry) -> bool:
     return workspace_roles(principal.user).get(registry.workspace_id) == ROLE_ADMIN
 
 
+def _pullable_spaces(principal: Principal, registry: Registry, names: set[str]) -> set[str]:
+    """Which of the spaces ``names`` of ``registry`` the access rule lets ``principal`` pull."""
+    workspace, user = principal.workspace, principal.user
+
+    def query(registry, workspace, user, names):
+        return (access.spaces_pullable_at_registry(registry, workspace=workspace, user=user)
+                .filter(name__in=names).order_by().values_list("name", flat=True))
+
+    names = sorted(names)
+    kind = "user" if user is not None else "workspace" if workspace is not None else "anonymous"
+    template = None
+    if USE_TEMPLATES and len(names) <= MAX_TEMPLATED_NAMES:
+        def build(placeholders):
+            return query(
+                Registry(pk=placeholders.int("registry")),
+                Workspace(pk=placeholders.int("owner")) if kind == "workspace" else None,
+                User(pk=placeholders.int("owner")) if kind == "user" else None,
+                [placeholders.str(f"name{number}") for number in range(len(names))],
+            )
+
+        template = _template(("pullable", kind, len(names)), build)
+    if template is None:
+        return set(query(registry, workspace, user, names))
+    values = {"registry": registry.pk, **{f"name{number}": name for number, name in enumerate(names)}}
+    if kind != "anonymous":
+        values["owner"] = (user or workspace).pk
+    return {row[0] for row in template.run(router.db_for_read(RegistrySpace), values)}
+
+
 def grant(principal: Principal, registry: Registry, requested: list[Scope]) -> list[dict]:
     """The ``access`` claim: each requested resource with the actions allowed now, omitting
     those with none. A partial grant is not an error (the registry refuses what is missing)."""
@@ -355,12 +470,7 @@ def grant(principal: Principal, registry: Registry, requested: list[Scope]) -> l
         registry, workspace=principal.workspace, user=principal.user)
     pullable: set[str] = set()
     if repositories and not pull_everywhere:
-        names = {space_of(scope.name) for scope in repositories}
-        pullable = set(
-            access.spaces_pullable_at_registry(registry, workspace=principal.workspace,
-                                               user=principal.user)
-            .filter(name__in=names).values_list("name", flat=True)
-        )
+        pullable = _pullable_spaces(principal, registry, {space_of(scope.name) for scope in repositories})
     granted = []
     for scope in requested:
         if scope in repositories:
@@ -389,7 +499,7 @@ def token_lifetime() -> int:
 def issue_token(registry: Registry, principal: Principal, access_claim: list[dict], *,
                 now: dt.datetime | None = None) -> dict:
     """The token endpoint's answer: a JWT for ``registry`` carrying ``access_claim``."""
-    signer = _signer()
+    signer = _signer(_active_key_ref(registry))
     now = now or dt.datetime.now(dt.UTC)
     issued = int(now.timestamp())
     lifetime = token_lifetime()
@@ -410,16 +520,80 @@ def issue_token(registry: Registry, principal: Principal, access_claim: list[dic
     return {"token": token, "access_token": token, "expires_in": lifetime, "issued_at": stamp}
 
 
-def token_registry(service: str) -> Registry:
+_REGISTRY_FIELDS = ("id", "name", "kind", "scope", "workspace_id", "token_service")
+
+
+def _partial(model, alias: str, data: dict):
+    """A model instance from some of its fields (the others load on access, as with only())."""
+    fields = [field.attname for field in model._meta.concrete_fields if field.attname in data]
+    return model.from_db(alias, fields, [data[name] for name in fields])
+
+
+def _lookup_query(service, username, *, with_credential: bool):
+    token_registries = {"kind": Registry.Kind.DISTRIBUTION, "token_service": True}
+    if with_credential:
+        return (PullCredential.objects
+                .filter(username=username, registry__name=service,
+                        **{f"registry__{key}": value for key, value in token_registries.items()})
+                .annotate(**_active_key_subqueries()).order_by()
+                .values_list("id", "username", "secret_hash", "workspace_id", "workspace__name",
+                             *(f"registry__{name}" for name in _REGISTRY_FIELDS),
+                             "wharf_key_id", "wharf_key_created")[:1])
+    return (Registry.objects.filter(name=service, **token_registries)
+            .annotate(**_active_key_subqueries()).order_by()
+            .values_list(*_REGISTRY_FIELDS, "wharf_key_id", "wharf_key_created")[:1])
+
+
+def _lookup(service: str, username: str, *, with_credential: bool) -> tuple | None:
+    template = None
+    if USE_TEMPLATES:
+        template = _template(("lookup", with_credential), lambda placeholders: _lookup_query(
+            placeholders.str("service"), placeholders.str("username") if with_credential else "",
+            with_credential=with_credential))
+    if template is None:
+        rows = list(_lookup_query(service, username, with_credential=with_credential))
+    else:
+        values = {"service": service}
+        if with_credential:
+            values["username"] = username
+        rows = template.run(router.db_for_read(Registry), values)
+    return tuple(rows[0]) if rows else None
+
+
+def token_registry(service: str, username: str = "") -> Registry:
     """The registry a token is asked for: a distribution registry using Wharf's token service
-    whose name is the ``service`` its auth.token configuration sends."""
+    whose name is the ``service`` its auth.token configuration sends.
+
+    The same query brings the active signing key's reference and, for a ``ws-`` username, the
+    pull credential of that name at this registry: with the grant's query, a workspace's pull
+    costs two queries in all. The registry and credential carry only what the token service
+    reads; anything else loads on access.
+    """
     if not service:
         raise InvalidRequest(_("The service parameter is required."))
-    registry = Registry.objects.filter(name=service, kind=Registry.Kind.DISTRIBUTION,
-                                       token_service=True).first()
-    if registry is None:
-        raise UnknownService(_("Unknown service %(service)r: no registry uses Wharf's token service "
-                               "under that name.") % {"service": service[:100]})
+    alias = router.db_for_read(Registry)
+    credential = None
+    row = None
+    if username.startswith(CREDENTIAL_PREFIX):
+        row = _lookup(service, username, with_credential=True)
+    if row is not None:
+        (credential_id, credential_username_, secret_hash, workspace_id, workspace_name,
+         *registry_values, key_id, key_created) = row
+        registry = _partial(Registry, alias, dict(zip(_REGISTRY_FIELDS, registry_values, strict=True)))
+        credential = _partial(PullCredential, alias, {
+            "id": credential_id, "username": credential_username_, "secret_hash": secret_hash,
+            "workspace_id": workspace_id, "registry_id": registry.pk})
+        credential.workspace = _partial(Workspace, alias, {"id": workspace_id, "name": workspace_name})
+        credential.registry = registry
+    else:
+        row = _lookup(service, username, with_credential=False)
+        if row is None:
+            raise UnknownService(_("Unknown service %(service)r: no registry uses Wharf's token "
+                                   "service under that name.") % {"service": service[:100]})
+        *registry_values, key_id, key_created = row
+        registry = _partial(Registry, alias, dict(zip(_REGISTRY_FIELDS, registry_values, strict=True)))
+    registry.wharf_credential = credential
+    registry.wharf_active_key = (key_id, key_created) if key_id is not None else None
     return registry
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registries import image_views, token_views, views, workspace_views
+from registries import image_views, robot_views, token_views, views, workspace_views
 
 app_name = "registries"
 
@@ -38,4 +38,7 @@ urlpatterns = [
     # The Docker token service (registries/token_views.py): called by registries' clients.
     path("auth/token", token_views.token, name="token"),
     path("auth/certificates.pem", token_views.certificates, name="token-certificates"),
+    # Harbor pull credentials' propagation status: Retry (registries/robot_views.py)
+    path("registries/<int:pk>/credentials/<int:credential_pk>/retry/", robot_views.retry_credential,
+         name="credential-retry"),
 ]

@@ -171,6 +171,19 @@ class PickerPagination(PageNumberPagination):
     max_page_size = 100
 
 
+class PickerImagesPagination(PickerPagination):
+    def get_paginated_response_schema(self, schema):
+        response = super().get_paginated_response_schema(schema)
+        response["properties"].update({
+            "tab": {"type": "string", "enum": list(access.TABS)},
+            "notice": {"type": "string", "nullable": True,
+                       "description": "Set for a namespace bound to no workspace: only public images."},
+            "empty_reason": {"type": "string", "nullable": True,
+                             "description": "Why the list is empty (the picker's empty state)."},
+        })
+        return response
+
+
 @extend_schema(parameters=[
     OpenApiParameter("tab", OpenApiTypes.STR, enum=list(access.TABS)),
     OpenApiParameter("registry", OpenApiTypes.INT, description="Only this registry instance."),
@@ -184,7 +197,7 @@ class NamespaceImagesView(generics.ListAPIView):
     """
 
     serializer_class = PickerRepositorySerializer
-    pagination_class = PickerPagination
+    pagination_class = PickerImagesPagination
     filter_backends = []
 
     def _params(self):

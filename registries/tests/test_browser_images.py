@@ -113,7 +113,7 @@ def test_after_an_admin_binds_the_space_the_private_image_appears(page, log_in, 
     dialog = open_picker(page, namespace)
     dialog.get_by_role("tab", name="Private").click()
     dialog.get_by_role("searchbox", name="Search images").fill("priv-none")
-    expect(dialog.get_by_text("No private images match “priv-none”")).to_be_visible()
+    expect(dialog.get_by_text("No images match “priv-none” on either tab.")).to_be_visible()
 
     services.change_bindings(world["spaces"][("plat", "priv-none")], admin, add=[payments])
 

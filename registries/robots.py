@@ -1,0 +1,650 @@
+"""Harbor pull credentials: one system-level robot account per (workspace, Harbor registry).
+
+The robot of workspace W on Harbor H holds ``repository:pull`` on exactly the private spaces
+of H that the access rule (``registries.access``) gives W, and nothing else: public projects
+need no permission (Harbor lets anyone pull them). Its secret is kept in the workspace's
+``PullCredential``, encrypted, for the namespace pull secret.
+
+Rules this module keeps (design sections 5 and 6):
+
+* **Who gets robots.** Platform-scope Harbor registries that are not demo data. Demo registries
+  are never contacted. A workspace-scope Harbor is integrated with the workspace's own Harbor
+  account, which a Harbor admin created for that tenant; the workspace already owns every
+  space there and pulls with its own credentials, so Wharf makes no robots on it.
+* **Names come from Harbor.** A robot is created as ``wharf-ws-<workspace>``; Harbor prefixes
+  it (``robot$`` by default, configurable) and the full name it answers with is what is stored
+  and what pulls log in with.
+* **Nothing to pull, no robot.** When the workspace has no private space left on the registry
+  the robot is deleted and its credential row removed: Harbor refuses robots without
+  permissions ("bad request empty permission"), and a robot kept alive with some other
+  permission would hold more than nothing. The next bind creates a new robot, with a new
+  secret, so the namespace pull secret must then be fetched again.
+* **Never half-applied.** Harbor is changed first; the credential's ``granted``, ``upstream_id``
+  and secret are written only with what Harbor confirmed. A failure leaves them as they were,
+  sets ``state=failed`` with the client's message (which never holds a secret) and counts the
+  attempt; the row stays for a retry (the Retry button, the next change, or the periodic
+  ``manage.py reconcile_credentials``).
+* **No lock held while Harbor answers.** Each reconcile reads the credential, talks to Harbor,
+  then stores under a short row lock only if the credential still refers to the robot it
+  started from; if another reconcile stored a different robot meanwhile, the robot this one
+  created is deleted. If the bindings changed while Harbor was being updated, it goes round
+  again (at most ``MAX_ROUNDS`` times), so concurrent reconciles converge on the access rule.
+* **Drift.** A reconcile reads the robot back: deleted in Harbor -> created again (new secret);
+  permissions, expiry, description or the disabled flag edited in Harbor -> put back. The
+  periodic run also logs in as each robot to prove the stored secret still works, and has
+  Harbor generate a new one when it does not.
+* **Leftovers.** A robot carries a description naming its workspace id and this Wharf's owner
+  tag (derived from ``SECRET_KEY``; another Wharf on the same Harbor has another tag). Robots
+  of deleted workspaces are deleted on commit; those that could not be (Harbor down) are found
+  by ``sweep_orphans`` in the periodic run. A create that collides with a leftover of this
+  Wharf replaces it; a collision with a robot this Wharf does not own fails with that reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from portal import audit
+from portal.crypto import DecryptionError
+from registries.access import private_spaces_for_workspace
+from registries.clients import (
+    AuthenticationFailed,
+    Conflict,
+    Connection,
+    RegistryError,
+    Unreachable,
+    client_for,
+)
+from registries.clients.base import RobotInfo
+from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
+from workspaces.models import Workspace
+
+logger = logging.getLogger("wharf.robots")
+
+ROBOT_NAME_PREFIX = "wharf-ws-"
+# Rounds of one reconcile when the bindings keep changing under it.
+MAX_ROUNDS = 3
+
+DONE = PullCredential.State.DONE
+FAILED = PullCredential.State.FAILED
+PENDING = PullCredential.State.PENDING
+
+
+# What gets robots, and what they hold -------------------------------------------------------
+
+
+def manages_robots(registry: Registry) -> bool:
+    return (
+        registry.kind == Registry.Kind.HARBOR
+        and registry.scope == Registry.Scope.PLATFORM
+        and not registry.is_demo
+    )
+
+
+def skip_reason(registry: Registry) -> str:
+    if registry.is_demo:
+        return "demo registry: never contacted"
+    if registry.kind != Registry.Kind.HARBOR:
+        return "not a Harbor registry: no robot accounts"
+    if registry.scope != Registry.Scope.PLATFORM:
+        return "workspace registry: the workspace pulls with its own Harbor account"
+    return ""
+
+
+def desired_projects(workspace: Workspace, registry: Registry) -> list[str]:
+    """The Harbor projects the workspace's robot must pull from, from the access rule alone.
+
+    Health is ignored on purpose: a registry that failed a sync keeps its grants.
+    """
+    spaces = private_spaces_for_workspace(workspace, healthy_only=False).filter(registry=registry)
+    return sorted(spaces.values_list("name", flat=True))
+
+
+def robot_name(workspace: Workspace) -> str:
+    return f"{ROBOT_NAME_PREFIX}{workspace.name}"
+
+
+def owner_tag() -> str:
+    """Tells this Wharf's robots from another Wharf's on a shared Harbor (not a secret)."""
+    return hashlib.sha256(f"wharf-robot-owner:{settings.SECRET_KEY}".encode()).hexdigest()[:12]
+
+
+def robot_description(workspace: Workspace) -> str:
+    return (
+        f"Pull credential of Wharf workspace {workspace.name} (id {workspace.pk}). "
+        f"Managed by Wharf {owner_tag()}: changes made in Harbor are undone."
+    )
+
+
+_OWNED = re.compile(r"\(id (\d+)\)\. Managed by Wharf ([0-9a-f]{12})")
+
+
+def owned_workspace_id(robot: RobotInfo) -> int | None:
+    """The workspace id of a robot this Wharf made, or None for anyone else's robot."""
+    match = _OWNED.search(robot.description)
+    if match is None or match.group(2) != owner_tag():
+        return None
+    return int(match.group(1))
+
+
+# Outcomes -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What one reconcile did, for the command's output and the task's result."""
+
+    workspace: str
+    registry: str
+    state: str  # done, failed, removed (no robot needed), skipped
+    granted: list[str] = field(default_factory=list)
+    error: str = ""
+    code: str = ""
+    actions: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.state == FAILED
+
+    def line(self) -> str:
+        pair = f"{self.workspace} @ {self.registry}"
+        notes = f" [{'; '.join(self.actions)}]" if self.actions else ""
+        if self.state == FAILED:
+            return f"{pair}: failed: {self.error}{notes}"
+        if self.state == "skipped":
+            return f"{pair}: skipped ({self.error})"
+        if self.state == "removed":
+            return f"{pair}: no robot needed (nothing private to pull){notes}"
+        pull = ", ".join(self.granted)
+        return f"{pair}: done, pull on {pull}{notes}"
+
+    def as_dict(self) -> dict:
+        return {"workspace": self.workspace, "registry": self.registry, "state": self.state,
+                "granted": self.granted, "error": self.error, "actions": self.actions}
+
+
+class _GoRound(Exception):
+    """The credential changed under this reconcile: read it again."""
+
+
+@dataclass
+class _Applied:
+    """What Harbor confirmed: the robot (None: none is needed and none exists) and a new secret."""
+
+    robot: RobotInfo | None
+    projects: list[str]
+    secret: str = field(default="", repr=False)
+    created: bool = False
+
+
+# Reconcile ----------------------------------------------------------------------------------
+
+
+def _pair(target) -> tuple[Workspace, Registry]:
+    if isinstance(target, PullCredential):
+        return target.workspace, target.registry
+    workspace, registry = target
+    if not isinstance(workspace, Workspace):
+        workspace = Workspace.objects.get(pk=workspace)
+    if not isinstance(registry, Registry):
+        registry = Registry.objects.get(pk=registry)
+    return workspace, registry
+
+
+def _client(registry: Registry, connection: Connection | None = None):
+    return client_for(registry.kind, connection or registry.connection())
+
+
+def reconcile(target, *, verify_secret: bool = False) -> Outcome:
+    """Make Harbor's robot for a (workspace, registry) pair match the access rule.
+
+    ``target`` is a PullCredential or a ``(workspace, registry)`` pair (objects or ids).
+    ``verify_secret`` also logs in as the robot to prove the stored secret still works.
+    """
+    workspace, registry = _pair(target)
+    if not manages_robots(registry):
+        return Outcome(workspace.name, registry.name, "skipped", error=skip_reason(registry))
+    actions: list[str] = []
+    for _round in range(MAX_ROUNDS):
+        snapshot = PullCredential.objects.filter(workspace=workspace, registry=registry).first()
+        desired = desired_projects(workspace, registry)
+        if snapshot is None and not desired:
+            return Outcome(workspace.name, registry.name, "removed", actions=actions)
+        try:
+            with _client(registry) as harbor:
+                applied = _apply(harbor, registry, workspace, snapshot, desired, verify_secret, actions)
+        except _GoRound:
+            continue
+        except RegistryError as error:
+            return _fail(workspace, registry, error.message, error.code, actions)
+        except DecryptionError as error:
+            return _fail(workspace, registry, f"The registry's password cannot be decrypted: {error}",
+                         "decrypt", actions)
+        outcome = _store(workspace, registry, snapshot, desired, applied, actions)
+        if outcome is not None:
+            return outcome
+    return _fail(workspace, registry,
+                 "The workspace's spaces kept changing while Harbor was being updated; retry.",
+                 "busy", actions)
+
+
+def _apply(harbor, registry: Registry, workspace: Workspace, snapshot: PullCredential | None,
+           desired: list[str], verify_secret: bool, actions: list[str]) -> _Applied:
+    name, description = robot_name(workspace), robot_description(workspace)
+    robot = None
+    if snapshot is not None and snapshot.upstream_id.isdigit():
+        robot = harbor.get_robot(int(snapshot.upstream_id))
+        if robot is None:
+            actions.append("robot was deleted in Harbor")
+        elif not robot.name.endswith(name):
+            # Not the robot Wharf made: never touch it.
+            actions.append(f"robot {snapshot.upstream_id} in Harbor is {robot.name}, not Wharf's")
+            robot = None
+    if not desired:
+        if robot is not None:
+            harbor.delete_robot(robot.id)
+            actions.append(f"deleted robot {robot.name}")
+        return _Applied(robot=None, projects=[])
+    if robot is None:
+        robot = _create(harbor, workspace, name, desired, description, actions)
+        return _Applied(robot=robot, projects=desired, secret=robot.secret, created=True)
+
+    wanted = RobotInfo.pull_permissions(desired)
+    if (robot.permissions != wanted or robot.disabled or robot.duration != -1
+            or robot.description != description):
+        harbor.update_robot_projects(robot.id, robot.name, desired, description)
+        expected = RobotInfo.pull_permissions(snapshot.granted) if snapshot else ()
+        if robot.permissions != expected or robot.disabled or robot.duration != -1:
+            actions.append("repaired a robot edited in Harbor")
+        else:
+            actions.append("updated permissions")
+    secret = ""
+    stored = _stored_secret(snapshot)
+    if not stored:
+        secret = harbor.refresh_robot_secret(robot.id)
+        actions.append("new secret (none stored)")
+    elif verify_secret and not _secret_works(registry, robot.name, stored):
+        secret = harbor.refresh_robot_secret(robot.id)
+        actions.append("stored secret no longer worked; Harbor generated a new one")
+    return _Applied(robot=robot, projects=desired, secret=secret)
+
+
+def _create(harbor, workspace: Workspace, name: str, desired: list[str], description: str,
+            actions: list[str]) -> RobotInfo:
+    try:
+        robot = harbor.create_robot(name, desired, description)
+    except Conflict:
+        leftover = next((r for r in harbor.iter_robots(f"name={name}") if r.name.endswith(name)), None)
+        owner = owned_workspace_id(leftover) if leftover is not None else None
+        if owner is None or (owner != workspace.pk and Workspace.objects.filter(pk=owner).exists()):
+            raise Conflict(
+                f"Harbor already has a robot account named {name} that this Wharf does not manage; "
+                "delete or rename it in Harbor, then retry."
+            ) from None
+        if PullCredential.objects.filter(workspace=workspace, upstream_id=str(leftover.id)).exists():
+            # Another reconcile created and stored it meanwhile: start again from that one.
+            raise _GoRound from None
+        harbor.delete_robot(leftover.id)
+        actions.append(f"replaced leftover robot {leftover.name}")
+        robot = harbor.create_robot(name, desired, description)
+    actions.append(f"created robot {robot.name}")
+    return robot
+
+
+def _stored_secret(credential: PullCredential | None) -> str:
+    if credential is None or not credential.secret_encrypted:
+        return ""
+    try:
+        return credential.get_secret()
+    except DecryptionError:
+        return ""
+
+
+def _secret_works(registry: Registry, username: str, secret: str) -> bool:
+    """Log in as the robot: Harbor serves bad credentials as anonymous, and says so on
+    ``/users/current`` (401), where a robot gets 412."""
+    base = registry.connection()
+    connection = Connection(url=base.url, username=username, password=secret,
+                            verify_tls=base.verify_tls, ca_pem=base.ca_pem, timeout=base.timeout)
+    try:
+        with _client(registry, connection) as harbor:
+            harbor.check()
+    except AuthenticationFailed:
+        return False
+    return True
+
+
+def _store(workspace: Workspace, registry: Registry, snapshot: PullCredential | None,
+           desired: list[str], applied: _Applied, actions: list[str]) -> Outcome | None:
+    """Write what Harbor confirmed; None when the pair changed meanwhile (go round again)."""
+    started_from = snapshot.upstream_id if snapshot else ""
+    leftover: RobotInfo | None = None
+    with transaction.atomic():
+        current = (PullCredential.objects.select_for_update()
+                   .filter(workspace=workspace, registry=registry).first())
+        workspace_gone = not Workspace.objects.filter(pk=workspace.pk).exists()
+        if workspace_gone or (current.upstream_id if current else "") != started_from:
+            # Deleted, or another reconcile stored another robot: ours must not linger.
+            leftover = applied.robot if applied.created else None
+            outcome = Outcome(workspace.name, registry.name, "removed", actions=actions) \
+                if workspace_gone else None
+        else:
+            outcome = _write(workspace, registry, current, desired, applied, actions)
+    if leftover is not None:
+        transaction.on_commit(partial(_delete_quietly, registry, [leftover.id]))
+    return outcome
+
+
+def _write(workspace, registry, current, desired, applied, actions) -> Outcome | None:
+    now_desired = desired_projects(workspace, registry)
+    settled = now_desired == applied.projects
+    if applied.robot is None:
+        if settled:
+            if current is not None:
+                current.delete()
+            return Outcome(workspace.name, registry.name, "removed", actions=actions)
+        if current is None:
+            return None
+        current.upstream_id = current.username = current.secret_encrypted = current.secret_hash = ""
+        current.granted = []
+        current.state = PENDING
+        current.save()
+        return None
+    if current is None:
+        current = PullCredential(workspace=workspace, registry=registry)
+    current.upstream_id = str(applied.robot.id)
+    current.username = applied.robot.name
+    if applied.secret:
+        current.set_secret(applied.secret)
+    current.granted = list(applied.projects)
+    if not settled:
+        current.state = PENDING
+        current.save()
+        return None
+    current.state = DONE
+    current.error = ""
+    current.attempts = 0
+    current.reconciled = timezone.now()
+    current.save()
+    logger.info("Pull credential of %s on %s: pull on %s%s", workspace.name, registry.name,
+                ", ".join(applied.projects), f" ({'; '.join(actions)})" if actions else "")
+    return Outcome(workspace.name, registry.name, DONE, granted=list(applied.projects), actions=actions)
+
+
+def _fail(workspace: Workspace, registry: Registry, message: str, code: str,
+          actions: list[str]) -> Outcome:
+    """Keep what was confirmed, say why it failed, count the attempt."""
+    with transaction.atomic():
+        if Workspace.objects.filter(pk=workspace.pk).exists():
+            credential, _ = PullCredential.objects.select_for_update().get_or_create(
+                workspace=workspace, registry=registry)
+            PullCredential.objects.filter(pk=credential.pk).update(
+                state=FAILED, error=message, attempts=F("attempts") + 1, updated=timezone.now())
+    logger.warning("Pull credential of %s on %s failed: %s", workspace.name, registry.name, message)
+    return Outcome(workspace.name, registry.name, FAILED, error=message, code=code, actions=actions)
+
+
+def _delete_quietly(registry: Registry, robot_ids: list[int],
+                    connection: Connection | None = None) -> list[str]:
+    """Delete robots; return the errors (logged, never raised)."""
+    errors = []
+    try:
+        with _client(registry, connection) as harbor:
+            for robot_id in robot_ids:
+                harbor.delete_robot(robot_id)
+                logger.info("Deleted robot %s on %s", robot_id, registry.name)
+    except (RegistryError, DecryptionError) as error:
+        errors.append(str(error))
+        logger.warning("Robots %s on %s were not deleted: %s (the periodic reconcile retries)",
+                       robot_ids, registry.name, error)
+    return errors
+
+
+# Periodic run -------------------------------------------------------------------------------
+
+
+def managed_registries():
+    return Registry.objects.filter(kind=Registry.Kind.HARBOR, scope=Registry.Scope.PLATFORM,
+                                   is_demo=False)
+
+
+def pairs_to_check(registries=None) -> list[tuple[int, int]]:
+    """Every pair with a credential, and every pair the access rule says needs one."""
+    registries = managed_registries() if registries is None else registries
+    pairs = set(PullCredential.objects.filter(registry__in=registries)
+                .values_list("workspace_id", "registry_id"))
+    pairs |= set(SpaceBinding.objects.filter(
+        space__registry__in=registries, space__visibility=RegistrySpace.Visibility.PRIVATE,
+        space__missing=False).values_list("workspace_id", "space__registry_id"))
+    return sorted(pairs)
+
+
+def reconcile_all(*, verify_secret: bool = True, workspaces=None, registries=None,
+                  sweep: bool = True) -> list[Outcome]:
+    """The periodic job: every pair (optionally only some), then leftover robots.
+
+    A registry that turns out unreachable is not asked again for its other pairs in this run:
+    they are marked failed with the same reason.
+    """
+    registries = [r for r in (managed_registries() if registries is None else registries)
+                  if manages_robots(r)]
+    pairs = pairs_to_check(registries)
+    if workspaces is not None:
+        wanted = {workspace.pk for workspace in workspaces}
+        pairs = [pair for pair in pairs if pair[0] in wanted]
+    by_id = Workspace.objects.in_bulk({w for w, _ in pairs})
+    registry_by_id = {registry.pk: registry for registry in registries}
+    ordered = sorted(pairs, key=lambda p: (registry_by_id[p[1]].name, by_id[p[0]].name))
+    down: dict[int, tuple[str, str]] = {}
+    outcomes = []
+    for workspace_id, registry_id in ordered:
+        workspace, registry = by_id[workspace_id], registry_by_id[registry_id]
+        if registry_id in down:
+            message, code = down[registry_id]
+            outcomes.append(_fail(workspace, registry, message, code, []))
+            continue
+        outcome = reconcile((workspace, registry), verify_secret=verify_secret)
+        if outcome.failed and outcome.code in {Unreachable.code, "timeout"}:
+            down[registry_id] = (outcome.error, outcome.code)
+        outcomes.append(outcome)
+    if sweep and workspaces is None:
+        for registry in sorted(registries, key=lambda r: r.name):
+            if registry.pk not in down:
+                outcomes.extend(sweep_orphans(registry))
+    return outcomes
+
+
+def sweep_orphans(registry: Registry) -> list[Outcome]:
+    """Delete this Wharf's robots whose workspace no longer exists (deletion missed)."""
+    if not manages_robots(registry):
+        return []
+    outcomes = []
+    try:
+        with _client(registry) as harbor:
+            robots = [r for r in harbor.iter_robots(f"name=~{ROBOT_NAME_PREFIX}")
+                      if owned_workspace_id(r) is not None]
+            existing = set(Workspace.objects.filter(
+                pk__in={owned_workspace_id(r) for r in robots}).values_list("pk", flat=True))
+            known = set(PullCredential.objects.filter(registry=registry)
+                        .values_list("upstream_id", flat=True))
+            for robot in robots:
+                if owned_workspace_id(robot) in existing or str(robot.id) in known:
+                    continue
+                harbor.delete_robot(robot.id)
+                logger.info("Deleted leftover robot %s on %s", robot.name, registry.name)
+                outcomes.append(Outcome(f"(deleted workspace {owned_workspace_id(robot)})", registry.name,
+                                        "removed", actions=[f"deleted leftover robot {robot.name}"]))
+    except (RegistryError, DecryptionError) as error:
+        outcomes.append(Outcome("(leftover robots)", registry.name, FAILED, error=str(error)))
+    return outcomes
+
+
+# Rotation -----------------------------------------------------------------------------------
+
+
+def rotate_secret(credential: PullCredential, actor) -> Outcome:
+    """Have Harbor generate a new secret for the robot and store it (the old one stops working).
+
+    Without a robot yet, reconciles instead (which creates one with a fresh secret).
+    """
+    workspace, registry = credential.workspace, credential.registry
+    if not manages_robots(registry):
+        return Outcome(workspace.name, registry.name, "skipped", error=skip_reason(registry))
+    if not credential.upstream_id:
+        return reconcile(credential)
+    started_from = credential.upstream_id
+    try:
+        with _client(registry) as harbor:
+            secret = harbor.refresh_robot_secret(int(started_from))
+    except RegistryError as error:
+        return _fail(workspace, registry, error.message, error.code, [])
+    with transaction.atomic():
+        current = PullCredential.objects.select_for_update().filter(pk=credential.pk).first()
+        if current is None or current.upstream_id != started_from:
+            return Outcome(workspace.name, registry.name, FAILED, code="busy",
+                           error="The credential changed during the rotation; retry.")
+        current.set_secret(secret)
+        current.save(update_fields=["secret_encrypted", "secret_hash", "updated"])
+        audit.record(actor, "credential.rotate", current, label=str(current),
+                     after={"workspace": workspace.name, "registry": registry.name,
+                            "username": current.username})
+    return Outcome(workspace.name, registry.name, current.state, granted=list(current.granted),
+                   actions=["rotated the secret"])
+
+
+# Hooks: called by the services inside their transaction -------------------------------------
+
+
+def _enqueue(registry_id: int, workspace_ids: list[int]) -> None:
+    from registries.tasks import reconcile_credentials_task
+
+    for workspace_id in workspace_ids:
+        reconcile_credentials_task.enqueue(workspace_id, registry_id)
+
+
+def changed(registry: Registry, workspace_ids, *, may_grant: bool) -> None:
+    """The access of ``workspace_ids`` to ``registry`` changed: mark their credentials pending
+    now (same transaction), reconcile them once the change commits.
+
+    ``may_grant``: the change can give access (a bind to a private space, a space turned
+    private), so a credential is created for workspaces that have none yet.
+    """
+    ids = sorted(set(workspace_ids))
+    if not ids or not manages_robots(registry):
+        return
+    PullCredential.objects.filter(registry=registry, workspace_id__in=ids).update(
+        state=PENDING, updated=timezone.now())
+    if may_grant:
+        PullCredential.objects.bulk_create(
+            [PullCredential(workspace_id=pk, registry=registry, state=PENDING) for pk in ids],
+            ignore_conflicts=True)
+    transaction.on_commit(partial(_enqueue, registry.pk, ids), robust=True)
+
+
+def bindings_changed(space: RegistrySpace, added=(), removed=()) -> None:
+    # Read again under the caller's lock: the object the caller holds may be older.
+    space = RegistrySpace.objects.select_related("registry").get(pk=space.pk)
+    private = space.visibility == RegistrySpace.Visibility.PRIVATE
+    registry = space.registry
+    if private and added:
+        changed(registry, [w.pk for w in added], may_grant=True)
+    if private and removed:
+        changed(registry, [w.pk for w in removed], may_grant=False)
+
+
+def visibility_changed(space: RegistrySpace) -> None:
+    bound = list(SpaceBinding.objects.filter(space=space).values_list("workspace_id", flat=True))
+    changed(space.registry, bound,
+            may_grant=space.visibility == RegistrySpace.Visibility.PRIVATE)
+
+
+def space_deleting(space: RegistrySpace) -> None:
+    """Before the space (and its bindings) go."""
+    bound = list(SpaceBinding.objects.filter(space=space).values_list("workspace_id", flat=True))
+    changed(space.registry, bound, may_grant=False)
+
+
+def _doomed_robots(credentials) -> dict[int, list[int]]:
+    robots: dict[int, list[int]] = {}
+    for registry_id, upstream_id in credentials.values_list("registry_id", "upstream_id"):
+        if upstream_id.isdigit():
+            robots.setdefault(registry_id, []).append(int(upstream_id))
+    return robots
+
+
+def workspace_deleting(workspace: Workspace) -> None:
+    """Before the workspace (and, by cascade, its credentials) go: delete its robots on commit."""
+    credentials = PullCredential.objects.filter(workspace=workspace, registry__in=managed_registries())
+    for registry_id, robot_ids in _doomed_robots(credentials).items():
+        transaction.on_commit(partial(_enqueue_deletion, registry_id, robot_ids, None), robust=True)
+
+
+def registry_removing(registry: Registry) -> None:
+    """Before the registry goes: delete its robots on commit, with the connection captured now
+    (the password stays encrypted in the task's arguments)."""
+    if not manages_robots(registry):
+        return
+    credentials = PullCredential.objects.filter(registry=registry)
+    robot_ids = _doomed_robots(credentials).get(registry.pk, [])
+    if not robot_ids:
+        return
+    captured = {
+        "name": registry.name, "kind": registry.kind, "url": registry.url,
+        "username": registry.username, "password_encrypted": registry.password_encrypted,
+        "verify_tls": registry.verify_tls, "ca_bundle": registry.ca_bundle,
+    }
+    transaction.on_commit(partial(_enqueue_deletion, registry.pk, robot_ids, captured), robust=True)
+
+
+def _enqueue_deletion(registry_id: int, robot_ids: list[int], captured: dict | None) -> None:
+    from registries.tasks import delete_robots_task
+
+    delete_robots_task.enqueue(registry_id, robot_ids, captured)
+
+
+def delete_robots(registry_id: int, robot_ids: list[int], captured: dict | None = None) -> list[str]:
+    """The deletion task's work: the registry from the database, or as captured before removal."""
+    if captured is None:
+        registry = Registry.objects.filter(pk=registry_id).first()
+        if registry is None or not manages_robots(registry):
+            return []
+        return _delete_quietly(registry, robot_ids)
+    registry = Registry(pk=registry_id, name=captured["name"], kind=captured["kind"], url=captured["url"],
+                        username=captured["username"], password_encrypted=captured["password_encrypted"],
+                        verify_tls=captured["verify_tls"], ca_bundle=captured["ca_bundle"])
+    try:
+        connection = registry.connection()
+    except DecryptionError as error:
+        logger.warning("Robots %s on removed registry %s were not deleted: %s",
+                       robot_ids, registry.name, error)
+        return [str(error)]
+    return _delete_quietly(registry, robot_ids, connection)
+
+
+# The Registry space page --------------------------------------------------------------------
+
+
+def credentials_by_workspace(registry: Registry) -> dict[int, PullCredential]:
+    """The registry's credentials in one query, cached on the registry object for one page.
+
+    Only what the page shows is loaded: never the secret.
+    """
+    cached = getattr(registry, "_wharf_credentials", None)
+    if cached is None:
+        if manages_robots(registry):
+            rows = PullCredential.objects.filter(registry=registry).only(
+                "id", "workspace_id", "registry_id", "state", "error", "attempts", "reconciled")
+            cached = {credential.workspace_id: credential for credential in rows}
+        else:
+            cached = {}
+        registry._wharf_credentials = cached
+    return cached

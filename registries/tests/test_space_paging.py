@@ -1,0 +1,68 @@
+"""The Registry space page's paging and search at the database level (issue 4, performance).
+
+The page reads each page's names from the (registry, name) index first, then those rows; these
+tests pin that it shows exactly what plain LIMIT/OFFSET paging would, and that PostgreSQL has
+the trigram index that name searches use.
+"""
+
+import random
+
+import pytest
+from django.core.paginator import Paginator
+from django.db import connection
+from django.urls import reverse
+
+from registries.models import Registry, RegistrySpace, SpaceBinding
+from registries.views import SPACES_PER_PAGE, _SpacePaginator
+from workspaces.models import Workspace
+
+
+@pytest.fixture
+def big_registry(db):
+    registry = Registry.objects.create(name="paged", kind="harbor", url="https://paged.example",
+                                       is_demo=True)
+    other = Registry.objects.create(name="other", kind="harbor", url="https://other.example",
+                                    is_demo=True)
+    names = [f"{word}-{number:03d}" for number, word in
+             enumerate(random.Random(4).choices(["api", "Web", "data", "web-ui"], k=130))]
+    RegistrySpace.objects.bulk_create(RegistrySpace(registry=registry, name=name) for name in names)
+    # Same names in another registry: they must never show up on this registry's pages.
+    RegistrySpace.objects.bulk_create(RegistrySpace(registry=other, name=name) for name in names)
+    return registry
+
+
+@pytest.mark.parametrize("q", ["", "web", "-01", "nothing-matches"])
+def test_pages_hold_the_same_spaces_as_plain_paging(big_registry, q):
+    spaces = big_registry.spaces.order_by("name")
+    if q:
+        spaces = spaces.filter(name__icontains=q)
+    plain = Paginator(spaces, SPACES_PER_PAGE)
+    ours = _SpacePaginator(spaces, SPACES_PER_PAGE)
+    assert ours.count == plain.count and ours.num_pages == plain.num_pages
+    for number in plain.page_range:
+        expected = [space.pk for space in plain.page(number)]
+        page = ours.page(number)
+        assert [space.pk for space in page] == expected
+        assert len(page) == len(expected)
+        assert page.start_index() == plain.page(number).start_index()
+
+
+def test_space_page_lists_the_last_page_with_its_bound_workspaces(client, admin, big_registry):
+    last = big_registry.spaces.order_by("name").last()
+    SpaceBinding.objects.create(space=last, workspace=Workspace.objects.create(name="team-z"))
+    client.force_login(admin)
+    response = client.get(reverse("registries:spaces", args=[big_registry.pk]), {"page": 3})
+    expected = list(big_registry.spaces.order_by("name").values_list("name", flat=True)[100:])
+    assert [space.name for space in response.context["page"]] == expected
+    assert "Page 3 of 3 (130 spaces)" in response.text
+    assert "<li>team-z</li>" in response.text
+
+
+def test_space_names_have_a_trigram_index_on_postgresql(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("the trigram index is PostgreSQL-only")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s",
+                       ["registries_space_name_trgm"])
+        (definition,) = cursor.fetchone()
+    assert "gin_trgm_ops" in definition and "upper" in definition.lower()
