@@ -147,8 +147,8 @@ def copy_text(table: str, columns: list[str], lines) -> None:
 
 
 def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) -> dict:
-    from django.db import connection, transaction
     from django.contrib.auth.models import User
+    from django.db import connection, transaction
 
     from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, Tag
     from workspaces.models import Cluster, Membership, Namespace, Workspace
