@@ -24,8 +24,10 @@ class CoveredRegistry:
 
     @property
     def ready(self) -> bool:
-        return bool(self.credential and self.credential.state == PullCredential.State.DONE
-                    and self.credential.secret_encrypted)
+        # A credential whose permissions are being updated (pending) or could not be updated
+        # (failed) still authenticates with its stored secret; leaving it out would break pulls
+        # of everything it already grants.
+        return bool(self.credential and self.credential.username and self.credential.secret_encrypted)
 
 
 def covered_registries(workspace) -> list[CoveredRegistry]:

@@ -442,6 +442,7 @@ def reconcile_all(*, verify_secret: bool = True, workspaces=None, registries=Non
         wanted = {workspace.pk for workspace in workspaces}
         pairs = [pair for pair in pairs if pair[0] in wanted]
     by_id = Workspace.objects.in_bulk({w for w, _ in pairs})
+    pairs = [pair for pair in pairs if pair[0] in by_id]  # a workspace deleted meanwhile
     registry_by_id = {registry.pk: registry for registry in registries}
     ordered = sorted(pairs, key=lambda p: (registry_by_id[p[1]].name, by_id[p[0]].name))
     down: dict[int, tuple[str, str]] = {}

@@ -47,6 +47,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.crypto import DecryptionError
+from registries import robots
 from registries.clients import (
     BadAnswer,
     NotFound,
@@ -57,7 +58,7 @@ from registries.clients import (
     TagInfo,
     client_for,
 )
-from registries.models import Registry, RegistrySpace, Repository, SyncRun, Tag
+from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, SyncRun, Tag
 
 logger = logging.getLogger("wharf.sync")
 
@@ -339,6 +340,7 @@ class _Sync:
             "name", *_SPACE_FIELDS
         )
         changed = []
+        access_changed = []
         for name, *current in rows:
             visibility, upstream_id, upstream_created, missing, count = current
             info = self.listed_spaces.get(name)
@@ -358,6 +360,8 @@ class _Sync:
             else:
                 missing, count = True, 0
             target = [visibility, upstream_id, upstream_created, missing, count]
+            if (visibility, missing) != (current[0], current[3]):
+                access_changed.append(name)
             if target != current:
                 changed.append(
                     RegistrySpace(
@@ -378,6 +382,13 @@ class _Sync:
             unique_fields=["registry", "name"],
             update_fields=[*update_fields, "updated"],
         )
+        if access_changed:
+            # A project turned public/private or vanished upstream: the robots of the
+            # workspaces bound to it follow once this sync commits.
+            bound = SpaceBinding.objects.filter(
+                space__registry=self.registry, space__name__in=access_changed
+            ).values_list("workspace_id", flat=True)
+            robots.changed(self.registry, list(bound), may_grant=True)
 
     def _ensure_spaces(self, names: set[str]) -> None:
         unknown = names - self.space_ids.keys()

@@ -662,3 +662,20 @@ def test_end_to_end_the_robots_follow_the_bindings(client, admin, workspace, oth
     assert elapsed < 10
     assert pull(harbor_double, theirs, "team-a/app") == 401
     assert pull(harbor_double, theirs, "team-b/app") == 200
+
+
+def test_a_project_made_public_in_harbor_leaves_the_robot_after_the_next_sync(
+        commit, admin, workspace, harbor, harbor_double):
+    from registries.sync import sync_registry
+
+    bind(commit, admin, harbor, "team-a", workspace)
+    bind(commit, admin, harbor, "team-b", workspace)
+    cred = credential(workspace, harbor)
+    harbor_double.projects["team-b"].public = True
+
+    run = commit(sync_registry, harbor)
+
+    assert run.result == "succeeded"
+    assert space(harbor, "team-b").visibility == "public"
+    assert credential(workspace, harbor).granted == ["team-a"]
+    assert harbor_double.robot_projects(int(cred.upstream_id)) == ["team-a"]

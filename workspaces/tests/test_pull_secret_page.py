@@ -81,14 +81,23 @@ def test_page_shows_the_registries_and_command_but_never_the_secret(client, ws_e
     assert credential.secret_encrypted not in page.text
 
 
-def test_credential_not_yet_propagated_is_left_out_and_shown_pending(client, ws_editor, namespace, credential):
+def test_credential_being_updated_stays_in_the_secret_and_shows_pending(client, ws_editor, namespace,
+                                                                       credential):
     credential.state = "pending"
     credential.save()
     client.force_login(ws_editor)
     manifest = yaml.safe_load(client.get(secret_url(namespace)).content)
-    assert json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"])) == {"auths": {}}
+    config = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))
+    assert config["auths"]["harbor.example.com:8443"]["password"] == "s3cr3t-robot-value"
     page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
     assert "Pending" in page.text
+
+
+def test_credential_not_created_yet_is_left_out(client, ws_editor, namespace, credential):
+    PullCredential.objects.filter(pk=credential.pk).update(username="", secret_encrypted="", state="pending")
+    client.force_login(ws_editor)
+    manifest = yaml.safe_load(client.get(secret_url(namespace)).content)
+    assert json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"])) == {"auths": {}}
 
 
 def api_url(namespace):
