@@ -17,7 +17,7 @@ A constant number of queries, however large the registry.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from portal.permissions import can
 from registries import access, imagerefs
 from registries.models import Registry, RegistrySpace, Repository, Tag
+from workspaces.models import Namespace
 
 PASSED = "passed"
 FAILED = "failed"
@@ -326,6 +327,26 @@ def empty_state(namespace, tab: str, *, q: str = "", other_tab_matches: bool = F
                  "public registry space with images.")
     return _("The registry spaces available to workspace %(workspace)s hold no images yet (as of "
              "the last sync), or their registries are Unhealthy.") % {"workspace": workspace.name}
+
+
+def picker_empty_state(namespace, tab: str, *, q: str = "", registry_id=None) -> str:
+    """``empty_state`` for the picker's empty list (pages and API), with the facts it needs
+    (does the other tab match ``q``? does the workspace have private spaces at all?) read in
+    one query."""
+    other = access.PRIVATE if tab == access.PUBLIC else access.PUBLIC
+    checks = {}
+    if q and (other == access.PUBLIC or namespace.workspace_id):
+        others = access.repositories_in(access.spaces_for_namespace(namespace, other))
+        if registry_id:
+            others = others.filter(space__registry_id=registry_id)
+        checks["other_tab_matches"] = Exists(others.filter(name__icontains=q))
+    if tab == access.PRIVATE and namespace.workspace_id:
+        checks["workspace_has_private"] = Exists(
+            access.private_spaces_for_workspace(namespace.workspace, healthy_only=False))
+    facts = {"other_tab_matches": False, "workspace_has_private": True}
+    if checks:
+        facts.update(Namespace.objects.filter(pk=namespace.pk).values(**checks).first() or {})
+    return empty_state(namespace, tab, q=q, **facts)
 
 
 def not_bound_notice(namespace) -> str | None:

@@ -16,11 +16,18 @@ from portal.permissions import is_admin
 from registries import access, explain, imagerefs
 from registries.forms import SearchForm
 from registries.models import Registry
+from registries.paging import CappedCountPaginator
 from workspaces.models import Membership, Namespace
 
 IMAGES_PER_PAGE = 50
 TAGS_PER_PAGE = 50
 PICKER_PER_PAGE = 20
+# The columns the repository lists show (not the registry's credentials, CA bundle, ...).
+LISTED_COLUMNS = (
+    "name", "description", "tag_count", "last_push", "space__name", "space__visibility",
+    "space__registry__name", "space__registry__url", "space__registry__scope",
+    "space__registry__status",
+)
 
 
 def _search(request) -> str:
@@ -75,10 +82,11 @@ def images(request):
             raise Http404
     q = _search(request)
     spaces = access.spaces_for_workspace(workspace, healthy_only=False)
-    repositories = access.repositories_in(spaces).select_related("space__registry").order_by("name", "pk")
+    repositories = access.repositories_to_list(spaces).select_related("space__registry").only(
+        *LISTED_COLUMNS).order_by("name", "pk")
     if q:
         repositories = repositories.filter(name__icontains=q)
-    page = Paginator(repositories, IMAGES_PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedCountPaginator(repositories, IMAGES_PER_PAGE).get_page(request.GET.get("page"))
     context = {"workspaces": workspaces, "workspace": workspace, "q": q, "page": page}
     return render_page(request, "images/image_list.html", context, fragment="image-table")
 
@@ -131,30 +139,20 @@ def picker(request):
         pk__in=access.spaces_for_namespace(namespace).values("registry_id")).order_by("name"))
     registry_id = request.GET.get("registry", "")
     registry = next((r for r in registries if str(r.pk) == registry_id), None)
-    repositories = access.repositories_in(access.spaces_for_namespace(namespace, tab))
+    repositories = access.repositories_to_list(access.spaces_for_namespace(namespace, tab))
     if registry is not None:
         repositories = repositories.filter(space__registry=registry)
     if q:
         repositories = repositories.filter(name__icontains=q)
-    page = Paginator(repositories.select_related("space__registry").order_by("name", "pk"),
-                     PICKER_PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedCountPaginator(
+        repositories.select_related("space__registry").only(*LISTED_COLUMNS).order_by("name", "pk"),
+        PICKER_PER_PAGE).get_page(request.GET.get("page"))
     for repository in page:
         repository.reference = imagerefs.compose(repository.space.registry.host, repository.name)
     empty = None
     if not page.object_list:
-        other = access.PRIVATE if tab == access.PUBLIC else access.PUBLIC
-        other_matches = False
-        if q and (other == access.PUBLIC or namespace.workspace_id):
-            others = access.repositories_in(access.spaces_for_namespace(namespace, other))
-            if registry is not None:
-                others = others.filter(space__registry=registry)
-            other_matches = others.filter(name__icontains=q).exists()
-        has_private = True
-        if tab == access.PRIVATE and namespace.workspace_id:
-            has_private = access.private_spaces_for_workspace(namespace.workspace,
-                                                              healthy_only=False).exists()
-        empty = explain.empty_state(namespace, tab, q=q, other_tab_matches=other_matches,
-                                    workspace_has_private=has_private)
+        empty = explain.picker_empty_state(namespace, tab, q=q,
+                                           registry_id=registry.pk if registry else None)
     context.update({
         "registries": registries, "registry": registry, "page": page, "empty": empty,
         "not_bound": explain.not_bound_notice(namespace),

@@ -219,6 +219,13 @@ class Repository(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["space", "name"], name="repository_unique_in_space"),
         ]
+        indexes = [
+            # Images and Choose Image list repositories by name: walking this index in order
+            # finds a page's ids without sorting every repository a workspace may see, nor
+            # reading the table (the space, which decides visibility, is in the index).
+            # Searches by name use a trigram index on PostgreSQL (migration 0005).
+            models.Index(fields=["name", "id", "space"], name="repository_name_order"),
+        ]
 
     def __str__(self):
         return self.name
@@ -244,6 +251,10 @@ class Tag(models.Model):
         verbose_name_plural = _("tags")
         constraints = [
             models.UniqueConstraint(fields=["repository", "name"], name="tag_unique_in_repository"),
+        ]
+        indexes = [
+            # A repository's tags newest first, as every tag list shows them, without a sort.
+            models.Index(fields=["repository", "-pushed", "name", "id"], name="tag_newest_first"),
         ]
 
     def __str__(self):

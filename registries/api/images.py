@@ -27,8 +27,9 @@ from rest_framework.views import APIView
 from portal.permissions import can, role_in
 from portal.validators import dns_label_validator
 from registries import access, explain, imagerefs
-from registries.image_views import explainable_namespaces
+from registries.image_views import LISTED_COLUMNS, explainable_namespaces
 from registries.models import Repository, Tag
+from registries.paging import CappedCountPagination
 from workspaces import deploy_views, manifests
 from workspaces.models import Namespace
 
@@ -171,7 +172,9 @@ class PickerPagination(PageNumberPagination):
     max_page_size = 100
 
 
-class PickerImagesPagination(PickerPagination):
+class PickerImagesPagination(CappedCountPagination, PickerPagination):
+    """The picker's repositories: a capped count (registries/paging.py), as on the pages."""
+
     def get_paginated_response_schema(self, schema):
         response = super().get_paginated_response_schema(schema)
         response["properties"].update({
@@ -212,12 +215,12 @@ class NamespaceImagesView(generics.ListAPIView):
             return Repository.objects.none()
         self.namespace = _namespace(self.request, self.kwargs["namespace_pk"])
         params = self._params()
-        repositories = access.repositories_in(access.spaces_for_namespace(self.namespace, params["tab"]))
+        repositories = access.repositories_to_list(access.spaces_for_namespace(self.namespace, params["tab"]))
         if params.get("registry"):
             repositories = repositories.filter(space__registry_id=params["registry"])
         if params["q"]:
             repositories = repositories.filter(name__icontains=params["q"])
-        return repositories.select_related("space__registry").order_by("name", "pk")
+        return repositories.select_related("space__registry").only(*LISTED_COLUMNS).order_by("name", "pk")
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
@@ -227,21 +230,8 @@ class NamespaceImagesView(generics.ListAPIView):
         response.data["notice"] = explain.not_bound_notice(namespace)
         response.data["empty_reason"] = None
         if response.data["count"] == 0:
-            tab = params["tab"]
-            other = access.PRIVATE if tab == access.PUBLIC else access.PUBLIC
-            other_matches = False
-            if params["q"] and (other == access.PUBLIC or namespace.workspace_id):
-                others = access.repositories_in(access.spaces_for_namespace(namespace, other))
-                if params.get("registry"):
-                    others = others.filter(space__registry_id=params["registry"])
-                other_matches = others.filter(name__icontains=params["q"]).exists()
-            has_private = True
-            if tab == access.PRIVATE and namespace.workspace_id:
-                has_private = access.private_spaces_for_workspace(namespace.workspace,
-                                                                  healthy_only=False).exists()
-            response.data["empty_reason"] = explain.empty_state(
-                namespace, tab, q=params["q"], other_tab_matches=other_matches,
-                workspace_has_private=has_private)
+            response.data["empty_reason"] = explain.picker_empty_state(
+                namespace, params["tab"], q=params["q"], registry_id=params.get("registry"))
         return response
 
 
