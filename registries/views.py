@@ -9,13 +9,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.decorators import admin_required
 from portal.htmx import render_page, toast_events, trigger
-from registries import services
+from registries import robots, services
 from registries.forms import RegistryForm, SearchForm, SpaceCreateForm
 from registries.models import Registry, RegistrySpace, SpaceBinding, SyncRun
 from registries.tasks import enqueue_sync
 from workspaces.models import Workspace
 
-SPACES_PER_PAGE = 50
+# 20 rows: each row's menu and workspace list cost ~0.65 ms to render, and at 50 rows the page
+# missed its 50 ms p95 (bench/RESULTS.md). DCE itself shows 10.
+SPACES_PER_PAGE = 20
 DIALOG_RESULTS = 20
 BIND_TOAST = "Bound/Unbound workspace successfully"
 
@@ -166,6 +168,9 @@ def space_list(request, pk):
     if q:
         spaces = spaces.filter(name__icontains=q)
     page = _SpacePaginator(spaces, SPACES_PER_PAGE).get_page(request.GET.get("page"))
+    # The robots' propagation status of the workspaces bound on this page only, in one query.
+    robots.credentials_by_workspace(
+        registry, {workspace.pk for space in page for workspace in space.workspaces.all()})
     context = {"registry": registry, "page": page, "q": q, "tab": "spaces"}
     return render_page(request, "registries/space_list.html", context, fragment="space-table")
 
@@ -180,6 +185,8 @@ def _space(registry_pk, space_pk) -> RegistrySpace:
 @require_GET
 def space_row(request, pk, space_pk):
     space = get_object_or_404(_spaces_with_workspaces(_platform_registry(pk)), pk=space_pk)
+    robots.credentials_by_workspace(space.registry,
+                                    {workspace.pk for workspace in space.workspaces.all()})
     return render(request, "registries/space_list.html#space-row",
                   {"registry": space.registry, "space": space})
 

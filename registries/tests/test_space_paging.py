@@ -1,8 +1,9 @@
 """The Registry space page's paging and search at the database level (issue 4, performance).
 
 The page reads each page's names from the (registry, name) index first, then those rows; these
-tests pin that it shows exactly what plain LIMIT/OFFSET paging would, and that PostgreSQL has
-the trigram index that name searches use.
+tests pin that it shows exactly what plain LIMIT/OFFSET paging would, that PostgreSQL has the
+trigram index that name searches use, and that the robots' propagation status reads only the
+credentials of the workspaces the page shows.
 """
 
 import random
@@ -51,10 +52,12 @@ def test_space_page_lists_the_last_page_with_its_bound_workspaces(client, admin,
     last = big_registry.spaces.order_by("name").last()
     SpaceBinding.objects.create(space=last, workspace=Workspace.objects.create(name="team-z"))
     client.force_login(admin)
-    response = client.get(reverse("registries:spaces", args=[big_registry.pk]), {"page": 3})
-    expected = list(big_registry.spaces.order_by("name").values_list("name", flat=True)[100:])
+    pages = -(-130 // SPACES_PER_PAGE)
+    response = client.get(reverse("registries:spaces", args=[big_registry.pk]), {"page": pages})
+    names = big_registry.spaces.order_by("name").values_list("name", flat=True)
+    expected = list(names[(pages - 1) * SPACES_PER_PAGE:])
     assert [space.name for space in response.context["page"]] == expected
-    assert "Page 3 of 3 (130 spaces)" in response.text
+    assert f"Page {pages} of {pages} (130 spaces)" in response.text
     assert "<li>team-z</li>" in response.text
 
 
@@ -66,3 +69,23 @@ def test_space_names_have_a_trigram_index_on_postgresql(db):
                        ["registries_space_name_trgm"])
         (definition,) = cursor.fetchone()
     assert "gin_trgm_ops" in definition and "upper" in definition.lower()
+
+
+def test_the_page_reads_only_the_credentials_of_the_workspaces_it_shows(client, admin):
+    from registries.models import PullCredential
+
+    harbor = Registry.objects.create(name="harbor-robots", kind="harbor",
+                                     url="http://127.0.0.1:9", username="admin")
+    shown, unseen = (Workspace.objects.create(name=name) for name in ("shown", "unseen"))
+    space = RegistrySpace.objects.create(registry=harbor, name="aaa-private")
+    RegistrySpace.objects.create(registry=harbor, name="zzz-later")
+    SpaceBinding.objects.create(space=space, workspace=shown)
+    for workspace in (shown, unseen):
+        PullCredential.objects.create(workspace=workspace, registry=harbor,
+                                      state=PullCredential.State.DONE)
+    client.force_login(admin)
+    response = client.get(reverse("registries:spaces", args=[harbor.pk]))
+    assert set(response.context["registry"]._wharf_credentials) == {shown.pk}
+    assert "in Harbor" in response.text
+    row = client.get(reverse("registries:space-row", args=[harbor.pk, space.pk]))
+    assert set(row.context["registry"]._wharf_credentials) == {shown.pk}
