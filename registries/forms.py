@@ -41,8 +41,9 @@ class RegistryForm(forms.ModelForm):
 
     def clean_token_service(self):
         on = self.cleaned_data["token_service"]
-        if on and self.cleaned_data.get("kind", self.instance.kind) != Registry.Kind.DISTRIBUTION:
-            raise forms.ValidationError(_("Only a Docker Registry can use Wharf's token service."))
+        candidate = Registry(kind=self.cleaned_data.get("kind", self.instance.kind), token_service=on)
+        if problem := candidate.token_service_problem():
+            raise forms.ValidationError(problem)
         return on
 
 

@@ -103,6 +103,12 @@ class Registry(models.Model):
     def __str__(self):
         return self.name
 
+    def token_service_problem(self) -> str | None:
+        """Why this registry may not use Wharf's token service, or None."""
+        if self.token_service and self.kind != self.Kind.DISTRIBUTION:
+            return _("Only a Docker Registry can use Wharf's token service.")
+        return None
+
     def set_password(self, raw: str) -> None:
         self.password_encrypted = crypto.encrypt(raw)
 

@@ -12,6 +12,7 @@ import yaml
 from django.db import transaction
 
 from portal import audit
+from registries import tokens
 from registries.models import PullCredential, Registry
 
 SECRET_NAME = "registry-secret"
@@ -31,7 +32,12 @@ class CoveredRegistry:
 
 
 def covered_registries(workspace) -> list[CoveredRegistry]:
-    """Registries whose pulls need a credential: Harbor with robots, and token-service registries."""
+    """Registries whose pulls need a credential: Harbor with robots, and token-service registries.
+
+    Token-service credentials are minted here when missing (Wharf checks them itself, so they
+    work at once); Harbor robots are made by reconciliation when a binding changes.
+    """
+    tokens.ensure_credentials(workspace)
     credentials = {c.registry_id: c for c in PullCredential.objects.filter(workspace=workspace)}
     registries = Registry.objects.filter(is_demo=False).filter(
         pk__in=set(credentials)

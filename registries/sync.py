@@ -331,9 +331,13 @@ class _Sync:
         )
 
     def _visibility(self, info: SpaceInfo) -> str:
-        if self.wharf_owns_visibility or info.public:
+        if self.wharf_owns_visibility:
+            # Behind Wharf's token service the type is enforced, so a space someone just pushed
+            # stays private until an Admin opens it; without it everything is public anyway.
+            if self.registry.token_service:
+                return RegistrySpace.Visibility.PRIVATE
             return RegistrySpace.Visibility.PUBLIC
-        return RegistrySpace.Visibility.PRIVATE
+        return RegistrySpace.Visibility.PUBLIC if info.public else RegistrySpace.Visibility.PRIVATE
 
     def _update_spaces(self) -> None:
         rows = RegistrySpace.objects.filter(registry=self.registry).values_list(

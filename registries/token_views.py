@@ -61,8 +61,7 @@ def token(request):
     credentials = _basic_credentials(request)
     try:
         scopes = tokens.parse_scopes(request.GET.getlist("scope"))
-        registry = tokens.token_registry(request.GET.get("service", ""),
-                                         credentials[0] if credentials else "")
+        registry = tokens.token_registry(request.GET.get("service", ""), *(credentials or ()))
     except tokens.TokenError as error:
         return _error(error.status, error.code, error.message)
     principal = None

@@ -16,10 +16,11 @@ Who gets what:
   of the owning workspace on a workspace-scope one;
 * nothing for unknown resource types or actions, and never ``delete``.
 
-The hot path (a workspace credential pulling) costs four small queries: the registry, the
-credential, the spaces, and the id of the active signing key. Credentials are long random
-secrets, so they are checked by SHA-256, not with a password hash; the decrypted signing key
-is kept per process, keyed by the key's id and creation time.
+The hot path (a workspace credential pulling) costs two queries: the registry with the
+credential and the active signing key's id, then the spaces the access rule allows. Both are
+compiled once per process (see "compiled queries"). Credentials are long random secrets, so
+they are found and checked by their SHA-256, never with a password hash; the decrypted signing
+key is kept per process, keyed by the key's id and creation time.
 """
 
 from __future__ import annotations
@@ -157,9 +158,9 @@ def active_signing_key() -> TokenSigningKey | None:
 
 @transaction.atomic
 def rotate_signing_key() -> TokenSigningKey:
-    """Sign with a new key from now on; the old ones stay in the bundle (retired), so tokens
-    they signed stay valid until they expire and registries can take the new bundle in their
-    own time."""
+    """Sign with a new key from now on. The old ones stay in the bundle (retired), so tokens
+    they signed stay valid until they expire; registries accept the new key's tokens once they
+    have been given the new bundle (docker-registry reads it when it starts)."""
     # Locking the active keys makes two concurrent rotations leave exactly one key active.
     active = list(TokenSigningKey.objects.select_for_update().filter(retired__isnull=True))
     TokenSigningKey.objects.filter(pk__in=[key.pk for key in active]).update(retired=timezone.now())
@@ -283,10 +284,10 @@ def parse_scopes(values: list[str]) -> list[Scope]:
 class _Placeholders(dict):
     """Placeholder values for the names a shape takes, unlikely to be anything real."""
 
-    def int(self, name: str) -> int:
+    def number(self, name: str) -> int:
         return self.setdefault(name, -(2**52) - len(self))
 
-    def str(self, name: str) -> str:
+    def text(self, name: str) -> str:
         return self.setdefault(name, f"\x00wharf-placeholder-{len(self)}\x00")
 
 
@@ -366,14 +367,16 @@ def hash_secret(secret: str) -> str:
 def _credential(registry: Registry, username: str, password: str) -> PullCredential | None:
     if not username.startswith(CREDENTIAL_PREFIX):
         return None
+    digest = hash_secret(password)
     credential = getattr(registry, "wharf_credential", _NOT_LOOKED_UP)
     if credential is _NOT_LOOKED_UP or (credential is not None and credential.username != username):
         credential = (PullCredential.objects.select_related("workspace")
-                      .filter(registry=registry, username=username).first())
+                      .filter(registry=registry, username=username, secret_hash=digest).first())
+    # Found by the hash of what was sent, so timing tells nothing about stored secrets; the
+    # comparison is constant-time anyway, in case a database compares loosely.
     if credential is None or not credential.secret_hash:
         return None
-    # Looked up by name, so the comparison of the hashes must not leak how much of it matched.
-    if not hmac.compare_digest(credential.secret_hash, hash_secret(password)):
+    if not hmac.compare_digest(credential.secret_hash, digest):
         return None
     return credential
 
@@ -402,6 +405,10 @@ def authenticate(registry: Registry, username: str, password: str, request=None)
     credential = _credential(registry, username, password)
     if credential is not None:
         return Principal(subject=username, credential=credential)
+    if username.startswith(CREDENTIAL_PREFIX) and not User.objects.filter(username=username).exists():
+        # A stale or mistyped workspace secret (a kubelet retrying after a rotation): refused
+        # without the deliberately slow password hash Django would run for an unknown user.
+        return None
     user = _api_token_user(username, password)
     if user is None:
         user = password_authenticate(request, username=username, password=password)
@@ -445,10 +452,10 @@ def _pullable_spaces(principal: Principal, registry: Registry, names: set[str]) 
     if USE_TEMPLATES and len(names) <= MAX_TEMPLATED_NAMES:
         def build(placeholders):
             return query(
-                Registry(pk=placeholders.int("registry")),
-                Workspace(pk=placeholders.int("owner")) if kind == "workspace" else None,
-                User(pk=placeholders.int("owner")) if kind == "user" else None,
-                [placeholders.str(f"name{number}") for number in range(len(names))],
+                Registry(pk=placeholders.number("registry")),
+                Workspace(pk=placeholders.number("owner")) if kind == "workspace" else None,
+                User(pk=placeholders.number("owner")) if kind == "user" else None,
+                [placeholders.text(f"name{number}") for number in range(len(names))],
             )
 
         template = _template(("pullable", kind, len(names)), build)
@@ -529,14 +536,16 @@ def _partial(model, alias: str, data: dict):
     return model.from_db(alias, fields, [data[name] for name in fields])
 
 
-def _lookup_query(service, username, *, with_credential: bool):
+def _lookup_query(service, username, secret_hash, *, with_credential: bool):
     token_registries = {"kind": Registry.Kind.DISTRIBUTION, "token_service": True}
     if with_credential:
+        # By the secret's hash first: it is indexed and unique in practice, so the lookup stays
+        # one index probe however many credentials there are.
         return (PullCredential.objects
-                .filter(username=username, registry__name=service,
+                .filter(secret_hash=secret_hash, username=username, registry__name=service,
                         **{f"registry__{key}": value for key, value in token_registries.items()})
                 .annotate(**_active_key_subqueries()).order_by()
-                .values_list("id", "username", "secret_hash", "workspace_id", "workspace__name",
+                .values_list("id", "username", "secret_hash", "workspace_id",
                              *(f"registry__{name}" for name in _REGISTRY_FIELDS),
                              "wharf_key_id", "wharf_key_created")[:1])
     return (Registry.objects.filter(name=service, **token_registries)
@@ -544,30 +553,33 @@ def _lookup_query(service, username, *, with_credential: bool):
             .values_list(*_REGISTRY_FIELDS, "wharf_key_id", "wharf_key_created")[:1])
 
 
-def _lookup(service: str, username: str, *, with_credential: bool) -> tuple | None:
+def _lookup(service: str, username: str = "", secret_hash: str = "", *,
+            with_credential: bool) -> tuple | None:
     template = None
     if USE_TEMPLATES:
         template = _template(("lookup", with_credential), lambda placeholders: _lookup_query(
-            placeholders.str("service"), placeholders.str("username") if with_credential else "",
+            placeholders.text("service"),
+            placeholders.text("username") if with_credential else "",
+            placeholders.text("secret_hash") if with_credential else "",
             with_credential=with_credential))
     if template is None:
-        rows = list(_lookup_query(service, username, with_credential=with_credential))
+        rows = list(_lookup_query(service, username, secret_hash, with_credential=with_credential))
     else:
         values = {"service": service}
         if with_credential:
-            values["username"] = username
+            values.update(username=username, secret_hash=secret_hash)
         rows = template.run(router.db_for_read(Registry), values)
     return tuple(rows[0]) if rows else None
 
 
-def token_registry(service: str, username: str = "") -> Registry:
+def token_registry(service: str, username: str = "", password: str = "") -> Registry:
     """The registry a token is asked for: a distribution registry using Wharf's token service
     whose name is the ``service`` its auth.token configuration sends.
 
-    The same query brings the active signing key's reference and, for a ``ws-`` username, the
-    pull credential of that name at this registry: with the grant's query, a workspace's pull
-    costs two queries in all. The registry and credential carry only what the token service
-    reads; anything else loads on access.
+    The same query brings the active signing key's reference and, for a ``ws-`` username with
+    the right secret, that pull credential: with the grant's query, a workspace's pull costs two
+    queries in all. The registry and credential carry only what the token service reads;
+    anything else loads on access.
     """
     if not service:
         raise InvalidRequest(_("The service parameter is required."))
@@ -575,18 +587,19 @@ def token_registry(service: str, username: str = "") -> Registry:
     credential = None
     row = None
     if username.startswith(CREDENTIAL_PREFIX):
-        row = _lookup(service, username, with_credential=True)
+        row = _lookup(service, username, hash_secret(password), with_credential=True)
     if row is not None:
-        (credential_id, credential_username_, secret_hash, workspace_id, workspace_name,
+        (credential_id, credential_username_, secret_hash, workspace_id,
          *registry_values, key_id, key_created) = row
         registry = _partial(Registry, alias, dict(zip(_REGISTRY_FIELDS, registry_values, strict=True)))
         credential = _partial(PullCredential, alias, {
             "id": credential_id, "username": credential_username_, "secret_hash": secret_hash,
             "workspace_id": workspace_id, "registry_id": registry.pk})
-        credential.workspace = _partial(Workspace, alias, {"id": workspace_id, "name": workspace_name})
+        # The grant needs the workspace's id only; its name loads if anything asks.
+        credential.workspace = _partial(Workspace, alias, {"id": workspace_id})
         credential.registry = registry
     else:
-        row = _lookup(service, username, with_credential=False)
+        row = _lookup(service, with_credential=False)
         if row is None:
             raise UnknownService(_("Unknown service %(service)r: no registry uses Wharf's token "
                                    "service under that name.") % {"service": service[:100]})
@@ -622,8 +635,8 @@ def _mint(workspace, registry: Registry, actor, *, keep_existing: bool) -> tuple
     _require_token_registry(registry)
     # The row lock serialises two mints of one pair, so neither hands out a secret the other
     # has already replaced.
-    credential, created = PullCredential.objects.select_for_update().select_related("registry").get_or_create(
-        workspace=workspace, registry=registry)
+    credential, created = (PullCredential.objects.select_for_update(of=("self",))
+                           .select_related("registry").get_or_create(workspace=workspace, registry=registry))
     if keep_existing and not created and credential.secret_hash:
         return credential, None
     secret = secrets.token_urlsafe(SECRET_BYTES)

@@ -22,7 +22,8 @@ class RegistrySerializer(serializers.ModelSerializer):
     class Meta:
         model = Registry
         fields = ["id", "name", "kind", "url", "username", "password", "has_password", "verify_tls",
-                  "ca_bundle", "is_demo", "status", "status_message", "status_changed", "last_sync",
+                  "ca_bundle", "token_service", "is_demo", "status", "status_message", "status_changed",
+                  "last_sync",
                   "last_sync_error", "space_count", "created", "updated"]
         read_only_fields = ["is_demo", "status", "status_message", "status_changed", "last_sync",
                             "last_sync_error", "created", "updated"]
@@ -41,6 +42,13 @@ class RegistrySerializer(serializers.ModelSerializer):
 
     def validate_url(self, url):
         return url.rstrip("/")
+
+    def validate(self, data):
+        kind = data.get("kind", self.instance.kind if self.instance else None)
+        token_service = data.get("token_service", self.instance.token_service if self.instance else False)
+        if problem := Registry(kind=kind, token_service=token_service).token_service_problem():
+            raise serializers.ValidationError({"token_service": [problem]})
+        return data
 
 
 class SpaceSerializer(serializers.ModelSerializer):

@@ -703,3 +703,16 @@ def test_the_audit_log_is_read_only(admin_api, events):
     assert admin_api.post("/api/v1/audit-events/", {"action": "x"}, format="json").status_code == 405
     assert admin_api.delete(f"/api/v1/audit-events/{events[0].pk}/").status_code == 405
     assert AuditEvent.objects.count() == len(events)
+
+
+def test_harbor_cannot_use_the_token_service_through_the_api(admin, db):
+    from rest_framework.test import APIClient
+
+    registry = Registry.objects.create(name="harbor-x", kind="harbor", url="https://h.example.com", is_demo=True)
+    api = APIClient()
+    api.force_authenticate(admin)
+    response = api.patch(f"/api/v1/registries/{registry.pk}/", {"token_service": True}, format="json")
+    assert response.status_code == 400
+    assert response.json()["token_service"] == ["Only a Docker Registry can use Wharf's token service."]
+    registry.refresh_from_db()
+    assert registry.token_service is False

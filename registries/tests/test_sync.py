@@ -159,6 +159,13 @@ def test_wharf_keeps_the_visibility_of_distribution_spaces(db, populated_registr
     assert not RegistrySpace.objects.get(registry=registry, name="team-z").missing
 
 
+def test_new_spaces_behind_the_token_service_start_private(db, populated_registry):
+    registry = distribution_registry(populated_registry, token_service=True)
+    assert sync_registry(registry).result == "succeeded"
+    visibilities = set(RegistrySpace.objects.filter(registry=registry).values_list("visibility", flat=True))
+    assert visibilities == {"private"}
+
+
 def test_distribution_space_deleted_upstream_is_marked_missing_and_keeps_its_bindings(
     db, populated_registry, workspace
 ):

@@ -81,8 +81,11 @@ def test_registry_pulls_follow_wharfs_bindings(wharf_registry, oci_images, tmp_p
     assert run.result == "succeeded", run.error
     assert set(RegistrySpace.objects.filter(registry=registry).values_list("name", flat=True)) == {
         "pub", "vault"}
+    # Behind the token service, pushed spaces start private; the Admin opens "pub".
+    assert set(RegistrySpace.objects.filter(registry=registry).values_list("visibility", flat=True)) == {
+        "private"}
+    services.set_visibility(RegistrySpace.objects.get(registry=registry, name="pub"), admin, "public")
     vault = RegistrySpace.objects.get(registry=registry, name="vault")
-    services.set_visibility(vault, admin, "private")
 
     pay_user, pay_secret = tokens.mint_workspace_credential(payments, registry)
     search_user, search_secret = tokens.mint_workspace_credential(search, registry)

@@ -607,7 +607,7 @@ def test_a_shape_the_orm_does_not_parameterise_is_never_templated(db, caplog):
 
     # The placeholder is asked for but not used: the template would run with a wrong query.
     template = tokens._template(("test-shape",), lambda placeholders: (
-        placeholders.str("unused"), Space.objects.filter(name="x"))[1])
+        placeholders.text("unused"), Space.objects.filter(name="x"))[1])
     assert template is None
     assert "cannot be templated" in caplog.text
     assert tokens._templates[("default", "test-shape")] is None
@@ -623,3 +623,13 @@ def test_templates_and_orm_agree_on_every_grant(world, request, monkeypatch):
             templated = tokens.grant(principal, registry, scopes)
             monkeypatch.setattr(tokens, "USE_TEMPLATES", False)
             assert tokens.grant(principal, registry, scopes) == templated, (name, registry)
+
+
+def test_a_stale_workspace_secret_is_refused_without_password_hashing(client, world, monkeypatch):
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("password hashing for a workspace credential")
+
+    monkeypatch.setattr(tokens, "password_authenticate", must_not_run)
+    username, secret = world["creds"]["payments"]
+    assert ask(client, [], auth=basic(username, secret + "-old")).status_code == 401
+    assert ask(client, [], auth=basic(username, secret)).status_code == 200

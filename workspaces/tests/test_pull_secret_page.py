@@ -123,3 +123,22 @@ def test_api_refuses_viewers_and_other_workspaces(client, request, persona, stat
 
 def test_api_needs_authentication(client, namespace, credential):
     assert client.get(api_url(namespace)).status_code == 401
+
+
+def test_token_service_credential_is_minted_for_the_secret_and_checks_out(client, ws_editor, namespace, workspace):
+    import hashlib
+
+    from registries.models import RegistrySpace, SpaceBinding
+
+    registry = Registry.objects.create(name="dist", kind="distribution", url="https://registry.example.com",
+                                       token_service=True)
+    space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
+    SpaceBinding.objects.create(space=space, workspace=workspace)
+    client.force_login(ws_editor)
+    manifest = yaml.safe_load(client.get(secret_url(namespace)).content)
+    entry = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))["auths"]["registry.example.com"]
+    assert entry["username"] == "ws-payments"
+    stored = PullCredential.objects.get(workspace=workspace, registry=registry)
+    assert stored.secret_hash == hashlib.sha256(entry["password"].encode()).hexdigest()
+    again = yaml.safe_load(client.get(secret_url(namespace)).content)
+    assert again == manifest

