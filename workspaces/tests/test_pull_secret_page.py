@@ -79,6 +79,8 @@ def test_page_shows_the_registries_and_command_but_never_the_secret(client, ws_e
     assert "kubectl apply -n shop -f registry-secret-shop.yaml" in page.text
     assert "s3cr3t-robot-value" not in page.text
     assert credential.secret_encrypted not in page.text
+    assert "<title>prod/shop · Wharf</title>" in page.text
+    assert page.text.count('id="secret-title"') == 1
 
 
 def test_credential_being_updated_stays_in_the_secret_and_shows_pending(client, ws_editor, namespace,
