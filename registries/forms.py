@@ -39,6 +39,22 @@ class RegistryForm(forms.ModelForm):
     def clean_url(self):
         return self.cleaned_data["url"].rstrip("/")
 
+    def save_checked(self, actor, **fields) -> Registry | None:
+        """Save through the connection check; when it fails, the form carries the message.
+
+        A blank password keeps the stored one on Edit.
+        """
+        from registries import services
+
+        registry = self.save(commit=False)
+        for name, value in fields.items():
+            setattr(registry, name, value)
+        try:
+            return services.save_registry(registry, actor, password=self.cleaned_data["password"] or None)
+        except services.ServiceError as error:
+            self.add_error(None, error.message)
+            return None
+
     def clean_token_service(self):
         on = self.cleaned_data["token_service"]
         candidate = Registry(kind=self.cleaned_data.get("kind", self.instance.kind), token_service=on)

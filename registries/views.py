@@ -54,13 +54,8 @@ def platform_list(request):
 def registry_create(request):
     form = RegistryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        registry = form.save(commit=False)
-        registry.scope = Registry.Scope.PLATFORM
-        try:
-            services.save_registry(registry, request.user, password=form.cleaned_data["password"])
-        except services.ServiceError as error:
-            form.add_error(None, error.message)
-        else:
+        registry = form.save_checked(request.user, scope=Registry.Scope.PLATFORM)
+        if registry:
             messages.success(request, _("Integrated registry %(name)s.") % {"name": registry.name})
             enqueue_sync(registry)
             return redirect("registries:detail", pk=registry.pk)
@@ -72,15 +67,9 @@ def registry_create(request):
 def registry_edit(request, pk):
     registry = _platform_registry(pk)
     form = RegistryForm(request.POST or None, instance=registry)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.save_registry(form.save(commit=False), request.user,
-                                   password=form.cleaned_data["password"] or None)
-        except services.ServiceError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, _("Saved registry %(name)s.") % {"name": registry.name})
-            return redirect("registries:detail", pk=registry.pk)
+    if request.method == "POST" and form.is_valid() and form.save_checked(request.user):
+        messages.success(request, _("Saved registry %(name)s.") % {"name": registry.name})
+        return redirect("registries:detail", pk=registry.pk)
     return render(request, "registries/registry_form.html", {"form": form, "registry": registry})
 
 

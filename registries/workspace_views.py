@@ -59,14 +59,8 @@ def workspace_registry_create(request):
         raise PermissionDenied
     form = WorkspaceRegistryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        registry = form.save(commit=False)
-        registry.scope = Registry.Scope.WORKSPACE
-        registry.workspace = workspace
-        try:
-            services.save_registry(registry, request.user, password=form.cleaned_data["password"])
-        except services.ServiceError as error:
-            form.add_error(None, error.message)
-        else:
+        registry = form.save_checked(request.user, scope=Registry.Scope.WORKSPACE, workspace=workspace)
+        if registry:
             messages.success(request, _("Integrated registry %(name)s for workspace %(workspace)s.")
                              % {"name": registry.name, "workspace": workspace.name})
             enqueue_sync(registry)
@@ -80,15 +74,9 @@ def workspace_registry_create(request):
 def workspace_registry_edit(request, pk):
     registry = _workspace_registry(request, pk, manage=True)
     form = WorkspaceRegistryForm(request.POST or None, instance=registry)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.save_registry(form.save(commit=False), request.user,
-                                   password=form.cleaned_data["password"] or None)
-        except services.ServiceError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, _("Saved registry %(name)s.") % {"name": registry.name})
-            return redirect("registries:workspace-detail", pk=registry.pk)
+    if request.method == "POST" and form.is_valid() and form.save_checked(request.user):
+        messages.success(request, _("Saved registry %(name)s.") % {"name": registry.name})
+        return redirect("registries:workspace-detail", pk=registry.pk)
     return render(request, "registries/registry_form.html",
                   {"form": form, "registry": registry, "workspace": registry.workspace})
 

@@ -44,21 +44,19 @@ def _enqueue_sync(registry):
     return enqueue_sync(registry)
 
 
-class RegistryViewSet(viewsets.ModelViewSet):
-    """Integrated Registry (Admin): platform registries."""
+class RegistryWritesMixin:
+    """Create, update, remove and "Sync now" for a registry viewset, through the services.
 
-    serializer_class = RegistrySerializer
-    permission_classes = [allowed_to("manage_registries")]
-    filterset_class = RegistryFilter
-    lookup_value_converter = "int"
+    Shared by the Admin's platform registries and a workspace's own registries; a viewset says
+    which scope new registries get with ``new_registry_fields()``.
+    """
 
-    def get_queryset(self):
-        return (Registry.objects.filter(scope=Registry.Scope.PLATFORM)
-                .annotate(space_count=Count("spaces")).order_by("name"))
+    def new_registry_fields(self) -> dict:
+        raise NotImplementedError
 
     def perform_create(self, serializer):
         password = serializer.validated_data.pop("password", "")
-        registry = Registry(scope=Registry.Scope.PLATFORM, **serializer.validated_data)
+        registry = Registry(**self.new_registry_fields(), **serializer.validated_data)
         with service_errors():
             services.save_registry(registry, self.request.user, password=password or None)
         serializer.instance = registry
@@ -75,11 +73,7 @@ class RegistryViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         services.remove_registry(instance, self.request.user)
 
-    @extend_schema(operation_id="registries_sync", request=None,
-                   responses={202: MessageSerializer, 400: BAD_REQUEST})
-    @action(detail=True, methods=["post"])
-    def sync(self, request, pk=None):
-        """Sync now: queue a sync of the registry's spaces, repositories and tags."""
+    def start_sync(self):
         registry = self.get_object()
         if registry.is_demo:
             message = _("Demo registries are never contacted, so they cannot be synced.")
@@ -88,6 +82,29 @@ class RegistryViewSet(viewsets.ModelViewSet):
         _enqueue_sync(registry)
         return Response({"detail": _("Sync of %(name)s started.") % {"name": registry.name}},
                         status=status.HTTP_202_ACCEPTED)
+
+
+class RegistryViewSet(RegistryWritesMixin, viewsets.ModelViewSet):
+    """Integrated Registry (Admin): platform registries."""
+
+    serializer_class = RegistrySerializer
+    permission_classes = [allowed_to("manage_registries")]
+    filterset_class = RegistryFilter
+    lookup_value_converter = "int"
+
+    def get_queryset(self):
+        return (Registry.objects.filter(scope=Registry.Scope.PLATFORM)
+                .annotate(space_count=Count("spaces")).order_by("name"))
+
+    def new_registry_fields(self) -> dict:
+        return {"scope": Registry.Scope.PLATFORM}
+
+    @extend_schema(operation_id="registries_sync", request=None,
+                   responses={202: MessageSerializer, 400: BAD_REQUEST})
+    @action(detail=True, methods=["post"])
+    def sync(self, request, pk=None):
+        """Sync now: queue a sync of the registry's spaces, repositories and tags."""
+        return self.start_sync()
 
 
 @extend_schema_view(

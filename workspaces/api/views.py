@@ -7,7 +7,6 @@ a role failure is 403, and every write goes through a service that records its a
 
 from django.db.models import Count
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -15,15 +14,14 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from portal.api.errors import service_errors
 from portal.api.permissions import PlatformAction, allowed_to
 from portal.api.serializers import MessageSerializer
 from portal.permissions import can
-from registries import services as registry_services
 from registries.api.filters import RegistryFilter
 from registries.api.serializers import WorkspaceRegistrySerializer
+from registries.api.views import RegistryWritesMixin
 from registries.models import Registry
 from workspaces import services
 from workspaces.api.filters import ClusterFilter, MembershipFilter, NamespaceFilter, WorkspaceFilter
@@ -153,13 +151,7 @@ class MemberViewSet(InWorkspace, mixins.ListModelMixin, mixins.RetrieveModelMixi
             services.remove_member(instance, self.request.user)
 
 
-def _enqueue_sync(registry):
-    from registries.tasks import enqueue_sync
-
-    return enqueue_sync(registry)
-
-
-class WorkspaceRegistryViewSet(InWorkspace, viewsets.ModelViewSet):
+class WorkspaceRegistryViewSet(InWorkspace, RegistryWritesMixin, viewsets.ModelViewSet):
     """Integrated Registry (Workspace): registries one workspace integrates for itself.
 
     Its members (and platform Admins) read them; only its Workspace Admins change them. Same
@@ -179,39 +171,15 @@ class WorkspaceRegistryViewSet(InWorkspace, viewsets.ModelViewSet):
         return (Registry.objects.filter(scope=Registry.Scope.WORKSPACE, workspace=self.get_workspace())
                 .annotate(space_count=Count("spaces")).order_by("name"))
 
-    def perform_create(self, serializer):
-        password = serializer.validated_data.pop("password", "")
-        registry = Registry(scope=Registry.Scope.WORKSPACE, workspace=self.get_workspace(),
-                            **serializer.validated_data)
-        with service_errors():
-            registry_services.save_registry(registry, self.request.user, password=password or None)
-        serializer.instance = registry
-        _enqueue_sync(registry)
-
-    def perform_update(self, serializer):
-        password = serializer.validated_data.pop("password", "")
-        registry = serializer.instance
-        for name, value in serializer.validated_data.items():
-            setattr(registry, name, value)
-        with service_errors():
-            registry_services.save_registry(registry, self.request.user, password=password or None)
-
-    def perform_destroy(self, instance):
-        registry_services.remove_registry(instance, self.request.user)
+    def new_registry_fields(self) -> dict:
+        return {"scope": Registry.Scope.WORKSPACE, "workspace": self.get_workspace()}
 
     @extend_schema(operation_id="workspaces_registries_sync", request=None,
                    responses={202: MessageSerializer, 400: BAD_REQUEST})
     @action(detail=True, methods=["post"])
     def sync(self, request, workspace_pk=None, pk=None):
         """Sync now: queue a sync of the registry's spaces, repositories and tags."""
-        registry = self.get_object()
-        if registry.is_demo:
-            message = _("Demo registries are never contacted, so they cannot be synced.")
-            return Response({api_settings.NON_FIELD_ERRORS_KEY: [message]},
-                            status=status.HTTP_400_BAD_REQUEST)
-        _enqueue_sync(registry)
-        return Response({"detail": _("Sync of %(name)s started.") % {"name": registry.name}},
-                        status=status.HTTP_202_ACCEPTED)
+        return self.start_sync()
 
 
 # Clusters and namespaces ------------------------------------------------------------------
