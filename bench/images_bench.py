@@ -52,22 +52,20 @@ Cases (pages are the htmx requests the UI makes; the API is the REST equivalent)
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import gc
 import io
 import math
-import os
-import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+import common  # noqa: E402
+
 DATABASE = "wharf_bench_images"
 SECTION = "## Images and Choose Image (issue 5)"
 TARGET_MS = 50.0
@@ -95,27 +93,8 @@ REGISTRIES = [
 
 
 @dataclass
-class Case:
-    name: str
-    timings: list[float]
-    queries: list[int]
+class Case(common.RequestCase):
     sql_timings: list[float]
-
-    def quantile(self, q: float) -> float:
-        ordered = sorted(self.timings)
-        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.timings) * 1000
-
-    @property
-    def p95(self) -> float:
-        return self.quantile(0.95)
-
-    @property
-    def max(self) -> float:
-        return max(self.timings) * 1000
 
     @property
     def sql_p50(self) -> float:
@@ -123,29 +102,7 @@ class Case:
 
     @property
     def sql_p95(self) -> float:
-        ordered = sorted(self.sql_timings)
-        return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] * 1000
-
-    @property
-    def query_label(self) -> str:
-        low, high = min(self.queries), max(self.queries)
-        return str(low) if low == high else f"{low}-{high}"
-
-
-class QueryCounter:
-    """Counts the SQL queries of a request and the time spent waiting for them."""
-
-    def __init__(self):
-        self.count = 0
-        self.seconds = 0.0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.seconds += time.perf_counter() - started
+        return common.nearest_rank(self.sql_timings, 0.95) * 1000
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -306,8 +263,7 @@ def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) 
         Namespace.objects.create(cluster=cluster, name="unbound-apps")
         editor = User.objects.create_user("bench-editor", password="bench-editor-password")
         Membership.objects.create(user=editor, workspace=bench, role=Membership.Role.EDITOR)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    common.vacuum_analyze()
     big_ids = [repo_ids[i] for i in sorted(big)]
     return {"registries": registries, "workspace": bench, "namespace": namespace, "editor": editor,
             "sizes": sizes, "bindings": len(pairs), "bench_bound": bench_bound,
@@ -360,7 +316,7 @@ class Request:
 def timed(client, request: Request) -> tuple[float, int, float]:
     from django.db import connection
 
-    counter = QueryCounter()
+    counter = common.TimedQueryCounter()
     with connection.execute_wrapper(counter):
         started = time.perf_counter()
         response = client.get(request.path, request.data, headers=request.headers or {})
@@ -486,73 +442,17 @@ def bench(client, data: dict, count: int, warmup: int, seed: int) -> list[Case]:
 # -- setup and report ----------------------------------------------------------------------------
 
 
-def create_database(server_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        admin.execute(f'CREATE DATABASE "{DATABASE}"')
-        return admin.execute("SHOW server_version").fetchone()[0]
-
-
-def server_version(server_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        return admin.execute("SHOW server_version").fetchone()[0]
-
-
-def drop_database(server_url: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def table(cases: list[Case], count: int) -> str:
-    lines = [
-        f"| request ({count} each) | p50 | p95 | max | SQL queries per request "
-        f"| time in SQL p50 / p95 | p95 < {TARGET_MS:.0f} ms |",
-        "|---|---:|---:|---:|---:|---:|:---:|",
-    ]
-    for case in cases:
-        lines.append(f"| {case.name} | {case.p50:.1f} ms | {case.p95:.1f} ms | {case.max:.1f} ms "
-                     f"| {case.query_label} | {case.sql_p50:.1f} / {case.sql_p95:.1f} ms "
-                     f"| {'yes' if case.p95 < TARGET_MS else '**no**'} |")
-    return "\n".join(lines)
-
-
-def record(text: str) -> None:
-    """Put ``text`` in bench/RESULTS.md as this benchmark's section, leaving the others alone."""
-    path = ROOT / "bench" / "RESULTS.md"
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = current.splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        lines[start:end] = text.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
-    else:
-        lines += ["", *text.rstrip("\n").splitlines()]
-    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+    return common.markdown_table(
+        [f"request ({count} each)", "p50", "p95", "max", "SQL queries per request",
+         "time in SQL p50 / p95", f"p95 < {TARGET_MS:.0f} ms"], "lrrrrrc",
+        ([case.name, f"{case.p50:.1f} ms", f"{case.p95:.1f} ms", f"{case.max:.1f} ms",
+          case.query_label, f"{case.sql_p50:.1f} / {case.sql_p95:.1f} ms", case.meets(TARGET_MS)]
+         for case in cases))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
-                        help="PostgreSQL server URL without a database name")
+    parser = common.argument_parser(__doc__)
     parser.add_argument("--spaces", type=int, default=2000)
     parser.add_argument("--repositories", type=int, default=200000)
     parser.add_argument("--tags", type=int, default=1000000)
@@ -566,8 +466,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="measure the database an earlier --keep run left (migrated first), "
                              "without loading it again")
-    parser.add_argument("--record", action="store_true",
-                        help=f"write the results into bench/RESULTS.md ({SECTION!r})")
+    common.add_record_argument(parser, SECTION)
     options = parser.parse_args()
     if options.quick:
         options.requests, options.warmup = 20, 5
@@ -575,24 +474,11 @@ def main() -> None:
         options.tags //= 10
 
     server_url = options.postgres.rstrip("/")
-    postgres_version = server_version(server_url) if options.reuse else create_database(server_url)
-    from cryptography.fernet import Fernet
-
-    os.environ["DATABASE_URL"] = f"{server_url}/{DATABASE}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    os.environ["DEBUG"] = "false"
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["SECURE_SSL_REDIRECT"] = "false"  # the test client speaks plain HTTP
-    os.environ.setdefault("SECRET_KEY", "images-bench-" + Fernet.generate_key().decode())
-    os.environ.setdefault("WHARF_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    postgres_version = (common.server_version(server_url) if options.reuse
+                        else common.create_database(server_url, DATABASE))
+    common.start_django(f"{server_url}/{DATABASE}", "images-bench-", common.TEST_CLIENT_SETTINGS)
     from django.core.management import call_command
     from django.test import Client
-    from django.test.utils import override_settings
 
     try:
         call_command("migrate", verbosity=0)
@@ -607,26 +493,22 @@ def main() -> None:
               f"over {len(data['sizes'])} registries), {options.workspaces:,} workspaces, "
               f"{data['bindings']:,} bindings, {options.repositories:,} repositories, "
               f"{options.tags:,} tags in {load_seconds:.1f} s", file=sys.stderr)
-        with tempfile.TemporaryDirectory(prefix="wharf-images-bench-") as static_root, \
-                override_settings(STATIC_ROOT=static_root):
-            call_command("collectstatic", interactive=False, verbosity=0)
+        with common.collected_static("wharf-images-bench-"):
             client = Client()
             client.force_login(data["editor"])
-            load_before = os.getloadavg()
+            load_before = common.load_average()
             gc.collect()
             cases = bench(client, data, options.requests, options.warmup, options.seed)
-            load_after = os.getloadavg()
+            load_after = common.load_average()
     finally:
         if not options.keep:
-            drop_database(server_url)
+            common.drop_database(server_url, DATABASE)
 
-    machine = (f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
-               f"Django {django.get_version()}, PostgreSQL {postgres_version} on loopback")
+    machine = common.machine_line(postgres_version)
     method = (f"in-process Django test `Client` as a Workspace Editor, production settings "
               f"(DEBUG off), {options.warmup} warm-up requests then {options.requests} timed per "
-              f"case, the cases interleaved; 1-minute load average {load_before[0]:.2f} before "
-              f"the run and {load_after[0]:.2f} at its end (this benchmark and PostgreSQL alone "
-              f"make about 1)")
+              f"case, the cases interleaved; {common.load_phrase(load_before, load_after)} (this "
+              f"benchmark and PostgreSQL alone make about 1)")
     data_line = (f"{options.spaces:,} spaces over {len(data['sizes'])} registries "
                  f"({' / '.join(f'{s:,}' for s in data['sizes'])}: three healthy platform "
                  f"registries, an Unhealthy one, and the workspace's own), "
@@ -639,10 +521,8 @@ def main() -> None:
     print(f"{machine}\n{method}\n{data_line}\n")
     print(report)
     if options.record:
-        record("\n".join([
-            SECTION, "",
-            f"`.venv/bin/python bench/images_bench.py --record`, "
-            f"{datetime.date.today().isoformat()}.", "",
+        common.record(SECTION, [
+            f"{common.recorded_by(__file__)}.", "",
             f"- Machine: {machine}.",
             f"- Method: {method}. Times are server time (middleware, view, queries, template or "
             f"serializer), without a network or WSGI server in front.",
@@ -651,8 +531,7 @@ def main() -> None:
             "the middle of names), a rare string (one or a few matches) and a string that "
             "matches nothing, a quarter each.", "",
             report, "",
-        ]))
-        print(f"\nwritten to {ROOT / 'bench' / 'RESULTS.md'}", file=sys.stderr)
+        ])
 
 
 if __name__ == "__main__":

@@ -46,21 +46,19 @@ Cases:
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import gc
 import math
-import os
-import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+import common  # noqa: E402
+
 DATABASE = "wharf_bench_pages"
 SECTION = "## Pages (issue 4)"
 NOTES = "What the figures say"
@@ -77,45 +75,12 @@ TEAMS = ["north", "south", "east", "west", "core", "edge", "blue", "green", "red
 
 
 @dataclass
-class Case:
-    name: str
-    timings: list[float]
-    queries: list[int]
+class Case(common.RequestCase):
     cpu: list[float] = field(default_factory=list)
-
-    def quantile(self, q: float) -> float:
-        ordered = sorted(self.timings)
-        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.timings) * 1000
-
-    @property
-    def p95(self) -> float:
-        return self.quantile(0.95)
-
-    @property
-    def max(self) -> float:
-        return max(self.timings) * 1000
 
     @property
     def cpu_p50(self) -> float:
         return statistics.median(self.cpu) * 1000
-
-    @property
-    def query_label(self) -> str:
-        low, high = min(self.queries), max(self.queries)
-        return str(low) if low == high else f"{low}-{high}"
-
-
-class QueryCounter:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -191,8 +156,7 @@ def load(spaces: int, workspaces: int, bindings: int, seed: int) -> dict:
                       WHERE space.visibility = 'private') pair''', [now, now, now])
         admin = User.objects.create_user("bench-admin", password="bench-admin-password")
         admin.groups.add(Group.objects.get(name=ADMIN_GROUP))
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    common.vacuum_analyze()
     return {"registries": registries, "admin": admin, "sizes": sizes,
             "credentials": PullCredential.objects.count()}
 
@@ -214,7 +178,7 @@ def timed(client, request: Request) -> tuple[float, float, int]:
     from django.db import connection
 
     headers = {"HX-Request": "true"} if request.htmx else {}
-    counter = QueryCounter()
+    counter = common.QueryCounter()
     with connection.execute_wrapper(counter):
         started, cpu_started = time.perf_counter(), time.process_time()
         response = getattr(client, request.method)(request.path, request.data, headers=headers)
@@ -318,68 +282,16 @@ def bench(client, registry, count: int, warmup: int, seed: int) -> list[Case]:
 # -- setup and report ----------------------------------------------------------------------------
 
 
-def create_database(server_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        admin.execute(f'CREATE DATABASE "{DATABASE}"')
-        return admin.execute("SHOW server_version").fetchone()[0]
-
-
-def drop_database(server_url: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def table(cases: list[Case], count: int) -> str:
-    lines = [
-        f"| page ({count} requests each) | p50 | p95 | max | Python CPU p50 "
-        f"| SQL queries per request | p95 < {TARGET_MS:.0f} ms |",
-        "|---|---:|---:|---:|---:|---:|:---:|",
-    ]
-    for case in cases:
-        lines.append(f"| {case.name} | {case.p50:.1f} ms | {case.p95:.1f} ms | {case.max:.1f} ms "
-                     f"| {case.cpu_p50:.1f} ms | {case.query_label} "
-                     f"| {'yes' if case.p95 < TARGET_MS else '**no**'} |")
-    return "\n".join(lines)
-
-
-def record(text: str) -> None:
-    """Put ``text`` in bench/RESULTS.md as the pages section, leaving the other sections alone."""
-    path = ROOT / "bench" / "RESULTS.md"
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = current.splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        # Notes written by hand ("What the figures say:" to the end of the section) stay.
-        notes = next((i for i in range(start, end) if lines[i].startswith(NOTES)), end)
-        lines[start:notes] = text.rstrip("\n").splitlines() + [""]
-    else:
-        lines += ["", *text.rstrip("\n").splitlines()]
-    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+    return common.markdown_table(
+        [f"page ({count} requests each)", "p50", "p95", "max", "Python CPU p50",
+         "SQL queries per request", f"p95 < {TARGET_MS:.0f} ms"], "lrrrrrc",
+        ([case.name, f"{case.p50:.1f} ms", f"{case.p95:.1f} ms", f"{case.max:.1f} ms",
+          f"{case.cpu_p50:.1f} ms", case.query_label, case.meets(TARGET_MS)] for case in cases))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
-                        help="PostgreSQL server URL without a database name")
+    parser = common.argument_parser(__doc__)
     parser.add_argument("--spaces", type=int, default=20000)
     parser.add_argument("--workspaces", type=int, default=5000)
     parser.add_argument("--bindings", type=int, default=40000)
@@ -388,32 +300,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="20 requests per case, 5 warm-up")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--record", action="store_true",
-                        help=f"write the results into bench/RESULTS.md ({SECTION!r})")
+    common.add_record_argument(parser, SECTION)
     options = parser.parse_args()
     if options.quick:
         options.requests, options.warmup = 20, 5
 
     server_url = options.postgres.rstrip("/")
-    postgres_version = create_database(server_url)
-    from cryptography.fernet import Fernet
-
-    os.environ["DATABASE_URL"] = f"{server_url}/{DATABASE}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    os.environ["DEBUG"] = "false"
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["SECURE_SSL_REDIRECT"] = "false"  # the test client speaks plain HTTP
-    os.environ["WHARF_TASKS_BACKEND"] = "django_tasks_db.DatabaseBackend"
-    os.environ.setdefault("SECRET_KEY", "pages-bench-" + Fernet.generate_key().decode())
-    os.environ.setdefault("WHARF_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    postgres_version = common.create_database(server_url, DATABASE)
+    common.start_django(f"{server_url}/{DATABASE}", "pages-bench-", {
+        **common.TEST_CLIENT_SETTINGS, "WHARF_TASKS_BACKEND": "django_tasks_db.DatabaseBackend"})
     from django.core.management import call_command
     from django.test import Client
-    from django.test.utils import override_settings
 
     try:
         call_command("migrate", verbosity=0)
@@ -423,30 +320,24 @@ def main() -> None:
         print(f"loaded {options.spaces:,} spaces ({' / '.join(f'{s:,}' for s in data['sizes'])} "
               f"over {len(data['sizes'])} registries), {options.workspaces:,} workspaces, "
               f"{options.bindings:,} bindings in {load_seconds:.1f} s", file=sys.stderr)
-        with tempfile.TemporaryDirectory(prefix="wharf-pages-bench-") as static_root, \
-                override_settings(STATIC_ROOT=static_root):
-            call_command("collectstatic", interactive=False, verbosity=0)
+        with common.collected_static("wharf-pages-bench-"):
             client = Client()
             client.force_login(data["admin"])
-            load_before = os.getloadavg()
+            load_before = common.load_average()
             gc.collect()
             cases = bench(client, data["registries"][0], options.requests, options.warmup,
                           options.seed)
-            load_after = os.getloadavg()
+            load_after = common.load_average()
     finally:
         if not options.keep:
-            drop_database(server_url)
+            common.drop_database(server_url, DATABASE)
 
-    import django as django_module
-
-    machine = (f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
-               f"Django {django_module.get_version()}, PostgreSQL {postgres_version} on loopback")
+    machine = common.machine_line(postgres_version)
     method = (f"in-process Django test `Client` as the Admin, production settings (DEBUG off, "
               f"tasks queued in the database), "
               f"{options.warmup} warm-up requests then {options.requests} timed per case, "
-              f"the cases interleaved; 1-minute load average {load_before[0]:.2f} before the "
-              f"run and {load_after[0]:.2f} at its end (this benchmark and PostgreSQL alone "
-              f"make about 1)")
+              f"the cases interleaved; {common.load_phrase(load_before, load_after)} (this "
+              f"benchmark and PostgreSQL alone make about 1)")
     data_line = (f"{options.spaces:,} spaces (pages measured on the registry holding "
                  f"{data['sizes'][0]:,} of them), {options.workspaces:,} workspaces, "
                  f"{options.bindings:,} bindings, {data['credentials']:,} pull credentials "
@@ -455,17 +346,15 @@ def main() -> None:
     print(f"{machine}\n{method}\n{data_line}\n")
     print(report)
     if options.record:
-        record("\n".join([
-            SECTION, "",
-            f"`.venv/bin/python bench/pages_bench.py --record`, "
-            f"{datetime.date.today().isoformat()}.", "",
+        # Notes written by hand ("What the figures say:" to the end of the section) stay.
+        common.record(SECTION, [
+            f"{common.recorded_by(__file__)}.", "",
             f"- Machine: {machine}.",
             f"- Method: {method}. Times are server time (middleware, view, queries, template), "
             f"without a network or WSGI server in front.",
             f"- Data: {data_line}.", "",
             report, "",
-        ]))
-        print(f"\nwritten to {ROOT / 'bench' / 'RESULTS.md'}", file=sys.stderr)
+        ], notes=NOTES)
 
 
 if __name__ == "__main__":

@@ -27,39 +27,19 @@ Two task backends:
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+import common  # noqa: E402
+
 DATABASE = "wharf_robot_bench"
 SECTION = "## Harbor robots (issue 6)"
 TARGET_SECONDS = 10.0
-
-
-def psql(server_url: str, sql: str) -> str:
-    return subprocess.run(["psql", f"{server_url}/postgres", "-XAtqc", sql], check=True,
-                          capture_output=True, text=True).stdout.strip()
-
-
-def record(text: str) -> None:
-    """Put ``text`` in bench/RESULTS.md as this section, leaving the other sections alone."""
-    path = ROOT / "bench" / "RESULTS.md"
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = current.splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines[start:end] = text.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
-    else:
-        lines += ["", *text.rstrip("\n").splitlines()]
-    path.write_text("\n".join(lines).rstrip("\n") + "\n")
 
 
 def wait_for(check, timeout: float, every: float = 0.01) -> float:
@@ -107,40 +87,21 @@ def cycles(client, double, data, count: int, timeout: float) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
-                        help="PostgreSQL server URL without a database name")
+    parser = common.argument_parser(__doc__)
     parser.add_argument("--cycles", type=int, default=20, help="bind/unbind cycles per backend")
     parser.add_argument("--interval", type=float, default=1.0,
                         help="db_worker's polling interval in seconds (its default is 1)")
     parser.add_argument("--quick", action="store_true", help="5 cycles per backend")
-    parser.add_argument("--record", action="store_true",
-                        help=f"write the results into bench/RESULTS.md ({SECTION!r})")
+    common.add_record_argument(parser, SECTION)
     options = parser.parse_args()
     if options.quick:
         options.cycles = 5
 
     server_url = options.postgres.rstrip("/")
-    psql(server_url, f'DROP DATABASE IF EXISTS "{DATABASE}"')
-    psql(server_url, f'CREATE DATABASE "{DATABASE}"')
-    postgres_version = psql(server_url, "SHOW server_version").split()[0]
-    from cryptography.fernet import Fernet
-
-    env = {
-        "DATABASE_URL": f"{server_url}/{DATABASE}",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "testserver",
-        "SECURE_SSL_REDIRECT": "false",
-        "SECRET_KEY": "robot-bench-" + Fernet.generate_key().decode(),
-        "WHARF_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    # The version number alone ("15.2", not "15.2 (Debian ...)"), as this report has always said.
+    postgres_version = common.create_database(server_url, DATABASE).split()[0]
+    common.start_django(f"{server_url}/{DATABASE}", "robot-bench-", common.TEST_CLIENT_SETTINGS,
+                        fresh=True)
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
     from django.test import Client
@@ -180,7 +141,7 @@ def main() -> None:
             database = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
             worker = subprocess.Popen(
                 [sys.executable, "manage.py", "db_worker", "--interval", str(options.interval)],
-                cwd=ROOT, env={**os.environ, "WHARF_TASKS_BACKEND": "django_tasks_db.DatabaseBackend"},
+                cwd=common.ROOT, env={**os.environ, "WHARF_TASKS_BACKEND": "django_tasks_db.DatabaseBackend"},
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )
             with override_settings(TASKS=database):
@@ -191,35 +152,31 @@ def main() -> None:
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=10)
-        from django.db import connections
+        common.drop_database(server_url, DATABASE)
 
-        connections.close_all()
-        psql(server_url, f'DROP DATABASE IF EXISTS "{DATABASE}"')
-
-    rows = ["| task backend | cycles | median | p90 | max | target |", "|---|---:|---:|---:|---:|---|"]
+    rows = []
     for backend, timings in results.items():
         ordered = sorted(timings)
+        # Rounded rank, not common.nearest_rank: kept so the recorded p90 figures stay comparable.
         p90 = ordered[max(0, int(round(0.9 * len(ordered))) - 1)]
         label = backend if backend == "immediate" else f"db worker (--interval {options.interval:g})"
         verdict = "met" if max(timings) < TARGET_SECONDS else "MISSED"
-        rows.append(f"| {label} | {len(timings)} | {statistics.median(timings) * 1000:.0f} ms | "
-                    f"{p90 * 1000:.0f} ms | {max(timings) * 1000:.0f} ms | "
-                    f"< {TARGET_SECONDS:g} s: {verdict} |")
-    table = "\n".join(rows)
-    machine = (f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
-               f"Django {django.get_version()}, PostgreSQL {postgres_version} on loopback")
+        rows.append([label, str(len(timings)), f"{statistics.median(timings) * 1000:.0f} ms",
+                     f"{p90 * 1000:.0f} ms", f"{max(timings) * 1000:.0f} ms",
+                     f"< {TARGET_SECONDS:g} s: {verdict}"])
+    table = common.markdown_table(["task backend", "cycles", "median", "p90", "max", "target"],
+                                  "lrrrrl", rows)
+    machine = common.machine_line(postgres_version, with_cpu_model=False)
     print(f"{machine}\n\n{table}")
     if options.record:
-        record("\n".join([
-            SECTION, "",
-            f"`.venv/bin/python bench/robot_bench.py --record`, {datetime.date.today().isoformat()}, "
+        common.record(SECTION, [
+            f"{common.recorded_by(__file__)}, "
             f"{machine}. Time from the Admin's unbind POST (the Bind/unbind dialog, through the "
             "whole middleware stack) to the first pull of the unbound space that the Harbor double "
             "refuses to the workspace's robot (polled every 10 ms). The workspace keeps another "
             "private space, so each unbind is a permission update (GET + PUT of the robot).", "",
             table, "",
-        ]))
-        print(f"\nwritten to {ROOT / 'bench' / 'RESULTS.md'}", file=sys.stderr)
+        ])
 
 
 if __name__ == "__main__":

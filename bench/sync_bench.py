@@ -25,7 +25,6 @@ How the data is made:
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import os
 import platform
@@ -38,7 +37,9 @@ import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+import common  # noqa: E402
+
 DATABASE = "wharf_sync_bench"
 
 
@@ -61,7 +62,7 @@ class Measure:
 
 def serve_harbor(pipe, projects: int, repositories: int) -> None:
     """Child process: fill a Harbor double, tell the parent its URL, serve until told to stop."""
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(common.ROOT))
     from registries.tests import harbor_double as module
 
     class _HintedRepositories(dict):
@@ -127,21 +128,12 @@ def fill_registry(server, repositories: int, spaces: int) -> None:
 # -- measuring -----------------------------------------------------------------------------------
 
 
-class QueryCounter:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
 def measure(label: str, run_name: str, registry, *, traced: bool = False) -> Measure:
     from django.db import connection
 
     from registries.sync import sync_registry
 
-    counter = QueryCounter()
+    counter = common.QueryCounter()
     if traced:
         tracemalloc.start()
     started = time.perf_counter()
@@ -241,44 +233,18 @@ def bench_distribution(repositories: int, spaces: int, workdir: Path) -> list[Me
 # -- setup and report ----------------------------------------------------------------------------
 
 
-def create_database(server_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        admin.execute(f'CREATE DATABASE "{DATABASE}"')
-        version = admin.execute("SHOW server_version").fetchone()[0]
-    return version
-
-
-def drop_database(server_url: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-
-
 def table(rows: list[Measure]) -> str:
-    lines = [
-        "| registry | run | wall time | peak memory (traced) | HTTP requests | DB queries "
-        "| spaces | repositories | tags |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in rows:
-        peak = f"{row.peak_mib:.1f} MiB" if row.peak_mib is not None else "-"
-        lines.append(
-            f"| {row.registry} | {row.run} | {row.seconds:.1f} s | {peak} | {row.requests:,} "
-            f"| {row.queries:,} | {row.spaces:,} | {row.repositories:,} | {row.tags:,} |"
-        )
-    return "\n".join(lines)
+    return common.markdown_table(
+        ["registry", "run", "wall time", "peak memory (traced)", "HTTP requests", "DB queries",
+         "spaces", "repositories", "tags"], "llrrrrrrr",
+        ([row.registry, row.run, f"{row.seconds:.1f} s",
+          f"{row.peak_mib:.1f} MiB" if row.peak_mib is not None else "-", f"{row.requests:,}",
+          f"{row.queries:,}", f"{row.spaces:,}", f"{row.repositories:,}", f"{row.tags:,}"]
+         for row in rows))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
-                        help="PostgreSQL server URL without a database name")
+    parser = common.argument_parser(__doc__)
     parser.add_argument("--projects", type=int, default=1000)
     parser.add_argument("--harbor-repositories", type=int, default=20000)
     parser.add_argument("--registry-repositories", type=int, default=2000)
@@ -292,18 +258,8 @@ def main() -> None:
         options.registry_repositories //= 10
 
     server_url = options.postgres.rstrip("/")
-    postgres_version = create_database(server_url)
-    from cryptography.fernet import Fernet
-
-    os.environ["DATABASE_URL"] = f"{server_url}/{DATABASE}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    os.environ.setdefault("SECRET_KEY", "sync-bench-" + Fernet.generate_key().decode())
-    os.environ.setdefault("WHARF_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    postgres_version = common.create_database(server_url, DATABASE)
+    common.start_django(f"{server_url}/{DATABASE}", "sync-bench-")
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -315,7 +271,7 @@ def main() -> None:
                                        Path(workdir))
     finally:
         if not options.keep:
-            drop_database(server_url)
+            common.drop_database(server_url, DATABASE)
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"Python {platform.python_version()}, PostgreSQL {postgres_version}, "

@@ -35,12 +35,9 @@ Django's test client.
 
 from __future__ import annotations
 
-import argparse
 import base64
-import datetime
 import json
 import os
-import platform
 import re
 import shutil
 import socket
@@ -53,7 +50,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+import common  # noqa: E402
+
 DATABASE = "wharf_bench_tokens"
 SECTION = "## Token service (issue 6)"
 SERVICE = "bench-registry"
@@ -110,28 +109,8 @@ class Case:
 # -- database --------------------------------------------------------------------------------
 
 
-def create_database(server_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-        admin.execute(f'CREATE DATABASE "{DATABASE}"')
-        return admin.execute("SHOW server_version").fetchone()[0]
-
-
-def drop_database(server_url: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
-
-
 def seed(spaces: int, workspaces: int) -> dict:
     """The registry, spaces, workspaces (each bound to two private spaces) and credentials."""
-    from django.db import connection
-
     from registries import tokens
     from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
     from workspaces.models import Workspace
@@ -160,8 +139,7 @@ def seed(spaces: int, workspaces: int) -> dict:
     SpaceBinding.objects.bulk_create(bindings, batch_size=2000)
     PullCredential.objects.bulk_create(credentials, batch_size=2000)
     tokens.create_signing_key()
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    common.vacuum_analyze()
     return {"registry": registry, "workspaces": workspace_rows, "secrets": secrets,
             "public": public, "private": private}
 
@@ -179,9 +157,9 @@ def start_gunicorn(port: int, env: dict) -> subprocess.Popen:
     import httpx
 
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi:application", "--workers", "2",
+        [str(common.ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi:application", "--workers", "2",
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+        cwd=common.ROOT, env=env, stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -386,61 +364,31 @@ def unbind_to_denied(base: str, data: dict, rounds: int) -> list[tuple[float, bo
 # -- report ----------------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def table(cases: list[Case]) -> str:
-    lines = ["| case | tokens/s | p50 | p95 | p99 | max | requests | non-200 | socket errors "
-             "| SQL queries per token | CPU per token: gunicorn + PostgreSQL (+ wrk) "
-             "| server CPU allows |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
-    for case in cases:
-        lines.append(
-            f"| {case.name} | **{case.per_second:,.0f}** | {case.p50_ms:.1f} ms | "
-            f"{case.p95_ms:.1f} ms | {case.p99_ms:.1f} ms | {case.max_ms:.0f} ms | "
-            f"{case.requests:,} | {case.non_200} | {case.socket_errors} | {case.queries} | "
-            f"{case.gunicorn_cpu_ms:.2f} + {case.postgres_cpu_ms:.2f} ms "
-            f"(+ {case.wrk_cpu_ms:.2f} ms) | {case.capacity:,.0f}/s on 2 CPUs |")
-    return "\n".join(lines)
+    return common.markdown_table(
+        ["case", "tokens/s", "p50", "p95", "p99", "max", "requests", "non-200", "socket errors",
+         "SQL queries per token", "CPU per token: gunicorn + PostgreSQL (+ wrk)",
+         "server CPU allows"], "lrrrrrrrrrlr",
+        ([case.name, f"**{case.per_second:,.0f}**", f"{case.p50_ms:.1f} ms",
+          f"{case.p95_ms:.1f} ms", f"{case.p99_ms:.1f} ms", f"{case.max_ms:.0f} ms",
+          f"{case.requests:,}", str(case.non_200), str(case.socket_errors), str(case.queries),
+          f"{case.gunicorn_cpu_ms:.2f} + {case.postgres_cpu_ms:.2f} ms (+ {case.wrk_cpu_ms:.2f} ms)",
+          f"{case.capacity:,.0f}/s on 2 CPUs"] for case in cases))
 
 
 def unbind_table(rows: dict[str, list[tuple[float, bool]]]) -> str:
-    lines = ["| server | rounds | next token denied the pull | time to the denied token: p50 | max |",
-             "|---|---:|---:|---:|---:|"]
+    lines = []
     for label, results in rows.items():
         times = [elapsed * 1000 for elapsed, _denied in results]
         denied = sum(1 for _elapsed, was_denied in results if was_denied)
-        lines.append(f"| {label} | {len(results)} | {denied} of {len(results)} | "
-                     f"{statistics.median(times):.1f} ms | {max(times):.1f} ms |")
-    return "\n".join(lines)
-
-
-def record(text: str) -> None:
-    """Put ``text`` in bench/RESULTS.md as this benchmark's section, leaving others alone."""
-    path = ROOT / "bench" / "RESULTS.md"
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = current.splitlines()
-    if SECTION in lines:
-        start = lines.index(SECTION)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        lines[start:end] = text.rstrip("\n").splitlines() + ([""] if end < len(lines) else [])
-    else:
-        lines += ["", *text.rstrip("\n").splitlines()]
-    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+        lines.append([label, str(len(results)), f"{denied} of {len(results)}",
+                      f"{statistics.median(times):.1f} ms", f"{max(times):.1f} ms"])
+    return common.markdown_table(["server", "rounds", "next token denied the pull",
+                                  "time to the denied token: p50", "max"], "lrrrr", lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
-                        help="PostgreSQL server URL without a database name")
+    parser = common.argument_parser(__doc__)
     parser.add_argument("--spaces", type=int, default=2000)
     parser.add_argument("--workspaces", type=int, default=500)
     parser.add_argument("--rotate", type=int, default=100,
@@ -453,8 +401,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20, help="unbind -> denied rounds")
     parser.add_argument("--quick", action="store_true", help="3 s per case, 5 rounds")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--record", action="store_true",
-                        help=f"write the results into bench/RESULTS.md ({SECTION!r})")
+    common.add_record_argument(parser, SECTION)
     options = parser.parse_args()
     if options.quick:
         options.seconds, options.rounds, options.repeat = 3, 5, 1
@@ -462,26 +409,12 @@ def main() -> None:
         sys.exit("wrk is not installed (Debian package wrk)")
 
     server_url = options.postgres.rstrip("/")
-    postgres_version = create_database(server_url)
-    from cryptography.fernet import Fernet
-
-    env = {
-        "DATABASE_URL": f"{server_url}/{DATABASE}",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1,testserver",
-        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback
-        "SECRET_KEY": "token-bench-" + Fernet.generate_key().decode(),
-        # gunicorn must decrypt the signing key this process stores: same keys on both sides.
-        "WHARF_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "WHARF_TESTING": "false",
-        "LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    postgres_version = common.create_database(server_url, DATABASE)
+    # gunicorn gets this environment: same settings, and the same keys to decrypt the signing
+    # key this process stores. Plain HTTP on loopback, as for the test client.
+    common.start_django(f"{server_url}/{DATABASE}", "token-bench-", {
+        **common.TEST_CLIENT_SETTINGS, "ALLOWED_HOSTS": "127.0.0.1,testserver",
+        "WHARF_TESTING": "false"}, fresh=True)
     from django.core.management import call_command
 
     gunicorn = None
@@ -495,11 +428,11 @@ def main() -> None:
               f"{2 * options.workspaces:,} bindings and credentials in "
               f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
         port = free_port()
-        gunicorn = start_gunicorn(port, {**os.environ, **env})
+        gunicorn = start_gunicorn(port, dict(os.environ))
         base = f"http://127.0.0.1:{port}"
         import httpx
 
-        load_before = os.getloadavg()
+        load_before = common.load_average()
         with tempfile.TemporaryDirectory(prefix="wharf-token-bench-") as workdir:
             for name, (entries, expected) in case_entries(data, options.rotate).items():
                 path, auth = entries[0]
@@ -542,20 +475,16 @@ def main() -> None:
             gunicorn.terminate()
             gunicorn.wait(timeout=10)
         if not options.keep:
-            drop_database(server_url)
+            common.drop_database(server_url, DATABASE)
 
-    load_after = os.getloadavg()
-    import django as django_module
-
-    machine = (f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
-               f"Django {django_module.get_version()}, PostgreSQL {postgres_version} on loopback")
+    load_after = common.load_average()
+    machine = common.machine_line(postgres_version)
     method = (f"gunicorn 2 sync workers, production settings (DEBUG off); wrk "
               f"{options.threads} thread(s), {options.connections} connections, "
               f"{options.repeat} runs of {options.seconds} s per case after a 2 s warm-up (the "
               f"median run is shown), rotating over {options.rotate} "
-              f"credentials; wrk, gunicorn and PostgreSQL share the machine; 1-minute load average "
-              f"{load_before[0]:.2f} before the run and {load_after[0]:.2f} at its end (the "
-              f"benchmark alone makes about 2)")
+              f"credentials; wrk, gunicorn and PostgreSQL share the machine; "
+              f"{common.load_phrase(load_before, load_after)} (the benchmark alone makes about 2)")
     data_line = (f"one token-service registry with {options.spaces:,} spaces (one in ten public), "
                  f"{options.workspaces:,} workspaces each bound to two private spaces, with its "
                  f"ws-<workspace> credential")
@@ -569,10 +498,8 @@ def main() -> None:
     verdict = "met" if slowest >= TARGET_TOKENS_PER_SECOND else "MISSED"
     print(f"\ntarget {TARGET_TOKENS_PER_SECOND} tokens/s: {verdict} (slowest case {slowest:,.0f})")
     if options.record:
-        record("\n".join([
-            SECTION, "",
-            f"`.venv/bin/python bench/token_bench.py --record`, "
-            f"{datetime.date.today().isoformat()}.", "",
+        common.record(SECTION, [
+            f"{common.recorded_by(__file__)}.", "",
             f"- Machine: {machine}.",
             f"- Method: {method}.",
             f"- Data: {data_line}.",
@@ -596,8 +523,7 @@ def main() -> None:
             "the request waits behind wrk's queued ones; it is still the next one to be answered "
             "for this credential, and it is denied.", "",
             unbind_report, "",
-        ]))
-        print(f"\nwritten to {ROOT / 'bench' / 'RESULTS.md'}", file=sys.stderr)
+        ])
 
 
 if __name__ == "__main__":
