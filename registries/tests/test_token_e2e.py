@@ -148,3 +148,34 @@ def test_registry_refuses_expired_and_foreign_tokens(wharf_registry, oci_images)
     assert status(expired) == 401
     registry.name = "another-service"
     assert status(tokens.issue_token(registry, tokens.ANONYMOUS, access)["token"]) == 401
+
+
+def test_namespace_secret_pulls_exactly_what_its_picker_shows(wharf_registry, oci_images):
+    import base64
+    import json
+
+    from registries import access, pull_secrets
+    from workspaces.models import Cluster, Namespace
+
+    server, registry, admin = wharf_registry
+    refs = {"pub/alpine": "3.20", "vault/api": "1.0", "other/web": "2.0"}
+    for repository, tag in refs.items():
+        server.push(oci_images["alpine:3.20"], f"{repository}:{tag}", source_tag="3.20",
+                    creds=f"{admin.username}:{PASSWORD}")
+    assert sync_registry(registry).result == "succeeded"
+    spaces = {space.name: space for space in RegistrySpace.objects.filter(registry=registry)}
+    services.set_visibility(spaces["pub"], admin, "public")
+    payments, search = Workspace.objects.create(name="payments"), Workspace.objects.create(name="search")
+    services.change_bindings(spaces["vault"], admin, add=[payments])
+    services.change_bindings(spaces["other"], admin, add=[search])
+    namespace = Namespace.objects.create(cluster=Cluster.objects.create(name="prod"), name="shop",
+                                         workspace=payments)
+
+    manifest = pull_secrets.fetch_pull_secret(namespace, admin)
+    entry = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))["auths"][registry.host]
+    creds = f"{entry['username']}:{entry['password']}"
+
+    shown = set(access.repositories_in(access.spaces_for_namespace(namespace)).values_list("name", flat=True))
+    assert shown == {"pub/alpine", "vault/api"}
+    for repository, tag in refs.items():
+        assert can_inspect(server, f"{repository}:{tag}", creds) == (repository in shown), repository
