@@ -36,15 +36,27 @@ def _public_q() -> Q:
     return Q(visibility=RegistrySpace.Visibility.PUBLIC, registry__scope=Registry.Scope.PLATFORM)
 
 
+def _private_platform_q() -> Q:
+    return Q(visibility=RegistrySpace.Visibility.PRIVATE, registry__scope=Registry.Scope.PLATFORM)
+
+
 def _private_q(workspaces: QuerySet[Workspace]) -> Q:
     """Private platform spaces bound to, plus every space owned by, any of ``workspaces``.
 
     Subqueries rather than joins, so a space never appears twice and no DISTINCT is needed.
     """
     bound = Exists(SpaceBinding.objects.filter(space=OuterRef("pk"), workspace__in=workspaces))
-    return Q(
-        bound, visibility=RegistrySpace.Visibility.PRIVATE, registry__scope=Registry.Scope.PLATFORM
-    ) | Q(registry__scope=Registry.Scope.WORKSPACE, registry__workspace__in=workspaces)
+    return (Q(bound) & _private_platform_q()) | Q(
+        registry__scope=Registry.Scope.WORKSPACE, registry__workspace__in=workspaces)
+
+
+def granting_bindings(*, healthy_only: bool = True) -> QuerySet[SpaceBinding]:
+    """Bindings that give their workspace something everyone else lacks: a private platform space.
+
+    (A binding of a public space matters only once the space turns private.)
+    """
+    return SpaceBinding.objects.filter(
+        space__in=_spaces(healthy_only).filter(_private_platform_q()).values("pk"))
 
 
 def public_spaces(*, healthy_only: bool = True) -> QuerySet[RegistrySpace]:

@@ -55,6 +55,7 @@ from django.utils import timezone
 
 from portal import audit
 from portal.crypto import DecryptionError
+from registries import access
 from registries.access import private_spaces_for_workspace
 from registries.clients import (
     AuthenticationFailed,
@@ -422,9 +423,8 @@ def pairs_to_check(registries=None) -> list[tuple[int, int]]:
     registries = managed_registries() if registries is None else registries
     pairs = set(PullCredential.objects.filter(registry__in=registries)
                 .values_list("workspace_id", "registry_id"))
-    pairs |= set(SpaceBinding.objects.filter(
-        space__registry__in=registries, space__visibility=RegistrySpace.Visibility.PRIVATE,
-        space__missing=False).values_list("workspace_id", "space__registry_id"))
+    pairs |= set(access.granting_bindings(healthy_only=False).filter(space__registry__in=registries)
+                 .values_list("workspace_id", "space__registry_id"))
     return sorted(pairs)
 
 

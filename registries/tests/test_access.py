@@ -172,3 +172,14 @@ def test_rule_uses_a_single_query_without_duplicates(world, django_assert_num_qu
     with django_assert_num_queries(1):
         ids = list(access.spaces_for_user(user).values_list("pk", flat=True))
     assert len(ids) == len(set(ids))
+
+
+def test_granting_bindings_are_those_of_private_platform_spaces(world):
+    seen = {(b.space.registry.name, b.space.name, b.workspace.name)
+            for b in access.granting_bindings(healthy_only=False).select_related("space__registry", "workspace")}
+    assert seen == {
+        (registry, space, workspace)
+        for registry, (scope, _owner, _healthy) in REGISTRIES.items() if scope == "platform"
+        for space, (visibility, bound_to) in SPACES.items() if visibility == "private"
+        for workspace in bound_to
+    }
