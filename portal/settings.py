@@ -61,6 +61,12 @@ for _network in WHARF_ALLOWED_REGISTRY_NETWORKS:
             f"got {_network!r}."
         ) from None
 WHARF_REGISTRY_TIMEOUT = env_int("WHARF_REGISTRY_TIMEOUT", 10)
+# One limit for everything a request does at a registry (all calls, redirects, token fetches):
+# a slow registry must not hold a web worker. Sync and other background work have none.
+WHARF_REGISTRY_DEADLINE = env_int("WHARF_REGISTRY_DEADLINE", 15)
+if WHARF_REGISTRY_TIMEOUT < 1 or WHARF_REGISTRY_DEADLINE < 1:
+    raise ImproperlyConfigured(
+        "WHARF_REGISTRY_TIMEOUT and WHARF_REGISTRY_DEADLINE must be at least 1 second.")
 
 # The token service: registries send clients to WHARF_PUBLIC_URL + "/auth/token" and accept
 # tokens whose iss is WHARF_TOKEN_ISSUER. Docker clients treat tokens shorter than 60 s as

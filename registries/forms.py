@@ -3,6 +3,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from portal.validators import dns_label_validator
+from registries import outbound
 from registries.addresses import refused_reason
 from registries.models import Registry, RegistrySpace
 
@@ -31,6 +32,9 @@ class RegistryForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # One deadline for everything this request asks of the registry: the address lookup
+        # while validating and the connection check on saving.
+        self.deadline = outbound.request_deadline()
         if self.instance.pk:
             self.fields["password"].help_text = _("Leave blank to keep the current password.")
             # The kind decides the client and what the spaces mean; changing it is a new registry.
@@ -50,7 +54,8 @@ class RegistryForm(forms.ModelForm):
         for name, value in fields.items():
             setattr(registry, name, value)
         try:
-            return services.save_registry(registry, actor, password=self.cleaned_data["password"] or None)
+            return services.save_registry(registry, actor, password=self.cleaned_data["password"] or None,
+                                          deadline=self.deadline)
         except services.ServiceError as error:
             self.add_error(None, error.message)
             return None
@@ -83,7 +88,7 @@ class WorkspaceRegistryForm(RegistryForm):
 
     def clean_url(self):
         url = super().clean_url()
-        reason = refused_reason(url, settings.WHARF_ALLOWED_REGISTRY_NETWORKS)
+        reason = refused_reason(url, settings.WHARF_ALLOWED_REGISTRY_NETWORKS, self.deadline)
         if reason:
             raise forms.ValidationError(reason)
         return url

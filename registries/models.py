@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import crypto
 from portal.validators import dns_label_condition, dns_label_validator
-from registries.clients import Connection
+from registries.clients import Connection, Deadline
 
 
 def validate_ca_bundle(pem: str) -> None:
@@ -26,6 +26,17 @@ def validate_ca_bundle(pem: str) -> None:
 http_url_validator = URLValidator(
     schemes=["http", "https"], message=_("Enter an http:// or https:// address.")
 )
+
+
+def validate_no_userinfo(url: str) -> None:
+    """``user:password@host`` would put the password into image references, the API and the
+    audit log; a registry's URL never needs an ``@`` anywhere else either."""
+    if "@" in url:
+        raise ValidationError(
+            _("A registry address may not contain a user name or password (user:password@): "
+              "enter them in the Username and Password fields."),
+            code="userinfo",
+        )
 
 
 class Registry(models.Model):
@@ -46,7 +57,7 @@ class Registry(models.Model):
         error_messages={"unique": _("A registry with this name already exists.")},
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    url = models.CharField(_("URL"), max_length=500, validators=[http_url_validator])
+    url = models.CharField(_("URL"), max_length=500, validators=[http_url_validator, validate_no_userinfo])
     username = models.CharField(_("username"), max_length=255, blank=True)
     # Write-only: set through set_password(), never rendered.
     password_encrypted = models.TextField(blank=True, editable=False)
@@ -98,6 +109,11 @@ class Registry(models.Model):
                 condition=models.Q(url__startswith="http://") | models.Q(url__startswith="https://"),
                 name="registry_url_http",
             ),
+            models.CheckConstraint(
+                condition=~models.Q(url__contains="@"),
+                name="registry_url_no_userinfo",
+                violation_error_message=_("A registry address may not contain a user name or password."),
+            ),
         ]
 
     def __str__(self):
@@ -128,7 +144,18 @@ class Registry(models.Model):
     def is_healthy(self) -> bool:
         return self.status == self.Status.HEALTHY
 
-    def connection(self) -> Connection:
+    def connection(self, *, deadline: Deadline | None = None, background: bool = False) -> Connection:
+        """How clients reach this registry, under the rules of registries.outbound.
+
+        Work done while a person waits shares one ``deadline`` (started now when not given);
+        ``background`` work (tasks) has none.
+        """
+        from registries import outbound
+
+        if background:
+            deadline = None
+        elif deadline is None:
+            deadline = outbound.request_deadline()
         return Connection(
             url=self.url,
             username=self.username,
@@ -136,6 +163,8 @@ class Registry(models.Model):
             verify_tls=self.verify_tls,
             ca_pem=self.ca_bundle,
             timeout=float(settings.WHARF_REGISTRY_TIMEOUT),
+            address_policy=outbound.address_policy(self.scope),
+            deadline=deadline,
         )
 
 

@@ -42,6 +42,7 @@ Rules this module keeps (design sections 5 and 6):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -202,7 +203,8 @@ def _pair(target) -> tuple[Workspace, Registry]:
 
 
 def _client(registry: Registry, connection: Connection | None = None):
-    return client_for(registry.kind, connection or registry.connection())
+    # Robot accounts are kept in tasks: background work, no request deadline.
+    return client_for(registry.kind, connection or registry.connection(background=True))
 
 
 def reconcile(target, *, verify_secret: bool = False) -> Outcome:
@@ -313,9 +315,8 @@ def _stored_secret(credential: PullCredential | None) -> str:
 def _secret_works(registry: Registry, username: str, secret: str) -> bool:
     """Log in as the robot: Harbor serves bad credentials as anonymous, and says so on
     ``/users/current`` (401), where a robot gets 412."""
-    base = registry.connection()
-    connection = Connection(url=base.url, username=username, password=secret,
-                            verify_tls=base.verify_tls, ca_pem=base.ca_pem, timeout=base.timeout)
+    connection = dataclasses.replace(registry.connection(background=True), username=username,
+                                     password=secret)
     try:
         with _client(registry, connection) as harbor:
             harbor.check()
@@ -623,7 +624,7 @@ def delete_robots(registry_id: int, robot_ids: list[int], captured: dict | None 
                         username=captured["username"], password_encrypted=captured["password_encrypted"],
                         verify_tls=captured["verify_tls"], ca_bundle=captured["ca_bundle"])
     try:
-        connection = registry.connection()
+        connection = registry.connection(background=True)
     except DecryptionError as error:
         logger.warning("Robots %s on removed registry %s were not deleted: %s",
                        robot_ids, registry.name, error)

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
-from registries import robots
-from registries.clients import RegistryError, client_for
+from registries import outbound, robots
+from registries.clients import Deadline, RegistryError, client_for
 from registries.models import Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Workspace
 
@@ -38,30 +38,33 @@ def registry_snapshot(registry: Registry) -> dict:
     }
 
 
-def check_connection(registry: Registry) -> None:
-    """Prove the registry answers with these settings; raise ServiceError with its message."""
+def check_connection(registry: Registry, actor=None, *, deadline: Deadline | None = None) -> None:
+    """Prove the registry answers with these settings, within the request's deadline; raise
+    ServiceError with what ``actor`` may be told (registries.outbound.shown_message)."""
     if registry.is_demo:
         return
     try:
-        with client_for(registry.kind, registry.connection()) as client:
+        with client_for(registry.kind, registry.connection(deadline=deadline)) as client:
             client.check(require_admin=registry.scope == Registry.Scope.PLATFORM)
     except RegistryError as error:
-        raise ServiceError(error.message) from None
+        outbound.log_failure(registry, "Connection check", error)
+        raise ServiceError(outbound.shown_message(registry, error, actor)) from None
 
 
 @transaction.atomic
 def save_registry(registry: Registry, actor, *, password: str | None = None,
-                  check: bool = True) -> Registry:
+                  check: bool = True, deadline: Deadline | None = None) -> Registry:
     """Create or update a registry after a successful connection check.
 
-    ``password=None`` keeps the stored one (a blank password field on Edit).
+    ``password=None`` keeps the stored one (a blank password field on Edit). ``deadline`` is the
+    one the caller started when the request began (the form's address check used it too).
     """
     creating = registry.pk is None
     before = None if creating else registry_snapshot(Registry.objects.get(pk=registry.pk))
     if password:
         registry.set_password(password)
     if check:
-        check_connection(registry)
+        check_connection(registry, actor, deadline=deadline)
     now = timezone.now()
     if creating or registry.status != Registry.Status.HEALTHY:
         registry.status_changed = now
@@ -184,7 +187,13 @@ def apply_dialog(space: RegistrySpace, actor, *, shown_ids, chosen_ids) -> Bindi
 
 
 def _client(registry: Registry):
+    # A person is waiting: the request's deadline holds.
     return client_for(registry.kind, registry.connection())
+
+
+def _refusal(registry: Registry, action: str, error: RegistryError, actor) -> ServiceError:
+    outbound.log_failure(registry, action, error)
+    return ServiceError(outbound.shown_message(registry, error, actor))
 
 
 @transaction.atomic
@@ -199,7 +208,7 @@ def create_space(registry: Registry, actor, *, name: str, visibility: str) -> Re
             with _client(registry) as client:
                 info = client.create_space(name, public)
         except RegistryError as error:
-            raise ServiceError(error.message) from None
+            raise _refusal(registry, "Creating a space", error, actor) from None
         upstream_id, created = info.upstream_id, info.created
     space = RegistrySpace.objects.create(
         registry=registry, name=name, visibility=visibility, upstream_id=upstream_id,
@@ -219,7 +228,7 @@ def set_visibility(space: RegistrySpace, actor, visibility: str) -> RegistrySpac
             with _client(space.registry) as client:
                 client.set_space_visibility(space.name, visibility == RegistrySpace.Visibility.PUBLIC)
         except RegistryError as error:
-            raise ServiceError(error.message) from None
+            raise _refusal(space.registry, "Changing a space's visibility", error, actor) from None
     before = {"visibility": space.visibility}
     space.visibility = visibility
     space.save(update_fields=["visibility", "updated"])
@@ -238,7 +247,7 @@ def delete_space(space: RegistrySpace, actor) -> None:
             with _client(space.registry) as client:
                 client.delete_space(space.name)
         except RegistryError as error:
-            raise ServiceError(error.message) from None
+            raise _refusal(space.registry, "Deleting a space", error, actor) from None
     bound = list(space.workspaces.values_list("name", flat=True))
     audit.record(actor, "space.delete", space,
                  before={"name": space.name, "visibility": space.visibility, "workspaces": bound})

@@ -47,7 +47,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.crypto import DecryptionError
-from registries import robots
+from registries import outbound, robots
 from registries.clients import (
     BadAnswer,
     NotFound,
@@ -110,11 +110,19 @@ def sync_registry(registry: Registry, *, batch_size: int = BATCH_SIZE) -> SyncRu
     client: RegistryClient | None = None
     progress = _Progress()
     try:
-        client = client_for(registry.kind, registry.connection())
+        # Background work: no request deadline, the per-call timeout only. The address rule
+        # of a workspace registry holds on every connection.
+        client = client_for(registry.kind, registry.connection(background=True))
         with client, transaction.atomic():
             _Sync(registry, client, run.started, batch_size, progress).run()
             _succeed(registry, run, progress, _requests(client))
-    except (RegistryError, DecryptionError) as error:
+    except RegistryError as error:
+        # The run keeps the detail (server log, Admins); the registry's status is what its
+        # members read, so it says only what they may be told (registries.outbound).
+        shown = outbound.shown_message(registry, error)
+        _fail(registry, run, progress, _requests(client), _message(registry, str(error)),
+              shown=_message(registry, shown))
+    except DecryptionError as error:
         _fail(registry, run, progress, _requests(client), _message(registry, str(error)))
     except Exception as error:
         # A bug or a database failure, not the registry's: its health is unknown, so only the
@@ -185,13 +193,18 @@ def _fail(
     message: str,
     *,
     registry_fault: bool = True,
+    shown: str | None = None,
 ) -> None:
-    """Outside the rolled-back transaction: only the status and the run change."""
+    """Outside the rolled-back transaction: only the status and the run change.
+
+    ``shown`` (default: ``message``) is what the registry's status says.
+    """
     now = timezone.now()
-    changes: dict[str, object] = {"last_sync_error": message}
+    shown = message if shown is None else shown
+    changes: dict[str, object] = {"last_sync_error": shown}
     if registry_fault:
         changes.update(
-            status=Registry.Status.UNHEALTHY, status_message=message, status_changed=now
+            status=Registry.Status.UNHEALTHY, status_message=shown, status_changed=now
         )
     Registry.objects.filter(pk=registry.pk).update(**changes)
     for name, value in changes.items():

@@ -19,6 +19,14 @@ class RegistrySerializer(serializers.ModelSerializer):
     has_password = serializers.BooleanField(read_only=True)
     space_count = serializers.SerializerMethodField()
 
+    def __init__(self, *args, **kwargs):
+        from registries import outbound
+
+        super().__init__(*args, **kwargs)
+        # One deadline for everything this request asks of the registry (address lookup while
+        # validating, connection check on saving); the view passes it to the service.
+        self.deadline = outbound.request_deadline()
+
     class Meta:
         model = Registry
         fields = ["id", "name", "kind", "url", "username", "password", "has_password", "verify_tls",
@@ -110,7 +118,7 @@ class WorkspaceRegistrySerializer(RegistrySerializer):
         from registries.addresses import refused_reason
 
         url = super().validate_url(url)
-        reason = refused_reason(url, settings.WHARF_ALLOWED_REGISTRY_NETWORKS)
+        reason = refused_reason(url, settings.WHARF_ALLOWED_REGISTRY_NETWORKS, self.deadline)
         if reason:
             raise serializers.ValidationError(reason)
         return url

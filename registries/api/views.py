@@ -58,7 +58,8 @@ class RegistryWritesMixin:
         password = serializer.validated_data.pop("password", "")
         registry = Registry(**self.new_registry_fields(), **serializer.validated_data)
         with service_errors():
-            services.save_registry(registry, self.request.user, password=password or None)
+            services.save_registry(registry, self.request.user, password=password or None,
+                                   deadline=serializer.deadline)
         serializer.instance = registry
         _enqueue_sync(registry)
 
@@ -68,7 +69,8 @@ class RegistryWritesMixin:
         for name, value in serializer.validated_data.items():
             setattr(registry, name, value)
         with service_errors():
-            services.save_registry(registry, self.request.user, password=password or None)
+            services.save_registry(registry, self.request.user, password=password or None,
+                                   deadline=serializer.deadline)
 
     def perform_destroy(self, instance):
         services.remove_registry(instance, self.request.user)

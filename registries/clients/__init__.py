@@ -1,9 +1,12 @@
 from .base import (
+    AddressPolicy,
+    AddressRefused,
     AuthenticationFailed,
     BadAnswer,
     CheckResult,
     Conflict,
     Connection,
+    Deadline,
     Forbidden,
     NotFound,
     RateLimited,
@@ -32,11 +35,14 @@ def client_for(kind: str, connection: Connection) -> RegistryClient:
 
 
 __all__ = [
+    "AddressPolicy",
+    "AddressRefused",
     "AuthenticationFailed",
     "BadAnswer",
     "CheckResult",
     "Conflict",
     "Connection",
+    "Deadline",
     "Forbidden",
     "NotFound",
     "RateLimited",

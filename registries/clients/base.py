@@ -5,17 +5,54 @@ Plain Python on purpose (no Django imports): the clients are tested and reused a
 
 from __future__ import annotations
 
+import ipaddress
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 DEFAULT_TIMEOUT = 10.0
+# A socket timeout fires a hair early or late; a deadline this close to its end counts as reached.
+DEADLINE_SLACK = 0.05
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Asked before every connection, with the host name and each address it resolved to: a reason
+# to refuse (shown to people), or None. The caller (Django side) decides what is internal.
+AddressPolicy = Callable[[str, IPAddress], str | None]
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """One time limit for a whole operation: every DNS lookup, connection, request, redirect
+    and token fetch made through the clients that share it.
+
+    The per-call ``timeout`` cannot bound an operation: a server may answer each call just in
+    time, redirect again and again, or send its answer a byte at a time.
+    """
+
+    seconds: float
+    ends: float  # time.monotonic()
+
+    @classmethod
+    def start(cls, seconds: float) -> Deadline:
+        return cls(seconds=float(seconds), ends=time.monotonic() + float(seconds))
+
+    def remaining(self) -> float:
+        return self.ends - time.monotonic()
+
+    def reached(self) -> bool:
+        return self.remaining() <= DEADLINE_SLACK
 
 
 @dataclass(frozen=True)
 class Connection:
-    """How to reach one registry. ``ca_pem`` is extra trust; ``verify_tls=False`` skips it all."""
+    """How to reach one registry. ``ca_pem`` is extra trust; ``verify_tls=False`` skips it all.
+
+    ``address_policy`` (None: any address) is checked for every connection, redirects and token
+    servers included, against the address the connection then goes to. ``deadline`` (None: no
+    limit beyond ``timeout`` per call) bounds everything done with this connection.
+    """
 
     url: str
     username: str = ""
@@ -23,6 +60,8 @@ class Connection:
     verify_tls: bool = True
     ca_pem: str = ""
     timeout: float = DEFAULT_TIMEOUT
+    address_policy: AddressPolicy | None = field(default=None, repr=False, compare=False)
+    deadline: Deadline | None = None
 
     def ssl_verify(self) -> ssl.SSLContext | bool:
         if not self.verify_tls:
@@ -98,6 +137,16 @@ class RegistryTimeout(Unreachable):
 
 class TLSFailure(RegistryError):
     code = "tls"
+
+
+class AddressRefused(RegistryError):
+    """The address policy refused a host before anything was sent to it."""
+
+    code = "address"
+
+    def __init__(self, message: str, host: str = ""):
+        super().__init__(message)
+        self.host = host
 
 
 class AuthenticationFailed(RegistryError):

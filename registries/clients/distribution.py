@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from .base import (
+    AddressRefused,
     AuthenticationFailed,
     BadAnswer,
     CheckResult,
@@ -42,6 +43,7 @@ from .base import (
     Unsupported,
     space_of,
 )
+from .transport import GuardedTransport
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -63,6 +65,8 @@ MAX_CONFIG_BYTES = 1024 * 1024
 TOKEN_MARGIN = 10
 DEFAULT_TOKEN_LIFETIME = 60
 CATALOG_SCOPE = "registry:catalog:*"
+# A registry behind a proxy and object storage needs two or three; more is a loop.
+MAX_REDIRECTS = 5
 
 # From distribution's reference grammar; checked so names read from the catalog or the database
 # can never walk outside /v2/<name>/ in a URL.
@@ -84,11 +88,14 @@ class DistributionClient(RegistryClient):
         self._base = base.copy_with(username=None, password=None)
         self._where = f"The registry at {_host_port(self._base)}"
         self._http = httpx.Client(
-            verify=connection.ssl_verify(),
+            # Every connection, redirects and token servers included, goes through the address
+            # policy and the deadline (see transport.py).
+            transport=GuardedTransport(connection, verify=connection.ssl_verify()),
             timeout=connection.timeout,
             # Blob downloads may be redirected to object storage; httpx drops Authorization
-            # when a redirect leaves the origin, so following them is safe.
+            # when a redirect leaves the origin, and the transport checks each hop's address.
             follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
             headers={"User-Agent": "wharf"},
             event_hooks={"request": [self._count_request]},
         )
@@ -403,6 +410,13 @@ class DistributionClient(RegistryClient):
     def _get(self, url: str, *, params=None, headers=None, where: str) -> httpx.Response:
         try:
             return self._http.get(url, params=params, headers=headers)
+        except AddressRefused as refused:
+            if refused.host and refused.host != _raw_host(httpx.URL(url)):
+                raise AddressRefused(
+                    f"{where} redirected to {refused.host}, which Wharf may not contact: {refused}",
+                    host=refused.host,
+                ) from None
+            raise
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, where) from None
 
@@ -419,10 +433,23 @@ class DistributionClient(RegistryClient):
         return f"Bearer {token}"
 
     def _fetch_token(self, scope: str, asked: str = "") -> str:
-        """Docker token spec: GET <realm>?service=&scope= with Basic credentials (if any)."""
+        """Docker token spec: GET <realm>?service=&scope= with Basic credentials (if any).
+
+        The realm is whatever the registry's challenge names, so it is an outbound target like
+        any other: the transport refuses it unless its addresses pass the address policy, before
+        anything (the password above all) is sent. And the credentials never travel less
+        protected than the registry's own URL promises: an https registry's token server must be
+        https too.
+        """
         if urlsplit(self._realm).scheme not in ("http", "https"):
             raise BadAnswer(f"{self._where} names no usable token server in its challenge")
-        where = f"The token server at {_host_port(httpx.URL(self._realm))}"
+        realm = httpx.URL(self._realm).copy_with(username=None, password=None)
+        where = f"The token server at {_host_port(realm)}"
+        if self._base.scheme == "https" and realm.scheme != "https":
+            raise BadAnswer(
+                f"{self._where} names a token server over plain http ({_host_port(realm)}); "
+                "Wharf sends the credentials of an https registry only over https"
+            )
         params: list[tuple[str, str]] = []
         if self._service:
             params.append(("service", self._service))
@@ -433,7 +460,16 @@ class DistributionClient(RegistryClient):
         if self.connection.username:
             params.append(("account", self.connection.username))
             headers["Authorization"] = _basic(self.connection)
-        response = self._get(self._realm, params=params, headers=headers, where=where)
+        try:
+            response = self._get(str(realm), params=params, headers=headers, where=where)
+        except AddressRefused as refused:
+            if refused.host != _raw_host(realm):
+                raise
+            raise AddressRefused(
+                f"{self._where} names a token server at {_host_port(realm)} that Wharf may not "
+                f"contact: {refused}",
+                host=refused.host,
+            ) from None
         if response.status_code in (401, 403):
             raise self._error(response, "a token", where=where, detail=False)
         if not response.is_success:
@@ -452,6 +488,14 @@ class DistributionClient(RegistryClient):
     # -- errors --------------------------------------------------------------------------
 
     def _transport_error(self, exc: httpx.HTTPError, where: str) -> RegistryError:
+        deadline = self.connection.deadline
+        if isinstance(exc, httpx.TimeoutException) and deadline is not None and deadline.reached():
+            return RegistryTimeout(
+                f"{where} did not finish answering within {deadline.seconds:g} seconds, "
+                "the time Wharf allows for one operation"
+            )
+        if isinstance(exc, httpx.TooManyRedirects):
+            return BadAnswer(f"{where} redirected more than {MAX_REDIRECTS} times")
         if isinstance(exc, httpx.TimeoutException):
             seconds = f"{self.connection.timeout:g}"
             unit = "second" if seconds == "1" else "seconds"
@@ -531,6 +575,11 @@ def _basic(connection: Connection) -> str:
 
 def _host_port(url: httpx.URL) -> str:
     return f"{url.host}:{url.port}" if url.port else url.host
+
+
+def _raw_host(url: httpx.URL) -> str:
+    """The host as the transport sees it (IDNA-encoded, IPv6 without brackets)."""
+    return url.raw_host.decode("ascii")
 
 
 def _lower(where: str) -> str:

@@ -47,6 +47,7 @@ from .base import (
     TLSFailure,
     Unreachable,
 )
+from .transport import GuardedTransport
 
 API = "/api/v2.0"
 # Harbor answers 422 to anything larger.
@@ -478,7 +479,8 @@ class HarborClient(RegistryClient):
                 auth = httpx.BasicAuth(self.connection.username, self.connection.password)
             self._http = httpx.Client(
                 auth=auth,
-                verify=verify,
+                # The address policy and the deadline hold for every connection (transport.py).
+                transport=GuardedTransport(self.connection, verify=verify),
                 timeout=self.connection.timeout,
                 cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
                 follow_redirects=False,
@@ -549,6 +551,12 @@ class HarborClient(RegistryClient):
 
     def _transport_error(self, exc: Exception | None) -> RegistryError:
         where = self.where
+        deadline = self.connection.deadline
+        if isinstance(exc, httpx.TimeoutException) and deadline is not None and deadline.reached():
+            return RegistryTimeout(
+                f"{where} did not finish answering within {deadline.seconds:g} seconds, "
+                "the time Wharf allows for one operation."
+            )
         if isinstance(exc, httpx.TimeoutException):
             return RegistryTimeout(f"{where} did not answer within {self.connection.timeout:g} seconds.")
         tls_error = _ssl_cause(exc)

@@ -34,9 +34,10 @@ def test_metadata_and_link_local_addresses_are_refused(url):
     assert refused_reason(url, []) is not None
 
 
-def test_ordinary_and_allowed_addresses_pass():
-    assert refused_reason("https://10.20.30.40", []) is None
+def test_public_and_explicitly_allowed_addresses_pass():
+    assert refused_reason("https://93.184.215.14", []) is None
     assert refused_reason("http://127.0.0.1:5000", ["127.0.0.0/8"]) is None
+    assert refused_reason("https://10.20.30.40", ["10.20.0.0/16"]) is None
 
 
 def test_workspace_admin_integrates_a_registry_when_the_network_is_allowed(
