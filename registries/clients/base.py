@@ -45,6 +45,10 @@ class Deadline:
         return self.remaining() <= DEADLINE_SLACK
 
 
+def seconds_text(seconds: float) -> str:
+    return f"{seconds:g} second{'' if seconds == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Connection:
     """How to reach one registry. ``ca_pem`` is extra trust; ``verify_tls=False`` skips it all.

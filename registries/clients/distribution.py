@@ -41,6 +41,7 @@ from .base import (
     TLSFailure,
     Unreachable,
     Unsupported,
+    seconds_text,
     space_of,
 )
 from .transport import GuardedTransport
@@ -491,7 +492,7 @@ class DistributionClient(RegistryClient):
         deadline = self.connection.deadline
         if isinstance(exc, httpx.TimeoutException) and deadline is not None and deadline.reached():
             return RegistryTimeout(
-                f"{where} did not finish answering within {deadline.seconds:g} seconds, "
+                f"{where} did not finish answering within {seconds_text(deadline.seconds)}, "
                 "the time Wharf allows for one operation"
             )
         if isinstance(exc, httpx.TooManyRedirects):

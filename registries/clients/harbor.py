@@ -46,6 +46,7 @@ from .base import (
     TagInfo,
     TLSFailure,
     Unreachable,
+    seconds_text,
 )
 from .transport import GuardedTransport
 
@@ -554,7 +555,7 @@ class HarborClient(RegistryClient):
         deadline = self.connection.deadline
         if isinstance(exc, httpx.TimeoutException) and deadline is not None and deadline.reached():
             return RegistryTimeout(
-                f"{where} did not finish answering within {deadline.seconds:g} seconds, "
+                f"{where} did not finish answering within {seconds_text(deadline.seconds)}, "
                 "the time Wharf allows for one operation."
             )
         if isinstance(exc, httpx.TimeoutException):
