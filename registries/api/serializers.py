@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.validators import dns_label_validator
+from registries import outbound
 from registries.models import Registry, RegistrySpace
 from registries.services import MAX_WORKSPACES_PER_CHANGE
 from workspaces.api.serializers import WorkspaceRefSerializer
@@ -20,8 +21,6 @@ class RegistrySerializer(serializers.ModelSerializer):
     space_count = serializers.SerializerMethodField()
 
     def __init__(self, *args, **kwargs):
-        from registries import outbound
-
         super().__init__(*args, **kwargs)
         # One deadline for everything this request asks of the registry (address lookup while
         # validating, connection check on saving); the view passes it to the service.

@@ -155,8 +155,9 @@ class WorkspaceRegistryViewSet(InWorkspace, RegistryWritesMixin, viewsets.ModelV
     """Integrated Registry (Workspace): registries one workspace integrates for itself.
 
     Its members (and platform Admins) read them; only its Workspace Admins change them. Same
-    connection check as the Admin's registries, and addresses on loopback, link-local or
-    metadata networks are refused unless WHARF_ALLOWED_REGISTRY_NETWORKS allows them.
+    connection check as the Admin's registries, and internal addresses (loopback, private,
+    link-local, metadata and other non-global ranges, on every hop) are refused unless
+    WHARF_ALLOWED_REGISTRY_NETWORKS allows them.
     """
 
     serializer_class = WorkspaceRegistrySerializer
