@@ -101,6 +101,22 @@ def test_finding_7_login_lockout_spares_other_users_and_addresses(client, ws_vie
     assert log_in(Client(REMOTE_ADDR=ELSEWHERE), "ws-viewer", PASSWORD).status_code == 302
 
 
+@pytest.mark.parametrize(("parameters", "other_user_here", "same_user_elsewhere"), [
+    ([["username", "ip_address"]], 302, 302),
+    (["ip_address"], 429, 302),
+    (["username"], 302, 429),
+    ([["username", "ip_address"], "ip_address"], 429, 302),
+])
+def test_finding_7_lockout_parameters_decide_who_else_is_locked_out(
+        client, ws_viewer, ws_editor, parameters, other_user_here, same_user_elsewhere):
+    with override_settings(AXES_LOCKOUT_PARAMETERS=parameters):
+        for _attempt in range(LIMIT):
+            log_in(client, "ws-viewer", "wrong")
+        assert log_in(client, "ws-viewer", PASSWORD).status_code == 429
+        assert log_in(Client(), "ws-editor", PASSWORD).status_code == other_user_here
+        assert log_in(Client(REMOTE_ADDR=ELSEWHERE), "ws-viewer", PASSWORD).status_code == same_user_elsewhere
+
+
 def test_finding_7_a_locked_out_login_costs_no_password_hash(client, ws_viewer, monkeypatch):
     for _attempt in range(LIMIT):
         log_in(client, "ws-viewer", "wrong")
