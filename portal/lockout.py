@@ -8,7 +8,9 @@ service) reach axes through ``django.contrib.auth.authenticate``; the ways in th
 password (API tokens, workspace pull credentials) ask ``is_locked`` first and report their
 failures with ``record_failure``. The start of each lockout is an event in Wharf's audit log.
 
-A success writes nothing: no counter reset, no access log row (see the AXES_* settings).
+Valid credentials write nothing: no counter reset, no access log row (see the AXES_* settings);
+only a login on the login page has axes delete expired failures, next to Django's own session
+writes.
 """
 
 import logging

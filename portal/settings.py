@@ -189,8 +189,8 @@ AXES_COOLOFF_TIME = timedelta(seconds=WHARF_LOGIN_COOLOFF) if WHARF_LOGIN_COOLOF
 AXES_LOCKOUT_PARAMETERS = [
     entry.split("+") if "+" in entry else entry for entry in WHARF_LOGIN_LOCKOUT_PARAMETERS
 ]
-# Failures are rows in the database, shared by every worker; a success writes nothing (no
-# reset, no access log), so the token service's valid credentials cost one read, no write.
+# Failures are rows in the database, shared by every worker. Valid credentials write nothing
+# (no reset, no access log), so at the token service they cost one read and no write.
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_RESET_ON_SUCCESS = False
 AXES_DISABLE_ACCESS_LOG = True
