@@ -1,7 +1,26 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from portal import lockout
 from portal.models import AuditEvent
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, saying so when a lockout, not a typo, refused the login."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError:
+            if lockout.locked_out(self.request):
+                raise ValidationError(lockout.message(self.request), code="locked_out") from None
+            raise
+
+    @property
+    def is_locked_out(self) -> bool:
+        return self.has_error(NON_FIELD_ERRORS, "locked_out")
 
 
 class AuditFilterForm(forms.Form):

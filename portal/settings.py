@@ -2,6 +2,7 @@
 
 import ipaddress
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -68,6 +69,40 @@ if WHARF_REGISTRY_TIMEOUT < 1 or WHARF_REGISTRY_DEADLINE < 1:
     raise ImproperlyConfigured(
         "WHARF_REGISTRY_TIMEOUT and WHARF_REGISTRY_DEADLINE must be at least 1 second.")
 
+# Proxies whose X-Forwarded-For is believed; from anyone else the header is ignored.
+WHARF_TRUSTED_PROXIES = env_list("WHARF_TRUSTED_PROXIES")
+for _network in WHARF_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "WHARF_TRUSTED_PROXIES entries must be addresses or networks like 10.0.0.5 or "
+            f"10.0.0.0/24; got {_network!r}."
+        ) from None
+
+# Lockout after repeated failed logins (django-axes; portal/lockout.py): on the login page, the
+# API (Basic and tokens) and the token service, counted per what WHARF_LOGIN_LOCKOUT_PARAMETERS
+# names. Each entry is one counter: "username+ip_address" counts a username's failures from
+# one address, "ip_address" all failures from an address; a client is locked out when any
+# counter reaches the limit.
+WHARF_LOGIN_FAILURE_LIMIT = env_int("WHARF_LOGIN_FAILURE_LIMIT", 5)
+if WHARF_LOGIN_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured(
+        f"WHARF_LOGIN_FAILURE_LIMIT must be at least 1; got {WHARF_LOGIN_FAILURE_LIMIT}.")
+# Seconds from the last counted failure until the lockout ends; 0 locks out until an Admin
+# runs manage.py axes_reset.
+WHARF_LOGIN_COOLOFF = env_int("WHARF_LOGIN_COOLOFF", 900)
+if WHARF_LOGIN_COOLOFF < 0:
+    raise ImproperlyConfigured(f"WHARF_LOGIN_COOLOFF must not be negative; got {WHARF_LOGIN_COOLOFF}.")
+_LOCKOUT_FIELDS = {"username", "ip_address"}
+WHARF_LOGIN_LOCKOUT_PARAMETERS = env_list("WHARF_LOGIN_LOCKOUT_PARAMETERS", ["username+ip_address"])
+if not WHARF_LOGIN_LOCKOUT_PARAMETERS or any(
+        not set(entry.split("+")) <= _LOCKOUT_FIELDS or "" in entry.split("+")
+        for entry in WHARF_LOGIN_LOCKOUT_PARAMETERS):
+    raise ImproperlyConfigured(
+        "WHARF_LOGIN_LOCKOUT_PARAMETERS must be a comma-separated list of username, ip_address "
+        f"or username+ip_address; got {','.join(WHARF_LOGIN_LOCKOUT_PARAMETERS)!r}.")
+
 # The token service: registries send clients to WHARF_PUBLIC_URL + "/auth/token" and accept
 # tokens whose iss is WHARF_TOKEN_ISSUER. Docker clients treat tokens shorter than 60 s as
 # 60 s long, and the design caps them at 5 minutes.
@@ -96,6 +131,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_tasks_db",
+    "axes",
     "portal",
     "workspaces",
     "registries",
@@ -114,6 +150,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers the request whose failed login started a lockout.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -147,6 +185,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The lockout check runs first, so a locked-out client never costs a password hash.
+AUTHENTICATION_BACKENDS = [
+    "portal.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = WHARF_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=WHARF_LOGIN_COOLOFF) if WHARF_LOGIN_COOLOFF else None
+AXES_LOCKOUT_PARAMETERS = [
+    entry.split("+") if "+" in entry else entry for entry in WHARF_LOGIN_LOCKOUT_PARAMETERS
+]
+# Failures are rows in the database, shared by every worker. Valid credentials write nothing
+# (no reset, no access log), so at the token service they cost one read and no write.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = False
+AXES_DISABLE_ACCESS_LOG = True
+# Attempts refused during a lockout are not counted: the cool-off runs from the last real
+# failure, and a refused attempt writes nothing.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "portal.proxies.client_address"
+AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
+# Axes keeps a failed request's query and form data; never the secrets Wharf's forms carry.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "password_encrypted", "secret",
+                             "token", "ca_bundle_key", "csrfmiddlewaretoken"]
+# Lockouts are read in Wharf's audit log and lifted with manage.py axes_reset*, not in admin.
+AXES_ENABLE_ADMIN = False
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -203,7 +267,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "portal.api.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: the browsable API's inline script does not run under our strict CSP.

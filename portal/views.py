@@ -1,3 +1,4 @@
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
@@ -5,14 +6,29 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from portal import lockout
 from portal.decorators import permission_required
-from portal.forms import AuditFilterForm
+from portal.forms import AuditFilterForm, LoginForm
 from portal.htmx import render_page
 from portal.models import AuditEvent
 from portal.permissions import is_admin
 from registries import access
 from registries.models import Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Membership, Namespace
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.is_locked_out:
+            response.status_code = 429
+            seconds = lockout.retry_after(self.request)
+            if seconds is not None:
+                response["Retry-After"] = str(seconds)
+        return response
 
 
 @login_required

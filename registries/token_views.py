@@ -12,6 +12,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from portal import lockout
+from portal.validators import is_plausible_login_name
 from registries import tokens
 
 logger = logging.getLogger("wharf.tokens")
@@ -35,6 +37,15 @@ def _unauthorized() -> JsonResponse:
     return response
 
 
+def _locked_out(request) -> JsonResponse:
+    # The registry's code for "too many requests"; Docker clients show the message.
+    response = _error(429, "TOOMANYREQUESTS", lockout.message(request))
+    seconds = lockout.retry_after(request)
+    if seconds is not None:
+        response["Retry-After"] = str(seconds)
+    return response
+
+
 def _basic_credentials(request) -> tuple[str, str] | None:
     """(username, password); ("", "") without an Authorization header; None if malformed."""
     header = request.headers.get("Authorization", "")
@@ -48,7 +59,7 @@ def _basic_credentials(request) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     username, sep, password = decoded.partition(":")
-    if not sep or not username:
+    if not sep or not is_plausible_login_name(username):
         return None
     return username, password
 
@@ -66,8 +77,14 @@ def token(request):
         return _error(error.status, error.code, error.message)
     principal = None
     if credentials is not None:
+        # Before any password is checked: a locked-out client is refused even with the right
+        # one, and costs no password hash.
+        if credentials[0] and lockout.is_locked(request, credentials[0]):
+            return _locked_out(request)
         principal = tokens.authenticate(registry, *credentials, request=request)
     if principal is None:
+        if lockout.locked_out(request):  # this failure started a lockout
+            return _locked_out(request)
         # The username only, never what was sent as the password.
         name = credentials[0][:150] if credentials else "(malformed Authorization header)"
         logger.info("token refused for %r at registry %s: wrong credentials", name, registry.name)

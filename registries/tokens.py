@@ -49,7 +49,7 @@ from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal import audit, crypto
+from portal import audit, crypto, lockout
 from portal.permissions import ROLE_ADMIN, is_admin, workspace_roles
 from registries import access
 from registries.clients.base import space_of
@@ -407,7 +407,9 @@ def authenticate(registry: Registry, username: str, password: str, request=None)
         return Principal(subject=username, credential=credential)
     if username.startswith(CREDENTIAL_PREFIX) and not User.objects.filter(username=username).exists():
         # A stale or mistyped workspace secret (a kubelet retrying after a rotation): refused
-        # without the deliberately slow password hash Django would run for an unknown user.
+        # without the deliberately slow password hash Django would run for an unknown user, and
+        # counted towards a lockout as a wrong password would be (authenticate() counts those).
+        lockout.record_failure(request, username)
         return None
     user = _api_token_user(username, password)
     if user is None:
