@@ -20,15 +20,16 @@ def _links(admin_site, url_name, rows):
 class WorkspaceAdmin(RoutedAdmin):
     list_display = ["name", "description", "created"]
     search_fields = ["name", "description"]
-    fields = ["name", "description", "members", "namespaces", "bound_spaces", "created"]
+    # Not "namespaces" or "bound_spaces": admin would take those for the reverse relations.
+    fields = ["name", "description", "member_list", "namespace_list", "binding_list", "created"]
 
     def get_readonly_fields(self, request, obj=None):
-        shown = ["members", "namespaces", "bound_spaces", "created"]
+        shown = ["member_list", "namespace_list", "binding_list", "created"]
         # Names are referenced by robot accounts, pull secrets and audit history (as on the page).
         return shown if obj is None else ["name", *shown]
 
     @admin.display(description=_("Members"))
-    def members(self, workspace):
+    def member_list(self, workspace):
         if workspace.pk is None:
             return "-"
         memberships = workspace.memberships.select_related("user").order_by("user__username")
@@ -36,14 +37,14 @@ class WorkspaceAdmin(RoutedAdmin):
                       ((m.pk, f"{m.user.get_username()} ({m.get_role_display()})") for m in memberships))
 
     @admin.display(description=_("Namespaces"))
-    def namespaces(self, workspace):
+    def namespace_list(self, workspace):
         if workspace.pk is None:
             return "-"
         return _links(self.admin_site, "workspaces_namespace_change",
                       ((ns.pk, str(ns)) for ns in workspace.namespaces.select_related("cluster")))
 
     @admin.display(description=_("Bound registry spaces"))
-    def bound_spaces(self, workspace):
+    def binding_list(self, workspace):
         if workspace.pk is None:
             return "-"
         bindings = workspace.space_bindings.select_related("space__registry")

@@ -324,3 +324,33 @@ def test_removing_a_member_calls_the_same_service_from_every_path(monkeypatch, c
     client.force_login(admin)
     client.post(reverse("admin:workspaces_membership_delete", args=[membership.pk]), {"post": "yes"})
     assert calls == [membership.pk]
+
+
+def test_every_admin_page_opens_for_an_admin_and_no_get_writes(client, admin):
+    from django.db import connection
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    client.force_login(admin)
+    request = admin_request(admin)
+    writes = []
+
+    def record_writes(execute, sql, params, many, context):
+        if sql.lstrip().split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record_writes):
+        for model, model_admin in django_admin.site._registry.items():
+            opts = model._meta
+            prefix = f"admin:{opts.app_label}_{opts.model_name}"
+            assert client.get(reverse(f"{prefix}_changelist")).status_code == 200, prefix
+            add = client.get(reverse(f"{prefix}_add")).status_code
+            assert add == (200 if model_admin.has_add_permission(request) else 403), prefix
+            obj = model._default_manager.first()
+            if obj is None:
+                continue
+            assert client.get(reverse(f"{prefix}_change", args=[obj.pk])).status_code == 200, prefix
+            assert client.get(reverse(f"{prefix}_history", args=[obj.pk])).status_code == 200, prefix
+            delete = client.get(reverse(f"{prefix}_delete", args=[obj.pk])).status_code
+            assert delete == (200 if model_admin.has_delete_permission(request, obj) else 403), prefix
+    assert writes == []
