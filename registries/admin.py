@@ -97,11 +97,12 @@ class RegistrySpaceAdmin(RoutedAdmin):
               "repository_count", "upstream_created", "created", "updated"]
 
     def get_readonly_fields(self, request, obj=None):
-        fixed = [name for name in self.fields if name != "visibility"]
-        if obj is not None and obj.registry.scope != Registry.Scope.PLATFORM:
-            # Visibility means nothing for a workspace registry's spaces (the access rule).
-            fixed.append("visibility")
-        return fixed
+        return [name for name in self.fields if name != "visibility"]
+
+    def has_change_permission(self, request, obj=None):
+        # Visibility means nothing for a workspace registry's spaces (the access rule).
+        return super().has_change_permission(request, obj) and (
+            obj is None or obj.registry.scope == Registry.Scope.PLATFORM)
 
     @admin.display(description=_("Bound workspaces"))
     def bound_workspaces(self, space):

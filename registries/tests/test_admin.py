@@ -257,6 +257,19 @@ def test_only_the_visibility_of_a_space_can_change_in_admin(client, admin, harbo
     assert client.get(reverse("admin:registries_registryspace_add")).status_code == 403
 
 
+def test_a_workspace_registrys_space_is_view_only_in_admin(client, admin, workspace):
+    registry = Registry.objects.create(name="team-registry", kind="harbor", url="https://h.example.com",
+                                       scope="workspace", workspace=workspace, is_demo=True)
+    owned = RegistrySpace.objects.create(registry=registry, name="own", visibility="private")
+    client.force_login(admin)
+    assert client.get(reverse("admin:registries_registryspace_change", args=[owned.pk])).status_code == 200
+    response = client.post(reverse("admin:registries_registryspace_change", args=[owned.pk]),
+                           {"visibility": "public"})
+    assert response.status_code == 403
+    owned.refresh_from_db()
+    assert owned.visibility == "private" and not AuditEvent.objects.exists()
+
+
 def test_a_space_with_images_cannot_be_deleted_in_admin(client, admin, harbor, harbor_double):
     full = RegistrySpace.objects.create(registry=harbor, name="full", repository_count=3)
     client.force_login(admin)
