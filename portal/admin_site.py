@@ -103,24 +103,6 @@ class ReadOnlyAdmin(WharfModelAdmin):
     """Derived data and evidence: read here, changed only by sync, the services or commands."""
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def has_view_permission(self, request, obj=None):
-        return is_admin(request.user)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 def _error_field(form, field):
     return field if field and field in form.fields and not form.fields[field].disabled else None
 

@@ -7,9 +7,11 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 
 from portal.admin_site import ReadOnlyAdmin, RoutedAdmin
 from registries import services
@@ -50,6 +52,10 @@ class RegistryAdmin(RoutedAdmin):
                          "token_service"]
     status_fields = ["is_demo", "status", "status_message", "status_changed", "last_sync",
                      "last_sync_error", "created", "updated"]
+
+    @method_decorator(sensitive_post_parameters("password"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [(None, {"fields": self.connection_fields}),
