@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,3 +9,10 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from portal import lockout  # noqa: F401 - connects the lockout's audit receiver
+
+
+class WharfAdminConfig(admin_apps.AdminConfig):
+    """Django admin with Wharf's site: platform Admins only, writes through the services."""
+
+    default = False
+    default_site = "portal.admin_site.WharfAdminSite"

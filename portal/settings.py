@@ -119,7 +119,7 @@ if not 60 <= WHARF_TOKEN_LIFETIME <= 300:
         f"WHARF_TOKEN_LIFETIME must be between 60 and 300 seconds; got {WHARF_TOKEN_LIFETIME}.")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.WharfAdminConfig",  # django.contrib.admin with Wharf's site (portal/admin_site.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

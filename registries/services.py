@@ -144,7 +144,10 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=()) -> Bindin
     the other. Adding a bound workspace or removing an unbound one is a no-op (re-submitting a
     dialog changes nothing and writes no event).
     """
-    RegistrySpace.objects.select_for_update().filter(pk=space.pk).get()
+    locked = RegistrySpace.objects.select_for_update(of=("self",)).select_related("registry").get(pk=space.pk)
+    if add and locked.registry.scope != Registry.Scope.PLATFORM:
+        # A workspace registry's spaces belong to its workspace alone (the access rule).
+        raise ServiceError(_("Only spaces of platform registries can be bound to workspaces."), "space")
     bound = set(SpaceBinding.objects.filter(space=space).values_list("workspace_id", flat=True))
     change = BindingChange()
     new_bindings = []

@@ -138,3 +138,13 @@ def bind_namespace(namespace: Namespace, actor, workspace: Workspace | None) -> 
                  before={"workspace": current.name if current else None},
                  after={"workspace": workspace.name if workspace else None})
     return namespace
+
+
+@transaction.atomic
+def delete_namespace(namespace: Namespace, actor) -> None:
+    namespace = Namespace.objects.select_for_update(of=("self",)).select_related(
+        "cluster", "workspace").get(pk=namespace.pk)
+    audit.record(actor, "namespace.delete", namespace,
+                 before={"cluster": namespace.cluster.name, "name": namespace.name,
+                         "workspace": namespace.workspace.name if namespace.workspace else None})
+    namespace.delete()

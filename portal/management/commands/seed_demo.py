@@ -106,7 +106,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         now = timezone.now()
         admin_group = Group.objects.get(name=ADMIN_GROUP)
-        admin = self._user("admin", "Platform", "Admin", is_staff=True)
+        # The Admin group opens /admin/ too (portal/admin_site.py); nobody needs is_staff.
+        admin = self._user("admin", "Platform", "Admin")
         admin.groups.add(admin_group)
 
         workspaces = {}
@@ -137,10 +138,10 @@ class Command(BaseCommand):
         for username, (workspace, role) in MEMBERS.items():
             self.stdout.write(f"  {username} / {DEMO_PASSWORD}   (Workspace {role} of {workspace})")
 
-    def _user(self, username, first_name, last_name, is_staff=False):
+    def _user(self, username, first_name, last_name):
         user, created = User.objects.get_or_create(
             username=username,
-            defaults={"first_name": first_name, "last_name": last_name, "is_staff": is_staff,
+            defaults={"first_name": first_name, "last_name": last_name,
                       "email": f"{username}@example.com"})
         if created:
             user.set_password(DEMO_PASSWORD)
