@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
-from registries import robots
+from registries import pull_secrets, robots
 from registries.clients import RegistryError, client_for
 from registries.models import Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Workspace
@@ -141,7 +141,7 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=()) -> Bindin
     the other. Adding a bound workspace or removing an unbound one is a no-op (re-submitting a
     dialog changes nothing and writes no event).
     """
-    RegistrySpace.objects.select_for_update().filter(pk=space.pk).get()
+    locked = RegistrySpace.objects.select_for_update(of=("self",)).select_related("registry").get(pk=space.pk)
     bound = set(SpaceBinding.objects.filter(space=space).values_list("workspace_id", flat=True))
     change = BindingChange()
     new_bindings = []
@@ -164,6 +164,8 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=()) -> Bindin
                      before={"workspace": workspace.name, "workspace_id": workspace.pk})
     if change.changed:
         robots.bindings_changed(space, added=change.added, removed=change.removed)
+    if change.added and locked.visibility == RegistrySpace.Visibility.PRIVATE:
+        pull_secrets.access_granted(locked.registry, change.added, actor)
     return change
 
 
@@ -225,6 +227,8 @@ def set_visibility(space: RegistrySpace, actor, visibility: str) -> RegistrySpac
     space.save(update_fields=["visibility", "updated"])
     audit.record(actor, "space.visibility", space, before=before, after={"visibility": visibility})
     robots.visibility_changed(space)
+    if visibility == RegistrySpace.Visibility.PRIVATE:
+        pull_secrets.access_granted(space.registry, space.workspaces.all(), actor)
     return space
 
 
