@@ -3,8 +3,8 @@
 The walk reads the URL resolver, so a route added later is walked too; a route whose path
 parameters this file cannot fill makes the walk fail (``PARAMETERS``), so nothing is skipped
 silently. Each URL is filled with real ids of a small world's objects, the persona's own and
-another workspace's, and asked for as a plain request and as htmx asks for it (fragment, dialog,
-boosted). A guard on the database connection records every INSERT, UPDATE or DELETE; the only
+another workspace's, and asked for as a plain request and as htmx asks for it (fragment,
+dialog). A guard on the database connection records every INSERT, UPDATE or DELETE; the only
 ones allowed are:
 
 * the audit event of ``GET /api/v1/namespaces/<id>/pull-secret/`` (fetching a secret is
@@ -38,11 +38,11 @@ from workspaces.models import Membership
 
 PERSONAS = ["anonymous", "admin", "superuser", "ws_admin", "ws_editor", "ws_viewer", "outsider"]
 
-# htmx's requests: a fragment swap, the modal dialog's body, and hx-boost's whole-page swap.
+# htmx's requests: a fragment swap, and the modal dialog's body. (hx-boost's requests take the
+# plain request's path in every view: portal/htmx.py and the picker render the whole page.)
 HTMX_VARIANTS = [
-    {"HX-Request": "true"},
-    {"HX-Request": "true", "HX-Target": "modal-body"},
-    {"HX-Request": "true", "HX-Boosted": "true"},
+    {"HX-Request": "true", "HX-Current-URL": "http://testserver/"},
+    {"HX-Request": "true", "HX-Current-URL": "http://testserver/", "HX-Target": "modal-body"},
 ]
 
 # Routes not walked, with the reason. Keep it short: each entry is a route nobody checks.
@@ -117,6 +117,13 @@ def world(workspace, other_workspace, admin, ws_admin, ws_editor, ws_viewer, out
     Repository.objects.create(space=team, name="team/app", tag_count=0)
     w["registries"]["dist"] = dist
     tokens.create_signing_key()
+    # Another one where search's credential exists, so the token service is asked with a valid one.
+    dist2 = Registry.objects.create(name="dist2", kind="distribution", url=f"https://{host('dist2')}",
+                                    token_service=True, status="healthy")
+    SpaceBinding.objects.create(space=RegistrySpace.objects.create(registry=dist2, name="search-team",
+                                                                   visibility="private"),
+                                workspace=other_workspace)
+    w["token_credential"] = tokens.mint_workspace_credential(other_workspace, dist2)
     # Harbor robot credentials, one per workspace, for the Retry route and the secret pages.
     plat = w["registries"]["plat"]
     w["credentials"] = {}
@@ -297,6 +304,8 @@ QUERIES: dict[str, Callable] = {
          "headers": _basic("ws-admin", "correct-horse-battery")},
         {"query": {"service": "dist", "scope": "repository:team/app:pull"},
          "headers": _basic("ws-payments", "not-the-secret")},
+        {"query": {"service": "dist2", "scope": "repository:search-team/app:pull"},
+         "headers": _basic(*w["token_credential"])},
     ],
     "workspaces:namespace-list": lambda w: [{"bound": "yes"}, {"bound": "no", "q": "ns"}],
     "workspaces:create-by-image": _per_namespace(
@@ -422,7 +431,9 @@ def requests_for(route: Route, w) -> list[Request]:
             variants.append(variant if "query" in variant or "headers" in variant else {"query": variant})
     header_sets = [{}] if route.is_api or route.is_admin else [{}, *HTMX_VARIANTS]
     result = []
-    for kwargs in fill(route, w):
+    filled = fill(route, w)
+    assert filled is not None, f"{route.name}: add it to PARAMETERS (or SKIPPED, with a reason)"
+    for kwargs in filled:
         path = build_path(route, kwargs)
         match = resolve(path)
         assert match.route == route.pattern or match.url_name == route.name.rpartition(":")[2], (
@@ -488,6 +499,9 @@ def test_no_get_writes_to_the_database(world, persona):
     }
     if persona in reached:
         assert statuses[reached[persona]] == 200
+    # The token service was asked with a valid workspace credential, and answered.
+    token_answers = [status for request, status in statuses.items() if "'service': 'dist2'" in request]
+    assert token_answers and set(token_answers) == {200}
 
 
 def test_no_get_writes_with_an_api_token(world):
