@@ -1,7 +1,15 @@
 import re
 import uuid
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
 
 from portal import audit
+from portal.redirects import is_same_site_path
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -22,3 +30,33 @@ class RequestIdMiddleware:
             audit.current_request_id.reset(token)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+class HtmxLoginRedirectMiddleware:
+    """An htmx request whose session has expired goes to the login page as a whole page.
+
+    Without this the browser follows the login redirect inside the request and htmx draws the
+    login form where the fragment was to go (a dialog, a table). ``HX-Redirect`` makes htmx
+    navigate instead; ``next`` is the page the user was on (``HX-Current-URL``), not the
+    fragment's URL, so signing in brings them back to that page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        htmx = getattr(request, "htmx", None)
+        if not htmx or response.status_code not in (301, 302, 303, 307, 308):
+            return response
+        login = resolve_url(settings.LOGIN_URL)
+        location = urlsplit(response.get("Location", ""))
+        # login_required's redirect names the page to come back to; a redirect to the login
+        # page without one (after logging out) is not a session that expired.
+        if location.path != login or REDIRECT_FIELD_NAME not in parse_qs(location.query):
+            return response
+        current = htmx.current_url_abs_path
+        back_to = current if current and is_same_site_path(current) else request.get_full_path()
+        redirect = HttpResponseClientRedirect(redirect_to_login(back_to, login)["Location"])
+        redirect["Vary"] = "HX-Request"
+        return redirect

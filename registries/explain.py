@@ -12,19 +12,24 @@ Checks after the first failure are "not reached". Decision 4 and the tab come fr
 registries/access.py; this module only looks things up and words the answer. The picker's
 empty states use the same sentences (``empty_state``).
 
+Only Admins, who fix bindings, are told that a private space exists but is not bound to the
+namespace's workspace. Anyone else gets the same answer for such a space as for a name no
+registry has (finding 12), so the explainer cannot be used to find out which private spaces
+other workspaces have.
+
 A constant number of queries, however large the registry.
 """
 
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, Q
+from django.db.models import Exists, OuterRef, Q, Value
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.permissions import can
+from portal.permissions import can, is_admin
 from registries import access, imagerefs
-from registries.models import Registry, RegistrySpace, Repository, Tag
+from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, Tag
 from workspaces.models import Namespace
 
 PASSED = "passed"
@@ -152,6 +157,14 @@ def image_is_private(reference: str | imagerefs.ImageRef, namespace) -> bool:
         host_q(ref.registry_host, "registry__"), name=ref.space_name).exists()
 
 
+def _knowable(space: RegistrySpace, registry_scope: str) -> bool:
+    """May a non-Admin asking for this namespace learn that ``space`` exists? Public spaces,
+    the spaces bound to its workspace and those of its workspace's own registries (the only
+    workspace-scope registries that are candidates): what it could use."""
+    return (space.visibility == RegistrySpace.Visibility.PUBLIC
+            or registry_scope == Registry.Scope.WORKSPACE or space.bound_here)
+
+
 def _not_bound_message(namespace) -> str:
     return _("Namespace %(namespace)s is not bound to a workspace, so only public images are "
              "available; ask an Admin to bind it in Namespaces.") % {"namespace": namespace.name}
@@ -198,7 +211,15 @@ def explain(namespace, image: str, *, user=None, tab: str | None = None) -> Expl
             message = _("The image names no registry, so it would come from Docker Hub "
                         "(docker.io).") + " " + message
         return fail("registry", message, fixer)
-    spaces = list(RegistrySpace.objects.filter(registry__in=registries, name=ref.space_name))
+    spaces = list(RegistrySpace.objects.filter(registry__in=registries, name=ref.space_name).annotate(
+        bound_here=Exists(SpaceBinding.objects.filter(space=OuterRef("pk"), workspace=workspace))
+        if workspace is not None else Value(False),
+    ))
+    admin = is_admin(user)
+    if not admin:
+        # Any other space is answered as if the name were unknown, from the registry check on.
+        scopes = {registry.pk: registry.scope for registry in registries}
+        spaces = [space for space in spaces if _knowable(space, scopes[space.registry_id])]
     space_ids = [space.pk for space in spaces]
     public_ids = set(access.spaces_for_namespace(namespace, access.PUBLIC)
                      .filter(pk__in=space_ids).values_list("pk", flat=True))
@@ -237,6 +258,14 @@ def explain(namespace, image: str, *, user=None, tab: str | None = None) -> Expl
            % {"namespace": namespace.name, "workspace": workspace.name})
 
     # 4. The space is public, bound to the workspace, or owned by its registry (access rule).
+    if space is None and not admin:
+        return fail("space", _(
+            "Registry space %(space)s is not available to workspace %(workspace)s in %(registry)s: "
+            "there is no such space (as of the last sync, %(when)s), or it is private and not bound "
+            "to %(workspace)s. Check the name, Sync now, or ask an Admin to bind it.") % {
+                "space": ref.space_name, "workspace": workspace.name, "registry": registry.name,
+                "when": _when(registry.last_sync)},
+            _manager(registry))
     if space is None:
         return fail("space", _(
             "Wharf knows no registry space %(space)s in %(registry)s: it does not exist there, or "

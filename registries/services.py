@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
-from registries import outbound, robots
+from registries import outbound, pull_secrets, robots
 from registries.clients import Deadline, RegistryError, client_for
 from registries.models import Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Workspace
@@ -170,6 +170,8 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=()) -> Bindin
                      before={"workspace": workspace.name, "workspace_id": workspace.pk})
     if change.changed:
         robots.bindings_changed(space, added=change.added, removed=change.removed)
+    if change.added and locked.visibility == RegistrySpace.Visibility.PRIVATE:
+        pull_secrets.access_granted(locked.registry, change.added, actor)
     return change
 
 
@@ -237,6 +239,8 @@ def set_visibility(space: RegistrySpace, actor, visibility: str) -> RegistrySpac
     space.save(update_fields=["visibility", "updated"])
     audit.record(actor, "space.visibility", space, before=before, after={"visibility": visibility})
     robots.visibility_changed(space)
+    if visibility == RegistrySpace.Visibility.PRIVATE:
+        pull_secrets.access_granted(space.registry, space.workspaces.all(), actor)
     return space
 
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.decorators import admin_required
 from portal.htmx import render_page, toast_events, trigger
+from portal.redirects import next_url
 from registries import robots, services
 from registries.forms import RegistryForm, SearchForm, SpaceCreateForm
 from registries.models import Registry, RegistrySpace, SpaceBinding, SyncRun
@@ -101,7 +102,7 @@ def registry_sync(request, pk):
     else:
         enqueue_sync(registry)
         messages.info(request, _("Sync of %(name)s started.") % {"name": registry.name})
-    return redirect(request.POST.get("next") or reverse("registries:detail", args=[registry.pk]))
+    return redirect(next_url(request, reverse("registries:detail", args=[registry.pk])))
 
 
 @admin_required

@@ -252,16 +252,20 @@ def namespace_detail(request, pk):
 
 
 @login_required
-@require_GET
+@require_POST
 def namespace_pull_secret(request, pk):
-    """Download the namespace's `registry-secret` manifest (audited)."""
+    """Download the namespace's `registry-secret` manifest (audited).
+
+    A POST (with its CSRF token): the download mints missing credentials and writes an audit
+    event, which a link another site embeds (an image tag) must not be able to cause.
+    """
     namespace = get_object_or_404(
         Namespace.objects.visible_to(request.user).select_related("cluster", "workspace"), pk=pk)
     if namespace.workspace is None:
         raise Http404
     if not can(request.user, "fetch_pull_secret", namespace.workspace):
         raise PermissionDenied
-    manifest = pull_secrets.fetch_pull_secret(namespace, request.user)
+    manifest = pull_secrets.fetch_pull_secret(namespace, request.user, mint=True)
     response = HttpResponse(pull_secrets.as_yaml(manifest), content_type="application/yaml")
     filename = f"{pull_secrets.SECRET_NAME}-{namespace.name}.yaml"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -112,8 +112,8 @@ def test_unbound_namespace_is_enough_for_a_public_image(world):
     assert "this image's registry space is public, so that is enough" in result.checks[2].message
 
 
-def test_private_space_not_bound_to_the_workspace(world):
-    result = run(world, "ns-w", f"{host('plat')}/priv-o/app:1.0")
+def test_an_admin_is_told_the_private_space_is_not_bound_to_the_workspace(world, admin):
+    result = run(world, "ns-w", f"{host('plat')}/priv-o/app:1.0", user=admin)
     assert result.failure.key == "space"
     assert "is private and not bound to workspace payments" in result.failure.message
     assert "Bind/unbind workspace" in result.failure.message
@@ -121,10 +121,22 @@ def test_private_space_not_bound_to_the_workspace(world):
     assert states(result)["tab"] == N
 
 
-def test_unknown_space(world):
-    result = run(world, "ns-w", f"{host('plat')}/nowhere/app:1.0")
+def test_an_admin_is_told_the_space_is_unknown(world, admin):
+    result = run(world, "ns-w", f"{host('plat')}/nowhere/app:1.0", user=admin)
     assert result.failure.key == "space"
     assert "knows no registry space nowhere in plat" in result.failure.message
+
+
+def test_a_member_is_told_the_same_for_an_unknown_space_and_another_workspaces_private_one(world, ws_viewer):
+    # Without a user, as for a member: the answer never says which of the two it is.
+    for user in (ws_viewer, None):
+        result = run(world, "ns-w", f"{host('plat')}/nowhere/app:1.0", user=user)
+        assert result.failure.key == "space"
+        assert result.failure.message == (
+            "Registry space nowhere is not available to workspace payments in plat: there is no such "
+            "space (as of the last sync, Jan. 15, 2026, noon), or it is private and not bound to "
+            "payments. Check the name, Sync now, or ask an Admin to bind it.")
+        assert str(result.failure.fixer) == "Admin"
 
 
 def test_missing_space(world):
@@ -255,7 +267,7 @@ def test_api_returns_each_check(api, world, ws_editor):
         ("reference", "passed", True), ("registry", "passed", True), ("namespace", "passed", True),
         ("space", "failed", False), ("tab", "not_reached", False), ("synced", "not_reached", False)]
     assert data["checks"][3]["fixer"] == "Admin"
-    assert "not bound to workspace payments" in data["checks"][3]["message"]
+    assert "or it is private and not bound to payments" in data["checks"][3]["message"]
 
 
 def test_api_answers_where_the_image_is(api, world, ws_editor):
@@ -344,3 +356,84 @@ def test_several_registries_with_one_host_prefer_the_one_the_namespace_may_use(w
     assert result.registry == registry
     assert result.allowed
     assert result.failure.key == "synced"  # nothing synced in the workspace's copy
+
+
+# Finding 12: private space names are not told apart from missing ones, except to Admins ------
+
+
+def answers(api, world, namespace, space, *, tab=None) -> list[dict]:
+    """The checks' answers for ``<plat>/<space>/app:1.0``, with the space's name blanked out."""
+    params = {"image": f"{host('plat')}/{space}/app:1.0", **({"tab": tab} if tab else {})}
+    response = api.get(explain_url(world, namespace), params)
+    assert response.status_code == 200
+    return [{key: str(value).replace(space, "SPACE") for key, value in check.items()}
+            for check in response.data["checks"]]
+
+
+@pytest.mark.parametrize("persona", ["ws_admin", "ws_editor", "ws_viewer"])
+def test_finding_12_explainer_says_the_same_for_a_private_space_and_a_missing_one(
+        api, world, request, persona):
+    api.force_login(request.getfixturevalue(persona))
+    unknown = answers(api, world, "ns-w", "nowhere")
+    # Private and bound only to search, private and bound to nobody, and a name never synced.
+    assert answers(api, world, "ns-w", "priv-o") == unknown
+    assert answers(api, world, "ns-w", "priv-none") == unknown
+    assert answers(api, world, "ns-w", "priv-o", tab="private") == unknown
+
+
+def test_finding_12_a_space_missing_upstream_that_is_not_the_workspaces_is_not_told_either(
+        api, world, ws_viewer):
+    RegistrySpace.objects.filter(name="priv-o").update(missing=True)
+    api.force_login(ws_viewer)
+    assert answers(api, world, "ns-w", "priv-o") == answers(api, world, "ns-w", "nowhere")
+
+
+def test_finding_12_the_outsider_cannot_tell_payments_private_spaces_either(api, world, outsider):
+    api.force_login(outsider)
+    assert answers(api, world, "ns-o", "priv-w") == answers(api, world, "ns-o", "nowhere")
+
+
+def test_finding_12_the_explain_page_says_the_same_for_both(client, world, ws_viewer):
+    client.force_login(ws_viewer)
+    namespace = world["namespaces"]["ns-w"]
+
+    def page(space):
+        response = client.get(reverse("registries:explain"),
+                              {"namespace": namespace.pk, "image": f"{host('plat')}/{space}/app:1.0"},
+                              headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        return response.text.replace(space, "SPACE")
+
+    assert page("priv-o") == page("nowhere")
+
+
+def test_finding_12_several_registries_on_one_host_do_not_give_it_away(world, workspace, ws_viewer):
+    # payments' own copy of the platform Harbor (same host) has no priv-o; the platform one has,
+    # bound to search. A member is answered as if neither had it.
+    Registry.objects.create(name="plat-again", kind="harbor", url=f"https://{host('plat')}",
+                            scope="workspace", workspace=workspace, is_demo=True, status="healthy")
+    hidden = run(world, "ns-w", f"{host('plat')}/priv-o/app:1.0", user=ws_viewer)
+    unknown = run(world, "ns-w", f"{host('plat')}/nowhere/app:1.0", user=ws_viewer)
+    assert hidden.registry == unknown.registry
+    assert hidden.failure.message.replace("priv-o", "nowhere") == unknown.failure.message
+
+
+def test_finding_12_what_the_workspace_may_use_is_still_explained_in_full(api, world, ws_viewer):
+    api.force_login(ws_viewer)
+    bound = answers(api, world, "ns-w", "priv-w")
+    assert all(check["state"] == "passed" for check in bound)
+    # A public space missing upstream is one anyone may know of.
+    RegistrySpace.objects.filter(name="pub", registry__name="plat").update(missing=True)
+    assert "missing upstream" in answers(api, world, "ns-w", "pub")[3]["message"]
+
+
+@pytest.mark.parametrize("namespace", ["ns-w", "ns-o"])
+def test_finding_12_an_admin_runs_the_explainer_for_any_namespace_and_is_told_which(
+        api, world, admin, namespace):
+    api.force_login(admin)
+    private = answers(api, world, namespace, "priv-none")
+    unknown = answers(api, world, namespace, "nowhere")
+    assert private != unknown
+    workspace = "payments" if namespace == "ns-w" else "search"
+    assert f"is private and not bound to workspace {workspace}" in private[3]["message"]
+    assert "knows no registry space SPACE in plat" in unknown[3]["message"]

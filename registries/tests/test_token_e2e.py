@@ -171,7 +171,7 @@ def test_namespace_secret_pulls_exactly_what_its_picker_shows(wharf_registry, oc
     namespace = Namespace.objects.create(cluster=Cluster.objects.create(name="prod"), name="shop",
                                          workspace=payments)
 
-    manifest = pull_secrets.fetch_pull_secret(namespace, admin)
+    manifest = pull_secrets.fetch_pull_secret(namespace, admin, mint=True)
     entry = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))["auths"][registry.host]
     creds = f"{entry['username']}:{entry['password']}"
 

@@ -1,7 +1,9 @@
 """The namespace's registry-secret: who may fetch it, what it holds, and that it is audited."""
 
 import base64
+import hashlib
 import json
+import re
 
 import pytest
 import yaml
@@ -36,7 +38,7 @@ def secret_url(namespace):
 def test_admins_and_editors_download_a_secret_that_decodes_to_the_credentials(
         client, request, persona, namespace, credential):
     client.force_login(request.getfixturevalue(persona))
-    response = client.get(secret_url(namespace))
+    response = client.post(secret_url(namespace))
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="registry-secret-shop.yaml"'
     manifest = yaml.safe_load(response.content)
@@ -54,7 +56,7 @@ def test_admins_and_editors_download_a_secret_that_decodes_to_the_credentials(
 
 def test_viewer_may_not_fetch_it(client, ws_viewer, namespace, credential):
     client.force_login(ws_viewer)
-    assert client.get(secret_url(namespace)).status_code == 403
+    assert client.post(secret_url(namespace)).status_code == 403
     page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
     assert "Download Secret manifest" not in page.text
     assert not AuditEvent.objects.exists()
@@ -62,14 +64,14 @@ def test_viewer_may_not_fetch_it(client, ws_viewer, namespace, credential):
 
 def test_another_workspace_gets_404(client, outsider, namespace, credential):
     client.force_login(outsider)
-    assert client.get(secret_url(namespace)).status_code == 404
+    assert client.post(secret_url(namespace)).status_code == 404
     assert not AuditEvent.objects.exists()
 
 
 def test_unbound_namespace_has_no_pull_secret(client, admin, credential):
     loose = Namespace.objects.create(cluster=Cluster.objects.create(name="dev"), name="loose")
     client.force_login(admin)
-    assert client.get(secret_url(loose)).status_code == 404
+    assert client.post(secret_url(loose)).status_code == 404
 
 
 def test_page_shows_the_registries_and_command_but_never_the_secret(client, ws_editor, namespace, credential):
@@ -88,7 +90,7 @@ def test_credential_being_updated_stays_in_the_secret_and_shows_pending(client, 
     credential.state = "pending"
     credential.save()
     client.force_login(ws_editor)
-    manifest = yaml.safe_load(client.get(secret_url(namespace)).content)
+    manifest = yaml.safe_load(client.post(secret_url(namespace)).content)
     config = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))
     assert config["auths"]["harbor.example.com:8443"]["password"] == "s3cr3t-robot-value"
     page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
@@ -98,7 +100,7 @@ def test_credential_being_updated_stays_in_the_secret_and_shows_pending(client, 
 def test_credential_not_created_yet_is_left_out(client, ws_editor, namespace, credential):
     PullCredential.objects.filter(pk=credential.pk).update(username="", secret_encrypted="", state="pending")
     client.force_login(ws_editor)
-    manifest = yaml.safe_load(client.get(secret_url(namespace)).content)
+    manifest = yaml.safe_load(client.post(secret_url(namespace)).content)
     assert json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"])) == {"auths": {}}
 
 
@@ -137,10 +139,154 @@ def test_token_service_credential_is_minted_for_the_secret_and_checks_out(client
     space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
     SpaceBinding.objects.create(space=space, workspace=workspace)
     client.force_login(ws_editor)
-    manifest = yaml.safe_load(client.get(secret_url(namespace)).content)
+    manifest = yaml.safe_load(client.post(secret_url(namespace)).content)
     entry = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))["auths"]["registry.example.com"]
     assert entry["username"] == "ws-payments"
     stored = PullCredential.objects.get(workspace=workspace, registry=registry)
     assert stored.secret_hash == hashlib.sha256(entry["password"].encode()).hexdigest()
-    again = yaml.safe_load(client.get(secret_url(namespace)).content)
+    again = yaml.safe_load(client.post(secret_url(namespace)).content)
     assert again == manifest
+
+
+# No side effects on GET: credentials are minted by a bind or a download, never by a page view.
+
+
+@pytest.fixture
+def token_registry(workspace):
+    """A token-service registry with a private space bound straight in the database, so no
+    credential has been minted for payments yet."""
+    from registries.models import RegistrySpace, SpaceBinding
+
+    registry = Registry.objects.create(name="dist", kind="distribution", url="https://registry.example.com",
+                                       token_service=True)
+    space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
+    SpaceBinding.objects.create(space=space, workspace=workspace)
+    return registry
+
+
+def secret_config(content) -> dict:
+    manifest = yaml.safe_load(content) if isinstance(content, bytes) else content
+    return json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))
+
+
+def test_page_lists_a_registry_without_a_credential_and_mints_nothing(client, ws_editor, namespace,
+                                                                       token_registry):
+    client.force_login(ws_editor)
+    page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
+    assert page.status_code == 200
+    assert "dist" in page.text and "registry.example.com" in page.text
+    assert "No credential yet" in page.text
+    assert "Created when you download the Secret." in page.text
+    assert not PullCredential.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_the_download_is_a_post_form_with_a_csrf_token(client, ws_editor, namespace, token_registry):
+    client.force_login(ws_editor)
+    page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
+    form = re.search(rf'<form method="post" action="{re.escape(secret_url(namespace))}">\s*'
+                     r'<input type="hidden" name="csrfmiddlewaretoken"', page.text)
+    assert form
+    assert f'href="{secret_url(namespace)}"' not in page.text
+
+
+@pytest.mark.parametrize("persona", ["ws_editor", "admin"])
+def test_a_get_of_the_download_url_mints_and_audits_nothing(client, request, persona, namespace,
+                                                            token_registry, credential):
+    # What an <img src="…/pull-secret.yaml"> on another site makes the browser do.
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get(secret_url(namespace))
+    assert response.status_code == 405
+    assert "s3cr3t-robot-value" not in response.text
+    assert not PullCredential.objects.filter(registry=token_registry).exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_cross_site_post_without_the_csrf_token_is_refused(ws_editor, namespace, token_registry):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(ws_editor)
+    response = browser.post(secret_url(namespace), headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert not PullCredential.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_api_get_leaves_out_a_registry_without_a_credential_and_writes_only_its_audit_event(
+        client, ws_editor, namespace, token_registry, credential):
+    client.force_login(ws_editor)
+    response = client.get(api_url(namespace))
+    assert response.status_code == 200
+    assert set(secret_config(response.json())["auths"]) == {"harbor.example.com:8443"}
+    assert not PullCredential.objects.filter(registry=token_registry).exists()
+    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["namespace.pull_secret"]
+
+
+def test_api_post_mints_the_missing_credentials_then_get_returns_the_same_secret(
+        client, ws_editor, namespace, workspace, token_registry):
+    client.force_login(ws_editor)
+    posted = client.post(api_url(namespace))
+    assert posted.status_code == 200
+    entry = secret_config(posted.json())["auths"]["registry.example.com"]
+    assert entry["username"] == "ws-payments"
+    assert PullCredential.objects.get(workspace=workspace, registry=token_registry).username == "ws-payments"
+    assert client.get(api_url(namespace)).json() == posted.json()
+    assert sorted(AuditEvent.objects.values_list("action", flat=True)) == [
+        "namespace.pull_secret", "namespace.pull_secret", "pull_credential.create"]
+
+
+@pytest.mark.parametrize("persona, status", [("ws_viewer", 403), ("outsider", 404)])
+def test_api_post_refuses_viewers_and_other_workspaces(client, request, persona, status, namespace,
+                                                       token_registry):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.post(api_url(namespace)).status_code == status
+    assert not PullCredential.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_binding_a_private_space_mints_the_token_service_credential(client, admin, ws_editor, namespace,
+                                                                     workspace):
+    from registries import services
+    from registries.models import RegistrySpace
+
+    registry = Registry.objects.create(name="dist", kind="distribution", url="https://registry.example.com",
+                                       token_service=True)
+    space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
+    services.change_bindings(space, admin, add=[workspace])
+    minted = PullCredential.objects.get(workspace=workspace, registry=registry)
+    assert minted.username == "ws-payments" and minted.state == "done"
+    assert AuditEvent.objects.filter(action="pull_credential.create", actor=admin).count() == 1
+    # So the API's GET, which mints nothing, already carries it.
+    client.force_login(ws_editor)
+    entry = secret_config(client.get(api_url(namespace)).json())["auths"]["registry.example.com"]
+    assert hashlib.sha256(entry["password"].encode()).hexdigest() == minted.secret_hash
+    # Binding again, or binding a public space, mints nothing more.
+    services.change_bindings(space, admin, add=[workspace])
+    assert PullCredential.objects.filter(registry=registry).count() == 1
+
+
+def test_making_a_bound_space_private_mints_the_credential(admin, workspace, other_workspace):
+    from registries import services
+    from registries.models import RegistrySpace, SpaceBinding
+
+    # A demo registry is never contacted, so the visibility change needs no registry here.
+    registry = Registry.objects.create(name="dist", kind="distribution", url="https://registry.example.com",
+                                       token_service=True, is_demo=True)
+    space = RegistrySpace.objects.create(registry=registry, name="team", visibility="public")
+    SpaceBinding.objects.create(space=space, workspace=workspace)
+    assert not PullCredential.objects.exists()
+    services.set_visibility(space, admin, "private")
+    assert list(PullCredential.objects.values_list("workspace__name", flat=True)) == ["payments"]
+
+
+def test_binding_on_a_harbor_or_a_registry_without_the_token_service_mints_no_token_credential(
+        admin, workspace):
+    from registries import services
+    from registries.models import RegistrySpace
+
+    registry = Registry.objects.create(name="plain", kind="distribution", url="https://plain.example.com",
+                                       is_demo=True)
+    space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
+    services.change_bindings(space, admin, add=[workspace])
+    assert not PullCredential.objects.exists()
