@@ -138,3 +138,65 @@ def bind_namespace(namespace: Namespace, actor, workspace: Workspace | None) -> 
                  before={"workspace": current.name if current else None},
                  after={"workspace": workspace.name if workspace else None})
     return namespace
+
+
+# -- Memberships that follow the identity provider's groups (sso/) --------------------------------
+# Each change is its own audited write, made at sign-in inside the sign-in's transaction. The
+# provider is the authority for these memberships: removing the provider's group removes the
+# role even from a last Workspace Admin (platform Admins can still manage the workspace), so a
+# person who lost the group at the provider never keeps access in Wharf.
+
+
+@transaction.atomic
+def grant_membership_by_sign_in(workspace: Workspace, *, user, role: str, provider: str) -> Membership:
+    membership = Membership.objects.create(workspace=workspace, user=user, role=role,
+                                           source=Membership.Source.PROVIDER)
+    audit.record(None, "membership.sign_in_grant", workspace,
+                 after={"user": user.get_username(), "role": role, "by": provider})
+    return membership
+
+
+@transaction.atomic
+def change_membership_by_sign_in(membership: Membership, *, role: str, provider: str) -> Membership:
+    if membership.source != Membership.Source.PROVIDER:
+        raise ValueError("only memberships made by sign-in follow the provider")
+    before = {"user": membership.user.get_username(), "role": membership.role}
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit.record(None, "membership.sign_in_change", membership.workspace, before=before,
+                 after={"user": membership.user.get_username(), "role": role, "by": provider})
+    return membership
+
+
+@transaction.atomic
+def revoke_membership_by_sign_in(membership: Membership, *, provider: str) -> None:
+    if membership.source != Membership.Source.PROVIDER:
+        raise ValueError("only memberships made by sign-in follow the provider")
+    audit.record(None, "membership.sign_in_revoke", membership.workspace,
+                 before={"user": membership.user.get_username(), "role": membership.role, "by": provider})
+    membership.delete()
+
+
+@transaction.atomic
+def sync_memberships_by_sign_in(user, roles: dict[str, str], *, provider: str) -> list[str]:
+    """Make the user's provider-made memberships equal ``roles`` ({workspace name: role}).
+
+    Memberships made in Wharf stay as they are, also when the provider names their workspace.
+    Returns the workspace names the provider named that do not exist in Wharf.
+    """
+    workspaces = {workspace.name: workspace for workspace in Workspace.objects.filter(name__in=roles)}
+    wanted = {workspace.pk: (workspace, roles[name]) for name, workspace in workspaces.items()}
+    current = {membership.workspace_id: membership for membership in
+               Membership.objects.select_for_update(of=("self",)).select_related("workspace", "user")
+               .filter(user=user)}
+    for workspace_id, membership in current.items():
+        if membership.source != Membership.Source.PROVIDER:
+            continue
+        if workspace_id not in wanted:
+            revoke_membership_by_sign_in(membership, provider=provider)
+        elif membership.role != wanted[workspace_id][1]:
+            change_membership_by_sign_in(membership, role=wanted[workspace_id][1], provider=provider)
+    for workspace_id, (workspace, role) in wanted.items():
+        if workspace_id not in current:
+            grant_membership_by_sign_in(workspace, user=user, role=role, provider=provider)
+    return sorted(set(roles) - set(workspaces))
