@@ -37,16 +37,20 @@ def subject_of(claims: dict) -> str:
 def sign_in(issuer: str, claims: dict, *, via: str):
     """The user for verified ``claims`` from ``issuer``, with roles set from its groups.
 
-    ``via`` ("browser" or "api") only goes to the log.
+    ``via`` is "browser" (a sign-in: records the time) or "api" (a bearer token: writes only
+    when the claims change something, so API reads stay reads).
     """
     subject = subject_of(claims)
     roles = roles_from_claims(claims)
+    identity = OidcIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+    if identity is not None and not identity.user.is_active:
+        raise AccountDisabled(f"user {identity.user.get_username()!r} ({subject} at {issuer}) "
+                              "is inactive")
+    if via == "api" and identity is not None and _nothing_to_change(identity, roles, claims):
+        return identity.user
     with transaction.atomic():
         identity = (OidcIdentity.objects.select_for_update().select_related("user")
                     .filter(issuer=issuer, subject=subject).first())
-        if identity is not None and not identity.user.is_active:
-            raise AccountDisabled(f"user {identity.user.get_username()!r} ({subject} at {issuer}) "
-                                  "is inactive")
         if identity is None:
             identity = _create_identity(issuer, subject, claims)
         user = identity.user
@@ -54,13 +58,21 @@ def sign_in(issuer: str, claims: dict, *, via: str):
         _sync_admin(identity, roles)
         unknown = workspace_services.sync_memberships_by_sign_in(user, roles.workspaces,
                                                                 provider=provider_name())
-        identity.last_sign_in = timezone.now()
+        if via == "browser":
+            identity.last_sign_in = timezone.now()
         identity.save(update_fields=["last_sign_in", "admin_from_provider"])
     if unknown:
         log.info("sign-in of %s: the provider names workspaces Wharf does not have: %s",
                  user.get_username(), ", ".join(unknown))
     log.info("signed in %s (%s at %s) via %s", user.get_username(), subject, issuer, via)
     return user
+
+
+def _nothing_to_change(identity: OidcIdentity, roles: ClaimedRoles, claims: dict) -> bool:
+    user = identity.user
+    return (not _profile_changes(user, claims)
+            and _admin_change(identity, roles, _in_admin_group(user)) is None
+            and workspace_services.memberships_follow_sign_in(user, roles.workspaces))
 
 
 def _create_identity(issuer: str, subject: str, claims: dict) -> OidcIdentity:
@@ -103,37 +115,55 @@ def _free_username(issuer: str, subject: str, claims: dict) -> str:
     return candidate
 
 
-def _update_profile(user, claims: dict, *, via: str) -> None:
-    changed = []
+def _profile_changes(user, claims: dict) -> dict[str, str]:
+    changes = {}
     for claim, attribute in PROFILE_CLAIMS.items():
         value = claims.get(claim)
         if isinstance(value, str) and getattr(user, attribute) != value[:150]:
-            setattr(user, attribute, value[:150])
-            changed.append(attribute)
+            changes[attribute] = value[:150]
+    return changes
+
+
+def _update_profile(user, claims: dict, *, via: str) -> None:
+    changes = _profile_changes(user, claims)
     if via == "browser":
-        user.last_login = timezone.now()
-        changed.append("last_login")
-    if changed:
-        user.save(update_fields=changed)
+        changes["last_login"] = timezone.now()
+    for attribute, value in changes.items():
+        setattr(user, attribute, value)
+    if changes:
+        user.save(update_fields=list(changes))
+
+
+def _in_admin_group(user) -> bool:
+    return user.groups.filter(name=ADMIN_GROUP).exists()
+
+
+def _admin_change(identity: OidcIdentity, roles: ClaimedRoles, is_member: bool) -> str | None:
+    if roles.admin and not is_member:
+        return "grant"
+    if not roles.admin and is_member and identity.admin_from_provider:
+        return "revoke"
+    if not is_member and identity.admin_from_provider:
+        # Someone removed the role in Wharf meanwhile; nothing of the provider's is left to undo.
+        return "forget"
+    return None
 
 
 def _sync_admin(identity: OidcIdentity, roles: ClaimedRoles) -> None:
     """The platform Admin role follows the provider's admin group, unless Wharf made it."""
     user = identity.user
-    # get_or_create: the group is made by a migration, but an operator may have deleted it.
-    group, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
-    is_member = user.groups.filter(pk=group.pk).exists()
-    if roles.admin and not is_member:
-        user.groups.add(group)
+    change = _admin_change(identity, roles, _in_admin_group(user))
+    if change == "grant":
+        # get_or_create: the group is made by a migration, but an operator may have deleted it.
+        user.groups.add(Group.objects.get_or_create(name=ADMIN_GROUP)[0])
         identity.admin_from_provider = True
         audit.record(None, "admin.sign_in_grant", user,
                      after={"user": user.get_username(), "role": ADMIN_GROUP, "by": provider_name()})
-    elif not roles.admin and is_member and identity.admin_from_provider:
-        user.groups.remove(group)
+    elif change == "revoke":
+        user.groups.remove(Group.objects.get(name=ADMIN_GROUP))
         identity.admin_from_provider = False
         audit.record(None, "admin.sign_in_revoke", user,
                      before={"user": user.get_username(), "role": ADMIN_GROUP, "by": provider_name()})
-    elif not is_member:
-        # Someone removed the role in Wharf meanwhile; nothing of the provider's is left to undo.
+    elif change == "forget":
         identity.admin_from_provider = False
     user.__dict__.pop("_wharf_is_admin", None)

@@ -177,6 +177,35 @@ def revoke_membership_by_sign_in(membership: Membership, *, provider: str) -> No
     membership.delete()
 
 
+def _sign_in_membership_changes(user, roles: dict[str, str], *, lock: bool):
+    """What it takes to make the provider-made memberships equal ``roles``: (changes, unknown
+    workspace names). A change is ("grant", workspace, role), ("change", membership, role) or
+    ("revoke", membership, None)."""
+    workspaces = {workspace.name: workspace for workspace in Workspace.objects.filter(name__in=roles)}
+    wanted = {workspace.pk: (workspace, roles[name]) for name, workspace in workspaces.items()}
+    memberships = Membership.objects.select_related("workspace", "user").filter(user=user)
+    if lock:
+        memberships = memberships.select_for_update(of=("self",))
+    current = {membership.workspace_id: membership for membership in memberships}
+    changes = []
+    for workspace_id, membership in current.items():
+        if membership.source != Membership.Source.PROVIDER:
+            continue
+        if workspace_id not in wanted:
+            changes.append(("revoke", membership, None))
+        elif membership.role != wanted[workspace_id][1]:
+            changes.append(("change", membership, wanted[workspace_id][1]))
+    for workspace_id, (workspace, role) in wanted.items():
+        if workspace_id not in current:
+            changes.append(("grant", workspace, role))
+    return changes, sorted(set(roles) - set(workspaces))
+
+
+def memberships_follow_sign_in(user, roles: dict[str, str]) -> bool:
+    """True when a sign-in with ``roles`` would change nothing (read only, takes no lock)."""
+    return not _sign_in_membership_changes(user, roles, lock=False)[0]
+
+
 @transaction.atomic
 def sync_memberships_by_sign_in(user, roles: dict[str, str], *, provider: str) -> list[str]:
     """Make the user's provider-made memberships equal ``roles`` ({workspace name: role}).
@@ -184,19 +213,13 @@ def sync_memberships_by_sign_in(user, roles: dict[str, str], *, provider: str) -
     Memberships made in Wharf stay as they are, also when the provider names their workspace.
     Returns the workspace names the provider named that do not exist in Wharf.
     """
-    workspaces = {workspace.name: workspace for workspace in Workspace.objects.filter(name__in=roles)}
-    wanted = {workspace.pk: (workspace, roles[name]) for name, workspace in workspaces.items()}
-    current = {membership.workspace_id: membership for membership in
-               Membership.objects.select_for_update(of=("self",)).select_related("workspace", "user")
-               .filter(user=user)}
-    for workspace_id, membership in current.items():
-        if membership.source != Membership.Source.PROVIDER:
-            continue
-        if workspace_id not in wanted:
-            revoke_membership_by_sign_in(membership, provider=provider)
-        elif membership.role != wanted[workspace_id][1]:
-            change_membership_by_sign_in(membership, role=wanted[workspace_id][1], provider=provider)
-    for workspace_id, (workspace, role) in wanted.items():
-        if workspace_id not in current:
-            grant_membership_by_sign_in(workspace, user=user, role=role, provider=provider)
-    return sorted(set(roles) - set(workspaces))
+    changes, unknown = _sign_in_membership_changes(user, roles, lock=True)
+    for kind, target, role in changes:
+        match kind:
+            case "grant":
+                grant_membership_by_sign_in(target, user=user, role=role, provider=provider)
+            case "change":
+                change_membership_by_sign_in(target, role=role, provider=provider)
+            case "revoke":
+                revoke_membership_by_sign_in(target, provider=provider)
+    return unknown
