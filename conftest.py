@@ -8,6 +8,7 @@ pytest_plugins = [
     "portal.tests.browser",
     "registries.tests.harbor_double",
     "registries.tests.real_registry",
+    "sso.tests.oidc_provider",
 ]
 
 PASSWORD = "correct-horse-battery"

@@ -300,3 +300,50 @@ LOGGING = {
 if TESTING:
     # Hashing every persona's password with the production hasher makes tests slow.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# --- OpenID Connect single sign-on (the sso app) ---------------------------------------------
+# Unset WHARF_OIDC_ISSUER: local accounts only, exactly as without this block.
+from sso import conf as _sso_conf  # noqa: E402 - pure helpers, no models
+
+WHARF_OIDC_ISSUER = env_str("WHARF_OIDC_ISSUER").strip()
+WHARF_OIDC_CLIENT_ID = env_str("WHARF_OIDC_CLIENT_ID").strip()
+WHARF_OIDC_CLIENT_SECRET = env_str("WHARF_OIDC_CLIENT_SECRET")
+WHARF_OIDC_SCOPES = " ".join(env_str("WHARF_OIDC_SCOPES", "openid profile email groups").split())
+WHARF_OIDC_GROUPS_CLAIM = env_str("WHARF_OIDC_GROUPS_CLAIM", "groups").strip()
+WHARF_OIDC_ADMIN_GROUP = env_str("WHARF_OIDC_ADMIN_GROUP").strip()
+WHARF_OIDC_WORKSPACE_GROUP_PATTERN = env_str("WHARF_OIDC_WORKSPACE_GROUP_PATTERN", "wharf:{workspace}:{role}")
+WHARF_OIDC_PROVIDER_NAME = env_str("WHARF_OIDC_PROVIDER_NAME", "single sign-on").strip() or "single sign-on"
+# The `aud` the REST API demands of the provider's access tokens.
+WHARF_OIDC_API_AUDIENCE = env_str("WHARF_OIDC_API_AUDIENCE").strip() or WHARF_OIDC_CLIENT_ID
+WHARF_LOCAL_LOGIN = env_bool("WHARF_LOCAL_LOGIN", True)
+
+if WHARF_OIDC_ISSUER:
+    try:
+        _sso_conf.check_issuer(WHARF_OIDC_ISSUER)
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"WHARF_OIDC_ISSUER: {_error}.") from None
+    for _name in ("WHARF_OIDC_CLIENT_ID", "WHARF_OIDC_CLIENT_SECRET"):
+        if not globals()[_name]:
+            raise ImproperlyConfigured(f"{_name} must be set when WHARF_OIDC_ISSUER is set.")
+    if "openid" not in WHARF_OIDC_SCOPES.split():
+        raise ImproperlyConfigured(f"WHARF_OIDC_SCOPES must include openid; got {WHARF_OIDC_SCOPES!r}.")
+    if not WHARF_OIDC_GROUPS_CLAIM:
+        raise ImproperlyConfigured("WHARF_OIDC_GROUPS_CLAIM must not be empty.")
+    try:
+        _sso_conf.workspace_group_regex(WHARF_OIDC_WORKSPACE_GROUP_PATTERN)
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"WHARF_OIDC_WORKSPACE_GROUP_PATTERN: {_error}.") from None
+    # Logging out posts a form whose answer redirects to the provider's end_session_endpoint;
+    # browsers hold that redirect to the form-action directive.
+    SECURE_CSP["form-action"] = [*SECURE_CSP["form-action"], _sso_conf.origin(WHARF_OIDC_ISSUER)]
+elif not WHARF_LOCAL_LOGIN:
+    raise ImproperlyConfigured("WHARF_LOCAL_LOGIN can be turned off only when WHARF_OIDC_ISSUER is set.")
+
+INSTALLED_APPS += ["sso"]
+# Local passwords (only superusers when WHARF_LOCAL_LOGIN is off), then the provider.
+# The lockout backend stays first so a locked-out client costs no password hash.
+AUTHENTICATION_BACKENDS = [
+    "portal.lockout.LockoutBackend", "sso.backends.LocalLoginBackend", "sso.backends.OIDCBackend",
+]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] += ["sso.api.BearerAuthentication"]
+TEMPLATES[0]["OPTIONS"]["context_processors"] += ["sso.context_processors.sign_in"]

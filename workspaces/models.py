@@ -58,10 +58,17 @@ class Membership(models.Model):
         EDITOR = ROLE_EDITOR, _("Workspace Editor")
         VIEWER = ROLE_VIEWER, _("Workspace Viewer")
 
+    class Source(models.TextChoices):
+        WHARF = "wharf", _("Wharf")
+        PROVIDER = "provider", _("Identity provider")
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="memberships")
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    # Provider-made memberships follow the provider's groups at every sign-in (added, changed,
+    # removed); memberships made in Wharf are never touched by a sign-in.
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.WHARF)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -148,3 +148,88 @@ def delete_namespace(namespace: Namespace, actor) -> None:
                  before={"cluster": namespace.cluster.name, "name": namespace.name,
                          "workspace": namespace.workspace.name if namespace.workspace else None})
     namespace.delete()
+
+
+# -- Memberships that follow the identity provider's groups (sso/) --------------------------------
+# Each change is its own audited write, made at sign-in inside the sign-in's transaction. The
+# provider is the authority for these memberships: removing the provider's group removes the
+# role even from a last Workspace Admin (platform Admins can still manage the workspace), so a
+# person who lost the group at the provider never keeps access in Wharf.
+
+
+@transaction.atomic
+def grant_membership_by_sign_in(workspace: Workspace, *, user, role: str, provider: str) -> Membership:
+    membership = Membership.objects.create(workspace=workspace, user=user, role=role,
+                                           source=Membership.Source.PROVIDER)
+    audit.record(None, "membership.sign_in_grant", workspace,
+                 after={"user": user.get_username(), "role": role, "by": provider})
+    return membership
+
+
+@transaction.atomic
+def change_membership_by_sign_in(membership: Membership, *, role: str, provider: str) -> Membership:
+    if membership.source != Membership.Source.PROVIDER:
+        raise ValueError("only memberships made by sign-in follow the provider")
+    before = {"user": membership.user.get_username(), "role": membership.role}
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit.record(None, "membership.sign_in_change", membership.workspace, before=before,
+                 after={"user": membership.user.get_username(), "role": role, "by": provider})
+    return membership
+
+
+@transaction.atomic
+def revoke_membership_by_sign_in(membership: Membership, *, provider: str) -> None:
+    if membership.source != Membership.Source.PROVIDER:
+        raise ValueError("only memberships made by sign-in follow the provider")
+    audit.record(None, "membership.sign_in_revoke", membership.workspace,
+                 before={"user": membership.user.get_username(), "role": membership.role, "by": provider})
+    membership.delete()
+
+
+def _sign_in_membership_changes(user, roles: dict[str, str], *, lock: bool):
+    """What it takes to make the provider-made memberships equal ``roles``: (changes, unknown
+    workspace names). A change is ("grant", workspace, role), ("change", membership, role) or
+    ("revoke", membership, None)."""
+    workspaces = {workspace.name: workspace for workspace in Workspace.objects.filter(name__in=roles)}
+    wanted = {workspace.pk: (workspace, roles[name]) for name, workspace in workspaces.items()}
+    memberships = Membership.objects.select_related("workspace", "user").filter(user=user)
+    if lock:
+        memberships = memberships.select_for_update(of=("self",))
+    current = {membership.workspace_id: membership for membership in memberships}
+    changes = []
+    for workspace_id, membership in current.items():
+        if membership.source != Membership.Source.PROVIDER:
+            continue
+        if workspace_id not in wanted:
+            changes.append(("revoke", membership, None))
+        elif membership.role != wanted[workspace_id][1]:
+            changes.append(("change", membership, wanted[workspace_id][1]))
+    for workspace_id, (workspace, role) in wanted.items():
+        if workspace_id not in current:
+            changes.append(("grant", workspace, role))
+    return changes, sorted(set(roles) - set(workspaces))
+
+
+def memberships_follow_sign_in(user, roles: dict[str, str]) -> bool:
+    """True when a sign-in with ``roles`` would change nothing (read only, takes no lock)."""
+    return not _sign_in_membership_changes(user, roles, lock=False)[0]
+
+
+@transaction.atomic
+def sync_memberships_by_sign_in(user, roles: dict[str, str], *, provider: str) -> list[str]:
+    """Make the user's provider-made memberships equal ``roles`` ({workspace name: role}).
+
+    Memberships made in Wharf stay as they are, also when the provider names their workspace.
+    Returns the workspace names the provider named that do not exist in Wharf.
+    """
+    changes, unknown = _sign_in_membership_changes(user, roles, lock=True)
+    for kind, target, role in changes:
+        match kind:
+            case "grant":
+                grant_membership_by_sign_in(target, user=user, role=role, provider=provider)
+            case "change":
+                change_membership_by_sign_in(target, role=role, provider=provider)
+            case "revoke":
+                revoke_membership_by_sign_in(target, provider=provider)
+    return unknown

@@ -10,7 +10,9 @@ ones allowed are:
 * the audit event of ``GET /api/v1/namespaces/<id>/pull-secret/`` (fetching a secret is
   audited, and that is all that GET may write),
 * session bookkeeping: ``django_session``, ``auth_user.last_login``, and an API token's
-  ``last_used`` (the API's equivalent of last_login, written at most once a minute).
+  ``last_used`` (the API's equivalent of last_login, written at most once a minute),
+* failed sign-in bookkeeping: django-axes' ``axes_accessattempt`` rows, which count wrong
+  passwords (the token service's Basic auth is a GET) so that guessing is locked out.
 """
 
 import base64
@@ -57,7 +59,7 @@ _ONLY_COLUMN = r"^\s*UPDATE\s+\"?{table}\"?\s+SET\s+\"?{column}\"?\s*=\s*%s\s+WH
 
 
 def _session_bookkeeping(sql: str, table: str) -> bool:
-    if table == "django_session":
+    if table in ("django_session", "axes_accessattempt"):
         return True
     for table_name, column in (("auth_user", "last_login"), ("portal_apitoken", "last_used")):
         if table == table_name and re.match(_ONLY_COLUMN.format(table=table_name, column=column), sql,
