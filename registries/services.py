@@ -35,6 +35,7 @@ def registry_snapshot(registry: Registry) -> dict:
         "username": registry.username, "verify_tls": registry.verify_tls,
         "ca_bundle": bool(registry.ca_bundle), "scope": registry.scope,
         "workspace": registry.workspace_id, "token_service": registry.token_service,
+        "token_service_id": registry.token_service_id,
     }
 
 
@@ -58,6 +59,8 @@ def save_registry(registry: Registry, actor, *, password: str | None = None,
     """
     creating = registry.pk is None
     before = None if creating else registry_snapshot(Registry.objects.get(pk=registry.pk))
+    if problem := registry.token_service_problem():
+        raise ServiceError(problem, "token_service")
     if password:
         registry.set_password(password)
     if check:

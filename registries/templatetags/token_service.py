@@ -16,7 +16,7 @@ def token_service_config(registry) -> dict:
     base = settings.WHARF_PUBLIC_URL
     return {
         "realm": f"{base}/auth/token",
-        "service": registry.name,
+        "service": registry.token_service_id,
         "issuer": settings.WHARF_TOKEN_ISSUER,
         "rootcertbundle": BUNDLE_PATH,
         "bundle_url": f"{base}/auth/certificates.pem",

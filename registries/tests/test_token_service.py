@@ -21,7 +21,9 @@ from registries.models import PullCredential, Registry, RegistrySpace, SpaceBind
 from workspaces.models import Workspace
 
 TOKEN_URL = "/auth/token"
-SERVICE = "tok"
+NAME = "tok"
+# The registry's token service id (Wharf generates one; the tests fix it to read easily).
+SERVICE = "wharf-tok-service-id"
 
 
 # -- the world -------------------------------------------------------------------------------
@@ -35,11 +37,12 @@ def signing_key(db):
 @pytest.fixture
 def world(db, workspace, other_workspace, signing_key):
     """Platform registry "tok": pub (public), priv (bound to payments), secret (bound to search),
-    lonely (private, unbound). Workspace registry "own" of payments with one private space."""
-    tok = Registry.objects.create(name=SERVICE, kind="distribution", url="http://127.0.0.1:9",
-                                  token_service=True)
+    lonely (private, unbound). Workspace registry "own" of payments with one private space (a
+    workspace registry cannot use the token service)."""
+    tok = Registry.objects.create(name=NAME, kind="distribution", url="http://127.0.0.1:9",
+                                  token_service=True, token_service_id=SERVICE)
     own = Registry.objects.create(name="own", kind="distribution", url="http://127.0.0.1:9",
-                                  token_service=True, scope="workspace", workspace=workspace)
+                                  scope="workspace", workspace=workspace)
     spaces = {}
     for name, visibility in [("pub", "public"), ("priv", "private"), ("secret", "private"),
                              ("lonely", "private")]:
@@ -50,7 +53,6 @@ def world(db, workspace, other_workspace, signing_key):
     creds = {
         "payments": tokens.mint_workspace_credential(workspace, tok),
         "search": tokens.mint_workspace_credential(other_workspace, tok),
-        "payments-own": tokens.mint_workspace_credential(workspace, own),
     }
     return {"tok": tok, "own": own, "spaces": spaces, "creds": creds,
             "workspace": workspace, "other": other_workspace}
@@ -143,16 +145,6 @@ EXPECTED_TOK = {
     "outsider": {"pub/app": ["pull"], "secret/app": ["pull"]},
     "admin": {name: ["pull", "push"] for name in ALL},
 }
-# ... and on payments' own workspace registry "own".
-EXPECTED_OWN = {
-    "anonymous": {},
-    "cred-payments": {name: ["pull"] for name in ALL},
-    "cred-search": {},
-    "ws_viewer": {name: ["pull"] for name in ALL},
-    "ws_admin": {name: ["pull", "push"] for name in ALL},
-    "outsider": {},
-    "admin": {},
-}
 
 
 def principal_for(name, world, request):
@@ -176,21 +168,15 @@ def test_grant_on_a_platform_registry_follows_the_access_rule(templates, world, 
     assert granted == EXPECTED_TOK[name]
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_OWN))
-def test_grant_on_a_workspace_registry_belongs_to_its_workspace(templates, world, request, name):
-    if name == "cred-payments":
-        username, secret = world["creds"]["payments-own"]
-        principal = tokens.authenticate(world["own"], username, secret)
-    elif name == "cred-search":
-        # search has no credential for "own": its tok credential is refused there.
-        username, secret = world["creds"]["search"]
-        assert tokens.authenticate(world["own"], username, secret) is None
-        principal = tokens.ANONYMOUS
-    else:
-        principal = principal_for(name, world, request)
-    scopes = tokens.parse_scopes([f"repository:{repo}:{PULL_PUSH}" for repo in ALL])
-    granted = {entry["name"]: entry["actions"] for entry in tokens.grant(principal, world["own"], scopes)}
-    assert granted == EXPECTED_OWN[name]
+def test_a_workspace_registry_is_no_token_service(client, templates, world, ws_admin):
+    own = world["own"]
+    with pytest.raises(ValueError, match="token service"):
+        tokens.mint_workspace_credential(world["workspace"], own)
+    for service in (own.token_service_id, own.name):
+        response = ask(client, ["repository:stuff/app:pull,push"], service=service,
+                       auth=basic(ws_admin.username, PASSWORD))
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["code"] == "UNSUPPORTED"
 
 
 def test_catalog_is_for_whoever_manages_the_registry(world, admin, ws_admin, ws_viewer):
@@ -202,10 +188,8 @@ def test_catalog_is_for_whoever_manages_the_registry(world, admin, ws_admin, ws_
 
     as_user = lambda user: tokens.Principal(subject=user.username, user=user)  # noqa: E731
     assert gets(as_user(admin), world["tok"])
-    assert not gets(as_user(admin), world["own"])
-    assert gets(as_user(ws_admin), world["own"])
     assert not gets(as_user(ws_admin), world["tok"])
-    assert not gets(as_user(ws_viewer), world["own"])
+    assert not gets(as_user(ws_viewer), world["tok"])
     assert not gets(tokens.ANONYMOUS, world["tok"])
     username, secret = world["creds"]["payments"]
     assert not gets(tokens.authenticate(world["tok"], username, secret), world["tok"])
@@ -346,8 +330,10 @@ def test_wrong_credentials_get_401_with_a_basic_challenge(client, world, admin, 
 
 
 def test_a_credential_works_only_at_its_own_registry(client, templates, world):
-    username, secret = world["creds"]["payments-own"]
-    assert ask(client, [], service="own", auth=basic(username, secret)).status_code == 200
+    other = Registry.objects.create(name="other-tok", kind="distribution", url="http://127.0.0.1:9",
+                                    token_service=True)
+    username, secret = tokens.mint_workspace_credential(world["workspace"], other)
+    assert ask(client, [], service=other.token_service_id, auth=basic(username, secret)).status_code == 200
     assert ask(client, [], service=SERVICE, auth=basic(username, secret)).status_code == 401
 
 
@@ -383,11 +369,13 @@ def test_a_user_named_like_a_credential_still_logs_in(client, world):
     assert access_of(response) == {"priv/app": ["pull"]}
 
 
-@pytest.mark.parametrize("service", ["nope", "own-harbor", "plain", ""])
+@pytest.mark.parametrize("service", ["nope", "harbor-id", "own-id", "tok", "plain", ""])
 def test_unknown_service_is_refused(client, templates, world, service):
-    Registry.objects.create(name="own-harbor", kind="harbor", url="https://h.example.com",
-                            token_service=True)
+    harbor = Registry.objects.create(name="harbor", kind="harbor", url="https://h.example.com")
     Registry.objects.create(name="plain", kind="distribution", url="http://127.0.0.1:9")
+    # A Harbor's or a workspace registry's id, or any registry's name: none is a service.
+    service = {"harbor-id": harbor.token_service_id, "own-id": world["own"].token_service_id}.get(
+        service, service)
     response = ask(client, ["repository:pub/app:pull"], service=service)
     assert response.status_code == 400
     error = response.json()["errors"][0]
@@ -522,7 +510,7 @@ def test_mint_stores_only_a_hash_and_ciphertext_and_audits_without_the_secret(wo
     assert credential.get_secret() == secret
     assert len(secret) >= 40
     events = AuditEvent.objects.filter(action="pull_credential.create")
-    assert events.count() == 3
+    assert events.count() == 2
     assert all(secret not in str(event.after) for event in events)
 
 
@@ -535,12 +523,9 @@ def test_mint_refuses_a_registry_without_the_token_service(world):
 def test_ensure_credentials_mints_missing_and_keeps_existing(world):
     newcomer = Workspace.objects.create(name="newcomer")
     credentials = tokens.ensure_credentials(newcomer)
-    assert [credential.registry.name for credential in credentials] == [SERVICE]  # public spaces
+    assert [credential.registry.name for credential in credentials] == [NAME]  # public spaces
     existing = {c.registry.name: c.secret_hash for c in tokens.ensure_credentials(world["workspace"])}
-    assert existing == {
-        "own": tokens.hash_secret(world["creds"]["payments-own"][1]),
-        SERVICE: tokens.hash_secret(world["creds"]["payments"][1]),
-    }
+    assert existing == {NAME: tokens.hash_secret(world["creds"]["payments"][1])}
     again = tokens.ensure_credentials(newcomer)
     assert again[0].secret_hash == credentials[0].secret_hash
     assert again[0].username == "ws-newcomer"
@@ -570,7 +555,8 @@ def test_registry_page_shows_the_auth_token_snippet(client, world, admin):
     with override_settings(WHARF_PUBLIC_URL="https://wharf.example.com", WHARF_TOKEN_ISSUER="wharf-prod"):
         page = client.get(reverse("registries:detail", args=[registry.pk])).text
     assert "realm: https://wharf.example.com/auth/token" in page
-    assert f"service: {registry.name}" in page
+    assert f"service: {registry.token_service_id}" in page
+    assert f"service: {registry.name}" not in page
     assert "issuer: wharf-prod" in page
     assert "rootcertbundle: " in page
     assert "https://wharf.example.com/auth/certificates.pem" in page
@@ -618,7 +604,7 @@ def test_templates_and_orm_agree_on_every_grant(world, request, monkeypatch):
                                  + ["repository:lonely/app:pull,push"])
     for name in sorted(EXPECTED_TOK):
         principal = principal_for(name, world, request)
-        for registry in (world["tok"], world["own"]):
+        for registry in (world["tok"],):
             monkeypatch.setattr(tokens, "USE_TEMPLATES", True)
             templated = tokens.grant(principal, registry, scopes)
             monkeypatch.setattr(tokens, "USE_TEMPLATES", False)
