@@ -6,8 +6,10 @@ import os
 import subprocess
 
 import httpx
+import jwt
 import pytest
 from django.conf import settings
+from django.urls import reverse
 
 from conftest import PASSWORD, make_user
 from registries import services, tokens
@@ -17,29 +19,36 @@ from workspaces.models import Workspace
 
 pytestmark = pytest.mark.integration
 
-SERVICE = "e2e-registry"
+NAME = "e2e-registry"
+
+
+def wharf_auth(live_server, registry, tmp_path) -> dict:
+    """The auth section the registry's page tells an operator to paste, with the bundle Wharf
+    publishes saved where it says (fetched as an operator would)."""
+    bundle = tmp_path / "wharf-token-certificates.pem"
+    response = httpx.get(live_server.url + "/auth/certificates.pem")
+    assert response.status_code == 200
+    bundle.write_text(response.text)
+    return {"token": {
+        "realm": live_server.url + "/auth/token",
+        "service": registry.token_service_id,
+        "issuer": settings.WHARF_TOKEN_ISSUER,
+        "rootcertbundle": str(bundle),
+    }}
 
 
 @pytest.fixture
 def wharf_registry(live_server, registry_factory, tmp_path):
     """A docker-registry whose auth.token points at the live Wharf, and its Registry row."""
     tokens.create_signing_key()
-    bundle = tmp_path / "wharf-token-certificates.pem"
-    # The bundle the registry trusts is the one Wharf publishes, fetched as an operator would.
-    response = httpx.get(live_server.url + "/auth/certificates.pem")
-    assert response.status_code == 200
-    bundle.write_text(response.text)
-    server = registry_factory(auth={"token": {
-        "realm": live_server.url + "/auth/token",
-        "service": SERVICE,
-        "issuer": settings.WHARF_TOKEN_ISSUER,
-        "rootcertbundle": str(bundle),
-    }})
     admin = make_user("root-admin", admin=True)
-    registry = Registry(name=SERVICE, kind="distribution", url=server.url, token_service=True,
+    registry = Registry(name=NAME, kind="distribution", url="http://127.0.0.1:9", token_service=True,
                         username=admin.username)
     registry.set_password(PASSWORD)
     registry.save()
+    server = registry_factory(auth=wharf_auth(live_server, registry, tmp_path))
+    Registry.objects.filter(pk=registry.pk).update(url=server.url)
+    registry.refresh_from_db()
     return server, registry, admin
 
 
@@ -146,7 +155,7 @@ def test_registry_refuses_expired_and_foreign_tokens(wharf_registry, oci_images)
     stale = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=tokens.MAX_LIFETIME + 120)
     expired = tokens.issue_token(registry, tokens.ANONYMOUS, access, now=stale)["token"]
     assert status(expired) == 401
-    registry.name = "another-service"
+    registry.token_service_id = "wharf-another-service"
     assert status(tokens.issue_token(registry, tokens.ANONYMOUS, access)["token"]) == 401
 
 
@@ -179,3 +188,86 @@ def test_namespace_secret_pulls_exactly_what_its_picker_shows(wharf_registry, oc
     assert shown == {"pub/alpine", "vault/api"}
     for repository, tag in refs.items():
         assert can_inspect(server, f"{repository}:{tag}", creds) == (repository in shown), repository
+
+
+def test_finding_3_a_renamed_or_removed_registrys_name_cannot_be_squatted(
+        wharf_registry, registry_factory, oci_images, live_server, client, settings):
+    """A registry trusts the id Wharf generated for its row, not a name: after an Admin renames
+    or removes it, a Workspace Admin who takes the old name gets neither the token service nor
+    a token the real registry accepts for another workspace's private images."""
+    from django.db import IntegrityError, transaction
+    from rest_framework.test import APIClient
+
+    from workspaces.models import Membership
+
+    server, registry, admin = wharf_registry
+    admin_creds = f"{admin.username}:{PASSWORD}"
+    server.push(oci_images["team-a/api:1.0"], "vault/api:1.0", creds=admin_creds)
+    assert sync_registry(registry).result == "succeeded"
+    payments, search = Workspace.objects.create(name="payments"), Workspace.objects.create(name="search")
+    services.change_bindings(RegistrySpace.objects.get(registry=registry, name="vault"), admin, add=[payments])
+    squatter = make_user("squatter")
+    Membership.objects.create(user=squatter, workspace=search, role="admin")
+    squatter_creds = f"{squatter.username}:{PASSWORD}"
+    old_name, old_id = registry.name, registry.token_service_id
+    assert old_id != old_name and old_id.startswith("wharf-")
+
+    # The Admin renames it: the id stays with the row, and cannot be set through the API.
+    admin_api = APIClient()
+    admin_api.force_login(admin)
+    response = admin_api.patch(f"/api/v1/registries/{registry.pk}/",
+                               {"name": "renamed", "token_service_id": "wharf-chosen"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["name"] == "renamed" and response.json()["token_service_id"] == old_id
+    assert can_inspect(server, "vault/api:1.0", admin_creds)
+
+    # The squatter takes the old name for a workspace registry and asks for the token service.
+    settings.WHARF_ALLOWED_REGISTRY_NETWORKS = ["127.0.0.0/8"]
+    plain = registry_factory()
+    squat_api = APIClient()
+    squat_api.force_login(squatter)
+    body = {"name": old_name, "kind": "distribution", "url": plain.url, "token_service": True}
+    response = squat_api.post(f"/api/v1/workspaces/{search.pk}/registries/", body, format="json")
+    assert response.status_code == 400
+    assert "Only platform Admins can turn on Wharf's token service" in response.json()["token_service"][0]
+    assert not Registry.objects.filter(name=old_name).exists()
+    response = squat_api.post(f"/api/v1/workspaces/{search.pk}/registries/",
+                              {**body, "token_service": False}, format="json")
+    assert response.status_code == 201, response.content
+    squat = Registry.objects.get(name=old_name)
+    assert response.json()["token_service_id"] == squat.token_service_id not in (old_id, old_name)
+    # The page has no such box, and ticking it anyway changes nothing; the database refuses too.
+    client.force_login(squatter)
+    edit = reverse("registries:workspace-edit", args=[squat.pk])
+    assert "token_service" not in client.get(edit).text
+    client.post(edit, {"name": old_name, "url": plain.url, "username": "", "password": "",
+                       "ca_bundle": "", "token_service": "on"})
+    squat.refresh_from_db()
+    assert not squat.token_service
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Registry.objects.filter(pk=squat.pk).update(token_service=True)
+
+    # No token for the real registry under the old name or the squat's id, and with the real id
+    # the squatter gets nothing of payments': the registry refuses the pull.
+    scope = {"scope": "repository:vault/api:pull,push"}
+    for service in (old_name, squat.token_service_id):
+        answer = httpx.get(live_server.url + "/auth/token", params={"service": service, **scope},
+                           auth=(squatter.username, PASSWORD))
+        assert answer.status_code == 400, (service, answer.text)
+    answer = httpx.get(live_server.url + "/auth/token", params={"service": old_id, **scope},
+                       auth=(squatter.username, PASSWORD))
+    assert answer.status_code == 200
+    assert jwt.decode(answer.json()["token"], options={"verify_signature": False})["access"] == []
+    assert not can_inspect(server, "vault/api:1.0", squatter_creds)
+
+    # Removed: a new Admin registry of the old name gets a new id, and the real registry's id
+    # now answers nobody, not even an Admin.
+    services.remove_registry(Registry.objects.get(pk=registry.pk), admin)
+    successor = Registry.objects.create(name="renamed", kind="distribution", url=server.url,
+                                        token_service=True)
+    assert successor.token_service_id not in (old_id, squat.token_service_id)
+    answer = httpx.get(live_server.url + "/auth/token", params={"service": old_id, **scope},
+                       auth=(admin.username, PASSWORD))
+    assert answer.status_code == 400
+    ok, _stderr = skopeo(server, "inspect", f"docker://{server.host}/vault/api:1.0", creds=admin_creds)
+    assert not ok
