@@ -271,3 +271,80 @@ def test_finding_3_a_renamed_or_removed_registrys_name_cannot_be_squatted(
     assert answer.status_code == 400
     ok, _stderr = skopeo(server, "inspect", f"docker://{server.host}/vault/api:1.0", creds=admin_creds)
     assert not ok
+
+
+def pasted_snippet(client, registry, bundle_path) -> dict:
+    """What an operator pastes from the registry's page: the auth.token section, with the
+    certificate bundle saved where the registry can read it."""
+    import html
+    import re
+
+    page = html.unescape(client.get(reverse("registries:detail", args=[registry.pk])).text)
+    snippet = dict(re.findall(r"^\s+(realm|service|issuer): (\S+)$", page, re.MULTILINE))
+    bundle_path.write_text(httpx.get(snippet["realm"].removesuffix("/token") + "/certificates.pem").text)
+    return {"token": {**snippet, "rootcertbundle": str(bundle_path)}}
+
+
+def registry_form(server, admin, **fields):
+    return {"kind": "distribution", "name": "team-registry", "url": server.url, "username": admin.username,
+            "password": PASSWORD, "verify_tls": "on", "ca_bundle": "", **fields}
+
+
+@pytest.mark.parametrize("order", ["configure registry, then tick", "tick, then configure registry"])
+def test_finding_15_enabling_the_token_service_works_in_either_order(
+        order, live_server, registry_factory, oci_images, client, settings, tmp_path):
+    """The README's order (paste the snippet into the registry, restart it, then tick "uses
+    Wharf's token service") and the reverse both end with a registry whose pulls follow the
+    bindings. The connection check of the tick asks Wharf for a token as the Admin before the
+    row says it uses the token service; it used to be refused."""
+    from django.core.management import call_command
+
+    settings.WHARF_PUBLIC_URL = live_server.url
+    call_command("token_keys", "--create", stdout=None)
+    admin = make_user("root-admin", admin=True)
+    client.force_login(admin)
+    server = registry_factory()
+    server.push(oci_images["team-a/api:1.0"], "vault/api:1.0")
+    tick_first = order.startswith("tick")
+
+    response = client.post(reverse("registries:create"),
+                           registry_form(server, admin, **({"token_service": "on"} if tick_first else {})))
+    assert response.status_code == 302, response.text
+    registry = Registry.objects.get(name="team-registry")
+    assert registry.token_service is tick_first
+
+    server.stop()
+    server.auth = pasted_snippet(client, registry, tmp_path / "bundle.pem")
+    assert server.auth["token"]["service"] == registry.token_service_id
+    server.start()
+
+    if not tick_first:
+        response = client.post(reverse("registries:edit", args=[registry.pk]),
+                               registry_form(server, admin, password="", token_service="on"))
+        assert response.status_code == 302, response.text
+    registry.refresh_from_db()
+    assert registry.token_service and registry.is_healthy
+
+    assert sync_registry(registry).result == "succeeded"
+    vault = RegistrySpace.objects.get(registry=registry, name="vault")
+    # Spaces synced before the token service was on were open to anyone, and still say so
+    # (Wharf shows what it enforces); spaces first seen behind it start private.
+    assert vault.visibility == ("private" if tick_first else "public")
+    services.set_visibility(vault, admin, "private")
+    payments, search = Workspace.objects.create(name="payments"), Workspace.objects.create(name="search")
+    services.change_bindings(vault, admin, add=[payments])
+    pay = ":".join(tokens.mint_workspace_credential(payments, registry))
+    other = ":".join(tokens.mint_workspace_credential(search, registry))
+    assert can_inspect(server, "vault/api:1.0", pay)
+    assert not can_inspect(server, "vault/api:1.0", other)
+    assert not can_inspect(server, "vault/api:1.0")
+
+    # Turning it off again passes the check too; until the registry drops auth.token, only
+    # Admins get in (the row no longer says who else may).
+    response = client.post(reverse("registries:edit", args=[registry.pk]),
+                           registry_form(server, admin, password=""))
+    assert response.status_code == 302, response.text
+    registry.refresh_from_db()
+    assert not registry.token_service
+    assert not can_inspect(server, "vault/api:1.0", pay)
+    assert can_inspect(server, "vault/api:1.0", f"{admin.username}:{PASSWORD}")

@@ -619,3 +619,18 @@ def test_a_stale_workspace_secret_is_refused_without_password_hashing(client, wo
     username, secret = world["creds"]["payments"]
     assert ask(client, [], auth=basic(username, secret + "-old")).status_code == 401
     assert ask(client, [], auth=basic(username, secret)).status_code == 200
+
+
+@pytest.mark.parametrize("service", ["wharf-\x00", "\x00", "tok\x00en", "x" * 65, "wharf tok", "WHARF"])
+def test_finding_8_nul_in_token_service_param(client, templates, world, service):
+    """A NUL byte (which PostgreSQL refuses in a query) or anything else no service id can be
+    is a 400 in the token spec's error shape, never a 500, and asks the database nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = ask(client, ["repository:pub/app:pull"], service=service)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "UNSUPPORTED"
+    assert "token" not in response.json()
+    assert not [query for query in queries if "registries_registry" in query["sql"]]
