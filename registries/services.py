@@ -5,15 +5,17 @@ the same behaviour. Calls to a registry happen before the database write they ju
 """
 
 from dataclasses import dataclass, field
+from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
-from registries import robots
+from registries import robots, tokens
 from registries.clients import RegistryError, client_for
-from registries.models import Registry, RegistrySpace, SpaceBinding
+from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Workspace
 
 # A dialog or API call naming more workspaces than this is refused rather than half-applied.
@@ -247,3 +249,44 @@ def delete_space(space: RegistrySpace, actor) -> None:
                  before={"name": space.name, "visibility": space.visibility, "workspaces": bound})
     robots.space_deleting(space)
     space.delete()
+
+
+# Workspace pull credentials ---------------------------------------------------------------
+
+
+def _enqueue_rotation(credential_id: int, actor_id: int | None, reason: str) -> None:
+    from registries.tasks import rotate_credential_task
+
+    rotate_credential_task.enqueue(credential_id, actor_id, reason)
+
+
+@transaction.atomic
+def rotate_pull_credentials(workspace: Workspace, actor, *, reason: str) -> list[str]:
+    """New secrets for every pull credential of ``workspace``; returns the registries' names.
+
+    The old secrets keep working for WHARF_CREDENTIAL_OVERLAP seconds, so the namespaces' pull
+    secrets can be fetched again before they stop. Token-service credentials change in this
+    transaction; Harbor robots once it commits (Harbor is never called under a row lock), in a
+    task each. Nothing to rotate writes nothing.
+    """
+    overlap = settings.WHARF_CREDENTIAL_OVERLAP
+    credentials = (PullCredential.objects.select_related("registry")
+                   .filter(workspace=workspace).order_by("registry__name"))
+    rotated, on_harbor = [], []
+    for credential in credentials:
+        registry = credential.registry
+        if registry.uses_token_service and credential.secret_hash:
+            tokens.rotate_credential(credential, actor, overlap=overlap, reason=reason)
+        elif robots.manages_robots(registry) and credential.upstream_id:
+            on_harbor.append(credential.pk)
+        else:
+            continue
+        rotated.append(registry.name)
+    if not rotated:
+        return []
+    audit.record(actor, "workspace.rotate_pull_credentials", workspace,
+                 after={"reason": reason, "registries": rotated, "overlap_seconds": overlap})
+    actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    for credential_id in on_harbor:
+        transaction.on_commit(partial(_enqueue_rotation, credential_id, actor_id, reason), robust=True)
+    return rotated

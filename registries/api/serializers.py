@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.validators import dns_label_validator
-from registries.models import Registry, RegistrySpace
+from registries.models import PullCredential, Registry, RegistrySpace
 from registries.services import MAX_WORKSPACES_PER_CHANGE
 from workspaces.api.serializers import WorkspaceRefSerializer
 
@@ -56,6 +56,35 @@ class RegistrySerializer(serializers.ModelSerializer):
         if problem := candidate.token_service_problem():
             raise serializers.ValidationError({"token_service": [problem]})
         return data
+
+
+class PullCredentialSerializer(serializers.ModelSerializer):
+    """A workspace's pull credential at one registry, never its secret."""
+
+    registry_name = serializers.CharField(source="registry.name", read_only=True)
+    previous_valid_until = serializers.SerializerMethodField(
+        help_text=_("Until when the secret before the last rotation still works; null when it no "
+                    "longer does."))
+
+    class Meta:
+        model = PullCredential
+        fields = ["id", "registry", "registry_name", "username", "state", "rotated", "previous_valid_until"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_previous_valid_until(self, credential):
+        if not credential.previous_valid():
+            return None
+        return serializers.DateTimeField().to_representation(credential.previous_valid_until)
+
+
+class RotationResultSerializer(serializers.Serializer):
+    rotated = serializers.ListField(child=serializers.CharField(), help_text=_(
+        "The registries whose credential got a new secret (Harbor robots: being replaced; see the "
+        "credentials' state)."))
+    overlap_seconds = serializers.IntegerField(help_text=_(
+        "How long the previous secrets keep working (WHARF_CREDENTIAL_OVERLAP)."))
+    credentials = PullCredentialSerializer(many=True)
 
 
 class SpaceSerializer(serializers.ModelSerializer):

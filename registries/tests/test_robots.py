@@ -443,7 +443,7 @@ def test_rotating_the_secret_keeps_the_robot_and_audits_without_the_secret(
     assert cred.upstream_id == old.upstream_id and cred.get_secret() != old.get_secret()
     assert pull(harbor_double, old, "team-a/app") == 401
     assert pull(harbor_double, cred, "team-a/app") == 200
-    event = AuditEvent.objects.get(action="credential.rotate")
+    event = AuditEvent.objects.get(action="pull_credential.rotate")
     assert cred.get_secret() not in json.dumps([event.before, event.after, event.target_label])
 
 
@@ -615,7 +615,8 @@ def test_command_rotates_the_named_workspaces_secrets(commit, admin, workspace, 
         call_command("reconcile_credentials", "--rotate", stdout=StringIO())
     output = StringIO()
     call_command("reconcile_credentials", "--rotate", "--workspace", "payments", stdout=output)
-    assert "rotated the secret" in output.getvalue()
+    assert "robot$wharf-ws-payments.b is the credential, robot$wharf-ws-payments works until" \
+        in output.getvalue()
     assert credential(workspace, harbor).get_secret() != old
     with pytest.raises(CommandError, match="No workspace named 'nope'"):
         call_command("reconcile_credentials", "--workspace", "nope", stdout=StringIO())
