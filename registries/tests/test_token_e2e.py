@@ -2,6 +2,7 @@
 service and trusts Wharf's certificate bundle; skopeo pushes as an Admin and pulls with
 workspace credentials. Whether skopeo succeeds is decided by the registry, on Wharf's tokens."""
 
+import datetime as dt
 import os
 import subprocess
 
@@ -348,3 +349,52 @@ def test_finding_15_enabling_the_token_service_works_in_either_order(
     assert not registry.token_service
     assert not can_inspect(server, "vault/api:1.0", pay)
     assert can_inspect(server, "vault/api:1.0", f"{admin.username}:{PASSWORD}")
+
+
+def test_finding_5_a_removed_members_copy_stops_pulling_when_the_overlap_ends(
+        wharf_registry, oci_images, client, settings):
+    """A member who leaves took the workspace's shared secret with them. Removing them rotates
+    it: their copy still pulls during the overlap window, in which the namespace fetches the new
+    secret, and the registry refuses it once the window is over."""
+    import base64
+    import json
+    import time
+
+    from registries.models import PullCredential
+    from workspaces.models import Cluster, Membership, Namespace
+
+    server, registry, admin = wharf_registry
+    settings.WHARF_CREDENTIAL_OVERLAP = 10
+    server.push(oci_images["team-a/api:1.0"], "vault/api:1.0", creds=f"{admin.username}:{PASSWORD}")
+    assert sync_registry(registry).result == "succeeded"
+    payments = Workspace.objects.create(name="payments")
+    services.change_bindings(RegistrySpace.objects.get(registry=registry, name="vault"), admin, add=[payments])
+    namespace = Namespace.objects.create(cluster=Cluster.objects.create(name="prod"), name="shop",
+                                         workspace=payments)
+    boss = make_user("boss", workspace=payments, role="admin")
+    leaver = make_user("leaver", workspace=payments, role="editor")
+
+    def pull_secret_copy(user) -> str:
+        client.force_login(user)
+        response = client.get(f"/api/v1/namespaces/{namespace.pk}/pull-secret/")
+        assert response.status_code == 200
+        config = json.loads(base64.b64decode(response.json()["data"][".dockerconfigjson"]))
+        entry = config["auths"][registry.host]
+        return f"{entry['username']}:{entry['password']}"
+
+    taken = pull_secret_copy(leaver)
+    assert can_inspect(server, "vault/api:1.0", taken)
+
+    client.force_login(boss)
+    membership = Membership.objects.get(user=leaver)
+    response = client.post(reverse("workspaces:member-remove", args=[payments.pk, membership.pk]))
+    assert response.status_code == 302
+    assert can_inspect(server, "vault/api:1.0", taken)  # inside the window
+    fresh = pull_secret_copy(boss)
+    assert fresh != taken
+    assert can_inspect(server, "vault/api:1.0", fresh)
+
+    ends = PullCredential.objects.get(workspace=payments, registry=registry).previous_valid_until
+    time.sleep(max(0.0, (ends - dt.datetime.now(dt.UTC)).total_seconds()) + 0.1)
+    assert not can_inspect(server, "vault/api:1.0", taken)
+    assert can_inspect(server, "vault/api:1.0", fresh)

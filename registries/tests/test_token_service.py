@@ -634,3 +634,43 @@ def test_finding_8_nul_in_token_service_param(client, templates, world, service)
     assert response.json()["errors"][0]["code"] == "UNSUPPORTED"
     assert "token" not in response.json()
     assert not [query for query in queries if "registries_registry" in query["sql"]]
+
+
+# -- rotation with an overlap window (finding 5) ----------------------------------------------
+
+
+def test_finding_5_a_rotated_secret_works_only_until_the_overlap_window_ends(client, templates, world, admin):
+    import time
+
+    username, old = world["creds"]["payments"]
+    credential = PullCredential.objects.get(workspace=world["workspace"], registry=world["tok"])
+    new = tokens.rotate_credential(credential, admin, overlap=3, reason="test")
+    assert new != old
+    # Inside the window both work, and both are the same workspace's credential.
+    for secret in (old, new):
+        assert access_of(ask(client, ["repository:priv/app:pull"], auth=basic(username, secret))) == {
+            "priv/app": ["pull"]}
+    credential.refresh_from_db()
+    time.sleep(max(0.0, (credential.previous_valid_until - dt.datetime.now(dt.UTC)).total_seconds()) + 0.05)
+    assert ask(client, ["repository:priv/app:pull"], auth=basic(username, old)).status_code == 401
+    assert access_of(ask(client, ["repository:priv/app:pull"], auth=basic(username, new))) == {
+        "priv/app": ["pull"]}
+    event = AuditEvent.objects.get(action="pull_credential.rotate")
+    assert event.actor == admin and event.after["reason"] == "test"
+    assert event.after["previous_valid_until"] and old not in str(event.after) and new not in str(event.after)
+
+
+def test_finding_5_at_most_two_secrets_work_and_no_overlap_means_at_once(client, world, admin):
+    username, first = world["creds"]["payments"]
+    credential = PullCredential.objects.get(workspace=world["workspace"], registry=world["tok"])
+    second = tokens.rotate_credential(credential, admin, overlap=3600)
+    third = tokens.rotate_credential(credential, admin, overlap=3600)
+    works = {secret: ask(client, [], auth=basic(username, secret)).status_code
+             for secret in (first, second, third)}
+    assert works == {first: 401, second: 200, third: 200}
+    fourth = tokens.rotate_credential(credential, admin, overlap=0)
+    works = {secret: ask(client, [], auth=basic(username, secret)).status_code
+             for secret in (second, third, fourth)}
+    assert works == {second: 401, third: 401, fourth: 200}
+    # The other workspace's credential was not touched.
+    assert ask(client, [], auth=basic(*world["creds"]["search"])).status_code == 200
