@@ -401,12 +401,18 @@ class PullCredential(models.Model):
 
 
 class TokenSigningKey(models.Model):
-    """The token service's signing key (ES256) and the certificate registries trust.
+    """A token service signing key (ES256) and the certificate registries trust.
 
-    The newest active key signs; retired keys stay in the downloadable bundle until their
-    certificates are removed, so a rotation never breaks registries mid-way.
+    Each Admin registry integrated as a Docker Registry gets its own key, and its bundle holds
+    only its own certificates: a token signed for one registry is refused by every other, even
+    with the right audience. Keys without a registry are the shared key of registries integrated
+    before that, which trust the shared bundle. The newest active key signs; retired keys stay
+    in the downloadable bundle until their certificates are removed, so a rotation never breaks
+    registries mid-way.
     """
 
+    registry = models.ForeignKey(Registry, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="signing_keys")
     private_key_encrypted = models.TextField(editable=False)
     certificate_pem = models.TextField()
     created = models.DateTimeField(auto_now_add=True)

@@ -74,6 +74,10 @@ def save_registry(registry: Registry, actor, *, password: str | None = None,
     registry.status_message = ""
     if creating:
         registry.save()
+        if registry.kind == Registry.Kind.DISTRIBUTION and registry.scope == Registry.Scope.PLATFORM \
+                and not registry.is_demo:
+            # Its own signing key, so whatever it may be told to trust is its own.
+            tokens.create_signing_key(registry)
     else:
         # Leave sync's fields (last_sync, last_sync_error) to a sync that may be running now.
         registry.save(update_fields=[

@@ -50,7 +50,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate as password_authenticate
 from django.contrib.auth import get_user_model
 from django.db import connections, router, transaction
-from django.db.models import Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -121,7 +121,8 @@ class UnknownService(TokenError):
 class NoSigningKey(TokenError):
     def __init__(self):
         super().__init__(503, "UNAVAILABLE",
-                         _("The token service has no signing key yet: run manage.py token_keys --create."))
+                         _("No key signs this registry's tokens yet: run manage.py token_keys --rotate "
+                           "--registry with the registry's name."))
 
 
 # -- signing keys ------------------------------------------------------------------------------
@@ -155,26 +156,46 @@ def _new_key_and_certificate() -> tuple[str, str]:
     return key_pem, certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def create_signing_key() -> TokenSigningKey:
-    """A new key that signs from now on (the caller retires the previous one, if any)."""
+def _keys_of(registry: Registry | None):
+    """The keys that sign for ``registry``: its own, or (None) the shared ones."""
+    return TokenSigningKey.objects.filter(registry=registry) if registry is not None \
+        else TokenSigningKey.objects.filter(registry__isnull=True)
+
+
+def create_signing_key(registry: Registry | None = None) -> TokenSigningKey:
+    """A new key that signs for ``registry`` from now on, or a new shared key (the caller
+    retires the previous one, if any)."""
     key_pem, certificate_pem = _new_key_and_certificate()
     return TokenSigningKey.objects.create(private_key_encrypted=crypto.encrypt(key_pem),
-                                          certificate_pem=certificate_pem)
+                                          certificate_pem=certificate_pem, registry=registry)
 
 
-def active_signing_key() -> TokenSigningKey | None:
-    return TokenSigningKey.objects.filter(retired__isnull=True).first()
+def _signing_keys_for(registry: Registry):
+    """The active keys that may sign for ``registry``, the one that does first: its own, else
+    the shared one (registries integrated before each got its own key trust that one)."""
+    return (TokenSigningKey.objects.filter(Q(registry=registry) | Q(registry__isnull=True),
+                                           retired__isnull=True)
+            .order_by(F("registry").asc(nulls_last=True), "-created", "-id"))
+
+
+def active_signing_key(registry: Registry | None = None) -> TokenSigningKey | None:
+    """The key that signs for ``registry`` (None: the shared key)."""
+    if registry is None:
+        return _keys_of(None).filter(retired__isnull=True).first()
+    return _signing_keys_for(registry).first()
 
 
 @transaction.atomic
-def rotate_signing_key() -> TokenSigningKey:
-    """Sign with a new key from now on. The old ones stay in the bundle (retired), so tokens
-    they signed stay valid until they expire; registries accept the new key's tokens once they
-    have been given the new bundle (docker-registry reads it when it starts)."""
+def rotate_signing_key(registry: Registry | None = None) -> TokenSigningKey:
+    """Sign for ``registry`` (None: the registries using the shared key) with a new key from
+    now on. The old ones stay in the bundle (retired), so tokens they signed stay valid until
+    they expire; registries accept the new key's tokens once they have been given the new
+    bundle (docker-registry reads it when it starts). A registry still on the shared key gets
+    its own this way."""
     # Locking the active keys makes two concurrent rotations leave exactly one key active.
-    active = list(TokenSigningKey.objects.select_for_update().filter(retired__isnull=True))
+    active = list(_keys_of(registry).select_for_update().filter(retired__isnull=True))
     TokenSigningKey.objects.filter(pk__in=[key.pk for key in active]).update(retired=timezone.now())
-    return create_signing_key()
+    return create_signing_key(registry)
 
 
 def prune_retired_keys() -> int:
@@ -184,11 +205,14 @@ def prune_retired_keys() -> int:
     return deleted
 
 
-def certificate_bundle() -> str:
-    """Every kept key's certificate, newest first: the file a registry's rootcertbundle names."""
+def certificate_bundle(registry: Registry | None = None) -> str:
+    """The certificates ``registry`` must trust, newest first: the file its rootcertbundle
+    names. Its own keys' only, so it accepts no token signed for another registry; the shared
+    keys' for a registry without keys of its own (and for ``None``)."""
+    keys = _keys_of(registry) if registry is not None and _keys_of(registry).exists() else _keys_of(None)
     return "".join(
         pem if pem.endswith("\n") else pem + "\n"
-        for pem in TokenSigningKey.objects.values_list("certificate_pem", flat=True)
+        for pem in keys.values_list("certificate_pem", flat=True)
     )
 
 
@@ -198,24 +222,29 @@ class _Signer:
     x5c: tuple[str, ...]
 
 
+# Decrypted keys by (id, creation time): one per registry that asked lately, at most this many.
+MAX_CACHED_SIGNERS = 1000
 _signers: dict[tuple[int, dt.datetime], _Signer] = {}
 _signers_lock = threading.Lock()
 # "Not fetched with the registry": distinct from None, which means "fetched, and there is none".
 _NOT_LOOKED_UP = object()
 
 
-def _active_key_subqueries() -> dict:
-    """Annotations carrying the active key's (id, creation time) along with another query, so
-    finding out which key signs costs no round trip of its own."""
-    active = TokenSigningKey.objects.filter(retired__isnull=True).order_by("-created", "-id")
+def _active_key_subqueries(registry_column: str) -> dict:
+    """Annotations carrying the (id, creation time) of the key that signs for the registry in
+    ``registry_column`` along with another query, so finding out which key signs costs no round
+    trip of its own."""
+    active = (TokenSigningKey.objects
+              .filter(Q(registry=OuterRef(registry_column)) | Q(registry__isnull=True), retired__isnull=True)
+              .order_by(F("registry").asc(nulls_last=True), "-created", "-id"))
     return {"wharf_key_id": Subquery(active.values("pk")[:1]),
             "wharf_key_created": Subquery(active.values("created")[:1])}
 
 
-def _active_key_ref(registry: Registry | None = None) -> tuple[int, dt.datetime] | None:
+def _active_key_ref(registry: Registry) -> tuple[int, dt.datetime] | None:
     ref = getattr(registry, "wharf_active_key", _NOT_LOOKED_UP)
     if ref is _NOT_LOOKED_UP:
-        ref = TokenSigningKey.objects.filter(retired__isnull=True).values_list("pk", "created").first()
+        ref = _signing_keys_for(registry).values_list("pk", "created").first()
     return ref
 
 
@@ -236,8 +265,9 @@ def _signer(ref: tuple[int, dt.datetime] | None) -> _Signer:
         der = certificate.public_bytes(serialization.Encoding.DER)
         signer = _Signer(key, (base64.b64encode(der).decode(),))
         with _signers_lock:
-            # Rotations are rare; dropping older entries keeps the cache at one key.
-            _signers.clear()
+            # Rotations are rare and registries few: starting afresh now and then is cheap.
+            if len(_signers) >= MAX_CACHED_SIGNERS:
+                _signers.clear()
             _signers[ref] = signer
     return signer
 
@@ -580,12 +610,12 @@ def _lookup_query(service, username, secret_hash, *, secret: str | None):
         return (credentials
                 .filter(registry__token_service_id=service,
                         **{f"registry__{key}": value for key, value in _TOKEN_REGISTRIES.items()})
-                .annotate(**_active_key_subqueries()).order_by()
+                .annotate(**_active_key_subqueries("registry_id")).order_by()
                 .values_list("id", username_field, hash_field, "workspace_id",
                              *(f"registry__{name}" for name in _REGISTRY_FIELDS),
                              "wharf_key_id", "wharf_key_created")[:1])
     return (Registry.objects.filter(token_service_id=service, **_TOKEN_REGISTRIES)
-            .annotate(**_active_key_subqueries()).order_by()
+            .annotate(**_active_key_subqueries("pk")).order_by()
             .values_list(*_REGISTRY_FIELDS, "wharf_key_id", "wharf_key_created")[:1])
 
 
@@ -651,6 +681,13 @@ def token_registry(service: str, username: str = "", password: str = "") -> Regi
     registry.wharf_credential = credential
     registry.wharf_active_key = (key_id, key_created) if key_id is not None else None
     return registry
+
+
+def bundle_registry(service: str) -> Registry | None:
+    """The registry whose certificate bundle ``?service=`` asks for, if it is one of Wharf's."""
+    if not _SERVICE.fullmatch(service):
+        return None
+    return Registry.objects.filter(token_service_id=service, **_TOKEN_REGISTRIES).first()
 
 
 # -- workspace pull credentials ----------------------------------------------------------------

@@ -1,8 +1,12 @@
-"""Registries get an immutable token service id; pull credentials get an overlap window.
+"""Registries get an immutable token service id and their own signing keys; pull credentials
+get an overlap window.
 
 Existing registries that use the token service keep their name as their id, so the registries
 already configured with ``service: <name>`` go on working: ids are never assigned again, so the
 name cannot be taken over by a new registry. Every other registry gets a random id.
+
+The existing signing keys become the shared key of the existing registries; registries
+integrated from now on get their own.
 
 Workspace registries (and Harbor ones) can no longer use the token service: it is turned off
 for them, and the workspace credentials Wharf minted for them are removed.
@@ -64,6 +68,12 @@ class Migration(migrations.Migration):
             field=models.CharField(editable=False, max_length=64, null=True),
         ),
         migrations.RunPython(assign_token_service_ids, migrations.RunPython.noop, elidable=False),
+        migrations.AddField(
+            model_name="tokensigningkey",
+            name="registry",
+            field=models.ForeignKey(blank=True, null=True, on_delete=models.CASCADE,
+                                    related_name="signing_keys", to="registries.registry"),
+        ),
         migrations.AlterField(
             model_name="registry",
             name="token_service_id",

@@ -282,7 +282,10 @@ def pasted_snippet(client, registry, bundle_path) -> dict:
 
     page = html.unescape(client.get(reverse("registries:detail", args=[registry.pk])).text)
     snippet = dict(re.findall(r"^\s+(realm|service|issuer): (\S+)$", page, re.MULTILINE))
-    bundle_path.write_text(httpx.get(snippet["realm"].removesuffix("/token") + "/certificates.pem").text)
+    bundle_url = re.search(r'<a href="([^"]+/auth/certificates\.pem[^"]*)"', page).group(1)
+    bundle = httpx.get(bundle_url)
+    assert bundle.status_code == 200
+    bundle_path.write_text(bundle.text)
     return {"token": {**snippet, "rootcertbundle": str(bundle_path)}}
 
 
@@ -298,10 +301,7 @@ def test_finding_15_enabling_the_token_service_works_in_either_order(
     Wharf's token service") and the reverse both end with a registry whose pulls follow the
     bindings. The connection check of the tick asks Wharf for a token as the Admin before the
     row says it uses the token service; it used to be refused."""
-    from django.core.management import call_command
-
     settings.WHARF_PUBLIC_URL = live_server.url
-    call_command("token_keys", "--create", stdout=None)
     admin = make_user("root-admin", admin=True)
     client.force_login(admin)
     server = registry_factory()
@@ -398,3 +398,36 @@ def test_finding_5_a_removed_members_copy_stops_pulling_when_the_overlap_ends(
     time.sleep(max(0.0, (ends - dt.datetime.now(dt.UTC)).total_seconds()) + 0.1)
     assert not can_inspect(server, "vault/api:1.0", taken)
     assert can_inspect(server, "vault/api:1.0", fresh)
+
+
+def test_finding_3_a_registry_refuses_a_token_signed_for_another(
+        live_server, registry_factory, oci_images, tmp_path):
+    """The second wall: each registry trusts only its own signing key. Even a token naming its
+    own service id (were an audience ever wrong) is refused when another registry's key signed it."""
+    admin = make_user("root-admin", admin=True)
+    registries, servers = {}, {}
+    for name in ("alpha", "beta"):
+        registry = Registry(name=name, kind="distribution", url="http://127.0.0.1:9", token_service=True,
+                            username=admin.username)
+        registries[name] = services.save_registry(registry, admin, password=PASSWORD, check=False)
+        bundle = httpx.get(live_server.url + "/auth/certificates.pem",
+                           params={"service": registry.token_service_id})
+        (tmp_path / f"{name}.pem").write_text(bundle.text)
+        servers[name] = registry_factory(auth={"token": {
+            "realm": live_server.url + "/auth/token", "service": registry.token_service_id,
+            "issuer": settings.WHARF_TOKEN_ISSUER, "rootcertbundle": str(tmp_path / f"{name}.pem")}})
+    servers["beta"].push(oci_images["alpine:3.20"], "pub/alpine:3.20", creds=f"{admin.username}:{PASSWORD}")
+    beta = registries["beta"]
+    RegistrySpace.objects.create(registry=beta, name="pub", visibility="public")
+    access = [{"type": "repository", "name": "pub/alpine", "actions": ["pull"]}]
+
+    def status_at_beta(token):
+        return httpx.get(f"{servers['beta'].url}/v2/pub/alpine/manifests/3.20",
+                         headers={"Accept": "application/vnd.oci.image.manifest.v1+json",
+                                  "Authorization": f"Bearer {token}"}).status_code
+
+    assert status_at_beta(tokens.issue_token(beta, tokens.ANONYMOUS, access)["token"]) == 200
+    alpha_key = tokens.active_signing_key(registries["alpha"])
+    forged = Registry.objects.get(pk=beta.pk)
+    forged.wharf_active_key = (alpha_key.pk, alpha_key.created)  # beta's audience, alpha's key
+    assert status_at_beta(tokens.issue_token(forged, tokens.ANONYMOUS, access)["token"]) == 401

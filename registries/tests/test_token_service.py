@@ -406,7 +406,7 @@ def test_no_signing_key_answers_503(client, world):
     TokenSigningKey.objects.all().delete()
     response = ask(client, ["repository:pub/app:pull"])
     assert response.status_code == 503
-    assert "token_keys --create" in response.json()["errors"][0]["message"]
+    assert "token_keys --rotate --registry" in response.json()["errors"][0]["message"]
 
 
 def test_token_request_costs_few_queries(client, world, templates, django_assert_max_num_queries):
@@ -674,3 +674,58 @@ def test_finding_5_at_most_two_secrets_work_and_no_overlap_means_at_once(client,
     assert works == {second: 401, third: 401, fourth: 200}
     # The other workspace's credential was not touched.
     assert ask(client, [], auth=basic(*world["creds"]["search"])).status_code == 200
+
+
+# -- a signing key per registry (finding 3's second wall) ---------------------------------------
+
+
+def integrate(name, admin):
+    """An Admin's Docker Registry integrated as the pages and the API do (no registry to check)."""
+    registry = Registry(name=name, kind="distribution", url="http://127.0.0.1:9", token_service=True)
+    return services.save_registry(registry, admin, check=False)
+
+
+def test_finding_3_each_new_registry_signs_with_its_own_key_and_trusts_only_it(
+        client, templates, world, admin, capsys):
+    alpha, beta = integrate("alpha", admin), integrate("beta", admin)
+    shared = tokens.active_signing_key()
+    own = {registry.name: tokens.active_signing_key(registry) for registry in (alpha, beta)}
+    assert own["alpha"].registry == alpha and own["beta"].registry == beta
+    assert len({shared.pk, own["alpha"].pk, own["beta"].pk}) == 3
+
+    bundles = {registry.name: client.get("/auth/certificates.pem", {"service": registry.token_service_id})
+               for registry in (alpha, beta)}
+    assert bundles["alpha"].text == own["alpha"].certificate_pem
+    assert bundles["beta"].text == own["beta"].certificate_pem
+    # A registry integrated before keys were per registry (tok) trusts the shared bundle.
+    assert client.get("/auth/certificates.pem", {"service": SERVICE}).text == shared.certificate_pem
+    for service in ("wharf-unknown", world["own"].token_service_id, "\x00"):
+        assert client.get("/auth/certificates.pem", {"service": service}).status_code == 404
+
+    token = ask(client, ["repository:pub/app:pull"], service=alpha.token_service_id).json()["token"]
+    assert decode(token, audience=alpha.token_service_id, pem=own["alpha"].certificate_pem)
+    for other in (own["beta"].certificate_pem, shared.certificate_pem):
+        with pytest.raises(jwt.InvalidSignatureError):
+            decode(token, audience=alpha.token_service_id, pem=other)
+    decode(ask(client, ["repository:pub/app:pull"]).json()["token"], pem=shared.certificate_pem)
+
+    # Rotating one registry's key leaves the others' alone.
+    call_command("token_keys", "--rotate", "--registry", "alpha")
+    assert tokens.active_signing_key(alpha) != own["alpha"]
+    assert tokens.active_signing_key(beta) == own["beta"] and tokens.active_signing_key() == shared
+    capsys.readouterr()
+    call_command("token_keys", "--bundle", "--registry", "alpha")
+    printed = capsys.readouterr().out
+    assert printed.count("BEGIN CERTIFICATE") == 2 and own["beta"].certificate_pem not in printed
+    with pytest.raises(CommandError, match="No Admin Docker Registry named 'own'"):
+        call_command("token_keys", "--rotate", "--registry", "own")
+
+
+def test_a_registry_still_on_the_shared_key_gets_its_own_by_rotation(client, world, admin):
+    shared = tokens.active_signing_key()
+    call_command("token_keys", "--rotate", "--registry", NAME)
+    own = tokens.active_signing_key(world["tok"])
+    assert own.registry == world["tok"] and tokens.active_signing_key() == shared
+    token = ask(client, ["repository:pub/app:pull"]).json()["token"]
+    decode(token, pem=own.certificate_pem)
+    assert client.get("/auth/certificates.pem", {"service": SERVICE}).text == own.certificate_pem
