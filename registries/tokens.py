@@ -20,9 +20,12 @@ set once by Wharf and never given to another registry, so a registry configured 
 tokens for that row only, whatever is renamed or removed later; the token's ``aud`` is that id.
 Only platform Docker Registries use the token service, and only Admins turn it on. While a
 registry's row does not say it uses it (being set up, or turned off), only Admins get anything.
+Each registry integrated since signing keys became per registry has its own key and trusts only
+its certificates (``/auth/certificates.pem?service=<id>``), so a token signed for one registry
+is refused by every other; older registries share the key they were set up with.
 
 The hot path (a workspace credential pulling) costs two queries: the registry with the
-credential and the active signing key's id, then the spaces the access rule allows. Both are
+credential and its active signing key's id, then the spaces the access rule allows. Both are
 compiled once per process (see "compiled queries"). Credentials are long random secrets, so
 they are found and checked by their SHA-256, never with a password hash; the decrypted signing
 key is kept per process, keyed by the key's id and creation time.
