@@ -27,6 +27,11 @@ def assign_token_service_ids(apps, schema_editor):
         legacy = registry.token_service
         registry.token_service_id = registry.name if legacy else registries.models.new_token_service_id()
         registry.save(update_fields=["token_service_id"])
+    if schema_editor.connection.vendor == "postgresql":
+        # The foreign key checks these writes queued would stop the ALTER TABLE that follows in
+        # this transaction ("pending trigger events"): run them now.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 class Migration(migrations.Migration):
@@ -36,6 +41,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name="tokensigningkey",
+            name="registry",
+            field=models.ForeignKey(blank=True, null=True, on_delete=models.CASCADE,
+                                    related_name="signing_keys", to="registries.registry"),
+        ),
         migrations.AddField(
             model_name="pullcredential",
             name="previous_secret_hash",
@@ -68,12 +79,6 @@ class Migration(migrations.Migration):
             field=models.CharField(editable=False, max_length=64, null=True),
         ),
         migrations.RunPython(assign_token_service_ids, migrations.RunPython.noop, elidable=False),
-        migrations.AddField(
-            model_name="tokensigningkey",
-            name="registry",
-            field=models.ForeignKey(blank=True, null=True, on_delete=models.CASCADE,
-                                    related_name="signing_keys", to="registries.registry"),
-        ),
         migrations.AlterField(
             model_name="registry",
             name="token_service_id",
