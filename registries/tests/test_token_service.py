@@ -729,3 +729,46 @@ def test_a_registry_still_on_the_shared_key_gets_its_own_by_rotation(client, wor
     token = ask(client, ["repository:pub/app:pull"]).json()["token"]
     decode(token, pem=own.certificate_pem)
     assert client.get("/auth/certificates.pem", {"service": SERVICE}).text == own.certificate_pem
+
+
+def test_finding_3_only_platform_admins_turn_on_the_token_service(client, world, ws_admin, admin):
+    """Workspace registries cannot use the token service, whichever door is tried."""
+    from django.db import IntegrityError, transaction
+    from rest_framework.test import APIClient
+
+    own = world["own"]
+    api = APIClient()
+    api.force_login(ws_admin)
+    response = api.patch(f"/api/v1/workspaces/{world['workspace'].pk}/registries/{own.pk}/",
+                         {"token_service": True}, format="json")
+    assert response.status_code == 400
+    assert "Only platform Admins can turn on Wharf's token service" in response.json()["token_service"][0]
+    response = api.post(f"/api/v1/workspaces/{world['workspace'].pk}/registries/",
+                        {"name": NAME + "-again", "kind": "distribution", "url": "https://r.example.com",
+                         "token_service": True}, format="json")
+    assert response.status_code == 400 and not Registry.objects.filter(name=NAME + "-again").exists()
+    client.force_login(ws_admin)
+    form = client.get(reverse("registries:workspace-create") + f"?workspace={world['workspace'].pk}").text
+    assert 'name="token_service"' not in form
+    own.token_service = True
+    with pytest.raises(services.ServiceError, match="Only platform Admins"):
+        services.save_registry(own, admin, check=False)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Registry.objects.filter(pk=own.pk).update(token_service=True)
+    own.refresh_from_db()
+    assert not own.token_service
+    # The API shows every registry's id, read-only.
+    body = api.get(f"/api/v1/workspaces/{world['workspace'].pk}/registries/{own.pk}/").json()
+    assert body["token_service_id"] == own.token_service_id
+
+
+def test_finding_3_the_token_service_id_is_set_once_and_never_reused(world, admin):
+    tok = world["tok"]
+    tok.name = "tok-renamed"
+    services.save_registry(tok, admin, check=False)
+    tok.refresh_from_db()
+    assert tok.token_service_id == SERVICE
+    services.remove_registry(tok, admin)
+    again = integrate(NAME, admin)
+    assert again.token_service_id not in (SERVICE, NAME) and again.token_service_id.startswith("wharf-")
+    assert tokens.bundle_registry(SERVICE) is None
