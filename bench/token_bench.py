@@ -115,8 +115,9 @@ def seed(spaces: int, workspaces: int) -> dict:
     from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
     from workspaces.models import Workspace
 
+    # Its token service id fixed to its name, so the requests read easily.
     registry = Registry.objects.create(name=SERVICE, kind="distribution", url="http://127.0.0.1:9",
-                                       token_service=True)
+                                       token_service=True, token_service_id=SERVICE)
     space_rows = RegistrySpace.objects.bulk_create(
         RegistrySpace(registry=registry, name=f"space-{number:05d}",
                       visibility="public" if number % 10 == 0 else "private")
@@ -138,7 +139,7 @@ def seed(spaces: int, workspaces: int) -> dict:
         secrets[workspace.pk] = (credential.username, secret, own)
     SpaceBinding.objects.bulk_create(bindings, batch_size=2000)
     PullCredential.objects.bulk_create(credentials, batch_size=2000)
-    tokens.create_signing_key()
+    tokens.create_signing_key(registry)  # its own key, as every registry integrated now has
     common.vacuum_analyze()
     return {"registry": registry, "workspaces": workspace_rows, "secrets": secrets,
             "public": public, "private": private}

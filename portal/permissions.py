@@ -61,11 +61,12 @@ WORKSPACE_ACTIONS = {
     "fetch_pull_secret": {ROLE_ADMIN, ROLE_EDITOR},
     "manage_members": {ROLE_ADMIN},
     "manage_workspace_registries": {ROLE_ADMIN},
+    "rotate_pull_credentials": {ROLE_ADMIN},
 }
 
 # What a platform Admin may do inside a workspace they are not a member of. Using private
 # images is deliberately absent: an Admin manages bindings but does not browse tenants' images.
-ADMIN_IN_WORKSPACE = {"view_workspace", "manage_members", "fetch_pull_secret"}
+ADMIN_IN_WORKSPACE = {"view_workspace", "manage_members", "fetch_pull_secret", "rotate_pull_credentials"}
 
 
 def can(user, action: str, workspace=None) -> bool:

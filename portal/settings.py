@@ -118,6 +118,16 @@ if not 60 <= WHARF_TOKEN_LIFETIME <= 300:
     raise ImproperlyConfigured(
         f"WHARF_TOKEN_LIFETIME must be between 60 and 300 seconds; got {WHARF_TOKEN_LIFETIME}.")
 
+# Workspace pull credentials: after a rotation the previous secret keeps working this many
+# seconds (0: not at all), so namespaces can fetch the new one before the old one stops. A
+# member leaving a workspace rotates its credentials unless WHARF_ROTATE_ON_MEMBER_LEAVE is off.
+WHARF_CREDENTIAL_OVERLAP = env_int("WHARF_CREDENTIAL_OVERLAP", 3600)
+if not 0 <= WHARF_CREDENTIAL_OVERLAP <= 7 * 24 * 3600:
+    raise ImproperlyConfigured(
+        "WHARF_CREDENTIAL_OVERLAP must be between 0 and 604800 seconds (7 days); "
+        f"got {WHARF_CREDENTIAL_OVERLAP}.")
+WHARF_ROTATE_ON_MEMBER_LEAVE = env_bool("WHARF_ROTATE_ON_MEMBER_LEAVE", True)
+
 INSTALLED_APPS = [
     "portal.apps.WharfAdminConfig",  # django.contrib.admin with Wharf's site (portal/admin_site.py)
     "django.contrib.auth",

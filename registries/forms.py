@@ -84,7 +84,14 @@ class SearchForm(forms.Form):
 
 
 class WorkspaceRegistryForm(RegistryForm):
-    """The same form, for a registry one workspace integrates for itself."""
+    """The same form, for a registry one workspace integrates for itself.
+
+    Without "uses Wharf's token service": whoever turns it on decides who may pull and push at
+    that registry, which only platform Admins may decide (see Registry.token_service_problem).
+    """
+
+    class Meta(RegistryForm.Meta):
+        fields = [name for name in RegistryForm.Meta.fields if name != "token_service"]
 
     def clean_url(self):
         url = super().clean_url()

@@ -1,9 +1,11 @@
 import ssl
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import crypto
@@ -21,6 +23,11 @@ def validate_ca_bundle(pem: str) -> None:
         ssl.create_default_context().load_verify_locations(cadata=pem)
     except ssl.SSLError:
         raise ValidationError(_("This CA bundle is not a valid PEM certificate.")) from None
+
+
+def new_token_service_id() -> str:
+    """A ``service`` for a registry's auth.token: random, so never one another registry had."""
+    return f"wharf-{uuid.uuid4().hex}"
 
 
 http_url_validator = URLValidator(
@@ -70,10 +77,20 @@ class Registry(models.Model):
         related_name="registries",
     )
     # Docker Registry configured with Wharf as its token server (auth.token): Wharf then
-    # decides every pull and push, and the spaces' visibility is enforced.
+    # decides every pull and push, and the spaces' visibility is enforced. Platform registries
+    # only: whoever enables it decides who pulls what at that registry.
     token_service = models.BooleanField(
         _("uses Wharf's token service"), default=False,
         help_text=_("The registry's auth.token points at Wharf, so Wharf grants every pull and push."),
+    )
+    # The `service` the registry's auth.token names, and the `aud` of its tokens. Never the
+    # editable name: a name can be taken again after a rename or removal, this id cannot (it is
+    # random, set once, and not editable anywhere), so a registry that trusts it keeps trusting
+    # only this row. Rows from before it existed kept their name as id (migration 0006).
+    token_service_id = models.CharField(
+        _("token service id"), max_length=64, unique=True, default=new_token_service_id,
+        editable=False,
+        help_text=_("The service name the registry's auth.token configuration uses; set by Wharf."),
     )
     is_demo = models.BooleanField(
         _("demo"), default=False,
@@ -114,6 +131,14 @@ class Registry(models.Model):
                 name="registry_url_no_userinfo",
                 violation_error_message=_("A registry address may not contain a user name or password."),
             ),
+            models.CheckConstraint(
+                condition=models.Q(token_service=False) | models.Q(scope="platform", kind="distribution"),
+                name="registry_token_service_platform_distribution",
+                violation_error_message=_(
+                    "Only an Admin's Docker Registry (Integrated Registry (Admin)) can use Wharf's "
+                    "token service."
+                ),
+            ),
         ]
 
     def __str__(self):
@@ -123,7 +148,15 @@ class Registry(models.Model):
         """Why this registry may not use Wharf's token service, or None."""
         if self.token_service and self.kind != self.Kind.DISTRIBUTION:
             return _("Only a Docker Registry can use Wharf's token service.")
+        if self.token_service and self.scope != self.Scope.PLATFORM:
+            return _("Only platform Admins can turn on Wharf's token service, for an Integrated "
+                     "Registry (Admin); a workspace registry cannot use it.")
         return None
+
+    @property
+    def uses_token_service(self) -> bool:
+        return self.token_service and self.kind == self.Kind.DISTRIBUTION \
+            and self.scope == self.Scope.PLATFORM
 
     def set_password(self, raw: str) -> None:
         self.password_encrypted = crypto.encrypt(raw)
@@ -332,6 +365,11 @@ class PullCredential(models.Model):
     Harbor: a system-level robot account created through Harbor's API, with pull on exactly
     the private spaces bound to the workspace. The secret is kept encrypted (pull secrets
     need it) and hashed (the token service checks it on every pull without decrypting).
+
+    A rotation keeps the previous secret working until ``previous_valid_until`` (the overlap
+    window), so namespaces can fetch the new secret before the old one stops. Only its hash
+    is kept, and for Harbor the previous robot's id (a robot has one secret, so the overlap is
+    a second robot, deleted when the window ends).
     """
 
     class State(models.TextChoices):
@@ -353,6 +391,12 @@ class PullCredential(models.Model):
     error = models.TextField(_("error"), blank=True)
     attempts = models.PositiveIntegerField(default=0)
     reconciled = models.DateTimeField(null=True, blank=True)
+    rotated = models.DateTimeField(_("last rotated"), null=True, blank=True)
+    previous_username = models.CharField(max_length=255, blank=True, editable=False)
+    previous_upstream_id = models.CharField(max_length=64, blank=True, editable=False)
+    previous_secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    previous_valid_until = models.DateTimeField(_("previous secret valid until"), null=True, blank=True,
+                                                editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -376,14 +420,28 @@ class PullCredential(models.Model):
     def get_secret(self) -> str:
         return crypto.decrypt(self.secret_encrypted)
 
+    def previous_valid(self, now=None) -> bool:
+        """Whether the secret before the last rotation still works (inside the overlap window)."""
+        return bool(self.previous_valid_until and self.previous_valid_until > (now or timezone.now()))
+
+    def clear_previous(self) -> None:
+        self.previous_username = self.previous_upstream_id = self.previous_secret_hash = ""
+        self.previous_valid_until = None
+
 
 class TokenSigningKey(models.Model):
-    """The token service's signing key (ES256) and the certificate registries trust.
+    """A token service signing key (ES256) and the certificate registries trust.
 
-    The newest active key signs; retired keys stay in the downloadable bundle until their
-    certificates are removed, so a rotation never breaks registries mid-way.
+    Each Admin registry integrated as a Docker Registry gets its own key, and its bundle holds
+    only its own certificates: a token signed for one registry is refused by every other, even
+    with the right audience. Keys without a registry are the shared key of registries integrated
+    before that, which trust the shared bundle. The newest active key signs; retired keys stay
+    in the downloadable bundle until their certificates are removed, so a rotation never breaks
+    registries mid-way.
     """
 
+    registry = models.ForeignKey(Registry, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="signing_keys")
     private_key_encrypted = models.TextField(editable=False)
     certificate_pem = models.TextField()
     created = models.DateTimeField(auto_now_add=True)

@@ -33,6 +33,14 @@ Rules this module keeps (design sections 5 and 6):
   permissions, expiry, description or the disabled flag edited in Harbor -> put back. The
   periodic run also logs in as each robot to prove the stored secret still works, and has
   Harbor generate a new one when it does not.
+* **Rotation with an overlap window.** A robot has a single secret, so a rotation that keeps
+  the old secret working for ``WHARF_CREDENTIAL_OVERLAP`` seconds creates a second robot
+  (the names alternate: ``wharf-ws-<workspace>`` and ``wharf-ws-<workspace>.b``), stores it
+  as the credential and keeps the old one as ``previous_*`` until the window ends; then
+  ``retire_expired`` (the periodic run, and a deferred task where the task backend can defer)
+  deletes it. While both live, every reconcile gives both the same permissions, so an unbind
+  during the window applies to the old secret too. A second rotation inside the window
+  deletes the oldest robot first: never more than two.
 * **Leftovers.** A robot carries a description naming its workspace id and this Wharf's owner
   tag (derived from ``SECRET_KEY``; another Wharf on the same Harbor has another tag). Robots
   of deleted workspaces are deleted on commit; those that could not be (Harbor down) are found
@@ -43,6 +51,7 @@ Rules this module keeps (design sections 5 and 6):
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import logging
 import re
@@ -113,6 +122,27 @@ def desired_projects(workspace: Workspace, registry: Registry) -> list[str]:
 
 def robot_name(workspace: Workspace) -> str:
     return f"{ROBOT_NAME_PREFIX}{workspace.name}"
+
+
+# The second name a workspace's robot takes during a rotation's overlap window. Workspace names
+# are DNS labels, without dots, so one workspace's second name is never another's first.
+ALTERNATE_SUFFIX = ".b"
+
+
+def robot_names(workspace: Workspace) -> tuple[str, str]:
+    name = robot_name(workspace)
+    return name, name + ALTERNATE_SUFFIX
+
+
+def is_robot_of(full_name: str, workspace: Workspace) -> bool:
+    """Whether a robot's full name (Harbor's prefix included) is one of ``workspace``'s."""
+    return any(full_name.endswith(name) for name in robot_names(workspace))
+
+
+def _free_name(workspace: Workspace, taken: str) -> str:
+    """The workspace's robot name that the robot called ``taken`` (full name) does not hold."""
+    first, second = robot_names(workspace)
+    return first if taken and taken.endswith(second) else second if taken else first
 
 
 def owner_tag() -> str:
@@ -186,6 +216,8 @@ class _Applied:
     projects: list[str]
     secret: str = field(default="", repr=False)
     created: bool = False
+    # The previous robot of an overlap window is gone (deleted now, or already).
+    previous_gone: bool = False
 
 
 # Reconcile ----------------------------------------------------------------------------------
@@ -242,13 +274,14 @@ def reconcile(target, *, verify_secret: bool = False) -> Outcome:
 
 def _apply(harbor, registry: Registry, workspace: Workspace, snapshot: PullCredential | None,
            desired: list[str], verify_secret: bool, actions: list[str]) -> _Applied:
-    name, description = robot_name(workspace), robot_description(workspace)
+    description = robot_description(workspace)
+    previous_gone = _follow_previous(harbor, workspace, snapshot, desired, description, actions)
     robot = None
     if snapshot is not None and snapshot.upstream_id.isdigit():
         robot = harbor.get_robot(int(snapshot.upstream_id))
         if robot is None:
             actions.append("robot was deleted in Harbor")
-        elif not robot.name.endswith(name):
+        elif not is_robot_of(robot.name, workspace):
             # Not the robot Wharf made: never touch it.
             actions.append(f"robot {snapshot.upstream_id} in Harbor is {robot.name}, not Wharf's")
             robot = None
@@ -256,10 +289,13 @@ def _apply(harbor, registry: Registry, workspace: Workspace, snapshot: PullCrede
         if robot is not None:
             harbor.delete_robot(robot.id)
             actions.append(f"deleted robot {robot.name}")
-        return _Applied(robot=None, projects=[])
+        return _Applied(robot=None, projects=[], previous_gone=previous_gone)
     if robot is None:
-        robot = _create(harbor, workspace, name, desired, description, actions)
-        return _Applied(robot=robot, projects=desired, secret=robot.secret, created=True)
+        # The name the previous robot of an overlap window does not hold.
+        previous = snapshot.previous_username if snapshot is not None and not previous_gone else ""
+        robot = _create(harbor, workspace, _free_name(workspace, previous), desired, description, actions)
+        return _Applied(robot=robot, projects=desired, secret=robot.secret, created=True,
+                        previous_gone=previous_gone)
 
     wanted = RobotInfo.pull_permissions(desired)
     if (robot.permissions != wanted or robot.disabled or robot.duration != -1
@@ -278,7 +314,27 @@ def _apply(harbor, registry: Registry, workspace: Workspace, snapshot: PullCrede
     elif verify_secret and not _secret_works(registry, robot.name, stored):
         secret = harbor.refresh_robot_secret(robot.id)
         actions.append("stored secret no longer worked; Harbor generated a new one")
-    return _Applied(robot=robot, projects=desired, secret=secret)
+    return _Applied(robot=robot, projects=desired, secret=secret, previous_gone=previous_gone)
+
+
+def _follow_previous(harbor, workspace: Workspace, snapshot: PullCredential | None,
+                     desired: list[str], description: str, actions: list[str]) -> bool:
+    """Give the previous robot of an overlap window what the current one gets, or delete it when
+    its window is over or nothing is left to pull. Returns whether it is gone."""
+    if snapshot is None or not snapshot.previous_upstream_id.isdigit():
+        return False
+    previous = harbor.get_robot(int(snapshot.previous_upstream_id))
+    if previous is None or not is_robot_of(previous.name, workspace):
+        return True
+    if not desired or not snapshot.previous_valid():
+        harbor.delete_robot(previous.id)
+        actions.append(f"deleted the previous robot {previous.name}")
+        return True
+    if (previous.permissions != RobotInfo.pull_permissions(desired) or previous.disabled
+            or previous.duration != -1 or previous.description != description):
+        harbor.update_robot_projects(previous.id, previous.name, desired, description)
+        actions.append(f"updated the previous robot {previous.name}")
+    return False
 
 
 def _create(harbor, workspace: Workspace, name: str, desired: list[str], description: str,
@@ -349,6 +405,8 @@ def _store(workspace: Workspace, registry: Registry, snapshot: PullCredential | 
 def _write(workspace, registry, current, desired, applied, actions) -> Outcome | None:
     now_desired = desired_projects(workspace, registry)
     settled = now_desired == applied.projects
+    if applied.previous_gone and current is not None:
+        current.clear_previous()
     if applied.robot is None:
         if settled:
             if current is not None:
@@ -476,8 +534,9 @@ def sweep_orphans(registry: Registry) -> list[Outcome]:
                       if owned_workspace_id(r) is not None]
             existing = set(Workspace.objects.filter(
                 pk__in={owned_workspace_id(r) for r in robots}).values_list("pk", flat=True))
-            known = set(PullCredential.objects.filter(registry=registry)
-                        .values_list("upstream_id", flat=True))
+            credentials = PullCredential.objects.filter(registry=registry)
+            known = set(credentials.values_list("upstream_id", flat=True)) | set(
+                credentials.values_list("previous_upstream_id", flat=True))
             for robot in robots:
                 if owned_workspace_id(robot) in existing or str(robot.id) in known:
                     continue
@@ -493,16 +552,82 @@ def sweep_orphans(registry: Registry) -> list[Outcome]:
 # Rotation -----------------------------------------------------------------------------------
 
 
-def rotate_secret(credential: PullCredential, actor) -> Outcome:
-    """Have Harbor generate a new secret for the robot and store it (the old one stops working).
+def _rotation_event(actor, credential: PullCredential, reason: str) -> None:
+    audit.record(actor, "pull_credential.rotate", credential, label=str(credential), after={
+        "workspace": credential.workspace.name, "registry": credential.registry.name,
+        "username": credential.username, "reason": reason,
+        "previous_valid_until": credential.previous_valid_until.isoformat()
+        if credential.previous_valid_until else None})
 
-    Without a robot yet, reconciles instead (which creates one with a fresh secret).
+
+def rotate(credential: PullCredential, actor=None, *, overlap: int | None = None,
+           reason: str = "") -> Outcome:
+    """A new secret for the workspace's robot on this Harbor.
+
+    With an ``overlap`` (seconds; default WHARF_CREDENTIAL_OVERLAP), a second robot with the
+    same permissions becomes the credential and the old robot keeps working until the window
+    ends (``retire_expired`` deletes it); a previous robot still in its window is deleted first.
+    Without one, Harbor generates a new secret for the robot itself and the old stops at once.
+    Without a robot yet, or with nothing to pull, this is a reconcile.
     """
+    overlap = settings.WHARF_CREDENTIAL_OVERLAP if overlap is None else overlap
+    credential = (PullCredential.objects.select_related("workspace", "registry")
+                  .filter(pk=credential.pk).first())
+    if credential is None:
+        return Outcome("", "", "removed", error="The credential no longer exists.")
     workspace, registry = credential.workspace, credential.registry
     if not manages_robots(registry):
         return Outcome(workspace.name, registry.name, "skipped", error=skip_reason(registry))
-    if not credential.upstream_id:
+    desired = desired_projects(workspace, registry)
+    if not credential.upstream_id.isdigit() or not desired:
         return reconcile(credential)
+    if overlap <= 0:
+        return _rotate_in_place(credential, actor, reason)
+    started_from, actions = credential.upstream_id, []
+    try:
+        with _client(registry) as harbor:
+            if credential.previous_upstream_id.isdigit():
+                harbor.delete_robot(int(credential.previous_upstream_id))
+                actions.append(f"deleted the previous robot {credential.previous_username} early")
+            robot = _create(harbor, workspace, _free_name(workspace, credential.username), desired,
+                            robot_description(workspace), actions)
+    except RegistryError as error:
+        return _fail(workspace, registry, error.message, error.code, actions)
+    except DecryptionError as error:
+        return _fail(workspace, registry, f"The registry's password cannot be decrypted: {error}",
+                     "decrypt", actions)
+    now = timezone.now()
+    with transaction.atomic():
+        current = PullCredential.objects.select_for_update().filter(pk=credential.pk).first()
+        if current is None or current.upstream_id != started_from:
+            transaction.on_commit(partial(_delete_quietly, registry, [robot.id]))
+            return Outcome(workspace.name, registry.name, FAILED, code="busy",
+                           error="The credential changed during the rotation; retry.")
+        current.workspace, current.registry = workspace, registry
+        current.previous_username, current.previous_upstream_id = current.username, started_from
+        current.previous_secret_hash = current.secret_hash
+        current.previous_valid_until = now + dt.timedelta(seconds=overlap)
+        current.upstream_id, current.username = str(robot.id), robot.name
+        current.set_secret(robot.secret)
+        current.granted = desired
+        current.error, current.attempts = "", 0
+        current.rotated = current.reconciled = now
+        # A binding changed while the robot was made: both robots get it on the next reconcile.
+        current.state = DONE if desired_projects(workspace, registry) == desired else PENDING
+        current.save()
+        _rotation_event(actor, current, reason)
+        if current.state == PENDING:
+            transaction.on_commit(partial(_enqueue, registry.pk, [workspace.pk]), robust=True)
+        transaction.on_commit(partial(_schedule_retirement, current.pk, current.previous_valid_until),
+                              robust=True)
+    actions.append(f"rotated: {robot.name} is the credential, {current.previous_username} works "
+                   f"until {current.previous_valid_until:%Y-%m-%d %H:%M:%S %Z}")
+    return Outcome(workspace.name, registry.name, current.state, granted=list(desired), actions=actions)
+
+
+def _rotate_in_place(credential: PullCredential, actor, reason: str) -> Outcome:
+    """Have Harbor generate a new secret for the robot and store it (the old one stops working)."""
+    workspace, registry = credential.workspace, credential.registry
     started_from = credential.upstream_id
     try:
         with _client(registry) as harbor:
@@ -514,13 +639,63 @@ def rotate_secret(credential: PullCredential, actor) -> Outcome:
         if current is None or current.upstream_id != started_from:
             return Outcome(workspace.name, registry.name, FAILED, code="busy",
                            error="The credential changed during the rotation; retry.")
+        current.workspace, current.registry = workspace, registry
         current.set_secret(secret)
-        current.save(update_fields=["secret_encrypted", "secret_hash", "updated"])
-        audit.record(actor, "credential.rotate", current, label=str(current),
-                     after={"workspace": workspace.name, "registry": registry.name,
-                            "username": current.username})
+        current.rotated = timezone.now()
+        current.save(update_fields=["secret_encrypted", "secret_hash", "rotated", "updated"])
+        _rotation_event(actor, current, reason)
     return Outcome(workspace.name, registry.name, current.state, granted=list(current.granted),
                    actions=["rotated the secret"])
+
+
+def rotate_secret(credential: PullCredential, actor, reason: str = "") -> Outcome:
+    """Rotate with no overlap: the old secret is refused from now on."""
+    return rotate(credential, actor, overlap=0, reason=reason)
+
+
+def _schedule_retirement(credential_id: int, when) -> None:
+    """Where the task backend can run a task later, end the window on time; the periodic
+    ``reconcile_credentials`` ends it otherwise (and catches any this one missed)."""
+    from registries.tasks import retire_previous_credential_task
+
+    if retire_previous_credential_task.get_backend().supports_defer:
+        retire_previous_credential_task.using(run_after=when).enqueue(credential_id)
+
+
+def retire_previous(credential: PullCredential) -> Outcome | None:
+    """End an overlap window that is over: delete the previous robot (Harbor) and forget the
+    previous secret. None when there is nothing to end (yet)."""
+    credential = (PullCredential.objects.select_related("workspace", "registry")
+                  .filter(pk=credential.pk).first())
+    if credential is None or credential.previous_valid_until is None or credential.previous_valid():
+        return None
+    workspace, registry = credential.workspace, credential.registry
+    previous_id, ended = credential.previous_upstream_id, credential.previous_valid_until
+    actions = []
+    if previous_id.isdigit() and manages_robots(registry):
+        errors = _delete_quietly(registry, [int(previous_id)])
+        if errors:
+            return Outcome(workspace.name, registry.name, FAILED, error=errors[0],
+                           actions=[f"the previous robot {credential.previous_username} is still there"])
+        actions.append(f"deleted the previous robot {credential.previous_username}: its overlap ended")
+    # Unless a rotation started another window meanwhile.
+    PullCredential.objects.filter(pk=credential.pk, previous_upstream_id=previous_id,
+                                  previous_valid_until=ended).update(
+        previous_username="", previous_upstream_id="", previous_secret_hash="",
+        previous_valid_until=None, updated=timezone.now())
+    return Outcome(workspace.name, registry.name, DONE, granted=list(credential.granted),
+                   actions=actions or ["the previous secret's overlap ended"])
+
+
+def retire_expired(*, workspaces=None, registries=None) -> list[Outcome]:
+    """Every overlap window that is over (the periodic run), optionally of some only."""
+    ended = PullCredential.objects.filter(previous_valid_until__lte=timezone.now())
+    if workspaces is not None:
+        ended = ended.filter(workspace__in=workspaces)
+    if registries is not None:
+        ended = ended.filter(registry__in=registries)
+    ended = ended.order_by("registry__name", "workspace__name")
+    return [outcome for credential in ended if (outcome := retire_previous(credential)) is not None]
 
 
 # Hooks: called by the services inside their transaction -------------------------------------
@@ -577,9 +752,11 @@ def space_deleting(space: RegistrySpace) -> None:
 
 def _doomed_robots(credentials) -> dict[int, list[int]]:
     robots: dict[int, list[int]] = {}
-    for registry_id, upstream_id in credentials.values_list("registry_id", "upstream_id"):
-        if upstream_id.isdigit():
-            robots.setdefault(registry_id, []).append(int(upstream_id))
+    for registry_id, *upstream_ids in credentials.values_list("registry_id", "upstream_id",
+                                                              "previous_upstream_id"):
+        for upstream_id in upstream_ids:
+            if upstream_id.isdigit():
+                robots.setdefault(registry_id, []).append(int(upstream_id))
     return robots
 
 

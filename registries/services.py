@@ -5,15 +5,17 @@ the same behaviour. Calls to a registry happen before the database write they ju
 """
 
 from dataclasses import dataclass, field
+from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
-from registries import outbound, pull_secrets, robots
+from registries import outbound, pull_secrets, robots, tokens
 from registries.clients import Deadline, RegistryError, client_for
-from registries.models import Registry, RegistrySpace, SpaceBinding
+from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Workspace
 
 # A dialog or API call naming more workspaces than this is refused rather than half-applied.
@@ -35,6 +37,7 @@ def registry_snapshot(registry: Registry) -> dict:
         "username": registry.username, "verify_tls": registry.verify_tls,
         "ca_bundle": bool(registry.ca_bundle), "scope": registry.scope,
         "workspace": registry.workspace_id, "token_service": registry.token_service,
+        "token_service_id": registry.token_service_id,
     }
 
 
@@ -61,6 +64,8 @@ def save_registry(registry: Registry, actor, *, password: str | None = None,
     """
     creating = registry.pk is None
     before = None if creating else registry_snapshot(Registry.objects.get(pk=registry.pk))
+    if problem := registry.token_service_problem():
+        raise ServiceError(problem, "token_service")
     if password:
         registry.set_password(password)
     if check:
@@ -72,6 +77,10 @@ def save_registry(registry: Registry, actor, *, password: str | None = None,
     registry.status_message = ""
     if creating:
         registry.save()
+        if registry.kind == Registry.Kind.DISTRIBUTION and registry.scope == Registry.Scope.PLATFORM \
+                and not registry.is_demo:
+            # Its own signing key, so whatever it may be told to trust is its own.
+            tokens.create_signing_key(registry)
     else:
         # Leave sync's fields (last_sync, last_sync_error) to a sync that may be running now.
         registry.save(update_fields=[
@@ -260,3 +269,44 @@ def delete_space(space: RegistrySpace, actor) -> None:
                  before={"name": space.name, "visibility": space.visibility, "workspaces": bound})
     robots.space_deleting(space)
     space.delete()
+
+
+# Workspace pull credentials ---------------------------------------------------------------
+
+
+def _enqueue_rotation(credential_id: int, actor_id: int | None, reason: str) -> None:
+    from registries.tasks import rotate_credential_task
+
+    rotate_credential_task.enqueue(credential_id, actor_id, reason)
+
+
+@transaction.atomic
+def rotate_pull_credentials(workspace: Workspace, actor, *, reason: str) -> list[str]:
+    """New secrets for every pull credential of ``workspace``; returns the registries' names.
+
+    The old secrets keep working for WHARF_CREDENTIAL_OVERLAP seconds, so the namespaces' pull
+    secrets can be fetched again before they stop. Token-service credentials change in this
+    transaction; Harbor robots once it commits (Harbor is never called under a row lock), in a
+    task each. Nothing to rotate writes nothing.
+    """
+    overlap = settings.WHARF_CREDENTIAL_OVERLAP
+    credentials = (PullCredential.objects.select_related("registry")
+                   .filter(workspace=workspace).order_by("registry__name"))
+    rotated, on_harbor = [], []
+    for credential in credentials:
+        registry = credential.registry
+        if registry.uses_token_service and credential.secret_hash:
+            tokens.rotate_credential(credential, actor, overlap=overlap, reason=reason)
+        elif robots.manages_robots(registry) and credential.upstream_id:
+            on_harbor.append(credential.pk)
+        else:
+            continue
+        rotated.append(registry.name)
+    if not rotated:
+        return []
+    audit.record(actor, "workspace.rotate_pull_credentials", workspace,
+                 after={"reason": reason, "registries": rotated, "overlap_seconds": overlap})
+    actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    for credential_id in on_harbor:
+        transaction.on_commit(partial(_enqueue_rotation, credential_id, actor_id, reason), robust=True)
+    return rotated

@@ -65,3 +65,30 @@ def delete_robots_task(registry_id: int, robot_ids: list[int], captured: dict | 
 
     errors = robots.delete_robots(registry_id, robot_ids, captured)
     return {"registry": registry_id, "robots": robot_ids, "errors": errors}
+
+
+@task
+def rotate_credential_task(credential_id: int, actor_id: int | None = None, reason: str = "") -> dict:
+    """Rotate one Harbor pull credential with the overlap window (enqueued on commit of a
+    rotation request: the page's button, the API, a member leaving the workspace)."""
+    from django.contrib.auth import get_user_model
+
+    from registries import robots
+    from registries.models import PullCredential
+
+    credential = PullCredential.objects.filter(pk=credential_id).first()
+    if credential is None:
+        return {"credential": credential_id, "state": "gone", "error": ""}
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    return robots.rotate(credential, actor, reason=reason).as_dict()
+
+
+@task
+def retire_previous_credential_task(credential_id: int) -> dict:
+    """End a rotation's overlap window (enqueued to run when it ends, where the backend can)."""
+    from registries import robots
+    from registries.models import PullCredential
+
+    credential = PullCredential.objects.filter(pk=credential_id).first()
+    outcome = robots.retire_previous(credential) if credential is not None else None
+    return outcome.as_dict() if outcome is not None else {"credential": credential_id, "state": "unchanged"}

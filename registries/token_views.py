@@ -100,8 +100,17 @@ def token(request):
 @never_cache
 @require_GET
 def certificates(request):
-    """The PEM bundle of the token signing certificates: a registry's rootcertbundle."""
-    bundle = tokens.certificate_bundle()
+    """The PEM bundle of the token signing certificates a registry must trust: its
+    rootcertbundle. ``?service=<token service id>`` names the registry (it trusts its own keys
+    only); without it, the shared bundle of registries that have no keys of their own."""
+    service = request.GET.get("service")
+    registry = None
+    if service is not None:
+        registry = tokens.bundle_registry(service)
+        if registry is None:
+            return HttpResponse(_("No Docker Registry of Wharf's has this token service id.") + "\n",
+                                status=404, content_type="text/plain; charset=utf-8")
+    bundle = tokens.certificate_bundle(registry)
     if not bundle:
         return HttpResponse(
             _("No token signing key yet: run manage.py token_keys --create.") + "\n",

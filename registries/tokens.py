@@ -11,13 +11,21 @@ Who gets what:
 * pull on a space the access rule lets the principal pull: anonymous clients get the public
   spaces, a workspace pull credential (``ws-<workspace>``) its workspace's spaces, a user the
   spaces of every workspace they are a member of;
-* pull and push on every repository, and ``registry:catalog:*``, for whoever manages the
-  registry: Admins on a platform registry (they push images and sync it), the Workspace Admins
-  of the owning workspace on a workspace-scope one;
+* pull and push on every repository, and ``registry:catalog:*``, for the platform Admins (they
+  push images and sync it);
 * nothing for unknown resource types or actions, and never ``delete``.
 
+Which registry: the one whose token service id is the ``service`` asked for. The id is random,
+set once by Wharf and never given to another registry, so a registry configured with it trusts
+tokens for that row only, whatever is renamed or removed later; the token's ``aud`` is that id.
+Only platform Docker Registries use the token service, and only Admins turn it on. While a
+registry's row does not say it uses it (being set up, or turned off), only Admins get anything.
+Each registry integrated since signing keys became per registry has its own key and trusts only
+its certificates (``/auth/certificates.pem?service=<id>``), so a token signed for one registry
+is refused by every other; older registries share the key they were set up with.
+
 The hot path (a workspace credential pulling) costs two queries: the registry with the
-credential and the active signing key's id, then the spaces the access rule allows. Both are
+credential and its active signing key's id, then the spaces the access rule allows. Both are
 compiled once per process (see "compiled queries"). Credentials are long random secrets, so
 they are found and checked by their SHA-256, never with a password hash; the decrypted signing
 key is kept per process, keyed by the key's id and creation time.
@@ -45,12 +53,13 @@ from django.conf import settings
 from django.contrib.auth import authenticate as password_authenticate
 from django.contrib.auth import get_user_model
 from django.db import connections, router, transaction
-from django.db.models import Subquery
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit, crypto, lockout
-from portal.permissions import ROLE_ADMIN, is_admin, workspace_roles
+from portal.permissions import is_admin
 from registries import access
 from registries.clients.base import space_of
 from registries.clients.distribution import REPOSITORY_NAME
@@ -88,6 +97,10 @@ _SCOPE = re.compile(
 _HOST = r"(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::[0-9]+)?|[A-Za-z0-9-]+:[0-9]+"
 _REPOSITORY = re.compile(rf"(?:(?:{_HOST})/)?{REPOSITORY_NAME.pattern}")
 _OTHER_NAME = re.compile(r"[A-Za-z0-9._/-]+|\*")
+# The services Wharf hands out: generated ids (wharf-<hex>) and, for registries older than those,
+# the name they had then (a DNS label). Anything else names no registry of Wharf's and is refused
+# before it reaches the database, where a NUL byte, say, would be an error rather than a miss.
+_SERVICE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 class TokenError(Exception):
@@ -111,7 +124,8 @@ class UnknownService(TokenError):
 class NoSigningKey(TokenError):
     def __init__(self):
         super().__init__(503, "UNAVAILABLE",
-                         _("The token service has no signing key yet: run manage.py token_keys --create."))
+                         _("No key signs this registry's tokens yet: run manage.py token_keys --rotate "
+                           "--registry with the registry's name."))
 
 
 # -- signing keys ------------------------------------------------------------------------------
@@ -145,26 +159,46 @@ def _new_key_and_certificate() -> tuple[str, str]:
     return key_pem, certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def create_signing_key() -> TokenSigningKey:
-    """A new key that signs from now on (the caller retires the previous one, if any)."""
+def _keys_of(registry: Registry | None):
+    """The keys that sign for ``registry``: its own, or (None) the shared ones."""
+    return TokenSigningKey.objects.filter(registry=registry) if registry is not None \
+        else TokenSigningKey.objects.filter(registry__isnull=True)
+
+
+def create_signing_key(registry: Registry | None = None) -> TokenSigningKey:
+    """A new key that signs for ``registry`` from now on, or a new shared key (the caller
+    retires the previous one, if any)."""
     key_pem, certificate_pem = _new_key_and_certificate()
     return TokenSigningKey.objects.create(private_key_encrypted=crypto.encrypt(key_pem),
-                                          certificate_pem=certificate_pem)
+                                          certificate_pem=certificate_pem, registry=registry)
 
 
-def active_signing_key() -> TokenSigningKey | None:
-    return TokenSigningKey.objects.filter(retired__isnull=True).first()
+def _signing_keys_for(registry: Registry):
+    """The active keys that may sign for ``registry``, the one that does first: its own, else
+    the shared one (registries integrated before each got its own key trust that one)."""
+    return (TokenSigningKey.objects.filter(Q(registry=registry) | Q(registry__isnull=True),
+                                           retired__isnull=True)
+            .order_by(F("registry").asc(nulls_last=True), "-created", "-id"))
+
+
+def active_signing_key(registry: Registry | None = None) -> TokenSigningKey | None:
+    """The key that signs for ``registry`` (None: the shared key)."""
+    if registry is None:
+        return _keys_of(None).filter(retired__isnull=True).first()
+    return _signing_keys_for(registry).first()
 
 
 @transaction.atomic
-def rotate_signing_key() -> TokenSigningKey:
-    """Sign with a new key from now on. The old ones stay in the bundle (retired), so tokens
-    they signed stay valid until they expire; registries accept the new key's tokens once they
-    have been given the new bundle (docker-registry reads it when it starts)."""
+def rotate_signing_key(registry: Registry | None = None) -> TokenSigningKey:
+    """Sign for ``registry`` (None: the registries using the shared key) with a new key from
+    now on. The old ones stay in the bundle (retired), so tokens they signed stay valid until
+    they expire; registries accept the new key's tokens once they have been given the new
+    bundle (docker-registry reads it when it starts). A registry still on the shared key gets
+    its own this way."""
     # Locking the active keys makes two concurrent rotations leave exactly one key active.
-    active = list(TokenSigningKey.objects.select_for_update().filter(retired__isnull=True))
+    active = list(_keys_of(registry).select_for_update().filter(retired__isnull=True))
     TokenSigningKey.objects.filter(pk__in=[key.pk for key in active]).update(retired=timezone.now())
-    return create_signing_key()
+    return create_signing_key(registry)
 
 
 def prune_retired_keys() -> int:
@@ -174,11 +208,14 @@ def prune_retired_keys() -> int:
     return deleted
 
 
-def certificate_bundle() -> str:
-    """Every kept key's certificate, newest first: the file a registry's rootcertbundle names."""
+def certificate_bundle(registry: Registry | None = None) -> str:
+    """The certificates ``registry`` must trust, newest first: the file its rootcertbundle
+    names. Its own keys' only, so it accepts no token signed for another registry; the shared
+    keys' for a registry without keys of its own (and for ``None``)."""
+    keys = _keys_of(registry) if registry is not None and _keys_of(registry).exists() else _keys_of(None)
     return "".join(
         pem if pem.endswith("\n") else pem + "\n"
-        for pem in TokenSigningKey.objects.values_list("certificate_pem", flat=True)
+        for pem in keys.values_list("certificate_pem", flat=True)
     )
 
 
@@ -188,24 +225,29 @@ class _Signer:
     x5c: tuple[str, ...]
 
 
+# Decrypted keys by (id, creation time): one per registry that asked lately, at most this many.
+MAX_CACHED_SIGNERS = 1000
 _signers: dict[tuple[int, dt.datetime], _Signer] = {}
 _signers_lock = threading.Lock()
 # "Not fetched with the registry": distinct from None, which means "fetched, and there is none".
 _NOT_LOOKED_UP = object()
 
 
-def _active_key_subqueries() -> dict:
-    """Annotations carrying the active key's (id, creation time) along with another query, so
-    finding out which key signs costs no round trip of its own."""
-    active = TokenSigningKey.objects.filter(retired__isnull=True).order_by("-created", "-id")
+def _active_key_subqueries(registry_column: str) -> dict:
+    """Annotations carrying the (id, creation time) of the key that signs for the registry in
+    ``registry_column`` along with another query, so finding out which key signs costs no round
+    trip of its own."""
+    active = (TokenSigningKey.objects
+              .filter(Q(registry=OuterRef(registry_column)) | Q(registry__isnull=True), retired__isnull=True)
+              .order_by(F("registry").asc(nulls_last=True), "-created", "-id"))
     return {"wharf_key_id": Subquery(active.values("pk")[:1]),
             "wharf_key_created": Subquery(active.values("created")[:1])}
 
 
-def _active_key_ref(registry: Registry | None = None) -> tuple[int, dt.datetime] | None:
+def _active_key_ref(registry: Registry) -> tuple[int, dt.datetime] | None:
     ref = getattr(registry, "wharf_active_key", _NOT_LOOKED_UP)
     if ref is _NOT_LOOKED_UP:
-        ref = TokenSigningKey.objects.filter(retired__isnull=True).values_list("pk", "created").first()
+        ref = _signing_keys_for(registry).values_list("pk", "created").first()
     return ref
 
 
@@ -226,8 +268,9 @@ def _signer(ref: tuple[int, dt.datetime] | None) -> _Signer:
         der = certificate.public_bytes(serialization.Encoding.DER)
         signer = _Signer(key, (base64.b64encode(der).decode(),))
         with _signers_lock:
-            # Rotations are rare; dropping older entries keeps the cache at one key.
-            _signers.clear()
+            # Rotations are rare and registries few: starting afresh now and then is cheap.
+            if len(_signers) >= MAX_CACHED_SIGNERS:
+                _signers.clear()
             _signers[ref] = signer
     return signer
 
@@ -365,18 +408,27 @@ def hash_secret(secret: str) -> str:
 
 
 def _credential(registry: Registry, username: str, password: str) -> PullCredential | None:
+    """The workspace credential ``username`` of ``registry`` whose current secret, or previous
+    one inside its overlap window, is ``password``."""
     if not username.startswith(CREDENTIAL_PREFIX):
         return None
     digest = hash_secret(password)
     credential = getattr(registry, "wharf_credential", _NOT_LOOKED_UP)
     if credential is _NOT_LOOKED_UP or (credential is not None and credential.username != username):
-        credential = (PullCredential.objects.select_related("workspace")
-                      .filter(registry=registry, username=username, secret_hash=digest).first())
+        credential = (PullCredential.objects.select_related("workspace").filter(registry=registry)
+                      .filter(Q(username=username, secret_hash=digest)
+                              | Q(previous_username=username, previous_secret_hash=digest,
+                                  previous_valid_until__gt=Now()))
+                      .first())
+        if credential is not None:
+            credential.wharf_matched_hash = (credential.secret_hash if credential.secret_hash == digest
+                                             else credential.previous_secret_hash)
+    if credential is None:
+        return None
     # Found by the hash of what was sent, so timing tells nothing about stored secrets; the
     # comparison is constant-time anyway, in case a database compares loosely.
-    if credential is None or not credential.secret_hash:
-        return None
-    if not hmac.compare_digest(credential.secret_hash, digest):
+    matched = getattr(credential, "wharf_matched_hash", "")
+    if not matched or not hmac.compare_digest(matched, digest):
         return None
     return credential
 
@@ -430,14 +482,9 @@ def _expand(asked: tuple[str, ...], allowed: tuple[str, ...]) -> list[str]:
 
 
 def _manages(principal: Principal, registry: Registry) -> bool:
-    """Pushes to, pulls from and lists the whole registry: an Admin on a platform registry, an
-    Admin of the owning workspace on a workspace-scope one. A platform Admin has no such power
-    over a workspace's own registry, as they do not see tenants' private images elsewhere."""
-    if principal.user is None:
-        return False
-    if registry.scope == Registry.Scope.PLATFORM:
-        return principal.is_admin
-    return workspace_roles(principal.user).get(registry.workspace_id) == ROLE_ADMIN
+    """Pushes to, pulls from and lists the whole registry: the platform Admins. Only platform
+    registries use the token service; a workspace's own registry never gets here."""
+    return registry.scope == Registry.Scope.PLATFORM and principal.is_admin
 
 
 def _pullable_spaces(principal: Principal, registry: Registry, names: set[str]) -> set[str]:
@@ -471,14 +518,19 @@ def _pullable_spaces(principal: Principal, registry: Registry, names: set[str]) 
 
 def grant(principal: Principal, registry: Registry, requested: list[Scope]) -> list[dict]:
     """The ``access`` claim: each requested resource with the actions allowed now, omitting
-    those with none. A partial grant is not an error (the registry refuses what is missing)."""
+    those with none. A partial grant is not an error (the registry refuses what is missing).
+
+    A registry whose row does not (yet) say it uses the token service grants only to whoever
+    manages it: it may already send its clients here while an Admin turns the setting on, and
+    the connection check that comes with that asks for a token as the Admin.
+    """
     manager = _manages(principal, registry)
+    if not registry.token_service and not manager:
+        return []
     repositories = [scope for scope in requested
                     if scope.type == "repository" and not scope.resource_class]
-    pull_everywhere = manager or access.owns_whole_registry(
-        registry, workspace=principal.workspace, user=principal.user)
     pullable: set[str] = set()
-    if repositories and not pull_everywhere:
+    if repositories and not manager:
         pullable = _pullable_spaces(principal, registry, {space_of(scope.name) for scope in repositories})
     granted = []
     for scope in requested:
@@ -486,7 +538,7 @@ def grant(principal: Principal, registry: Registry, requested: list[Scope]) -> l
             allowed: tuple[str, ...] = ()
             if manager:
                 allowed = (PULL, PUSH)
-            elif pull_everywhere or space_of(scope.name) in pullable:
+            elif space_of(scope.name) in pullable:
                 allowed = (PULL,)
             actions = _expand(scope.actions, allowed)
         elif (scope.type, scope.name) == CATALOG and not scope.resource_class and manager:
@@ -515,7 +567,9 @@ def issue_token(registry: Registry, principal: Principal, access_claim: list[dic
     claims = {
         "iss": settings.WHARF_TOKEN_ISSUER,
         "sub": principal.subject,
-        "aud": registry.name,
+        # The id Wharf generated for the registry, never its editable name: a registry trusts
+        # only tokens for the row it was configured with.
+        "aud": registry.token_service_id,
         "exp": issued + lifetime,
         "nbf": issued,
         "iat": issued,
@@ -529,7 +583,16 @@ def issue_token(registry: Registry, principal: Principal, access_claim: list[dic
     return {"token": token, "access_token": token, "expires_in": lifetime, "issued_at": stamp}
 
 
-_REGISTRY_FIELDS = ("id", "name", "kind", "scope", "workspace_id", "token_service")
+_REGISTRY_FIELDS = ("id", "name", "kind", "scope", "workspace_id", "token_service", "token_service_id")
+# What a registry must be for its `service` to be answered at all: a platform Docker Registry.
+# Whether it uses the token service already decides the grant, not the lookup (see grant()).
+_TOKEN_REGISTRIES = {"kind": Registry.Kind.DISTRIBUTION, "scope": Registry.Scope.PLATFORM}
+# The credential columns each lookup matches on: its current secret, or the previous one
+# inside the overlap window after a rotation.
+_SECRETS = {
+    "current": ("username", "secret_hash"),
+    "previous": ("previous_username", "previous_secret_hash"),
+}
 
 
 def _partial(model, alias: str, data: dict):
@@ -538,78 +601,98 @@ def _partial(model, alias: str, data: dict):
     return model.from_db(alias, fields, [data[name] for name in fields])
 
 
-def _lookup_query(service, username, secret_hash, *, with_credential: bool):
-    token_registries = {"kind": Registry.Kind.DISTRIBUTION, "token_service": True}
-    if with_credential:
+def _lookup_query(service, username, secret_hash, *, secret: str | None):
+    """The registry of ``service`` (``secret=None``), or the credential of that registry whose
+    ``secret`` ("current" or "previous") has this username and hash, with its registry."""
+    if secret is not None:
+        username_field, hash_field = _SECRETS[secret]
+        credentials = PullCredential.objects.filter(**{hash_field: secret_hash, username_field: username})
+        if secret == "previous":
+            # The database's clock, not a value compiled into the template once.
+            credentials = credentials.filter(previous_valid_until__gt=Now())
         # By the secret's hash first: it is indexed and unique in practice, so the lookup stays
         # one index probe however many credentials there are.
-        return (PullCredential.objects
-                .filter(secret_hash=secret_hash, username=username, registry__name=service,
-                        **{f"registry__{key}": value for key, value in token_registries.items()})
-                .annotate(**_active_key_subqueries()).order_by()
-                .values_list("id", "username", "secret_hash", "workspace_id",
+        return (credentials
+                .filter(registry__token_service_id=service,
+                        **{f"registry__{key}": value for key, value in _TOKEN_REGISTRIES.items()})
+                .annotate(**_active_key_subqueries("registry_id")).order_by()
+                .values_list("id", username_field, hash_field, "workspace_id",
                              *(f"registry__{name}" for name in _REGISTRY_FIELDS),
                              "wharf_key_id", "wharf_key_created")[:1])
-    return (Registry.objects.filter(name=service, **token_registries)
-            .annotate(**_active_key_subqueries()).order_by()
+    return (Registry.objects.filter(token_service_id=service, **_TOKEN_REGISTRIES)
+            .annotate(**_active_key_subqueries("pk")).order_by()
             .values_list(*_REGISTRY_FIELDS, "wharf_key_id", "wharf_key_created")[:1])
 
 
 def _lookup(service: str, username: str = "", secret_hash: str = "", *,
-            with_credential: bool) -> tuple | None:
+            secret: str | None = None) -> tuple | None:
     template = None
     if USE_TEMPLATES:
-        template = _template(("lookup", with_credential), lambda placeholders: _lookup_query(
+        template = _template(("lookup", secret), lambda placeholders: _lookup_query(
             placeholders.text("service"),
-            placeholders.text("username") if with_credential else "",
-            placeholders.text("secret_hash") if with_credential else "",
-            with_credential=with_credential))
+            placeholders.text("username") if secret else "",
+            placeholders.text("secret_hash") if secret else "",
+            secret=secret))
     if template is None:
-        rows = list(_lookup_query(service, username, secret_hash, with_credential=with_credential))
+        rows = list(_lookup_query(service, username, secret_hash, secret=secret))
     else:
         values = {"service": service}
-        if with_credential:
+        if secret:
             values.update(username=username, secret_hash=secret_hash)
         rows = template.run(router.db_for_read(Registry), values)
     return tuple(rows[0]) if rows else None
 
 
 def token_registry(service: str, username: str = "", password: str = "") -> Registry:
-    """The registry a token is asked for: a distribution registry using Wharf's token service
-    whose name is the ``service`` its auth.token configuration sends.
+    """The registry a token is asked for: the platform Docker Registry whose token service id
+    is the ``service`` its auth.token configuration sends (never looked up by name).
 
     The same query brings the active signing key's reference and, for a ``ws-`` username with
     the right secret, that pull credential: with the grant's query, a workspace's pull costs two
-    queries in all. The registry and credential carry only what the token service reads;
-    anything else loads on access.
+    queries in all (one more with the previous secret of a rotation, inside its overlap
+    window). The registry and credential carry only what the token service reads; anything
+    else loads on access.
     """
     if not service:
         raise InvalidRequest(_("The service parameter is required."))
+    if not _SERVICE.fullmatch(service):
+        raise UnknownService(_("Unknown service %(service)r: no registry uses Wharf's token "
+                               "service with that id.") % {"service": service[:100]})
     alias = router.db_for_read(Registry)
     credential = None
     row = None
     if username.startswith(CREDENTIAL_PREFIX):
-        row = _lookup(service, username, hash_secret(password), with_credential=True)
+        digest = hash_secret(password)
+        row = (_lookup(service, username, digest, secret="current")
+               or _lookup(service, username, digest, secret="previous"))
     if row is not None:
-        (credential_id, credential_username_, secret_hash, workspace_id,
+        (credential_id, credential_username_, matched_hash, workspace_id,
          *registry_values, key_id, key_created) = row
         registry = _partial(Registry, alias, dict(zip(_REGISTRY_FIELDS, registry_values, strict=True)))
         credential = _partial(PullCredential, alias, {
-            "id": credential_id, "username": credential_username_, "secret_hash": secret_hash,
+            "id": credential_id, "username": credential_username_,
             "workspace_id": workspace_id, "registry_id": registry.pk})
+        credential.wharf_matched_hash = matched_hash
         # The grant needs the workspace's id only; its name loads if anything asks.
         credential.workspace = _partial(Workspace, alias, {"id": workspace_id})
         credential.registry = registry
     else:
-        row = _lookup(service, with_credential=False)
+        row = _lookup(service)
         if row is None:
             raise UnknownService(_("Unknown service %(service)r: no registry uses Wharf's token "
-                                   "service under that name.") % {"service": service[:100]})
+                                   "service with that id.") % {"service": service[:100]})
         *registry_values, key_id, key_created = row
         registry = _partial(Registry, alias, dict(zip(_REGISTRY_FIELDS, registry_values, strict=True)))
     registry.wharf_credential = credential
     registry.wharf_active_key = (key_id, key_created) if key_id is not None else None
     return registry
+
+
+def bundle_registry(service: str) -> Registry | None:
+    """The registry whose certificate bundle ``?service=`` asks for, if it is one of Wharf's."""
+    if not _SERVICE.fullmatch(service):
+        return None
+    return Registry.objects.filter(token_service_id=service, **_TOKEN_REGISTRIES).first()
 
 
 # -- workspace pull credentials ----------------------------------------------------------------
@@ -620,14 +703,15 @@ def credential_username(workspace) -> str:
 
 
 def _require_token_registry(registry: Registry) -> None:
-    if not (registry.token_service and registry.kind == Registry.Kind.DISTRIBUTION):
+    if not registry.uses_token_service:
         raise ValueError(f"{registry} does not use Wharf's token service")
 
 
 def mint_workspace_credential(workspace, registry: Registry, actor=None) -> tuple[str, str]:
-    """Create, or rotate, ``workspace``'s pull credential for a token-service registry; returns
-    (username, secret). A rotated secret is refused from the next token request on. The state
-    is done at once: the registry asks Wharf on every pull, there is nothing to propagate."""
+    """Create, or replace at once, ``workspace``'s pull credential for a token-service registry;
+    returns (username, secret). A replaced secret is refused from the next token request on
+    (rotate_credential() keeps it working for an overlap window). The state is done at once:
+    the registry asks Wharf on every pull, there is nothing to propagate."""
     credential, secret = _mint(workspace, registry, actor, keep_existing=False)
     return credential.username, secret
 
@@ -645,6 +729,7 @@ def _mint(workspace, registry: Registry, actor, *, keep_existing: bool) -> tuple
     fresh = created or not credential.secret_hash
     credential.username = credential_username(workspace)
     credential.set_secret(secret)
+    credential.clear_previous()
     credential.state = PullCredential.State.DONE
     credential.error = ""
     credential.reconciled = timezone.now()
@@ -662,3 +747,33 @@ def ensure_credentials(workspace, actor=None) -> list[PullCredential]:
     registries = access.registries_pullable_by_workspace(workspace).filter(
         token_service=True, kind=Registry.Kind.DISTRIBUTION).order_by("name")
     return [_mint(workspace, registry, actor, keep_existing=True)[0] for registry in registries]
+
+
+@transaction.atomic
+def rotate_credential(credential: PullCredential, actor, *, overlap: int, reason: str = "") -> str:
+    """Give a token-service credential a new secret; returns it. The old secret keeps working
+    for ``overlap`` seconds (0: refused at once), so namespaces can fetch the new one first. A
+    second rotation inside the window ends the oldest secret at once: at most two work."""
+    credential = (PullCredential.objects.select_for_update(of=("self",))
+                  .select_related("registry", "workspace").get(pk=credential.pk))
+    _require_token_registry(credential.registry)
+    now = timezone.now()
+    if overlap > 0 and credential.secret_hash:
+        credential.previous_username = credential.username
+        credential.previous_secret_hash = credential.secret_hash
+        credential.previous_valid_until = now + dt.timedelta(seconds=overlap)
+    else:
+        credential.clear_previous()
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    credential.username = credential_username(credential.workspace)
+    credential.set_secret(secret)
+    credential.state = PullCredential.State.DONE
+    credential.error = ""
+    credential.rotated = credential.reconciled = now
+    credential.save()
+    audit.record(actor, "pull_credential.rotate", credential, label=str(credential), after={
+        "workspace": credential.workspace.name, "registry": credential.registry.name,
+        "username": credential.username, "reason": reason,
+        "previous_valid_until": credential.previous_valid_until.isoformat()
+        if credential.previous_valid_until else None})
+    return secret

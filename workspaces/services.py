@@ -1,11 +1,12 @@
 """Writes to workspaces, memberships, clusters and namespaces, each with its audit event."""
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal import audit
 from registries import robots
-from registries.services import ServiceError
+from registries.services import ServiceError, rotate_pull_credentials
 from workspaces.models import Cluster, Membership, Namespace, Workspace
 
 
@@ -95,10 +96,15 @@ def change_role(membership: Membership, actor, role: str) -> Membership:
 
 @transaction.atomic
 def remove_member(membership: Membership, actor) -> None:
+    """Remove a member; with WHARF_ROTATE_ON_MEMBER_LEAVE (the default), the workspace's pull
+    credentials rotate too: the workspace's secret is shared, and the member may have a copy."""
     _refuse_losing_last_admin(membership)
-    audit.record(actor, "membership.delete", membership.workspace,
-                 before={"user": membership.user.get_username(), "role": membership.role})
+    workspace, username = membership.workspace, membership.user.get_username()
+    audit.record(actor, "membership.delete", workspace,
+                 before={"user": username, "role": membership.role})
     membership.delete()
+    if settings.WHARF_ROTATE_ON_MEMBER_LEAVE:
+        rotate_pull_credentials(workspace, actor, reason=f"member {username} left the workspace")
 
 
 @transaction.atomic

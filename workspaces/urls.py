@@ -14,6 +14,8 @@ urlpatterns = [
     path("workspaces/<int:pk>/members/<int:member_pk>/", views.member_change, name="member-change"),
     path("workspaces/<int:pk>/members/<int:member_pk>/remove/", views.member_remove,
          name="member-remove"),
+    path("workspaces/<int:pk>/pull-credentials/rotate/", views.pull_credentials_rotate,
+         name="pull-credentials-rotate"),
     path("namespaces/", views.namespace_list, name="namespace-list"),
     path("namespaces/new/", views.namespace_create, name="namespace-create"),
     path("namespaces/<int:pk>/", views.namespace_detail, name="namespace-detail"),

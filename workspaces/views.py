@@ -1,3 +1,6 @@
+import datetime as dt
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -5,6 +8,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -13,8 +18,8 @@ from portal.htmx import render_page
 from portal.permissions import can
 from registries import pull_secrets
 from registries.forms import SearchForm
-from registries.models import RegistrySpace
-from registries.services import ServiceError
+from registries.models import PullCredential, RegistrySpace
+from registries.services import ServiceError, rotate_pull_credentials
 from workspaces import services
 from workspaces.forms import (
     ClusterForm,
@@ -116,6 +121,10 @@ def workspace_detail(request, pk):
         "may_manage_members": can(request.user, "manage_members", workspace),
         "may_manage_workspace": can(request.user, "manage_workspaces"),
         "may_manage_registries": can(request.user, "manage_workspace_registries", workspace),
+        "credentials": PullCredential.objects.filter(workspace=workspace).select_related("registry")
+        .only("id", "username", "state", "rotated", "previous_valid_until", "registry__name")
+        .order_by("registry__name"),
+        "may_rotate_credentials": can(request.user, "rotate_pull_credentials", workspace),
         "member_form": MemberForm(),
         "role_choices": Membership.Role.choices,
     }
@@ -180,6 +189,30 @@ def member_remove(request, pk, member_pk):
         messages.error(request, error.message)
     else:
         messages.success(request, _("Removed %(user)s from the workspace.") % {"user": membership.user})
+    return redirect("workspaces:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def pull_credentials_rotate(request, pk):
+    """Rotate the workspace's pull credentials (Workspace Admins and Admins)."""
+    workspace = _visible_workspace(request, pk)
+    if not can(request.user, "rotate_pull_credentials", workspace):
+        raise PermissionDenied
+    rotated = rotate_pull_credentials(workspace, request.user, reason="requested on the workspace page")
+    if not rotated:
+        messages.info(request, _("This workspace has no pull credentials to rotate yet."))
+    elif settings.WHARF_CREDENTIAL_OVERLAP:
+        until = timezone.now() + dt.timedelta(seconds=settings.WHARF_CREDENTIAL_OVERLAP)
+        messages.success(request, _(
+            "New pull credentials for %(registries)s. The old ones keep working until %(until)s: "
+            "download each namespace's registry-secret again before then.") % {
+            "registries": ", ".join(rotated),
+            "until": date_format(timezone.localtime(until), "DATETIME_FORMAT")})
+    else:
+        messages.success(request, _(
+            "New pull credentials for %(registries)s; the old ones no longer work: download each "
+            "namespace's registry-secret again.") % {"registries": ", ".join(rotated)})
     return redirect("workspaces:detail", pk=pk)
 
 

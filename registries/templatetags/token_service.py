@@ -1,5 +1,7 @@
 """What the token-service snippet on a registry's page needs from settings and the database."""
 
+from urllib.parse import urlencode
+
 from django import template
 from django.conf import settings
 
@@ -16,9 +18,9 @@ def token_service_config(registry) -> dict:
     base = settings.WHARF_PUBLIC_URL
     return {
         "realm": f"{base}/auth/token",
-        "service": registry.name,
+        "service": registry.token_service_id,
         "issuer": settings.WHARF_TOKEN_ISSUER,
         "rootcertbundle": BUNDLE_PATH,
-        "bundle_url": f"{base}/auth/certificates.pem",
-        "has_key": tokens.active_signing_key() is not None,
+        "bundle_url": f"{base}/auth/certificates.pem?{urlencode({'service': registry.token_service_id})}",
+        "has_key": tokens.active_signing_key(registry) is not None,
     }

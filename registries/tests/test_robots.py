@@ -16,6 +16,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils.timezone import now as timezone_now
 
 from portal.models import AuditEvent
 from registries import robots, services
@@ -443,7 +444,7 @@ def test_rotating_the_secret_keeps_the_robot_and_audits_without_the_secret(
     assert cred.upstream_id == old.upstream_id and cred.get_secret() != old.get_secret()
     assert pull(harbor_double, old, "team-a/app") == 401
     assert pull(harbor_double, cred, "team-a/app") == 200
-    event = AuditEvent.objects.get(action="credential.rotate")
+    event = AuditEvent.objects.get(action="pull_credential.rotate")
     assert cred.get_secret() not in json.dumps([event.before, event.after, event.target_label])
 
 
@@ -615,7 +616,8 @@ def test_command_rotates_the_named_workspaces_secrets(commit, admin, workspace, 
         call_command("reconcile_credentials", "--rotate", stdout=StringIO())
     output = StringIO()
     call_command("reconcile_credentials", "--rotate", "--workspace", "payments", stdout=output)
-    assert "rotated the secret" in output.getvalue()
+    assert "robot$wharf-ws-payments.b is the credential, robot$wharf-ws-payments works until" \
+        in output.getvalue()
     assert credential(workspace, harbor).get_secret() != old
     with pytest.raises(CommandError, match="No workspace named 'nope'"):
         call_command("reconcile_credentials", "--workspace", "nope", stdout=StringIO())
@@ -679,3 +681,99 @@ def test_a_project_made_public_in_harbor_leaves_the_robot_after_the_next_sync(
     assert space(harbor, "team-b").visibility == "public"
     assert credential(workspace, harbor).granted == ["team-a"]
     assert harbor_double.robot_projects(int(cred.upstream_id)) == ["team-a"]
+
+
+# -- rotation with an overlap window (finding 5) ----------------------------------------------
+
+
+def copy_of(cred: PullCredential) -> tuple[str, str]:
+    """What a namespace's registry-secret holds: the robot's name and secret."""
+    return cred.username, cred.get_secret()
+
+
+def test_finding_5_harbor_rotation_keeps_the_old_robot_only_for_the_overlap_window(
+        commit, admin, workspace, harbor, harbor_double, settings):
+    settings.WHARF_CREDENTIAL_OVERLAP = 5
+    bind(commit, admin, harbor, "team-a", workspace)
+    bind(commit, admin, harbor, "team-b", workspace)
+    old = copy_of(credential(workspace, harbor))
+
+    assert commit(services.rotate_pull_credentials, workspace, admin, reason="test") == ["harbor-main"]
+    cred = credential(workspace, harbor)
+    new = copy_of(cred)
+    # A robot has one secret: a second robot takes over, the first works through the window.
+    assert (old[0], new[0]) == ("robot$wharf-ws-payments", "robot$wharf-ws-payments.b")
+    assert cred.previous_valid() and cred.state == "done"
+    for copy in (old, new):
+        assert harbor_double.can_pull(*copy, "team-a/app", "1.0") == 200
+    assert harbor_double.robot_projects(int(cred.previous_upstream_id)) == ["team-a", "team-b"]
+
+    # An unbind inside the window applies to the old secret too.
+    unbind(commit, admin, harbor, "team-a", workspace)
+    for copy in (old, new):
+        assert harbor_double.can_pull(*copy, "team-a/app", "1.0") != 200
+        assert harbor_double.can_pull(*copy, "team-b/app", "1.0") == 200
+
+    # The window ends; the periodic run deletes the old robot, and the old copy is refused.
+    cred.refresh_from_db()
+    time.sleep(max(0.0, (cred.previous_valid_until - timezone_now()).total_seconds()) + 0.05)
+    output = StringIO()
+    call_command("reconcile_credentials", stdout=output)
+    assert "deleted the previous robot robot$wharf-ws-payments: its overlap ended" in output.getvalue()
+    assert harbor_double.can_pull(*old, "team-b/app", "1.0") == 401
+    assert harbor_double.can_pull(*new, "team-b/app", "1.0") == 200
+    cred.refresh_from_db()
+    assert not cred.previous_upstream_id and not cred.previous_secret_hash
+    assert list(harbor_double.robots) == [int(cred.upstream_id)]
+    event = AuditEvent.objects.get(action="pull_credential.rotate")
+    assert event.actor == admin and event.after["reason"] == "test" and event.after["previous_valid_until"]
+    assert AuditEvent.objects.get(action="workspace.rotate_pull_credentials").after["registries"] == [
+        "harbor-main"]
+    events = json.dumps([[e.before, e.after, e.target_label] for e in AuditEvent.objects.all()])
+    assert old[1] not in events and new[1] not in events
+
+
+def test_finding_5_a_member_leaving_rotates_the_workspaces_robot(
+        commit, admin, workspace, harbor, harbor_double, ws_admin, ws_editor, ws_viewer, settings):
+    from workspaces.models import Membership
+
+    bind(commit, admin, harbor, "team-a", workspace)
+    first = copy_of(credential(workspace, harbor))
+    commit(workspace_services.remove_member, Membership.objects.get(user=ws_viewer), ws_admin)
+    second = copy_of(credential(workspace, harbor))
+    assert second != first
+    for copy in (first, second):  # inside the window (WHARF_CREDENTIAL_OVERLAP, an hour)
+        assert harbor_double.can_pull(*copy, "team-a/app", "1.0") == 200
+    event = AuditEvent.objects.get(action="pull_credential.rotate")
+    assert event.actor == ws_admin and event.after["reason"] == "member ws-viewer left the workspace"
+
+    # Rotating again inside the window ends the oldest secret at once: never more than two.
+    commit(services.rotate_pull_credentials, workspace, admin, reason="again")
+    third = copy_of(credential(workspace, harbor))
+    assert third[0] == first[0]  # the names alternate
+    assert harbor_double.can_pull(*first, "team-a/app", "1.0") == 401
+    assert harbor_double.can_pull(*second, "team-a/app", "1.0") == 200
+    assert harbor_double.can_pull(*third, "team-a/app", "1.0") == 200
+    assert len(harbor_double.robots) == 2
+
+    # Turned off, a member leaving changes no secret.
+    settings.WHARF_ROTATE_ON_MEMBER_LEAVE = False
+    commit(workspace_services.remove_member, Membership.objects.get(user=ws_editor), ws_admin)
+    assert copy_of(credential(workspace, harbor)) == third
+
+    # Removing the registry deletes both robots.
+    commit(services.remove_registry, harbor, admin)
+    assert harbor_double.robots == {}
+
+
+def test_finding_5_an_unbind_of_everything_inside_the_window_deletes_both_robots(
+        commit, admin, workspace, harbor, harbor_double):
+    bind(commit, admin, harbor, "team-a", workspace)
+    old = copy_of(credential(workspace, harbor))
+    commit(services.rotate_pull_credentials, workspace, admin, reason="test")
+    new = copy_of(credential(workspace, harbor))
+    unbind(commit, admin, harbor, "team-a", workspace)
+    assert harbor_double.robots == {}
+    assert not PullCredential.objects.exists()
+    for copy in (old, new):
+        assert harbor_double.can_pull(*copy, "team-a/app", "1.0") == 401

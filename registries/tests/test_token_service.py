@@ -21,7 +21,9 @@ from registries.models import PullCredential, Registry, RegistrySpace, SpaceBind
 from workspaces.models import Workspace
 
 TOKEN_URL = "/auth/token"
-SERVICE = "tok"
+NAME = "tok"
+# The registry's token service id (Wharf generates one; the tests fix it to read easily).
+SERVICE = "wharf-tok-service-id"
 
 
 # -- the world -------------------------------------------------------------------------------
@@ -35,11 +37,12 @@ def signing_key(db):
 @pytest.fixture
 def world(db, workspace, other_workspace, signing_key):
     """Platform registry "tok": pub (public), priv (bound to payments), secret (bound to search),
-    lonely (private, unbound). Workspace registry "own" of payments with one private space."""
-    tok = Registry.objects.create(name=SERVICE, kind="distribution", url="http://127.0.0.1:9",
-                                  token_service=True)
+    lonely (private, unbound). Workspace registry "own" of payments with one private space (a
+    workspace registry cannot use the token service)."""
+    tok = Registry.objects.create(name=NAME, kind="distribution", url="http://127.0.0.1:9",
+                                  token_service=True, token_service_id=SERVICE)
     own = Registry.objects.create(name="own", kind="distribution", url="http://127.0.0.1:9",
-                                  token_service=True, scope="workspace", workspace=workspace)
+                                  scope="workspace", workspace=workspace)
     spaces = {}
     for name, visibility in [("pub", "public"), ("priv", "private"), ("secret", "private"),
                              ("lonely", "private")]:
@@ -50,7 +53,6 @@ def world(db, workspace, other_workspace, signing_key):
     creds = {
         "payments": tokens.mint_workspace_credential(workspace, tok),
         "search": tokens.mint_workspace_credential(other_workspace, tok),
-        "payments-own": tokens.mint_workspace_credential(workspace, own),
     }
     return {"tok": tok, "own": own, "spaces": spaces, "creds": creds,
             "workspace": workspace, "other": other_workspace}
@@ -143,16 +145,6 @@ EXPECTED_TOK = {
     "outsider": {"pub/app": ["pull"], "secret/app": ["pull"]},
     "admin": {name: ["pull", "push"] for name in ALL},
 }
-# ... and on payments' own workspace registry "own".
-EXPECTED_OWN = {
-    "anonymous": {},
-    "cred-payments": {name: ["pull"] for name in ALL},
-    "cred-search": {},
-    "ws_viewer": {name: ["pull"] for name in ALL},
-    "ws_admin": {name: ["pull", "push"] for name in ALL},
-    "outsider": {},
-    "admin": {},
-}
 
 
 def principal_for(name, world, request):
@@ -176,21 +168,15 @@ def test_grant_on_a_platform_registry_follows_the_access_rule(templates, world, 
     assert granted == EXPECTED_TOK[name]
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED_OWN))
-def test_grant_on_a_workspace_registry_belongs_to_its_workspace(templates, world, request, name):
-    if name == "cred-payments":
-        username, secret = world["creds"]["payments-own"]
-        principal = tokens.authenticate(world["own"], username, secret)
-    elif name == "cred-search":
-        # search has no credential for "own": its tok credential is refused there.
-        username, secret = world["creds"]["search"]
-        assert tokens.authenticate(world["own"], username, secret) is None
-        principal = tokens.ANONYMOUS
-    else:
-        principal = principal_for(name, world, request)
-    scopes = tokens.parse_scopes([f"repository:{repo}:{PULL_PUSH}" for repo in ALL])
-    granted = {entry["name"]: entry["actions"] for entry in tokens.grant(principal, world["own"], scopes)}
-    assert granted == EXPECTED_OWN[name]
+def test_a_workspace_registry_is_no_token_service(client, templates, world, ws_admin):
+    own = world["own"]
+    with pytest.raises(ValueError, match="token service"):
+        tokens.mint_workspace_credential(world["workspace"], own)
+    for service in (own.token_service_id, own.name):
+        response = ask(client, ["repository:stuff/app:pull,push"], service=service,
+                       auth=basic(ws_admin.username, PASSWORD))
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["code"] == "UNSUPPORTED"
 
 
 def test_catalog_is_for_whoever_manages_the_registry(world, admin, ws_admin, ws_viewer):
@@ -202,10 +188,8 @@ def test_catalog_is_for_whoever_manages_the_registry(world, admin, ws_admin, ws_
 
     as_user = lambda user: tokens.Principal(subject=user.username, user=user)  # noqa: E731
     assert gets(as_user(admin), world["tok"])
-    assert not gets(as_user(admin), world["own"])
-    assert gets(as_user(ws_admin), world["own"])
     assert not gets(as_user(ws_admin), world["tok"])
-    assert not gets(as_user(ws_viewer), world["own"])
+    assert not gets(as_user(ws_viewer), world["tok"])
     assert not gets(tokens.ANONYMOUS, world["tok"])
     username, secret = world["creds"]["payments"]
     assert not gets(tokens.authenticate(world["tok"], username, secret), world["tok"])
@@ -346,8 +330,10 @@ def test_wrong_credentials_get_401_with_a_basic_challenge(client, world, admin, 
 
 
 def test_a_credential_works_only_at_its_own_registry(client, templates, world):
-    username, secret = world["creds"]["payments-own"]
-    assert ask(client, [], service="own", auth=basic(username, secret)).status_code == 200
+    other = Registry.objects.create(name="other-tok", kind="distribution", url="http://127.0.0.1:9",
+                                    token_service=True)
+    username, secret = tokens.mint_workspace_credential(world["workspace"], other)
+    assert ask(client, [], service=other.token_service_id, auth=basic(username, secret)).status_code == 200
     assert ask(client, [], service=SERVICE, auth=basic(username, secret)).status_code == 401
 
 
@@ -383,11 +369,13 @@ def test_a_user_named_like_a_credential_still_logs_in(client, world):
     assert access_of(response) == {"priv/app": ["pull"]}
 
 
-@pytest.mark.parametrize("service", ["nope", "own-harbor", "plain", ""])
+@pytest.mark.parametrize("service", ["nope", "harbor-id", "own-id", "tok", "plain", ""])
 def test_unknown_service_is_refused(client, templates, world, service):
-    Registry.objects.create(name="own-harbor", kind="harbor", url="https://h.example.com",
-                            token_service=True)
+    harbor = Registry.objects.create(name="harbor", kind="harbor", url="https://h.example.com")
     Registry.objects.create(name="plain", kind="distribution", url="http://127.0.0.1:9")
+    # A Harbor's or a workspace registry's id, or any registry's name: none is a service.
+    service = {"harbor-id": harbor.token_service_id, "own-id": world["own"].token_service_id}.get(
+        service, service)
     response = ask(client, ["repository:pub/app:pull"], service=service)
     assert response.status_code == 400
     error = response.json()["errors"][0]
@@ -418,7 +406,7 @@ def test_no_signing_key_answers_503(client, world):
     TokenSigningKey.objects.all().delete()
     response = ask(client, ["repository:pub/app:pull"])
     assert response.status_code == 503
-    assert "token_keys --create" in response.json()["errors"][0]["message"]
+    assert "token_keys --rotate --registry" in response.json()["errors"][0]["message"]
 
 
 def test_token_request_costs_few_queries(client, world, templates, django_assert_max_num_queries):
@@ -523,7 +511,7 @@ def test_mint_stores_only_a_hash_and_ciphertext_and_audits_without_the_secret(wo
     assert credential.get_secret() == secret
     assert len(secret) >= 40
     events = AuditEvent.objects.filter(action="pull_credential.create")
-    assert events.count() == 3
+    assert events.count() == 2
     assert all(secret not in str(event.after) for event in events)
 
 
@@ -536,12 +524,9 @@ def test_mint_refuses_a_registry_without_the_token_service(world):
 def test_ensure_credentials_mints_missing_and_keeps_existing(world):
     newcomer = Workspace.objects.create(name="newcomer")
     credentials = tokens.ensure_credentials(newcomer)
-    assert [credential.registry.name for credential in credentials] == [SERVICE]  # public spaces
+    assert [credential.registry.name for credential in credentials] == [NAME]  # public spaces
     existing = {c.registry.name: c.secret_hash for c in tokens.ensure_credentials(world["workspace"])}
-    assert existing == {
-        "own": tokens.hash_secret(world["creds"]["payments-own"][1]),
-        SERVICE: tokens.hash_secret(world["creds"]["payments"][1]),
-    }
+    assert existing == {NAME: tokens.hash_secret(world["creds"]["payments"][1])}
     again = tokens.ensure_credentials(newcomer)
     assert again[0].secret_hash == credentials[0].secret_hash
     assert again[0].username == "ws-newcomer"
@@ -571,7 +556,8 @@ def test_registry_page_shows_the_auth_token_snippet(client, world, admin):
     with override_settings(WHARF_PUBLIC_URL="https://wharf.example.com", WHARF_TOKEN_ISSUER="wharf-prod"):
         page = client.get(reverse("registries:detail", args=[registry.pk])).text
     assert "realm: https://wharf.example.com/auth/token" in page
-    assert f"service: {registry.name}" in page
+    assert f"service: {registry.token_service_id}" in page
+    assert f"service: {registry.name}" not in page
     assert "issuer: wharf-prod" in page
     assert "rootcertbundle: " in page
     assert "https://wharf.example.com/auth/certificates.pem" in page
@@ -619,7 +605,7 @@ def test_templates_and_orm_agree_on_every_grant(world, request, monkeypatch):
                                  + ["repository:lonely/app:pull,push"])
     for name in sorted(EXPECTED_TOK):
         principal = principal_for(name, world, request)
-        for registry in (world["tok"], world["own"]):
+        for registry in (world["tok"],):
             monkeypatch.setattr(tokens, "USE_TEMPLATES", True)
             templated = tokens.grant(principal, registry, scopes)
             monkeypatch.setattr(tokens, "USE_TEMPLATES", False)
@@ -634,3 +620,156 @@ def test_a_stale_workspace_secret_is_refused_without_password_hashing(client, wo
     username, secret = world["creds"]["payments"]
     assert ask(client, [], auth=basic(username, secret + "-old")).status_code == 401
     assert ask(client, [], auth=basic(username, secret)).status_code == 200
+
+
+@pytest.mark.parametrize("service", ["wharf-\x00", "\x00", "tok\x00en", "x" * 65, "wharf tok", "WHARF"])
+def test_finding_8_nul_in_token_service_param(client, templates, world, service):
+    """A NUL byte (which PostgreSQL refuses in a query) or anything else no service id can be
+    is a 400 in the token spec's error shape, never a 500, and asks the database nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = ask(client, ["repository:pub/app:pull"], service=service)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "UNSUPPORTED"
+    assert "token" not in response.json()
+    assert not [query for query in queries if "registries_registry" in query["sql"]]
+
+
+# -- rotation with an overlap window (finding 5) ----------------------------------------------
+
+
+def test_finding_5_a_rotated_secret_works_only_until_the_overlap_window_ends(client, templates, world, admin):
+    import time
+
+    username, old = world["creds"]["payments"]
+    credential = PullCredential.objects.get(workspace=world["workspace"], registry=world["tok"])
+    new = tokens.rotate_credential(credential, admin, overlap=3, reason="test")
+    assert new != old
+    # Inside the window both work, and both are the same workspace's credential.
+    for secret in (old, new):
+        assert access_of(ask(client, ["repository:priv/app:pull"], auth=basic(username, secret))) == {
+            "priv/app": ["pull"]}
+    credential.refresh_from_db()
+    time.sleep(max(0.0, (credential.previous_valid_until - dt.datetime.now(dt.UTC)).total_seconds()) + 0.05)
+    assert ask(client, ["repository:priv/app:pull"], auth=basic(username, old)).status_code == 401
+    assert access_of(ask(client, ["repository:priv/app:pull"], auth=basic(username, new))) == {
+        "priv/app": ["pull"]}
+    event = AuditEvent.objects.get(action="pull_credential.rotate")
+    assert event.actor == admin and event.after["reason"] == "test"
+    assert event.after["previous_valid_until"] and old not in str(event.after) and new not in str(event.after)
+
+
+def test_finding_5_at_most_two_secrets_work_and_no_overlap_means_at_once(client, world, admin):
+    username, first = world["creds"]["payments"]
+    credential = PullCredential.objects.get(workspace=world["workspace"], registry=world["tok"])
+    second = tokens.rotate_credential(credential, admin, overlap=3600)
+    third = tokens.rotate_credential(credential, admin, overlap=3600)
+    works = {secret: ask(client, [], auth=basic(username, secret)).status_code
+             for secret in (first, second, third)}
+    assert works == {first: 401, second: 200, third: 200}
+    fourth = tokens.rotate_credential(credential, admin, overlap=0)
+    works = {secret: ask(client, [], auth=basic(username, secret)).status_code
+             for secret in (second, third, fourth)}
+    assert works == {second: 401, third: 401, fourth: 200}
+    # The other workspace's credential was not touched.
+    assert ask(client, [], auth=basic(*world["creds"]["search"])).status_code == 200
+
+
+# -- a signing key per registry (finding 3's second wall) ---------------------------------------
+
+
+def integrate(name, admin):
+    """An Admin's Docker Registry integrated as the pages and the API do (no registry to check)."""
+    registry = Registry(name=name, kind="distribution", url="http://127.0.0.1:9", token_service=True)
+    return services.save_registry(registry, admin, check=False)
+
+
+def test_finding_3_each_new_registry_signs_with_its_own_key_and_trusts_only_it(
+        client, templates, world, admin, capsys):
+    alpha, beta = integrate("alpha", admin), integrate("beta", admin)
+    shared = tokens.active_signing_key()
+    own = {registry.name: tokens.active_signing_key(registry) for registry in (alpha, beta)}
+    assert own["alpha"].registry == alpha and own["beta"].registry == beta
+    assert len({shared.pk, own["alpha"].pk, own["beta"].pk}) == 3
+
+    bundles = {registry.name: client.get("/auth/certificates.pem", {"service": registry.token_service_id})
+               for registry in (alpha, beta)}
+    assert bundles["alpha"].text == own["alpha"].certificate_pem
+    assert bundles["beta"].text == own["beta"].certificate_pem
+    # A registry integrated before keys were per registry (tok) trusts the shared bundle.
+    assert client.get("/auth/certificates.pem", {"service": SERVICE}).text == shared.certificate_pem
+    for service in ("wharf-unknown", world["own"].token_service_id, "\x00"):
+        assert client.get("/auth/certificates.pem", {"service": service}).status_code == 404
+
+    token = ask(client, ["repository:pub/app:pull"], service=alpha.token_service_id).json()["token"]
+    assert decode(token, audience=alpha.token_service_id, pem=own["alpha"].certificate_pem)
+    for other in (own["beta"].certificate_pem, shared.certificate_pem):
+        with pytest.raises(jwt.InvalidSignatureError):
+            decode(token, audience=alpha.token_service_id, pem=other)
+    decode(ask(client, ["repository:pub/app:pull"]).json()["token"], pem=shared.certificate_pem)
+
+    # Rotating one registry's key leaves the others' alone.
+    call_command("token_keys", "--rotate", "--registry", "alpha")
+    assert tokens.active_signing_key(alpha) != own["alpha"]
+    assert tokens.active_signing_key(beta) == own["beta"] and tokens.active_signing_key() == shared
+    capsys.readouterr()
+    call_command("token_keys", "--bundle", "--registry", "alpha")
+    printed = capsys.readouterr().out
+    assert printed.count("BEGIN CERTIFICATE") == 2 and own["beta"].certificate_pem not in printed
+    with pytest.raises(CommandError, match="No Admin Docker Registry named 'own'"):
+        call_command("token_keys", "--rotate", "--registry", "own")
+
+
+def test_a_registry_still_on_the_shared_key_gets_its_own_by_rotation(client, world, admin):
+    shared = tokens.active_signing_key()
+    call_command("token_keys", "--rotate", "--registry", NAME)
+    own = tokens.active_signing_key(world["tok"])
+    assert own.registry == world["tok"] and tokens.active_signing_key() == shared
+    token = ask(client, ["repository:pub/app:pull"]).json()["token"]
+    decode(token, pem=own.certificate_pem)
+    assert client.get("/auth/certificates.pem", {"service": SERVICE}).text == own.certificate_pem
+
+
+def test_finding_3_only_platform_admins_turn_on_the_token_service(client, world, ws_admin, admin):
+    """Workspace registries cannot use the token service, whichever door is tried."""
+    from django.db import IntegrityError, transaction
+    from rest_framework.test import APIClient
+
+    own = world["own"]
+    api = APIClient()
+    api.force_login(ws_admin)
+    response = api.patch(f"/api/v1/workspaces/{world['workspace'].pk}/registries/{own.pk}/",
+                         {"token_service": True}, format="json")
+    assert response.status_code == 400
+    assert "Only platform Admins can turn on Wharf's token service" in response.json()["token_service"][0]
+    response = api.post(f"/api/v1/workspaces/{world['workspace'].pk}/registries/",
+                        {"name": NAME + "-again", "kind": "distribution", "url": "https://r.example.com",
+                         "token_service": True}, format="json")
+    assert response.status_code == 400 and not Registry.objects.filter(name=NAME + "-again").exists()
+    client.force_login(ws_admin)
+    form = client.get(reverse("registries:workspace-create") + f"?workspace={world['workspace'].pk}").text
+    assert 'name="token_service"' not in form
+    own.token_service = True
+    with pytest.raises(services.ServiceError, match="Only platform Admins"):
+        services.save_registry(own, admin, check=False)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Registry.objects.filter(pk=own.pk).update(token_service=True)
+    own.refresh_from_db()
+    assert not own.token_service
+    # The API shows every registry's id, read-only.
+    body = api.get(f"/api/v1/workspaces/{world['workspace'].pk}/registries/{own.pk}/").json()
+    assert body["token_service_id"] == own.token_service_id
+
+
+def test_finding_3_the_token_service_id_is_set_once_and_never_reused(world, admin):
+    tok = world["tok"]
+    tok.name = "tok-renamed"
+    services.save_registry(tok, admin, check=False)
+    tok.refresh_from_db()
+    assert tok.token_service_id == SERVICE
+    services.remove_registry(tok, admin)
+    again = integrate(NAME, admin)
+    assert again.token_service_id not in (SERVICE, NAME) and again.token_service_id.startswith("wharf-")
+    assert tokens.bundle_registry(SERVICE) is None

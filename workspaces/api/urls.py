@@ -4,6 +4,7 @@ from workspaces.api.views import (
     ClusterViewSet,
     MemberViewSet,
     NamespaceViewSet,
+    PullCredentialViewSet,
     WorkspaceRegistryViewSet,
     WorkspaceViewSet,
 )
@@ -15,6 +16,8 @@ router.register("workspaces", WorkspaceViewSet, basename="workspace")
 router.register("workspaces/<int:workspace_pk>/members", MemberViewSet, basename="workspace-member")
 router.register("workspaces/<int:workspace_pk>/registries", WorkspaceRegistryViewSet,
                 basename="workspace-registry")
+router.register("workspaces/<int:workspace_pk>/pull-credentials", PullCredentialViewSet,
+                basename="workspace-pull-credential")
 router.register("clusters", ClusterViewSet, basename="cluster")
 router.register("namespaces", NamespaceViewSet, basename="namespace")
 

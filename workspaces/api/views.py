@@ -5,6 +5,7 @@ portal.permissions.can(), anything outside the user's scope answers 404 before a
 a role failure is 403, and every write goes through a service that records its audit event.
 """
 
+from django.conf import settings
 from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy
@@ -20,9 +21,14 @@ from portal.api.permissions import PlatformAction, allowed_to
 from portal.api.serializers import MessageSerializer
 from portal.permissions import can
 from registries.api.filters import RegistryFilter
-from registries.api.serializers import WorkspaceRegistrySerializer
+from registries.api.serializers import (
+    PullCredentialSerializer,
+    RotationResultSerializer,
+    WorkspaceRegistrySerializer,
+)
 from registries.api.views import RegistryWritesMixin
-from registries.models import Registry
+from registries.models import PullCredential, Registry
+from registries.services import rotate_pull_credentials
 from workspaces import services
 from workspaces.api.filters import ClusterFilter, MembershipFilter, NamespaceFilter, WorkspaceFilter
 from workspaces.api.serializers import (
@@ -181,6 +187,33 @@ class WorkspaceRegistryViewSet(InWorkspace, RegistryWritesMixin, viewsets.ModelV
     def sync(self, request, workspace_pk=None, pk=None):
         """Sync now: queue a sync of the registry's spaces, repositories and tags."""
         return self.start_sync()
+
+
+class PullCredentialViewSet(InWorkspace, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """A workspace's pull credentials (usernames and rotation state, never secrets): its members
+    (and platform Admins) read them; its Workspace Admins and platform Admins rotate them."""
+
+    serializer_class = PullCredentialSerializer
+    manage_action = "rotate_pull_credentials"
+    denied_message = gettext_lazy("Only a Workspace Admin of this workspace may rotate its pull credentials.")
+
+    def get_queryset(self):
+        if self.fake():
+            return PullCredential.objects.none()
+        return (PullCredential.objects.filter(workspace=self.get_workspace())
+                .select_related("registry").order_by("registry__name"))
+
+    @extend_schema(operation_id="workspaces_pull_credentials_rotate", request=None,
+                   responses={200: RotationResultSerializer})
+    @action(detail=False, methods=["post"])
+    def rotate(self, request, workspace_pk=None):
+        """Give every pull credential of the workspace a new secret. The old secrets keep working
+        for `overlap_seconds`: fetch the namespaces' pull secrets again before then. Audited."""
+        rotated = rotate_pull_credentials(self.get_workspace(), request.user,
+                                          reason="requested through the API")
+        return Response(RotationResultSerializer({
+            "rotated": rotated, "overlap_seconds": settings.WHARF_CREDENTIAL_OVERLAP,
+            "credentials": self.get_queryset()}).data)
 
 
 # Clusters and namespaces ------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 A scheduler (cron, a Kubernetes CronJob) runs it. Every (workspace, platform Harbor) pair that
 has a credential or needs one is brought in line with the access rule, robots edited or
-deleted in Harbor are repaired, each stored secret is proved by logging in with it, and robots
-of deleted workspaces are deleted. One line per pair; exit status 1 when any failed.
+deleted in Harbor are repaired, each stored secret is proved by logging in with it, robots
+of deleted workspaces are deleted, and the previous secrets of rotations whose overlap window
+is over stop working (their robots are deleted). One line per pair; exit status 1 when any
+failed.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-verify-secrets", action="store_true",
                             help="do not log in as each robot to prove its stored secret")
         parser.add_argument("--rotate", action="store_true",
-                            help="have Harbor generate new secrets for the selected workspaces' robots "
-                                 "(needs --workspace)")
+                            help="rotate the selected workspaces' robot secrets, the old ones working for "
+                                 "WHARF_CREDENTIAL_OVERLAP seconds (needs --workspace)")
 
     def handle(self, *args, workspace: list[str], registry: list[str], no_verify_secrets: bool,
                rotate: bool, **options):
@@ -47,8 +49,9 @@ class Command(BaseCommand):
                                    "every deployed pull secret.")
             outcomes = self._rotate(workspaces, registries)
         else:
-            outcomes = robots.reconcile_all(verify_secret=not no_verify_secrets, workspaces=workspaces,
-                                            registries=registries, sweep=workspaces is None)
+            outcomes = robots.retire_expired(workspaces=workspaces, registries=registries)
+            outcomes += robots.reconcile_all(verify_secret=not no_verify_secrets, workspaces=workspaces,
+                                             registries=registries, sweep=workspaces is None)
         if not outcomes:
             self.stdout.write("No Harbor pull credentials to reconcile.")
             return
@@ -73,4 +76,5 @@ class Command(BaseCommand):
         credentials = PullCredential.objects.filter(
             workspace__in=workspaces, registry__in=registries or robots.managed_registries(),
         ).select_related("workspace", "registry").order_by("registry__name", "workspace__name")
-        return [robots.rotate_secret(credential, None) for credential in credentials]
+        return [robots.rotate(credential, None, reason="manage.py reconcile_credentials --rotate")
+                for credential in credentials]
