@@ -50,7 +50,7 @@ class RegistryAdmin(RoutedAdmin):
     list_select_related = ["workspace"]
     connection_fields = ["kind", "name", "url", "username", "password", "verify_tls", "ca_bundle",
                          "token_service"]
-    status_fields = ["is_demo", "status", "status_message", "status_changed", "last_sync",
+    status_fields = ["token_service_id", "is_demo", "status", "status_message", "status_changed", "last_sync",
                      "last_sync_error", "created", "updated"]
 
     @method_decorator(sensitive_post_parameters("password"))
@@ -196,7 +196,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
 class PullCredentialAdmin(ReadOnlyAdmin):
     # Neither the secret (encrypted) nor its hash: pull secrets are fetched on the pages.
     fields = ["workspace", "registry", "username", "upstream_id", "granted", "state", "error",
-              "attempts", "reconciled", "created", "updated"]
+              "attempts", "reconciled", "previous_username", "previous_valid_until", "created", "updated"]
     list_display = ["workspace", "registry", "username", "state", "reconciled"]
     list_filter = ["state", "registry"]
     search_fields = ["workspace__name", "registry__name", "username"]
@@ -206,5 +206,5 @@ class PullCredentialAdmin(ReadOnlyAdmin):
 @admin.register(TokenSigningKey)
 class TokenSigningKeyAdmin(ReadOnlyAdmin):
     # The certificate is public; the private key (encrypted) is not shown.
-    fields = ["certificate_pem", "created", "retired"]
-    list_display = ["__str__", "created", "retired"]
+    fields = ["registry", "certificate_pem", "created", "retired"]
+    list_display = ["__str__", "registry", "created", "retired"]

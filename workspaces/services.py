@@ -103,6 +103,11 @@ def remove_member(membership: Membership, actor) -> None:
     audit.record(actor, "membership.delete", workspace,
                  before={"user": username, "role": membership.role})
     membership.delete()
+    _rotate_after_leaving(workspace, actor, username)
+
+
+def _rotate_after_leaving(workspace: Workspace, actor, username: str) -> None:
+    """Every way out of a workspace (page, API, admin, the identity provider) rotates alike."""
     if settings.WHARF_ROTATE_ON_MEMBER_LEAVE:
         rotate_pull_credentials(workspace, actor, reason=f"member {username} left the workspace")
 
@@ -188,9 +193,11 @@ def change_membership_by_sign_in(membership: Membership, *, role: str, provider:
 def revoke_membership_by_sign_in(membership: Membership, *, provider: str) -> None:
     if membership.source != Membership.Source.PROVIDER:
         raise ValueError("only memberships made by sign-in follow the provider")
-    audit.record(None, "membership.sign_in_revoke", membership.workspace,
-                 before={"user": membership.user.get_username(), "role": membership.role, "by": provider})
+    workspace, username = membership.workspace, membership.user.get_username()
+    audit.record(None, "membership.sign_in_revoke", workspace,
+                 before={"user": username, "role": membership.role, "by": provider})
     membership.delete()
+    _rotate_after_leaving(workspace, None, username)
 
 
 def _sign_in_membership_changes(user, roles: dict[str, str], *, lock: bool):

@@ -4,6 +4,8 @@ import pytest
 
 from conftest import make_user
 from portal.models import AuditEvent
+from registries import tokens
+from registries.models import PullCredential, Registry
 from sso.errors import ClaimsRefused
 from sso.roles import ClaimedRoles, roles_from_claims
 from workspaces import services
@@ -88,3 +90,18 @@ def test_sign_in_never_changes_a_membership_made_in_wharf(ws_viewer, function):
     membership.refresh_from_db()
     assert membership.role == "viewer"
     assert not AuditEvent.objects.exists()
+
+
+def test_losing_the_group_at_the_provider_rotates_the_workspace_pull_credentials(workspace, db, settings):
+    # The member may keep a copy of the shared secret, as when leaving through a page.
+    settings.WHARF_ROTATE_ON_MEMBER_LEAVE = True
+    registry = Registry.objects.create(name="tok", kind="distribution", url="http://127.0.0.1:9",
+                                       token_service=True)
+    _username, old_secret = tokens.mint_workspace_credential(workspace, registry)
+    dana = make_user("dana")
+    services.sync_memberships_by_sign_in(dana, {"payments": "editor"}, provider="DCE Login")
+    services.sync_memberships_by_sign_in(dana, {}, provider="DCE Login")
+    credential = PullCredential.objects.get(workspace=workspace, registry=registry)
+    assert credential.secret_hash != tokens.hash_secret(old_secret)
+    assert credential.previous_secret_hash == tokens.hash_secret(old_secret)
+    assert AuditEvent.objects.filter(action="workspace.rotate_pull_credentials").exists()
