@@ -10,9 +10,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.decorators import permission_required
 from portal.htmx import render_page
+from portal.inputs import search_term
 from portal.permissions import can
 from registries import pull_secrets
-from registries.forms import SearchForm
 from registries.models import RegistrySpace
 from registries.services import ServiceError
 from workspaces import services
@@ -29,11 +29,6 @@ from workspaces.models import Membership, Namespace, Workspace
 PER_PAGE = 50
 
 
-def _search(request) -> str:
-    form = SearchForm(request.GET)
-    return form.cleaned_data["q"].strip() if form.is_valid() else ""
-
-
 def _visible_workspace(request, pk) -> Workspace:
     # Out of scope answers 404, so nobody learns which workspaces exist.
     return get_object_or_404(Workspace.objects.visible_to(request.user), pk=pk)
@@ -45,7 +40,7 @@ def _visible_workspace(request, pk) -> Workspace:
 @login_required
 @require_GET
 def workspace_list(request):
-    q = _search(request)
+    q = search_term(request.GET)
     workspaces = (Workspace.objects.visible_to(request.user)
                   .annotate(member_count=Count("memberships", distinct=True),
                             namespace_count=Count("namespaces", distinct=True))
@@ -189,7 +184,7 @@ def member_remove(request, pk, member_pk):
 @login_required
 @require_GET
 def namespace_list(request):
-    q = _search(request)
+    q = search_term(request.GET)
     namespaces = Namespace.objects.visible_to(request.user).select_related("cluster", "workspace")
     bound = request.GET.get("bound")
     if bound == "yes":

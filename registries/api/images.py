@@ -24,6 +24,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.inputs import WholeNumberField, id_serializer_field
 from portal.permissions import can, role_in
 from portal.validators import dns_label_validator
 from registries import access, explain, imagerefs
@@ -46,8 +47,7 @@ def _namespace(request, pk, action: str = "browse_images") -> Namespace:
 
 class PickerQuerySerializer(serializers.Serializer):
     tab = serializers.ChoiceField(choices=access.TABS, default=access.PUBLIC)
-    registry = serializers.IntegerField(required=False, allow_null=True, min_value=1,
-                                        max_value=2**63 - 1)
+    registry = id_serializer_field(required=False, allow_null=True)
     q = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
 
     def to_internal_value(self, data):
@@ -139,8 +139,8 @@ class ManifestRequestSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=63, validators=[dns_label_validator],
                                  help_text=gettext_lazy("Application name: a DNS label."))
     image = ImageRefField(max_length=imagerefs.MAX_REFERENCE_LENGTH)
-    replicas = serializers.IntegerField(min_value=0, max_value=deploy_views.MAX_REPLICAS, default=1)
-    container_port = serializers.IntegerField(min_value=1, max_value=65535, default=80)
+    replicas = WholeNumberField(min_value=0, max_value=deploy_views.MAX_REPLICAS, default=1)
+    container_port = WholeNumberField(min_value=1, max_value=65535, default=80)
     always_pull = serializers.BooleanField(default=False)
 
 

@@ -71,10 +71,11 @@ class SpaceVisibilitySerializer(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=RegistrySpace.Visibility.choices)
 
 
-@extend_schema_field({"type": "array", "items": {"type": "integer"}, "minItems": 1,
-                      "maxItems": MAX_WORKSPACES_PER_CHANGE})
+@extend_schema_field({"type": "array", "items": {"type": "integer", "minimum": 1},
+                      "minItems": 1, "maxItems": MAX_WORKSPACES_PER_CHANGE})
 class WorkspaceIdsField(serializers.ListField):
-    """Ids as sent; registries.services.resolve_workspaces decides what is acceptable."""
+    """Ids as sent: registries.services.resolve_workspaces takes whole numbers only (not 1.0,
+    true or "١") and refuses unknown, repeated or too many, with one message for pages and API."""
 
 
 class BindingRequestSerializer(serializers.Serializer):
@@ -82,12 +83,6 @@ class BindingRequestSerializer(serializers.Serializer):
         allow_empty=False,
         help_text=_("Workspace ids, at most 1000."),
     )
-
-    def validate_workspaces(self, ids):
-        # The service turns each value into an int, which would quietly read 1.5 or true as 1.
-        if any(isinstance(value, bool | float) or not isinstance(value, int | str) for value in ids):
-            raise serializers.ValidationError(_("Workspace ids must be whole numbers."))
-        return ids
 
 
 class BindingResultSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.inputs import id_serializer_field
 from portal.permissions import role_in
 from portal.validators import dns_label_validator
 from workspaces.models import Cluster, Membership, Namespace, Workspace
@@ -33,9 +34,9 @@ class WorkspaceSerializer(serializers.ModelSerializer):
 
 
 def id_field(queryset, what: str, **kwargs) -> serializers.PrimaryKeyRelatedField:
-    """An object chosen by id. Only whole numbers: 1.5 or true are not quietly read as 1."""
+    """An object chosen by id. Only whole numbers: 1.0, true or "١" are not quietly read as 1."""
     return serializers.PrimaryKeyRelatedField(
-        queryset=queryset, pk_field=serializers.IntegerField(),
+        queryset=queryset, pk_field=id_serializer_field(),
         error_messages={"does_not_exist": _("There is no %(what)s with id {pk_value}.") % {"what": what}},
         **kwargs)
 
