@@ -9,7 +9,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_int, env_list, env_str, parse_database_url
+from portal.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    parse_database_url,
+    parse_proxy_ssl_header,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -62,6 +69,19 @@ for _network in WHARF_ALLOWED_REGISTRY_NETWORKS:
         ) from None
 WHARF_REGISTRY_TIMEOUT = env_int("WHARF_REGISTRY_TIMEOUT", 10)
 
+# The reverse proxies in front of Wharf (addresses or networks). Only a request that comes
+# from one of them may bring its own X-Request-ID; anyone else could write any id into the
+# audit log.
+WHARF_TRUSTED_PROXIES = env_list("WHARF_TRUSTED_PROXIES")
+for _network in WHARF_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "WHARF_TRUSTED_PROXIES entries must be addresses or networks like 10.0.0.5 or "
+            f"10.0.0.0/24; got {_network!r}."
+        ) from None
+
 # The token service: registries send clients to WHARF_PUBLIC_URL + "/auth/token" and accept
 # tokens whose iss is WHARF_TOKEN_ISSUER. Docker clients treat tokens shorter than 60 s as
 # 60 s long, and the design caps them at 5 minutes.
@@ -97,8 +117,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.KnownMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestIdMiddleware",
+    "portal.middleware.SingleQueryParametersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -188,9 +210,20 @@ if not (DEBUG or TESTING):
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# includeSubDomains and preload bind every host of the domain, and a preload list entry takes
+# months to undo: the operator opts in, knowing what else lives under the domain.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Leaving them off is a decision documented in the README, not an oversight for
+# `check --deploy` to warn about.
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+# "Header-Name=value" that a TLS-terminating proxy sets on https requests, e.g.
+# X-Forwarded-Proto=https. Trusted only when set: without a proxy that overwrites the header,
+# any client could claim https.
+SECURE_PROXY_SSL_HEADER = parse_proxy_ssl_header(env_str("SECURE_PROXY_SSL_HEADER"))
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes DRF answer anonymous requests 401, not 403.
@@ -202,6 +235,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: the browsable API's inline script does not run under our strict CSP.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies with a nesting limit (a deep body is a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

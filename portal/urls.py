@@ -6,7 +6,10 @@ from portal import views, views_profile
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    # LoginView would take PUT as a POST: the page answers only what its form uses.
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True,
+                                                http_method_names=["get", "head", "post"]),
+         name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", views.healthz, name="healthz"),
     path("readyz/", views.readyz, name="readyz"),

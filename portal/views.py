@@ -16,6 +16,7 @@ from workspaces.models import Membership, Namespace
 
 
 @login_required
+@require_GET
 def dashboard(request):
     user = request.user
     context = {
@@ -54,11 +55,17 @@ def readyz(request):
 def audit_log(request):
     form = AuditFilterForm(request.GET or None)
     events = AuditEvent.objects.all()
-    if form.is_valid():
+    status = 200
+    if form.is_bound and not form.is_valid():
+        # Bad filters list nothing rather than everything; htmx swaps only 2xx answers, so
+        # the errors reach the table there with a 200.
+        events = events.none()
+        status = 200 if request.htmx else 400
+    elif form.is_bound:
         events = form.filter(events)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render_page(request, "portal/audit_log.html",
                        {"form": form, "page": page, "query": query.urlencode()},
-                       fragment="audit-table")
+                       fragment="audit-table", status=status)

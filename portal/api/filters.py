@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.inputs import BoundedIsoDateTimeFilter
 from portal.models import AuditEvent
 
 
@@ -21,8 +22,8 @@ class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(field_name="action", max_length=64, label=_("Action"))
     target = django_filters.CharFilter(field_name="target_label", lookup_expr="icontains",
                                        max_length=255, label=_("Target"))
-    since = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte", label=_("From"))
-    until = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="lte", label=_("To"))
+    since = BoundedIsoDateTimeFilter(field_name="created", lookup_expr="gte", label=_("From"))
+    until = BoundedIsoDateTimeFilter(field_name="created", lookup_expr="lte", label=_("To"))
 
     class Meta:
         model = AuditEvent

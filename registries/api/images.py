@@ -158,9 +158,8 @@ class YAMLRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, dict) and "manifest" in data and "filename" in data:
-            return data["manifest"].encode()
-        return manifests.to_yaml(data).encode()
+        # Only a manifest is ever rendered here: NamespaceManifestView answers errors in JSON.
+        return data["manifest"].encode()
 
 
 # Views ------------------------------------------------------------------------------------
@@ -310,6 +309,16 @@ class NamespaceManifestView(APIView):
         if getattr(request, "accepted_renderer", None) and request.accepted_renderer.format == "yaml":
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # The YAML renderer writes manifests only. The format is negotiated before
+        # authentication and validation run, so an error (401, 400, 404, ...) to a request
+        # that asked for YAML is answered in JSON, as every other API error.
+        renderer = getattr(request, "accepted_renderer", None)
+        if response.status_code >= 400 and isinstance(renderer, YAMLRenderer):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def _namespace(self, request, pk) -> Namespace:
         try:
