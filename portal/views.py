@@ -3,6 +3,8 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.http import require_GET
 
 from portal.decorators import permission_required
@@ -69,3 +71,29 @@ def audit_log(request):
     return render_page(request, "portal/audit_log.html",
                        {"form": form, "page": page, "query": query.urlencode()},
                        fragment="audit-table", status=status)
+
+
+# Error pages: JSON under /api/ (clients parse it, the schema documents it), HTML elsewhere.
+
+
+def _api_error(request, status: int, message: str):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return None
+
+
+def bad_request(request, exception):
+    return _api_error(request, 400, _("Bad request.")) or defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    return (_api_error(request, 403, _("You do not have permission to perform this action."))
+            or defaults.permission_denied(request, exception))
+
+
+def page_not_found(request, exception):
+    return _api_error(request, 404, _("Not found.")) or defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    return _api_error(request, 500, _("Server error.")) or defaults.server_error(request)

@@ -19,11 +19,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.pagination import StrictPageNumberPagination
+from portal.api.serializers import StrictSerializer
 from portal.inputs import WholeNumberField, id_serializer_field
 from portal.permissions import can, role_in
 from portal.validators import dns_label_validator
@@ -51,7 +52,8 @@ class PickerQuerySerializer(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
 
     def to_internal_value(self, data):
-        data = {key: data.get(key) for key in ("tab", "registry", "q") if data.get(key) not in (None, "")}
+        # Given but empty is an error for tab and registry (not "no filter"); q may be empty.
+        data = {key: data.get(key) for key in ("tab", "registry", "q") if key in data}
         return super().to_internal_value(data)
 
 
@@ -135,7 +137,7 @@ class ImageRefField(serializers.CharField):
             raise serializers.ValidationError(error.message) from None
 
 
-class ManifestRequestSerializer(serializers.Serializer):
+class ManifestRequestSerializer(StrictSerializer):
     name = serializers.CharField(max_length=63, validators=[dns_label_validator],
                                  help_text=gettext_lazy("Application name: a DNS label."))
     image = ImageRefField(max_length=imagerefs.MAX_REFERENCE_LENGTH)
@@ -165,7 +167,7 @@ class YAMLRenderer(BaseRenderer):
 # Views ------------------------------------------------------------------------------------
 
 
-class PickerPagination(PageNumberPagination):
+class PickerPagination(StrictPageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
@@ -261,7 +263,9 @@ class NamespaceExplainView(APIView):
     """Why can't I see this image? The FAQ's checks for the namespace and ``image``, in order."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("image", OpenApiTypes.STR, required=True),
+        parameters=[OpenApiParameter("image", {"type": "string", "minLength": 1,
+                                               "maxLength": imagerefs.MAX_REFERENCE_LENGTH},
+                                     required=True),
                     OpenApiParameter("tab", OpenApiTypes.STR, enum=list(access.TABS),
                                      description="The tab the user is looking at, if any.")],
         responses={200: ExplanationSerializer, 400: BAD_REQUEST})
@@ -271,7 +275,7 @@ class NamespaceExplainView(APIView):
         image = request.query_params.get("image", "")
         if not image.strip():
             raise ValidationError({"image": [_("This field is required.")]})
-        tab = request.query_params.get("tab") or None
+        tab = request.query_params.get("tab")
         if tab is not None and tab not in access.TABS:
             raise ValidationError({"tab": [_("Use public or private.")]})
         try:

@@ -3,13 +3,14 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.serializers import CompleteBodySerializer, StrictModelSerializer, StrictSerializer
 from portal.validators import dns_label_validator
 from registries.models import Registry, RegistrySpace
 from registries.services import MAX_WORKSPACES_PER_CHANGE
 from workspaces.api.serializers import WorkspaceRefSerializer
 
 
-class RegistrySerializer(serializers.ModelSerializer):
+class RegistrySerializer(StrictModelSerializer):
     # Write-only: a stored password never leaves Wharf. Blank or omitted on update keeps it.
     password = serializers.CharField(
         write_only=True, required=False, allow_blank=True, trim_whitespace=False,
@@ -61,13 +62,13 @@ class SpaceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SpaceCreateSerializer(serializers.Serializer):
+class SpaceCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=63, validators=[dns_label_validator])
     visibility = serializers.ChoiceField(choices=RegistrySpace.Visibility.choices,
                                          default=RegistrySpace.Visibility.PRIVATE)
 
 
-class SpaceVisibilitySerializer(serializers.Serializer):
+class SpaceVisibilitySerializer(CompleteBodySerializer):
     visibility = serializers.ChoiceField(choices=RegistrySpace.Visibility.choices)
 
 
@@ -78,7 +79,7 @@ class WorkspaceIdsField(serializers.ListField):
     true or "١") and refuses unknown, repeated or too many, with one message for pages and API."""
 
 
-class BindingRequestSerializer(serializers.Serializer):
+class BindingRequestSerializer(StrictSerializer):
     workspaces = WorkspaceIdsField(
         allow_empty=False,
         help_text=_("Workspace ids, at most 1000."),
