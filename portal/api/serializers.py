@@ -1,7 +1,9 @@
 from collections.abc import Mapping
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.fields import empty
+from rest_framework.utils.html import is_html_input
 
 from portal.models import AuditEvent
 
@@ -33,6 +35,10 @@ class StrictTypes:
             for field in self._writable_fields:
                 value = field.get_value(data)
                 if value is empty or value is None:
+                    continue
+                if value == "" and isinstance(field, serializers.RelatedField) and not is_html_input(data):
+                    # DRF reads "" as null for relations: in JSON, null is how to say "none".
+                    errors[field.field_name] = [_("Send a value, or null for none.")]
                     continue
                 if isinstance(field, serializers.CharField) and not isinstance(value, str):
                     errors[field.field_name] = [field.error_messages["invalid"]]

@@ -300,7 +300,11 @@ class NamespaceManifestView(APIView):
     renderer_classes = [JSONRenderer, YAMLRenderer]
 
     @extend_schema(request=ManifestRequestSerializer,
-                   responses={200: ManifestSerializer, 400: BAD_REQUEST})
+                   responses={(200, "application/json"): ManifestSerializer,
+                              (200, "application/yaml"): OpenApiResponse(
+                                  OpenApiTypes.OBJECT,
+                                  description="The Deployment itself, as the file <name>.yaml."),
+                              400: BAD_REQUEST})
     def post(self, request, namespace_pk):
         namespace = self._namespace(request, namespace_pk)
         serializer = ManifestRequestSerializer(data=request.data)
