@@ -5,6 +5,7 @@ silently different configuration.
 """
 
 import os
+import re
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -75,3 +76,19 @@ def parse_database_url(url: str, *, name: str = "DATABASE_URL") -> dict:
     raise ImproperlyConfigured(
         f"{name} must start with sqlite:// or postgres://; got scheme {parts.scheme!r}."
     )
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]+", re.ASCII)
+
+
+def parse_proxy_ssl_header(raw: str, *, name: str = "SECURE_PROXY_SSL_HEADER") -> tuple[str, str] | None:
+    """``X-Forwarded-Proto=https`` -> Django's ``("HTTP_X_FORWARDED_PROTO", "https")``; "" -> None."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    header, sep, value = raw.partition("=")
+    header, value = header.strip(), value.strip()
+    if not sep or not _HEADER_NAME.fullmatch(header) or not value:
+        raise ImproperlyConfigured(
+            f"{name} must look like X-Forwarded-Proto=https (header=value); got {raw!r}.")
+    return "HTTP_" + header.upper().replace("-", "_"), value

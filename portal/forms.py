@@ -4,6 +4,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from portal import lockout
+from portal.inputs import BoundedDateTimeField
 from portal.models import AuditEvent
 
 
@@ -27,9 +28,9 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(label=_("Actor"), required=False, max_length=150)
     action = forms.ChoiceField(label=_("Action"), required=False)
     target = forms.CharField(label=_("Target"), required=False, max_length=255)
-    since = forms.DateTimeField(label=_("From"), required=False,
+    since = BoundedDateTimeField(label=_("From"), required=False,
                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    until = forms.DateTimeField(label=_("To"), required=False,
+    until = BoundedDateTimeField(label=_("To"), required=False,
                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 
     def __init__(self, *args, **kwargs):

@@ -10,7 +10,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_int, env_list, env_str, parse_database_url
+from portal.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    parse_database_url,
+    parse_proxy_ssl_header,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,7 +76,8 @@ if WHARF_REGISTRY_TIMEOUT < 1 or WHARF_REGISTRY_DEADLINE < 1:
     raise ImproperlyConfigured(
         "WHARF_REGISTRY_TIMEOUT and WHARF_REGISTRY_DEADLINE must be at least 1 second.")
 
-# Proxies whose X-Forwarded-For is believed; from anyone else the header is ignored.
+# Proxies whose X-Forwarded-For (the client's address, for lockouts) and X-Request-ID (the
+# audit log's request id) are believed; from anyone else both headers are ignored.
 WHARF_TRUSTED_PROXIES = env_list("WHARF_TRUSTED_PROXIES")
 for _network in WHARF_TRUSTED_PROXIES:
     try:
@@ -149,8 +157,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.KnownMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestIdMiddleware",
+    "portal.middleware.SingleQueryParametersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -269,9 +279,20 @@ if not (DEBUG or TESTING):
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# includeSubDomains and preload bind every host of the domain, and a preload list entry takes
+# months to undo: the operator opts in, knowing what else lives under the domain.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Leaving them off is a decision documented in the README, not an oversight for
+# `check --deploy` to warn about.
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+# "Header-Name=value" that a TLS-terminating proxy sets on https requests, e.g.
+# X-Forwarded-Proto=https. Trusted only when set: without a proxy that overwrites the header,
+# any client could claim https.
+SECURE_PROXY_SSL_HEADER = parse_proxy_ssl_header(env_str("SECURE_PROXY_SSL_HEADER"))
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes DRF answer anonymous requests 401, not 403.
@@ -283,12 +304,25 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: the browsable API's inline script does not run under our strict CSP.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # JSON bodies with a nesting limit (a deep body is a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["portal.api.filters.StrictFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Wharf API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Wharf API",
+    "VERSION": "1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.schema.document_errors",
+    ],
+}
 
 # Background work: the immediate backend runs tasks in-process (tests, `make run`);
 # production runs `manage.py db_worker` against the same database.

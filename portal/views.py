@@ -4,6 +4,8 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.http import require_GET
 
 from portal import lockout
@@ -20,6 +22,8 @@ from workspaces.models import Membership, Namespace
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     redirect_authenticated_user = True
+    # LoginView would take PUT as a POST: the page answers only what its form uses.
+    http_method_names = ["get", "head", "post"]
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
@@ -32,6 +36,7 @@ class LoginView(auth_views.LoginView):
 
 
 @login_required
+@require_GET
 def dashboard(request):
     user = request.user
     context = {
@@ -70,11 +75,43 @@ def readyz(request):
 def audit_log(request):
     form = AuditFilterForm(request.GET or None)
     events = AuditEvent.objects.all()
-    if form.is_valid():
+    status = 200
+    if form.is_bound and not form.is_valid():
+        # Bad filters list nothing rather than everything; htmx swaps only 2xx answers, so
+        # the errors reach the table there with a 200.
+        events = events.none()
+        status = 200 if request.htmx else 400
+    elif form.is_bound:
         events = form.filter(events)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render_page(request, "portal/audit_log.html",
                        {"form": form, "page": page, "query": query.urlencode()},
-                       fragment="audit-table")
+                       fragment="audit-table", status=status)
+
+
+# Error pages: JSON under /api/ (clients parse it, the schema documents it), HTML elsewhere.
+
+
+def _api_error(request, status: int, message: str):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return None
+
+
+def bad_request(request, exception):
+    return _api_error(request, 400, _("Bad request.")) or defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    return (_api_error(request, 403, _("You do not have permission to perform this action."))
+            or defaults.permission_denied(request, exception))
+
+
+def page_not_found(request, exception):
+    return _api_error(request, 404, _("Not found.")) or defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    return _api_error(request, 500, _("Server error.")) or defaults.server_error(request)

@@ -79,10 +79,6 @@ class SpaceCreateForm(forms.Form):
     )
 
 
-class SearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=100)
-
-
 class WorkspaceRegistryForm(RegistryForm):
     """The same form, for a registry one workspace integrates for itself.
 

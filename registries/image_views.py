@@ -12,9 +12,9 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from portal.htmx import render_page
+from portal.inputs import id_or_none, search_term
 from portal.permissions import is_admin
 from registries import access, explain, imagerefs
-from registries.forms import SearchForm
 from registries.models import Registry
 from registries.paging import CappedCountPaginator
 from workspaces.models import Membership, Namespace
@@ -30,19 +30,15 @@ LISTED_COLUMNS = (
 )
 
 
-def _search(request) -> str:
-    form = SearchForm(request.GET)
-    return form.cleaned_data["q"].strip() if form.is_valid() else ""
-
-
 def _int_param(request, name: str) -> int | None:
     """A whole-number query parameter; anything else is 404 (it names no object of ours)."""
     value = request.GET.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit() or len(value) > 18:
+    pk = id_or_none(value)
+    if pk is None:
         raise Http404
-    return int(value)
+    return pk
 
 
 def _namespace(request, action: str = "browse_images") -> Namespace | None:
@@ -80,7 +76,7 @@ def images(request):
         workspace = next((w for w in workspaces if w.pk == chosen), None)
         if workspace is None:
             raise Http404
-    q = _search(request)
+    q = search_term(request.GET)
     spaces = access.spaces_for_workspace(workspace, healthy_only=False)
     repositories = access.repositories_to_list(spaces).select_related("space__registry").only(
         *LISTED_COLUMNS).order_by("name", "pk")
@@ -104,8 +100,7 @@ def repository_detail(request, pk):
         tag.pinned = imagerefs.compose(host, repository.name, digest=tag.digest) if tag.digest else ""
     context = {"repository": repository, "space": repository.space,
                "registry": repository.space.registry, "page": page,
-               "workspace_id": request.GET.get("workspace", "") if
-               request.GET.get("workspace", "").isdigit() else ""}
+               "workspace_id": id_or_none(request.GET.get("workspace")) or ""}
     return render_page(request, "images/repository_detail.html", context, fragment="tag-table")
 
 
@@ -131,7 +126,7 @@ def _picker_render(request, template_page: str, template_modal: str, context: di
 def picker(request):
     namespace = _namespace(request)
     tab = request.GET.get("tab") if request.GET.get("tab") in access.TABS else access.PUBLIC
-    q = _search(request)
+    q = search_term(request.GET)
     context = {"namespace": namespace, "tab": tab, "q": q, "tabs": access.TABS}
     if namespace is None:
         return _picker_render(request, "images/picker_page.html", "images/picker.html", context)

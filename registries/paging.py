@@ -17,7 +17,8 @@ import math
 
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
-from rest_framework.pagination import PageNumberPagination
+
+from portal.api.pagination import StrictPageNumberPagination
 
 # How many pages from the start of the page asked for are looked at (and counted).
 COUNT_AHEAD_PAGES = 5
@@ -90,7 +91,7 @@ class CappedCountPaginator(Paginator):
         return self._get_page(self.object_list.filter(pk__in=ids), number, self)
 
 
-class CappedCountPagination(PageNumberPagination):
+class CappedCountPagination(StrictPageNumberPagination):
     """DRF page-number paging with the same capped count; the answer says whether ``count`` is
     exact (``count_exact``) or a lower bound (there are more than ``count`` results)."""
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
+from portal.inputs import MAX_ID, whole_number
 from registries import outbound, pull_secrets, robots, tokens
 from registries.clients import Deadline, RegistryError, client_for
 from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
@@ -118,25 +119,21 @@ class BindingChange:
         return bool(self.added or self.removed)
 
 
-def _is_whole_number(value) -> bool:
-    # bool is an int in Python, and int(1.5) == 1: neither may pass as a workspace id.
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
-
-
 def resolve_workspaces(ids) -> list[Workspace]:
     """Turn submitted ids into workspaces, refusing unknown, repeated or too many."""
-    if not all(_is_whole_number(value) for value in ids):
-        raise ServiceError(_("Workspace ids must be whole numbers."), "workspaces")
-    ids = [int(value) for value in ids]
+    try:
+        # JSON integers or ASCII digits: not 1.0, true or "١" (which int() reads as 1).
+        ids = [whole_number(value) for value in ids]
+    except ValueError:
+        raise ServiceError(_("Workspace ids must be whole numbers."), "workspaces") from None
     if len(ids) > MAX_WORKSPACES_PER_CHANGE:
         raise ServiceError(
             _("At most %(max)d workspaces can be changed at once.") % {"max": MAX_WORKSPACES_PER_CHANGE},
             "workspaces")
     if len(set(ids)) != len(ids):
         raise ServiceError(_("A workspace is listed more than once."), "workspaces")
-    found = {workspace.pk: workspace for workspace in Workspace.objects.filter(pk__in=ids)}
+    in_range = [value for value in ids if 1 <= value <= MAX_ID]
+    found = {workspace.pk: workspace for workspace in Workspace.objects.filter(pk__in=in_range)}
     unknown = [value for value in ids if value not in found]
     if unknown:
         raise ServiceError(

@@ -9,9 +9,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.decorators import admin_required
 from portal.htmx import render_page, toast_events, trigger
+from portal.inputs import id_or_none, search_term
 from portal.redirects import next_url
 from registries import robots, services
-from registries.forms import RegistryForm, SearchForm, SpaceCreateForm
+from registries.forms import RegistryForm, SpaceCreateForm
 from registries.models import Registry, RegistrySpace, SpaceBinding, SyncRun
 from registries.tasks import enqueue_sync
 from workspaces.models import Workspace
@@ -21,11 +22,6 @@ from workspaces.models import Workspace
 SPACES_PER_PAGE = 20
 DIALOG_RESULTS = 20
 BIND_TOAST = "Bound/Unbound workspace successfully"
-
-
-def _search(request) -> str:
-    form = SearchForm(request.GET)
-    return form.cleaned_data["q"].strip() if form.is_valid() else ""
 
 
 def _platform_registry(pk) -> Registry:
@@ -38,7 +34,7 @@ def _platform_registry(pk) -> Registry:
 @admin_required
 @require_GET
 def platform_list(request):
-    q = _search(request)
+    q = search_term(request.GET)
     # A count per registry from the (registry) index, rather than a join of every space.
     space_count = (RegistrySpace.objects.filter(registry=OuterRef("pk")).order_by()
                    .values("registry").annotate(n=Count("pk")).values("n"))
@@ -153,7 +149,7 @@ class _SpacePaginator(Paginator):
 @require_GET
 def space_list(request, pk):
     registry = _platform_registry(pk)
-    q = _search(request)
+    q = search_term(request.GET)
     spaces = _spaces_with_workspaces(registry).order_by("name")
     if q:
         spaces = spaces.filter(name__icontains=q)
@@ -196,7 +192,7 @@ def space_bindings(request, pk, space_pk):
             template = "registries/_binding_dialog.html" if request.htmx else "registries/binding_page.html"
             return render(request, template,
                           _dialog_context(space, request.POST.getlist("shown"), chosen,
-                                          request.POST.get("q", ""), error=error.message),
+                                          search_term(request.POST), error=error.message),
                           status=422)
         message = BIND_TOAST if change.changed else _("No changes to the bound workspaces.")
         if not request.htmx:
@@ -209,21 +205,20 @@ def space_bindings(request, pk, space_pk):
         # Search inside the open dialog: only the result list is replaced.
         chosen_ids = request.GET.getlist("workspaces")
         return render(request, "registries/_binding_dialog.html#binding-results",
-                      _dialog_context(space, [], _chosen_workspaces(chosen_ids),
-                                      request.GET.get("q", "")))
-    context = _dialog_context(space, [w.pk for w in bound], bound, request.GET.get("q", ""))
+                      _dialog_context(space, [], _chosen_workspaces(chosen_ids), search_term(request.GET)))
+    context = _dialog_context(space, [w.pk for w in bound], bound, search_term(request.GET))
     if not request.htmx:
         return render(request, "registries/binding_page.html", context)
     return render(request, "registries/_binding_dialog.html", context)
 
 
 def _chosen_workspaces(ids) -> list[Workspace]:
-    clean = [int(value) for value in ids if str(value).isdigit()][:services.MAX_WORKSPACES_PER_CHANGE]
+    clean = [pk for pk in map(id_or_none, ids) if pk is not None][:services.MAX_WORKSPACES_PER_CHANGE]
     return list(Workspace.objects.filter(pk__in=clean).only("id", "name").order_by("name"))
 
 
-def _dialog_context(space, shown_ids, chosen, q, error=None):
-    q = (q or "").strip()[:100]
+def _dialog_context(space, shown_ids, chosen, q: str, error=None):
+    """``q`` comes cleaned by search_term (no NUL, at most 100 characters)."""
     results = Workspace.objects.only("id", "name", "description").order_by("name")
     if q:
         results = results.filter(name__icontains=q)

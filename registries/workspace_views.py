@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.inputs import id_or_none
 from portal.permissions import can
 from registries import services
 from registries.forms import WorkspaceRegistryForm
@@ -53,8 +54,8 @@ def workspace_registry_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def workspace_registry_create(request):
-    workspace = get_object_or_404(Workspace.objects.visible_to(request.user),
-                                  pk=request.GET.get("workspace") or request.POST.get("workspace") or 0)
+    pk = id_or_none(request.GET.get("workspace") or request.POST.get("workspace"))
+    workspace = get_object_or_404(Workspace.objects.visible_to(request.user), pk=pk or 0)
     if not can(request.user, "manage_workspace_registries", workspace):
         raise PermissionDenied
     form = WorkspaceRegistryForm(request.POST or None)

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal.inputs import IdChoiceField, WholeNumberFormField, id_or_none
 from portal.permissions import can, is_admin, role_in
 from portal.validators import dns_label_validator
 from registries import access, imagerefs
@@ -24,7 +25,7 @@ from workspaces.models import Namespace
 MAX_REPLICAS = 1000
 
 
-class NamespaceChoiceField(forms.ModelChoiceField):
+class NamespaceChoiceField(IdChoiceField):
     def label_from_instance(self, namespace):
         if namespace.workspace_id:
             return f"{namespace.cluster.name}/{namespace.name} ({namespace.workspace.name})"
@@ -56,8 +57,8 @@ class DeployForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "mono",
                                       "placeholder": "harbor.example.com/team/app:1.0"}),
     )
-    replicas = forms.IntegerField(label=_("Replicas"), min_value=0, max_value=MAX_REPLICAS, initial=1)
-    container_port = forms.IntegerField(label=_("Container port"), min_value=1, max_value=65535,
+    replicas = WholeNumberFormField(label=_("Replicas"), min_value=0, max_value=MAX_REPLICAS, initial=1)
+    container_port = WholeNumberFormField(label=_("Container port"), min_value=1, max_value=65535,
                                         initial=80)
     always_pull = forms.BooleanField(
         label=_("Always pull image"), required=False,
@@ -93,9 +94,9 @@ def _refuse_roles_that_cannot_deploy(request):
     """403 for users who may not use images at all, or may not in the namespace they chose."""
     if not may_deploy_somewhere(request.user):
         raise PermissionDenied
-    value = request.POST.get("namespace", "")
-    if value.isdigit():
-        workspace_id = Namespace.objects.filter(pk=value).values_list("workspace_id", flat=True).first()
+    pk = id_or_none(request.POST.get("namespace"))
+    if pk is not None:
+        workspace_id = Namespace.objects.filter(pk=pk).values_list("workspace_id", flat=True).first()
         if workspace_id and role_in(request.user, workspace_id) and \
                 not can(request.user, "use_images", workspace_id):
             raise PermissionDenied
@@ -121,8 +122,8 @@ def create_by_image(request):
     if not may_deploy_somewhere(request.user):
         return _page(request, DeployForm(user=request.user), status=403)
     initial = {}
-    namespace = request.GET.get("namespace", "")
-    if namespace.isdigit():
+    namespace = id_or_none(request.GET.get("namespace"))
+    if namespace is not None:
         initial["namespace"] = namespace
     if request.GET.get("image"):
         initial["image"] = request.GET["image"][:imagerefs.MAX_REFERENCE_LENGTH]

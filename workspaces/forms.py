@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from portal.inputs import IdChoiceField
 from portal.validators import dns_label_validator
 from workspaces.models import Cluster, Membership, Workspace
 
@@ -43,12 +44,12 @@ class ClusterForm(forms.ModelForm):
 
 
 class NamespaceForm(forms.Form):
-    cluster = forms.ModelChoiceField(label=_("Cluster"), queryset=Cluster.objects.all())
+    cluster = IdChoiceField(label=_("Cluster"), queryset=Cluster.objects.all())
     name = forms.CharField(label=_("Name"), max_length=63, validators=[dns_label_validator])
-    workspace = forms.ModelChoiceField(label=_("Workspace"), queryset=Workspace.objects.all(),
+    workspace = IdChoiceField(label=_("Workspace"), queryset=Workspace.objects.all(),
                                        required=False, empty_label=_("Not bound"))
 
 
 class NamespaceBindForm(forms.Form):
-    workspace = forms.ModelChoiceField(label=_("Workspace"), queryset=Workspace.objects.all(),
+    workspace = IdChoiceField(label=_("Workspace"), queryset=Workspace.objects.all(),
                                        required=False, empty_label=_("Not bound"))

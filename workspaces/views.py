@@ -15,9 +15,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.decorators import permission_required
 from portal.htmx import render_page
+from portal.inputs import search_term
 from portal.permissions import can
 from registries import pull_secrets
-from registries.forms import SearchForm
 from registries.models import PullCredential, RegistrySpace
 from registries.services import ServiceError, rotate_pull_credentials
 from workspaces import services
@@ -34,11 +34,6 @@ from workspaces.models import Membership, Namespace, Workspace
 PER_PAGE = 50
 
 
-def _search(request) -> str:
-    form = SearchForm(request.GET)
-    return form.cleaned_data["q"].strip() if form.is_valid() else ""
-
-
 def _visible_workspace(request, pk) -> Workspace:
     # Out of scope answers 404, so nobody learns which workspaces exist.
     return get_object_or_404(Workspace.objects.visible_to(request.user), pk=pk)
@@ -50,7 +45,7 @@ def _visible_workspace(request, pk) -> Workspace:
 @login_required
 @require_GET
 def workspace_list(request):
-    q = _search(request)
+    q = search_term(request.GET)
     workspaces = (Workspace.objects.visible_to(request.user)
                   .annotate(member_count=Count("memberships", distinct=True),
                             namespace_count=Count("namespaces", distinct=True))
@@ -222,7 +217,7 @@ def pull_credentials_rotate(request, pk):
 @login_required
 @require_GET
 def namespace_list(request):
-    q = _search(request)
+    q = search_term(request.GET)
     namespaces = Namespace.objects.visible_to(request.user).select_related("cluster", "workspace")
     bound = request.GET.get("bound")
     if bound == "yes":

@@ -1,8 +1,31 @@
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
 
+from portal.inputs import BoundedIsoDateTimeFilter
 from portal.models import AuditEvent
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, refusing typed filters given without a value.
+
+    ``?until=`` or ``?workspace=`` would otherwise mean "no filter", so a client that failed to
+    fill in a value gets everything instead of an error. Text filters (``name=``) may be empty.
+    """
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        params = request.query_params
+        blank = {name: [_("Give a value, or leave the parameter out.")]
+                 for name, filter_ in filterset.filters.items()
+                 if not isinstance(filter_, django_filters.CharFilter) and params.get(name) == ""}
+        if blank:
+            raise ValidationError(blank)
+        return filterset
 
 
 class PeriodForm(forms.Form):
@@ -21,8 +44,8 @@ class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(field_name="action", max_length=64, label=_("Action"))
     target = django_filters.CharFilter(field_name="target_label", lookup_expr="icontains",
                                        max_length=255, label=_("Target"))
-    since = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte", label=_("From"))
-    until = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="lte", label=_("To"))
+    since = BoundedIsoDateTimeFilter(field_name="created", lookup_expr="gte", label=_("From"))
+    until = BoundedIsoDateTimeFilter(field_name="created", lookup_expr="lte", label=_("To"))
 
     class Meta:
         model = AuditEvent

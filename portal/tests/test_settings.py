@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -98,3 +99,77 @@ def test_rotation_decrypts_old_secrets_and_reencrypts_under_the_new_key(settings
     assert crypto.decrypt(rotated) == "s3cret"
     with pytest.raises(crypto.DecryptionError):
         crypto.decrypt(stored)
+
+
+# Finding 16: production defaults that an operator opts into ---------------------------------
+
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "ci-check-deploy-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
+              "ALLOWED_HOSTS": "wharf.example.com"}
+
+
+def production_settings(*names, **env):
+    """The named settings as a production start (DEBUG off, not under pytest) computes them."""
+    clean = {k: v for k, v in os.environ.items()
+             if k not in {"DEBUG", "SECRET_KEY", "WHARF_ENCRYPTION_KEYS", "DATABASE_URL", "WHARF_TESTING",
+                          "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER",
+                          "SECURE_SSL_REDIRECT"}}
+    clean.update(PRODUCTION, WHARF_ENCRYPTION_KEYS=Fernet.generate_key().decode(), WHARF_TESTING="0", **env)
+    code = ("import json, portal.settings as s; "
+            f"print(json.dumps({{n: getattr(s, n, None) for n in {list(names)!r}}}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_finding_16_hsts_subdomains_and_preload_are_off_unless_the_operator_opts_in():
+    defaults = production_settings("SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+                                   "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT",
+                                   "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE")
+    assert defaults == {"SECURE_HSTS_SECONDS": 31536000, "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
+                        "SECURE_HSTS_PRELOAD": False, "SECURE_PROXY_SSL_HEADER": None,
+                        "SECURE_SSL_REDIRECT": True, "SESSION_COOKIE_SECURE": True,
+                        "CSRF_COOKIE_SECURE": True}
+    opted_in = production_settings("SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
+                                   SECURE_HSTS_INCLUDE_SUBDOMAINS="1", SECURE_HSTS_PRELOAD="1")
+    assert opted_in == {"SECURE_HSTS_INCLUDE_SUBDOMAINS": True, "SECURE_HSTS_PRELOAD": True}
+
+
+def test_finding_16_the_proxy_https_header_is_trusted_only_when_configured():
+    configured = production_settings("SECURE_PROXY_SSL_HEADER",
+                                      SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto=https")
+    assert configured == {"SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"]}
+    bad = start_settings(**PRODUCTION, WHARF_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+                         SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
+    assert bad.returncode != 0
+    assert "SECURE_PROXY_SSL_HEADER must look like X-Forwarded-Proto=https" in bad.stderr
+
+
+def test_finding_16_without_the_proxy_setting_a_forwarded_proto_header_is_not_believed(client, settings, db):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = None
+    response = client.get("/healthz/", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 301
+    assert response["Location"].startswith("https://")
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert client.get("/healthz/", headers={"X-Forwarded-Proto": "https"}).status_code == 200
+
+
+def test_finding_16_hsts_header_carries_only_what_was_opted_into(client, settings, db):
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+    settings.SECURE_HSTS_PRELOAD = False
+    response = client.get("/healthz/", secure=True)
+    assert response["Strict-Transport-Security"] == "max-age=3600"
+
+
+def test_finding_16_check_deploy_is_clean_with_the_production_defaults():
+    clean = {k: v for k, v in os.environ.items()
+             if k not in {"DEBUG", "DATABASE_URL", "WHARF_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE",
+                          "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+                          "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT"}}
+    clean.update(PRODUCTION, WHARF_ENCRYPTION_KEYS=Fernet.generate_key().decode(), WHARF_TESTING="0")
+    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), "check", "--deploy",
+                             "--fail-level", "WARNING"], cwd="/tmp", env=clean, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -19,11 +19,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.pagination import StrictPageNumberPagination
+from portal.api.serializers import StrictSerializer
+from portal.inputs import WholeNumberField, id_serializer_field
 from portal.permissions import can, role_in
 from portal.validators import dns_label_validator
 from registries import access, explain, imagerefs
@@ -46,12 +48,12 @@ def _namespace(request, pk, action: str = "browse_images") -> Namespace:
 
 class PickerQuerySerializer(serializers.Serializer):
     tab = serializers.ChoiceField(choices=access.TABS, default=access.PUBLIC)
-    registry = serializers.IntegerField(required=False, allow_null=True, min_value=1,
-                                        max_value=2**63 - 1)
+    registry = id_serializer_field(required=False, allow_null=True)
     q = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
 
     def to_internal_value(self, data):
-        data = {key: data.get(key) for key in ("tab", "registry", "q") if data.get(key) not in (None, "")}
+        # Given but empty is an error for tab and registry (not "no filter"); q may be empty.
+        data = {key: data.get(key) for key in ("tab", "registry", "q") if key in data}
         return super().to_internal_value(data)
 
 
@@ -135,12 +137,12 @@ class ImageRefField(serializers.CharField):
             raise serializers.ValidationError(error.message) from None
 
 
-class ManifestRequestSerializer(serializers.Serializer):
+class ManifestRequestSerializer(StrictSerializer):
     name = serializers.CharField(max_length=63, validators=[dns_label_validator],
                                  help_text=gettext_lazy("Application name: a DNS label."))
     image = ImageRefField(max_length=imagerefs.MAX_REFERENCE_LENGTH)
-    replicas = serializers.IntegerField(min_value=0, max_value=deploy_views.MAX_REPLICAS, default=1)
-    container_port = serializers.IntegerField(min_value=1, max_value=65535, default=80)
+    replicas = WholeNumberField(min_value=0, max_value=deploy_views.MAX_REPLICAS, default=1)
+    container_port = WholeNumberField(min_value=1, max_value=65535, default=80)
     always_pull = serializers.BooleanField(default=False)
 
 
@@ -158,15 +160,14 @@ class YAMLRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, dict) and "manifest" in data and "filename" in data:
-            return data["manifest"].encode()
-        return manifests.to_yaml(data).encode()
+        # Only a manifest is ever rendered here: NamespaceManifestView answers errors in JSON.
+        return data["manifest"].encode()
 
 
 # Views ------------------------------------------------------------------------------------
 
 
-class PickerPagination(PageNumberPagination):
+class PickerPagination(StrictPageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
@@ -262,7 +263,9 @@ class NamespaceExplainView(APIView):
     """Why can't I see this image? The FAQ's checks for the namespace and ``image``, in order."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("image", OpenApiTypes.STR, required=True),
+        parameters=[OpenApiParameter("image", {"type": "string", "minLength": 1,
+                                               "maxLength": imagerefs.MAX_REFERENCE_LENGTH},
+                                     required=True),
                     OpenApiParameter("tab", OpenApiTypes.STR, enum=list(access.TABS),
                                      description="The tab the user is looking at, if any.")],
         responses={200: ExplanationSerializer, 400: BAD_REQUEST})
@@ -272,7 +275,7 @@ class NamespaceExplainView(APIView):
         image = request.query_params.get("image", "")
         if not image.strip():
             raise ValidationError({"image": [_("This field is required.")]})
-        tab = request.query_params.get("tab") or None
+        tab = request.query_params.get("tab")
         if tab is not None and tab not in access.TABS:
             raise ValidationError({"tab": [_("Use public or private.")]})
         try:
@@ -297,7 +300,11 @@ class NamespaceManifestView(APIView):
     renderer_classes = [JSONRenderer, YAMLRenderer]
 
     @extend_schema(request=ManifestRequestSerializer,
-                   responses={200: ManifestSerializer, 400: BAD_REQUEST})
+                   responses={(200, "application/json"): ManifestSerializer,
+                              (200, "application/yaml"): OpenApiResponse(
+                                  OpenApiTypes.OBJECT,
+                                  description="The Deployment itself, as the file <name>.yaml."),
+                              400: BAD_REQUEST})
     def post(self, request, namespace_pk):
         namespace = self._namespace(request, namespace_pk)
         serializer = ManifestRequestSerializer(data=request.data)
@@ -310,6 +317,16 @@ class NamespaceManifestView(APIView):
         if getattr(request, "accepted_renderer", None) and request.accepted_renderer.format == "yaml":
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # The YAML renderer writes manifests only. The format is negotiated before
+        # authentication and validation run, so an error (401, 400, 404, ...) to a request
+        # that asked for YAML is answered in JSON, as every other API error.
+        renderer = getattr(request, "accepted_renderer", None)
+        if response.status_code >= 400 and isinstance(renderer, YAMLRenderer):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def _namespace(self, request, pk) -> Namespace:
         try:

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.serializers import CompleteBodySerializer, StrictModelSerializer, StrictSerializer
 from portal.validators import dns_label_validator
 from registries import outbound
 from registries.models import PullCredential, Registry, RegistrySpace
@@ -10,7 +11,7 @@ from registries.services import MAX_WORKSPACES_PER_CHANGE
 from workspaces.api.serializers import WorkspaceRefSerializer
 
 
-class RegistrySerializer(serializers.ModelSerializer):
+class RegistrySerializer(StrictModelSerializer):
     # Write-only: a stored password never leaves Wharf. Blank or omitted on update keeps it.
     password = serializers.CharField(
         write_only=True, required=False, allow_blank=True, trim_whitespace=False,
@@ -104,33 +105,28 @@ class SpaceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SpaceCreateSerializer(serializers.Serializer):
+class SpaceCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=63, validators=[dns_label_validator])
     visibility = serializers.ChoiceField(choices=RegistrySpace.Visibility.choices,
                                          default=RegistrySpace.Visibility.PRIVATE)
 
 
-class SpaceVisibilitySerializer(serializers.Serializer):
+class SpaceVisibilitySerializer(CompleteBodySerializer):
     visibility = serializers.ChoiceField(choices=RegistrySpace.Visibility.choices)
 
 
-@extend_schema_field({"type": "array", "items": {"type": "integer"}, "minItems": 1,
-                      "maxItems": MAX_WORKSPACES_PER_CHANGE})
+@extend_schema_field({"type": "array", "items": {"type": "integer", "minimum": 1},
+                      "minItems": 1, "maxItems": MAX_WORKSPACES_PER_CHANGE})
 class WorkspaceIdsField(serializers.ListField):
-    """Ids as sent; registries.services.resolve_workspaces decides what is acceptable."""
+    """Ids as sent: registries.services.resolve_workspaces takes whole numbers only (not 1.0,
+    true or "١") and refuses unknown, repeated or too many, with one message for pages and API."""
 
 
-class BindingRequestSerializer(serializers.Serializer):
+class BindingRequestSerializer(StrictSerializer):
     workspaces = WorkspaceIdsField(
         allow_empty=False,
         help_text=_("Workspace ids, at most 1000."),
     )
-
-    def validate_workspaces(self, ids):
-        # The service turns each value into an int, which would quietly read 1.5 or true as 1.
-        if any(isinstance(value, bool | float) or not isinstance(value, int | str) for value in ids):
-            raise serializers.ValidationError(_("Workspace ids must be whole numbers."))
-        return ids
 
 
 class BindingResultSerializer(serializers.Serializer):

@@ -257,5 +257,6 @@ def test_audit_log_filters_by_action_and_actor(client, admin, harbor_registry):
     nobody = client.get(reverse("audit-log"), {"actor": "nobody"})
     assert "No event matches these filters." in nobody.text
     bad = client.get(reverse("audit-log"), {"since": "not-a-date"})
-    assert bad.status_code == 200
+    assert bad.status_code == 400
     assert "Enter a valid date/time." in bad.text
+    assert list(bad.context["page"]) == []

@@ -1,15 +1,9 @@
 import django_filters
-from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.inputs import IdFilter
 from workspaces.models import Cluster, Membership, Namespace, Workspace
-
-
-class IdFilter(django_filters.Filter):
-    """An exact id: whole numbers only (NumberFilter would read 1.5 as 1)."""
-
-    field_class = forms.IntegerField
 
 
 class WorkspaceFilter(django_filters.FilterSet):

@@ -3,6 +3,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.serializers import CompleteBodySerializer, StrictModelSerializer, StrictSerializer
+from portal.inputs import id_serializer_field
 from portal.permissions import role_in
 from portal.validators import dns_label_validator
 from workspaces.models import Cluster, Membership, Namespace, Workspace
@@ -17,7 +19,7 @@ class WorkspaceRefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WorkspaceSerializer(serializers.ModelSerializer):
+class WorkspaceSerializer(StrictModelSerializer):
     role = serializers.SerializerMethodField(
         help_text=_("Your role in the workspace; null when you are not a member."))
 
@@ -33,9 +35,9 @@ class WorkspaceSerializer(serializers.ModelSerializer):
 
 
 def id_field(queryset, what: str, **kwargs) -> serializers.PrimaryKeyRelatedField:
-    """An object chosen by id. Only whole numbers: 1.5 or true are not quietly read as 1."""
+    """An object chosen by id. Only whole numbers: 1.0, true or "١" are not quietly read as 1."""
     return serializers.PrimaryKeyRelatedField(
-        queryset=queryset, pk_field=serializers.IntegerField(),
+        queryset=queryset, pk_field=id_serializer_field(),
         error_messages={"does_not_exist": _("There is no %(what)s with id {pk_value}.") % {"what": what}},
         **kwargs)
 
@@ -52,7 +54,7 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MemberCreateSerializer(serializers.Serializer):
+class MemberCreateSerializer(StrictSerializer):
     username = serializers.CharField(max_length=150, help_text=_("The user to add, by username."))
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
@@ -64,14 +66,14 @@ class MemberCreateSerializer(serializers.Serializer):
         return user
 
 
-class MemberRoleSerializer(serializers.Serializer):
+class MemberRoleSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
 # Clusters and namespaces ------------------------------------------------------------------
 
 
-class ClusterSerializer(serializers.ModelSerializer):
+class ClusterSerializer(StrictModelSerializer):
     class Meta:
         model = Cluster
         fields = ["id", "name", "description", "created"]
@@ -96,13 +98,13 @@ class NamespaceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NamespaceCreateSerializer(serializers.Serializer):
+class NamespaceCreateSerializer(StrictSerializer):
     cluster = id_field(Cluster.objects.all(), _("cluster"), help_text=_("Cluster id."))
     name = serializers.CharField(max_length=63, validators=[dns_label_validator])
     workspace = id_field(Workspace.objects.all(), _("workspace"), allow_null=True, default=None,
                          help_text=_("Workspace id to bind to at once; null or left out: not bound."))
 
 
-class NamespaceBindSerializer(serializers.Serializer):
+class NamespaceBindSerializer(CompleteBodySerializer):
     workspace = id_field(Workspace.objects.all(), _("workspace"), allow_null=True,
                          help_text=_("Workspace id to bind to, or null to unbind."))
