@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from portal import audit
 from portal.inputs import MAX_ID, whole_number
-from registries import outbound, pull_secrets, robots, tokens
+from registries import access, outbound, pull_secrets, robots, tokens
 from registries.clients import Deadline, RegistryError, client_for
 from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Workspace
@@ -92,6 +92,10 @@ def save_registry(registry: Registry, actor, *, password: str | None = None,
         after["password"] = "changed"
     audit.record(actor, "registry.create" if creating else "registry.update", registry,
                  before=before, after=after)
+    if registry.token_service and not (before or {}).get("token_service"):
+        # Bindings made before the token service was turned on grant pulls from now on.
+        bound = access.granting_bindings().filter(space__registry=registry).values("workspace")
+        pull_secrets.access_granted(registry, Workspace.objects.filter(pk__in=bound), actor)
     return registry
 
 

@@ -290,3 +290,21 @@ def test_binding_on_a_harbor_or_a_registry_without_the_token_service_mints_no_to
     space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
     services.change_bindings(space, admin, add=[workspace])
     assert not PullCredential.objects.exists()
+
+
+def test_turning_the_token_service_on_mints_credentials_for_existing_bindings(admin, workspace, other_workspace):
+    from registries import services
+    from registries.models import RegistrySpace
+
+    registry = services.save_registry(
+        Registry(name="dist", kind="distribution", url="https://registry.example.com"), admin, check=False)
+    private = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
+    public = RegistrySpace.objects.create(registry=registry, name="open", visibility="public")
+    services.change_bindings(private, admin, add=[workspace])
+    services.change_bindings(public, admin, add=[other_workspace])
+    assert not PullCredential.objects.exists()
+
+    registry.token_service = True
+    services.save_registry(registry, admin, check=False)
+    # The private binding grants pulls from now on; the public one grants nothing of its own.
+    assert list(PullCredential.objects.values_list("workspace__name", "state")) == [("payments", "done")]
