@@ -4,6 +4,7 @@ Each fails at start with a message naming the variable, so a typo never turns in
 silently different configuration.
 """
 
+import ipaddress
 import os
 import re
 from urllib.parse import unquote, urlsplit
@@ -45,6 +46,20 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or networks (``10.0.0.5,10.1.0.0/16``)."""
+    networks = env_list(name)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} entries must be addresses or networks like 10.0.0.5 or 10.0.0.0/24; "
+                f"got {network!r}."
+            ) from None
+    return networks
 
 
 def parse_database_url(url: str, *, name: str = "DATABASE_URL") -> dict:

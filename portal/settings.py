@@ -1,6 +1,5 @@
 """Wharf settings: everything that differs between machines comes from the environment."""
 
-import ipaddress
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from portal.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_str,
     parse_database_url,
     parse_proxy_ssl_header,
@@ -59,15 +59,7 @@ if not WHARF_ENCRYPTION_KEYS and not (DEBUG or TESTING):
     )
 
 # Workspace admins may not point Wharf at internal addresses unless the operator says so.
-WHARF_ALLOWED_REGISTRY_NETWORKS = env_list("WHARF_ALLOWED_REGISTRY_NETWORKS")
-for _network in WHARF_ALLOWED_REGISTRY_NETWORKS:
-    try:
-        ipaddress.ip_network(_network, strict=False)
-    except ValueError:
-        raise ImproperlyConfigured(
-            "WHARF_ALLOWED_REGISTRY_NETWORKS entries must be networks like 10.0.0.0/8; "
-            f"got {_network!r}."
-        ) from None
+WHARF_ALLOWED_REGISTRY_NETWORKS = env_networks("WHARF_ALLOWED_REGISTRY_NETWORKS")
 WHARF_REGISTRY_TIMEOUT = env_int("WHARF_REGISTRY_TIMEOUT", 10)
 # One limit for everything a request does at a registry (all calls, redirects, token fetches):
 # a slow registry must not hold a web worker. Sync and other background work have none.
@@ -78,15 +70,7 @@ if WHARF_REGISTRY_TIMEOUT < 1 or WHARF_REGISTRY_DEADLINE < 1:
 
 # Proxies whose X-Forwarded-For (the client's address, for lockouts) and X-Request-ID (the
 # audit log's request id) are believed; from anyone else both headers are ignored.
-WHARF_TRUSTED_PROXIES = env_list("WHARF_TRUSTED_PROXIES")
-for _network in WHARF_TRUSTED_PROXIES:
-    try:
-        ipaddress.ip_network(_network, strict=False)
-    except ValueError:
-        raise ImproperlyConfigured(
-            "WHARF_TRUSTED_PROXIES entries must be addresses or networks like 10.0.0.5 or "
-            f"10.0.0.0/24; got {_network!r}."
-        ) from None
+WHARF_TRUSTED_PROXIES = env_networks("WHARF_TRUSTED_PROXIES")
 
 # Lockout after repeated failed logins (django-axes; portal/lockout.py): on the login page, the
 # API (Basic and tokens) and the token service, counted per what WHARF_LOGIN_LOCKOUT_PARAMETERS
