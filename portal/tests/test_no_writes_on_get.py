@@ -126,6 +126,7 @@ def world(workspace, other_workspace, admin, ws_admin, ws_editor, ws_viewer, out
                                                                    visibility="private"),
                                 workspace=other_workspace)
     w["token_credential"] = tokens.mint_workspace_credential(other_workspace, dist2)
+    w["registries"]["dist2"] = dist2
     # Harbor robot credentials, one per workspace, for the Retry route and the secret pages.
     plat = w["registries"]["plat"]
     w["credentials"] = {}
@@ -235,6 +236,8 @@ PARAMETERS: dict[str, Callable] = {
     "api:workspace-member-list": _one("workspace_pk", _workspaces),
     "api:workspace-member-detail": lambda w: _members(w, "workspace_pk", "pk"),
     "api:workspace-registry-list": _one("workspace_pk", _workspaces),
+    "api:workspace-pull-credential-list": _one("workspace_pk", _workspaces),
+    "api:workspace-pull-credential-rotate": _one("workspace_pk", _workspaces),
     "api:workspace-registry-detail": _workspace_registry_pairs,
     "api:workspace-registry-sync": _workspace_registry_pairs,
     "api:cluster-detail": _one("pk", lambda w: [w["namespaces"]["ns-w"].cluster_id]),
@@ -262,6 +265,7 @@ PARAMETERS: dict[str, Callable] = {
     "workspaces:detail": _one("pk", _workspaces),
     "workspaces:edit": _one("pk", _workspaces),
     "workspaces:delete": _one("pk", _workspaces),
+    "workspaces:pull-credentials-rotate": _one("pk", _workspaces),
     "workspaces:member-add": _one("pk", _workspaces),
     "workspaces:member-change": _members,
     "workspaces:member-remove": _members,
@@ -269,6 +273,11 @@ PARAMETERS: dict[str, Callable] = {
     "workspaces:namespace-bind": _one("pk", _namespaces),
     "workspaces:namespace-pull-secret": _one("pk", _namespaces),
 }
+
+
+def _service(w, registry):
+    """The token service knows a registry by its generated id, not its name."""
+    return w["registries"][registry].token_service_id
 
 
 def _image(w, registry, space):
@@ -301,12 +310,12 @@ QUERIES: dict[str, Callable] = {
     "registries:space-bindings": lambda w: [{"results": "1", "q": "pay"}],
     "registries:platform-list": lambda w: [{"q": "plat"}],
     "registries:token": lambda w: [
-        {"query": {"service": "dist", "scope": "repository:team/app:pull"}},
-        {"query": {"service": "dist", "scope": "repository:team/app:pull,push"},
+        {"query": {"service": _service(w, "dist"), "scope": "repository:team/app:pull"}},
+        {"query": {"service": _service(w, "dist"), "scope": "repository:team/app:pull,push"},
          "headers": _basic("ws-admin", "correct-horse-battery")},
-        {"query": {"service": "dist", "scope": "repository:team/app:pull"},
+        {"query": {"service": _service(w, "dist"), "scope": "repository:team/app:pull"},
          "headers": _basic("ws-payments", "not-the-secret")},
-        {"query": {"service": "dist2", "scope": "repository:search-team/app:pull"},
+        {"query": {"service": _service(w, "dist2"), "scope": "repository:search-team/app:pull"},
          "headers": _basic(*w["token_credential"])},
     ],
     "workspaces:namespace-list": lambda w: [{"bound": "yes"}, {"bound": "no", "q": "ns"}],
@@ -502,7 +511,8 @@ def test_no_get_writes_to_the_database(world, persona):
     if persona in reached:
         assert statuses[reached[persona]] == 200
     # The token service was asked with a valid workspace credential, and answered.
-    token_answers = [status for request, status in statuses.items() if "'service': 'dist2'" in request]
+    token_answers = [status for request, status in statuses.items() if "'service': 'wharf-" in request
+                     and "search-team" in request]
     assert token_answers and set(token_answers) == {200}
 
 
