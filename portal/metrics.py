@@ -38,6 +38,10 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Every process writes its values there (the image sets it): jobs and workers need it too.
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 REQUEST_LATENCY = Histogram(
     "wharf_http_request_duration_seconds",
     "Time to answer an HTTP request, by route name, method and status class.",
