@@ -6,6 +6,11 @@
 # Needs podman, and mmdebstrap for the base: without access to Docker Hub, the base is a Debian
 # trixie (Python 3.13) made locally. BASE_IMAGE=... uses another base instead (it must have
 # python3 with venv). Everything it starts is removed at the end, as is its database.
+#
+# SANDBOXED=1 is for a machine like the one this was written on, a sandbox where neither
+# cgroups nor setrlimit(RLIMIT_NPROC) are allowed: the build runs RUN steps with chroot
+# isolation, and containers run through runc (apt-get install runc) via a wrapper that drops
+# the OCI spec's rlimits. The image and the containers' options are the same either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,8 +31,32 @@ if ! podman image exists "$BASE_IMAGE"; then
     | podman import --quiet - "$BASE_IMAGE"
 fi
 
-step "build $IMAGE"
+runtime_args=()
 build_args=(--network=host --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$IMAGE" -f Containerfile)
+if [ "${SANDBOXED:-0}" = 1 ]; then
+  wrapper_dir=$(mktemp -d)
+  cat > "$wrapper_dir/runc" <<'WRAPPER'
+#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+if "create" in args or "run" in args:
+    path = os.path.join(args[args.index("--bundle") + 1] if "--bundle" in args else ".", "config.json")
+    spec = json.load(open(path))
+    spec.get("process", {}).pop("rlimits", None)
+    json.dump(spec, open(path, "w"))
+if "exec" in args and "--process" in args:
+    path = args[args.index("--process") + 1]
+    process = json.load(open(path))
+    process.pop("rlimits", None)
+    json.dump(process, open(path, "w"))
+os.execv("/usr/bin/runc", ["runc", *args])
+WRAPPER
+  chmod +x "$wrapper_dir/runc"
+  build_args+=(--isolation=chroot)
+  runtime_args=(--runtime "$wrapper_dir/runc" --cgroup-manager cgroupfs)
+fi
+
+step "build $IMAGE"
 # Where the network reaches PyPI through a TLS proxy, the host's CA bundle is lent to the build.
 if [ -n "${PIP_CERT:-}" ] && [ -f "$PIP_CERT" ]; then
   build_args+=(--volume "$PIP_CERT:/etc/ssl/certs/ca-certificates.crt:ro")
@@ -37,7 +66,7 @@ podman build --quiet "${build_args[@]}" . >/dev/null
 echo "built in $(( $(date +%s) - start )) s; size $(podman image inspect "$IMAGE" --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1e6}')"
 
 cleanup() {
-  podman rm --force --time 5 "$NAME-web" "$NAME-worker" >/dev/null 2>&1 || true
+  podman "${runtime_args[@]}" rm --force --time 5 "$NAME-web" "$NAME-worker" >/dev/null 2>&1 || true
   psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -46,7 +75,7 @@ psql -h 127.0.0.1 -U postgres -q -c "CREATE DATABASE $DB"
 
 fernet=$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')
 token=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
-run=(podman run --network=host --read-only --tmpfs /tmp:rw,size=64m
+run=(podman "${runtime_args[@]}" run --network=host --read-only --tmpfs /tmp:rw,size=64m
      -e "DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB"
      -e "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"
      -e "WHARF_ENCRYPTION_KEYS=$fernet" -e "ALLOWED_HOSTS=127.0.0.1"
@@ -61,7 +90,8 @@ step "web and worker"
 "${run[@]}" -d --name "$NAME-worker" "$IMAGE" python manage.py db_worker --interval 0.5 >/dev/null
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.5; done
 
-echo "user in the container: $(podman exec "$NAME-web" id)"
+echo "user in the container: $(podman "${runtime_args[@]}" exec "$NAME-web" id)"
+echo "write to the root filesystem: $(podman "${runtime_args[@]}" exec "$NAME-web" touch /opt/wharf/app/x 2>&1 || true)"
 echo "GET /healthz -> $(curl -s "http://127.0.0.1:$PORT/healthz")"
 echo "GET /readyz  -> $(curl -s "http://127.0.0.1:$PORT/readyz")"
 echo "GET /login/  -> $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/login/")"
@@ -73,7 +103,7 @@ step "the worker runs a task enqueued by another container"
 "${run[@]}" --rm "$IMAGE" python manage.py shell -c \
   "from registries.tasks import sync_registry_task; print('enqueued', sync_registry_task.enqueue(424242).id)"
 for _ in $(seq 1 40); do
-  state=$(psql -h 127.0.0.1 -U postgres -d "$DB" -Atc "SELECT status FROM django_tasks_db_dbtaskresult LIMIT 1")
+  state=$(psql -h 127.0.0.1 -U postgres -d "$DB" -Atc "SELECT status FROM django_tasks_database_dbtaskresult LIMIT 1")
   [ "$state" = SUCCESSFUL ] && break; sleep 0.5
 done
 echo "task status: $state"
