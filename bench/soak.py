@@ -465,9 +465,9 @@ def database_outage(server_url: str, seconds: float) -> str:
 # -- the run ---------------------------------------------------------------------------------
 
 
-def memory(supervisor: Supervisor, others: dict[str, int]) -> dict[str, float]:
+def memory(supervisor: Supervisor, others: dict[str, int]) -> dict[str, tuple[int, float | None]]:
     pids = {**supervisor.pids(), **others}
-    return {name: rss_mb(pid) for name, pid in pids.items()}
+    return {name: (pid, rss_mb(pid)) for name, pid in pids.items()}
 
 
 def wait_for(url: str, seconds: float = 60):
@@ -565,6 +565,7 @@ def main() -> int:
             threads.append(threading.Thread(target=load.guarded, args=(load.tokens, number, token_threads),
                                             daemon=True))
         stats.started = time.monotonic()
+        report["load_start"] = os.getloadavg()[0]
         for thread in threads:
             thread.start()
         others = {"docker-registry": registry._process.pid, "Harbor double": harbor.process.pid,
@@ -616,6 +617,7 @@ def main() -> int:
                 continue
             time.sleep(0.5)
         report["memory_end"] = memory(supervisor, others)
+        report["load_end"] = os.getloadavg()[0]
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
@@ -747,8 +749,10 @@ def render(stats: Stats, report: dict) -> str:
              f"`bench/soak.py --minutes {ARGS.minutes:g}` on {platform.machine()}, {os.cpu_count()} cores, "
              f"PostgreSQL {report['server_version']}, Python {platform.python_version()}; "
              f"{ARGS.admins} Admins, {ARGS.members} members, {ARGS.token_rate} tokens/s asked for. "
-             "The machine was shared with other jobs' test runs while this ran, so latencies "
-             "include waiting for a core.", "",
+             "The machine was shared with other jobs' test runs while this ran (1-minute load "
+             f"average {report.get('load_start', 0):.1f} when the load started, "
+             f"{report.get('load_end', 0):.1f} at its end, on 2 cores), so latencies include "
+             "waiting for a core.", "",
              "| requests | count | rate/s | p50 ms | p95 ms | p99 ms | errors | errors in a fault window |",
              "|---|---|---|---|---|---|---|---|"]
     duration = ARGS.minutes * 60
@@ -767,9 +771,12 @@ def render(stats: Stats, report: dict) -> str:
               "Syncs (minute, exit, seconds): " + ", ".join(map(str, report.get("syncs", []))) + ".", "",
               "| process | RSS after warm-up (MB) | RSS at the end (MB) | growth |", "|---|---|---|---|"]
     start, end = report.get("memory_start", {}), report.get("memory_end", {})
-    for name in end:
-        before, after = start.get(name), end.get(name)
+    for name, (pid, after) in end.items():
+        first_pid, before = start.get(name, (None, None))
         growth = f"{(after - before) / before * 100:+.0f} %" if before and after else "n/a"
+        if first_pid != pid:
+            # Restarted after a fault: a new process, compared with the one it replaced.
+            growth += " (a new process: restarted after a fault)"
         lines.append(f"| {name} | {before or 0:.0f} | {after or 0:.0f} | {growth} |")
     check = report.get("check", {})
     lines += ["", f"Consistency check: **{'passed' if check.get('ok') else 'FAILED'}**. "
