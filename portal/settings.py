@@ -375,3 +375,25 @@ AUTHENTICATION_BACKENDS = [
 ]
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] += ["sso.api.BearerAuthentication"]
 TEMPLATES[0]["OPTIONS"]["context_processors"] += ["sso.context_processors.sign_in"]
+
+# -- Running in production: probes, metrics, logs ----------------------------------------------
+# Probes and scrapes are answered first (portal/health.py says why); every routed request is
+# timed for /metrics.
+MIDDLEWARE = ["portal.health.ProbeMiddleware", "portal.metrics.RequestMetricsMiddleware", *MIDDLEWARE]
+
+# /metrics answers only `Authorization: Bearer <this>`; unset, /metrics is 404.
+WHARF_METRICS_TOKEN = env_str("WHARF_METRICS_TOKEN")
+if WHARF_METRICS_TOKEN and len(WHARF_METRICS_TOKEN) < 20:
+    raise ImproperlyConfigured("WHARF_METRICS_TOKEN must be at least 20 characters long.")
+
+# WHARF_LOG_FORMAT=json: one JSON object a line, with the request id audit events carry.
+WHARF_LOG_FORMAT = env_str("WHARF_LOG_FORMAT", "plain")
+if WHARF_LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"WHARF_LOG_FORMAT must be plain or json; got {WHARF_LOG_FORMAT!r}.")
+LOGGING["filters"] = {"request_id": {"()": "portal.logs.RequestIdFilter"}}
+LOGGING["formatters"]["json"] = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
+LOGGING["handlers"]["console"].update(formatter=WHARF_LOG_FORMAT, filters=["request_id"])

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views, views_profile
+from portal import health, metrics, views, views_profile
 from sso import views as sso_views
 
 urlpatterns = [
@@ -9,8 +9,10 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", sso_views.LogoutView.as_view(), name="logout"),
     path("", include("sso.urls")),
-    path("healthz/", views.healthz, name="healthz"),
-    path("readyz/", views.readyz, name="readyz"),
+    # Answered by portal.health.ProbeMiddleware first; routed too, for reverse().
+    path("healthz/", health.healthz, name="healthz"),
+    path("readyz/", health.readyz, name="readyz"),
+    path("metrics/", metrics.metrics_view, name="metrics"),
     path("audit-log/", views.audit_log, name="audit-log"),
     path("profile/", views_profile.profile, name="profile"),
     path("profile/tokens/<int:pk>/revoke/", views_profile.revoke_token, name="token-revoke"),

@@ -1,7 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -53,21 +52,6 @@ def dashboard(request):
             "unbound_namespaces": Namespace.objects.filter(workspace__isnull=True).count(),
         }
     return render(request, "portal/dashboard.html", context)
-
-
-@require_GET
-def healthz(request):
-    return JsonResponse({"status": "ok"})
-
-
-@require_GET
-def readyz(request):
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:  # noqa: BLE001 - any database failure means "not ready"
-        return JsonResponse({"status": "database unavailable"}, status=503)
-    return JsonResponse({"status": "ok"})
 
 
 @permission_required("view_audit_log")

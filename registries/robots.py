@@ -63,7 +63,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from portal import audit
+from portal import audit, metrics
 from portal.crypto import DecryptionError
 from registries import access
 from registries.access import private_spaces_for_workspace
@@ -245,6 +245,12 @@ def reconcile(target, *, verify_secret: bool = False) -> Outcome:
     ``target`` is a PullCredential or a ``(workspace, registry)`` pair (objects or ids).
     ``verify_secret`` also logs in as the robot to prove the stored secret still works.
     """
+    outcome = _reconcile(target, verify_secret=verify_secret)
+    metrics.robot_reconciled(outcome)
+    return outcome
+
+
+def _reconcile(target, *, verify_secret: bool) -> Outcome:
     workspace, registry = _pair(target)
     if not manages_robots(registry):
         return Outcome(workspace.name, registry.name, "skipped", error=skip_reason(registry))

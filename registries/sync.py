@@ -46,6 +46,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from portal import metrics
 from portal.crypto import DecryptionError
 from registries import outbound, robots
 from registries.clients import (
@@ -131,6 +132,7 @@ def sync_registry(registry: Registry, *, batch_size: int = BATCH_SIZE) -> SyncRu
         message = f"Sync failed unexpectedly ({type(error).__name__}); see the server log."
         _fail(registry, run, progress, _requests(client), message, registry_fault=False)
     seconds = time.monotonic() - clock
+    metrics.sync_finished(registry.name, run.result, seconds)
     if run.result == SyncRun.Result.SUCCEEDED:
         logger.info(
             "Sync of registry %s succeeded: %s spaces, %s repositories, %s tags, %s requests, "

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from portal import lockout
+from portal import lockout, metrics
 from portal.validators import is_plausible_login_name
 from registries import tokens
 
@@ -74,6 +74,7 @@ def token(request):
         scopes = tokens.parse_scopes(request.GET.getlist("scope"))
         registry = tokens.token_registry(request.GET.get("service", ""), *(credentials or ()))
     except tokens.TokenError as error:
+        metrics.token_denied(error.code.lower())
         return _error(error.status, error.code, error.message)
     principal = None
     if credentials is not None:
@@ -88,12 +89,15 @@ def token(request):
         # The username only, never what was sent as the password.
         name = credentials[0][:150] if credentials else "(malformed Authorization header)"
         logger.info("token refused for %r at registry %s: wrong credentials", name, registry.name)
+        metrics.token_denied("credentials")
         return _unauthorized()
     access = tokens.grant(principal, registry, scopes)
     try:
         answer = tokens.issue_token(registry, principal, access)
     except tokens.TokenError as error:
+        metrics.token_denied(error.code.lower())
         return _error(error.status, error.code, error.message)
+    metrics.token_issued(len(scopes), len(access))
     return JsonResponse(answer)
 
 
