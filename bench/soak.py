@@ -332,8 +332,9 @@ def login(client, username: str) -> bool:
 class Load:
     def __init__(self, base: str, world: dict, stats: Stats, stop: threading.Event):
         self.base, self.world, self.stats, self.stop = base, world, stats, stop
-        from registries.models import RegistrySpace, Repository
+        from registries.models import Registry, RegistrySpace, Repository
 
+        self.service = Registry.objects.get(pk=world["dist"]).token_service_id
         self.harbor_spaces = list(RegistrySpace.objects.filter(registry_id=world["harbor"],
                                                                visibility="private")
                                   .order_by("name").values_list("pk", "name"))
@@ -427,7 +428,7 @@ class Load:
             elif delay < -1:
                 next_at = time.monotonic()  # far behind: do not burst to catch up
             roll = rng.random()
-            params = {"service": "dist-soak", "scope": f"repository:{rng.choice(spaces)}/app:pull"}
+            params = {"service": self.service, "scope": f"repository:{rng.choice(spaces)}/app:pull"}
             if roll < 0.05:
                 timed(self.stats, "token (anonymous)", client, "GET", "/auth/token", params=params)
             elif roll < 0.07:
@@ -536,17 +537,21 @@ def main() -> int:
     try:
         supervisor.start()
         wait_for(f"http://127.0.0.1:{port}/healthz")
+        from registries.models import new_token_service_id
+
+        # The registry must be told its service id before its row exists (its port comes first).
+        service = new_token_service_id()
         bundle = workdir / "bundle.pem"
         bundle.write_text(tokens.certificate_bundle())
         registry = RegistryServer(require_binary("docker-registry"), workdir / "registry",
                                   skopeo=require_binary("skopeo"), auth={"token": {
-                                      "realm": f"http://127.0.0.1:{port}/auth/token", "service": "dist-soak",
+                                      "realm": f"http://127.0.0.1:{port}/auth/token", "service": service,
                                       "issuer": "wharf", "rootcertbundle": str(bundle)}}).start()
         from registries.models import Registry
 
         # The registry's row first: the token service answers for registries it knows.
         dist = Registry(name="dist-soak", kind="distribution", url=registry.url, token_service=True,
-                        username="pusher")
+                        token_service_id=service, username="pusher")
         dist.set_password(pusher_key)
         dist.save()
         image = build_image(workdir / "image", "1.0")
@@ -726,7 +731,7 @@ def consistency_check(env, world, load: Load, harbor: Harbor, registry, port: in
                                .values_list("space__name", flat=True))
             for _pk, space in load.dist_spaces[:4]:
                 answer = client.get(f"http://127.0.0.1:{port}/auth/token", auth=(username, secret), params={
-                    "service": "dist-soak", "scope": f"repository:{space}/app:pull"})
+                    "service": dist.token_service_id, "scope": f"repository:{space}/app:pull"})
                 token = answer.json()["token"]
                 pulled = client.get(f"{registry.url}/v2/{space}/app/manifests/1.0", headers={
                     "Authorization": f"Bearer {token}",

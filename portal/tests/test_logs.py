@@ -64,7 +64,9 @@ def test_json_format_is_chosen_by_the_setting():
 
 @pytest.mark.integration
 def test_a_whole_flow_logs_json_with_request_ids_and_no_secret(
-        transactional_db, client, admin, ws_admin, workspace, harbor_double, json_log):
+        transactional_db, client, admin, ws_admin, workspace, harbor_double, json_log, settings):
+    # The test client stands in for a trusted proxy, so the request ids below are kept.
+    settings.WHARF_TRUSTED_PROXIES = ["127.0.0.1"]
     harbor_double.add_repository("team-a", "app", tags=["1.0"])
     # The Admin logs in with a password and integrates a Harbor with its admin password.
     assert client.post(reverse("login"), {"username": admin.username, "password": PASSWORD}).status_code == 302
@@ -94,8 +96,8 @@ def test_a_whole_flow_logs_json_with_request_ids_and_no_secret(
     namespace = Namespace.objects.create(cluster=Cluster.objects.create(name="prod"), name="shop",
                                          workspace=workspace)
     client.force_login(ws_admin)
-    response = client.get(reverse("workspaces:namespace-pull-secret", args=[namespace.pk]),
-                          headers={"X-Request-ID": "flow-secret"})
+    response = client.post(reverse("workspaces:namespace-pull-secret", args=[namespace.pk]),
+                           headers={"X-Request-ID": "flow-secret"})
     assert response.status_code == 200
     secret_data = yaml.safe_load(response.content)["data"][".dockerconfigjson"]
     auths = json.loads(base64.b64decode(secret_data))["auths"]
@@ -104,13 +106,13 @@ def test_a_whole_flow_logs_json_with_request_ids_and_no_secret(
     # A kubelet pulls: a token is issued; a stale secret is refused (and that is logged).
     client.logout()
     basic = base64.b64encode(f"ws-payments:{ws_secret}".encode()).decode()
-    response = client.get("/auth/token", {"service": "tok", "scope": "repository:priv/app:pull"},
+    response = client.get("/auth/token", {"service": tok.token_service_id, "scope": "repository:priv/app:pull"},
                           headers={"Authorization": f"Basic {basic}", "X-Request-ID": "flow-token"})
     assert response.status_code == 200
     jwt_token = response.json()["token"]
     stale = "stale-secret-" + "x" * 30
     wrong = base64.b64encode(f"ws-payments:{stale}".encode()).decode()
-    response = client.get("/auth/token", {"service": "tok", "scope": "repository:priv/app:pull"},
+    response = client.get("/auth/token", {"service": tok.token_service_id, "scope": "repository:priv/app:pull"},
                           headers={"Authorization": f"Basic {wrong}", "X-Request-ID": "flow-refused"})
     assert response.status_code == 401
 

@@ -102,15 +102,16 @@ def test_tokens_issued_and_denied_are_counted(client, workspace, scrape):
     RegistrySpace.objects.create(registry=registry, name="pub", visibility="public")
     RegistrySpace.objects.create(registry=registry, name="priv", visibility="private")
     tokens.create_signing_key()
+    service = registry.token_service_id
     before = scrape()
-    ask = {"service": "tok", "scope": ["repository:pub/app:pull"]}
+    ask = {"service": service, "scope": ["repository:pub/app:pull"]}
     assert client.get("/auth/token", ask).status_code == 200
-    assert client.get("/auth/token", {"service": "tok", "scope": [
+    assert client.get("/auth/token", {"service": service, "scope": [
         "repository:pub/app:pull", "repository:priv/app:pull"]}).status_code == 200
-    assert client.get("/auth/token", {"service": "tok", "scope": ["repository:priv/app:pull"]}).status_code == 200
+    assert client.get("/auth/token", {"service": service, "scope": ["repository:priv/app:pull"]}).status_code == 200
     assert client.get("/auth/token", ask, headers={"Authorization": basic("ws-payments", "wrong")}).status_code == 401
     assert client.get("/auth/token", {"service": "nope"}).status_code == 400
-    assert client.get("/auth/token", {"service": "tok", "scope": "bad scope"}).status_code == 400
+    assert client.get("/auth/token", {"service": service, "scope": "bad scope"}).status_code == 400
     after = scrape()
 
     def moved(name, **labels):
