@@ -9,7 +9,8 @@ The rest follow from how every operation of this API works, so this hook adds th
 - 403: the user's role does not allow it (or a session request without its CSRF token);
 - 404: an object outside the user's scope, or a page past the end;
 - 406: an Accept header that asks for no format the operation answers in;
-- 415: a body in a format the operation does not parse (operations that take a body).
+- 415: a body in a format the operation does not parse (operations that take a body);
+- 429: too many failed sign-ins from this client (portal/lockout.py), with ``Retry-After``.
 
 Errors are always JSON, whatever format the successful answer has (the manifest's YAML).
 
@@ -36,6 +37,7 @@ STANDARD = {
     "403": ("Error", "The user may not do this."),
     "404": ("Error", "Not found, or outside the user's scope; or a page past the end."),
     "406": ("Error", "No acceptable format in the Accept header."),
+    "429": ("Error", "Locked out after too many failed sign-ins; Retry-After says for how long."),
 }
 WITH_BODY = {"415": ("Error", "Unsupported media type of the request body.")}
 

@@ -148,18 +148,18 @@ def test_finding_16_the_proxy_https_header_is_trusted_only_when_configured():
 def test_finding_16_without_the_proxy_setting_a_forwarded_proto_header_is_not_believed(client, settings, db):
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_PROXY_SSL_HEADER = None
-    response = client.get("/healthz/", headers={"X-Forwarded-Proto": "https"})
+    response = client.get("/login/", headers={"X-Forwarded-Proto": "https"})
     assert response.status_code == 301
     assert response["Location"].startswith("https://")
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    assert client.get("/healthz/", headers={"X-Forwarded-Proto": "https"}).status_code == 200
+    assert client.get("/login/", headers={"X-Forwarded-Proto": "https"}).status_code == 200
 
 
 def test_finding_16_hsts_header_carries_only_what_was_opted_into(client, settings, db):
     settings.SECURE_HSTS_SECONDS = 3600
     settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = False
     settings.SECURE_HSTS_PRELOAD = False
-    response = client.get("/healthz/", secure=True)
+    response = client.get("/login/", secure=True)
     assert response["Strict-Transport-Security"] == "max-age=3600"
 
 
