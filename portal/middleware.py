@@ -1,3 +1,4 @@
+import logging
 import re
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -5,8 +6,10 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import resolve_url
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -14,6 +17,7 @@ from portal import audit
 from portal.proxies import from_trusted_proxy
 from portal.redirects import is_same_site_path
 
+logger = logging.getLogger("wharf.requests")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -107,3 +111,33 @@ class HtmxLoginRedirectMiddleware:
         redirect = HttpResponseClientRedirect(redirect_to_login(back_to, login)["Location"])
         redirect["Vary"] = "HX-Request"
         return redirect
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database cannot be reached, answer 503 with Retry-After instead of a 500.
+
+    A database restart or failover is an outage clients should wait out, not a bug to report;
+    kubelets, registries' clients and scripts retry a 503. The page is plain: rendering the
+    layout would ask the database again (the user, the navigation).
+    """
+
+    RETRY_AFTER_SECONDS = 10
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.error("database unavailable for %s %s: %s", request.method, request.path, exception)
+        message = _("Wharf cannot reach its database right now. Please try again in a moment.")
+        if request.path.startswith((API_PREFIX, "/auth/")):
+            response = JsonResponse({"detail": message}, status=503)
+        else:
+            response = HttpResponse(f"<!doctype html><title>503</title><p>{escape(message)}</p>",
+                                    status=503)
+        response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+        return response
