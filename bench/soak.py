@@ -18,7 +18,8 @@ Load, all over HTTP to gunicorn on a loopback port:
   tab of their namespace) and its tags, every 0.5-1.5 s.
 * ``--token-rate`` token requests a second (200) at ``/auth/token``: workspace credentials
   pulling bound and unbound spaces, some anonymous, some with a stale secret (401 expected).
-* Every minute ``manage.py sync_registries`` runs, as a CronJob would.
+* Every minute ``manage.py sync_registries`` and ``manage.py requeue_stale_tasks`` run, as
+  CronJobs would.
 
 Faults (times are fractions of the run): at 35 % one db_worker is killed with SIGKILL (the
 supervisor here restarts it after 5 s, as Kubernetes would); at 50 % the database goes away:
@@ -30,7 +31,9 @@ other databases on the server are not touched, as other jobs may share it), with
 Then: load stops, the task queue drains, and the check: every binding the Admins were told
 succeeded exists (and no other on their pairs); after one ``manage.py reconcile_credentials``
 every robot in the Harbor double holds exactly its workspace's bound private projects; no task
-is left waiting or running; a real pull through docker-registry follows the bindings.
+is left waiting or running (a task the killed worker held is queued again by
+``requeue_stale_tasks``, run after each sync with ``WHARF_TASK_STALE_AFTER`` at 60 s); a real
+pull through docker-registry follows the bindings.
 Reported: requests and errors by kind (errors inside a fault window are counted apart),
 latency p50/p95/p99, memory (RSS) of each process after warm-up and at the end.
 """
@@ -58,6 +61,7 @@ DATABASE = "wharf_soak"
 SECTION = "## Soak and faults (issue 12)"
 PASSWORD = "soak-password-0123"
 HARBOR_PROJECTS = 24
+STALE_AFTER = 60
 DIST_SPACES = 8
 METRICS_TOKEN = "soak-metrics-token-0123456789"
 PYTHON = sys.executable
@@ -505,6 +509,8 @@ def main() -> int:
         "WHARF_PUBLIC_URL": f"http://127.0.0.1:{port}", "WHARF_METRICS_TOKEN": METRICS_TOKEN,
         "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"),
         "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
+        # The killed worker's task is queued again within the run (production: 1800).
+        "WHARF_TASK_STALE_AFTER": str(STALE_AFTER),
     }
     common.start_django(f"{ARGS.postgres}/{DATABASE}", "soak-", settings, fresh=True)
     from django.core.management import call_command
@@ -580,6 +586,7 @@ def main() -> int:
         next_sync = 60
         syncs = []
         events = []
+        requeued: list[str] = []
         while True:
             elapsed = time.monotonic() - stats.started
             if elapsed >= duration:
@@ -612,6 +619,10 @@ def main() -> int:
                 def sync(at=elapsed):
                     code, seconds, _output = run_command(env, "sync_registries")
                     syncs.append((round(at / 60, 1), code, round(seconds, 1)))
+                    # As its CronJob would: tasks of a killed worker go back in the queue.
+                    _code, _seconds, output = run_command(env, "requeue_stale_tasks")
+                    requeued.extend(f"{at / 60:.1f} min: {line}" for line in output.splitlines()
+                                    if line.startswith(("queued again", "failed after")))
 
                 threading.Thread(target=sync, daemon=True).start()
                 continue
@@ -621,7 +632,7 @@ def main() -> int:
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
-        report["events"], report["syncs"] = events, syncs
+        report["events"], report["syncs"], report["requeued"] = events, syncs, requeued
         report["actions"] = dict(load.actions)
         report["crashes"] = dict(load.crashes)
         report["check"] = consistency_check(env, world, load, harbor, registry, port)
@@ -670,12 +681,20 @@ def consistency_check(env, world, load: Load, harbor: Harbor, registry, port: in
         result["ok"] = False
         result["notes"].append("FAILED: " + note)
 
-    # 1. The queue drains (the workers are still running).
+    # 1. The queue drains (the workers are still running); a task the killed worker held is
+    # queued again once it has been RUNNING for STALE_AFTER seconds, as the CronJob would.
     deadline = time.monotonic() + 180
+    requeued, next_requeue = [], 0.0
     while time.monotonic() < deadline:
-        waiting = DBTaskResult.objects.filter(status=TaskResultStatus.READY).count()
-        if not waiting:
+        unfinished = DBTaskResult.objects.filter(
+            status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+        if not unfinished.exists():
             break
+        if not unfinished.filter(status=TaskResultStatus.READY).exists() and time.monotonic() >= next_requeue:
+            next_requeue = time.monotonic() + 10
+            _code, _seconds, output = run_command(env, "requeue_stale_tasks")
+            requeued += [line for line in output.splitlines()
+                         if line.startswith(("queued again", "failed after"))]
         time.sleep(1)
     statuses = Counter(DBTaskResult.objects.values_list("status", flat=True))
     result["tasks"] = dict(statuses)
@@ -683,9 +702,13 @@ def consistency_check(env, world, load: Load, harbor: Harbor, registry, port: in
     if statuses.get(TaskResultStatus.READY):
         fail(f"{statuses[TaskResultStatus.READY]} tasks still waiting after 3 minutes")
     if stuck.exists():
-        # A task running in the worker that was SIGKILLed: nothing retries it.
-        result["notes"].append(f"{stuck.count()} task(s) left RUNNING by the killed worker: "
-                               + ", ".join(f"{t.task_path}{t.args_kwargs.get('args', '')}" for t in stuck))
+        fail(f"{stuck.count()} task(s) still RUNNING after 3 minutes: "
+             + ", ".join(f"{t.task_path}{t.args_kwargs.get('args', '')}" for t in stuck))
+    retried = [t for t in DBTaskResult.objects.exclude(status=TaskResultStatus.READY)
+               if len(t.worker_ids) > 1]
+    result["notes"] += [f"requeue_stale_tasks after the load: {line}" for line in requeued]
+    result["notes"] += [f"ran again: {t.task_path}{t.args_kwargs.get('args', '')} on workers "
+                        f"{', '.join(t.worker_ids)}: {t.status}" for t in retried]
     # 2. What the Admins were told.
     told = {key: state for key, state in load.told.items() if state is not None}
     unknown = sum(1 for state in load.told.values() if state is None)
@@ -769,6 +792,8 @@ def render(stats: Stats, report: dict) -> str:
                   f"{minute}: {counts['requests']}/{counts['errors']}"
                   for minute, counts in sorted(stats.per_minute.items())) + ".", "",
               "Syncs (minute, exit, seconds): " + ", ".join(map(str, report.get("syncs", []))) + ".", "",
+              "Tasks queued again by the minutely `requeue_stale_tasks` (WHARF_TASK_STALE_AFTER="
+              f"{STALE_AFTER}): " + ("; ".join(report.get("requeued", [])) or "none") + ".", "",
               "| process | RSS after warm-up (MB) | RSS at the end (MB) | growth |", "|---|---|---|---|"]
     start, end = report.get("memory_start", {}), report.get("memory_end", {})
     for name, (pid, after) in end.items():
