@@ -21,8 +21,9 @@ Load, all over HTTP to gunicorn on a loopback port:
 * Every minute ``manage.py sync_registries`` and ``manage.py requeue_stale_tasks`` run, as
   CronJobs would.
 
-Faults (times are fractions of the run): at 35 % one db_worker is killed with SIGKILL (the
-supervisor here restarts it after 5 s, as Kubernetes would); at 50 % the database goes away:
+Faults (times are fractions of the run): at 35 % one db_worker is killed with SIGKILL as soon
+as it is running a task (waiting up to 30 s for one; the supervisor here restarts it after
+5 s, as Kubernetes would); at 50 % the database goes away:
 by default every connection to ``wharf_soak`` is terminated and new ones refused for 10 s (the
 other databases on the server are not touched, as other jobs may share it), with
 ``--restart-postgres`` the PostgreSQL cluster is restarted; at 60 % the Harbor double answers
@@ -158,6 +159,7 @@ class Supervisor:
         self.env, self.port, self.logdir = env, port, logdir
         self.gunicorn: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen | None] = [None, None]
+        self.worker_ids: list[str] = ["", ""]
         self.restarts = Counter()
         self.stopping = threading.Event()
         self.paused: set[int] = set()
@@ -174,9 +176,10 @@ class Supervisor:
             stdin=subprocess.DEVNULL, stdout=self._log("gunicorn"), stderr=subprocess.STDOUT)
 
     def start_worker(self, number: int):
+        self.worker_ids[number] = f"soak-{number}-{int(time.time())}"
         self.workers[number] = subprocess.Popen(
             [PYTHON, "manage.py", "db_worker", "--interval", "0.5", "--no-startup-delay",
-             "--worker-id", f"soak-{number}-{int(time.time())}"],
+             "--worker-id", self.worker_ids[number]],
             cwd=common.ROOT, env=self.env, stdin=subprocess.DEVNULL,
             stdout=self._log(f"worker{number}"), stderr=subprocess.STDOUT)
 
@@ -195,17 +198,29 @@ class Supervisor:
                         time.sleep(2)
                         self.start_worker(number)
 
-    def kill_worker(self, number: int, restart_after: float) -> int:
+    def kill_worker(self, number: int, restart_after: float) -> tuple[int, bool]:
+        """SIGKILL the worker, in the middle of a task if it starts one within 30 s."""
+        from django.db import close_old_connections
+        from django.tasks import TaskResultStatus
+        from django_tasks_db.models import DBTaskResult
+
+        close_old_connections()
+        deadline = time.monotonic() + 30
+        busy = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING,
+                                           worker_ids__contains=[self.worker_ids[number]])
+        while not busy.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
         with self.lock:
             self.paused.add(number)
             process = self.workers[number]
             process.send_signal(signal.SIGKILL)
             process.wait()
         time.sleep(restart_after)
+        mid_task = busy.exists()
         with self.lock:
             self.start_worker(number)
             self.paused.discard(number)
-        return process.pid
+        return process.pid, mid_task
 
     def pids(self) -> dict[str, int]:
         found = {"gunicorn master": self.gunicorn.pid}
@@ -511,6 +526,9 @@ def main() -> int:
         "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
         # The killed worker's task is queued again within the run (production: 1800).
         "WHARF_TASK_STALE_AFTER": str(STALE_AFTER),
+        # The stale-secret token requests are failed logins; the lockout would otherwise refuse
+        # those workspace credentials for the rest of the run (429), which is not what is measured.
+        "WHARF_LOGIN_FAILURE_LIMIT": "1000000000",
     }
     common.start_django(f"{ARGS.postgres}/{DATABASE}", "soak-", settings, fresh=True)
     from django.core.management import call_command
@@ -552,7 +570,7 @@ def main() -> int:
 
         # The registry's row first: the token service answers for registries it knows.
         dist = Registry(name="dist-soak", kind="distribution", url=registry.url, token_service=True,
-                        username="pusher")
+                        token_service_id="dist-soak", username="pusher")
         dist.set_password(pusher_key)
         dist.save()
         image = build_image(workdir / "image", "1.0")
@@ -598,8 +616,9 @@ def main() -> int:
                     report["memory_start"] = memory(supervisor, others)
                 elif name == "kill a worker":
                     stats.fault_windows.append((start, start + 7, name))
-                    pid = supervisor.kill_worker(0, restart_after=5)
-                    events.append(f"{elapsed / 60:.1f} min: SIGKILL db_worker 1 (pid {pid}), "
+                    pid, mid_task = supervisor.kill_worker(0, restart_after=5)
+                    events.append(f"{elapsed / 60:.1f} min: SIGKILL db_worker 1 (pid {pid}"
+                                  f"{', in the middle of a task' if mid_task else ', idle'}), "
                                   "restarted after 5 s")
                 elif name == "database outage":
                     stats.fault_windows.append((start, start + 15, name))

@@ -220,3 +220,11 @@ def test_two_runs_at_the_same_time_requeue_each_task_once(database_backend):
     assert sorted(requeued) == sorted(str(row.pk) for row in rows)
     assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 40
     assert abandoned("sync_registry_task", "requeued") == before + 40
+
+
+def test_a_stale_time_under_a_minute_stops_the_start():
+    from portal.tests.test_settings import start_settings
+
+    result = start_settings(DEBUG="1", WHARF_TASK_STALE_AFTER="5")
+    assert result.returncode != 0
+    assert "WHARF_TASK_STALE_AFTER must be at least 60 seconds; got 5." in result.stderr
