@@ -659,7 +659,8 @@ def main() -> int:
                            headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
         report["metrics"] = [line for line in scrape.text.splitlines() if line.startswith((
             "wharf_registry_tokens_issued_total", "wharf_registry_tokens_denied_total",
-            "wharf_sync_runs_total", "wharf_robot_reconciles_total", "wharf_robot_drift"))]
+            "wharf_sync_runs_total", "wharf_robot_reconciles_total", "wharf_robot_drift",
+            "wharf_tasks_abandoned_total"))]
         report["restarts"] = dict(supervisor.restarts)
     finally:
         stop.set()
