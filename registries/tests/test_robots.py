@@ -790,8 +790,12 @@ def test_a_rotation_retried_after_its_worker_died_does_not_rotate_twice(
     from portal import taskqueue
 
     def run_worker(worker_id: str):
-        Worker(queue_names=["default"], interval=0, batch=True, backend_name="default", startup_delay=False,
-               max_tasks=None, worker_id=worker_id, excluded_queue_names=[]).run()
+        # The worker's claim and run, without its loop (which closes the test's connection).
+        worker = Worker(queue_names=["default"], interval=0, batch=True, backend_name="default",
+                        startup_delay=False, max_tasks=None, worker_id=worker_id, excluded_queue_names=[])
+        task = DBTaskResult.objects.ready().get(pk=row.pk)
+        task.claim(worker_id)
+        worker.run_task(task)
 
     bind(commit, admin, harbor, "team-a", workspace)
     old = copy_of(credential(workspace, harbor))
