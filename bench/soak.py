@@ -18,10 +18,12 @@ Load, all over HTTP to gunicorn on a loopback port:
   tab of their namespace) and its tags, every 0.5-1.5 s.
 * ``--token-rate`` token requests a second (200) at ``/auth/token``: workspace credentials
   pulling bound and unbound spaces, some anonymous, some with a stale secret (401 expected).
-* Every minute ``manage.py sync_registries`` runs, as a CronJob would.
+* Every minute ``manage.py sync_registries`` and ``manage.py requeue_stale_tasks`` run, as
+  CronJobs would.
 
-Faults (times are fractions of the run): at 35 % one db_worker is killed with SIGKILL (the
-supervisor here restarts it after 5 s, as Kubernetes would); at 50 % the database goes away:
+Faults (times are fractions of the run): at 35 % one db_worker is killed with SIGKILL as soon
+as it is running a task (waiting up to 30 s for one; the supervisor here restarts it after
+5 s, as Kubernetes would); at 50 % the database goes away:
 by default every connection to ``wharf_soak`` is terminated and new ones refused for 10 s (the
 other databases on the server are not touched, as other jobs may share it), with
 ``--restart-postgres`` the PostgreSQL cluster is restarted; at 60 % the Harbor double answers
@@ -30,7 +32,9 @@ other databases on the server are not touched, as other jobs may share it), with
 Then: load stops, the task queue drains, and the check: every binding the Admins were told
 succeeded exists (and no other on their pairs); after one ``manage.py reconcile_credentials``
 every robot in the Harbor double holds exactly its workspace's bound private projects; no task
-is left waiting or running; a real pull through docker-registry follows the bindings.
+is left waiting or running (a task the killed worker held is queued again by
+``requeue_stale_tasks``, run after each sync with ``WHARF_TASK_STALE_AFTER`` at 60 s); a real
+pull through docker-registry follows the bindings.
 Reported: requests and errors by kind (errors inside a fault window are counted apart),
 latency p50/p95/p99, memory (RSS) of each process after warm-up and at the end.
 """
@@ -58,6 +62,7 @@ DATABASE = "wharf_soak"
 SECTION = "## Soak and faults (issue 12)"
 PASSWORD = "soak-password-0123"
 HARBOR_PROJECTS = 24
+STALE_AFTER = 60
 DIST_SPACES = 8
 METRICS_TOKEN = "soak-metrics-token-0123456789"
 PYTHON = sys.executable
@@ -154,6 +159,7 @@ class Supervisor:
         self.env, self.port, self.logdir = env, port, logdir
         self.gunicorn: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen | None] = [None, None]
+        self.worker_ids: list[str] = ["", ""]
         self.restarts = Counter()
         self.stopping = threading.Event()
         self.paused: set[int] = set()
@@ -170,9 +176,10 @@ class Supervisor:
             stdin=subprocess.DEVNULL, stdout=self._log("gunicorn"), stderr=subprocess.STDOUT)
 
     def start_worker(self, number: int):
+        self.worker_ids[number] = f"soak-{number}-{int(time.time())}"
         self.workers[number] = subprocess.Popen(
             [PYTHON, "manage.py", "db_worker", "--interval", "0.5", "--no-startup-delay",
-             "--worker-id", f"soak-{number}-{int(time.time())}"],
+             "--worker-id", self.worker_ids[number]],
             cwd=common.ROOT, env=self.env, stdin=subprocess.DEVNULL,
             stdout=self._log(f"worker{number}"), stderr=subprocess.STDOUT)
 
@@ -191,17 +198,29 @@ class Supervisor:
                         time.sleep(2)
                         self.start_worker(number)
 
-    def kill_worker(self, number: int, restart_after: float) -> int:
+    def kill_worker(self, number: int, restart_after: float) -> tuple[int, bool]:
+        """SIGKILL the worker, in the middle of a task if it starts one within 30 s."""
+        from django.db import close_old_connections
+        from django.tasks import TaskResultStatus
+        from django_tasks_db.models import DBTaskResult
+
+        close_old_connections()
+        deadline = time.monotonic() + 30
+        busy = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING,
+                                           worker_ids__contains=[self.worker_ids[number]])
+        while not busy.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
         with self.lock:
             self.paused.add(number)
             process = self.workers[number]
             process.send_signal(signal.SIGKILL)
             process.wait()
         time.sleep(restart_after)
+        mid_task = busy.exists()
         with self.lock:
             self.start_worker(number)
             self.paused.discard(number)
-        return process.pid
+        return process.pid, mid_task
 
     def pids(self) -> dict[str, int]:
         found = {"gunicorn master": self.gunicorn.pid}
@@ -506,6 +525,11 @@ def main() -> int:
         "WHARF_PUBLIC_URL": f"http://127.0.0.1:{port}", "WHARF_METRICS_TOKEN": METRICS_TOKEN,
         "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"),
         "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
+        # The killed worker's task is queued again within the run (production: 1800).
+        "WHARF_TASK_STALE_AFTER": str(STALE_AFTER),
+        # The stale-secret token requests are failed logins; the lockout would otherwise refuse
+        # those workspace credentials for the rest of the run (429), which is not what is measured.
+        "WHARF_LOGIN_FAILURE_LIMIT": "1000000000",
     }
     common.start_django(f"{ARGS.postgres}/{DATABASE}", "soak-", settings, fresh=True)
     from django.core.management import call_command
@@ -585,6 +609,7 @@ def main() -> int:
         next_sync = 60
         syncs = []
         events = []
+        requeued: list[str] = []
         while True:
             elapsed = time.monotonic() - stats.started
             if elapsed >= duration:
@@ -596,8 +621,9 @@ def main() -> int:
                     report["memory_start"] = memory(supervisor, others)
                 elif name == "kill a worker":
                     stats.fault_windows.append((start, start + 7, name))
-                    pid = supervisor.kill_worker(0, restart_after=5)
-                    events.append(f"{elapsed / 60:.1f} min: SIGKILL db_worker 1 (pid {pid}), "
+                    pid, mid_task = supervisor.kill_worker(0, restart_after=5)
+                    events.append(f"{elapsed / 60:.1f} min: SIGKILL db_worker 1 (pid {pid}"
+                                  f"{', in the middle of a task' if mid_task else ', idle'}), "
                                   "restarted after 5 s")
                 elif name == "database outage":
                     stats.fault_windows.append((start, start + 15, name))
@@ -617,6 +643,10 @@ def main() -> int:
                 def sync(at=elapsed):
                     code, seconds, _output = run_command(env, "sync_registries")
                     syncs.append((round(at / 60, 1), code, round(seconds, 1)))
+                    # As its CronJob would: tasks of a killed worker go back in the queue.
+                    _code, _seconds, output = run_command(env, "requeue_stale_tasks")
+                    requeued.extend(f"{at / 60:.1f} min: {line}" for line in output.splitlines()
+                                    if line.startswith(("queued again", "failed after")))
 
                 threading.Thread(target=sync, daemon=True).start()
                 continue
@@ -626,7 +656,7 @@ def main() -> int:
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
-        report["events"], report["syncs"] = events, syncs
+        report["events"], report["syncs"], report["requeued"] = events, syncs, requeued
         report["actions"] = dict(load.actions)
         report["crashes"] = dict(load.crashes)
         report["check"] = consistency_check(env, world, load, harbor, registry, port)
@@ -634,7 +664,8 @@ def main() -> int:
                            headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
         report["metrics"] = [line for line in scrape.text.splitlines() if line.startswith((
             "wharf_registry_tokens_issued_total", "wharf_registry_tokens_denied_total",
-            "wharf_sync_runs_total", "wharf_robot_reconciles_total", "wharf_robot_drift"))]
+            "wharf_sync_runs_total", "wharf_robot_reconciles_total", "wharf_robot_drift",
+            "wharf_tasks_abandoned_total"))]
         report["restarts"] = dict(supervisor.restarts)
     finally:
         stop.set()
@@ -675,12 +706,20 @@ def consistency_check(env, world, load: Load, harbor: Harbor, registry, port: in
         result["ok"] = False
         result["notes"].append("FAILED: " + note)
 
-    # 1. The queue drains (the workers are still running).
+    # 1. The queue drains (the workers are still running); a task the killed worker held is
+    # queued again once it has been RUNNING for STALE_AFTER seconds, as the CronJob would.
     deadline = time.monotonic() + 180
+    requeued, next_requeue = [], 0.0
     while time.monotonic() < deadline:
-        waiting = DBTaskResult.objects.filter(status=TaskResultStatus.READY).count()
-        if not waiting:
+        unfinished = DBTaskResult.objects.filter(
+            status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+        if not unfinished.exists():
             break
+        if not unfinished.filter(status=TaskResultStatus.READY).exists() and time.monotonic() >= next_requeue:
+            next_requeue = time.monotonic() + 10
+            _code, _seconds, output = run_command(env, "requeue_stale_tasks")
+            requeued += [line for line in output.splitlines()
+                         if line.startswith(("queued again", "failed after"))]
         time.sleep(1)
     statuses = Counter(DBTaskResult.objects.values_list("status", flat=True))
     result["tasks"] = dict(statuses)
@@ -688,9 +727,13 @@ def consistency_check(env, world, load: Load, harbor: Harbor, registry, port: in
     if statuses.get(TaskResultStatus.READY):
         fail(f"{statuses[TaskResultStatus.READY]} tasks still waiting after 3 minutes")
     if stuck.exists():
-        # A task running in the worker that was SIGKILLed: nothing retries it.
-        result["notes"].append(f"{stuck.count()} task(s) left RUNNING by the killed worker: "
-                               + ", ".join(f"{t.task_path}{t.args_kwargs.get('args', '')}" for t in stuck))
+        fail(f"{stuck.count()} task(s) still RUNNING after 3 minutes: "
+             + ", ".join(f"{t.task_path}{t.args_kwargs.get('args', '')}" for t in stuck))
+    retried = [t for t in DBTaskResult.objects.exclude(status=TaskResultStatus.READY)
+               if len(t.worker_ids) > 1]
+    result["notes"] += [f"requeue_stale_tasks after the load: {line}" for line in requeued]
+    result["notes"] += [f"ran again: {t.task_path}{t.args_kwargs.get('args', '')} on workers "
+                        f"{', '.join(t.worker_ids)}: {t.status}" for t in retried]
     # 2. What the Admins were told.
     told = {key: state for key, state in load.told.items() if state is not None}
     unknown = sum(1 for state in load.told.values() if state is None)
@@ -774,6 +817,8 @@ def render(stats: Stats, report: dict) -> str:
                   f"{minute}: {counts['requests']}/{counts['errors']}"
                   for minute, counts in sorted(stats.per_minute.items())) + ".", "",
               "Syncs (minute, exit, seconds): " + ", ".join(map(str, report.get("syncs", []))) + ".", "",
+              "Tasks queued again by the minutely `requeue_stale_tasks` (WHARF_TASK_STALE_AFTER="
+              f"{STALE_AFTER}): " + ("; ".join(report.get("requeued", [])) or "none") + ".", "",
               "| process | RSS after warm-up (MB) | RSS at the end (MB) | growth |", "|---|---|---|---|"]
     start, end = report.get("memory_start", {}), report.get("memory_end", {})
     for name, (pid, after) in end.items():

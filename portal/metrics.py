@@ -8,7 +8,7 @@ Two kinds of series:
   process on the host that shares that directory: gunicorn's workers, and ``db_worker`` or the
   periodic commands when they run beside it): request latency per view, registry tokens issued
   and denied, sync runs and their duration, robot reconciles and the drift they found and
-  repaired.
+  repaired, tasks found abandoned by a dead worker.
 * **Read from the database at scrape time**, so they hold whichever pod or job did the work:
   background tasks waiting and running, each registry's health and last successful sync, pull
   credentials by state. A few indexed aggregate queries per scrape.
@@ -79,6 +79,12 @@ ROBOT_DRIFT_REPAIRED = Counter(
     "Drifted robot accounts put back in line with the bindings, by registry and kind.",
     ["registry", "kind"],
 )
+TASKS_ABANDONED = Counter(
+    "wharf_tasks_abandoned_total",
+    "Tasks found RUNNING past WHARF_TASK_STALE_AFTER (their worker died), by task and what was done: "
+    "requeued, or failed after too many attempts.",
+    ["task", "outcome"],
+)
 
 # The notes registries/robots.py records for each kind of drift it finds and undoes.
 _DRIFT_NOTES = {
@@ -99,6 +105,10 @@ def token_denied(reason: str) -> None:
 def sync_finished(registry_name: str, result: str, seconds: float) -> None:
     SYNC_RUNS.labels(registry_name, result).inc()
     SYNC_DURATION.labels(registry_name).observe(seconds)
+
+
+def task_abandoned(task_name: str, outcome: str) -> None:
+    TASKS_ABANDONED.labels(task_name, outcome).inc()
 
 
 def robot_reconciled(outcome) -> None:

@@ -316,6 +316,13 @@ TASKS = {
         "BACKEND": env_str("WHARF_TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")
     }
 }
+# django-tasks-db has no lease: a task RUNNING for longer than this belongs to a worker that
+# died and is queued again (manage.py requeue_stale_tasks); a sync running this long is marked
+# abandoned. It must exceed the longest sync, or a live one would be run twice.
+WHARF_TASK_STALE_AFTER = env_int("WHARF_TASK_STALE_AFTER", 1800)
+if WHARF_TASK_STALE_AFTER < 60:
+    raise ImproperlyConfigured(
+        f"WHARF_TASK_STALE_AFTER must be at least 60 seconds; got {WHARF_TASK_STALE_AFTER}.")
 
 LOGGING = {
     "version": 1,

@@ -30,7 +30,7 @@ and "Sync now" all end up here. The rules it keeps (design sections 5 and 6):
   looks for a run still ``running``; if there is one, that run is returned as it is (still
   ``running``) and the registry is not contacted. This is chosen over holding the registry's
   row lock for the whole run, which would block edits of the registry for as long as a large
-  sync lasts. A run ``running`` for longer than ``STALE_RUN_AFTER`` belongs to a worker that
+  sync lasts. A run ``running`` for longer than ``WHARF_TASK_STALE_AFTER`` belongs to a worker that
   died: it is marked failed and a new run starts.
 """
 
@@ -42,6 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -64,7 +65,6 @@ from registries.models import Registry, RegistrySpace, Repository, SpaceBinding,
 logger = logging.getLogger("wharf.sync")
 
 BATCH_SIZE = 500
-STALE_RUN_AFTER = timedelta(minutes=30)
 # Repositories may vanish between the listing and reading their tags; past this many (and half
 # of all), the registry is misbehaving rather than busy.
 VANISHED_LIMIT = 10
@@ -158,7 +158,10 @@ def _start_run(registry: Registry) -> tuple[SyncRun, bool]:
         Registry.objects.select_for_update().filter(pk=registry.pk).values_list("pk").get()
         now = timezone.now()
         running = SyncRun.objects.filter(registry=registry, result=SyncRun.Result.RUNNING)
-        running.filter(started__lt=now - STALE_RUN_AFTER).update(
+        # The same limit as for tasks (portal/taskqueue.py), so a sync task queued again after its
+        # worker died finds the dead run abandoned and syncs, instead of returning that run.
+        stale_after = timedelta(seconds=settings.WHARF_TASK_STALE_AFTER)
+        running.filter(started__lt=now - stale_after).update(
             result=SyncRun.Result.FAILED, error=ABANDONED, finished=now
         )
         current = running.order_by("-started").first()

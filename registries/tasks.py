@@ -3,13 +3,19 @@ django-tasks-db with ``manage.py db_worker`` in production (see ``TASKS`` in set
 
 Several workers are safe: ``sync_registry`` lets only one run per registry proceed at a time and
 returns the run in progress to any other (see ``registries.sync``).
+
+Every task here is idempotent, because a task can run twice: django-tasks-db has no lease, so a
+task whose worker died is queued again by ``manage.py requeue_stale_tasks`` (portal/taskqueue.py)
+even if the dead worker had done some or all of its work. A sync and a robot reconcile bring
+things to what the database says; deleting robots that are already gone, or ending an overlap
+window already ended, changes nothing; a rotation checks whether it already happened.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.tasks import TaskResult, task
+from django.tasks import TaskContext, TaskResult, task
 
 from registries.models import Registry
 from registries.sync import sync_registry
@@ -67,8 +73,9 @@ def delete_robots_task(registry_id: int, robot_ids: list[int], captured: dict | 
     return {"registry": registry_id, "robots": robot_ids, "errors": errors}
 
 
-@task
-def rotate_credential_task(credential_id: int, actor_id: int | None = None, reason: str = "") -> dict:
+@task(takes_context=True)
+def rotate_credential_task(context: TaskContext, credential_id: int, actor_id: int | None = None,
+                           reason: str = "") -> dict:
     """Rotate one Harbor pull credential with the overlap window (enqueued on commit of a
     rotation request: the page's button, the API, a member leaving the workspace)."""
     from django.contrib.auth import get_user_model
@@ -79,6 +86,12 @@ def rotate_credential_task(credential_id: int, actor_id: int | None = None, reas
     credential = PullCredential.objects.filter(pk=credential_id).first()
     if credential is None:
         return {"credential": credential_id, "state": "gone", "error": ""}
+    enqueued = context.task_result.enqueued_at
+    if context.attempt > 1 and credential.rotated and enqueued and credential.rotated >= enqueued:
+        # A retry after the worker died: the rotation it was asked for (or a later one) is
+        # done. Rotating again would delete early the previous robot whose secret the
+        # namespaces may still use during the overlap window.
+        return {"credential": credential_id, "state": "unchanged", "error": ""}
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     return robots.rotate(credential, actor, reason=reason).as_dict()
 

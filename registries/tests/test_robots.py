@@ -11,6 +11,7 @@ import base64
 import json
 import logging
 import time
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -777,3 +778,44 @@ def test_finding_5_an_unbind_of_everything_inside_the_window_deletes_both_robots
     assert not PullCredential.objects.exists()
     for copy in (old, new):
         assert harbor_double.can_pull(*copy, "team-a/app", "1.0") == 401
+
+
+def test_a_rotation_retried_after_its_worker_died_does_not_rotate_twice(
+        commit, admin, workspace, harbor, harbor_double, settings):
+    # The worker committed the rotation, then died before recording the task as done; the task
+    # is queued again. A second rotation would delete early the robot the namespaces still use.
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    from portal import taskqueue
+
+    def run_worker(worker_id: str):
+        # The worker's claim and run, without its loop (which closes the test's connection).
+        worker = Worker(queue_names=["default"], interval=0, batch=True, backend_name="default",
+                        startup_delay=False, max_tasks=None, worker_id=worker_id, excluded_queue_names=[])
+        task = DBTaskResult.objects.ready().get(pk=row.pk)
+        task.claim(worker_id)
+        worker.run_task(task)
+
+    bind(commit, admin, harbor, "team-a", workspace)
+    old = copy_of(credential(workspace, harbor))
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    commit(services.rotate_pull_credentials, workspace, admin, reason="test")
+    row = DBTaskResult.objects.get(task_path="registries.tasks.rotate_credential_task")
+    run_worker("dies-after-commit")
+    new = copy_of(credential(workspace, harbor))
+    assert new[0] != old[0] and harbor_double.can_pull(*old, "team-a/app", "1.0") == 200
+    DBTaskResult.objects.filter(pk=row.pk).update(
+        status="RUNNING", finished_at=None, return_value=None,
+        started_at=timezone_now() - timedelta(seconds=settings.WHARF_TASK_STALE_AFTER + 1))
+    assert [outcome for _task, outcome in taskqueue.requeue_stale()] == ["requeued"]
+
+    run_worker("retry")
+
+    row.refresh_from_db()
+    assert (row.status, row.worker_ids) == ("SUCCESSFUL", ["dies-after-commit", "retry"])
+    assert row.return_value == {"credential": credential(workspace, harbor).pk, "state": "unchanged", "error": ""}
+    assert copy_of(credential(workspace, harbor)) == new
+    assert harbor_double.can_pull(*old, "team-a/app", "1.0") == 200
+    assert harbor_double.can_pull(*new, "team-a/app", "1.0") == 200
+    assert AuditEvent.objects.filter(action="pull_credential.rotate").count() == 1
