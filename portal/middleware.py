@@ -113,15 +113,30 @@ class HtmxLoginRedirectMiddleware:
         return redirect
 
 
-class DatabaseUnavailableMiddleware:
-    """While the database cannot be reached, answer 503 with Retry-After instead of a 500.
+DATABASE_RETRY_AFTER_SECONDS = 10
+
+
+def database_unavailable(request, exception) -> HttpResponse | None:
+    """The 503 for an error that means the database cannot be reached, else None.
 
     A database restart or failover is an outage clients should wait out, not a bug to report;
     kubelets, registries' clients and scripts retry a 503. The page is plain: rendering the
     layout would ask the database again (the user, the navigation).
     """
+    if not isinstance(exception, (OperationalError, InterfaceError)):
+        return None
+    logger.error("database unavailable for %s %s: %s", request.method, request.path, exception)
+    message = _("Wharf cannot reach its database right now. Please try again in a moment.")
+    if request.path.startswith((API_PREFIX, "/auth/")):
+        response = JsonResponse({"detail": message}, status=503)
+    else:
+        response = HttpResponse(f"<!doctype html><title>503</title><p>{escape(message)}</p>", status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
 
-    RETRY_AFTER_SECONDS = 10
+
+class DatabaseUnavailableMiddleware:
+    """While the database cannot be reached, answer 503 with Retry-After instead of a 500."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -130,14 +145,4 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, (OperationalError, InterfaceError)):
-            return None
-        logger.error("database unavailable for %s %s: %s", request.method, request.path, exception)
-        message = _("Wharf cannot reach its database right now. Please try again in a moment.")
-        if request.path.startswith((API_PREFIX, "/auth/")):
-            response = JsonResponse({"detail": message}, status=503)
-        else:
-            response = HttpResponse(f"<!doctype html><title>503</title><p>{escape(message)}</p>",
-                                    status=503)
-        response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
-        return response
+        return database_unavailable(request, exception)

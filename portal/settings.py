@@ -146,6 +146,8 @@ MIDDLEWARE = [
     "portal.middleware.RequestIdMiddleware",
     "portal.middleware.SingleQueryParametersMiddleware",
     "portal.middleware.DatabaseUnavailableMiddleware",
+    # The token service answers here: what follows does nothing for a registry's client.
+    "registries.middleware.TokenServiceMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

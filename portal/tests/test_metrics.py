@@ -219,3 +219,15 @@ def test_a_short_metrics_token_stops_the_start():
     result = start_settings(DEBUG="1", WHARF_METRICS_TOKEN="short")
     assert result.returncode != 0
     assert "WHARF_METRICS_TOKEN must be at least 20 characters" in result.stderr
+
+
+def test_the_token_services_own_lane_is_timed_by_route_and_keeps_the_security_headers(client, db, scrape):
+    before = scrape()
+    response = client.get("/auth/token", {"service": "wharf-" + "0" * 32})
+    assert response.status_code == 400  # no registry has that service id
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sessionid" not in response.cookies
+    after = scrape()
+    name = "wharf_http_request_duration_seconds_count"
+    assert value(after, name, view="registries:token", method="GET", status="4xx") - \
+        value(before, name, view="registries:token", method="GET", status="4xx") == 1
