@@ -77,12 +77,21 @@ def _failures_on_record(request, username: str | None) -> bool:
         return cursor.fetchone() is not None
 
 
-def is_locked(request, username: str | None) -> bool:
+def is_locked(request, username: str | None, *, username_on_record: bool | None = None) -> bool:
     """Whether ``username`` (None for an API token, which names nobody) may not log in from
-    this request's client now. A locked-out request is marked as such for axes' middleware."""
+    this request's client now. A locked-out request is marked as such for axes' middleware.
+
+    ``username_on_record``: whether a failure by ``username`` is on record, when the caller
+    learnt it in a query of its own (the token service's credential lookup). Unless an address
+    alone is counted, that settles the first question without another read.
+    """
     if not axes_settings.AXES_ENABLED or request is None:
         return False
-    if not _failures_on_record(request, username):
+    counts_addresses_alone = "ip_address" in settings.AXES_LOCKOUT_PARAMETERS
+    if username_on_record is not None and not counts_addresses_alone:
+        if not username_on_record:
+            return False
+    elif not _failures_on_record(request, username):
         return False
     credentials = get_credentials(username)
     if AxesProxyHandler.is_allowed(request, credentials):

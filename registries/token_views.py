@@ -80,7 +80,9 @@ def token(request):
     if credentials is not None:
         # Before any password is checked: a locked-out client is refused even with the right
         # one, and costs no password hash.
-        if credentials[0] and lockout.is_locked(request, credentials[0]):
+        # A workspace credential's lookup already asked whether its name has failures on record.
+        on_record = getattr(registry.wharf_credential, "wharf_failures_on_record", None)
+        if credentials[0] and lockout.is_locked(request, credentials[0], username_on_record=on_record):
             return _locked_out(request)
         principal = tokens.authenticate(registry, *credentials, request=request)
     if principal is None:

@@ -45,6 +45,7 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
+from axes.models import AccessAttempt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -53,7 +54,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate as password_authenticate
 from django.contrib.auth import get_user_model
 from django.db import connections, router, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -615,10 +616,14 @@ def _lookup_query(service, username, secret_hash, *, secret: str | None):
         return (credentials
                 .filter(registry__token_service_id=service,
                         **{f"registry__{key}": value for key, value in _TOKEN_REGISTRIES.items()})
-                .annotate(**_active_key_subqueries("registry_id")).order_by()
+                .annotate(**_active_key_subqueries("registry_id"),
+                          # Whether any failed login by this username is on record (the lockout's
+                          # first question), answered in the same round trip.
+                          wharf_failures=Exists(AccessAttempt.objects.filter(username=username)))
+                .order_by()
                 .values_list("id", username_field, hash_field, "workspace_id",
                              *(f"registry__{name}" for name in _REGISTRY_FIELDS),
-                             "wharf_key_id", "wharf_key_created")[:1])
+                             "wharf_key_id", "wharf_key_created", "wharf_failures")[:1])
     return (Registry.objects.filter(token_service_id=service, **_TOKEN_REGISTRIES)
             .annotate(**_active_key_subqueries("pk")).order_by()
             .values_list(*_REGISTRY_FIELDS, "wharf_key_id", "wharf_key_created")[:1])
@@ -667,12 +672,13 @@ def token_registry(service: str, username: str = "", password: str = "") -> Regi
                or _lookup(service, username, digest, secret="previous"))
     if row is not None:
         (credential_id, credential_username_, matched_hash, workspace_id,
-         *registry_values, key_id, key_created) = row
+         *registry_values, key_id, key_created, failures_on_record) = row
         registry = _partial(Registry, alias, dict(zip(_REGISTRY_FIELDS, registry_values, strict=True)))
         credential = _partial(PullCredential, alias, {
             "id": credential_id, "username": credential_username_,
             "workspace_id": workspace_id, "registry_id": registry.pk})
         credential.wharf_matched_hash = matched_hash
+        credential.wharf_failures_on_record = bool(failures_on_record)
         # The grant needs the workspace's id only; its name loads if anything asks.
         credential.workspace = _partial(Workspace, alias, {"id": workspace_id})
         credential.registry = registry

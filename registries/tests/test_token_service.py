@@ -413,12 +413,20 @@ def test_token_request_costs_few_queries(client, world, templates, django_assert
     username, secret = world["creds"]["payments"]
     auth = basic(username, secret)
     ask(client, ["repository:priv/app:pull"], auth=auth)  # the signing key is now loaded
-    # The registry, the credential and the signing key's id in one query; the lockout check
-    # (portal/lockout.py) in another; the grant in a third.
-    with django_assert_max_num_queries(3):
+    # The registry, the credential, the signing key's id and whether the credential's name has
+    # failed logins on record (the lockout's first question) in one query; the grant in another.
+    with django_assert_max_num_queries(2):
         assert ask(client, ["repository:priv/app:pull", "repository:pub/x:pull"], auth=auth).status_code == 200
     with django_assert_max_num_queries(2):
         assert ask(client, ["repository:pub/app:pull"]).status_code == 200
+
+
+def test_a_workspace_credential_with_failures_on_record_is_still_checked_for_lockout(
+        client, world, templates, settings):
+    # With failures on record the lookup says so, and axes' exact check decides (not locked yet).
+    username, secret = world["creds"]["payments"]
+    assert ask(client, ["repository:priv/app:pull"], auth=basic(username, secret + "-stale")).status_code == 401
+    assert ask(client, ["repository:priv/app:pull"], auth=basic(username, secret)).status_code == 200
 
 
 # -- lifetime, expiry ------------------------------------------------------------------------
