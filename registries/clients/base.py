@@ -265,3 +265,16 @@ class RobotInfo:
     def pull_permissions(projects) -> tuple[tuple[str, str, str, str], ...]:
         """What a Wharf robot should hold: ``repository:pull`` on each of ``projects``."""
         return tuple(sorted(("project", project, *PULL_ACCESS) for project in set(projects)))
+
+
+def deadline_timeout(timed_out: bool, connection: Connection, where: str,
+                     end: str = "") -> RegistryTimeout | None:
+    """The error for a call that timed out because the operation's whole deadline ran out
+    (rather than one call's own timeout), or None. ``end`` is the clients' sentence style."""
+    deadline = connection.deadline
+    if not (timed_out and deadline is not None and deadline.reached()):
+        return None
+    return RegistryTimeout(
+        f"{where} did not finish answering within {seconds_text(deadline.seconds)}, "
+        f"the time Wharf allows for one operation{end}"
+    )

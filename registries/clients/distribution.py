@@ -41,7 +41,7 @@ from .base import (
     TLSFailure,
     Unreachable,
     Unsupported,
-    seconds_text,
+    deadline_timeout,
     space_of,
 )
 from .transport import GuardedTransport
@@ -489,12 +489,9 @@ class DistributionClient(RegistryClient):
     # -- errors --------------------------------------------------------------------------
 
     def _transport_error(self, exc: httpx.HTTPError, where: str) -> RegistryError:
-        deadline = self.connection.deadline
-        if isinstance(exc, httpx.TimeoutException) and deadline is not None and deadline.reached():
-            return RegistryTimeout(
-                f"{where} did not finish answering within {seconds_text(deadline.seconds)}, "
-                "the time Wharf allows for one operation"
-            )
+        timed_out = isinstance(exc, httpx.TimeoutException)
+        if error := deadline_timeout(timed_out, self.connection, where):
+            return error
         if isinstance(exc, httpx.TooManyRedirects):
             return BadAnswer(f"{where} redirected more than {MAX_REDIRECTS} times")
         if isinstance(exc, httpx.TimeoutException):

@@ -46,7 +46,7 @@ from .base import (
     TagInfo,
     TLSFailure,
     Unreachable,
-    seconds_text,
+    deadline_timeout,
 )
 from .transport import GuardedTransport
 
@@ -552,12 +552,8 @@ class HarborClient(RegistryClient):
 
     def _transport_error(self, exc: Exception | None) -> RegistryError:
         where = self.where
-        deadline = self.connection.deadline
-        if isinstance(exc, httpx.TimeoutException) and deadline is not None and deadline.reached():
-            return RegistryTimeout(
-                f"{where} did not finish answering within {seconds_text(deadline.seconds)}, "
-                "the time Wharf allows for one operation."
-            )
+        if error := deadline_timeout(isinstance(exc, httpx.TimeoutException), self.connection, where, "."):
+            return error
         if isinstance(exc, httpx.TimeoutException):
             return RegistryTimeout(f"{where} did not answer within {self.connection.timeout:g} seconds.")
         tls_error = _ssl_cause(exc)
