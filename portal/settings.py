@@ -140,6 +140,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes and scrapes are answered first (portal/health.py says why); every routed request
+    # is timed for /metrics.
+    "portal.health.ProbeMiddleware",
+    "portal.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.KnownMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -193,11 +197,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# The lockout check runs first, so a locked-out client never costs a password hash.
-AUTHENTICATION_BACKENDS = [
-    "portal.lockout.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+# AUTHENTICATION_BACKENDS: in the single sign-on block below (the lockout's backend first).
 AXES_FAILURE_LIMIT = WHARF_LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(seconds=WHARF_LOGIN_COOLOFF) if WHARF_LOGIN_COOLOFF else None
 AXES_LOCKOUT_PARAMETERS = [
@@ -387,9 +387,6 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] += ["sso.api.BearerAuthenticati
 TEMPLATES[0]["OPTIONS"]["context_processors"] += ["sso.context_processors.sign_in"]
 
 # -- Running in production: probes, metrics, logs ----------------------------------------------
-# Probes and scrapes are answered first (portal/health.py says why); every routed request is
-# timed for /metrics.
-MIDDLEWARE = ["portal.health.ProbeMiddleware", "portal.metrics.RequestMetricsMiddleware", *MIDDLEWARE]
 
 # /metrics answers only `Authorization: Bearer <this>`; unset, /metrics is 404.
 WHARF_METRICS_TOKEN = env_str("WHARF_METRICS_TOKEN")

@@ -87,15 +87,18 @@ def test_finding_8_nul_in_the_bind_dialog_search_lists_nothing_instead_of_failin
     assert "payments" in response.text
 
 
+def _all_routes(patterns=None, prefix=""):
+    """Every route of the site, as its pattern text."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _all_routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern)
+
+
 def _page_routes():
     """Every page route (not admin, not the API) that takes no argument."""
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            else:
-                yield prefix + str(pattern.pattern)
-    return [route for route in walk(get_resolver().url_patterns)
+    return [route for route in _all_routes()
             if "<" not in route and not route.startswith(("admin/", "api/", "auth/"))]
 
 
@@ -275,13 +278,7 @@ def test_finding_14_pages_refuse_ids_in_other_scripts(client, admin, unbound, wo
 
 
 def _routes_with_sample_args():
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            else:
-                yield prefix + str(pattern.pattern)
-    for route in walk(get_resolver().url_patterns):
+    for route in _all_routes():
         if route.startswith("admin/"):
             continue
         yield "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route)

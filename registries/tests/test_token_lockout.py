@@ -8,12 +8,14 @@ import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from conftest import PASSWORD
 from portal.api import tokens as api_tokens
 from portal.models import AuditEvent
+from portal.tests import test_lockout
+from portal.tests.test_lockout import ELSEWHERE, LIMIT
 from registries.tests import test_token_service
 from registries.tests.test_token_service import access_of, ask, basic
 
@@ -21,19 +23,11 @@ from registries.tests.test_token_service import access_of, ask, basic
 world = test_token_service.world
 signing_key = test_token_service.signing_key
 
-LIMIT = 3
-ELSEWHERE = "198.51.100.7"
+# The same lockout settings as the login page's tests: a limit of 3, per username and address.
+lockout_settings = test_lockout.lockout_settings
 PULL = ["repository:priv/app:pull"]
 
 pytestmark = pytest.mark.usefixtures("lockout_settings")
-
-
-@pytest.fixture
-def lockout_settings():
-    with override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(minutes=15),
-                           AXES_LOCKOUT_PARAMETERS=[["username", "ip_address"]],
-                           WHARF_TRUSTED_PROXIES=[]):
-        yield
 
 
 def assert_locked_out(response):
