@@ -185,3 +185,52 @@ def registries_pullable_by_workspace(workspace) -> QuerySet[Registry]:
         Q(pk__in=spaces.values("registry_id"))
         | Q(scope=Registry.Scope.WORKSPACE, workspace=workspace)
     )
+
+
+# Pushing -------------------------------------------------------------------------------------
+# Health is ignored: whether a push may happen is the registry's question at the moment it is
+# asked (the token service, Harbor's robot), not Wharf's last view of the registry.
+
+
+def _push_workspaces(user) -> QuerySet[Workspace]:
+    """The workspaces whose spaces ``user``'s role lets them push into (portal.permissions)."""
+    return Workspace.objects.filter(
+        pk__in=[pk for pk in workspace_roles(user) if can(user, "push_images", pk)])
+
+
+def pushable_spaces(user, registry) -> QuerySet[RegistrySpace]:
+    """The spaces of ``registry`` that ``user`` may push into.
+
+    A Workspace Admin or Editor: the private platform spaces bound to that workspace and every
+    space of the workspace's own registries (the same spaces the access rule gives the
+    workspace privately). A platform Admin: every space of a platform registry; on a workspace
+    registry only what their own role there allows. Public platform spaces: Admins only.
+    Everyone else (viewers, namespaces, anonymous): nothing.
+    """
+    if user is None or not user.is_authenticated:
+        return RegistrySpace.objects.none()
+    spaces = _spaces(healthy_only=False).filter(registry=registry)
+    if is_admin(user) and registry.scope == Registry.Scope.PLATFORM:
+        return spaces
+    return spaces.filter(_private_q(_push_workspaces(user)))
+
+
+def can_push(user, space) -> bool:
+    """Whether ``user`` may push into ``space`` (see ``pushable_spaces``)."""
+    if user is None or not user.is_authenticated or space.missing:
+        return False
+    if is_admin(user) and space.registry.scope == Registry.Scope.PLATFORM:
+        return True
+    return pushable_spaces(user, space.registry).filter(pk=space.pk).exists()
+
+
+def registries_for_user(user) -> QuerySet[Registry]:
+    """The registries ``user`` may see anything of: a visible space's, their workspaces' own,
+    and for a platform Admin every platform registry. Others answer 404."""
+    if user is None or not user.is_authenticated:
+        return Registry.objects.none()
+    visible = Q(pk__in=spaces_for_user(user, healthy_only=False).values("registry_id")) | Q(
+        scope=Registry.Scope.WORKSPACE, workspace_id__in=list(workspace_roles(user)))
+    if is_admin(user):
+        visible |= Q(scope=Registry.Scope.PLATFORM)
+    return Registry.objects.filter(visible)

@@ -183,3 +183,87 @@ def test_granting_bindings_are_those_of_private_platform_spaces(world):
         for space, (visibility, bound_to) in SPACES.items() if visibility == "private"
         for workspace in bound_to
     }
+
+
+# Pushing: who may push into which space ------------------------------------------------------
+
+PUSHERS = {
+    # persona: ({workspace: role}, is platform Admin)
+    "admin-of-w": ({"ws-w": "admin"}, False),
+    "editor-of-w": ({"ws-w": "editor"}, False),
+    "viewer-of-w": ({"ws-w": "viewer"}, False),
+    "editor-of-o-viewer-of-w": ({"ws-o": "editor", "ws-w": "viewer"}, False),
+    "non-member": ({}, False),
+    "platform-admin": ({}, True),
+}
+
+
+def push_oracle(registry: str, space: str, roles: dict[str, str], platform_admin: bool) -> bool:
+    """The push rule in the issue's words."""
+    scope, owner, _healthy = REGISTRIES[registry]
+    visibility, bound_to = SPACES[space]
+    pushers = {name for name, role in roles.items() if role in ("admin", "editor")}
+    if scope == "workspace":
+        # Their own workspace registries' spaces (a platform Admin has no say there).
+        return owner in pushers
+    if platform_admin:
+        return True  # anywhere on a platform registry, public spaces included
+    return visibility == "private" and bool(bound_to & pushers)
+
+
+@pytest.mark.parametrize("persona", PUSHERS)
+def test_push_rule_matches_the_issue_for_every_space_and_role(world, persona):
+    roles, platform_admin = PUSHERS[persona]
+    user = make_user(persona, admin=platform_admin)
+    for name, role in roles.items():
+        world["workspaces"][name].memberships.create(user=user, role=role)
+    for registry_name in REGISTRIES:
+        registry = Registry.objects.get(name=registry_name)
+        pushable = {space.name for space in access.pushable_spaces(user, registry)}
+        expected = {space for space in SPACES if push_oracle(registry_name, space, roles, platform_admin)}
+        assert pushable == expected, registry_name
+        for space in SPACES:
+            assert access.can_push(user, world["spaces"][(registry_name, space)]) == (space in expected), \
+                (registry_name, space)
+
+
+def test_viewer_cannot_push_anywhere(world):
+    viewer = make_user("viewer")
+    world["workspaces"]["ws-w"].memberships.create(user=viewer, role="viewer")
+    assert not any(access.can_push(viewer, space) for space in world["spaces"].values())
+
+
+def test_anonymous_cannot_push(world):
+    from django.contrib.auth.models import AnonymousUser
+
+    assert not access.can_push(AnonymousUser(), world["spaces"][("plat", "pub-unbound")])
+    assert not access.pushable_spaces(AnonymousUser(), Registry.objects.get(name="plat")).exists()
+
+
+def test_nobody_pushes_into_a_missing_space(world, admin):
+    space = world["spaces"][("plat", "priv-bound-w")]
+    space.missing = True
+    space.save()
+    assert not access.can_push(admin, space)
+    assert space not in access.pushable_spaces(admin, space.registry)
+
+
+def test_unbinding_ends_pushing_at_once(world):
+    editor = make_user("editor")
+    world["workspaces"]["ws-w"].memberships.create(user=editor, role="editor")
+    space = world["spaces"][("plat", "priv-bound-w")]
+    assert access.can_push(editor, space)
+    SpaceBinding.objects.filter(space=space).delete()
+    editor = type(editor).objects.get(pk=editor.pk)
+    assert not access.can_push(editor, space)
+
+
+def test_registries_for_user_are_those_with_something_visible(world, admin):
+    member = make_user("member")
+    world["workspaces"]["ws-w"].memberships.create(user=member, role="viewer")
+    outsider = make_user("outsider")
+    names = lambda user: set(access.registries_for_user(user).values_list("name", flat=True))  # noqa: E731
+    assert names(member) == {"plat", "plat-down", "own-reg"}
+    # Public spaces, of unhealthy registries too (shown from the last sync).
+    assert names(outsider) == {"plat", "plat-down"}
+    assert names(admin) == {"plat", "plat-down"}
