@@ -120,6 +120,13 @@ if not 0 <= WHARF_CREDENTIAL_OVERLAP <= 7 * 24 * 3600:
         f"got {WHARF_CREDENTIAL_OVERLAP}.")
 WHARF_ROTATE_ON_MEMBER_LEAVE = env_bool("WHARF_ROTATE_ON_MEMBER_LEAVE", True)
 
+# The longest a "Generate login command" credential lives; a longer request is capped to it.
+WHARF_LOGIN_COMMAND_MAX_LIFETIME = env_int("WHARF_LOGIN_COMMAND_MAX_LIFETIME", 3600)
+if not 60 <= WHARF_LOGIN_COMMAND_MAX_LIFETIME <= 24 * 3600:
+    raise ImproperlyConfigured(
+        "WHARF_LOGIN_COMMAND_MAX_LIFETIME must be between 60 and 86400 seconds (1 day); "
+        f"got {WHARF_LOGIN_COMMAND_MAX_LIFETIME}.")
+
 INSTALLED_APPS = [
     "portal.apps.WharfAdminConfig",  # django.contrib.admin with Wharf's site (portal/admin_site.py)
     "django.contrib.auth",

@@ -454,3 +454,38 @@ class TokenSigningKey(models.Model):
 
     def __str__(self):
         return f"signing key {self.pk} ({'retired' if self.retired else 'active'})"
+
+
+class LoginCredential(models.Model):
+    """A temporary registry login of one user ("Generate login command"): shown once, then
+    only its username and expiry are known.
+
+    Token-service registries: Wharf checks it itself (by the secret's SHA-256, as workspace
+    credentials), and grants what the user's role allows at the moment of each token request.
+    Harbor: a robot account (``upstream_id``) with pull on what the user may see and push where
+    they may push, as of its creation (``granted``); Wharf deletes it when it expires or is
+    revoked. A revoked row whose robot could not be deleted yet stays (``revoked`` set) for the
+    sweep to finish.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="login_credentials")
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="login_credentials")
+    username = models.CharField(_("username"), max_length=255, blank=True, db_index=True)
+    secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    upstream_id = models.CharField(max_length=64, blank=True, editable=False)
+    granted = models.JSONField(default=dict, blank=True, editable=False)
+    expires = models.DateTimeField(_("expires"), db_index=True)
+    revoked = models.DateTimeField(_("revoked"), null=True, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = _("login credential")
+        verbose_name_plural = _("login credentials")
+
+    def __str__(self):
+        return f"{self.username or '(being created)'} @ {self.registry}"
+
+    def is_active(self, now=None) -> bool:
+        return self.revoked is None and self.expires > (now or timezone.now()) and bool(self.username)

@@ -526,6 +526,7 @@ def reconcile_all(*, verify_secret: bool = True, workspaces=None, registries=Non
         for registry in sorted(registries, key=lambda r: r.name):
             if registry.pk not in down:
                 outcomes.extend(sweep_orphans(registry))
+                outcomes.extend(_sweep_login_robots(registry))
     return outcomes
 
 
@@ -553,6 +554,19 @@ def sweep_orphans(registry: Registry) -> list[Outcome]:
     except (RegistryError, DecryptionError) as error:
         outcomes.append(Outcome("(leftover robots)", registry.name, FAILED, error=str(error)))
     return outcomes
+
+
+def _sweep_login_robots(registry: Registry) -> list[Outcome]:
+    """Delete this Wharf's login-command robots no working login command holds (see
+    registries.login_commands): expired, revoked, or whose deletion was missed."""
+    from registries import login_commands
+
+    try:
+        names = login_commands.sweep_leftover_robots(registry)
+    except (RegistryError, DecryptionError) as error:
+        return [Outcome("(login robots)", registry.name, FAILED, error=str(error))]
+    return [Outcome("(login command)", registry.name, "removed", actions=[f"deleted leftover robot {name}"])
+            for name in names]
 
 
 # Rotation -----------------------------------------------------------------------------------

@@ -105,3 +105,13 @@ def retire_previous_credential_task(credential_id: int) -> dict:
     credential = PullCredential.objects.filter(pk=credential_id).first()
     outcome = robots.retire_previous(credential) if credential is not None else None
     return outcome.as_dict() if outcome is not None else {"credential": credential_id, "state": "unchanged"}
+
+
+@task
+def sweep_login_commands_task() -> dict:
+    """Delete expired and revoked login commands (their Harbor robots first); enqueued to run
+    when one expires, where the backend can defer."""
+    from registries import login_commands
+
+    deleted, left = login_commands.sweep()
+    return {"deleted": deleted, "left": left}

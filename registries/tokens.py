@@ -13,6 +13,9 @@ Who gets what:
   spaces of every workspace they are a member of;
 * pull and push on every repository, and ``registry:catalog:*``, for the platform Admins (they
   push images and sync it);
+* for a login command's credential (``wl-...``, registries/login_commands.py, while it has
+  neither expired nor been revoked): what its user would get, plus push on the spaces
+  ``access.pushable_spaces`` gives the user;
 * nothing for unknown resource types or actions, and never ``delete``.
 
 Which registry: the one whose token service id is the ``service`` asked for. The id is random,
@@ -64,7 +67,7 @@ from portal.permissions import is_admin
 from registries import access
 from registries.clients.base import space_of
 from registries.clients.distribution import REPOSITORY_NAME
-from registries.models import PullCredential, Registry, RegistrySpace, TokenSigningKey
+from registries.models import LoginCredential, PullCredential, Registry, RegistrySpace, TokenSigningKey
 from workspaces.models import Workspace
 
 User = get_user_model()
@@ -76,6 +79,8 @@ SIGNER_COMMON_NAME = "wharf-token-signer"
 # key is replaced, so the certificate outlives any sensible rotation schedule.
 CERTIFICATE_VALIDITY = dt.timedelta(days=3650)
 CREDENTIAL_PREFIX = "ws-"
+# Login commands' credentials (registries/login_commands.py).
+LOGIN_PREFIX = "wl-"
 SECRET_BYTES = 32
 MAX_LIFETIME = 300
 # A request naming more scopes than this is refused rather than answered slowly.
@@ -382,11 +387,13 @@ def _template(key: tuple, build) -> _Template | None:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who asks: anonymous, a Wharf user, or a workspace's pull credential."""
+    """Who asks: anonymous, a Wharf user (``login``: through a login command's credential),
+    or a workspace's pull credential."""
 
     subject: str = ""
     user: object | None = None
     credential: PullCredential | None = None
+    login: LoginCredential | None = None
 
     @property
     def is_anonymous(self) -> bool:
@@ -434,6 +441,20 @@ def _credential(registry: Registry, username: str, password: str) -> PullCredent
     return credential
 
 
+def _login_credential(registry: Registry, username: str, password: str) -> LoginCredential | None:
+    """The login command credential ``username`` of ``registry`` whose secret is ``password``,
+    while it has neither expired nor been revoked (the database's clock decides)."""
+    if not username.startswith(LOGIN_PREFIX):
+        return None
+    digest = hash_secret(password)
+    login = (LoginCredential.objects.select_related("user")
+             .filter(secret_hash=digest, username=username, registry=registry, revoked__isnull=True,
+                     expires__gt=Now()).first())
+    if login is None or not hmac.compare_digest(login.secret_hash, digest) or not login.user.is_active:
+        return None
+    return login
+
+
 def _api_token_user(username: str, password: str):
     from rest_framework.exceptions import AuthenticationFailed
 
@@ -458,7 +479,11 @@ def authenticate(registry: Registry, username: str, password: str, request=None)
     credential = _credential(registry, username, password)
     if credential is not None:
         return Principal(subject=username, credential=credential)
-    if username.startswith(CREDENTIAL_PREFIX) and not User.objects.filter(username=username).exists():
+    login = _login_credential(registry, username, password)
+    if login is not None:
+        return Principal(subject=username, user=login.user, login=login)
+    if username.startswith((CREDENTIAL_PREFIX, LOGIN_PREFIX)) and not User.objects.filter(
+            username=username).exists():
         # A stale or mistyped workspace secret (a kubelet retrying after a rotation): refused
         # without the deliberately slow password hash Django would run for an unknown user, and
         # counted towards a lockout as a wrong password would be (authenticate() counts those).
@@ -531,13 +556,19 @@ def grant(principal: Principal, registry: Registry, requested: list[Scope]) -> l
     repositories = [scope for scope in requested
                     if scope.type == "repository" and not scope.resource_class]
     pullable: set[str] = set()
+    pushable: set[str] = set()
     if repositories and not manager:
-        pullable = _pullable_spaces(principal, registry, {space_of(scope.name) for scope in repositories})
+        names = {space_of(scope.name) for scope in repositories}
+        pullable = _pullable_spaces(principal, registry, names)
+        if principal.login is not None and any(
+                PUSH in scope.actions or "*" in scope.actions for scope in repositories):
+            pushable = set(access.pushable_spaces(principal.user, registry)
+                           .filter(name__in=sorted(names)).values_list("name", flat=True))
     granted = []
     for scope in requested:
         if scope in repositories:
             allowed: tuple[str, ...] = ()
-            if manager:
+            if manager or space_of(scope.name) in pushable:
                 allowed = (PULL, PUSH)
             elif space_of(scope.name) in pullable:
                 allowed = (PULL,)

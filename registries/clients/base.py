@@ -235,6 +235,7 @@ def space_of(repository: str) -> str:
 
 # The one access a Wharf robot holds on each project it may pull from.
 PULL_ACCESS = ("repository", "pull")
+PUSH_ACCESS = ("repository", "push")
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,13 @@ class RobotInfo:
     def pull_permissions(projects) -> tuple[tuple[str, str, str, str], ...]:
         """What a Wharf robot should hold: ``repository:pull`` on each of ``projects``."""
         return tuple(sorted(("project", project, *PULL_ACCESS) for project in set(projects)))
+
+    @staticmethod
+    def login_permissions(pull, push) -> tuple[tuple[str, str, str, str], ...]:
+        """A login robot's: pull on ``pull``, pull and push on ``push``."""
+        pulled = set(pull) | set(push)
+        return tuple(sorted({("project", project, *PULL_ACCESS) for project in pulled}
+                            | {("project", project, *PUSH_ACCESS) for project in set(push)}))
 
 
 def deadline_timeout(timed_out: bool, connection: Connection, where: str,

@@ -4,7 +4,8 @@ A scheduler (cron, a Kubernetes CronJob) runs it. Every (workspace, platform Har
 has a credential or needs one is brought in line with the access rule, robots edited or
 deleted in Harbor are repaired, each stored secret is proved by logging in with it, robots
 of deleted workspaces are deleted, and the previous secrets of rotations whose overlap window
-is over stop working (their robots are deleted). One line per pair; exit status 1 when any
+is over stop working (their robots are deleted); expired and revoked login commands are
+ended, and login robots no working login command holds are deleted. One line per pair; exit status 1 when any
 failed.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registries import robots
+from registries import login_commands, robots
 from registries.models import PullCredential, Registry
 from workspaces.models import Workspace
 
@@ -49,6 +50,8 @@ class Command(BaseCommand):
                                    "every deployed pull secret.")
             outcomes = self._rotate(workspaces, registries)
         else:
+            if workspaces is None:
+                login_commands.sweep()
             outcomes = robots.retire_expired(workspaces=workspaces, registries=registries)
             outcomes += robots.reconcile_all(verify_secret=not no_verify_secrets, workspaces=workspaces,
                                              registries=registries, sweep=workspaces is None)
