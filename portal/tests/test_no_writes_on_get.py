@@ -229,6 +229,7 @@ PARAMETERS: dict[str, Callable] = {
     "api:registry-spaces": _one("registry_pk", _platform_registries),
     "api:registry-detail": _one("pk", _platform_registries),
     "api:registry-sync": _one("pk", _platform_registries),
+    "api:registry-login-command": _one("registry_pk", lambda w: _ids(*w["registries"].values())),
     "api:space-detail": _one("pk", lambda w: _ids(*w["spaces"].values())),
     "api:space-bind": _one("pk", lambda w: _ids(w["spaces"][("plat", "priv-w")])),
     "api:space-unbind": _one("pk", lambda w: _ids(w["spaces"][("plat", "priv-w")])),

@@ -156,3 +156,28 @@ class WorkspaceRegistrySerializer(RegistrySerializer):
         if reason:
             raise serializers.ValidationError(reason)
         return url
+
+
+class LoginCommandRequestSerializer(StrictSerializer):
+    lifetime = serializers.IntegerField(
+        required=False, min_value=60, max_value=10**9,
+        help_text=_("Seconds the login should last; capped at WHARF_LOGIN_COMMAND_MAX_LIFETIME "
+                    "(the default)."))
+
+
+class LoginCommandSerializer(serializers.Serializer):
+    username = serializers.CharField(read_only=True)
+    password = serializers.CharField(read_only=True,
+                                     help_text=_("Shown this once; Wharf keeps only its hash."))
+    expires = serializers.DateTimeField(read_only=True)
+    command = serializers.CharField(read_only=True, help_text=_("docker login, with the password on stdin."))
+
+
+class LoginCredentialSerializer(serializers.Serializer):
+    username = serializers.CharField(read_only=True)
+    expires = serializers.DateTimeField(read_only=True)
+    created = serializers.DateTimeField(read_only=True)
+
+
+class LoginRevokeSerializer(StrictSerializer):
+    username = serializers.CharField(max_length=255)

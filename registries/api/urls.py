@@ -7,6 +7,7 @@ from registries.api.images import (
     NamespaceImageTagsView,
     NamespaceManifestView,
 )
+from registries.api.login_command import LoginCommandView
 from registries.api.views import RegistrySpaceListView, RegistryViewSet, SpaceViewSet
 
 router = SimpleRouter(use_regex_path=False)
@@ -24,5 +25,7 @@ urlpatterns = [
          name="namespace-manifests"),
     path("registries/<int:registry_pk>/spaces/", RegistrySpaceListView.as_view(),
          name="registry-spaces"),
+    path("registries/<int:registry_pk>/login-command/", LoginCommandView.as_view(),
+         name="registry-login-command"),
     *router.urls,
 ]
