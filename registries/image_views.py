@@ -14,7 +14,8 @@ from django.views.decorators.http import require_GET
 from portal.htmx import render_page
 from portal.inputs import id_or_none, search_term
 from portal.permissions import is_admin
-from registries import access, explain, imagerefs
+from registries import access, explain, imagerefs, login_commands
+from registries.login_views import push_commands
 from registries.models import Registry
 from registries.paging import CappedCountPaginator
 from workspaces.models import Membership, Namespace
@@ -98,8 +99,13 @@ def repository_detail(request, pk):
     for tag in page:
         tag.reference = imagerefs.compose(host, repository.name, tag=tag.name)
         tag.pinned = imagerefs.compose(host, repository.name, digest=tag.digest) if tag.digest else ""
+    registry = repository.space.registry
+    push = None
+    if access.can_push(request.user, repository.space):
+        push = push_commands(registry, repository.space.name, repository.short_name)
     context = {"repository": repository, "space": repository.space,
-               "registry": repository.space.registry, "page": page,
+               "registry": registry, "page": page, "push": push,
+               "login_supported": login_commands.supports(registry),
                "workspace_id": id_or_none(request.GET.get("workspace")) or ""}
     return render_page(request, "images/repository_detail.html", context, fragment="tag-table")
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registries import image_views, robot_views, token_views, views, workspace_views
+from registries import image_views, login_views, robot_views, token_views, views, workspace_views
 
 app_name = "registries"
 
@@ -35,6 +35,10 @@ urlpatterns = [
     path("images/picker/", image_views.picker, name="picker"),
     path("images/picker/<int:pk>/tags/", image_views.picker_tags, name="picker-tags"),
     path("explain/", image_views.explain_page, name="explain"),
+    # Generate login command and the push commands of a registry's spaces (registries/login_views.py)
+    path("images/registries/<int:pk>/login/", login_views.login_command, name="login-command"),
+    path("images/registries/<int:pk>/login/revoke/", login_views.revoke_login_command,
+         name="login-command-revoke"),
     # The Docker token service (registries/token_views.py): called by registries' clients.
     path("auth/token", token_views.token, name="token"),
     path("auth/certificates.pem", token_views.certificates, name="token-certificates"),

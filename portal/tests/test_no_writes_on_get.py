@@ -261,6 +261,8 @@ PARAMETERS: dict[str, Callable] = {
     "registries:space-delete": _space_pairs,
     "registries:repository": _one("pk", _repositories),
     "registries:picker-tags": _one("pk", _repositories),
+    "registries:login-command": _one("pk", lambda w: _ids(*w["registries"].values())),
+    "registries:login-command-revoke": _one("pk", lambda w: _ids(*w["registries"].values())),
     "registries:credential-retry": lambda w: [
         {"pk": c.registry_id, "credential_pk": c.pk} for c in w["credentials"].values()],
     "workspaces:detail": _one("pk", _workspaces),

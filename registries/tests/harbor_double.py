@@ -361,6 +361,18 @@ class HarborDouble:
         with self.lock:
             return next((r for r in self.robots.values() if r.name == name), None)
 
+    def robot_access(self, robot_id: int) -> dict[str, list[str]]:
+        """{project: sorted repository actions} a robot holds (tests check what Wharf granted)."""
+        with self.lock:
+            granted: dict[str, set[str]] = {}
+            for permission in self.robots[robot_id].permissions:
+                if permission.get("kind") != "project":
+                    continue
+                for access in permission.get("access") or []:
+                    if access.get("resource") == "repository" and access.get("effect", "allow") in ("", "allow"):
+                        granted.setdefault(permission["namespace"], set()).add(access.get("action"))
+            return {project: sorted(actions) for project, actions in sorted(granted.items())}
+
     def robot_projects(self, robot_id: int) -> list[str]:
         """The projects a robot may pull from, sorted (tests check what Wharf granted)."""
         with self.lock:
