@@ -431,3 +431,60 @@ def test_finding_3_a_registry_refuses_a_token_signed_for_another(
     forged = Registry.objects.get(pk=beta.pk)
     forged.wharf_active_key = (alpha_key.pk, alpha_key.created)  # beta's audience, alpha's key
     assert status_at_beta(tokens.issue_token(forged, tokens.ANONYMOUS, access)["token"]) == 401
+
+
+def test_login_command_pushes_into_bound_private_space_until_expired_or_revoked(wharf_registry, oci_images):
+    """A member's "Generate login command": skopeo pushes with it into the private space bound
+    to their workspace, not into another workspace's (nor pulls from it); a viewer's login
+    pulls but never pushes; revoked or expired, the registry refuses it."""
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    from registries.models import LoginCredential
+
+    server, registry, admin = wharf_registry
+    admin_creds = f"{admin.username}:{PASSWORD}"
+    server.push(oci_images["team-a/api:1.0"], "vault/api:1.0", creds=admin_creds)
+    server.push(oci_images["team-a/api:1.0"], "other/web:1.0", source_tag="1.0", creds=admin_creds)
+    assert sync_registry(registry).result == "succeeded"
+    payments, search = Workspace.objects.create(name="payments"), Workspace.objects.create(name="search")
+    spaces = {space.name: space for space in RegistrySpace.objects.filter(registry=registry)}
+    services.change_bindings(spaces["vault"], admin, add=[payments])
+    services.change_bindings(spaces["other"], admin, add=[search])
+    editor = make_user("ed", workspace=payments, role="editor")
+    viewer = make_user("vi", workspace=payments, role="viewer")
+
+    def login_for(user, **body):
+        api = APIClient()
+        api.force_authenticate(user)
+        response = api.post(f"/api/v1/registries/{registry.pk}/login-command/", body, format="json")
+        assert response.status_code == 201, response.content
+        answer = response.json()
+        return api, answer["username"], f"{answer['username']}:{answer['password']}"
+
+    api, username, creds = login_for(editor, lifetime=300)
+    server.push(oci_images["team-a/api:1.1"], "vault/api:1.1", creds=creds)
+    assert can_inspect(server, "vault/api:1.1", creds)
+    with pytest.raises(RuntimeError, match="skopeo could not push"):
+        server.push(oci_images["team-a/api:1.1"], "other/web:1.1", creds=creds)
+    assert not can_inspect(server, "other/web:1.0", creds)
+
+    _viewer_api, _viewer_name, viewer_creds = login_for(viewer)
+    assert can_inspect(server, "vault/api:1.0", viewer_creds)
+    with pytest.raises(RuntimeError, match="skopeo could not push"):
+        server.push(oci_images["team-a/api:1.1"], "vault/api:1.2", creds=viewer_creds)
+
+    # Revoked: refused at once.
+    assert api.delete(f"/api/v1/registries/{registry.pk}/login-command/", {"username": username},
+                      format="json").status_code == 204
+    assert not can_inspect(server, "vault/api:1.1", creds)
+    with pytest.raises(RuntimeError, match="skopeo could not push"):
+        server.push(oci_images["team-a/api:1.1"], "vault/api:1.3", creds=creds)
+
+    # Expired: refused too (its expiry moved into the past rather than waiting for it).
+    _api, expiring, expiring_creds = login_for(editor, lifetime=60)
+    assert can_inspect(server, "vault/api:1.0", expiring_creds)
+    LoginCredential.objects.filter(username=expiring).update(expires=timezone.now() - dt.timedelta(seconds=1))
+    assert not can_inspect(server, "vault/api:1.0", expiring_creds)
+    with pytest.raises(RuntimeError, match="skopeo could not push"):
+        server.push(oci_images["team-a/api:1.1"], "vault/api:1.4", creds=expiring_creds)
