@@ -15,7 +15,7 @@ from portal.models import AuditEvent
 from registries import login_commands, robots
 from registries.models import LoginCredential, Registry, RegistrySpace, SpaceBinding
 from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
-from registries.tests.test_token_service import SERVICE, access_of, ask, basic
+from registries.tests.test_token_service import SERVICE, access_of, ask, basic, templates  # noqa: F401
 from registries.tokens import create_signing_key
 from workspaces.models import Membership
 
@@ -66,6 +66,17 @@ def test_editor_login_pulls_what_they_see_and_pushes_into_bound_private_spaces(c
     assert "docker login 127.0.0.1:9" in login["command"] and "--password-stdin" in login["command"]
     granted = access_of(ask(client, scopes_for("pub", "priv", "secret"),
                             auth=basic(login["username"], login["password"])))
+    assert granted == {"pub/app": ["pull"], "priv/app": ["pull", "push"]}
+
+
+def test_login_grants_the_same_with_compiled_queries_and_the_orm(
+        client, tok, workspace, templates, django_assert_max_num_queries):  # noqa: F811
+    login = generate(member("ed", workspace, "editor"), tok)
+    # Registry, lockout, login, Admin?, pullable, roles, pushable and the signing key: a login
+    # command is not on the workspace credentials' two-query fast path, but stays constant.
+    with django_assert_max_num_queries(8):
+        granted = access_of(ask(client, scopes_for("pub", "priv", "secret"),
+                                auth=basic(login["username"], login["password"])))
     assert granted == {"pub/app": ["pull"], "priv/app": ["pull", "push"]}
 
 
