@@ -72,6 +72,7 @@ def test_editor_login_pulls_what_they_see_and_pushes_into_bound_private_spaces(c
 def test_login_grants_the_same_with_compiled_queries_and_the_orm(
         client, tok, workspace, templates, django_assert_max_num_queries):  # noqa: F811
     login = generate(member("ed", workspace, "editor"), tok)
+    ask(client, scopes_for("pub"), auth=basic(login["username"], login["password"]))
     # Registry, lockout, login, Admin?, pullable, roles, pushable and the signing key: a login
     # command is not on the workspace credentials' two-query fast path, but stays constant.
     with django_assert_max_num_queries(8):
