@@ -211,7 +211,8 @@ def revoke(user, registry: Registry, username: str) -> None:
     if not isinstance(username, str) or not username:
         raise UnknownLogin
     with transaction.atomic():
-        credential = (LoginCredential.objects.select_for_update().select_related("registry", "user")
+        credential = (LoginCredential.objects.select_for_update(of=("self",))
+                      .select_related("registry", "user")
                       .filter(user=user, registry=registry, username=username, revoked__isnull=True).first())
         if credential is None:
             raise UnknownLogin
