@@ -210,10 +210,29 @@ class HarborClient(RegistryClient):
     def create_robot(self, name: str, projects, description: str = "") -> RobotInfo:
         """Create a robot that may pull from ``projects``; the answer carries its secret."""
         projects = sorted(set(projects))
+        return self._create_robot(_robot_body(name, projects, description), projects,
+                                  RobotInfo.pull_permissions(projects))
+
+    def create_login_robot(self, name: str, pull, push, description: str, days: int) -> RobotInfo:
+        """Create a robot expiring after ``days`` (Harbor counts whole days) that may pull from
+        ``pull`` and pull and push into ``push``; the answer carries its secret."""
+        permissions = RobotInfo.login_permissions(pull, push)
+        projects = sorted({namespace for _kind, namespace, _r, _a in permissions})
+        body = {"name": name, "description": description, "level": "system", "disable": False,
+                "duration": int(days), "permissions": [
+                    {"kind": "project", "namespace": project,
+                     "access": [{"resource": resource, "action": action}
+                                for _kind, namespace, resource, action in permissions
+                                if namespace == project]}
+                    for project in projects]}
+        return self._create_robot(body, projects, permissions)
+
+    def _create_robot(self, body: dict[str, Any], projects: list[str], permissions) -> RobotInfo:
+        name = body["name"]
         response = self._send(
             "POST",
             "/robots",
-            json=_robot_body(name, projects, description),
+            json=body,
             overrides={
                 409: (Conflict, f"Harbor at {self.where} already has a robot account named {name!r}."),
                 404: (
@@ -235,38 +254,10 @@ class HarborClient(RegistryClient):
             id=_int(robot_id),
             name=full_name,
             secret=secret,
-            description=description,
-            permissions=RobotInfo.pull_permissions(projects),
+            description=body["description"],
+            duration=body["duration"],
+            permissions=permissions,
         )
-
-    def create_login_robot(self, name: str, pull, push, description: str, days: int) -> RobotInfo:
-        """Create a robot expiring after ``days`` (Harbor counts whole days) that may pull from
-        ``pull`` and pull and push into ``push``; the answer carries its secret."""
-        permissions = RobotInfo.login_permissions(pull, push)
-        projects = sorted({namespace for _kind, namespace, _r, _a in permissions})
-        body = {"name": name, "description": description, "level": "system", "disable": False,
-                "duration": int(days), "permissions": [
-                    {"kind": "project", "namespace": project,
-                     "access": [{"resource": resource, "action": action}
-                                for _kind, namespace, resource, action in permissions
-                                if namespace == project]}
-                    for project in projects]}
-        response = self._send(
-            "POST", "/robots", json=body,
-            overrides={
-                409: (Conflict, f"Harbor at {self.where} already has a robot account named {name!r}."),
-                404: (NotFound, f"Harbor at {self.where} has no project among {', '.join(projects)} "
-                                "(the robot account was not created)."),
-            },
-        )
-        created = self._json(response, dict, "the created robot account")
-        robot_id, full_name, secret = created.get("id"), created.get("name"), created.get("secret")
-        if _int(robot_id) is None or not isinstance(full_name, str) or not full_name \
-                or not isinstance(secret, str) or not secret:
-            raise BadAnswer(f"Harbor at {self.where} created a robot account without its id, name "
-                            "or secret.")
-        return RobotInfo(id=_int(robot_id), name=full_name, secret=secret, description=description,
-                         duration=int(days), permissions=permissions)
 
     def update_robot_projects(self, robot_id: int, name: str, projects, description: str = "") -> None:
         """Replace the robot's permissions with pull on ``projects`` (and re-enable it).
