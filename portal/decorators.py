@@ -2,8 +2,17 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 from portal.permissions import can
+
+
+class RoleRequired(PermissionDenied):
+    """Refused for want of a role; the 403 page names the role the page needs."""
+
+    def __init__(self, role):
+        super().__init__(role)
+        self.role = role
 
 
 def permission_required(action: str):
@@ -14,7 +23,8 @@ def permission_required(action: str):
         @login_required
         def wrapped(request, *args, **kwargs):
             if not can(request.user, action):
-                raise PermissionDenied
+                # Platform actions are the Admin role's only (portal.permissions).
+                raise RoleRequired(_("Admin"))
             return view(request, *args, **kwargs)
 
         return wrapped

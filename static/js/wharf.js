@@ -271,3 +271,42 @@
     }
   });
 })();
+
+// Narrow screens: the side navigation folds behind the top bar's Menu button. The class "js"
+// tells the stylesheet that the button works, so without JavaScript the navigation stays shown.
+(function () {
+  "use strict";
+
+  document.documentElement.classList.add("js");
+
+  function toggleButton() { return document.querySelector("[data-nav-toggle]"); }
+
+  function setOpen(button, open) {
+    var nav = document.getElementById(button.getAttribute("aria-controls"));
+    if (!nav) return;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    nav.classList.toggle("open", open);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-nav-toggle]");
+    if (button) {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      setOpen(button, open);
+      if (open) {
+        var first = document.querySelector("#sidenav a");
+        if (first) first.focus();
+      }
+    }
+  });
+
+  // Escape closes the open navigation and puts focus back on its button.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var button = toggleButton();
+    if (button && button.getAttribute("aria-expanded") === "true") {
+      setOpen(button, false);
+      button.focus();
+    }
+  });
+})();
