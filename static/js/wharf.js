@@ -300,6 +300,20 @@
     }
   });
 
+  // A table wider than a phone scrolls inside its own box (wharf.css); keyboard users scroll it
+  // with the arrow keys once it can take focus, which a table without links or buttons cannot.
+  function focusableScrollBoxes() {
+    document.querySelectorAll(".table").forEach(function (table) {
+      var scrolls = table.scrollWidth > table.clientWidth + 1;
+      var hasFocusable = table.querySelector("a[href], button, input, select, textarea, summary, [tabindex]");
+      if (scrolls && !hasFocusable) table.setAttribute("tabindex", "0");
+      else if (!scrolls && table.getAttribute("tabindex") === "0") table.removeAttribute("tabindex");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", focusableScrollBoxes);
+  document.addEventListener("htmx:afterSettle", focusableScrollBoxes);
+  window.addEventListener("resize", focusableScrollBoxes);
+
   // Escape closes the open navigation and puts focus back on its button.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
