@@ -65,3 +65,12 @@ def test_server_error_under_the_api_is_json():
     response = views.server_error(RequestFactory().get("/api/v1/registries/"))
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.django_db
+def test_viewer_opening_a_workspace_admin_page_is_told_it_needs_the_workspace_admin_role(
+        client, ws_viewer, workspace):
+    client.force_login(ws_viewer)
+    response = client.get(reverse("registries:workspace-create") + f"?workspace={workspace.pk}")
+    assert response.status_code == 403
+    assert "This page needs the Workspace Admin role." in response.content.decode()
