@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 820, "height": 1180}
 LANGUAGES = {"en": "en-US,en;q=0.9", "zh-Hans": "zh-CN,zh-Hans;q=0.9,zh;q=0.8"}
 BLOCKING = {"serious", "critical"}
 
@@ -64,12 +65,16 @@ def world(transactional_db):
                                        is_demo=True)
     private = RegistrySpace.objects.create(registry=registry, name="team-private",
                                            visibility="private", repository_count=3)
-    RegistrySpace.objects.create(registry=registry, name="library", visibility="public",
-                                 repository_count=5)
+    library = RegistrySpace.objects.create(registry=registry, name="library", visibility="public",
+                                           repository_count=5)
     payments = Workspace.objects.create(name="payments", description="Payments team")
     for name in ("search", "analytics", "platform"):
         Workspace.objects.create(name=name, description=f"{name} team")
     SpaceBinding.objects.create(space=private, workspace=payments)
+    # A long name and a Chinese description must not break the layout.
+    chinese = Workspace.objects.create(name="data-and-business-intelligence-platform-team",
+                                       description="负责数据仓库、报表和机器学习平台的数据分析与商业智能团队")
+    SpaceBinding.objects.create(space=library, workspace=chinese)
     admin = make_user("platform-admin", admin=True)
     member = make_user("payments-dev", workspace=payments, role="editor")
     return {"registry": registry, "space": private, "workspace": payments,
@@ -213,10 +218,12 @@ def test_pages_have_no_serious_accessibility_violations(browser, live_server, ax
                                      + findings.summary())
 
 
-def test_seed_walk_on_a_phone(browser, live_server, world, page_errors):
-    """The seed's walk at 390x844: menu button, registry, Registry space, ⋮, bind, OK, toast."""
+@pytest.mark.parametrize("viewport", [PHONE, TABLET], ids=["phone", "tablet"])
+def test_seed_walk_on_a_phone_or_tablet(browser, live_server, world, page_errors, viewport):
+    """The seed's walk at 390x844 (and 820x1180): Menu, the registry, Registry space, ⋮,
+    Bind/unbind workspace, OK, toast."""
     registry, space = world["registry"], world["space"]
-    context = open_context(browser, live_server, PHONE, "en")
+    context = open_context(browser, live_server, viewport, "en")
     page = context.new_page()
     page.on("pageerror", lambda error: page_errors.add(f"page error: {error}"))
     try:
@@ -239,14 +246,14 @@ def test_seed_walk_on_a_phone(browser, live_server, world, page_errors):
         summary = row.get_by_label(f"Actions for {space.name}")
         # The ⋮ is reachable without scrolling the table sideways and big enough to tap.
         box = summary.bounding_box()
-        assert box["x"] + box["width"] <= PHONE["width"]
+        assert box["x"] + box["width"] <= viewport["width"]
         assert box["width"] >= 24 and box["height"] >= 24
         summary.click()
         row.get_by_role("link", name="Bind/unbind workspace").click()
         dialog = page.get_by_role("dialog", name="Bind/unbind workspace")
         expect(dialog).to_be_visible()
         dialog_box = dialog.bounding_box()
-        assert dialog_box["x"] >= 0 and dialog_box["x"] + dialog_box["width"] <= PHONE["width"]
+        assert dialog_box["x"] >= 0 and dialog_box["x"] + dialog_box["width"] <= viewport["width"]
         dialog.get_by_role("searchbox", name="Search workspaces").fill("sear")
         expect(dialog.get_by_role("checkbox")).to_have_count(1)
         dialog.get_by_role("checkbox", name=re.compile(r"^search\b")).check()
@@ -255,7 +262,7 @@ def test_seed_walk_on_a_phone(browser, live_server, world, page_errors):
         toast = page.locator("#toasts").get_by_text("Bound/Unbound workspace successfully")
         expect(toast).to_be_visible()
         toast_box = toast.bounding_box()
-        assert toast_box["x"] >= 0 and toast_box["x"] + toast_box["width"] <= PHONE["width"]
+        assert toast_box["x"] >= 0 and toast_box["x"] + toast_box["width"] <= viewport["width"]
         expect(dialog).to_be_hidden()
         expect(row.locator(".hover-list-label")).to_have_text("payments +1")
         no_page_wider_than_screen(page, "space list after binding")
