@@ -15,11 +15,12 @@ import re
 from dataclasses import dataclass, field
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from conftest import PASSWORD, make_user
-from registries.models import Registry, RegistrySpace, SpaceBinding
-from workspaces.models import Workspace
+from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, Tag
+from workspaces.models import Cluster, Namespace, Workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -75,10 +76,16 @@ def world(transactional_db):
     chinese = Workspace.objects.create(name="data-and-business-intelligence-platform-team",
                                        description="负责数据仓库、报表和机器学习平台的数据分析与商业智能团队")
     SpaceBinding.objects.create(space=library, workspace=chinese)
+    repository = Repository.objects.create(space=private, name="team-private/api-gateway-service",
+                                           tag_count=1, last_push=timezone.now())
+    Tag.objects.create(repository=repository, name="1.0.0-rc.1", digest="sha256:" + "a" * 64,
+                       size=123_456_789, pushed=timezone.now(), platforms=["linux/amd64"])
+    cluster = Cluster.objects.create(name="prod-cluster")
+    namespace = Namespace.objects.create(cluster=cluster, name="payments-prod", workspace=payments)
     admin = make_user("platform-admin", admin=True)
     member = make_user("payments-dev", workspace=payments, role="editor")
     return {"registry": registry, "space": private, "workspace": payments,
-            "admin": admin, "member": member}
+            "repository": repository, "namespace": namespace, "admin": admin, "member": member}
 
 
 def open_context(browser, live_server, viewport, language):
@@ -168,6 +175,7 @@ def walk_as_admin(walk, world):
     walk.visit("/workspace-registries/")
     walk.visit("/images/")
     walk.visit("/namespaces/")
+    walk.visit(f"/namespaces/{world['namespace'].pk}/")
     walk.visit("/deploy/")
     walk.visit("/workspaces/")
     walk.visit(f"/workspaces/{world['workspace'].pk}/")
@@ -182,8 +190,19 @@ def walk_as_member(walk, world):
     walk.open_navigation("navigation open")
     walk.visit("/workspace-registries/")
     walk.visit("/images/")
+    walk.visit(f"/images/{world['repository'].pk}/")
     walk.visit("/namespaces/")
+    walk.visit(f"/namespaces/{world['namespace'].pk}/")
     walk.visit("/deploy/")
+    walk.visit(f"/deploy/?namespace={world['namespace'].pk}")
+    page = walk.page
+    page.locator("#choose-image").click()
+    dialog = page.locator("#modal")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("[data-picker], .picker").first).to_be_visible()
+    walk.check("Choose Image dialog")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
     walk.visit("/workspaces/")
     walk.visit(f"/workspaces/{world['workspace'].pk}/")
     walk.visit("/profile/")
