@@ -39,7 +39,10 @@ def navigation(request):
                 url = reverse(url_name)
             except NoReverseMatch:
                 continue  # the page is not part of this build
-            items.append({"label": label, "url": url, "active": current.startswith(url)})
+            # "page" for the page itself; "true" for a page below it (a registry below the list),
+            # whose own section then marks the page.
+            active = "page" if current == url else "true" if current.startswith(url) else ""
+            items.append({"label": label, "url": url, "active": active})
         if items:
             sections.append({"title": title, "items": items})
     return {"navigation": sections, "user_is_admin": is_admin(user)}

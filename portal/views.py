@@ -90,12 +90,19 @@ def bad_request(request, exception):
 
 def permission_denied(request, exception):
     return (_api_error(request, 403, _("You do not have permission to perform this action."))
-            or defaults.permission_denied(request, exception))
+            or _error_page(request, "403.html", 403,
+                           {"required_role": getattr(exception, "role", "")}))
 
 
 def page_not_found(request, exception):
-    return _api_error(request, 404, _("Not found.")) or defaults.page_not_found(request, exception)
+    return _api_error(request, 404, _("Not found.")) or _error_page(request, "404.html", 404)
 
 
 def server_error(request):
+    # defaults.server_error renders 500.html with no request context: nothing that may have
+    # failed (the database, a context processor) is needed to say so.
     return _api_error(request, 500, _("Server error.")) or defaults.server_error(request)
+
+
+def _error_page(request, template_name: str, status: int, context=None):
+    return render(request, template_name, context or {}, status=status)

@@ -102,6 +102,9 @@ class Registry(models.Model):
     status_changed = models.DateTimeField(null=True, blank=True)
     last_sync = models.DateTimeField(_("last sync"), null=True, blank=True)
     last_sync_error = models.TextField(_("last sync error"), blank=True)
+    # Bytes of storage the registry reports for itself, read at sync time so that showing the
+    # Overview never calls the registry; None when the registry does not report it.
+    storage_used = models.BigIntegerField(_("storage used"), null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

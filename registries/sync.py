@@ -116,7 +116,8 @@ def sync_registry(registry: Registry, *, batch_size: int = BATCH_SIZE) -> SyncRu
         client = client_for(registry.kind, registry.connection(background=True))
         with client, transaction.atomic():
             _Sync(registry, client, run.started, batch_size, progress).run()
-            _succeed(registry, run, progress, _requests(client))
+            storage_used = _storage_used(registry, client)
+            _succeed(registry, run, progress, _requests(client), storage_used)
     except RegistryError as error:
         # The run keeps the detail (server log, Admins); the registry's status is what its
         # members read, so it says only what they may be told (registries.outbound).
@@ -170,7 +171,18 @@ def _start_run(registry: Registry) -> tuple[SyncRun, bool]:
         return SyncRun.objects.create(registry=registry), True
 
 
-def _succeed(registry: Registry, run: SyncRun, progress: _Progress, requests: int) -> None:
+def _storage_used(registry: Registry, client: RegistryClient) -> int | None:
+    """The registry's own storage figure; a registry that will not tell does not fail the sync."""
+    try:
+        return client.storage_used()
+    except RegistryError as error:
+        logger.warning("Registry %s did not report its storage: %s", registry.name, error)
+        return None
+
+
+def _succeed(
+    registry: Registry, run: SyncRun, progress: _Progress, requests: int, storage_used: int | None
+) -> None:
     """Inside the sync's transaction, so the data and "healthy" are committed together."""
     now = timezone.now()
     status = Registry.objects.select_for_update().values_list("status", flat=True).get(
@@ -181,6 +193,7 @@ def _succeed(registry: Registry, run: SyncRun, progress: _Progress, requests: in
         "status_message": "",
         "last_sync": now,
         "last_sync_error": "",
+        "storage_used": storage_used,
     }
     if status != Registry.Status.HEALTHY:
         changes["status_changed"] = now

@@ -13,7 +13,7 @@ from portal.inputs import id_or_none, search_term
 from portal.redirects import next_url
 from registries import robots, services
 from registries.forms import RegistryForm, SpaceCreateForm
-from registries.models import Registry, RegistrySpace, SpaceBinding, SyncRun
+from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, SyncRun
 from registries.tasks import enqueue_sync
 from workspaces.models import Workspace
 
@@ -113,6 +113,7 @@ def registry_detail(request, pk):
         "registry": registry,
         "counts": counts,
         "binding_count": SpaceBinding.objects.filter(space__registry=registry).count(),
+        "repository_count": Repository.objects.filter(space__registry=registry).count(),
         "sync_runs": SyncRun.objects.filter(registry=registry)[:5],
         "tab": "overview",
     }

@@ -6,7 +6,6 @@ them; only the workspace's admins change them; everyone else gets 404.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.decorators import refusal
 from portal.inputs import id_or_none
 from portal.permissions import can
 from registries import services
@@ -28,7 +28,7 @@ def _workspace_registry(request, pk, *, manage=False) -> Registry:
         Registry.objects.select_related("workspace"), pk=pk, scope=Registry.Scope.WORKSPACE,
         workspace__in=Workspace.objects.visible_to(request.user))
     if manage and not can(request.user, "manage_workspace_registries", registry.workspace):
-        raise PermissionDenied
+        raise refusal("manage_workspace_registries")
     return registry
 
 
@@ -57,7 +57,7 @@ def workspace_registry_create(request):
     pk = id_or_none(request.GET.get("workspace") or request.POST.get("workspace"))
     workspace = get_object_or_404(Workspace.objects.visible_to(request.user), pk=pk or 0)
     if not can(request.user, "manage_workspace_registries", workspace):
-        raise PermissionDenied
+        raise refusal("manage_workspace_registries")
     form = WorkspaceRegistryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         registry = form.save_checked(request.user, scope=Registry.Scope.WORKSPACE, workspace=workspace)

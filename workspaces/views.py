@@ -3,7 +3,6 @@ import datetime as dt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
@@ -13,7 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.decorators import permission_required
+from portal.decorators import permission_required, refusal
 from portal.htmx import render_page
 from portal.inputs import search_term
 from portal.permissions import can
@@ -129,7 +128,7 @@ def workspace_detail(request, pk):
 def _member_manager(request, pk) -> Workspace:
     workspace = _visible_workspace(request, pk)
     if not can(request.user, "manage_members", workspace):
-        raise PermissionDenied
+        raise refusal("manage_members")
     return workspace
 
 
@@ -193,7 +192,7 @@ def pull_credentials_rotate(request, pk):
     """Rotate the workspace's pull credentials (Workspace Admins and Admins)."""
     workspace = _visible_workspace(request, pk)
     if not can(request.user, "rotate_pull_credentials", workspace):
-        raise PermissionDenied
+        raise refusal("rotate_pull_credentials")
     rotated = rotate_pull_credentials(workspace, request.user, reason="requested on the workspace page")
     if not rotated:
         messages.info(request, _("This workspace has no pull credentials to rotate yet."))
@@ -292,7 +291,7 @@ def namespace_pull_secret(request, pk):
     if namespace.workspace is None:
         raise Http404
     if not can(request.user, "fetch_pull_secret", namespace.workspace):
-        raise PermissionDenied
+        raise refusal("fetch_pull_secret")
     manifest = pull_secrets.fetch_pull_secret(namespace, request.user, mint=True)
     response = HttpResponse(pull_secrets.as_yaml(manifest), content_type="application/yaml")
     filename = f"{pull_secrets.SECRET_NAME}-{namespace.name}.yaml"

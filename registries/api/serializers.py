@@ -38,9 +38,9 @@ class RegistrySerializer(StrictModelSerializer):
         fields = ["id", "name", "kind", "url", "username", "password", "has_password", "verify_tls",
                   "ca_bundle", "token_service", "token_service_id", "is_demo", "status", "status_message",
                   "status_changed", "last_sync",
-                  "last_sync_error", "space_count", "created", "updated"]
+                  "last_sync_error", "storage_used", "space_count", "created", "updated"]
         read_only_fields = ["is_demo", "status", "status_message", "status_changed", "last_sync",
-                            "last_sync_error", "created", "updated"]
+                            "last_sync_error", "storage_used", "created", "updated"]
 
     @extend_schema_field(serializers.IntegerField())
     def get_space_count(self, registry) -> int:

@@ -215,6 +215,10 @@ class RegistryClient:
     def iter_tags(self, repository: str) -> Iterator[TagInfo]:
         raise NotImplementedError
 
+    def storage_used(self) -> int | None:
+        """Bytes of storage the registry reports for itself; None when it reports none."""
+        return None
+
     def create_space(self, name: str, public: bool) -> SpaceInfo:
         raise NotImplementedError
 

@@ -173,6 +173,18 @@ class HarborClient(RegistryClient):
                         platforms=platforms,
                     )
 
+    def storage_used(self) -> int | None:
+        """Bytes of blob storage in use (``GET /statistics``, ``total_storage_consumption``).
+
+        Harbor shows the total to system administrators only and answers 0 to everyone else,
+        so for other accounts this is None (not reported) rather than a false 0.
+        """
+        user = self._current_user()
+        if not user or not user.get("sysadmin_flag"):
+            return None
+        statistics = self._json(self._send("GET", "/statistics"), dict, "the statistics")
+        return _int(statistics.get("total_storage_consumption"))
+
     def create_space(self, name: str, public: bool) -> SpaceInfo:
         body = {"project_name": name, "metadata": {"public": _flag(public)}}
         self._send(

@@ -620,6 +620,9 @@ class HarborDouble:
             case ["users", "current"]:
                 self._allow(method, "GET")
                 return Answer(200, self._current_user(user))
+            case ["statistics"]:
+                self._allow(method, "GET")
+                return Answer(200, self._statistics(user, record))
             case ["projects"]:
                 self._allow(method, "GET", "POST")
                 if method == "POST":
@@ -1084,6 +1087,29 @@ class HarborDouble:
                 notification_enable=True,
             )
         return info
+
+    def _statistics(self, user: User | None, record: RecordedRequest) -> dict[str, Any]:
+        """Statistic: counts the account may see; totals and storage for system admins only."""
+        if user is None:
+            raise HarborError(401, "unauthorized")
+        visible = self._visible_projects(user, record)
+        public = {p.name for p in visible if p.public}
+        private = {p.name for p in visible if not p.public}
+        repositories = list(self.repositories.values())
+        answer = {
+            "private_project_count": len(private),
+            "private_repo_count": sum(1 for r in repositories if r.project in private),
+            "public_project_count": len(public),
+            "public_repo_count": sum(1 for r in repositories if r.project in public),
+            "total_project_count": 0,
+            "total_repo_count": 0,
+            "total_storage_consumption": 0,
+        }
+        if user.admin and not user.robot:
+            blobs = {a.digest: a.size for r in repositories for a in r.artifacts}
+            answer.update(total_project_count=len(self.projects), total_repo_count=len(repositories),
+                          total_storage_consumption=sum(blobs.values()))
+        return answer
 
     def _current_user(self, user: User | None) -> dict[str, Any]:
         if user is None:

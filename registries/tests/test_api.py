@@ -716,3 +716,12 @@ def test_harbor_cannot_use_the_token_service_through_the_api(admin, db):
     assert response.json()["token_service"] == ["Only a Docker Registry can use Wharf's token service."]
     registry.refresh_from_db()
     assert registry.token_service is False
+
+
+def test_registry_reports_the_storage_read_at_sync_and_it_cannot_be_written(admin_api, demo_registry):
+    Registry.objects.filter(pk=demo_registry.pk).update(storage_used=2048)
+    url = f"/api/v1/registries/{demo_registry.pk}/"
+    assert admin_api.get(url).json()["storage_used"] == 2048
+    admin_api.patch(url, {"storage_used": 1}, format="json")
+    demo_registry.refresh_from_db()
+    assert demo_registry.storage_used == 2048

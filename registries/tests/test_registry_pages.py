@@ -260,3 +260,38 @@ def test_audit_log_filters_by_action_and_actor(client, admin, harbor_registry):
     assert bad.status_code == 400
     assert "Enter a valid date/time." in bad.text
     assert list(bad.context["page"]) == []
+
+
+def test_overview_shows_address_counts_storage_and_the_native_registry_link(
+        client, admin, harbor_registry, django_assert_max_num_queries):
+    Registry.objects.filter(pk=harbor_registry.pk).update(storage_used=3 * 1024 * 1024)
+    RegistrySpace.objects.create(registry=harbor_registry, name="team-a", visibility="private")
+    client.force_login(admin)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("registries:detail", args=[harbor_registry.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert harbor_registry.url in page
+    assert "Storage used" in page and "3.0\xa0MB" in page
+    assert f'href="{harbor_registry.url}" target="_blank" rel="noopener noreferrer"' in page
+    assert "Go to native registry" in page
+
+
+def test_overview_says_storage_not_reported_when_the_registry_gave_none(client, admin, db):
+    registry = Registry.objects.create(name="local", kind="distribution", url="http://127.0.0.1:5999")
+    client.force_login(admin)
+    page = client.get(reverse("registries:detail", args=[registry.pk])).content.decode()
+    assert "not reported" in page
+    # A Docker Registry has no UI of its own to go to.
+    assert "Go to native registry" not in page
+
+
+def test_registry_sections_sit_in_the_left_navigation_with_the_way_back(client, admin, harbor_registry):
+    client.force_login(admin)
+    page = client.get(reverse("registries:spaces", args=[harbor_registry.pk])).content.decode()
+    nav = page[page.index('<nav id="sidenav"'):page.index("</nav>", page.index('<nav id="sidenav"'))]
+    assert f'href="{reverse("registries:detail", args=[harbor_registry.pk])}">Overview</a>' in nav
+    assert (f'href="{reverse("registries:spaces", args=[harbor_registry.pk])}" aria-current="page">'
+            "Registry space</a>") in nav
+    assert f'href="{reverse("registries:platform-list")}"' in nav
+    assert "All registries" in nav

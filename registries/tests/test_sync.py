@@ -601,3 +601,52 @@ def test_command_reports_a_named_demo_registry_as_refused(db, harbor_double):
     with pytest.raises(CommandError):
         call_command("sync_registries", "demo", stdout=out)
     assert DEMO_REFUSAL in out.getvalue()
+
+
+def test_harbor_sync_stores_the_storage_harbor_reports(db, harbor_double):
+    harbor_double.add_artifact("team-a", "api", ["1.0"], size=1_000_000)
+    harbor_double.add_artifact("team-a", "web", ["2.0", "latest"], size=250_000)
+    registry = harbor_registry(harbor_double)
+
+    assert sync_registry(registry).result == "succeeded"
+
+    registry.refresh_from_db()
+    assert registry.storage_used == 1_250_000
+    assert harbor_double.requests_to("/api/v2.0/statistics", "GET")
+
+
+def test_storage_is_not_reported_for_an_account_harbor_hides_it_from(db, harbor_double):
+    # Harbor answers 0 to accounts that are not system administrators: not a real figure.
+    harbor_double.add_user("reader", "Reader-password-1")
+    harbor_double.add_project("team-a", public=True)
+    harbor_double.add_artifact("team-a", "api", ["1.0"], size=1_000_000)
+    registry = Registry(name="harbor-reader", kind="harbor", url=harbor_double.url, username="reader")
+    registry.set_password("Reader-password-1")
+    registry.save()
+
+    assert sync_registry(registry).result == "succeeded"
+
+    registry.refresh_from_db()
+    assert registry.storage_used is None
+    assert not harbor_double.requests_to("/api/v2.0/statistics")
+
+
+def test_statistics_failing_leaves_the_sync_successful_and_storage_not_reported(db, harbor_double):
+    harbor_double.add_artifact("team-a", "api", ["1.0"], size=1_000_000)
+    registry = harbor_registry(harbor_double)
+    Registry.objects.filter(pk=registry.pk).update(storage_used=5)
+    harbor_double.fail_on("/api/v2.0/statistics", 500)
+
+    run = sync_registry(registry)
+
+    assert run.result == "succeeded", run.error
+    assert Repository.objects.filter(space__registry=registry, name="team-a/api").exists()
+    registry.refresh_from_db()
+    assert registry.storage_used is None
+
+
+def test_a_docker_registry_reports_no_storage(db, populated_registry):
+    registry = distribution_registry(populated_registry)
+    assert sync_registry(registry).result == "succeeded"
+    registry.refresh_from_db()
+    assert registry.storage_used is None

@@ -271,3 +271,56 @@
     }
   });
 })();
+
+// Narrow screens: the side navigation folds behind the top bar's Menu button. The class "js"
+// tells the stylesheet that the button works, so without JavaScript the navigation stays shown.
+(function () {
+  "use strict";
+
+  document.documentElement.classList.add("js");
+
+  function toggleButton() { return document.querySelector("[data-nav-toggle]"); }
+
+  function setOpen(button, open) {
+    var nav = document.getElementById(button.getAttribute("aria-controls"));
+    if (!nav) return;
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    nav.classList.toggle("open", open);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-nav-toggle]");
+    if (button) {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      setOpen(button, open);
+      if (open) {
+        var first = document.querySelector("#sidenav a");
+        if (first) first.focus();
+      }
+    }
+  });
+
+  // A table wider than a phone scrolls inside its own box (wharf.css); keyboard users scroll it
+  // with the arrow keys once it can take focus, which a table without links or buttons cannot.
+  function focusableScrollBoxes() {
+    document.querySelectorAll(".table").forEach(function (table) {
+      var scrolls = table.scrollWidth > table.clientWidth + 1;
+      var hasFocusable = table.querySelector("a[href], button, input, select, textarea, summary, [tabindex]");
+      if (scrolls && !hasFocusable) table.setAttribute("tabindex", "0");
+      else if (!scrolls && table.getAttribute("tabindex") === "0") table.removeAttribute("tabindex");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", focusableScrollBoxes);
+  document.addEventListener("htmx:afterSettle", focusableScrollBoxes);
+  window.addEventListener("resize", focusableScrollBoxes);
+
+  // Escape closes the open navigation and puts focus back on its button.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var button = toggleButton();
+    if (button && button.getAttribute("aria-expanded") === "true") {
+      setOpen(button, false);
+      button.focus();
+    }
+  });
+})();
