@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registries', '0007_token_service_id_and_credential_rotation'),
+        ('registries', '0008_login_credential'),
     ]
 
     operations = [
