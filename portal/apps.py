@@ -9,6 +9,7 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from portal import lockout  # noqa: F401 - connects the lockout's audit receiver
+        from portal import languages  # noqa: F401 - applies the stored language at sign-in
 
 
 class WharfAdminConfig(admin_apps.AdminConfig):

@@ -55,3 +55,19 @@ class ApiToken(models.Model):
         from django.utils import timezone
 
         return self.expires is not None and self.expires <= timezone.now()
+
+
+class UserPreference(models.Model):
+    """What a person chose for themselves (the language), kept across sessions and devices."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="preference")
+    language = models.CharField(_("language"), max_length=16, choices=settings.LANGUAGES,
+                                blank=True)
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self):
+        return f"{self.user} ({self.language or '-'})"
