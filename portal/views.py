@@ -3,9 +3,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import defaults
-from django.urls import reverse
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_POST
 

@@ -232,7 +232,7 @@ def _words_in_the_data() -> set[str]:
 
 
 @pytest.mark.parametrize("persona", ["anonymous", "admin", "ws_admin", "ws_viewer", "superuser"])
-def test_every_page_in_zh_hans_has_no_english_left(world, persona):
+def test_every_page_in_zh_hans_has_no_english_left(world, persona):  # noqa: F811
     client = _client_for(persona, world)
     data_words = _words_in_the_data()
     found: dict[str, set[str]] = {}
