@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup migrate clean
+.PHONY: run test lint setup migrate clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,12 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) wharf.sqlite3 staticfiles
+
+# Developers: extract the marked strings into the zh-Hans catalog and compile it (needs GNU
+# gettext: apt-get install gettext). The compiled .mo files are committed, so running Wharf
+# needs no gettext.
+MESSAGES_IGNORE := --ignore=.venv --ignore=node_modules --ignore=bench --ignore=staticfiles \
+	--ignore='*/tests/*' --ignore=conftest.py
+messages: setup
+	$(BIN)/python manage.py makemessages --locale=zh_Hans --no-obsolete --no-location $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py compilemessages --locale=zh_Hans --ignore=.venv --ignore=node_modules

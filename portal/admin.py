@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model, update_session_auth_hash
-from django.contrib.auth.forms import AdminPasswordChangeForm, UsernameField
+from django.contrib.auth.forms import AdminPasswordChangeForm, SetUnusablePasswordMixin, UsernameField
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -62,6 +63,13 @@ class UserChangeForm(forms.ModelForm):
 
 
 class NoSavePasswordForm(AdminPasswordChangeForm):
+    # Django joins its help text to an English string when it is imported, so the text would
+    # stay English on a Chinese page; this joins it when the page is shown, in its language.
+    usable_password_help_text = format_lazy(
+        '{}<ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
+        SetUnusablePasswordMixin.usable_password_help_text,
+        _("If disabled, the current password for this user will be lost."))
+
     def save(self, commit=True):
         # Passwords are set by portal.services.set_password, with its audit event.
         raise PermissionDenied

@@ -8,7 +8,8 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self):
-        from portal import lockout  # noqa: F401 - connects the lockout's audit receiver
+        # Connect receivers: the lockout's audit events, the stored language at sign-in.
+        from portal import languages, lockout  # noqa: F401
 
 
 class WharfAdminConfig(admin_apps.AdminConfig):

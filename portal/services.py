@@ -4,6 +4,7 @@ Django admin is where platform Admins manage accounts; it calls these, like ever
 Passwords never reach the audit log: an event says only that one was set.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -85,3 +86,14 @@ def delete_user(user, actor) -> None:
         workspace_services.remove_member(membership, actor)
     audit.record(actor, "user.delete", user, before=user_snapshot(user))
     user.delete()
+
+
+def set_language_preference(user, language: str):
+    """Keep ``language`` as the person's own choice; it applies at their next sign-in too."""
+    from portal.models import UserPreference
+
+    if language not in dict(settings.LANGUAGES):
+        raise ServiceError(_("Unknown language."))
+    preference, _created = UserPreference.objects.update_or_create(
+        user=user, defaults={"language": language})
+    return preference

@@ -14,6 +14,7 @@ urlpatterns = [
     path("readyz/", health.readyz, name="readyz"),
     path("metrics/", metrics.metrics_view, name="metrics"),
     path("audit-log/", views.audit_log, name="audit-log"),
+    path("language/", views.set_language, name="set-language"),
     path("profile/", views_profile.profile, name="profile"),
     path("profile/tokens/<int:pk>/revoke/", views_profile.revoke_token, name="token-revoke"),
     path("api/v1/", include("portal.api_urls")),

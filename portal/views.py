@@ -3,16 +3,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import defaults
-from django.views.decorators.http import require_GET
+from django.views import i18n as i18n_views
+from django.views.decorators.http import require_GET, require_POST
 
-from portal import lockout
+from portal import languages, lockout, services
 from portal.decorators import permission_required
 from portal.forms import AuditFilterForm, LoginForm
 from portal.htmx import render_page
 from portal.models import AuditEvent
 from portal.permissions import is_admin
+from portal.redirects import is_same_site_path
 from registries import access
 from registries.models import Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Membership, Namespace
@@ -106,3 +109,17 @@ def server_error(request):
 
 def _error_page(request, template_name: str, status: int, context=None):
     return render(request, template_name, context or {}, status=status)
+@require_POST
+def set_language(request):
+    """The top bar's language switch: Django's set_language (cookie, same-site ``next``), and
+    for a signed-in person the choice is stored on the account too."""
+    if not is_same_site_path(request.POST.get("next", "")):
+        request.POST = request.POST.copy()
+        request.POST["next"] = reverse("dashboard")
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language")
+    if response.status_code in (302, 204) and languages.is_supported(language):
+        if request.user.is_authenticated:
+            services.set_language_preference(request.user, language)
+            languages.remember_in_session(request, language)
+    return response

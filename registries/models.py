@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal import crypto
@@ -67,7 +68,7 @@ class Registry(models.Model):
     url = models.CharField(_("URL"), max_length=500, validators=[http_url_validator, validate_no_userinfo])
     username = models.CharField(_("username"), max_length=255, blank=True)
     # Write-only: set through set_password(), never rendered.
-    password_encrypted = models.TextField(blank=True, editable=False)
+    password_encrypted = models.TextField(blank=True, editable=False, verbose_name=_("password encrypted"))
     verify_tls = models.BooleanField(_("verify TLS certificates"), default=True)
     ca_bundle = models.TextField(_("CA bundle (PEM)"), blank=True, validators=[validate_ca_bundle])
     scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices,
@@ -75,6 +76,7 @@ class Registry(models.Model):
     workspace = models.ForeignKey(
         "workspaces.Workspace", null=True, blank=True, on_delete=models.PROTECT,
         related_name="registries",
+        verbose_name=_("workspace"),
     )
     # Docker Registry configured with Wharf as its token server (auth.token): Wharf then
     # decides every pull and push, and the spaces' visibility is enforced. Platform registries
@@ -99,14 +101,14 @@ class Registry(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices,
                               default=Status.HEALTHY)
     status_message = models.TextField(_("status message"), blank=True)
-    status_changed = models.DateTimeField(null=True, blank=True)
+    status_changed = models.DateTimeField(null=True, blank=True, verbose_name=_("status changed"))
     last_sync = models.DateTimeField(_("last sync"), null=True, blank=True)
     last_sync_error = models.TextField(_("last sync error"), blank=True)
     # Bytes of storage the registry reports for itself, read at sync time so that showing the
     # Overview never calls the registry; None when the registry does not report it.
     storage_used = models.BigIntegerField(_("storage used"), null=True, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-    updated = models.DateTimeField(auto_now=True)
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         ordering = ["name"]
@@ -209,7 +211,8 @@ class RegistrySpace(models.Model):
         PUBLIC = "public", _("Public")
         PRIVATE = "private", _("Private")
 
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="spaces")
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="spaces",
+                                 verbose_name=_("registry"))
     name = models.CharField(_("name"), max_length=255)
     visibility = models.CharField(_("type"), max_length=16, choices=Visibility.choices,
                                   default=Visibility.PRIVATE)
@@ -218,8 +221,8 @@ class RegistrySpace(models.Model):
     missing = models.BooleanField(_("missing upstream"), default=False)
     repository_count = models.PositiveIntegerField(_("images"), default=0)
     upstream_created = models.DateTimeField(_("created"), null=True, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-    updated = models.DateTimeField(auto_now=True)
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
     workspaces = models.ManyToManyField(
         "workspaces.Workspace", through="SpaceBinding", related_name="bound_spaces",
     )
@@ -248,13 +251,14 @@ class RegistrySpace(models.Model):
 
 
 class SpaceBinding(models.Model):
-    space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE, related_name="bindings")
+    space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE, related_name="bindings",
+                              verbose_name=_("space"))
     # PROTECT: deleting a workspace that still has bindings is refused, not silently unbound.
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.PROTECT,
-                                  related_name="space_bindings")
+                                  related_name="space_bindings", verbose_name=_("workspace"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    created = models.DateTimeField(auto_now_add=True)
+                                   on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by"))
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         ordering = ["space", "workspace__name"]
@@ -273,7 +277,7 @@ class SpaceBinding(models.Model):
 
 class Repository(models.Model):
     space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE,
-                              related_name="repositories")
+                              related_name="repositories", verbose_name=_("space"))
     # The full path inside the registry, space included: "team-a/tools/cli".
     name = models.CharField(_("name"), max_length=255)
     description = models.TextField(_("description"), blank=True)
@@ -281,7 +285,7 @@ class Repository(models.Model):
     pull_count = models.PositiveBigIntegerField(_("pulls"), default=0)
     upstream_created = models.DateTimeField(_("created"), null=True, blank=True)
     last_push = models.DateTimeField(_("last push"), null=True, blank=True)
-    synced = models.DateTimeField(null=True, blank=True)
+    synced = models.DateTimeField(null=True, blank=True, verbose_name=_("synced"))
 
     class Meta:
         ordering = ["name"]
@@ -309,7 +313,8 @@ class Repository(models.Model):
 
 
 class Tag(models.Model):
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags",
+                                   verbose_name=_("repository"))
     name = models.CharField(_("tag"), max_length=128)
     digest = models.CharField(_("digest"), max_length=100)
     size = models.PositiveBigIntegerField(_("size"), null=True, blank=True)
@@ -338,15 +343,17 @@ class SyncRun(models.Model):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
 
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="sync_runs")
-    result = models.CharField(max_length=16, choices=Result.choices, default=Result.RUNNING)
-    started = models.DateTimeField(auto_now_add=True)
-    finished = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    spaces = models.PositiveIntegerField(default=0)
-    repositories = models.PositiveIntegerField(default=0)
-    tags = models.PositiveIntegerField(default=0)
-    requests = models.PositiveIntegerField(default=0)
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="sync_runs",
+                                 verbose_name=_("registry"))
+    result = models.CharField(max_length=16, choices=Result.choices, default=Result.RUNNING,
+                              verbose_name=_("result"))
+    started = models.DateTimeField(auto_now_add=True, verbose_name=_("started"))
+    finished = models.DateTimeField(null=True, blank=True, verbose_name=_("finished"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    spaces = models.PositiveIntegerField(default=0, verbose_name=_("spaces"))
+    repositories = models.PositiveIntegerField(default=0, verbose_name=_("repositories"))
+    tags = models.PositiveIntegerField(default=0, verbose_name=_("tags"))
+    requests = models.PositiveIntegerField(default=0, verbose_name=_("requests"))
 
     class Meta:
         ordering = ["-started", "-id"]
@@ -354,7 +361,9 @@ class SyncRun(models.Model):
         verbose_name_plural = _("sync runs")
 
     def __str__(self):
-        return f"{self.registry} sync {self.started:%Y-%m-%d %H:%M} {self.result}"
+        return gettext("%(registry)s sync %(started)s: %(result)s") % {
+            "registry": self.registry, "started": f"{self.started:%Y-%m-%d %H:%M}",
+            "result": self.get_result_display()}
 
     @property
     def duration(self):
@@ -381,27 +390,32 @@ class PullCredential(models.Model):
         FAILED = "failed", _("Failed")
 
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE,
-                                  related_name="pull_credentials")
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="pull_credentials")
+                                  related_name="pull_credentials", verbose_name=_("workspace"))
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="pull_credentials",
+                                 verbose_name=_("registry"))
     username = models.CharField(_("username"), max_length=255, blank=True)
-    secret_encrypted = models.TextField(blank=True, editable=False)
-    secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    secret_encrypted = models.TextField(blank=True, editable=False, verbose_name=_("secret encrypted"))
+    secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True,
+                                   verbose_name=_("secret hash"))
     # Harbor's robot id, and the space names the registry was last told to allow.
-    upstream_id = models.CharField(max_length=64, blank=True)
-    granted = models.JSONField(default=list, blank=True)
+    upstream_id = models.CharField(max_length=64, blank=True, verbose_name=_("upstream id"))
+    granted = models.JSONField(default=list, blank=True, verbose_name=_("granted"))
     state = models.CharField(_("propagation"), max_length=16, choices=State.choices,
                              default=State.PENDING)
     error = models.TextField(_("error"), blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    reconciled = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    reconciled = models.DateTimeField(null=True, blank=True, verbose_name=_("reconciled"))
     rotated = models.DateTimeField(_("last rotated"), null=True, blank=True)
-    previous_username = models.CharField(max_length=255, blank=True, editable=False)
-    previous_upstream_id = models.CharField(max_length=64, blank=True, editable=False)
-    previous_secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    previous_username = models.CharField(max_length=255, blank=True, editable=False,
+                                         verbose_name=_("previous username"))
+    previous_upstream_id = models.CharField(max_length=64, blank=True, editable=False,
+                                            verbose_name=_("previous upstream id"))
+    previous_secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True,
+                                            verbose_name=_("previous secret hash"))
     previous_valid_until = models.DateTimeField(_("previous secret valid until"), null=True, blank=True,
                                                 editable=False)
-    created = models.DateTimeField(auto_now_add=True)
-    updated = models.DateTimeField(auto_now=True)
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    updated = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         ordering = ["workspace__name", "registry__name"]
@@ -412,7 +426,7 @@ class PullCredential(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.workspace} @ {self.registry}: {self.username or '(not created)'}"
+        return f"{self.workspace} @ {self.registry}: {self.username or gettext('(not created)')}"
 
     def set_secret(self, raw: str) -> None:
         import hashlib
@@ -444,11 +458,11 @@ class TokenSigningKey(models.Model):
     """
 
     registry = models.ForeignKey(Registry, null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="signing_keys")
-    private_key_encrypted = models.TextField(editable=False)
-    certificate_pem = models.TextField()
-    created = models.DateTimeField(auto_now_add=True)
-    retired = models.DateTimeField(null=True, blank=True)
+                                 related_name="signing_keys", verbose_name=_("registry"))
+    private_key_encrypted = models.TextField(editable=False, verbose_name=_("private key encrypted"))
+    certificate_pem = models.TextField(verbose_name=_("certificate pem"))
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    retired = models.DateTimeField(null=True, blank=True, verbose_name=_("retired"))
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -456,7 +470,9 @@ class TokenSigningKey(models.Model):
         verbose_name_plural = _("token signing keys")
 
     def __str__(self):
-        return f"signing key {self.pk} ({'retired' if self.retired else 'active'})"
+        if self.retired:
+            return gettext("signing key %(pk)s (retired)") % {"pk": self.pk}
+        return gettext("signing key %(pk)s (active)") % {"pk": self.pk}
 
 
 class LoginCredential(models.Model):

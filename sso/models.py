@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,7 +12,7 @@ class OidcIdentity(models.Model):
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="oidc_identities")
+                             related_name="oidc_identities", verbose_name=_("user"))
     issuer = models.CharField(_("issuer"), max_length=255)
     subject = models.CharField(_("subject"), max_length=255)
     # True while the platform Admin role comes from the provider's admin group, so a later
@@ -28,4 +29,4 @@ class OidcIdentity(models.Model):
         verbose_name_plural = _("OpenID Connect identities")
 
     def __str__(self):
-        return f"{self.subject} at {self.issuer}"
+        return gettext("%(subject)s at %(issuer)s") % {"subject": self.subject, "issuer": self.issuer}

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.permissions import ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER
@@ -63,13 +64,14 @@ class Membership(models.Model):
         PROVIDER = "provider", _("Identity provider")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="memberships")
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+                             related_name="memberships", verbose_name=_("user"))
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships",
+                                  verbose_name=_("workspace"))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     # Provider-made memberships follow the provider's groups at every sign-in (added, changed,
     # removed); memberships made in Wharf are never touched by a sign-in.
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.WHARF)
-    created = models.DateTimeField(auto_now_add=True)
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         ordering = ["workspace__name", "user__username"]
@@ -85,7 +87,8 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
 
     def __str__(self):
-        return f"{self.user} in {self.workspace} ({self.role})"
+        return gettext("%(user)s in %(workspace)s (%(role)s)") % {
+            "user": self.user, "workspace": self.workspace, "role": self.get_role_display()}
 
 
 class Cluster(models.Model):
@@ -94,7 +97,7 @@ class Cluster(models.Model):
         error_messages={"unique": _("A cluster with this name already exists.")},
     )
     description = models.TextField(_("description"), blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         ordering = ["name"]
@@ -110,14 +113,16 @@ class Cluster(models.Model):
 
 
 class Namespace(models.Model):
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="namespaces")
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="namespaces",
+                                verbose_name=_("cluster"))
     name = models.CharField(_("name"), max_length=63, validators=[dns_label_validator])
     # A foreign key, so a namespace belongs to at most one workspace by construction.
     # PROTECT: a workspace that still has namespaces cannot be deleted by accident.
     workspace = models.ForeignKey(
         Workspace, null=True, blank=True, on_delete=models.PROTECT, related_name="namespaces",
+        verbose_name=_("workspace"),
     )
-    created = models.DateTimeField(auto_now_add=True)
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     objects = NamespaceQuerySet.as_manager()
 

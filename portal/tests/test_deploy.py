@@ -54,6 +54,7 @@ def test_containerfile_builds_one_unprivileged_image_for_every_process():
     assert "ARG BASE_IMAGE=docker.io/library/python:3.13-slim" in text
     assert text.count("FROM ${BASE_IMAGE}") == 2  # build stage, then a clean runtime stage
     assert "collectstatic --noinput" in text
+    assert "\nCOPY locale locale\n" in text  # the compiled translations
     assert "\nUSER 10001:10001\n" in text
     assert 'CMD ["gunicorn", "--config", "deploy/gunicorn.conf.py", "portal.wsgi"]' in text
 
