@@ -133,6 +133,44 @@ class _AnyOf(Func):
     output_field = BooleanField()
 
 
+# Who may push (and scan and delete) ---------------------------------------------------------
+
+
+def _push_workspace_ids(user) -> list[int]:
+    return [pk for pk in workspace_roles(user) if can(user, "push_images", pk)]
+
+
+def can_push(user, space: RegistrySpace) -> bool:
+    """Whether ``user`` may push into ``space`` (and ask for scans and delete images there).
+
+    Platform Admins anywhere. Workspace Admins and Editors: the private platform spaces bound
+    to their workspace, and every space of their own workspace's registries. Nobody else, and
+    no Viewer; a public platform space is the Admins' alone.
+    """
+    if user is None or not user.is_authenticated:
+        return False
+    if is_admin(user):
+        return True
+    workspace_ids = _push_workspace_ids(user)
+    if not workspace_ids:
+        return False
+    registry = space.registry
+    if registry.scope == Registry.Scope.WORKSPACE:
+        return registry.workspace_id in workspace_ids
+    if space.visibility != RegistrySpace.Visibility.PRIVATE:
+        return False
+    return SpaceBinding.objects.filter(space=space, workspace_id__in=workspace_ids).exists()
+
+
+def spaces_pushable_by(user, *, healthy_only: bool = False) -> QuerySet[RegistrySpace]:
+    """The spaces ``can_push`` allows ``user``, as one queryset (the same rule)."""
+    if user is None or not user.is_authenticated:
+        return RegistrySpace.objects.none()
+    if is_admin(user):
+        return _spaces(healthy_only)
+    return _spaces(healthy_only).filter(_private_q(Workspace.objects.filter(pk__in=_push_workspace_ids(user))))
+
+
 def namespaces_for_user(user, action: str = "browse_images") -> QuerySet[Namespace]:
     """The namespaces whose images ``user`` may browse ("browse_images") or use ("use_images").
 
