@@ -168,7 +168,8 @@ def spaces_pushable_by(user, *, healthy_only: bool = False) -> QuerySet[Registry
         return RegistrySpace.objects.none()
     if is_admin(user):
         return _spaces(healthy_only)
-    return _spaces(healthy_only).filter(_private_q(Workspace.objects.filter(pk__in=_push_workspace_ids(user))))
+    workspaces = Workspace.objects.filter(pk__in=_push_workspace_ids(user))
+    return _spaces(healthy_only).filter(_private_q(workspaces))
 
 
 def namespaces_for_user(user, action: str = "browse_images") -> QuerySet[Namespace]:
