@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from markdown_it import MarkdownIt
 
 from registries import outbound
@@ -28,6 +29,20 @@ def render_description(text: str) -> SafeString:
     if not text.strip():
         return mark_safe("")
     return mark_safe(_markdown.render(text[:MAX_DESCRIPTION]))  # noqa: S308 (html disabled)
+
+
+SEVERITY_LABELS = {
+    "Critical": gettext_lazy("Critical"), "High": gettext_lazy("High"), "Medium": gettext_lazy("Medium"),
+    "Low": gettext_lazy("Low"), "Unknown": gettext_lazy("Unknown"),
+}
+
+
+def severity_rows(overview: ScanOverview | None) -> list[tuple[str, str, int]]:
+    """(css key, translated label, count) per severity, most severe first."""
+    if overview is None:
+        return []
+    return [(severity.lower(), SEVERITY_LABELS.get(severity, severity), count)
+            for severity, count in overview.counts]
 
 
 def supports_scanning(registry: Registry) -> bool:

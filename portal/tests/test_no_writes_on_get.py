@@ -215,6 +215,18 @@ def _workspace_registry_pairs(w):
             {"workspace_pk": payments.pk, "pk": other.pk}]
 
 
+def _repository_tags(w):
+    return [{"pk": pk, "tag": "1.0"} for pk in _repositories(w)]
+
+
+def _repository_digests(w):
+    pairs = [{"pk": pk, "digest": Repository.objects.get(pk=pk).tags.order_by("name").first().digest}
+             for pk in _repositories(w)]
+    # A digest asked for under another repository's id.
+    pairs.append({"pk": pairs[0]["pk"], "digest": pairs[-1]["digest"]})
+    return pairs
+
+
 def _namespace_repositories(w):
     return [{"namespace_pk": ns, "repository_pk": repo} for ns in _namespaces(w) for repo in _repositories(w)[:3]]
 
@@ -260,6 +272,11 @@ PARAMETERS: dict[str, Callable] = {
     "registries:space-delete": _space_pairs,
     "registries:repository": _one("pk", _repositories),
     "registries:picker-tags": _one("pk", _repositories),
+    "registries:repository-delete": _one("pk", _repositories),
+    "registries:tag-delete": _repository_tags,
+    "registries:artifact-layers": _repository_digests,
+    "registries:artifact-scan": _repository_digests,
+    "registries:artifact-delete": _repository_digests,
     "registries:credential-retry": lambda w: [
         {"pk": c.registry_id, "credential_pk": c.pk} for c in w["credentials"].values()],
     "workspaces:detail": _one("pk", _workspaces),
