@@ -312,6 +312,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "portal.api.schema.document_errors",
     ],
+    # A scan's status (registries/api/images.py) is not a registry's status.
+    "ENUM_NAME_OVERRIDES": {"ScanStatusEnum": ["not_scanned", "queued", "scanning", "error", "complete"]},
 }
 
 # Background work: the immediate backend runs tasks in-process (tests, `make run`);
