@@ -313,7 +313,8 @@ SPECTACULAR_SETTINGS = {
         "portal.api.schema.document_errors",
     ],
     # A scan's status (registries/api/images.py) is not a registry's status.
-    "ENUM_NAME_OVERRIDES": {"ScanStatusEnum": ["not_scanned", "queued", "scanning", "error", "complete"]},
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "registries.models.Registry.Status",
+                            "ScanStatusEnum": "registries.api.images.SCAN_STATES"},
 }
 
 # Background work: the immediate backend runs tasks in-process (tests, `make run`);

@@ -425,10 +425,12 @@ class SeverityCountSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+SCAN_STATES = ["not_scanned", "queued", "scanning", "error", "complete"]
+
+
 class ScanOverviewSerializer(serializers.Serializer):
     supported = serializers.BooleanField(help_text=gettext_lazy("False: the registry does not scan."))
-    status = serializers.ChoiceField(
-        choices=["not_scanned", "queued", "scanning", "error", "complete"], allow_null=True)
+    status = serializers.ChoiceField(choices=SCAN_STATES, allow_null=True)
     severity = serializers.CharField(allow_blank=True, allow_null=True)
     counts = SeverityCountSerializer(many=True)
     total = serializers.IntegerField()
