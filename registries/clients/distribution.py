@@ -257,11 +257,31 @@ class DistributionClient(RegistryClient):
 
     def delete_tag(self, repository: str, tag: str, digest: str) -> None:
         """Distribution 2.x cannot delete a tag, only a manifest (with every tag on it). So the
-        tag is first moved onto a tiny placeholder manifest of its own, which is then deleted:
-        the tag goes, and the image it named stays for its other tags and digests."""
+        tag is moved onto a tiny placeholder manifest of its own, which is then deleted: the tag
+        goes, and the image it named stays for its other tags and its digest.
+
+        Deletion is proven enabled first (deleting a manifest that does not exist answers 404,
+        not 405), and should the placeholder's deletion still fail, the tag is put back on the
+        manifest it named, byte for byte.
+        """
         if not REPOSITORY_NAME.fullmatch(repository) or not TAG_NAME.fullmatch(tag):
             raise NotFound(f"{repository}:{tag} is not a valid image reference")
+        self._delete_manifest(repository, "sha256:" + "0" * 64, missing_ok=True)
         scope = f"repository:{repository}:pull,push,delete"
+        original = self._request(f"/v2/{repository}/manifests/{tag}", scope=scope,
+                                 headers={"Accept": MANIFEST_ACCEPT}, what=f"tag {repository}:{tag}")
+        placeholder = self._push_placeholder(repository, tag, scope)
+        try:
+            self._delete_manifest(repository, placeholder)
+        except RegistryError:
+            media_type = original.headers.get("Content-Type", OCI_MANIFEST).split(";")[0]
+            self._request(f"/v2/{repository}/manifests/{tag}", scope=scope, method="PUT",
+                          content=original.content, headers={"Content-Type": media_type},
+                          what=f"tag {repository}:{tag}")
+            raise
+
+    def _push_placeholder(self, repository: str, tag: str, scope: str) -> str:
+        """Point ``tag`` at a new, empty image of its own; answers that image's digest."""
         config = json.dumps({"wharf": "deleted tag", "tag": tag, "at": time.time()}).encode()
         config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
         start = self._request(f"/v2/{repository}/blobs/uploads/", scope=scope, method="POST",
@@ -284,7 +304,7 @@ class DistributionClient(RegistryClient):
         self._request(f"/v2/{repository}/manifests/{tag}", scope=scope, method="PUT",
                       content=placeholder, headers={"Content-Type": OCI_MANIFEST},
                       what=f"tag {repository}:{tag}")
-        self._delete_manifest(repository, "sha256:" + hashlib.sha256(placeholder).hexdigest())
+        return "sha256:" + hashlib.sha256(placeholder).hexdigest()
 
     def delete_repository(self, repository: str) -> None:
         """Distribution has no repository deletion: every manifest a tag names is deleted."""
