@@ -7,10 +7,12 @@ registries/access.py must agree with it for every combination.
 import itertools
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
 from conftest import make_user
 from registries import access
 from registries.models import Registry, RegistrySpace, SpaceBinding
+from registries.tests import image_world
 from workspaces.models import Cluster, Namespace, Workspace
 
 REGISTRIES = {
@@ -183,3 +185,43 @@ def test_granting_bindings_are_those_of_private_platform_spaces(world):
         for space, (visibility, bound_to) in SPACES.items() if visibility == "private"
         for workspace in bound_to
     }
+
+
+# Who may push (and scan and delete): access.can_push ----------------------------------------
+
+PUSH_SPACES = [("plat", "pub"), ("plat", "priv-w"), ("plat", "priv-o"), ("plat", "priv-both"),
+               ("plat", "priv-none"), ("own", "team"), ("own", "open"), ("other", "stuff")]
+
+
+def push_oracle(persona: str, registry: str, space: str) -> bool:
+    """The issue's words: platform Admins anywhere; Workspace Admins and Editors into private
+    spaces bound to their workspace and into their own workspace registries."""
+    if persona == "admin":
+        return True
+    if persona == "ws_viewer":
+        return False
+    workspace = "search" if persona == "outsider" else "payments"
+    scope, owner, _healthy = image_world.REGISTRIES[registry]
+    visibility, bound = image_world.SPACES[(registry, space)]
+    if scope == "workspace":
+        return owner == workspace
+    return visibility == "private" and workspace in bound
+
+
+@pytest.mark.parametrize("persona", ["admin", "ws_admin", "ws_editor", "ws_viewer", "outsider"])
+def test_can_push_and_the_pushable_spaces_follow_the_rule(request, workspace, other_workspace, persona):
+    world = image_world.build({"payments": workspace, "search": other_workspace})
+    user = request.getfixturevalue(persona)
+    pushable = set(access.spaces_pushable_by(user).values_list("pk", flat=True))
+    for registry, space in PUSH_SPACES:
+        expected = push_oracle(persona, registry, space)
+        space_object = world["spaces"][(registry, space)]
+        assert access.can_push(user, space_object) is expected, (persona, registry, space)
+        assert (space_object.pk in pushable) is expected, (persona, registry, space)
+
+
+def test_nobody_signed_out_may_push(db):
+    registry = Registry.objects.create(name="plat", kind="harbor", url="https://plat.example.com")
+    space = RegistrySpace.objects.create(registry=registry, name="pub", visibility="public")
+    assert access.can_push(AnonymousUser(), space) is False
+    assert not access.spaces_pushable_by(AnonymousUser()).exists()
