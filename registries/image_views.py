@@ -4,6 +4,8 @@ What is shown always comes from registries/access.py; roles from portal.permissi
 access.namespaces_for_user). Anything outside the user's scope answers 404.
 """
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -93,6 +95,9 @@ def images(request):
     return render_page(request, "images/image_list.html", context, fragment="image-table")
 
 
+_PLACEHOLDER = "0placeholder0"
+
+
 def visible_repository(user, pk) -> Repository:
     """A repository ``user`` may see (registries.access), or 404."""
     visible = access.repositories_in(access.spaces_for_user(user, healthy_only=False))
@@ -120,13 +125,22 @@ def repository_detail(request, pk):
     tags = repository.tags.order_by("-pushed", "name", "pk")
     page = Paginator(tags, TAGS_PER_PAGE).get_page(request.GET.get("page"))
     host = registry.host
+    may_push = access.can_push(request.user, repository.space)
+    # Each row links to up to five actions: reversed once per page, not once per row and link.
+    urls = {name: reverse(f"registries:{name}", args=[repository.pk, _PLACEHOLDER])
+            for name in ("artifact-layers", "artifact-scan", "artifact-delete", "tag-delete")}
     for tag in page:
         tag.reference = imagerefs.compose(host, repository.name, tag=tag.name)
         tag.pinned = imagerefs.compose(host, repository.name, digest=tag.digest) if tag.digest else ""
+        tag.layers_url = urls["artifact-layers"].replace(_PLACEHOLDER, tag.digest)
+        tag.scan_url = urls["artifact-scan"].replace(_PLACEHOLDER, tag.digest)
+        if may_push:
+            tag.delete_url = urls["tag-delete"].replace(_PLACEHOLDER, quote(tag.name, safe=""))
+            tag.delete_image_url = urls["artifact-delete"].replace(_PLACEHOLDER, tag.digest)
     context = {"repository": repository, "space": repository.space,
                "registry": registry, "page": page,
                "description": image_details.render_description(repository.description),
-               "may_push": access.can_push(request.user, repository.space),
+               "may_push": may_push,
                "scanning": image_details.supports_scanning(registry),
                "workspace_id": id_or_none(request.GET.get("workspace")) or ""}
     return render_page(request, "images/repository_detail.html", context, fragment="tag-table")
