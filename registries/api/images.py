@@ -358,6 +358,7 @@ class NamespaceManifestView(APIView):
 # The repository page --------------------------------------------------------------------------
 
 REFUSED = OpenApiResponse(
+    MessageSerializer,
     description="The registry refused, failed or does not support it; nothing changed. {detail}.")
 
 
