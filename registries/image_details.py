@@ -49,10 +49,6 @@ def supports_scanning(registry: Registry) -> bool:
     return registry.kind == Registry.Kind.HARBOR and not registry.is_demo
 
 
-def supports_deletion(registry: Registry) -> bool:
-    return not registry.is_demo
-
-
 class DetailError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
