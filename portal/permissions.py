@@ -58,7 +58,7 @@ WORKSPACE_ACTIONS = {
     "view_workspace": {ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER},
     "browse_images": {ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER},
     "use_images": {ROLE_ADMIN, ROLE_EDITOR},
-    # Into the private spaces bound to the workspace and its own registries (registries.access).
+    # Pushing, scanning and deleting images, in the spaces registries.access.can_push allows.
     "push_images": {ROLE_ADMIN, ROLE_EDITOR},
     "fetch_pull_secret": {ROLE_ADMIN, ROLE_EDITOR},
     "manage_members": {ROLE_ADMIN},

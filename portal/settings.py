@@ -64,6 +64,9 @@ WHARF_REGISTRY_TIMEOUT = env_int("WHARF_REGISTRY_TIMEOUT", 10)
 # One limit for everything a request does at a registry (all calls, redirects, token fetches):
 # a slow registry must not hold a web worker. Sync and other background work have none.
 WHARF_REGISTRY_DEADLINE = env_int("WHARF_REGISTRY_DEADLINE", 15)
+# How long an image's layers, read from its registry, are kept in Django's cache. Digests are
+# immutable, so this only bounds the cache's size, never how fresh the answer is.
+WHARF_LAYER_CACHE_SECONDS = env_int("WHARF_LAYER_CACHE_SECONDS", 24 * 3600)
 if WHARF_REGISTRY_TIMEOUT < 1 or WHARF_REGISTRY_DEADLINE < 1:
     raise ImproperlyConfigured(
         "WHARF_REGISTRY_TIMEOUT and WHARF_REGISTRY_DEADLINE must be at least 1 second.")
@@ -318,6 +321,9 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "portal.api.schema.document_errors",
     ],
+    # A scan's status (registries/api/images.py) is not a registry's status.
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "registries.models.Registry.Status",
+                            "ScanStatusEnum": "registries.api.images.SCAN_STATES"},
 }
 
 # Background work: the immediate backend runs tasks in-process (tests, `make run`);

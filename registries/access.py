@@ -187,41 +187,44 @@ def registries_pullable_by_workspace(workspace) -> QuerySet[Registry]:
     )
 
 
-# Pushing -------------------------------------------------------------------------------------
+# Pushing (and asking for scans, deleting images) --------------------------------------------
 # Health is ignored: whether a push may happen is the registry's question at the moment it is
 # asked (the token service, Harbor's robot), not Wharf's last view of the registry.
 
 
-def _push_workspaces(user) -> QuerySet[Workspace]:
+def _push_workspace_ids(user) -> list[int]:
     """The workspaces whose spaces ``user``'s role lets them push into (portal.permissions)."""
-    return Workspace.objects.filter(
-        pk__in=[pk for pk in workspace_roles(user) if can(user, "push_images", pk)])
+    return [pk for pk in workspace_roles(user) if can(user, "push_images", pk)]
 
 
-def pushable_spaces(user, registry) -> QuerySet[RegistrySpace]:
-    """The spaces of ``registry`` that ``user`` may push into.
+def spaces_pushable_by(user) -> QuerySet[RegistrySpace]:
+    """The spaces ``user`` may push into.
 
-    A Workspace Admin or Editor: the private platform spaces bound to that workspace and every
-    space of the workspace's own registries (the same spaces the access rule gives the
-    workspace privately). A platform Admin: every space of a platform registry; on a workspace
-    registry only what their own role there allows. Public platform spaces: Admins only.
-    Everyone else (viewers, namespaces, anonymous): nothing.
+    Platform Admins: every space. Workspace Admins and Editors: the private platform spaces
+    bound to their workspace and every space of their workspace's own registries (the spaces
+    the access rule gives the workspace privately). A public platform space is the Admins'
+    alone; everyone else (viewers, namespaces, anonymous) gets nothing.
     """
     if user is None or not user.is_authenticated:
         return RegistrySpace.objects.none()
-    spaces = _spaces(healthy_only=False).filter(registry=registry)
-    if is_admin(user) and registry.scope == Registry.Scope.PLATFORM:
-        return spaces
-    return spaces.filter(_private_q(_push_workspaces(user)))
+    if is_admin(user):
+        return _spaces(healthy_only=False)
+    workspaces = Workspace.objects.filter(pk__in=_push_workspace_ids(user))
+    return _spaces(healthy_only=False).filter(_private_q(workspaces))
 
 
-def can_push(user, space) -> bool:
-    """Whether ``user`` may push into ``space`` (see ``pushable_spaces``)."""
+def pushable_spaces(user, registry) -> QuerySet[RegistrySpace]:
+    """The spaces of ``registry`` that ``user`` may push into (``spaces_pushable_by``)."""
+    return spaces_pushable_by(user).filter(registry=registry)
+
+
+def can_push(user, space: RegistrySpace) -> bool:
+    """Whether ``user`` may push into ``space`` (``spaces_pushable_by``, for one space)."""
     if user is None or not user.is_authenticated or space.missing:
         return False
-    if is_admin(user) and space.registry.scope == Registry.Scope.PLATFORM:
+    if is_admin(user):
         return True
-    return pushable_spaces(user, space.registry).filter(pk=space.pk).exists()
+    return spaces_pushable_by(user).filter(pk=space.pk).exists()
 
 
 def registries_for_user(user) -> QuerySet[Registry]:

@@ -95,3 +95,9 @@ class WorkspaceRegistryForm(RegistryForm):
         if reason:
             raise forms.ValidationError(reason)
         return url
+
+
+class ConfirmDeletionForm(forms.Form):
+    """The type-the-name confirmation of every deletion of images."""
+
+    confirm = forms.CharField(label=_("Type the name to confirm"), max_length=300, strip=True)

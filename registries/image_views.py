@@ -4,19 +4,27 @@ What is shown always comes from registries/access.py; roles from portal.permissi
 access.namespaces_for_user). Anything outside the user's scope answers 404.
 """
 
+from urllib.parse import quote
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.htmx import render_page
 from portal.inputs import id_or_none, search_term
 from portal.permissions import is_admin
-from registries import access, explain, imagerefs, login_commands
+from registries import access, explain, image_details, imagerefs, login_commands, services
+from registries.clients.distribution import DIGEST
+from registries.forms import ConfirmDeletionForm
 from registries.login_views import push_commands
-from registries.models import Registry
+from registries.models import Registry, Repository, Tag
 from registries.paging import CappedCountPaginator
 from workspaces.models import Membership, Namespace
 
@@ -88,26 +96,160 @@ def images(request):
     return render_page(request, "images/image_list.html", context, fragment="image-table")
 
 
+_PLACEHOLDER = "0placeholder0"
+
+
+def visible_repository(user, pk) -> Repository:
+    """A repository ``user`` may see (registries.access), or 404."""
+    visible = access.repositories_in(access.spaces_for_user(user, healthy_only=False))
+    return get_object_or_404(visible.select_related("space__registry"), pk=pk)
+
+
+def artifact_digest(repository: Repository, digest: str) -> str:
+    """``digest`` when a tag of ``repository`` names it (what Wharf knows of), else 404."""
+    if not DIGEST.fullmatch(digest) or not repository.tags.filter(digest=digest).exists():
+        raise Http404
+    return digest
+
+
+def _require_push(user, repository: Repository) -> None:
+    # Seen but not theirs to change: forbidden, not hidden.
+    if not access.can_push(user, repository.space):
+        raise PermissionDenied
+
+
 @login_required
 @require_GET
 def repository_detail(request, pk):
-    visible = access.repositories_in(access.spaces_for_user(request.user, healthy_only=False))
-    repository = get_object_or_404(visible.select_related("space__registry"), pk=pk)
+    repository = visible_repository(request.user, pk)
+    registry = repository.space.registry
     tags = repository.tags.order_by("-pushed", "name", "pk")
     page = Paginator(tags, TAGS_PER_PAGE).get_page(request.GET.get("page"))
-    host = repository.space.registry.host
+    host = registry.host
+    may_push = access.can_push(request.user, repository.space)
+    # Each row links to up to five actions: reversed once per page, not once per row and link.
+    urls = {name: reverse(f"registries:{name}", args=[repository.pk, _PLACEHOLDER])
+            for name in ("artifact-layers", "artifact-scan", "artifact-delete", "tag-delete")}
     for tag in page:
         tag.reference = imagerefs.compose(host, repository.name, tag=tag.name)
         tag.pinned = imagerefs.compose(host, repository.name, digest=tag.digest) if tag.digest else ""
-    registry = repository.space.registry
-    push = None
-    if access.can_push(request.user, repository.space):
-        push = push_commands(registry, repository.space.name, repository.short_name)
+        tag.layers_url = urls["artifact-layers"].replace(_PLACEHOLDER, tag.digest)
+        tag.scan_url = urls["artifact-scan"].replace(_PLACEHOLDER, tag.digest)
+        if may_push:
+            tag.delete_url = urls["tag-delete"].replace(_PLACEHOLDER, quote(tag.name, safe=""))
+            tag.delete_image_url = urls["artifact-delete"].replace(_PLACEHOLDER, tag.digest)
+    push = push_commands(registry, repository.space.name, repository.short_name) if may_push else None
     context = {"repository": repository, "space": repository.space,
                "registry": registry, "page": page, "push": push,
                "login_supported": login_commands.supports(registry),
+               "description": image_details.render_description(repository.description),
+               "may_push": may_push,
+               "scanning": image_details.supports_scanning(registry),
                "workspace_id": id_or_none(request.GET.get("workspace")) or ""}
     return render_page(request, "images/repository_detail.html", context, fragment="tag-table")
+
+
+@login_required
+@require_GET
+def artifact_layers(request, pk, digest):
+    repository = visible_repository(request.user, pk)
+    digest = artifact_digest(repository, digest)
+    context = {"repository": repository, "digest": digest, "platforms": None, "error": None}
+    try:
+        context["platforms"] = image_details.layers(repository, digest, request.user)
+    except image_details.DetailError as error:
+        context["error"] = error.message
+    return render_page(request, "images/artifact_layers.html", context, fragment="layers")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def artifact_scan(request, pk, digest):
+    """GET: the scan overview (Harbor), a small bar. POST: ask Harbor to scan the image."""
+    repository = visible_repository(request.user, pk)
+    digest = artifact_digest(repository, digest)
+    notice, problem, status = "", "", 200
+    if request.method == "POST":
+        _require_push(request.user, repository)
+        try:
+            services.request_scan(repository, digest, request.user)
+            notice = _("Harbor was asked to scan the image.")
+        except services.ServiceError as error:
+            problem = error.message
+            # htmx swaps only 2xx answers: the fragment shows the refusal itself.
+            status = 200 if request.htmx else 409
+        if not request.htmx and not problem:
+            messages.success(request, notice)
+            return redirect("registries:repository", pk=repository.pk)
+    context = {"repository": repository, "digest": digest, "overview": None, "error": None,
+               "notice": notice, "problem": problem,
+               "may_push": access.can_push(request.user, repository.space),
+               "scanning": image_details.supports_scanning(repository.space.registry)}
+    if not problem or request.htmx:
+        try:
+            context["overview"] = image_details.scan_overview(repository, digest, request.user)
+        except image_details.DetailError as error:
+            context["error"] = error.message
+    context["severities"] = image_details.severity_rows(context["overview"])
+    return render_page(request, "images/artifact_scan.html", context, fragment="scan", status=status)
+
+
+def _confirm_deletion(request, repository: Repository, *, what: str, name: str, delete, done_url: str,
+                      done_message: str):
+    """The type-the-name page of each deletion: GET shows it, POST deletes (services)."""
+    _require_push(request.user, repository)
+    form = ConfirmDeletionForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                delete(form.cleaned_data["confirm"])
+            except services.ServiceError as error:
+                form.add_error("confirm" if error.field == "confirm" else None, error.message)
+                status = 400 if error.field == "confirm" else 409
+            else:
+                messages.success(request, done_message)
+                return redirect(done_url)
+        else:
+            status = 400
+    context = {"repository": repository, "form": form, "what": what, "name": name,
+               "cancel_url": reverse("registries:repository", args=[repository.pk])}
+    return render(request, "images/confirm_delete.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tag_delete(request, pk, tag):
+    repository = visible_repository(request.user, pk)
+    tag_object = get_object_or_404(Tag.objects.filter(repository=repository), name=tag)
+    return _confirm_deletion(
+        request, repository, what=_("tag"), name=tag_object.name,
+        delete=lambda typed: services.delete_tag(tag_object, request.user, confirm=typed),
+        done_url=reverse("registries:repository", args=[repository.pk]),
+        done_message=_("Deleted tag %(name)s.") % {"name": f"{repository.name}:{tag_object.name}"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def artifact_delete(request, pk, digest):
+    repository = visible_repository(request.user, pk)
+    digest = artifact_digest(repository, digest)
+    return _confirm_deletion(
+        request, repository, what=_("image"), name=services.short_digest(digest),
+        delete=lambda typed: services.delete_artifact(repository, digest, request.user, confirm=typed),
+        done_url=reverse("registries:repository", args=[repository.pk]),
+        done_message=_("Deleted image %(name)s and its tags.") % {"name": f"{repository.name}@{digest}"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def repository_delete(request, pk):
+    repository = visible_repository(request.user, pk)
+    return _confirm_deletion(
+        request, repository, what=_("repository"), name=repository.name,
+        delete=lambda typed: services.delete_repository(repository, request.user, confirm=typed),
+        done_url=reverse("registries:images"),
+        done_message=_("Deleted repository %(name)s.") % {"name": repository.name})
 
 
 # Choose Image -----------------------------------------------------------------------------

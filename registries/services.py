@@ -16,7 +16,7 @@ from portal import audit
 from portal.inputs import MAX_ID, whole_number
 from registries import access, outbound, pull_secrets, robots, tokens
 from registries.clients import Deadline, RegistryError, client_for
-from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
+from registries.models import PullCredential, Registry, RegistrySpace, Repository, SpaceBinding, Tag
 from workspaces.models import Workspace
 
 # A dialog or API call naming more workspaces than this is refused rather than half-applied.
@@ -270,6 +270,114 @@ def delete_space(space: RegistrySpace, actor) -> None:
                  before={"name": space.name, "visibility": space.visibility, "workspaces": bound})
     robots.space_deleting(space)
     space.delete()
+
+
+# Images: scans and deletion (the repository page and the API) ------------------------------
+# Written to the registry first, then to Wharf's cache, in one transaction with the audit
+# event: when the registry refuses, the transaction rolls back and both stay as they were.
+
+
+class NotAllowed(ServiceError):
+    """The actor may not push into the repository's space (registries.access.can_push)."""
+
+
+def short_digest(digest: str) -> str:
+    """What the artifact confirmation asks for: the first 12 characters of the hash."""
+    return digest.partition(":")[2][:12]
+
+
+def _require_push(actor, space: RegistrySpace) -> None:
+    if not access.can_push(actor, space):
+        raise NotAllowed(_("Only those who may push into this registry space can scan or delete "
+                           "its images."))
+
+
+def _require_confirmation(typed: str, expected: str, *also: str) -> None:
+    if (typed or "").strip() not in (expected, *also):
+        raise ServiceError(_("Type %(name)s to confirm.") % {"name": expected}, "confirm")
+
+
+def _ask_registry(registry: Registry, actor, action: str, call) -> None:
+    if registry.is_demo:
+        raise ServiceError(_("Not supported: this is a demo registry, which Wharf never contacts."))
+    try:
+        with _client(registry) as client:
+            call(client)
+    except RegistryError as error:
+        outbound.log_failure(registry, action, error)
+        if error.code == "unsupported":
+            raise ServiceError(_("Not supported by this registry: %(reason)s") % {"reason": error.message}) \
+                from None
+        raise ServiceError(outbound.shown_message(registry, error, actor)) from None
+
+
+def _recount_tags(repository: Repository) -> None:
+    repository.tag_count = repository.tags.count()
+    repository.save(update_fields=["tag_count"])
+
+
+@transaction.atomic
+def delete_tag(tag: Tag, actor, *, confirm: str) -> None:
+    tag = Tag.objects.select_for_update().select_related("repository__space__registry").get(pk=tag.pk)
+    repository = tag.repository
+    _require_push(actor, repository.space)
+    _require_confirmation(confirm, tag.name)
+    _ask_registry(repository.space.registry, actor, "Deleting a tag",
+                  lambda client: client.delete_tag(repository.name, tag.name, tag.digest))
+    audit.record(actor, "image.tag.delete", repository, label=f"{repository.name}:{tag.name}",
+                 before={"tag": tag.name, "digest": tag.digest})
+    tag.delete()
+    _recount_tags(repository)
+
+
+@transaction.atomic
+def delete_artifact(repository: Repository, digest: str, actor, *, confirm: str) -> list[str]:
+    """Delete the image (or index) ``digest`` and every tag on it; answers the tags' names."""
+    repository = Repository.objects.select_for_update().select_related("space__registry").get(
+        pk=repository.pk)
+    _require_push(actor, repository.space)
+    tags = list(repository.tags.filter(digest=digest).order_by("name").values_list("name", flat=True))
+    if not tags:
+        raise ServiceError(_("No image of this repository has that digest."), "digest")
+    _require_confirmation(confirm, short_digest(digest), digest)
+    _ask_registry(repository.space.registry, actor, "Deleting an image",
+                  lambda client: client.delete_artifact(repository.name, digest))
+    audit.record(actor, "image.artifact.delete", repository, label=f"{repository.name}@{digest}",
+                 before={"digest": digest, "tags": tags})
+    repository.tags.filter(digest=digest).delete()
+    _recount_tags(repository)
+    return tags
+
+
+@transaction.atomic
+def delete_repository(repository: Repository, actor, *, confirm: str) -> None:
+    repository = Repository.objects.select_for_update().select_related("space__registry").get(
+        pk=repository.pk)
+    space = repository.space
+    _require_push(actor, space)
+    _require_confirmation(confirm, repository.name)
+    _ask_registry(space.registry, actor, "Deleting a repository",
+                  lambda client: client.delete_repository(repository.name))
+    audit.record(actor, "image.repository.delete", repository,
+                 before={"name": repository.name, "tags": repository.tag_count})
+    repository.delete()
+    space.repository_count = space.repositories.count()
+    space.save(update_fields=["repository_count", "updated"])
+
+
+@transaction.atomic
+def request_scan(repository: Repository, digest: str, actor) -> None:
+    """Ask the registry (Harbor) to scan ``digest`` for vulnerabilities."""
+    registry = repository.space.registry
+    _require_push(actor, repository.space)
+    if not repository.tags.filter(digest=digest).exists():
+        raise ServiceError(_("No image of this repository has that digest."), "digest")
+    if registry.kind != Registry.Kind.HARBOR:
+        raise ServiceError(_("Not supported: this registry does not scan images for vulnerabilities."))
+    _ask_registry(registry, actor, "Requesting a scan",
+                  lambda client: client.scan(repository.name, digest))
+    audit.record(actor, "image.scan", repository, label=f"{repository.name}@{digest}",
+                 after={"digest": digest})
 
 
 # Workspace pull credentials ---------------------------------------------------------------

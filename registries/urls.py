@@ -32,6 +32,13 @@ urlpatterns = [
     # Images, the Choose Image picker and "Why can't I see this image?" (registries/image_views.py)
     path("images/", image_views.images, name="images"),
     path("images/<int:pk>/", image_views.repository_detail, name="repository"),
+    path("images/<int:pk>/delete/", image_views.repository_delete, name="repository-delete"),
+    path("images/<int:pk>/tags/<str:tag>/delete/", image_views.tag_delete, name="tag-delete"),
+    path("images/<int:pk>/artifacts/<str:digest>/layers/", image_views.artifact_layers,
+         name="artifact-layers"),
+    path("images/<int:pk>/artifacts/<str:digest>/scan/", image_views.artifact_scan, name="artifact-scan"),
+    path("images/<int:pk>/artifacts/<str:digest>/delete/", image_views.artifact_delete,
+         name="artifact-delete"),
     path("images/picker/", image_views.picker, name="picker"),
     path("images/picker/<int:pk>/tags/", image_views.picker_tags, name="picker-tags"),
     path("explain/", image_views.explain_page, name="explain"),

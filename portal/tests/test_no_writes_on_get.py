@@ -215,6 +215,18 @@ def _workspace_registry_pairs(w):
             {"workspace_pk": payments.pk, "pk": other.pk}]
 
 
+def _repository_tags(w):
+    return [{"pk": pk, "tag": "1.0"} for pk in _repositories(w)]
+
+
+def _repository_digests(w):
+    pairs = [{"pk": pk, "digest": Repository.objects.get(pk=pk).tags.order_by("name").first().digest}
+             for pk in _repositories(w)]
+    # A digest asked for under another repository's id.
+    pairs.append({"pk": pairs[0]["pk"], "digest": pairs[-1]["digest"]})
+    return pairs
+
+
 def _namespace_repositories(w):
     return [{"namespace_pk": ns, "repository_pk": repo} for ns in _namespaces(w) for repo in _repositories(w)[:3]]
 
@@ -227,6 +239,12 @@ PARAMETERS: dict[str, Callable] = {
     "api:namespace-explain": _one("namespace_pk", _namespaces),
     "api:namespace-manifests": _one("namespace_pk", _namespaces),
     "api:registry-spaces": _one("registry_pk", _platform_registries),
+    "api:repository-detail": _one("pk", _repositories),
+    "api:repository-tags": _one("pk", _repositories),
+    "api:repository-tag": _repository_tags,
+    "api:artifact-detail": _repository_digests,
+    "api:artifact-layers": _repository_digests,
+    "api:artifact-scan": _repository_digests,
     "api:registry-detail": _one("pk", _platform_registries),
     "api:registry-sync": _one("pk", _platform_registries),
     "api:registry-login-command": _one("registry_pk", lambda w: _ids(*w["registries"].values())),
@@ -263,6 +281,11 @@ PARAMETERS: dict[str, Callable] = {
     "registries:picker-tags": _one("pk", _repositories),
     "registries:login-command": _one("pk", lambda w: _ids(*w["registries"].values())),
     "registries:login-command-revoke": _one("pk", lambda w: _ids(*w["registries"].values())),
+    "registries:repository-delete": _one("pk", _repositories),
+    "registries:tag-delete": _repository_tags,
+    "registries:artifact-layers": _repository_digests,
+    "registries:artifact-scan": _repository_digests,
+    "registries:artifact-delete": _repository_digests,
     "registries:credential-retry": lambda w: [
         {"pk": c.registry_id, "credential_pk": c.pk} for c in w["credentials"].values()],
     "workspaces:detail": _one("pk", _workspaces),

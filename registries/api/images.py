@@ -5,6 +5,20 @@
 - ``GET namespaces/{id}/explain/?image=REF[&tab=]``: the FAQ's checks, in order.
 - ``POST namespaces/{id}/manifests/``: the Deployment YAML.
 
+The repository page, per user (any repository the access rule lets them see; others 404):
+
+- ``GET repositories/{id}/``: description (Markdown, and as sanitized HTML), pulls, and what
+  the user may do; ``DELETE`` with ``{"confirm": name}`` deletes the repository.
+- ``GET repositories/{id}/tags/``: its tags; ``DELETE repositories/{id}/tags/{tag}/`` with
+  ``{"confirm": tag}`` deletes one tag.
+- ``DELETE repositories/{id}/artifacts/{digest}/`` with ``{"confirm": first 12 of the hash}``:
+  the image and every tag on it.
+- ``GET repositories/{id}/artifacts/{digest}/layers/``: layers per platform (cached).
+- ``GET repositories/{id}/artifacts/{digest}/scan/``: Harbor's scan overview; ``POST``: scan.
+
+Scans and deletions need registries.access.can_push (403 for those who only see the
+repository); a registry that refuses or does not support it answers 409 and changes nothing.
+
 The namespace must be one the user may browse (members of its workspace, any role; a platform
 Admin also the namespaces bound to no workspace) or, for manifests, use (Workspace Admin or
 Editor). A Viewer asking for a manifest gets 403; any other namespace answers 404. What is
@@ -24,12 +38,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.pagination import StrictPageNumberPagination
-from portal.api.serializers import StrictSerializer
+from portal.api.serializers import MessageSerializer, StrictSerializer
 from portal.inputs import WholeNumberField, id_serializer_field
 from portal.permissions import can, role_in
 from portal.validators import dns_label_validator
-from registries import access, explain, imagerefs
-from registries.image_views import LISTED_COLUMNS, explainable_namespaces
+from registries import access, explain, image_details, imagerefs, services
+from registries.image_views import LISTED_COLUMNS, artifact_digest, explainable_namespaces, visible_repository
 from registries.models import Repository, Tag
 from registries.paging import CappedCountPagination
 from workspaces import deploy_views, manifests
@@ -339,3 +353,222 @@ class NamespaceManifestView(APIView):
                 raise PermissionDenied(_("Workspace Viewers may browse images but not create "
                                          "manifests.")) from None
             raise
+
+
+# The repository page --------------------------------------------------------------------------
+
+REFUSED = OpenApiResponse(
+    MessageSerializer,
+    description="The registry refused, failed or does not support it; nothing changed. {detail}.")
+
+
+class RepositoryDetailSerializer(serializers.ModelSerializer):
+    space = SpaceRefSerializer(read_only=True)
+    registry = RegistryRefSerializer(source="space.registry", read_only=True)
+    image = serializers.SerializerMethodField(help_text=gettext_lazy("host/repository, without a tag."))
+    description_html = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The description rendered as Markdown, without any raw HTML."))
+    pull_count = serializers.SerializerMethodField(
+        help_text=gettext_lazy("Pulls as the registry counts them; null where it does not "
+                               "(Docker Registry)."))
+    may_push = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The user may push, scan and delete here."))
+    scanning = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The registry scans images for vulnerabilities (Harbor)."))
+
+    class Meta:
+        model = Repository
+        fields = ["id", "name", "short_name", "description", "description_html", "pull_count", "tag_count",
+                  "last_push", "space", "registry", "image", "may_push", "scanning"]
+        read_only_fields = fields
+
+    def get_image(self, repository) -> str:
+        return imagerefs.compose(repository.space.registry.host, repository.name)
+
+    def get_description_html(self, repository) -> str:
+        return str(image_details.render_description(repository.description))
+
+    def get_pull_count(self, repository) -> int | None:
+        return repository.pull_count if repository.space.registry.kind == "harbor" else None
+
+    def get_may_push(self, repository) -> bool:
+        return access.can_push(self.context["request"].user, repository.space)
+
+    def get_scanning(self, repository) -> bool:
+        return image_details.supports_scanning(repository.space.registry)
+
+
+class RepositoryTagSerializer(PickerTagSerializer):
+    pass
+
+
+class ConfirmSerializer(StrictSerializer):
+    confirm = serializers.CharField(max_length=300, help_text=gettext_lazy(
+        "The name, typed again: the repository's full name, the tag, or the first 12 characters of "
+        "the digest's hash."))
+
+
+class LayerSerializer(serializers.Serializer):
+    digest = serializers.CharField()
+    media_type = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    created_by = serializers.CharField(help_text=gettext_lazy("The config history's line, or empty."))
+
+
+class PlatformLayersSerializer(serializers.Serializer):
+    platform = serializers.CharField()
+    digest = serializers.CharField()
+    layers = LayerSerializer(many=True)
+
+
+class SeverityCountSerializer(serializers.Serializer):
+    severity = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+SCAN_STATES = ["not_scanned", "queued", "scanning", "error", "complete"]
+
+
+class ScanOverviewSerializer(serializers.Serializer):
+    supported = serializers.BooleanField(help_text=gettext_lazy("False: the registry does not scan."))
+    status = serializers.ChoiceField(choices=SCAN_STATES, allow_null=True)
+    severity = serializers.CharField(allow_blank=True, allow_null=True)
+    counts = SeverityCountSerializer(many=True)
+    total = serializers.IntegerField()
+    fixable = serializers.IntegerField()
+    scanner = serializers.CharField(allow_blank=True)
+    finished = serializers.DateTimeField(allow_null=True)
+
+
+def _scan_answer(overview) -> dict:
+    if overview is None:
+        return {"supported": False, "status": None, "severity": None, "counts": [], "total": 0,
+                "fixable": 0, "scanner": "", "finished": None}
+    return {"supported": True, "status": overview.status, "severity": overview.severity,
+            "counts": [{"severity": severity, "count": count} for severity, count in overview.counts],
+            "total": overview.total, "fixable": overview.fixable, "scanner": overview.scanner,
+            "finished": overview.finished}
+
+
+def _may_push(request, repository) -> None:
+    if not access.can_push(request.user, repository.space):
+        raise PermissionDenied(_("Only those who may push into this registry space can scan or delete "
+                                 "its images."))
+
+
+def _confirmation(request) -> str:
+    body = ConfirmSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data["confirm"]
+
+
+def _service_call(call):
+    """Run a service; its refusals become 400 (the confirmation) or 409 (the registry)."""
+    try:
+        call()
+    except services.ServiceError as error:
+        if error.field == "confirm":
+            raise ValidationError({"confirm": [error.message]}) from None
+        return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
+    return None
+
+
+class RepositoryDetailView(APIView):
+    """A repository the user may see: its details; DELETE removes it from the registry and Wharf."""
+
+    @extend_schema(responses={200: RepositoryDetailSerializer})
+    def get(self, request, pk):
+        repository = visible_repository(request.user, pk)
+        return Response(RepositoryDetailSerializer(repository, context={"request": request}).data)
+
+    @extend_schema(request=ConfirmSerializer, responses={204: None, 400: BAD_REQUEST, 409: REFUSED})
+    def delete(self, request, pk):
+        repository = visible_repository(request.user, pk)
+        _may_push(request, repository)
+        confirm = _confirmation(request)
+        refused = _service_call(lambda: services.delete_repository(repository, request.user, confirm=confirm))
+        return refused or Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RepositoryTagListView(generics.ListAPIView):
+    """The tags of a repository the user may see, newest first."""
+
+    serializer_class = RepositoryTagSerializer
+    pagination_class = PickerPagination
+    filter_backends = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Tag.objects.none()
+        self.repository = visible_repository(self.request.user, self.kwargs["pk"])
+        return Tag.objects.filter(repository=self.repository).order_by("-pushed", "name", "pk")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if hasattr(self, "repository"):
+            context["repository"] = self.repository
+        return context
+
+
+class RepositoryTagView(APIView):
+    """DELETE: remove one tag (the image stays for its other tags and its digest)."""
+
+    @extend_schema(request=ConfirmSerializer, responses={204: None, 400: BAD_REQUEST, 409: REFUSED})
+    def delete(self, request, pk, tag):
+        repository = visible_repository(request.user, pk)
+        tag_object = get_object_or_404(Tag.objects.filter(repository=repository), name=tag)
+        _may_push(request, repository)
+        confirm = _confirmation(request)
+        refused = _service_call(lambda: services.delete_tag(tag_object, request.user, confirm=confirm))
+        return refused or Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ArtifactView(APIView):
+    """DELETE: remove the image (or multi-platform index) and every tag on it."""
+
+    @extend_schema(request=ConfirmSerializer, responses={204: None, 400: BAD_REQUEST, 409: REFUSED})
+    def delete(self, request, pk, digest):
+        repository = visible_repository(request.user, pk)
+        digest = artifact_digest(repository, digest)
+        _may_push(request, repository)
+        confirm = _confirmation(request)
+        refused = _service_call(
+            lambda: services.delete_artifact(repository, digest, request.user, confirm=confirm))
+        return refused or Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ArtifactLayersView(APIView):
+    """The layers of each platform of an image, read from the registry and cached by digest."""
+
+    @extend_schema(responses={200: PlatformLayersSerializer(many=True), 409: REFUSED})
+    def get(self, request, pk, digest):
+        repository = visible_repository(request.user, pk)
+        digest = artifact_digest(repository, digest)
+        try:
+            platforms = image_details.layers(repository, digest, request.user)
+        except image_details.DetailError as error:
+            return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
+        return Response(PlatformLayersSerializer(platforms, many=True).data)
+
+
+class ArtifactScanView(APIView):
+    """GET: Harbor's scan overview (``supported: false`` elsewhere). POST: ask Harbor to scan."""
+
+    @extend_schema(responses={200: ScanOverviewSerializer, 409: REFUSED})
+    def get(self, request, pk, digest):
+        repository = visible_repository(request.user, pk)
+        digest = artifact_digest(repository, digest)
+        try:
+            overview = image_details.scan_overview(repository, digest, request.user)
+        except image_details.DetailError as error:
+            return Response({"detail": error.message}, status=status.HTTP_409_CONFLICT)
+        return Response(ScanOverviewSerializer(_scan_answer(overview)).data)
+
+    @extend_schema(request=None, responses={202: MessageSerializer, 409: REFUSED})
+    def post(self, request, pk, digest):
+        repository = visible_repository(request.user, pk)
+        digest = artifact_digest(repository, digest)
+        _may_push(request, repository)
+        refused = _service_call(lambda: services.request_scan(repository, digest, request.user))
+        return refused or Response({"detail": _("Harbor was asked to scan the image.")},
+                                   status=status.HTTP_202_ACCEPTED)

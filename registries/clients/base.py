@@ -115,6 +115,48 @@ class TagInfo:
     platforms: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer of an image; ``created_by`` is the config history's line for it, if any."""
+
+    digest: str
+    media_type: str
+    size: int | None
+    created_by: str = ""
+
+
+@dataclass(frozen=True)
+class PlatformLayers:
+    """The layers of one image: a single-platform manifest, or one platform of an index."""
+
+    platform: str
+    digest: str
+    layers: tuple[LayerInfo, ...]
+
+
+# Scan states, as Harbor's portal names them.
+SCAN_NOT_SCANNED = "not_scanned"
+SCAN_QUEUED = "queued"
+SCAN_SCANNING = "scanning"
+SCAN_ERROR = "error"
+SCAN_COMPLETE = "complete"
+SEVERITIES = ("Critical", "High", "Medium", "Low", "Unknown")
+
+
+@dataclass(frozen=True)
+class ScanOverview:
+    """A vulnerability scan's summary: ``counts`` holds (severity, count) in SEVERITIES order."""
+
+    status: str
+    severity: str = ""
+    counts: tuple[tuple[str, int], ...] = ()
+    total: int = 0
+    fixable: int = 0
+    scanner: str = ""
+    finished: datetime | None = None
+    percent: int | None = None
+
+
 class RegistryError(Exception):
     """A failure talking to a registry, with a message fit to show a person.
 
@@ -226,6 +268,31 @@ class RegistryClient:
         raise NotImplementedError
 
     def delete_space(self, name: str) -> None:
+        raise NotImplementedError
+
+    # Image details, scans and deletion (the repository page) ----------------------------
+
+    supports_scanning = False
+
+    def image_layers(self, repository: str, digest: str) -> tuple[PlatformLayers, ...]:
+        """The layers of the image or index ``digest``, per platform."""
+        raise NotImplementedError
+
+    def scan_overview(self, repository: str, digest: str) -> ScanOverview:
+        raise Unsupported("This registry does not scan images for vulnerabilities.")
+
+    def scan(self, repository: str, digest: str) -> None:
+        raise Unsupported("This registry does not scan images for vulnerabilities.")
+
+    def delete_tag(self, repository: str, tag: str, digest: str) -> None:
+        """Remove the tag only; the image stays while other tags or digests reference it."""
+        raise NotImplementedError
+
+    def delete_artifact(self, repository: str, digest: str) -> None:
+        """Remove the image or index ``digest`` and every tag on it."""
+        raise NotImplementedError
+
+    def delete_repository(self, repository: str) -> None:
         raise NotImplementedError
 
 

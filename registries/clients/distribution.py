@@ -29,7 +29,9 @@ from .base import (
     CheckResult,
     Connection,
     Forbidden,
+    LayerInfo,
     NotFound,
+    PlatformLayers,
     RateLimited,
     RegistryClient,
     RegistryError,
@@ -229,6 +231,141 @@ class DistributionClient(RegistryClient):
     def refresh_robot_secret(self, robot_id: int) -> str:
         raise self._no_robots()
 
+    # -- image details and deletion ------------------------------------------------------
+
+    def image_layers(self, repository: str, digest: str) -> tuple[PlatformLayers, ...]:
+        self._check_names(repository, digest)
+        scope = f"repository:{repository}:pull"
+        manifest = self._manifest(repository, scope, digest)
+        if "manifests" in manifest:
+            found = []
+            for entry in manifest.get("manifests") or []:
+                if not isinstance(entry, dict):
+                    continue
+                platform = _platform(entry.get("platform") or {})
+                child = entry.get("digest")
+                if not platform or not isinstance(child, str) or not DIGEST.fullmatch(child):
+                    continue
+                found.append(self._platform_layers(repository, scope, child,
+                                                   self._manifest(repository, scope, child), platform))
+            return tuple(found)
+        return (self._platform_layers(repository, scope, digest, manifest, ""),)
+
+    def delete_artifact(self, repository: str, digest: str) -> None:
+        self._check_names(repository, digest)
+        self._delete_manifest(repository, digest)
+
+    def delete_tag(self, repository: str, tag: str, digest: str) -> None:
+        """Distribution 2.x cannot delete a tag, only a manifest (with every tag on it). So the
+        tag is moved onto a tiny placeholder manifest of its own, which is then deleted: the tag
+        goes, and the image it named stays for its other tags and its digest.
+
+        Deletion is proven enabled first (deleting a manifest that does not exist answers 404,
+        not 405), and should the placeholder's deletion still fail, the tag is put back on the
+        manifest it named, byte for byte.
+        """
+        if not REPOSITORY_NAME.fullmatch(repository) or not TAG_NAME.fullmatch(tag):
+            raise NotFound(f"{repository}:{tag} is not a valid image reference")
+        self._delete_manifest(repository, "sha256:" + "0" * 64, missing_ok=True)
+        scope = f"repository:{repository}:pull,push,delete"
+        original = self._request(f"/v2/{repository}/manifests/{tag}", scope=scope,
+                                 headers={"Accept": MANIFEST_ACCEPT}, what=f"tag {repository}:{tag}")
+        placeholder = self._push_placeholder(repository, tag, scope)
+        try:
+            self._delete_manifest(repository, placeholder)
+        except RegistryError:
+            media_type = original.headers.get("Content-Type", OCI_MANIFEST).split(";")[0]
+            self._request(f"/v2/{repository}/manifests/{tag}", scope=scope, method="PUT",
+                          content=original.content, headers={"Content-Type": media_type},
+                          what=f"tag {repository}:{tag}")
+            raise
+
+    def _push_placeholder(self, repository: str, tag: str, scope: str) -> str:
+        """Point ``tag`` at a new, empty image of its own; answers that image's digest."""
+        config = json.dumps({"wharf": "deleted tag", "tag": tag, "at": time.time()}).encode()
+        config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+        start = self._request(f"/v2/{repository}/blobs/uploads/", scope=scope, method="POST",
+                              what=f"an upload to {repository}")
+        location = start.headers.get("Location", "")
+        if not location:
+            raise BadAnswer(f"{self._where} started an upload without saying where to send it")
+        # The upload's own query (its state) stays: httpx would replace it with ``params``.
+        target = str(httpx.URL(self._same_origin(urljoin(str(start.url), location)))
+                     .copy_add_param("digest", config_digest))
+        self._request(target, scope=scope, method="PUT",
+                      content=config, headers={"Content-Type": "application/octet-stream"},
+                      what=f"an upload to {repository}")
+        placeholder = json.dumps({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config_digest, "size": len(config)},
+            "layers": [],
+        }).encode()
+        self._request(f"/v2/{repository}/manifests/{tag}", scope=scope, method="PUT",
+                      content=placeholder, headers={"Content-Type": OCI_MANIFEST},
+                      what=f"tag {repository}:{tag}")
+        return "sha256:" + hashlib.sha256(placeholder).hexdigest()
+
+    def delete_repository(self, repository: str) -> None:
+        """Distribution has no repository deletion: every manifest a tag names is deleted."""
+        if not REPOSITORY_NAME.fullmatch(repository):
+            raise NotFound(f"{repository!r} is not a valid repository name")
+        digests = {tag.digest for tag in self.iter_tags(repository)}
+        for digest in sorted(digests):
+            self._delete_manifest(repository, digest, missing_ok=True)
+
+    def _check_names(self, repository: str, digest: str) -> None:
+        if not REPOSITORY_NAME.fullmatch(repository) or not DIGEST.fullmatch(digest):
+            raise NotFound(f"{repository}@{digest} is not a valid image reference")
+
+    def _delete_manifest(self, repository: str, digest: str, missing_ok: bool = False) -> None:
+        response = self._request(
+            f"/v2/{repository}/manifests/{digest}",
+            scope=f"repository:{repository}:delete",
+            method="DELETE",
+            what=f"manifest {digest} of {repository}",
+            accept_statuses=(404, 405),
+        )
+        if response.status_code == 405:
+            raise Unsupported(
+                f"{self._where} does not allow deleting images (deletion is not enabled: "
+                "REGISTRY_STORAGE_DELETE_ENABLED)"
+            )
+        if response.status_code == 404 and not missing_ok:
+            raise NotFound(f"{self._where} has no manifest {digest} in {repository}")
+
+    def _manifest(self, repository: str, scope: str, digest: str) -> dict:
+        response = self._request(
+            f"/v2/{repository}/manifests/{digest}",
+            scope=scope,
+            headers={"Accept": MANIFEST_ACCEPT},
+            what=f"manifest {digest} of {repository}",
+        )
+        return _json_object(response, f"{self._where} sent a manifest that")
+
+    def _platform_layers(self, repository: str, scope: str, digest: str, manifest: dict,
+                         platform: str) -> PlatformLayers:
+        config = manifest.get("config") or {}
+        details = self._read_config(repository, scope, config) if isinstance(config, dict) else None
+        details = details or {}
+        platform = platform or _platform(details)
+        # The history has one line per build step; steps that made no layer are marked.
+        history = [entry for entry in details.get("history") or []
+                   if isinstance(entry, dict) and not entry.get("empty_layer")]
+        layers = []
+        for position, layer in enumerate(manifest.get("layers") or []):
+            if not isinstance(layer, dict):
+                continue
+            size = layer.get("size")
+            created_by = history[position].get("created_by") if position < len(history) else ""
+            layers.append(LayerInfo(
+                digest=str(layer.get("digest") or ""),
+                media_type=str(layer.get("mediaType") or ""),
+                size=size if isinstance(size, int) and size >= 0 else None,
+                created_by=created_by if isinstance(created_by, str) else "",
+            ))
+        return PlatformLayers(platform=platform, digest=digest, layers=tuple(layers))
+
     # -- manifests -----------------------------------------------------------------------
 
     def _describe(
@@ -377,16 +514,19 @@ class DistributionClient(RegistryClient):
         headers: dict | None = None,
         what: str = "the request",
         accept_statuses: tuple[int, ...] = (),
+        method: str = "GET",
+        content: bytes | None = None,
     ) -> httpx.Response:
-        """GET with whatever authentication the registry asked for; a 401 challenge is answered
-        once, then the registry's verdict stands."""
+        """A request with whatever authentication the registry asked for; a 401 challenge is
+        answered once, then the registry's verdict stands."""
         url = path if path.startswith(("http://", "https://")) else self._url(path)
         send_headers = dict(headers or {})
         authorization = self._authorization(scope)
         for attempt in (1, 2):
             if authorization:
                 send_headers["Authorization"] = authorization
-            response = self._get(url, params=params, headers=send_headers, where=self._where)
+            response = self._get(url, params=params, headers=send_headers, where=self._where,
+                                 method=method, content=content)
             if response.status_code != 401 or attempt == 2:
                 break
             challenge = _parse_challenge(response.headers.get("WWW-Authenticate", ""))
@@ -408,9 +548,10 @@ class DistributionClient(RegistryClient):
     def _url(self, path: str) -> str:
         return str(self._base.copy_with(path=self._base.path.rstrip("/") + path))
 
-    def _get(self, url: str, *, params=None, headers=None, where: str) -> httpx.Response:
+    def _get(self, url: str, *, params=None, headers=None, where: str, method: str = "GET",
+             content: bytes | None = None) -> httpx.Response:
         try:
-            return self._http.get(url, params=params, headers=headers)
+            return self._http.request(method, url, params=params, headers=headers, content=content)
         except AddressRefused as refused:
             if refused.host and refused.host != _raw_host(httpx.URL(url)):
                 raise AddressRefused(

@@ -29,6 +29,12 @@ import httpx
 
 from .base import (
     PULL_ACCESS,
+    SCAN_COMPLETE,
+    SCAN_ERROR,
+    SCAN_NOT_SCANNED,
+    SCAN_QUEUED,
+    SCAN_SCANNING,
+    SEVERITIES,
     AuthenticationFailed,
     BadAnswer,
     CheckResult,
@@ -36,12 +42,14 @@ from .base import (
     Connection,
     Forbidden,
     NotFound,
+    PlatformLayers,
     RateLimited,
     RegistryClient,
     RegistryError,
     RegistryTimeout,
     RepositoryInfo,
     RobotInfo,
+    ScanOverview,
     SpaceInfo,
     TagInfo,
     TLSFailure,
@@ -212,6 +220,74 @@ class HarborClient(RegistryClient):
             "(or has pending tasks); delete them in Harbor first.",
         )
         self._send("DELETE", f"/projects/{_segment(name)}", by_name=True, overrides=overrides)
+
+    # -- image details, scans and deletion -----------------------------------------------
+
+    supports_scanning = True
+
+    def image_layers(self, repository: str, digest: str) -> tuple[PlatformLayers, ...]:
+        """Harbor serves the registry API (v2) with its own token service, which accepts the
+        same account: the manifests and configs are read there, as from any registry."""
+        from .distribution import DistributionClient
+
+        with DistributionClient(self.connection) as registry:
+            try:
+                return registry.image_layers(repository, digest)
+            finally:
+                self.request_count += registry.request_count
+
+    def scan_overview(self, repository: str, digest: str) -> ScanOverview:
+        response = self._send(
+            "GET",
+            self._artifact_path(repository, digest),
+            params={"with_scan_overview": "true", "with_tag": "false"},
+            by_name=True,
+            overrides=self._missing_artifact(repository, digest),
+        )
+        artifact = self._json(response, dict, f"artifact {repository}@{digest}")
+        return _scan_overview(artifact.get("scan_overview"))
+
+    def scan(self, repository: str, digest: str) -> None:
+        overrides = self._missing_artifact(repository, digest)
+        overrides[422] = (BadAnswer, f"Harbor cannot scan {repository}@{digest}.")
+        self._send("POST", f"{self._artifact_path(repository, digest)}/scan", json={},
+                   by_name=True, overrides=overrides)
+
+    def delete_tag(self, repository: str, tag: str, digest: str) -> None:
+        self._send(
+            "DELETE",
+            f"{self._artifact_path(repository, digest)}/tags/{_segment(tag)}",
+            by_name=True,
+            overrides={404: (NotFound, f"Harbor at {self.where} has no tag {repository}:{tag}.")},
+        )
+
+    def delete_artifact(self, repository: str, digest: str) -> None:
+        self._send("DELETE", self._artifact_path(repository, digest), by_name=True,
+                   overrides=self._missing_artifact(repository, digest))
+
+    def delete_repository(self, repository: str) -> None:
+        project, rest = self._split_repository(repository)
+        overrides = {
+            404: (NotFound, f"Harbor at {self.where} has no repository {repository}."),
+            412: (Conflict, f"Harbor keeps {repository}: it holds images protected by an "
+                            "immutable tag rule."),
+        }
+        self._send("DELETE", f"/projects/{_segment(project)}/repositories/{_segment(_segment(rest))}",
+                   by_name=True, overrides=overrides)
+
+    def _split_repository(self, repository: str) -> tuple[str, str]:
+        project, _, rest = repository.partition("/")
+        if not project or not rest:
+            raise NotFound(f"{repository!r} is not a Harbor repository name (expected project/repository).")
+        return project, rest
+
+    def _artifact_path(self, repository: str, reference: str) -> str:
+        project, rest = self._split_repository(repository)
+        return (f"/projects/{_segment(project)}/repositories/{_segment(_segment(rest))}"
+                f"/artifacts/{_segment(reference)}")
+
+    def _missing_artifact(self, repository: str, digest: str) -> ErrorOverrides:
+        return {404: (NotFound, f"Harbor at {self.where} has no artifact {repository}@{digest}.")}
 
     # -- robot accounts (pull credentials) -----------------------------------------------
     #
@@ -741,6 +817,37 @@ def _platform(attrs: Any) -> str:
     variant = attrs.get("variant")
     parts = [os_name, arch] + ([variant] if isinstance(variant, str) and variant else [])
     return "/".join(parts)
+
+
+# Harbor's scan_status values, and the state its portal shows for each.
+_SCAN_STATES = {
+    "Pending": SCAN_QUEUED, "Scheduled": SCAN_QUEUED, "Running": SCAN_SCANNING,
+    "Error": SCAN_ERROR, "Stopped": SCAN_ERROR, "Success": SCAN_COMPLETE,
+}
+
+
+def _scan_overview(overview: Any) -> ScanOverview:
+    """The first report of ``scan_overview`` (keyed by the report's MIME type)."""
+    report = next((value for value in overview.values() if isinstance(value, dict)), None) \
+        if isinstance(overview, dict) else None
+    if report is None:
+        return ScanOverview(status=SCAN_NOT_SCANNED)
+    summary = report.get("summary") if isinstance(report.get("summary"), dict) else {}
+    by_severity = summary.get("summary") if isinstance(summary.get("summary"), dict) else {}
+    counts = tuple((severity, _int(by_severity.get(severity)) or 0) for severity in SEVERITIES)
+    scanner = report.get("scanner") if isinstance(report.get("scanner"), dict) else {}
+    name = " ".join(str(scanner.get(key)) for key in ("name", "version") if scanner.get(key))
+    severity = report.get("severity")
+    return ScanOverview(
+        status=_SCAN_STATES.get(str(report.get("scan_status")), SCAN_ERROR),
+        severity=severity if isinstance(severity, str) else "",
+        counts=counts,
+        total=_int(summary.get("total")) or 0,
+        fixable=_int(summary.get("fixable")) or 0,
+        scanner=name,
+        finished=_time(report.get("end_time")),
+        percent=_int(report.get("complete_percent")),
+    )
 
 
 def _harbor_detail(response: httpx.Response) -> str:

@@ -20,6 +20,12 @@ of answer against it) and copies the Harbor behaviours a client can trip over:
   "pulls" through a minimal registry v2 API: ``GET/HEAD /v2/<repository>/manifests/<ref>``
   answers 200, 404 or Harbor's 401 with a challenge.
 
+* Artifacts (the repository page): ``GET`` one artifact with ``with_scan_overview``, ``POST
+  .../scan`` (202; the report is then Pending until ``set_scan`` says otherwise), ``DELETE`` of
+  an artifact, of one tag and of a repository, for project members and admins. The registry
+  API also serves each image's manifest, config (with a history) and index, behind Harbor's
+  token service (``GET /service/token`` with Basic credentials).
+
 Tests reach it through the ``harbor_double`` fixture (registered for the whole project by the
 root conftest). It records every request and can inject faults (``fail_on``, ``hang_on``).
 """
@@ -140,6 +146,8 @@ class Artifact:
     pushed: datetime
     platforms: list[str]
     tags: list[Tag]
+    # Harbor's NativeReportSummary for this artifact, or None: never scanned.
+    scan: dict[str, Any] | None = None
 
     @property
     def is_index(self) -> bool:
@@ -249,6 +257,8 @@ class HarborDouble:
         # Harbor's robot name prefix is a setting (robot_name_prefix); clients must read names.
         self.robot_prefix = robot_prefix
         self.robots: dict[int, Robot] = {}
+        # Tokens from the token service (/service/token) for the registry API, and their user.
+        self._v2_tokens: dict[str, User | None] = {}
         self.ca_pem = ""  # set when tls=True: the self-signed certificate to trust
         self.lock = threading.RLock()
         self.users: dict[str, User] = {}
@@ -472,6 +482,35 @@ class HarborDouble:
             repo.updated = pushed
             return artifact
 
+    def artifact(self, repository: str, reference: str) -> Artifact | None:
+        """The artifact of ``project/name`` with this digest or tag."""
+        found = self.repositories.get(repository)
+        if found is None:
+            return None
+        return next((a for a in found.artifacts
+                     if a.digest == reference or any(t.name == reference for t in a.tags)), None)
+
+    def set_scan(self, repository: str, reference: str, status: str = "Success", *,
+                 counts: dict[str, int] | None = None, fixable: int = 0) -> None:
+        """Give the artifact a scan report as Harbor's scanner would (Trivy)."""
+        with self.lock:
+            artifact = self.artifact(repository, reference)
+            assert artifact is not None, f"no artifact {repository}@{reference}"
+            counts = counts or {}
+            severity = next((level for level in ("Critical", "High", "Medium", "Low", "Unknown")
+                             if counts.get(level)), "None")
+            artifact.scan = {
+                "report_id": f"report-{artifact.id}",
+                "scan_status": status,
+                "severity": severity,
+                "duration": 12,
+                "summary": {"total": sum(counts.values()), "fixable": fixable, "summary": dict(counts)},
+                "start_time": harbor_time(EPOCH + timedelta(days=1)),
+                "end_time": harbor_time(EPOCH + timedelta(days=1, seconds=12)),
+                "complete_percent": 100 if status == "Success" else 0,
+                "scanner": {"name": "Trivy", "vendor": "Aqua Security", "version": "v0.50.1"},
+            }
+
     # -- faults and records --------------------------------------------------------------
 
     def fail_on(
@@ -601,7 +640,9 @@ class HarborDouble:
         # Harbor's router works on the once-decoded path (Go's URL.Path).
         path = unquote(record.raw_path)
         if path == "/v2" or path.startswith("/v2/"):
-            return self._registry_v2(record, path, self._authenticate(record))
+            return self._registry_v2(record, path, self._authenticate(record) or self._bearer(record))
+        if path == "/service/token":
+            return self._issue_token(record)
         if not path.startswith(f"{API}/"):
             return Answer(404, b"<html><body>Harbor portal</body></html>", {}, "text/html")
         parts = path[len(API) + 1 :].split("/")
@@ -651,6 +692,44 @@ class HarborDouble:
                     raise HarborError(404, f"repository {full} not found")
                 artifacts = self.repositories[full].artifacts
                 return self._paged(record, raw_query, artifacts, user)
+            case ["projects", name, "repositories", repository]:
+                self._allow(method, "DELETE")
+                project = self._project(name, record, user, by_name=True)
+                full = self._full_name(project, repository)
+                self._require_manager(project, user)
+                del self.repositories[full]
+                return Answer(200)
+            case ["projects", name, "repositories", repository, "artifacts", reference]:
+                self._allow(method, "GET", "DELETE")
+                project = self._project(name, record, user, by_name=True)
+                full = self._full_name(project, repository)
+                artifact = self._artifact_or_404(full, reference)
+                if method == "GET":
+                    body = self._artifact_json(artifact, record, record.param("with_tag") != "false")
+                    if record.param("with_scan_overview") == "true" and artifact.scan is not None:
+                        body["scan_overview"] = {
+                            "application/vnd.security.vulnerability.report; version=1.1": artifact.scan}
+                    return Answer(200, body)
+                self._require_manager(project, user)
+                self.repositories[full].artifacts.remove(artifact)
+                return Answer(200)
+            case ["projects", name, "repositories", repository, "artifacts", reference, "scan"]:
+                self._allow(method, "POST")
+                project = self._project(name, record, user, by_name=True)
+                artifact = self._artifact_or_404(self._full_name(project, repository), reference)
+                self._require_manager(project, user)
+                self.set_scan(self._full_name(project, repository), artifact.digest, "Pending")
+                return Answer(202)
+            case ["projects", name, "repositories", repository, "artifacts", reference, "tags", tag_name]:
+                self._allow(method, "DELETE")
+                project = self._project(name, record, user, by_name=True)
+                artifact = self._artifact_or_404(self._full_name(project, repository), reference)
+                self._require_manager(project, user)
+                tag = next((t for t in artifact.tags if t.name == tag_name), None)
+                if tag is None:
+                    raise HarborError(404, f"tag {tag_name} not found")
+                artifact.tags.remove(tag)
+                return Answer(200)
             case ["repositories"]:
                 self._allow(method, "GET")
                 visible = {p.name for p in self._visible_projects(user, record)}
@@ -676,6 +755,19 @@ class HarborDouble:
                 self.users.pop(robot.user.username, None)
                 return Answer(200)
         raise HarborError(404, f"the API {path} is not found")
+
+    def _full_name(self, project: Project, repository: str) -> str:
+        # The handler decodes the repository segment a second time.
+        full = f"{project.name}/{unquote(repository)}"
+        if full not in self.repositories:
+            raise HarborError(404, f"repository {full} not found")
+        return full
+
+    def _artifact_or_404(self, repository: str, reference: str) -> Artifact:
+        artifact = self.artifact(repository, reference)
+        if artifact is None:
+            raise HarborError(404, f"artifact {repository}@{reference} not found")
+        return artifact
 
     @staticmethod
     def _allow(method: str, *allowed: str) -> None:
@@ -965,38 +1057,97 @@ class HarborDouble:
 
     # -- registry v2 (pulls) ---------------------------------------------------------------
 
+    def _issue_token(self, record: RecordedRequest) -> Answer:
+        """Harbor's token service: a token for whoever the Basic credentials name (anonymous
+        when they name nobody, as Harbor does); the registry API then checks what it may read."""
+        self._allow(record.method, "GET")
+        token = secrets.token_urlsafe(24)
+        with self.lock:
+            self._v2_tokens[token] = self._authenticate(record)
+        return Answer(200, {"token": token, "access_token": token, "expires_in": 1800,
+                            "issued_at": harbor_time(datetime.now(UTC))})
+
+    def _bearer(self, record: RecordedRequest) -> User | None:
+        scheme, _, token = record.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return self._v2_tokens.get(token)
+
     def _registry_v2(self, record: RecordedRequest, path: str, user: User | None) -> Answer:
-        """Just enough of Harbor's registry API to tell whether a pull is allowed."""
+        """Enough of Harbor's registry API to pull: manifests (images and indexes) and configs."""
         self._allow(record.method, "GET")
         if path in ("/v2", "/v2/"):
             if user is None:
                 return self._v2_unauthorized("")
             return Answer(200, {})
         name, found, reference = path[len("/v2/"):].rpartition("/manifests/")
+        kind = "manifests"
+        if not found:
+            name, found, reference = path[len("/v2/"):].rpartition("/blobs/")
+            kind = "blobs"
         if not found or not name or not reference:
             return Answer(404, _v2_error("NOT_FOUND", "not found"))
         project = self.projects.get(name.split("/", 1)[0])
         if project is None or not self._can_read(project, user):
             # Harbor's v2 auth middleware: 401 with a challenge, signed in or not.
             return self._v2_unauthorized(name)
+        documents = self._v2_documents(name)
+        if reference not in documents:
+            code = "MANIFEST_UNKNOWN" if kind == "manifests" else "BLOB_UNKNOWN"
+            return Answer(404, _v2_error(code, f"{kind[:-1]} unknown: {name}:{reference}"))
+        payload, media_type, digest = documents[reference]
+        headers = {"Docker-Content-Digest": digest, "Docker-Distribution-Api-Version": "registry/2.0"}
+        return Answer(200, payload, headers, media_type)
+
+    def _v2_documents(self, name: str) -> dict[str, tuple[bytes, str, str]]:
+        """Every manifest (by digest and tag) and config (by digest) of repository ``name``.
+
+        An artifact's digest stands for its manifest as the double built it; children of an
+        index get the digests the artifact API lists in ``references``.
+        """
         repository = self.repositories.get(name)
-        artifact = None
-        if repository is not None:
-            artifact = next(
-                (a for a in repository.artifacts
-                 if a.digest == reference or any(t.name == reference for t in a.tags)),
-                None,
-            )
-        if artifact is None:
-            return Answer(404, _v2_error("MANIFEST_UNKNOWN", f"manifest unknown: {name}:{reference}"))
-        manifest = json.dumps({
-            "schemaVersion": 2,
-            "mediaType": IMAGE_MANIFEST,
-            "config": {"mediaType": IMAGE_CONFIG, "digest": artifact.digest, "size": 2},
-            "layers": [],
-        }).encode()
-        headers = {"Docker-Content-Digest": artifact.digest, "Docker-Distribution-Api-Version": "registry/2.0"}
-        return Answer(200, manifest, headers, IMAGE_MANIFEST)
+        documents: dict[str, tuple[bytes, str, str]] = {}
+        if repository is None:
+            return documents
+
+        def image(seed: str, platform: str, size: int) -> bytes:
+            os_name, arch, *variant = platform.split("/")
+            config = json.dumps({
+                "architecture": arch, "os": os_name, **({"variant": variant[0]} if variant else {}),
+                "created": harbor_time(EPOCH),
+                "history": [{"created_by": f"ADD rootfs-{arch}.tar /"},
+                            {"created_by": 'CMD ["sh"]', "empty_layer": True},
+                            {"created_by": "RUN apk add curl"}],
+            }).encode()
+            config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+            documents[config_digest] = (config, IMAGE_CONFIG, config_digest)
+            layers = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                       "digest": "sha256:" + hashlib.sha256(f"{seed}/{index}".encode()).hexdigest(),
+                       "size": size * (index + 1)} for index in range(2)]
+            return json.dumps({"schemaVersion": 2, "mediaType": IMAGE_MANIFEST,
+                               "config": {"mediaType": IMAGE_CONFIG, "digest": config_digest,
+                                          "size": len(config)},
+                               "layers": layers}).encode()
+
+        for artifact in repository.artifacts:
+            if artifact.is_index:
+                children = []
+                for index, platform in enumerate(artifact.platforms):
+                    child = self._reference(artifact, index, platform)
+                    manifest = image(child["child_digest"], platform, artifact.size // 4)
+                    documents[child["child_digest"]] = (manifest, IMAGE_MANIFEST, child["child_digest"])
+                    children.append({"mediaType": IMAGE_MANIFEST, "digest": child["child_digest"],
+                                     "size": len(manifest), "platform": child["platform"]})
+                document = (json.dumps({"schemaVersion": 2, "mediaType": IMAGE_INDEX,
+                                        "manifests": children}).encode(), IMAGE_INDEX, artifact.digest)
+            else:
+                platform = artifact.platforms[0] if artifact.platforms else "linux/amd64"
+                document = (image(artifact.digest, platform, artifact.size // 4), IMAGE_MANIFEST,
+                            artifact.digest)
+            documents[artifact.digest] = document
+            for tag in artifact.tags:
+                documents[tag.name] = document
+        return documents
 
     def _v2_unauthorized(self, name: str) -> Answer:
         scope = f',scope="repository:{name}:pull"' if name else ""

@@ -7,10 +7,12 @@ registries/access.py must agree with it for every combination.
 import itertools
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
 from conftest import make_user
 from registries import access
 from registries.models import Registry, RegistrySpace, SpaceBinding
+from registries.tests import image_world
 from workspaces.models import Cluster, Namespace, Workspace
 
 REGISTRIES = {
@@ -203,11 +205,10 @@ def push_oracle(registry: str, space: str, roles: dict[str, str], platform_admin
     scope, owner, _healthy = REGISTRIES[registry]
     visibility, bound_to = SPACES[space]
     pushers = {name for name, role in roles.items() if role in ("admin", "editor")}
-    if scope == "workspace":
-        # Their own workspace registries' spaces (a platform Admin has no say there).
-        return owner in pushers
     if platform_admin:
-        return True  # anywhere on a platform registry, public spaces included
+        return True  # anywhere, public spaces and workspace registries included
+    if scope == "workspace":
+        return owner in pushers  # their own workspace registries' spaces
     return visibility == "private" and bool(bound_to & pushers)
 
 
@@ -267,3 +268,41 @@ def test_registries_for_user_are_those_with_something_visible(world, admin):
     # Public spaces, of unhealthy registries too (shown from the last sync).
     assert names(outsider) == {"plat", "plat-down"}
     assert names(admin) == {"plat", "plat-down"}
+# Who may push (and scan and delete): access.can_push ----------------------------------------
+
+PUSH_SPACES = [("plat", "pub"), ("plat", "priv-w"), ("plat", "priv-o"), ("plat", "priv-both"),
+               ("plat", "priv-none"), ("own", "team"), ("own", "open"), ("other", "stuff")]
+
+
+def push_oracle(persona: str, registry: str, space: str) -> bool:
+    """The issue's words: platform Admins anywhere; Workspace Admins and Editors into private
+    spaces bound to their workspace and into their own workspace registries."""
+    if persona == "admin":
+        return True
+    if persona == "ws_viewer":
+        return False
+    workspace = "search" if persona == "outsider" else "payments"
+    scope, owner, _healthy = image_world.REGISTRIES[registry]
+    visibility, bound = image_world.SPACES[(registry, space)]
+    if scope == "workspace":
+        return owner == workspace
+    return visibility == "private" and workspace in bound
+
+
+@pytest.mark.parametrize("persona", ["admin", "ws_admin", "ws_editor", "ws_viewer", "outsider"])
+def test_can_push_and_the_pushable_spaces_follow_the_rule(request, workspace, other_workspace, persona):
+    world = image_world.build({"payments": workspace, "search": other_workspace})
+    user = request.getfixturevalue(persona)
+    pushable = set(access.spaces_pushable_by(user).values_list("pk", flat=True))
+    for registry, space in PUSH_SPACES:
+        expected = push_oracle(persona, registry, space)
+        space_object = world["spaces"][(registry, space)]
+        assert access.can_push(user, space_object) is expected, (persona, registry, space)
+        assert (space_object.pk in pushable) is expected, (persona, registry, space)
+
+
+def test_nobody_signed_out_may_push(db):
+    registry = Registry.objects.create(name="plat", kind="harbor", url="https://plat.example.com")
+    space = RegistrySpace.objects.create(registry=registry, name="pub", visibility="public")
+    assert access.can_push(AnonymousUser(), space) is False
+    assert not access.spaces_pushable_by(AnonymousUser()).exists()

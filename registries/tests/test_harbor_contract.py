@@ -185,6 +185,7 @@ ROBOT = {
 # "{ci}" in a path stands for the id of the robot ``ci`` that populate() adds.
 ROBOT_CI = {**ROBOT, "name": "robot$ci", "description": ""}
 
+ARTIFACT = "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}"
 # fmt: off
 CASES = [
     Case("ping", "GET", "/ping", "/ping", 200, user=None),
@@ -240,6 +241,29 @@ CASES = [
          params={"with_tag": "false"}),
     Case("artifacts-missing-repository", "GET", "/projects/team-a/repositories/nope/artifacts",
          "/projects/{project_name}/repositories/{repository_name}/artifacts", 404),
+    Case("artifact-with-scan-overview", "GET", "/projects/team-a/repositories/api/artifacts/1.0",
+         ARTIFACT, 200, params={"with_scan_overview": "true", "with_tag": "false"},
+         setup=lambda d: d.set_scan("team-a/api", "1.0", counts={"Critical": 1, "Low": 3}, fixable=2)),
+    Case("artifact-never-scanned", "GET", "/projects/team-a/repositories/tools%252Fbuilder/artifacts/v1",
+         ARTIFACT, 200, params={"with_scan_overview": "true"}),
+    Case("artifact-missing", "GET", "/projects/team-a/repositories/api/artifacts/nope", ARTIFACT, 404),
+    Case("scan-artifact", "POST", "/projects/team-a/repositories/api/artifacts/1.0/scan",
+         f"{ARTIFACT}/scan", 202, body={}),
+    Case("scan-artifact-missing", "POST", "/projects/team-a/repositories/api/artifacts/nope/scan",
+         f"{ARTIFACT}/scan", 404, body={}),
+    Case("scan-artifact-non-member", "POST", "/projects/team-b/repositories/web/artifacts/latest/scan",
+         f"{ARTIFACT}/scan", 403, body={}, user="dev"),
+    Case("delete-tag", "DELETE", "/projects/team-a/repositories/api/artifacts/1.0/tags/latest",
+         f"{ARTIFACT}/tags/{{tag_name}}", 200),
+    Case("delete-tag-missing", "DELETE", "/projects/team-a/repositories/api/artifacts/1.0/tags/nope",
+         f"{ARTIFACT}/tags/{{tag_name}}", 404),
+    Case("delete-artifact", "DELETE", "/projects/team-a/repositories/api/artifacts/1.0", ARTIFACT, 200),
+    Case("delete-artifact-anonymous", "DELETE", "/projects/team-b/repositories/web/artifacts/latest",
+         ARTIFACT, 401, user=None),
+    Case("delete-repository", "DELETE", "/projects/team-a/repositories/api",
+         "/projects/{project_name}/repositories/{repository_name}", 200),
+    Case("delete-repository-missing", "DELETE", "/projects/team-a/repositories/nope",
+         "/projects/{project_name}/repositories/{repository_name}", 404),
     Case("injected-500", "GET", "/projects", "/projects", 500,
          setup=lambda d: d.fail_on(f"{API}/projects", 500)),
     Case("robots", "GET", "/robots", "/robots", 200),
@@ -400,6 +424,12 @@ def exercise_client(double: HarborDouble) -> None:
         list(client.iter_robots("name=wharf-ws-payments"))
         client.refresh_robot_secret(robot.id)
         client.delete_robot(robot.id)
+        digest = double.artifact("team-a/api", "1.0").digest
+        client.scan_overview("team-a/api", digest)
+        client.scan("team-a/api", digest)
+        client.delete_tag("team-a/api", "latest", digest)
+        client.delete_artifact("team-a/api", digest)
+        client.delete_repository("team-a/tools/builder")
         client.delete_robot(robot.id)
         assert client.get_robot(robot.id) is None
 

@@ -196,3 +196,13 @@ def test_tag_list_uses_a_constant_number_of_queries(client, world, ws_viewer,
     image_world.assert_constant_queries(
         django_assert_max_num_queries, world, 10,
         lambda: client.get(reverse("registries:repository", args=[repository.pk])), tags=120)
+
+
+@pytest.mark.parametrize("persona", ["ws_editor", "admin"])
+def test_tag_list_of_those_who_may_push_uses_a_constant_number_of_queries(
+        client, world, request, persona, django_assert_max_num_queries):
+    client.force_login(request.getfixturevalue(persona))
+    repository = world["repositories"][("plat", "priv-w" if persona == "ws_editor" else "pub")]
+    image_world.assert_constant_queries(
+        django_assert_max_num_queries, world, 11,
+        lambda: client.get(reverse("registries:repository", args=[repository.pk])), tags=120)
