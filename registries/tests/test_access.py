@@ -274,7 +274,7 @@ PUSH_SPACES = [("plat", "pub"), ("plat", "priv-w"), ("plat", "priv-o"), ("plat",
                ("plat", "priv-none"), ("own", "team"), ("own", "open"), ("other", "stuff")]
 
 
-def push_oracle(persona: str, registry: str, space: str) -> bool:
+def persona_push_oracle(persona: str, registry: str, space: str) -> bool:
     """The issue's words: platform Admins anywhere; Workspace Admins and Editors into private
     spaces bound to their workspace and into their own workspace registries."""
     if persona == "admin":
@@ -295,7 +295,7 @@ def test_can_push_and_the_pushable_spaces_follow_the_rule(request, workspace, ot
     user = request.getfixturevalue(persona)
     pushable = set(access.spaces_pushable_by(user).values_list("pk", flat=True))
     for registry, space in PUSH_SPACES:
-        expected = push_oracle(persona, registry, space)
+        expected = persona_push_oracle(persona, registry, space)
         space_object = world["spaces"][(registry, space)]
         assert access.can_push(user, space_object) is expected, (persona, registry, space)
         assert (space_object.pk in pushable) is expected, (persona, registry, space)
