@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +13,7 @@ from portal.redirects import next_url
 from registries import robots, services
 from registries.forms import RegistryForm, SpaceCreateForm
 from registries.models import Registry, RegistrySpace, SpaceBinding, SyncRun
+from registries.paging import KeyPaginator
 from registries.tasks import enqueue_sync
 from workspaces.models import Workspace
 
@@ -127,24 +127,6 @@ def _spaces_with_workspaces(registry):
         Prefetch("workspaces", queryset=Workspace.objects.only("id", "name").order_by("name")))
 
 
-class _SpacePaginator(Paginator):
-    """Pages of spaces ordered by name, for registries with many thousands of spaces.
-
-    A plain LIMIT/OFFSET reads every skipped row from the table. Here the page's names come
-    from the (registry, name) unique index alone, then only those rows are read: the same page
-    in one query. (registry, name) is unique, so the names identify the rows.
-    """
-
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        names = self.object_list.prefetch_related(None).values("name")[bottom:top]
-        return self._get_page(self.object_list.filter(name__in=names), number, self)
-
-
 @admin_required
 @require_GET
 def space_list(request, pk):
@@ -153,7 +135,7 @@ def space_list(request, pk):
     spaces = _spaces_with_workspaces(registry).order_by("name")
     if q:
         spaces = spaces.filter(name__icontains=q)
-    page = _SpacePaginator(spaces, SPACES_PER_PAGE).get_page(request.GET.get("page"))
+    page = KeyPaginator(spaces, SPACES_PER_PAGE, key="name").get_page(request.GET.get("page"))
     # The robots' propagation status of the workspaces bound on this page only, in one query.
     robots.credentials_by_workspace(
         registry, {workspace.pk for space in page for workspace in space.workspaces.all()})

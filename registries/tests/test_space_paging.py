@@ -14,7 +14,8 @@ from django.db import connection
 from django.urls import reverse
 
 from registries.models import Registry, RegistrySpace, SpaceBinding
-from registries.views import SPACES_PER_PAGE, _SpacePaginator
+from registries.paging import KeyPaginator
+from registries.views import SPACES_PER_PAGE
 from workspaces.models import Workspace
 
 
@@ -38,7 +39,7 @@ def test_pages_hold_the_same_spaces_as_plain_paging(big_registry, q):
     if q:
         spaces = spaces.filter(name__icontains=q)
     plain = Paginator(spaces, SPACES_PER_PAGE)
-    ours = _SpacePaginator(spaces, SPACES_PER_PAGE)
+    ours = KeyPaginator(spaces, SPACES_PER_PAGE, key="name")
     assert ours.count == plain.count and ours.num_pages == plain.num_pages
     for number in plain.page_range:
         expected = [space.pk for space in plain.page(number)]
