@@ -228,6 +228,23 @@ def plan(registry, count: int, seed: int) -> list[tuple[Case, list[Request]]]:
          [Request("get", spaces_url, {"q": f"-{rng.randrange(total):05d}"},
                   check='id="space-table"') for _ in range(count)])
 
+    # Spaces x workspaces: one registry and all of them, first and last pages, both searches.
+    from registries.matrix_views import MATRIX_SPACES, MATRIX_WORKSPACES
+
+    matrix_url = reverse("registries:binding-matrix")
+    all_spaces = RegistrySpace.objects.count()
+    last_space_page = math.ceil(all_spaces / MATRIX_SPACES)
+    last_workspace_page = math.ceil(Workspace.objects.count() / MATRIX_WORKSPACES)
+    case("spaces x workspaces, one registry, first pages",
+         [Request("get", matrix_url, {"registry": registry.pk}, check='id="binding-matrix"')] * count)
+    case("spaces x workspaces, all registries, last pages",
+         [Request("get", matrix_url, {"sp": last_space_page, "wp": last_workspace_page},
+                  check='id="binding-matrix"')] * count)
+    case("spaces x workspaces, search both axes (htmx)",
+         [Request("get", matrix_url, {"registry": registry.pk, "sq": rng.choice(WORDS)[:4],
+                                      "wq": rng.choice(TEAMS)}, htmx=True,
+                  check='id="binding-matrix"') for _ in range(count)])
+
     # Spaces of that registry with at least one binding, in random order.
     bound_spaces = list(RegistrySpace.objects.filter(registry=registry, bindings__isnull=False)
                         .distinct().values_list("pk", flat=True))

@@ -127,6 +127,34 @@ def _spaces_with_workspaces(registry):
         Prefetch("workspaces", queryset=Workspace.objects.only("id", "name").order_by("name")))
 
 
+# Any number that no real id shares the digits' place with: the URLs are built around it.
+_MARKER = 987654321987654321
+
+
+def _space_url_maker(name: str, registry_pk: int):
+    """``pk -> URL`` of a space's route, from one ``reverse`` a page instead of one a row."""
+    head, tail = reverse(name, args=[registry_pk, _MARKER]).rsplit(str(_MARKER), 1)
+    return lambda space_pk: f"{head}{space_pk}{tail}"
+
+
+def _prepare_rows(registry, spaces) -> None:
+    """What each row shows, computed once per page here rather than by tags in every row.
+
+    bench/space_row_profile.py measured the row's template work: its seven ``{% url %}`` (a
+    ``reverse`` each) were half of it, and each ``space.workspaces`` built a related manager.
+    Also reads the robots' propagation status of the workspaces bound on these rows only, in
+    one query.
+    """
+    urls = {name: _space_url_maker(f"registries:{route}", registry.pk) for name, route in (
+        ("row", "space-row"), ("bindings", "space-bindings"), ("visibility", "space-visibility"),
+        ("delete", "space-delete"))}
+    for space in spaces:
+        space.bound = list(space.workspaces.all())
+        space.urls = {name: make(space.pk) for name, make in urls.items()}
+    robots.credentials_by_workspace(
+        registry, {workspace.pk for space in spaces for workspace in space.bound})
+
+
 @admin_required
 @require_GET
 def space_list(request, pk):
@@ -136,9 +164,7 @@ def space_list(request, pk):
     if q:
         spaces = spaces.filter(name__icontains=q)
     page = KeyPaginator(spaces, SPACES_PER_PAGE, key="name").get_page(request.GET.get("page"))
-    # The robots' propagation status of the workspaces bound on this page only, in one query.
-    robots.credentials_by_workspace(
-        registry, {workspace.pk for space in page for workspace in space.workspaces.all()})
+    _prepare_rows(registry, page)
     context = {"registry": registry, "page": page, "q": q, "tab": "spaces"}
     return render_page(request, "registries/space_list.html", context, fragment="space-table")
 
@@ -153,8 +179,7 @@ def _space(registry_pk, space_pk) -> RegistrySpace:
 @require_GET
 def space_row(request, pk, space_pk):
     space = get_object_or_404(_spaces_with_workspaces(_platform_registry(pk)), pk=space_pk)
-    robots.credentials_by_workspace(space.registry,
-                                    {workspace.pk for workspace in space.workspaces.all()})
+    _prepare_rows(space.registry, [space])
     return render(request, "registries/space_list.html#space-row",
                   {"registry": space.registry, "space": space})
 

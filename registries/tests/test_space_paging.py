@@ -49,6 +49,31 @@ def test_pages_hold_the_same_spaces_as_plain_paging(big_registry, q):
         assert page.start_index() == plain.page(number).start_index()
 
 
+@pytest.mark.parametrize("key", ["pk", "name"])
+def test_all_registries_pages_hold_the_same_spaces_as_plain_paging(big_registry, key):
+    # Spaces x workspaces over all registries: names repeat across registries, so pages by id.
+    spaces = RegistrySpace.objects.order_by("name", "registry_id")
+    if key == "name":
+        spaces = spaces.filter(registry=big_registry)
+    plain = Paginator(spaces, SPACES_PER_PAGE)
+    ours = KeyPaginator(spaces, SPACES_PER_PAGE, key=key)
+    assert ours.num_pages == plain.num_pages
+    for number in plain.page_range:
+        assert [s.pk for s in ours.page(number)] == [s.pk for s in plain.page(number)]
+
+
+def test_each_rows_links_are_the_routes_of_its_space(client, admin, big_registry):
+    space = big_registry.spaces.order_by("name").first()
+    client.force_login(admin)
+    text = client.get(reverse("registries:spaces", args=[big_registry.pk])).text
+    row = client.get(reverse("registries:space-row", args=[big_registry.pk, space.pk])).text
+    for route in ("space-row", "space-bindings", "space-visibility", "space-delete"):
+        url = reverse(f"registries:{route}", args=[big_registry.pk, space.pk])
+        assert f'"{url}"' in text
+        if route != "space-row":
+            assert f'"{url}"' in row
+
+
 def test_space_page_lists_the_last_page_with_its_bound_workspaces(client, admin, big_registry):
     last = big_registry.spaces.order_by("name").last()
     SpaceBinding.objects.create(space=last, workspace=Workspace.objects.create(name="team-z"))
