@@ -143,7 +143,7 @@ def _prepare_rows(registry, spaces) -> None:
     bench/space_row_profile.py measured the row's template work: its seven ``{% url %}`` (a
     ``reverse`` each) were half of it, and each ``space.workspaces`` built a related manager.
     Also reads the robots' propagation status of the workspaces bound on these rows only, in
-    one query.
+    one query, and each row's propagation status.
     """
     urls = {name: _space_url_maker(f"registries:{route}", registry.pk) for name, route in (
         ("row", "space-row"), ("bindings", "space-bindings"), ("visibility", "space-visibility"),
@@ -153,6 +153,9 @@ def _prepare_rows(registry, spaces) -> None:
         space.urls = {name: make(space.pk) for name, make in urls.items()}
     robots.credentials_by_workspace(
         registry, {workspace.pk for space in spaces for workspace in space.bound})
+    for space in spaces:
+        # None for most rows (public, unbound, no robots): the row then skips the include.
+        space.propagation = robots.propagation_status(registry, space, space.bound)
 
 
 @admin_required
