@@ -225,11 +225,6 @@ class RegistrySpace(models.Model):
         ordering = ["registry__name", "name"]
         verbose_name = _("registry space")
         verbose_name_plural = _("registry spaces")
-        indexes = [
-            # Spaces x workspaces over all registries: pages by name with the ids from the index
-            # alone (KeyPaginator), not by reading every skipped row.
-            models.Index(fields=["name", "registry"], include=["id"], name="space_name_registry_id"),
-        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["registry", "name"], name="space_unique_in_registry",

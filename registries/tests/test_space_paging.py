@@ -115,3 +115,12 @@ def test_the_page_reads_only_the_credentials_of_the_workspaces_it_shows(client, 
     assert "in Harbor" in response.text
     row = client.get(reverse("registries:space-row", args=[harbor.pk, space.pk]))
     assert set(row.context["registry"]._wharf_credentials) == {shown.pk}
+
+
+def test_spaces_have_a_covering_name_index_on_postgresql(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("the covering index is PostgreSQL-only")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", ["space_name_registry_id"])
+        (definition,) = cursor.fetchone()
+    assert "(name, registry_id) INCLUDE (id)" in definition
