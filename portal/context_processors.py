@@ -7,6 +7,7 @@ from portal.permissions import can, is_admin
 NAVIGATION = [
     (_("Container Registry"), [
         (_("Integrated Registry (Admin)"), "registries:platform-list", lambda u: is_admin(u)),
+        (_("Spaces x workspaces"), "registries:binding-matrix", lambda u: is_admin(u)),
         (_("Integrated Registry (Workspace)"), "registries:workspace-list",
          lambda u: can(u, "view_workspace")),
         (_("Images"), "registries:images", lambda u: True),

@@ -853,3 +853,22 @@ def credentials_by_workspace(registry: Registry, workspace_ids=None) -> dict[int
             cached = {}
         registry._wharf_credentials = cached
     return cached
+
+
+def propagation_status(registry: Registry, space, bound) -> dict | None:
+    """Where each bound workspace's robot stands for this space: None when no robot is
+    involved (public space, demo, not a platform Harbor, nothing bound).
+
+    Reads the credentials cached by ``credentials_by_workspace`` (one query per page), so the
+    page's query count stays constant.
+    """
+    if space.is_public or not bound or not manages_robots(registry):
+        return None
+    credentials = credentials_by_workspace(registry)
+    status = {"done": [], "pending": [], "failed": []}
+    for workspace in bound:
+        credential = credentials.get(workspace.pk)
+        state = credential.state if credential is not None else PullCredential.State.PENDING
+        status[state].append({"workspace": workspace, "credential": credential})
+    status["all_done"] = not status["pending"] and not status["failed"]
+    return status

@@ -21,6 +21,8 @@ from workspaces.models import Workspace
 
 # A dialog or API call naming more workspaces than this is refused rather than half-applied.
 MAX_WORKSPACES_PER_CHANGE = 1000
+# The spaces x workspaces view saves at most one page of rows at once.
+MAX_SPACES_PER_MATRIX = 200
 
 
 class ServiceError(Exception):
@@ -196,6 +198,79 @@ def apply_dialog(space: RegistrySpace, actor, *, shown_ids, chosen_ids) -> Bindi
         add=[workspace for pk, workspace in chosen.items() if pk not in shown],
         remove=[workspace for pk, workspace in shown.items() if pk not in chosen],
     )
+
+
+@dataclass
+class MatrixChange:
+    """What a save of the spaces x workspaces view did: the diff applied, space by space."""
+
+    added: int = 0
+    removed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def _cells(values, space_ids: set[int], workspace_ids: set[int]) -> set[tuple[int, int]]:
+    """``"<space id>:<workspace id>"`` values as pairs, each one inside the grid that was shown."""
+    cells = set()
+    for value in values:
+        space_id, _colon, workspace_id = str(value).partition(":")
+        try:
+            cell = (whole_number(space_id), whole_number(workspace_id))
+        except ValueError:
+            raise ServiceError(_("A cell of the grid is not a space and a workspace id."), "cells") from None
+        if cell[0] not in space_ids or cell[1] not in workspace_ids:
+            raise ServiceError(_("A cell is outside the grid that was shown."), "cells")
+        cells.add(cell)
+    return cells
+
+
+@transaction.atomic
+def apply_matrix(actor, *, space_ids, workspace_ids, before, after) -> MatrixChange:
+    """The spaces x workspaces view: the cells shown, as they were shown and as submitted.
+
+    Only the cells that the Admin changed are applied, each space through ``change_bindings``
+    (its row lock, its audit events, its robot update): a binding someone else added or removed
+    since the grid was shown stays as they left it unless the Admin ticked that very cell. All
+    spaces change in one transaction, locked in id order so two saves cannot deadlock.
+    """
+    spaces = _matrix_spaces(space_ids)
+    workspaces = {workspace.pk: workspace for workspace in resolve_workspaces(workspace_ids)}
+    shown_before = _cells(before, set(spaces), set(workspaces))
+    shown_after = _cells(after, set(spaces), set(workspaces))
+    change = MatrixChange()
+    for space_id in sorted(spaces):
+        add = [workspaces[w] for s, w in sorted(shown_after - shown_before) if s == space_id]
+        remove = [workspaces[w] for s, w in sorted(shown_before - shown_after) if s == space_id]
+        if add or remove:
+            applied = change_bindings(spaces[space_id], actor, add=add, remove=remove)
+            change.added += len(applied.added)
+            change.removed += len(applied.removed)
+    return change
+
+
+def _matrix_spaces(ids) -> dict[int, RegistrySpace]:
+    """Spaces of platform registries by id, refusing unknown, repeated or too many."""
+    try:
+        ids = [whole_number(value) for value in ids]
+    except ValueError:
+        raise ServiceError(_("Space ids must be whole numbers."), "spaces") from None
+    if len(ids) > MAX_SPACES_PER_MATRIX:
+        raise ServiceError(
+            _("At most %(max)d spaces can be changed at once.") % {"max": MAX_SPACES_PER_MATRIX},
+            "spaces")
+    if len(set(ids)) != len(ids):
+        raise ServiceError(_("A space is listed more than once."), "spaces")
+    found = RegistrySpace.objects.filter(
+        pk__in=[value for value in ids if 1 <= value <= MAX_ID],
+        registry__scope=Registry.Scope.PLATFORM).select_related("registry").in_bulk()
+    unknown = [value for value in ids if value not in found]
+    if unknown:
+        raise ServiceError(
+            _("Unknown space id(s): %(ids)s.") % {"ids": ", ".join(map(str, unknown))}, "spaces")
+    return found
 
 
 # Spaces -----------------------------------------------------------------------------------

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from registries import image_views, login_views, robot_views, token_views, views, workspace_views
+from registries import (
+    image_views,
+    login_views,
+    matrix_views,
+    robot_views,
+    token_views,
+    views,
+    workspace_views,
+)
 
 app_name = "registries"
 
@@ -16,6 +24,8 @@ urlpatterns = [
     path("workspace-registries/<int:pk>/remove/", workspace_views.workspace_registry_remove,
          name="workspace-remove"),
     path("registries/", views.platform_list, name="platform-list"),
+    path("registries/bindings/", matrix_views.binding_matrix, name="binding-matrix"),
+    path("registries/bindings.csv", matrix_views.binding_export, name="binding-export"),
     path("registries/new/", views.registry_create, name="create"),
     path("registries/<int:pk>/", views.registry_detail, name="detail"),
     path("registries/<int:pk>/edit/", views.registry_edit, name="edit"),

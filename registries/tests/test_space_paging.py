@@ -14,7 +14,8 @@ from django.db import connection
 from django.urls import reverse
 
 from registries.models import Registry, RegistrySpace, SpaceBinding
-from registries.views import SPACES_PER_PAGE, _SpacePaginator
+from registries.paging import KeyPaginator
+from registries.views import SPACES_PER_PAGE
 from workspaces.models import Workspace
 
 
@@ -38,7 +39,7 @@ def test_pages_hold_the_same_spaces_as_plain_paging(big_registry, q):
     if q:
         spaces = spaces.filter(name__icontains=q)
     plain = Paginator(spaces, SPACES_PER_PAGE)
-    ours = _SpacePaginator(spaces, SPACES_PER_PAGE)
+    ours = KeyPaginator(spaces, SPACES_PER_PAGE, key="name")
     assert ours.count == plain.count and ours.num_pages == plain.num_pages
     for number in plain.page_range:
         expected = [space.pk for space in plain.page(number)]
@@ -46,6 +47,31 @@ def test_pages_hold_the_same_spaces_as_plain_paging(big_registry, q):
         assert [space.pk for space in page] == expected
         assert len(page) == len(expected)
         assert page.start_index() == plain.page(number).start_index()
+
+
+@pytest.mark.parametrize("key", ["pk", "name"])
+def test_all_registries_pages_hold_the_same_spaces_as_plain_paging(big_registry, key):
+    # Spaces x workspaces over all registries: names repeat across registries, so pages by id.
+    spaces = RegistrySpace.objects.order_by("name", "registry_id")
+    if key == "name":
+        spaces = spaces.filter(registry=big_registry)
+    plain = Paginator(spaces, SPACES_PER_PAGE)
+    ours = KeyPaginator(spaces, SPACES_PER_PAGE, key=key)
+    assert ours.num_pages == plain.num_pages
+    for number in plain.page_range:
+        assert [s.pk for s in ours.page(number)] == [s.pk for s in plain.page(number)]
+
+
+def test_each_rows_links_are_the_routes_of_its_space(client, admin, big_registry):
+    space = big_registry.spaces.order_by("name").first()
+    client.force_login(admin)
+    text = client.get(reverse("registries:spaces", args=[big_registry.pk])).text
+    row = client.get(reverse("registries:space-row", args=[big_registry.pk, space.pk])).text
+    for route in ("space-row", "space-bindings", "space-visibility", "space-delete"):
+        url = reverse(f"registries:{route}", args=[big_registry.pk, space.pk])
+        assert f'"{url}"' in text
+        if route != "space-row":
+            assert f'"{url}"' in row
 
 
 def test_space_page_lists_the_last_page_with_its_bound_workspaces(client, admin, big_registry):
@@ -89,3 +115,12 @@ def test_the_page_reads_only_the_credentials_of_the_workspaces_it_shows(client, 
     assert "in Harbor" in response.text
     row = client.get(reverse("registries:space-row", args=[harbor.pk, space.pk]))
     assert set(row.context["registry"]._wharf_credentials) == {shown.pk}
+
+
+def test_spaces_have_a_covering_name_index_on_postgresql(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("the covering index is PostgreSQL-only")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", ["space_name_registry_id"])
+        (definition,) = cursor.fetchone()
+    assert "(name, registry_id) INCLUDE (id)" in definition
