@@ -58,6 +58,8 @@ WORKSPACE_ACTIONS = {
     "view_workspace": {ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER},
     "browse_images": {ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER},
     "use_images": {ROLE_ADMIN, ROLE_EDITOR},
+    # Ask an Admin to bind a private registry space to the workspace (access_requests).
+    "request_spaces": {ROLE_ADMIN, ROLE_EDITOR},
     "fetch_pull_secret": {ROLE_ADMIN, ROLE_EDITOR},
     "manage_members": {ROLE_ADMIN},
     "manage_workspace_registries": {ROLE_ADMIN},

@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "portal",
     "workspaces",
     "registries",
+    "access_requests",
 ]
 
 MIDDLEWARE = [

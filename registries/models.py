@@ -252,6 +252,9 @@ class SpaceBinding(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True)
+    # When the binding ends: ``manage.py expire_bindings`` (every minute) unbinds it then,
+    # through the same service as the dialog. Null: it lasts until someone unbinds it.
+    expires = models.DateTimeField(_("ends"), null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["space", "workspace__name"]
