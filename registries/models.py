@@ -243,6 +243,23 @@ class RegistrySpace(models.Model):
     def is_public(self) -> bool:
         return self.visibility == self.Visibility.PUBLIC
 
+    def bound_with_ends(self) -> list:
+        """The bound workspaces (prefetched ``workspaces``), each with ``binding_ends``: when its
+        binding ends, or None. Pages prefetch the ending bindings as ``ending_bindings``."""
+        ending = getattr(self, "ending_bindings", None)
+        if ending is None:
+            ending = self.bindings.exclude(expires=None)
+        ends = {binding.workspace_id: binding.expires for binding in ending}
+        bound = list(self.workspaces.all())
+        for workspace in bound:
+            workspace.binding_ends = ends.get(workspace.pk)
+        return bound
+
+    @property
+    def soonest_binding_end(self):
+        ends = [binding.expires for binding in getattr(self, "ending_bindings", ())]
+        return min(ends) if ends else None
+
 
 class SpaceBinding(models.Model):
     space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE, related_name="bindings")

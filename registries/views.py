@@ -1,9 +1,12 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -124,7 +127,10 @@ def registry_detail(request, pk):
 
 def _spaces_with_workspaces(registry):
     return registry.spaces.prefetch_related(
-        Prefetch("workspaces", queryset=Workspace.objects.only("id", "name").order_by("name")))
+        Prefetch("workspaces", queryset=Workspace.objects.only("id", "name").order_by("name")),
+        # Only bindings that end: most have no end, so this query usually returns nothing.
+        Prefetch("bindings", queryset=SpaceBinding.objects.exclude(expires=None)
+                 .only("id", "space_id", "workspace_id", "expires"), to_attr="ending_bindings"))
 
 
 class _SpacePaginator(Paginator):
@@ -183,12 +189,16 @@ def space_bindings(request, pk, space_pk):
     """The Bind/unbind workspace dialog: open, search, and apply on OK."""
     space = _space(pk, space_pk)
     if request.method == "POST":
+        end_days = _end_days(request.POST)
         try:
             change = services.apply_dialog(space, request.user,
                                            shown_ids=request.POST.getlist("shown"),
-                                           chosen_ids=request.POST.getlist("workspaces"))
+                                           chosen_ids=request.POST.getlist("workspaces"),
+                                           end_days=end_days)
         except services.ServiceError as error:
             chosen = _chosen_workspaces(request.POST.getlist("workspaces"))
+            for workspace in chosen:
+                workspace.end_day = end_days.get(workspace.pk, "")
             template = "registries/_binding_dialog.html" if request.htmx else "registries/binding_page.html"
             return render(request, template,
                           _dialog_context(space, request.POST.getlist("shown"), chosen,
@@ -201,6 +211,10 @@ def space_bindings(request, pk, space_pk):
         return trigger(toast_events(message, f"space-changed-{space.pk}"))
 
     bound = list(space.workspaces.order_by("name").only("id", "name"))
+    ends = dict(space.bindings.exclude(expires=None).values_list("workspace_id", "expires"))
+    for workspace in bound:
+        if workspace.pk in ends:
+            workspace.end_day = timezone.localdate(ends[workspace.pk]).isoformat()
     if request.htmx and request.GET.get("results"):
         # Search inside the open dialog: only the result list is replaced.
         chosen_ids = request.GET.getlist("workspaces")
@@ -210,6 +224,15 @@ def space_bindings(request, pk, space_pk):
     if not request.htmx:
         return render(request, "registries/binding_page.html", context)
     return render(request, "registries/_binding_dialog.html", context)
+
+
+def _end_days(data) -> dict[int, str]:
+    """Each chosen workspace's "Ends on" field as typed (``expires-<id>``)."""
+    days = {}
+    for pk in map(id_or_none, data.getlist("workspaces")[:services.MAX_WORKSPACES_PER_CHANGE]):
+        if pk is not None:
+            days[pk] = data.get(f"expires-{pk}", "")[:20]
+    return days
 
 
 def _chosen_workspaces(ids) -> list[Workspace]:
@@ -234,6 +257,7 @@ def _dialog_context(space, shown_ids, chosen, q: str, error=None):
         "more_results": len(results) > DIALOG_RESULTS,
         "q": q,
         "error": error,
+        "first_end_day": timezone.localdate() + timedelta(days=1),
     }
 
 
