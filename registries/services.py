@@ -223,7 +223,7 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=(),
     if change.added:
         from access_requests.services import close_satisfied
 
-        close_satisfied(locked, workspaces=change.added)
+        close_satisfied(locked, actor, workspaces=change.added)
     return change
 
 
@@ -360,7 +360,7 @@ def set_visibility(space: RegistrySpace, actor, visibility: str) -> RegistrySpac
     if visibility == RegistrySpace.Visibility.PUBLIC:
         from access_requests.services import close_satisfied
 
-        close_satisfied(space)
+        close_satisfied(space, actor)
     if visibility == RegistrySpace.Visibility.PRIVATE:
         pull_secrets.access_granted(space.registry, space.workspaces.all(), actor)
     return space
