@@ -76,8 +76,9 @@ class AccessRequest(models.Model):
                 fields=["workspace", "registry", "space_name"], condition=models.Q(status="pending"),
                 name="one_pending_access_request_per_space_and_workspace",
             ),
-            models.CheckConstraint(condition=models.Q(status__in=["pending", "approved", "declined", "closed"]),
-                                   name="access_request_status_known"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "approved", "declined", "closed"]),
+                name="access_request_status_known"),
         ]
         indexes = [models.Index(fields=["status", "-created"], name="access_request_status_created")]
 

@@ -62,8 +62,8 @@ def request_list(request):
     context = {
         "page": page, "q": q, "status": status, "statuses": STATUS_CHOICES, "admin": admin,
         "registry_id": registry_id, "workspace_id": workspace_id,
-        "registries": Registry.objects.filter(scope=Registry.Scope.PLATFORM).order_by("name").only("id", "name")
-        if admin else [],
+        "registries": Registry.objects.filter(scope=Registry.Scope.PLATFORM).order_by("name")
+        .only("id", "name") if admin else [],
         "may_request": can(user, "request_spaces"),
         "ending_soon": list(bindings_ending_soon()[:ENDING_SOON_SHOWN]) if admin else [],
     }

@@ -91,7 +91,8 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         data = serializer.validated_data
         workspace = requestable_workspaces(request.user).filter(pk=data["workspace"]).first()
         if workspace is None:
-            raise ValidationError({"workspace": [_("Not a workspace where you may request registry spaces.")]})
+            raise ValidationError(
+                {"workspace": [_("Not a workspace where you may request registry spaces.")]})
         registry = Registry.objects.filter(pk=data["registry"], scope=Registry.Scope.PLATFORM).first()
         if registry is None:
             raise ValidationError({"registry": [_("No such Integrated Registry (Admin).")]})

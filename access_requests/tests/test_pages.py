@@ -341,8 +341,9 @@ def test_requests_close_themselves_when_the_space_becomes_public(admin, ws_edito
 
 
 def test_expire_bindings_closes_requests_answered_another_way(admin, ws_editor, workspace, registry, vault):
-    from django.core.management import call_command
     from io import StringIO
+
+    from django.core.management import call_command
 
     access_request = pending_request(ws_editor, workspace, registry)
     # A sync found the space public (sync writes the row directly).
