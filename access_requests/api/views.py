@@ -108,21 +108,19 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve: bind the space to the workspace (until ``expires``, if sent), as Bind/unbind does."""
-        access_request = self.get_object()
-        serializer = ApproveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        with service_errors():
-            services.approve(access_request, request.user, **serializer.validated_data)
-        return Response(AccessRequestSerializer(self.get_queryset().get(pk=access_request.pk)).data)
+        return self._decide(request, ApproveSerializer, services.approve)
 
     @extend_schema(request=DeclineSerializer,
                    responses={200: AccessRequestSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND})
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
         """Decline, with a note the requester sees."""
+        return self._decide(request, DeclineSerializer, services.decline)
+
+    def _decide(self, request, body_serializer, decision):
         access_request = self.get_object()
-        serializer = DeclineSerializer(data=request.data)
+        serializer = body_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with service_errors():
-            services.decline(access_request, request.user, **serializer.validated_data)
+            decision(access_request, request.user, **serializer.validated_data)
         return Response(AccessRequestSerializer(self.get_queryset().get(pk=access_request.pk)).data)

@@ -9,20 +9,9 @@ from rest_framework.test import APIClient
 from access_requests.models import AccessRequest
 from access_requests.services import request_access
 from portal.models import AuditEvent
-from registries.models import Registry, RegistrySpace, SpaceBinding
+from registries.models import SpaceBinding
 
 URL = "/api/v1/access-requests/"
-
-
-@pytest.fixture
-def registry(db):
-    return Registry.objects.create(name="harbor", kind="harbor", url="https://harbor.example.com",
-                                   is_demo=True)
-
-
-@pytest.fixture
-def vault(registry):
-    return RegistrySpace.objects.create(registry=registry, name="vault", visibility="private")
 
 
 def api_for(user):

@@ -19,17 +19,6 @@ CREATE = reverse("access_requests:create")
 LIST = reverse("access_requests:list")
 
 
-@pytest.fixture
-def registry(db):
-    return Registry.objects.create(name="harbor", kind="harbor", url="https://harbor.example.com",
-                                   is_demo=True)
-
-
-@pytest.fixture
-def vault(registry):
-    return RegistrySpace.objects.create(registry=registry, name="vault", visibility="private")
-
-
 def ask(client, workspace, registry, space_name, reason="We deploy the billing API from it."):
     return client.post(CREATE, {"workspace": workspace.pk, "registry": registry.pk,
                                 "space_name": space_name, "reason": reason})
