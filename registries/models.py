@@ -244,20 +244,20 @@ class RegistrySpace(models.Model):
         return self.visibility == self.Visibility.PUBLIC
 
     def bound_with_ends(self) -> list:
-        """The bound workspaces (prefetched ``workspaces``), each with ``binding_ends``: when its
-        binding ends, or None. Pages prefetch the ending bindings as ``ending_bindings``."""
-        ending = getattr(self, "ending_bindings", None)
-        if ending is None:
-            ending = self.bindings.exclude(expires=None)
-        ends = {binding.workspace_id: binding.expires for binding in ending}
-        bound = list(self.workspaces.all())
-        for workspace in bound:
-            workspace.binding_ends = ends.get(workspace.pk)
+        """The bound workspaces by name, each with ``binding_ends``: when its binding ends, or
+        None. Pages prefetch the bindings with their workspaces as ``bound_bindings``."""
+        bindings = getattr(self, "bound_bindings", None)
+        if bindings is None:
+            bindings = self.bindings.select_related("workspace").order_by("workspace__name")
+        bound = []
+        for binding in bindings:
+            binding.workspace.binding_ends = binding.expires
+            bound.append(binding.workspace)
         return bound
 
     @property
     def soonest_binding_end(self):
-        ends = [binding.expires for binding in getattr(self, "ending_bindings", ())]
+        ends = [binding.expires for binding in getattr(self, "bound_bindings", ()) if binding.expires]
         return min(ends) if ends else None
 
 

@@ -126,11 +126,11 @@ def registry_detail(request, pk):
 
 
 def _spaces_with_workspaces(registry):
+    # The bindings with their workspaces (names) and ends, in one query for the whole page.
     return registry.spaces.prefetch_related(
-        Prefetch("workspaces", queryset=Workspace.objects.only("id", "name").order_by("name")),
-        # Only bindings that end: most have no end, so this query usually returns nothing.
-        Prefetch("bindings", queryset=SpaceBinding.objects.exclude(expires=None)
-                 .only("id", "space_id", "workspace_id", "expires"), to_attr="ending_bindings"))
+        Prefetch("bindings", queryset=SpaceBinding.objects.select_related("workspace")
+                 .only("id", "space_id", "workspace_id", "expires", "workspace__id", "workspace__name")
+                 .order_by("workspace__name"), to_attr="bound_bindings"))
 
 
 class _SpacePaginator(Paginator):
@@ -162,7 +162,7 @@ def space_list(request, pk):
     page = _SpacePaginator(spaces, SPACES_PER_PAGE).get_page(request.GET.get("page"))
     # The robots' propagation status of the workspaces bound on this page only, in one query.
     robots.credentials_by_workspace(
-        registry, {workspace.pk for space in page for workspace in space.workspaces.all()})
+        registry, {binding.workspace_id for space in page for binding in space.bound_bindings})
     context = {"registry": registry, "page": page, "q": q, "tab": "spaces"}
     return render_page(request, "registries/space_list.html", context, fragment="space-table")
 
@@ -178,7 +178,7 @@ def _space(registry_pk, space_pk) -> RegistrySpace:
 def space_row(request, pk, space_pk):
     space = get_object_or_404(_spaces_with_workspaces(_platform_registry(pk)), pk=space_pk)
     robots.credentials_by_workspace(space.registry,
-                                    {workspace.pk for workspace in space.workspaces.all()})
+                                    {binding.workspace_id for binding in space.bound_bindings})
     return render(request, "registries/space_list.html#space-row",
                   {"registry": space.registry, "space": space})
 
@@ -210,11 +210,12 @@ def space_bindings(request, pk, space_pk):
             return redirect("registries:spaces", pk=pk)
         return trigger(toast_events(message, f"space-changed-{space.pk}"))
 
-    bound = list(space.workspaces.order_by("name").only("id", "name"))
-    ends = dict(space.bindings.exclude(expires=None).values_list("workspace_id", "expires"))
-    for workspace in bound:
-        if workspace.pk in ends:
-            workspace.end_day = timezone.localdate(ends[workspace.pk]).isoformat()
+    bound = []
+    for binding in space.bindings.select_related("workspace").only(
+            "id", "space_id", "expires", "workspace__id", "workspace__name").order_by("workspace__name"):
+        if binding.expires:
+            binding.workspace.end_day = timezone.localdate(binding.expires).isoformat()
+        bound.append(binding.workspace)
     if request.htmx and request.GET.get("results"):
         # Search inside the open dialog: only the result list is replaced.
         chosen_ids = request.GET.getlist("workspaces")
