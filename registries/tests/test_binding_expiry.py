@@ -240,3 +240,27 @@ def test_bindings_ending_within_a_week_are_listed_soonest_first(admin, space, te
     services.change_bindings(other, admin, add=[teams[1]], expires={teams[1]: soon(hours=2)})
     listed = [(b.space.name, b.workspace.name) for b in services.bindings_ending_soon()]
     assert listed == [("other", "beta"), ("vault", "alpha")]
+
+
+# Django admin -----------------------------------------------------------------------------------
+
+
+def test_django_admin_binds_until_a_time_through_the_service(client, admin, space, teams):
+    client.force_login(admin)
+    when = timezone.localtime(soon(days=2)).replace(second=0, microsecond=0)
+    response = client.post(reverse("admin:registries_spacebinding_add"),
+                           {"space": space.pk, "workspace": teams[0].pk,
+                            "expires_0": when.strftime("%Y-%m-%d"), "expires_1": when.strftime("%H:%M:%S")})
+    assert response.status_code == 302, response.text
+    assert ends(space, teams[0]) == when
+    assert AuditEvent.objects.get(action="space.bind").after["expires"] == when.isoformat()
+
+
+def test_django_admin_refuses_a_past_end(client, admin, space, teams):
+    client.force_login(admin)
+    response = client.post(reverse("admin:registries_spacebinding_add"),
+                           {"space": space.pk, "workspace": teams[0].pk,
+                            "expires_0": "2020-01-01", "expires_1": "00:00:00"})
+    assert response.status_code == 200
+    assert "The end of a binding must be in the future." in response.text
+    assert not SpaceBinding.objects.exists()
