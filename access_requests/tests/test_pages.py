@@ -342,3 +342,18 @@ def test_expire_bindings_closes_requests_answered_another_way(admin, ws_editor, 
     access_request.refresh_from_db()
     assert access_request.status == "closed"
     assert f"access request {access_request.pk}" in out.getvalue()
+
+
+def test_admins_see_the_bindings_ending_within_a_week_and_members_do_not(client, admin, ws_editor, workspace,
+                                                                         other_workspace, registry, vault):
+    later = RegistrySpace.objects.create(registry=registry, name="later", visibility="private")
+    services.change_bindings(vault, admin, add=[workspace], expires={workspace: timezone.now() + timedelta(days=2)})
+    services.change_bindings(later, admin, add=[other_workspace],
+                             expires={other_workspace: timezone.now() + timedelta(days=9)})
+    client.force_login(admin)
+    page = client.get(LIST).text
+    section = page[page.index("Bindings ending in the next 7 days"):]
+    assert "harbor/vault" in section and "payments" in section
+    assert "harbor/later" not in section
+    client.force_login(ws_editor)
+    assert "Bindings ending in the next 7 days" not in client.get(LIST).text
