@@ -310,6 +310,12 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "portal.api.schema.document_errors",
     ],
+    # Registries and access requests both have a "status", with other choices: each its own name
+    # (a registry's stays StatusEnum, as before access requests).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "registries.models.Registry.Status",
+        "AccessRequestStatusEnum": "access_requests.models.AccessRequest.Status",
+    },
 }
 
 # Background work: the immediate backend runs tasks in-process (tests, `make run`);
