@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("registries.api.urls")),
     path("", include("workspaces.api.urls")),
     path("", include("portal.api.urls")),
+    path("", include("access_requests.api.urls")),
     path("namespaces/<int:pk>/pull-secret/", namespace_pull_secret, name="namespace-pull-secret"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"),
 ]

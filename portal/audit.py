@@ -15,6 +15,22 @@ def _scrub(data: dict | None) -> dict | None:
     return {key: ("***" if key in SECRET_FIELDS else value) for key, value in data.items()}
 
 
+class SystemActor:
+    """Who acted when no person did, by name (e.g. ``EXPIRY`` for bindings that ended)."""
+
+    is_authenticated = False
+    pk = None
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __str__(self):
+        return self.name
+
+
+EXPIRY = SystemActor("expiry")
+
+
 def record(actor, action: str, target, *, before: dict | None = None, after: dict | None = None,
            label: str | None = None):
     """Write one event. Callers are inside ``transaction.atomic``; we insist on it."""
@@ -25,7 +41,7 @@ def record(actor, action: str, target, *, before: dict | None = None, after: dic
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     return AuditEvent.objects.create(
         actor=actor if is_user else None,
-        actor_name=actor.get_username() if is_user else "system",
+        actor_name=actor.get_username() if is_user else getattr(actor, "name", "system"),
         action=action,
         target_type=target._meta.label_lower,
         target_id=str(target.pk),

@@ -1,4 +1,7 @@
+from functools import partial
+
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from portal.permissions import can, is_admin
@@ -20,9 +23,20 @@ NAVIGATION = [
     ]),
     (_("Global Management"), [
         (_("Workspaces"), "workspaces:list", lambda u: True),
+        (_("Access requests"), "access_requests:list",
+         lambda u: is_admin(u) or can(u, "request_spaces")),
         (_("Audit Log"), "audit-log", lambda u: can(u, "view_audit_log")),
     ]),
 ]
+
+
+def _badge(user, url_name: str) -> int:
+    """A count beside a navigation entry: Admins see how many access requests wait (one query)."""
+    if url_name == "access_requests:list" and is_admin(user):
+        from access_requests.models import AccessRequest
+
+        return AccessRequest.objects.pending().count()
+    return 0
 
 
 def navigation(request):
@@ -43,7 +57,9 @@ def navigation(request):
             # "page" for the page itself; "true" for a page below it (a registry below the list),
             # whose own section then marks the page.
             active = "page" if current == url else "true" if current.startswith(url) else ""
-            items.append({"label": label, "url": url, "active": active})
+            items.append({"label": label, "url": url, "active": active,
+                          # Counted only if the page shows the navigation (not for fragments).
+                          "badge": SimpleLazyObject(partial(_badge, user, url_name))})
         if items:
             sections.append({"title": title, "items": items})
     return {"navigation": sections, "user_is_admin": is_admin(user)}

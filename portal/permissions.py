@@ -60,6 +60,8 @@ WORKSPACE_ACTIONS = {
     "use_images": {ROLE_ADMIN, ROLE_EDITOR},
     # Pushing, scanning and deleting images, in the spaces registries.access.can_push allows.
     "push_images": {ROLE_ADMIN, ROLE_EDITOR},
+    # Ask an Admin to bind a private registry space to the workspace (access_requests).
+    "request_spaces": {ROLE_ADMIN, ROLE_EDITOR},
     "fetch_pull_secret": {ROLE_ADMIN, ROLE_EDITOR},
     "manage_members": {ROLE_ADMIN},
     "manage_workspace_registries": {ROLE_ADMIN},

@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "portal",
     "workspaces",
     "registries",
+    "access_requests",
 ]
 
 MIDDLEWARE = [
@@ -321,9 +322,13 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "portal.api.schema.document_errors",
     ],
-    # A scan's status (registries/api/images.py) is not a registry's status.
-    "ENUM_NAME_OVERRIDES": {"StatusEnum": "registries.models.Registry.Status",
-                            "ScanStatusEnum": "registries.api.images.SCAN_STATES"},
+    # Registries, scans and access requests each have a "status", with other choices: each its
+    # own name (a registry's stays StatusEnum, as before).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "registries.models.Registry.Status",
+        "ScanStatusEnum": "registries.api.images.SCAN_STATES",
+        "AccessRequestStatusEnum": "access_requests.models.AccessRequest.Status",
+    },
 }
 
 # Background work: the immediate backend runs tasks in-process (tests, `make run`);

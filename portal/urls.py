@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("", include("registries.urls")),
     path("", include("workspaces.urls")),
+    path("", include("access_requests.urls")),
     path("admin/", admin.site.urls),
 ]
 

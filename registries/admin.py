@@ -133,7 +133,7 @@ class RegistrySpaceAdmin(RoutedAdmin):
 class SpaceBindingForm(forms.ModelForm):
     class Meta:
         model = SpaceBinding
-        fields = ["space", "workspace"]
+        fields = ["space", "workspace", "expires"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -147,18 +147,21 @@ class SpaceBindingAdmin(RoutedAdmin):
     """Add binds, delete unbinds: the same diff under the space's row lock as the dialog."""
 
     form = SpaceBindingForm
-    list_display = ["space", "workspace", "created_by", "created"]
+    list_display = ["space", "workspace", "created_by", "created", "expires"]
     search_fields = ["space__name", "workspace__name"]
     list_filter = ["space__registry"]
     autocomplete_fields = ["space", "workspace"]
     list_select_related = ["space__registry", "workspace", "created_by"]
 
     def get_fields(self, request, obj=None):
-        return ["space", "workspace"] if obj is None else ["space", "workspace", "created_by", "created"]
+        return ["space", "workspace", "expires"] if obj is None else \
+            ["space", "workspace", "created_by", "created", "expires"]
 
     def service_add(self, request, form):
         space, workspace = form.cleaned_data["space"], form.cleaned_data["workspace"]
-        change = services.change_bindings(space, request.user, add=[workspace])
+        expires = form.cleaned_data.get("expires")
+        change = services.change_bindings(space, request.user, add=[workspace],
+                                          expires={workspace: expires} if expires else None)
         if not change.added:
             raise services.ServiceError(gettext("This space is already bound to that workspace."))
         return SpaceBinding.objects.get(space=space, workspace=workspace)

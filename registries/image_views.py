@@ -17,6 +17,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from access_requests.links import explainer_request_link, request_link
 from portal.htmx import render_page
 from portal.inputs import id_or_none, search_term
 from portal.permissions import is_admin
@@ -92,7 +93,8 @@ def images(request):
     if q:
         repositories = repositories.filter(name__icontains=q)
     page = CappedCountPaginator(repositories, IMAGES_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"workspaces": workspaces, "workspace": workspace, "q": q, "page": page}
+    context = {"workspaces": workspaces, "workspace": workspace, "q": q, "page": page,
+               "request_link": request_link(request.user, workspace.pk if workspace else None)}
     return render_page(request, "images/image_list.html", context, fragment="image-table")
 
 
@@ -299,6 +301,8 @@ def picker(request):
     context.update({
         "registries": registries, "registry": registry, "page": page, "empty": empty,
         "not_bound": explain.not_bound_notice(namespace),
+        "request_link": request_link(request.user, namespace.workspace_id) if empty and tab == access.PRIVATE
+        else None,
     })
     return _picker_render(request, "images/picker_page.html", "images/picker.html", context,
                           fragment="picker-results")
@@ -346,5 +350,5 @@ def explain_page(request):
     if namespace is not None and "image" in request.GET:
         result = explain.explain(namespace, image, user=request.user, tab=tab)
     context = {"namespaces": namespaces, "namespace": namespace, "image": image, "tab": tab,
-               "result": result}
+               "result": result, "request_link": explainer_request_link(request.user, result)}
     return render_page(request, "images/explain.html", context, fragment="explain-result")

@@ -249,6 +249,23 @@ class RegistrySpace(models.Model):
     def is_public(self) -> bool:
         return self.visibility == self.Visibility.PUBLIC
 
+    def bound_with_ends(self) -> list:
+        """The bound workspaces by name, each with ``binding_ends``: when its binding ends, or
+        None. Pages prefetch the bindings with their workspaces as ``bound_bindings``."""
+        bindings = getattr(self, "bound_bindings", None)
+        if bindings is None:
+            bindings = self.bindings.select_related("workspace").order_by("workspace__name")
+        bound = []
+        for binding in bindings:
+            binding.workspace.binding_ends = binding.expires
+            bound.append(binding.workspace)
+        return bound
+
+    @property
+    def soonest_binding_end(self):
+        ends = [binding.expires for binding in getattr(self, "bound_bindings", ()) if binding.expires]
+        return min(ends) if ends else None
+
 
 class SpaceBinding(models.Model):
     space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE, related_name="bindings",
@@ -259,6 +276,9 @@ class SpaceBinding(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by"))
     created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    # When the binding ends: ``manage.py expire_bindings`` (every minute) unbinds it then,
+    # through the same service as the dialog. Null: it lasts until someone unbinds it.
+    expires = models.DateTimeField(_("ends"), null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["space", "workspace__name"]

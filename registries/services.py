@@ -5,6 +5,7 @@ the same behaviour. Calls to a registry happen before the database write they ju
 """
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -119,10 +120,12 @@ def remove_registry(registry: Registry, actor) -> None:
 class BindingChange:
     added: list[Workspace] = field(default_factory=list)
     removed: list[Workspace] = field(default_factory=list)
+    # Bound before and still bound, with a new end (or none any more).
+    extended: list[Workspace] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.removed)
+        return bool(self.added or self.removed or self.extended)
 
 
 def resolve_workspaces(ids) -> list[Workspace]:
@@ -148,26 +151,51 @@ def resolve_workspaces(ids) -> list[Workspace]:
     return [found[value] for value in ids]
 
 
+def check_expiry(expires: datetime | None, now: datetime | None = None) -> None:
+    """A binding's end must lie ahead: one already past would grant nothing and be removed
+    within the minute, which is never what was meant."""
+    if expires is not None and expires <= (now or timezone.now()):
+        raise ServiceError(_("The end of a binding must be in the future."), "expires")
+
+
+def _moment(value: datetime | None):
+    return value.isoformat() if value else None
+
+
 @transaction.atomic
-def change_bindings(space: RegistrySpace, actor, *, add=(), remove=()) -> BindingChange:
+def change_bindings(space: RegistrySpace, actor, *, add=(), remove=(),
+                    expires: dict[Workspace, datetime | None] | None = None) -> BindingChange:
     """Apply a diff under a row lock on the space.
 
     Two Admins editing one space at once each apply only what they changed, so neither undoes
     the other. Adding a bound workspace or removing an unbound one is a no-op (re-submitting a
     dialog changes nothing and writes no event).
+
+    ``expires`` maps workspaces to when their binding ends (None: never): a new binding of
+    ``add`` starts with it, a binding that exists already gets it. A workspace it leaves out
+    keeps its end, and one it names that is not bound (nor added) stays unbound.
     """
+    expires = expires or {}
+    now = timezone.now()
+    for ends in expires.values():
+        check_expiry(ends, now)
     locked = RegistrySpace.objects.select_for_update(of=("self",)).select_related("registry").get(pk=space.pk)
     if add and locked.registry.scope != Registry.Scope.PLATFORM:
         # A workspace registry's spaces belong to its workspace alone (the access rule).
         raise ServiceError(_("Only spaces of platform registries can be bound to workspaces."), "space")
-    bound = set(SpaceBinding.objects.filter(space=space).values_list("workspace_id", flat=True))
+    bound = dict(SpaceBinding.objects.filter(space=space).values_list("workspace_id", "expires"))
     change = BindingChange()
     new_bindings = []
     for workspace in add:
         if workspace.pk not in bound:
             new_bindings.append(SpaceBinding(space=space, workspace=workspace,
+                                              expires=expires.get(workspace),
                                               created_by=actor if actor.is_authenticated else None))
             change.added.append(workspace)
+    for workspace, ends in expires.items():
+        if workspace.pk in bound and ends != bound[workspace.pk] and workspace not in remove:
+            SpaceBinding.objects.filter(space=space, workspace=workspace).update(expires=ends)
+            change.extended.append(workspace)
     SpaceBinding.objects.bulk_create(new_bindings)
     to_remove = [workspace for workspace in remove if workspace.pk in bound]
     if to_remove:
@@ -175,28 +203,78 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=()) -> Bindin
         change.removed = to_remove
     label = str(space)
     for workspace in change.added:
-        audit.record(actor, "space.bind", space, label=label,
-                     after={"workspace": workspace.name, "workspace_id": workspace.pk})
+        after = {"workspace": workspace.name, "workspace_id": workspace.pk}
+        if expires.get(workspace):
+            after["expires"] = _moment(expires[workspace])
+        audit.record(actor, "space.bind", space, label=label, after=after)
+    for workspace in change.extended:
+        audit.record(actor, "space.binding_expires", space, label=label,
+                     before={"workspace": workspace.name, "workspace_id": workspace.pk,
+                             "expires": _moment(bound[workspace.pk])},
+                     after={"workspace": workspace.name, "workspace_id": workspace.pk,
+                            "expires": _moment(expires[workspace])})
     for workspace in change.removed:
-        audit.record(actor, "space.unbind", space, label=label,
-                     before={"workspace": workspace.name, "workspace_id": workspace.pk})
-    if change.changed:
+        before = {"workspace": workspace.name, "workspace_id": workspace.pk}
+        if bound[workspace.pk]:
+            before["expires"] = _moment(bound[workspace.pk])
+        audit.record(actor, "space.unbind", space, label=label, before=before)
+    if change.added or change.removed:
         robots.bindings_changed(space, added=change.added, removed=change.removed)
     if change.added and locked.visibility == RegistrySpace.Visibility.PRIVATE:
         pull_secrets.access_granted(locked.registry, change.added, actor)
+    if change.added:
+        from access_requests.services import close_satisfied
+
+        close_satisfied(locked, actor, workspaces=change.added)
     return change
 
 
-def apply_dialog(space: RegistrySpace, actor, *, shown_ids, chosen_ids) -> BindingChange:
-    """The Bind/unbind dialog: what the Admin chose, compared with what the dialog showed."""
+def parse_day(value: str) -> date | None:
+    """A dialog's "Ends on" date (YYYY-MM-DD), or None when blank; ServiceError otherwise."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else _invalid_day()
+    except ValueError:
+        return _invalid_day()
+
+
+def _invalid_day():
+    raise ServiceError(_("Enter the end of a binding as a date (YYYY-MM-DD)."), "expires")
+
+
+def start_of_day(day: date) -> datetime:
+    """Bindings "ending on" a day end when it begins, in the portal's time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def apply_dialog(space: RegistrySpace, actor, *, shown_ids, chosen_ids,
+                 end_days: dict | None = None) -> BindingChange:
+    """The Bind/unbind dialog: what the Admin chose, compared with what the dialog showed.
+
+    ``end_days`` holds each chosen workspace's "Ends on" date as typed (blank: no end). A day
+    equal to the one the binding already ends on keeps its exact time (the API can set any).
+    """
     shown = {workspace.pk: workspace for workspace in resolve_workspaces(shown_ids)}
     chosen = {workspace.pk: workspace for workspace in resolve_workspaces(chosen_ids)}
     if not shown and not chosen:
         raise ServiceError(_("Select at least one workspace."), "workspaces")
+    current = dict(SpaceBinding.objects.filter(space=space, workspace__in=list(chosen))
+                   .values_list("workspace_id", "expires"))
+    expires = {}
+    for pk, workspace in chosen.items():
+        day = parse_day((end_days or {}).get(pk, ""))
+        ends = current.get(pk)
+        if day is not None and ends is not None and timezone.localdate(ends) == day:
+            expires[workspace] = ends
+        else:
+            expires[workspace] = start_of_day(day) if day is not None else None
     return change_bindings(
         space, actor,
         add=[workspace for pk, workspace in chosen.items() if pk not in shown],
         remove=[workspace for pk, workspace in shown.items() if pk not in chosen],
+        expires=expires,
     )
 
 
@@ -273,6 +351,36 @@ def _matrix_spaces(ids) -> dict[int, RegistrySpace]:
     return found
 
 
+def expire_bindings(now: datetime | None = None) -> list[tuple[RegistrySpace, list[Workspace]]]:
+    """Unbind every binding whose end has come, space by space, through ``change_bindings``
+    (its lock, robots and audit events, by "expiry"). Returns what was unbound."""
+    now = now or timezone.now()
+    due = (SpaceBinding.objects.filter(expires__lte=now).select_related("space", "workspace")
+           .order_by("space_id", "workspace__name"))
+    by_space: dict[int, tuple[RegistrySpace, list[Workspace]]] = {}
+    for binding in due:
+        by_space.setdefault(binding.space_id, (binding.space, []))[1].append(binding.workspace)
+    done = []
+    for space, workspaces in by_space.values():
+        # Re-read under the lock: a binding extended meanwhile is no longer due.
+        with transaction.atomic():
+            still_due = set(SpaceBinding.objects.filter(space=space, workspace__in=workspaces,
+                                                        expires__lte=now)
+                            .values_list("workspace_id", flat=True))
+            change = change_bindings(space, audit.EXPIRY,
+                                     remove=[w for w in workspaces if w.pk in still_due])
+        if change.removed:
+            done.append((space, change.removed))
+    return done
+
+
+def bindings_ending_soon(days: int = 7, now: datetime | None = None):
+    """Bindings that end within ``days`` (Admins see them on the Access requests page)."""
+    now = now or timezone.now()
+    return (SpaceBinding.objects.filter(expires__gt=now, expires__lte=now + timedelta(days=days))
+            .select_related("space__registry", "workspace").order_by("expires", "pk"))
+
+
 # Spaces -----------------------------------------------------------------------------------
 
 
@@ -324,6 +432,10 @@ def set_visibility(space: RegistrySpace, actor, visibility: str) -> RegistrySpac
     space.save(update_fields=["visibility", "updated"])
     audit.record(actor, "space.visibility", space, before=before, after={"visibility": visibility})
     robots.visibility_changed(space)
+    if visibility == RegistrySpace.Visibility.PUBLIC:
+        from access_requests.services import close_satisfied
+
+        close_satisfied(space, actor)
     if visibility == RegistrySpace.Visibility.PRIVATE:
         pull_secrets.access_granted(space.registry, space.workspaces.all(), actor)
     return space

@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -126,8 +129,11 @@ def registry_detail(request, pk):
 
 
 def _spaces_with_workspaces(registry):
+    # The bindings with their workspaces (names) and ends, in one query for the whole page.
     return registry.spaces.prefetch_related(
-        Prefetch("workspaces", queryset=Workspace.objects.only("id", "name").order_by("name")))
+        Prefetch("bindings", queryset=SpaceBinding.objects.select_related("workspace")
+                 .only("id", "space_id", "workspace_id", "expires", "workspace__id", "workspace__name")
+                 .order_by("workspace__name"), to_attr="bound_bindings"))
 
 
 # Any number that no real id shares the digits' place with: the URLs are built around it.
@@ -152,7 +158,7 @@ def _prepare_rows(registry, spaces) -> None:
         ("row", "space-row"), ("bindings", "space-bindings"), ("visibility", "space-visibility"),
         ("delete", "space-delete"))}
     for space in spaces:
-        space.bound = list(space.workspaces.all())
+        space.bound = space.bound_with_ends()
         space.urls = {name: make(space.pk) for name, make in urls.items()}
     robots.credentials_by_workspace(
         registry, {workspace.pk for space in spaces for workspace in space.bound})
@@ -196,12 +202,16 @@ def space_bindings(request, pk, space_pk):
     """The Bind/unbind workspace dialog: open, search, and apply on OK."""
     space = _space(pk, space_pk)
     if request.method == "POST":
+        end_days = _end_days(request.POST)
         try:
             change = services.apply_dialog(space, request.user,
                                            shown_ids=request.POST.getlist("shown"),
-                                           chosen_ids=request.POST.getlist("workspaces"))
+                                           chosen_ids=request.POST.getlist("workspaces"),
+                                           end_days=end_days)
         except services.ServiceError as error:
             chosen = _chosen_workspaces(request.POST.getlist("workspaces"))
+            for workspace in chosen:
+                workspace.end_day = end_days.get(workspace.pk, "")
             template = "registries/_binding_dialog.html" if request.htmx else "registries/binding_page.html"
             return render(request, template,
                           _dialog_context(space, request.POST.getlist("shown"), chosen,
@@ -213,7 +223,12 @@ def space_bindings(request, pk, space_pk):
             return redirect("registries:spaces", pk=pk)
         return trigger(toast_events(message, f"space-changed-{space.pk}"))
 
-    bound = list(space.workspaces.order_by("name").only("id", "name"))
+    bound = []
+    for binding in space.bindings.select_related("workspace").only(
+            "id", "space_id", "expires", "workspace__id", "workspace__name").order_by("workspace__name"):
+        if binding.expires:
+            binding.workspace.end_day = timezone.localdate(binding.expires).isoformat()
+        bound.append(binding.workspace)
     if request.htmx and request.GET.get("results"):
         # Search inside the open dialog: only the result list is replaced.
         chosen_ids = request.GET.getlist("workspaces")
@@ -223,6 +238,15 @@ def space_bindings(request, pk, space_pk):
     if not request.htmx:
         return render(request, "registries/binding_page.html", context)
     return render(request, "registries/_binding_dialog.html", context)
+
+
+def _end_days(data) -> dict[int, str]:
+    """Each chosen workspace's "Ends on" field as typed (``expires-<id>``)."""
+    days = {}
+    for pk in map(id_or_none, data.getlist("workspaces")[:services.MAX_WORKSPACES_PER_CHANGE]):
+        if pk is not None:
+            days[pk] = data.get(f"expires-{pk}", "")[:20]
+    return days
 
 
 def _chosen_workspaces(ids) -> list[Workspace]:
@@ -247,6 +271,7 @@ def _dialog_context(space, shown_ids, chosen, q: str, error=None):
         "more_results": len(results) > DIALOG_RESULTS,
         "q": q,
         "error": error,
+        "first_end_day": timezone.localdate() + timedelta(days=1),
     }
 
 

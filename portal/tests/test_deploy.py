@@ -111,4 +111,5 @@ def test_overlay_keeps_the_production_rules(overlay):
     assert commands["wharf-sync-registries"] == "python manage.py sync_registries"
     assert commands["wharf-reconcile-credentials"] == "python manage.py reconcile_credentials"
     assert commands["wharf-requeue-stale-tasks"] == "python manage.py requeue_stale_tasks"
+    assert commands["wharf-expire-bindings"] == "python manage.py expire_bindings"
     assert commands["wharf-web"] == ""  # the image's own command: gunicorn

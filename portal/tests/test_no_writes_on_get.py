@@ -29,6 +29,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RoutePattern
 
+from access_requests.models import AccessRequest
 from conftest import make_user
 from portal.api import tokens as api_tokens
 from portal.models import AuditEvent
@@ -145,6 +146,14 @@ def world(workspace, other_workspace, admin, ws_admin, ws_editor, ws_viewer, out
     w["members"] = {
         "payments": Membership.objects.get(workspace=workspace, user=ws_viewer),
         "search": Membership.objects.get(workspace=other_workspace, user=outsider),
+    }
+    # An access request of each workspace (one matching a space, one not).
+    w["access_requests"] = {
+        "payments": AccessRequest.objects.create(workspace=workspace, registry=plat, space_name="priv-o",
+                                                 reason="needed", requested_by=ws_editor),
+        "search": AccessRequest.objects.create(workspace=other_workspace, registry=plat,
+                                               space_name="no-such-space", reason="needed",
+                                               requested_by=outsider),
     }
     w["events"] = list(AuditEvent.objects.order_by("pk"))
     return w
@@ -298,6 +307,12 @@ PARAMETERS: dict[str, Callable] = {
     "workspaces:namespace-detail": _one("pk", _namespaces),
     "workspaces:namespace-bind": _one("pk", _namespaces),
     "workspaces:namespace-pull-secret": _one("pk", _namespaces),
+    "access_requests:detail": _one("pk", lambda w: _ids(*w["access_requests"].values())),
+    "access_requests:approve": _one("pk", lambda w: _ids(*w["access_requests"].values())),
+    "access_requests:decline": _one("pk", lambda w: _ids(*w["access_requests"].values())),
+    "api:access-request-detail": _one("pk", lambda w: _ids(*w["access_requests"].values())),
+    "api:access-request-approve": _one("pk", lambda w: _ids(*w["access_requests"].values())),
+    "api:access-request-decline": _one("pk", lambda w: _ids(*w["access_requests"].values())),
 }
 
 

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from portal.api.serializers import CompleteBodySerializer, StrictModelSerializer, StrictSerializer
 from portal.validators import dns_label_validator
 from registries import outbound
-from registries.models import PullCredential, Registry, RegistrySpace
+from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
 from registries.services import MAX_WORKSPACES_PER_CHANGE
 from workspaces.api.serializers import WorkspaceRefSerializer
 
@@ -95,13 +95,22 @@ class RotationResultSerializer(serializers.Serializer):
     credentials = PullCredentialSerializer(many=True)
 
 
+class BindingEndSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SpaceBinding
+        fields = ["workspace", "expires"]
+        read_only_fields = fields
+
+
 class SpaceSerializer(serializers.ModelSerializer):
     workspaces = WorkspaceRefSerializer(many=True, read_only=True)
+    bindings = BindingEndSerializer(many=True, read_only=True, help_text=_(
+        "Each bound workspace's id and when its binding ends (null: no end)."))
 
     class Meta:
         model = RegistrySpace
         fields = ["id", "registry", "name", "visibility", "missing", "repository_count",
-                  "upstream_created", "created", "updated", "workspaces"]
+                  "upstream_created", "created", "updated", "workspaces", "bindings"]
         read_only_fields = fields
 
 
@@ -129,9 +138,19 @@ class BindingRequestSerializer(StrictSerializer):
     )
 
 
+class BindRequestSerializer(BindingRequestSerializer):
+    expires = serializers.DateTimeField(
+        required=False, allow_null=True,
+        help_text=_("When the bindings end (ISO 8601, in the future); `manage.py expire_bindings` "
+                    "unbinds them then. Workspaces already bound get this end too. Leave out to "
+                    "keep their ends; null: no end."))
+
+
 class BindingResultSerializer(serializers.Serializer):
     added = WorkspaceRefSerializer(many=True, read_only=True)
     removed = WorkspaceRefSerializer(many=True, read_only=True)
+    extended = WorkspaceRefSerializer(many=True, read_only=True,
+                                      help_text=_("Workspaces bound before whose end changed."))
     workspaces = WorkspaceRefSerializer(many=True, read_only=True,
                                         help_text=_("The workspaces bound after the change."))
 

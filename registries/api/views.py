@@ -21,12 +21,13 @@ from registries.api.filters import RegistryFilter, SpaceFilter
 from registries.api.serializers import (
     BindingRequestSerializer,
     BindingResultSerializer,
+    BindRequestSerializer,
     RegistrySerializer,
     SpaceCreateSerializer,
     SpaceSerializer,
     SpaceVisibilitySerializer,
 )
-from registries.models import Registry, RegistrySpace
+from registries.models import Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Workspace
 
 BAD_REQUEST = OpenApiResponse(description="Field errors: {field: [message]} or non_field_errors.")
@@ -35,7 +36,9 @@ BAD_REQUEST = OpenApiResponse(description="Field errors: {field: [message]} or n
 def _with_workspaces(spaces):
     """Spaces with their bound workspaces in one extra query, however many spaces there are."""
     return spaces.prefetch_related(
-        Prefetch("workspaces", queryset=Workspace.objects.only("id", "name").order_by("name")))
+        Prefetch("workspaces", queryset=Workspace.objects.only("id", "name").order_by("name")),
+        Prefetch("bindings", queryset=SpaceBinding.objects.only("id", "space_id", "workspace_id", "expires")
+                 .order_by("workspace_id")))
 
 
 def _enqueue_sync(registry):
@@ -173,23 +176,29 @@ class SpaceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets
         with service_errors():
             services.delete_space(instance, self.request.user)
 
-    def _change(self, request, direction: str):
+    def _change(self, request, direction: str, request_serializer=BindingRequestSerializer):
         space = self.get_object()
-        serializer = BindingRequestSerializer(data=request.data)
+        serializer = request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with service_errors():
             workspaces = services.resolve_workspaces(serializer.validated_data["workspaces"])
-            change = services.change_bindings(space, request.user, **{direction: workspaces})
+            expires = None
+            if "expires" in serializer.validated_data:
+                expires = {workspace: serializer.validated_data["expires"] for workspace in workspaces}
+            change = services.change_bindings(space, request.user, **{direction: workspaces},
+                                              expires=expires)
         bound = space.workspaces.only("id", "name").order_by("name")
         return Response(BindingResultSerializer(
-            {"added": change.added, "removed": change.removed, "workspaces": bound}).data)
+            {"added": change.added, "removed": change.removed, "extended": change.extended,
+             "workspaces": bound}).data)
 
-    @extend_schema(operation_id="spaces_bind", request=BindingRequestSerializer,
+    @extend_schema(operation_id="spaces_bind", request=BindRequestSerializer,
                    responses={200: BindingResultSerializer, 400: BAD_REQUEST})
     @action(detail=True, methods=["post"])
     def bind(self, request, pk=None):
-        """Bind workspaces to the space; ones already bound are left as they are."""
-        return self._change(request, "add")
+        """Bind workspaces to the space, optionally until ``expires``; ones already bound keep
+        their binding (and get ``expires`` as their end when it is sent)."""
+        return self._change(request, "add", BindRequestSerializer)
 
     @extend_schema(operation_id="spaces_unbind", request=BindingRequestSerializer,
                    responses={200: BindingResultSerializer, 400: BAD_REQUEST})

@@ -553,7 +553,8 @@ def test_bind_adds_workspaces_answers_the_diff_and_audits_each(admin_api, admin,
     assert response.status_code == 200
     payments = {"id": workspace.pk, "name": "payments"}
     search = {"id": other_workspace.pk, "name": "search"}
-    assert response.json() == {"added": [search, payments], "removed": [], "workspaces": [payments, search]}
+    assert response.json() == {"added": [search, payments], "removed": [], "extended": [],
+                               "workspaces": [payments, search]}
     assert set(space.workspaces.all()) == {workspace, other_workspace}
     events = AuditEvent.objects.filter(action="space.bind")
     assert {event.after["workspace"] for event in events} == {"payments", "search"}
@@ -583,7 +584,7 @@ def test_unbind_removes_only_the_named_workspaces(admin_api, space, workspace, o
     response = bind(admin_api, space, [workspace.pk], action="unbind")
     assert response.status_code == 200
     assert response.json() == {"added": [], "removed": [{"id": workspace.pk, "name": "payments"}],
-                               "workspaces": [{"id": other_workspace.pk, "name": "search"}]}
+                               "extended": [], "workspaces": [{"id": other_workspace.pk, "name": "search"}]}
     assert list(space.workspaces.all()) == [other_workspace]
     event = AuditEvent.objects.get(action="space.unbind")
     assert event.before == {"workspace": "payments", "workspace_id": workspace.pk}
@@ -592,7 +593,7 @@ def test_unbind_removes_only_the_named_workspaces(admin_api, space, workspace, o
 def test_unbinding_a_workspace_that_is_not_bound_changes_nothing(admin_api, space, workspace):
     response = bind(admin_api, space, [workspace.pk], action="unbind")
     assert response.status_code == 200
-    assert response.json() == {"added": [], "removed": [], "workspaces": []}
+    assert response.json() == {"added": [], "removed": [], "extended": [], "workspaces": []}
     assert not AuditEvent.objects.exists()
 
 

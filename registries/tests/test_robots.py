@@ -819,3 +819,23 @@ def test_a_rotation_retried_after_its_worker_died_does_not_rotate_twice(
     assert harbor_double.can_pull(*old, "team-a/app", "1.0") == 200
     assert harbor_double.can_pull(*new, "team-a/app", "1.0") == 200
     assert AuditEvent.objects.filter(action="pull_credential.rotate").count() == 1
+
+
+# -- bindings that end ------------------------------------------------------------------------
+
+
+def test_an_ended_binding_loses_the_robots_pull_when_expire_bindings_runs(
+        commit, admin, workspace, harbor, harbor_double):
+    ends = timezone_now() + timedelta(days=1)
+    commit(services.change_bindings, space(harbor, "team-a"), admin, add=[workspace],
+           expires={workspace: ends})
+    cred = credential(workspace, harbor)
+    assert pull(harbor_double, cred, "team-a/app") == 200
+
+    # The day has passed.
+    SpaceBinding.objects.filter(workspace=workspace).update(expires=timezone_now() - timedelta(seconds=1))
+    commit(call_command, "expire_bindings", stdout=StringIO())
+
+    assert not SpaceBinding.objects.filter(workspace=workspace).exists()
+    assert pull(harbor_double, cred, "team-a/app") == 401
+    assert AuditEvent.objects.get(action="space.unbind").actor_name == "expiry"

@@ -488,3 +488,34 @@ def test_login_command_pushes_into_bound_private_space_until_expired_or_revoked(
     assert not can_inspect(server, "vault/api:1.0", expiring_creds)
     with pytest.raises(RuntimeError, match="skopeo could not push"):
         server.push(oci_images["team-a/api:1.1"], "vault/api:1.4", creds=expiring_creds)
+
+
+def test_a_pull_is_refused_once_the_binding_has_ended(wharf_registry, oci_images):
+    """A binding with an end: pulls work until it, and after ``expire_bindings`` has run (the
+    worker's minutely job) the registry refuses the next pull."""
+    import time
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    server, registry, admin = wharf_registry
+    payments = Workspace.objects.create(name="payments")
+    server.push(oci_images["team-a/api:1.0"], "vault/api:1.0", creds=f"{admin.username}:{PASSWORD}")
+    assert sync_registry(registry).result == "succeeded"
+    vault = RegistrySpace.objects.get(registry=registry, name="vault")
+    user, secret = tokens.mint_workspace_credential(payments, registry)
+    pay = f"{user}:{secret}"
+
+    ends = timezone.now() + dt.timedelta(seconds=3)
+    services.change_bindings(vault, admin, add=[payments], expires={payments: ends})
+    assert can_inspect(server, "vault/api:1.0", pay)
+    out = StringIO()
+    call_command("expire_bindings", stdout=out)
+    assert out.getvalue() == ""  # not ended yet
+    assert can_inspect(server, "vault/api:1.0", pay)
+
+    time.sleep(max(0.0, (ends - timezone.now()).total_seconds()) + 0.2)
+    call_command("expire_bindings", stdout=out)
+    assert "e2e-registry/vault: unbound payments (binding ended)" in out.getvalue()
+    assert not can_inspect(server, "vault/api:1.0", pay)

@@ -154,7 +154,7 @@
     if (empty) empty.hidden = list.children.length > 0;
   }
 
-  function addChip(list, id, name, unbindLabel) {
+  function addChip(list, id, name, unbindLabel, endsLabel) {
     if (list.querySelector('[data-chip="' + id + '"]')) return;
     var item = document.createElement("li");
     item.className = "chip";
@@ -170,7 +170,15 @@
     button.setAttribute("data-remove-chip", "");
     button.setAttribute("aria-label", unbindLabel || name);
     button.textContent = "\u00d7";
-    item.append(label, input, button);
+    // Optional end of the binding (registries.services.apply_dialog reads "expires-<id>").
+    var ends = document.createElement("input");
+    ends.type = "date";
+    ends.name = "expires-" + id;
+    ends.className = "chip-ends";
+    if (list.getAttribute("data-ends-min")) ends.min = list.getAttribute("data-ends-min");
+    ends.setAttribute("aria-label", endsLabel || name);
+    ends.title = endsLabel || name;
+    item.append(label, input, ends, button);
     list.appendChild(item);
   }
 
@@ -180,7 +188,8 @@
     var list = chipList(box);
     if (!list) return;
     if (box.checked) {
-      addChip(list, box.value, box.getAttribute("data-name"), box.getAttribute("data-unbind-label"));
+      addChip(list, box.value, box.getAttribute("data-name"), box.getAttribute("data-unbind-label"),
+              box.getAttribute("data-ends-label"));
     } else {
       var chip = list.querySelector('[data-chip="' + box.value + '"]');
       if (chip) chip.remove();
