@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -180,7 +180,11 @@ def space_row(request, pk, space_pk):
 @admin_required
 @require_http_methods(["GET", "POST"])
 def space_bindings(request, pk, space_pk):
-    """The Bind/unbind workspace dialog: open, search, and apply on OK."""
+    """The Bind/unbind workspace dialog: open, search, load more, and apply on OK.
+
+    Without htmx (JavaScript off, or the link opened on its own) the same URL is a page: a plain
+    form of checkboxes, one page of workspaces at a time, bound ones first.
+    """
     space = _space(pk, space_pk)
     if request.method == "POST":
         try:
@@ -188,9 +192,11 @@ def space_bindings(request, pk, space_pk):
                                            shown_ids=request.POST.getlist("shown"),
                                            chosen_ids=request.POST.getlist("workspaces"))
         except services.ServiceError as error:
+            if not request.htmx:
+                return render(request, "registries/binding_page.html",
+                              _page_context(space, request.POST, error=error.message), status=422)
             chosen = _chosen_workspaces(request.POST.getlist("workspaces"))
-            template = "registries/_binding_dialog.html" if request.htmx else "registries/binding_page.html"
-            return render(request, template,
+            return render(request, "registries/_binding_dialog.html",
                           _dialog_context(space, request.POST.getlist("shown"), chosen,
                                           search_term(request.POST), error=error.message),
                           status=422)
@@ -200,16 +206,22 @@ def space_bindings(request, pk, space_pk):
             return redirect("registries:spaces", pk=pk)
         return trigger(toast_events(message, f"space-changed-{space.pk}"))
 
-    bound = list(space.workspaces.order_by("name").only("id", "name"))
-    if request.htmx and request.GET.get("results"):
-        # Search inside the open dialog: only the result list is replaced.
-        chosen_ids = request.GET.getlist("workspaces")
-        return render(request, "registries/_binding_dialog.html#binding-results",
-                      _dialog_context(space, [], _chosen_workspaces(chosen_ids), search_term(request.GET)))
-    context = _dialog_context(space, [w.pk for w in bound], bound, search_term(request.GET))
     if not request.htmx:
-        return render(request, "registries/binding_page.html", context)
-    return render(request, "registries/_binding_dialog.html", context)
+        return render(request, "registries/binding_page.html", _page_context(space, request.GET))
+    if request.GET.get("results"):
+        # Search or "Load more" inside the open dialog: only the result rows are replaced.
+        chosen = _chosen_workspaces(request.GET.getlist("workspaces"))
+        fragment = "binding-rows" if request.GET.get("offset") else "binding-results"
+        return render(request, f"registries/_binding_dialog.html#{fragment}",
+                      _dialog_context(space, [], chosen, search_term(request.GET),
+                                      offset=_offset(request.GET)))
+    bound = list(space.workspaces.order_by("name").only("id", "name"))
+    return render(request, "registries/_binding_dialog.html",
+                  _dialog_context(space, [w.pk for w in bound], bound, search_term(request.GET)))
+
+
+def _offset(data) -> int:
+    return id_or_none(data.get("offset")) or 0
 
 
 def _chosen_workspaces(ids) -> list[Workspace]:
@@ -217,21 +229,52 @@ def _chosen_workspaces(ids) -> list[Workspace]:
     return list(Workspace.objects.filter(pk__in=clean).only("id", "name").order_by("name"))
 
 
-def _dialog_context(space, shown_ids, chosen, q: str, error=None):
-    """``q`` comes cleaned by search_term (no NUL, at most 100 characters)."""
-    results = Workspace.objects.only("id", "name", "description").order_by("name")
+def _workspaces_for(space, q: str):
+    """Every workspace matching ``q``, those bound to ``space`` first, then by name."""
+    workspaces = Workspace.objects.only("id", "name", "description").annotate(
+        is_bound=Exists(SpaceBinding.objects.filter(space=space, workspace=OuterRef("pk"))),
+    ).order_by("-is_bound", "name")
     if q:
-        results = results.filter(name__icontains=q)
-    results = list(results[:DIALOG_RESULTS + 1])
-    chosen_ids = {workspace.pk for workspace in chosen}
+        workspaces = workspaces.filter(name__icontains=q)
+    return workspaces
+
+
+def _dialog_context(space, shown_ids, chosen, q: str, error=None, offset: int = 0):
+    """``q`` comes cleaned by search_term (no NUL, at most 100 characters)."""
+    matching = _workspaces_for(space, q)
+    results = list(matching[offset:offset + DIALOG_RESULTS + 1])
+    more = len(results) > DIALOG_RESULTS
+    next_offset = offset + DIALOG_RESULTS
     return {
         "space": space,
         "registry": space.registry,
         "shown_ids": shown_ids,
         "chosen": chosen,
-        "chosen_ids": chosen_ids,
+        "chosen_ids": {workspace.pk for workspace in chosen},
         "results": results[:DIALOG_RESULTS],
-        "more_results": len(results) > DIALOG_RESULTS,
+        "more_results": more,
+        "remaining": matching.count() - next_offset if more else 0,
+        "next_offset": next_offset,
+        "q": q,
+        "error": error,
+    }
+
+
+def _page_context(space, data, error=None):
+    """The page without JavaScript: checkboxes named ``workspaces`` for one page of workspaces;
+    ``shown`` lists the bound ones on it, so the diff touches only what this page showed."""
+    q = search_term(data)
+    page = Paginator(_workspaces_for(space, q), DIALOG_RESULTS).get_page(data.get("page"))
+    if error is None:
+        checked = {workspace.pk for workspace in page if workspace.is_bound}
+    else:
+        checked = {pk for pk in map(id_or_none, data.getlist("workspaces")) if pk is not None}
+    return {
+        "space": space,
+        "registry": space.registry,
+        "page": page,
+        "checked_ids": checked,
+        "bound_count": space.workspaces.count(),
         "q": q,
         "error": error,
     }
