@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.http import require_GET
 
-from portal import lockout
+from portal import audit_sentences, lockout
 from portal.decorators import permission_required
 from portal.forms import AuditFilterForm, LoginForm
 from portal.htmx import render_page
@@ -71,7 +71,8 @@ def audit_log(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render_page(request, "portal/audit_log.html",
-                       {"form": form, "page": page, "query": query.urlencode()},
+                       {"form": form, "page": page, "query": query.urlencode(),
+                        "lines": audit_sentences.describe(page, request.user)},
                        fragment="audit-table", status=status)
 
 
