@@ -8,12 +8,12 @@ Links: only to objects that still exist and that the viewer may open, found with
 kind of target on the page, however many events it lists.
 """
 
+import re
 from dataclasses import dataclass
 
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -287,16 +287,19 @@ def describe(events, user) -> list[Line]:
             values["role"] = conditional_escape(_role(data["role"]))
         action = ACTIONS.get(event.action)
         template = str(action.sentence) if action else _("Changed %(target)s")
-        lines.append(Line(event, mark_safe(conditional_escape(template) % _Defaults(values)),
-                          diff(event.before, event.after)))
+        lines.append(Line(event, _sentence(template, values), diff(event.before, event.after)))
     return lines
 
 
-class _Defaults(dict):
-    """A placeholder the event's data lacks reads as a dash rather than failing the page."""
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
-    def __missing__(self, key):
-        return "—"
+
+def _sentence(template: str, values: dict):
+    """The translated sentence with its placeholders filled (escaped by format_html); one the
+    event's data lacks reads as a dash rather than failing the page."""
+    names = _PLACEHOLDER.findall(template)
+    braces = template.replace("{", "{{").replace("}", "}}")
+    return format_html(_PLACEHOLDER.sub(r"{\1}", braces), **{name: values.get(name, "—") for name in names})
 
 
 def _visibility(value) -> str:

@@ -14,7 +14,7 @@ from portal.redirects import next_url
 from registries import robots, services
 from registries.forms import RegistryForm, SpaceCreateForm
 from registries.models import Registry, RegistrySpace, SpaceBinding, SyncRun
-from registries.tasks import enqueue_sync
+from registries.tasks import enqueue_sync, sync_now
 from workspaces.models import Workspace
 
 # 20 rows: each row's menu and workspace list cost ~0.65 ms to render, and at 50 rows the page
@@ -26,6 +26,22 @@ BIND_TOAST = "Bound/Unbound workspace successfully"
 
 def _platform_registry(pk) -> Registry:
     return get_object_or_404(Registry, pk=pk, scope=Registry.Scope.PLATFORM)
+
+
+def sync_now_with_message(request, registry: Registry) -> None:
+    """"Sync now" for either kind of registry, and the message saying how it went: failed (with
+    the reason the registry's status gives), done, or started (a worker runs it)."""
+    if registry.is_demo:
+        messages.error(request, _("Demo registries are never contacted, so they cannot be synced."))
+    else:
+        finished, failure = sync_now(registry)
+        if failure:
+            messages.error(request, _("Sync of %(name)s failed: %(reason)s") % {
+                "name": registry.name, "reason": failure})
+        elif finished:
+            messages.success(request, _("Synced %(name)s.") % {"name": registry.name})
+        else:
+            messages.info(request, _("Sync of %(name)s started.") % {"name": registry.name})
 
 
 # Integrated Registry (Admin) --------------------------------------------------------------
@@ -93,11 +109,7 @@ def registry_remove(request, pk):
 @require_POST
 def registry_sync(request, pk):
     registry = _platform_registry(pk)
-    if registry.is_demo:
-        messages.error(request, _("Demo registries are never contacted, so they cannot be synced."))
-    else:
-        enqueue_sync(registry)
-        messages.info(request, _("Sync of %(name)s started.") % {"name": registry.name})
+    sync_now_with_message(request, registry)
     return redirect(next_url(request, reverse("registries:detail", args=[registry.pk])))
 
 
