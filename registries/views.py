@@ -28,14 +28,18 @@ def _platform_registry(pk) -> Registry:
     return get_object_or_404(Registry, pk=pk, scope=Registry.Scope.PLATFORM)
 
 
-def sync_now_with_message(request, registry: Registry) -> None:
-    """"Sync now" for either kind of registry, and the message saying how it went: failed (with
-    the reason the registry's status gives), done, or started (a worker runs it)."""
+def sync_now_with_message(request, registry: Registry, *, to_its_page: bool) -> None:
+    """"Sync now" for either kind of registry, and the message saying how it went: failed, done,
+    or started (a worker runs it). The registry's own page states an Unhealthy reason itself,
+    so there the message does not repeat it (``to_its_page``); elsewhere the message gives it."""
     if registry.is_demo:
         messages.error(request, _("Demo registries are never contacted, so they cannot be synced."))
     else:
         finished, failure = sync_now(registry)
-        if failure:
+        if failure and to_its_page:
+            messages.error(request, _("Sync of %(name)s failed; the registry's status below says why.")
+                           % {"name": registry.name})
+        elif failure:
             messages.error(request, _("Sync of %(name)s failed: %(reason)s") % {
                 "name": registry.name, "reason": failure})
         elif finished:
@@ -109,8 +113,10 @@ def registry_remove(request, pk):
 @require_POST
 def registry_sync(request, pk):
     registry = _platform_registry(pk)
-    sync_now_with_message(request, registry)
-    return redirect(next_url(request, reverse("registries:detail", args=[registry.pk])))
+    its_page = reverse("registries:detail", args=[registry.pk])
+    target = next_url(request, its_page)
+    sync_now_with_message(request, registry, to_its_page=target == its_page)
+    return redirect(target)
 
 
 @admin_required

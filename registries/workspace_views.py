@@ -99,7 +99,7 @@ def workspace_registry_detail(request, pk):
 @require_POST
 def workspace_registry_sync(request, pk):
     registry = _workspace_registry(request, pk, manage=True)
-    sync_now_with_message(request, registry)
+    sync_now_with_message(request, registry, to_its_page=True)
     return redirect("registries:workspace-detail", pk=pk)
 
 
