@@ -15,13 +15,9 @@ from workspaces.models import Workspace
 
 
 @pytest.fixture
-def registry(db):
-    return Registry.objects.create(name="harbor", kind="harbor", url="https://harbor.example.com",
-                                   is_demo=True)
-
-
-@pytest.fixture
-def space(registry):
+def space(db):
+    registry = Registry.objects.create(name="harbor", kind="harbor", url="https://harbor.example.com",
+                                       is_demo=True)
     return RegistrySpace.objects.create(registry=registry, name="team-a", visibility="private")
 
 
@@ -72,7 +68,7 @@ def test_before_and_after_show_as_a_diff(client, admin, space):
     assert "{&#x27;visibility&#x27;" not in page.text  # no dict dumped as text
 
 
-def test_deleted_targets_are_named_but_not_linked(client, admin, registry, space):
+def test_deleted_targets_are_named_but_not_linked(client, admin, space):
     services.delete_space(space, admin)
     client.force_login(admin)
     [sentence] = rows(audit_page(client).text)
@@ -102,7 +98,8 @@ def test_filter_lists_actions_by_their_words(client, admin, space):
     assert "No event matches these filters." in only.text
 
 
-def test_page_query_count_does_not_grow_with_events(client, admin, registry, django_assert_max_num_queries):
+def test_page_query_count_does_not_grow_with_events(client, admin, space, django_assert_max_num_queries):
+    registry = space.registry
     client.force_login(admin)
     spaces = [RegistrySpace.objects.create(registry=registry, name=f"s-{n}") for n in range(3)]
     workspaces = [Workspace.objects.create(name=f"w-{n}") for n in range(3)]
