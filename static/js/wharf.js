@@ -233,6 +233,9 @@
       loadedFrom = { results: results, count: results.querySelectorAll("[data-bind-choice]").length };
     }
   });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (loadedFrom && !event.detail.successful) loadedFrom = null;
+  });
   document.addEventListener("htmx:afterSettle", function () {
     if (!loadedFrom) return;
     var boxes = loadedFrom.results.querySelectorAll("[data-bind-choice]");
