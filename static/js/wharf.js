@@ -187,7 +187,7 @@
     else if (status === 404) name = "error-not-found";
     else if (status === 401) name = "error-signed-out";
     else if (status === 429) name = "error-too-many";
-    else if (status >= 400 && status < 500) name = "error-refused";
+    else if (status >= 400 && status < 500) name = "error-rejected";
     toast(clientMessage(name), "error");
   });
   document.addEventListener("htmx:sendError", function () {
