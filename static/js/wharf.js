@@ -146,11 +146,14 @@
       var body = document.getElementById("modal-body");
       if (body) body.replaceChildren();
       placeToasts();
-      // Esc, Cancel, × or OK: back to where the user was. If the opener's row is refreshed
+      // Esc, Cancel, × or OK: back to where the user was, unless closing put the focus somewhere
+      // on purpose (Choose Image focuses the image field). If the opener's row is refreshed
       // meanwhile, the afterSettle handler above finds the same place in the new row.
       var target = focusTargetFor(opener);
       opener = null;
-      if (target) target.focus();
+      var active = document.activeElement;
+      var adrift = !active || active === document.body || (dialog.contains(active));
+      if (target && adrift) target.focus();
     });
   }
 
