@@ -1,11 +1,11 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal import lockout
+from portal import audit_sentences, lockout
 from portal.inputs import BoundedDateTimeField
-from portal.models import AuditEvent
 
 
 class LoginForm(AuthenticationForm):
@@ -25,6 +25,8 @@ class LoginForm(AuthenticationForm):
 
 
 class AuditFilterForm(forms.Form):
+    words = forms.CharField(label=_("Words"), required=False, max_length=100,
+                            help_text=_("e.g. bound, payments, team-a"))
     actor = forms.CharField(label=_("Actor"), required=False, max_length=150)
     action = forms.ChoiceField(label=_("Action"), required=False)
     target = forms.CharField(label=_("Target"), required=False, max_length=255)
@@ -35,8 +37,8 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
-        self.fields["action"].choices = [("", _("Any"))] + [(a, a) for a in actions]
+        # The values stay the action codes (the API's too); people read and pick the words.
+        self.fields["action"].choices = [("", _("Any"))] + audit_sentences.choices()
 
     def clean(self):
         data = super().clean()
@@ -46,6 +48,13 @@ class AuditFilterForm(forms.Form):
 
     def filter(self, events):
         data = self.cleaned_data
+        if data["words"]:
+            # Each word must be in the event's sentence (its action's words), its target or its
+            # actor: "bound payments" finds the bindings of payments.
+            for word in data["words"].split():
+                events = events.filter(
+                    Q(action__in=audit_sentences.codes_matching(word)) | Q(target_label__icontains=word)
+                    | Q(actor_name__icontains=word) | Q(before__icontains=word) | Q(after__icontains=word))
         if data["actor"]:
             events = events.filter(actor_name__icontains=data["actor"])
         if data["action"]:

@@ -9,7 +9,7 @@ from django.views import defaults
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_POST
 
-from portal import languages, lockout, services
+from portal import audit_sentences, languages, lockout, services
 from portal.decorators import permission_required
 from portal.forms import AuditFilterForm, LoginForm
 from portal.htmx import render_page
@@ -74,7 +74,8 @@ def audit_log(request):
     query = request.GET.copy()
     query.pop("page", None)
     return render_page(request, "portal/audit_log.html",
-                       {"form": form, "page": page, "query": query.urlencode()},
+                       {"form": form, "page": page, "query": query.urlencode(),
+                        "lines": audit_sentences.describe(page, request.user)},
                        fragment="audit-table", status=status)
 
 

@@ -380,3 +380,12 @@ def picker_empty_state(namespace, tab: str, *, q: str = "", registry_id=None) ->
 
 def not_bound_notice(namespace) -> str | None:
     return _not_bound_message(namespace) if namespace.workspace_id is None else None
+
+
+def space_refusal(namespace, image: str, *, user=None) -> Check | None:
+    """The failed check when the namespace may not use the image's registry space (private and
+    not bound to its workspace, or the namespace bound to no workspace): what Create by Image
+    warns about. None when the space is usable, or when something else is wrong (a typo, an
+    unknown host, an Unhealthy registry: the form or the explainer says so)."""
+    failure = explain(namespace, image, user=user).failure
+    return failure if failure is not None and failure.key in ("namespace", "space") else None

@@ -253,8 +253,9 @@ def apply_dialog(space: RegistrySpace, actor, *, shown_ids, chosen_ids,
                  end_days: dict | None = None) -> BindingChange:
     """The Bind/unbind dialog: what the Admin chose, compared with what the dialog showed.
 
-    ``end_days`` holds each chosen workspace's "Ends on" date as typed (blank: no end). A day
-    equal to the one the binding already ends on keeps its exact time (the API can set any).
+    ``end_days`` holds each chosen workspace's "Ends on" date as typed (blank: no end); a
+    workspace without one keeps its end. A day equal to the one the binding already ends on
+    keeps its exact time (the API can set any).
     """
     shown = {workspace.pk: workspace for workspace in resolve_workspaces(shown_ids)}
     chosen = {workspace.pk: workspace for workspace in resolve_workspaces(chosen_ids)}
@@ -264,8 +265,12 @@ def apply_dialog(space: RegistrySpace, actor, *, shown_ids, chosen_ids,
                    .values_list("workspace_id", "expires"))
     expires = {}
     for pk, workspace in chosen.items():
-        day = parse_day((end_days or {}).get(pk, ""))
         ends = current.get(pk)
+        if end_days is None or pk not in end_days:
+            # No "Ends on" field for it (the page without JavaScript): its end stays as it is.
+            expires[workspace] = ends
+            continue
+        day = parse_day(end_days[pk])
         if day is not None and ends is not None and timezone.localdate(ends) == day:
             expires[workspace] = ends
         else:

@@ -16,8 +16,10 @@ from __future__ import annotations
 import logging
 
 from django.tasks import TaskContext, TaskResult, task
+from django.tasks.base import TaskResultStatus
+from django.utils.translation import gettext as _
 
-from registries.models import Registry
+from registries.models import Registry, SyncRun
 from registries.sync import sync_registry
 
 logger = logging.getLogger("wharf.sync")
@@ -43,6 +45,24 @@ def enqueue_sync(registry: Registry) -> TaskResult:
     database, so a worker cannot see it before the caller's transaction commits either.
     """
     return sync_registry_task.enqueue(registry.pk)
+
+
+def sync_now(registry: Registry) -> tuple[bool, str]:
+    """"Sync now": queue the sync; (finished, failure). With the immediate backend the sync has
+    run: a failure is what the registry's status now says (the words its members may read).
+    With a worker it has only started, and the registry's page shows the outcome later."""
+    result = enqueue_sync(registry)
+    if not result.is_finished:
+        return False, ""
+    registry.refresh_from_db(fields=["status", "status_message", "status_changed", "last_sync",
+                                     "last_sync_error"])
+    outcome = result.return_value if result.status == TaskResultStatus.SUCCESSFUL else {}
+    if outcome.get("result") == SyncRun.Result.SUCCEEDED:
+        return True, ""
+    if outcome.get("result") == SyncRun.Result.RUNNING:
+        return False, ""  # another sync of it was running: that one's outcome shows on the page
+    return True, (registry.last_sync_error or registry.status_message
+                  or _("The sync failed; the registry's recent syncs say more."))
 
 
 # Harbor pull credentials (registries.robots) ----------------------------------------------

@@ -1,7 +1,8 @@
 from datetime import timedelta
 
 from django.contrib import messages
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +19,7 @@ from registries import robots, services
 from registries.forms import RegistryForm, SpaceCreateForm
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, SyncRun
 from registries.paging import KeyPaginator
-from registries.tasks import enqueue_sync
+from registries.tasks import enqueue_sync, sync_now
 from workspaces.models import Workspace
 
 # 20 rows: each row's menu and workspace list cost ~0.65 ms to render, and at 50 rows the page
@@ -31,6 +32,26 @@ BIND_TOAST = gettext_noop("Bound/Unbound workspace successfully")
 
 def _platform_registry(pk) -> Registry:
     return get_object_or_404(Registry, pk=pk, scope=Registry.Scope.PLATFORM)
+
+
+def sync_now_with_message(request, registry: Registry, *, to_its_page: bool) -> None:
+    """"Sync now" for either kind of registry, and the message saying how it went: failed, done,
+    or started (a worker runs it). The registry's own page states an Unhealthy reason itself,
+    so there the message does not repeat it (``to_its_page``); elsewhere the message gives it."""
+    if registry.is_demo:
+        messages.error(request, _("Demo registries are never contacted, so they cannot be synced."))
+    else:
+        finished, failure = sync_now(registry)
+        if failure and to_its_page:
+            messages.error(request, _("Sync of %(name)s failed; the registry's status below says why.")
+                           % {"name": registry.name})
+        elif failure:
+            messages.error(request, _("Sync of %(name)s failed: %(reason)s") % {
+                "name": registry.name, "reason": failure})
+        elif finished:
+            messages.success(request, _("Synced %(name)s.") % {"name": registry.name})
+        else:
+            messages.info(request, _("Sync of %(name)s started.") % {"name": registry.name})
 
 
 # Integrated Registry (Admin) --------------------------------------------------------------
@@ -98,12 +119,10 @@ def registry_remove(request, pk):
 @require_POST
 def registry_sync(request, pk):
     registry = _platform_registry(pk)
-    if registry.is_demo:
-        messages.error(request, _("Demo registries are never contacted, so they cannot be synced."))
-    else:
-        enqueue_sync(registry)
-        messages.info(request, _("Sync of %(name)s started.") % {"name": registry.name})
-    return redirect(next_url(request, reverse("registries:detail", args=[registry.pk])))
+    its_page = reverse("registries:detail", args=[registry.pk])
+    target = next_url(request, its_page)
+    sync_now_with_message(request, registry, to_its_page=target == its_page)
+    return redirect(target)
 
 
 @admin_required
@@ -199,7 +218,11 @@ def space_row(request, pk, space_pk):
 @admin_required
 @require_http_methods(["GET", "POST"])
 def space_bindings(request, pk, space_pk):
-    """The Bind/unbind workspace dialog: open, search, and apply on OK."""
+    """The Bind/unbind workspace dialog: open, search, load more, and apply on OK.
+
+    Without htmx (JavaScript off, or the link opened on its own) the same URL is a page: a plain
+    form of checkboxes, one page of workspaces at a time, bound ones first.
+    """
     space = _space(pk, space_pk)
     if request.method == "POST":
         end_days = _end_days(request.POST)
@@ -209,11 +232,13 @@ def space_bindings(request, pk, space_pk):
                                            chosen_ids=request.POST.getlist("workspaces"),
                                            end_days=end_days)
         except services.ServiceError as error:
+            if not request.htmx:
+                return render(request, "registries/binding_page.html",
+                              _page_context(space, request.POST, error=error.message), status=422)
             chosen = _chosen_workspaces(request.POST.getlist("workspaces"))
             for workspace in chosen:
                 workspace.end_day = end_days.get(workspace.pk, "")
-            template = "registries/_binding_dialog.html" if request.htmx else "registries/binding_page.html"
-            return render(request, template,
+            return render(request, "registries/_binding_dialog.html",
                           _dialog_context(space, request.POST.getlist("shown"), chosen,
                                           search_term(request.POST), error=error.message),
                           status=422)
@@ -223,29 +248,36 @@ def space_bindings(request, pk, space_pk):
             return redirect("registries:spaces", pk=pk)
         return trigger(toast_events(message, f"space-changed-{space.pk}"))
 
+    if not request.htmx:
+        return render(request, "registries/binding_page.html", _page_context(space, request.GET))
+    if request.GET.get("results"):
+        # Search or "Load more" inside the open dialog: only the result rows are replaced.
+        chosen = _chosen_workspaces(request.GET.getlist("workspaces"))
+        fragment = "binding-rows" if request.GET.get("offset") else "binding-results"
+        return render(request, f"registries/_binding_dialog.html#{fragment}",
+                      _dialog_context(space, [], chosen, search_term(request.GET),
+                                      offset=_offset(request.GET)))
     bound = []
     for binding in space.bindings.select_related("workspace").only(
             "id", "space_id", "expires", "workspace__id", "workspace__name").order_by("workspace__name"):
         if binding.expires:
             binding.workspace.end_day = timezone.localdate(binding.expires).isoformat()
         bound.append(binding.workspace)
-    if request.htmx and request.GET.get("results"):
-        # Search inside the open dialog: only the result list is replaced.
-        chosen_ids = request.GET.getlist("workspaces")
-        return render(request, "registries/_binding_dialog.html#binding-results",
-                      _dialog_context(space, [], _chosen_workspaces(chosen_ids), search_term(request.GET)))
-    context = _dialog_context(space, [w.pk for w in bound], bound, search_term(request.GET))
-    if not request.htmx:
-        return render(request, "registries/binding_page.html", context)
-    return render(request, "registries/_binding_dialog.html", context)
+    return render(request, "registries/_binding_dialog.html",
+                  _dialog_context(space, [w.pk for w in bound], bound, search_term(request.GET)))
+
+
+def _offset(data) -> int:
+    return id_or_none(data.get("offset")) or 0
 
 
 def _end_days(data) -> dict[int, str]:
-    """Each chosen workspace's "Ends on" field as typed (``expires-<id>``)."""
+    """Each chosen workspace's "Ends on" field as typed (``expires-<id>``); a workspace sent
+    without one (the page without JavaScript has none) is left out, so its end stays."""
     days = {}
     for pk in map(id_or_none, data.getlist("workspaces")[:services.MAX_WORKSPACES_PER_CHANGE]):
-        if pk is not None:
-            days[pk] = data.get(f"expires-{pk}", "")[:20]
+        if pk is not None and f"expires-{pk}" in data:
+            days[pk] = data[f"expires-{pk}"][:20]
     return days
 
 
@@ -254,24 +286,55 @@ def _chosen_workspaces(ids) -> list[Workspace]:
     return list(Workspace.objects.filter(pk__in=clean).only("id", "name").order_by("name"))
 
 
-def _dialog_context(space, shown_ids, chosen, q: str, error=None):
-    """``q`` comes cleaned by search_term (no NUL, at most 100 characters)."""
-    results = Workspace.objects.only("id", "name", "description").order_by("name")
+def _workspaces_for(space, q: str):
+    """Every workspace matching ``q``, those bound to ``space`` first, then by name."""
+    workspaces = Workspace.objects.only("id", "name", "description").annotate(
+        is_bound=Exists(SpaceBinding.objects.filter(space=space, workspace=OuterRef("pk"))),
+    ).order_by("-is_bound", "name")
     if q:
-        results = results.filter(name__icontains=q)
-    results = list(results[:DIALOG_RESULTS + 1])
-    chosen_ids = {workspace.pk for workspace in chosen}
+        workspaces = workspaces.filter(name__icontains=q)
+    return workspaces
+
+
+def _dialog_context(space, shown_ids, chosen, q: str, error=None, offset: int = 0):
+    """``q`` comes cleaned by search_term (no NUL, at most 100 characters)."""
+    matching = _workspaces_for(space, q)
+    results = list(matching[offset:offset + DIALOG_RESULTS + 1])
+    more = len(results) > DIALOG_RESULTS
+    next_offset = offset + DIALOG_RESULTS
     return {
         "space": space,
         "registry": space.registry,
         "shown_ids": shown_ids,
         "chosen": chosen,
-        "chosen_ids": chosen_ids,
+        "chosen_ids": {workspace.pk for workspace in chosen},
         "results": results[:DIALOG_RESULTS],
-        "more_results": len(results) > DIALOG_RESULTS,
+        "more_results": more,
+        "remaining": matching.count() - next_offset if more else 0,
+        "next_offset": next_offset,
         "q": q,
         "error": error,
         "first_end_day": timezone.localdate() + timedelta(days=1),
+    }
+
+
+def _page_context(space, data, error=None):
+    """The page without JavaScript: checkboxes named ``workspaces`` for one page of workspaces;
+    ``shown`` lists the bound ones on it, so the diff touches only what this page showed."""
+    q = search_term(data)
+    page = Paginator(_workspaces_for(space, q), DIALOG_RESULTS).get_page(data.get("page"))
+    if error is None:
+        checked = {workspace.pk for workspace in page if workspace.is_bound}
+    else:
+        checked = {pk for pk in map(id_or_none, data.getlist("workspaces")) if pk is not None}
+    return {
+        "space": space,
+        "registry": space.registry,
+        "page": page,
+        "checked_ids": checked,
+        "bound_count": space.workspaces.count(),
+        "q": q,
+        "error": error,
     }
 
 

@@ -20,6 +20,7 @@ from registries import services
 from registries.forms import WorkspaceRegistryForm
 from registries.models import Registry, SyncRun
 from registries.tasks import enqueue_sync
+from registries.views import sync_now_with_message
 from workspaces.models import Workspace
 
 
@@ -98,11 +99,7 @@ def workspace_registry_detail(request, pk):
 @require_POST
 def workspace_registry_sync(request, pk):
     registry = _workspace_registry(request, pk, manage=True)
-    if registry.is_demo:
-        messages.error(request, _("Demo registries are never contacted, so they cannot be synced."))
-    else:
-        enqueue_sync(registry)
-        messages.info(request, _("Sync of %(name)s started.") % {"name": registry.name})
+    sync_now_with_message(request, registry, to_its_page=True)
     return redirect("registries:workspace-detail", pk=pk)
 
 

@@ -18,7 +18,7 @@ from portal.inputs import IdChoiceField, WholeNumberFormField, id_or_none
 from portal.permissions import can, is_admin, role_in
 from portal.validators import dns_label_validator
 from registries import access, imagerefs
-from registries.explain import image_is_private
+from registries.explain import image_is_private, space_refusal
 from workspaces import manifests
 from workspaces.models import Namespace
 
@@ -103,7 +103,12 @@ def _refuse_roles_that_cannot_deploy(request):
 
 
 def _page(request, form, *, manifest=None, private=False, status=200):
-    context = {"form": form, "manifest": manifest, "private": private,
+    refusal = None
+    if manifest:
+        # A warning, not a refusal: the manifest is still made (the binding may come later).
+        refusal = space_refusal(form.cleaned_data["namespace"], form.cleaned_data["image"],
+                                user=request.user)
+    context = {"form": form, "manifest": manifest, "private": private, "refusal": refusal,
                "filename": manifests.filename(form.cleaned_data["name"]) if manifest else None,
                "may_deploy": may_deploy_somewhere(request.user)}
     return render(request, "deploy/create_by_image.html", context, status=status)

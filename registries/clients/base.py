@@ -6,6 +6,7 @@ Plain Python on purpose (no Django imports): the clients are tested and reused a
 from __future__ import annotations
 
 import ipaddress
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +44,16 @@ class Deadline:
 
     def reached(self) -> bool:
         return self.remaining() <= DEADLINE_SLACK
+
+
+_ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\]\s*")
+
+
+def plain_reason(exc: BaseException) -> str:
+    """An operating system's error in plain words, as people read it in a registry's status:
+    "[Errno 111] Connection refused" becomes "connection refused"."""
+    text = _ERRNO_PREFIX.sub("", str(exc)).strip() or type(exc).__name__
+    return text[0].lower() + text[1:] if text[:1].isupper() and text[1:2].islower() else text
 
 
 def seconds_text(seconds: float) -> str:

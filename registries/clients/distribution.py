@@ -44,6 +44,7 @@ from .base import (
     Unreachable,
     Unsupported,
     deadline_timeout,
+    plain_reason,
     space_of,
 )
 from .transport import GuardedTransport
@@ -726,7 +727,7 @@ def _lower(where: str) -> str:
 
 
 def _reason(exc: Exception) -> str:
-    return str(exc) or type(exc).__name__
+    return plain_reason(exc)
 
 
 def _find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:

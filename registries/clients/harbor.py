@@ -55,6 +55,7 @@ from .base import (
     TLSFailure,
     Unreachable,
     deadline_timeout,
+    plain_reason,
 )
 from .transport import GuardedTransport
 
@@ -881,4 +882,4 @@ def _ssl_cause(exc: BaseException | None) -> ssl.SSLError | None:
 def _reason(exc: BaseException | None) -> str:
     if isinstance(exc, ssl.SSLError):
         return getattr(exc, "verify_message", None) or exc.reason or str(exc)
-    return str(exc) or type(exc).__name__
+    return plain_reason(exc) if exc is not None else ""

@@ -37,13 +37,32 @@
     if (first) first.focus();
   }
 
+  // The control that opened the dialog: keyboard focus goes back to it when the dialog closes.
+  // A link inside a row's ⋮ menu is hidden once the menu closes, so its ⋮ stands in for it.
+  var opener = null;
+
+  function focusTargetFor(element) {
+    if (!element || !element.isConnected) return null;
+    var menu = element.closest("details.menu");
+    if (menu) return menu.querySelector("summary");
+    return element;
+  }
+
+  function closeMenus() {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+    });
+  }
+
   // A fragment swapped into the modal body opens the dialog.
   document.addEventListener("htmx:afterSwap", function (event) {
     var dialog = modal();
     if (dialog && event.detail.target && event.detail.target.id === "modal-body" && !dialog.open) {
-      var opener = event.detail.requestConfig && event.detail.requestConfig.elt;
-      var holder = opener && opener.closest ? opener.closest("[id]") : null;
+      var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+      var holder = elt && elt.closest ? elt.closest("[id]") : null;
       returnFocusTo = holder && holder.id !== "main" ? holder.id : null;
+      opener = elt && elt.closest ? elt : null;
+      closeMenus();
       dialog.showModal();
       focusPending = true;
     }
@@ -127,8 +146,59 @@
       var body = document.getElementById("modal-body");
       if (body) body.replaceChildren();
       placeToasts();
+      // Esc, Cancel, × or OK: back to where the user was, unless closing put the focus somewhere
+      // on purpose (Choose Image focuses the image field). If the opener's row is refreshed
+      // meanwhile, the afterSettle handler above finds the same place in the new row.
+      var target = focusTargetFor(opener);
+      opener = null;
+      var active = document.activeElement;
+      var adrift = !active || active === document.body || (dialog.contains(active));
+      if (target && adrift) target.focus();
     });
   }
+
+  // Every htmx request shows that it is working (the bar of #request-indicator, aria-busy on
+  // what sent it; forms disable their OK with hx-disabled-elt) and every failure says so.
+  function sender(event) {
+    var elt = event.detail && event.detail.elt;
+    return elt && elt.closest ? (elt.closest("form") || elt) : null;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var element = sender(event);
+    if (element) element.setAttribute("aria-busy", "true");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var element = sender(event);
+    if (element) element.removeAttribute("aria-busy");
+  });
+
+  function clientMessage(name) {
+    var box = document.getElementById("toasts");
+    return box ? box.getAttribute("data-" + name) : null;
+  }
+
+  // 4xx/5xx answers are not swapped (htmx-config in base.html). An answer that brings its own
+  // toast (HX-Trigger showToast, e.g. a refused delete) has said what went wrong already.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var events = xhr && xhr.getResponseHeader("HX-Trigger");
+    if (events && events.indexOf("showToast") !== -1) return;
+    var status = xhr ? xhr.status : 0;
+    var name = "error-server";
+    if (status === 403) name = "error-forbidden";
+    else if (status === 404) name = "error-not-found";
+    else if (status === 401) name = "error-signed-out";
+    else if (status === 429) name = "error-too-many";
+    else if (status >= 400 && status < 500) name = "error-rejected";
+    toast(clientMessage(name), "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast(clientMessage("error-network"), "error");
+  });
+  document.addEventListener("htmx:timeout", function () {
+    toast(clientMessage("error-network"), "error");
+  });
 
   // Copy buttons: <button data-copy="#id">.
   document.addEventListener("click", function (event) {
@@ -150,9 +220,32 @@
   }
 
   function refreshEmptyState(list) {
-    var empty = list.closest("form").querySelector("[data-chips-empty]");
+    var form = list.closest("form");
+    var empty = form.querySelector("[data-chips-empty]");
     if (empty) empty.hidden = list.children.length > 0;
+    var count = form.querySelector("[data-chip-count]");
+    if (count) count.textContent = "(" + list.children.length + ")";
   }
+
+  // "Load more" replaces itself with the next workspaces: focus the first of them.
+  var loadedFrom = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var button = event.detail.elt;
+    if (button && button.matches && button.matches("[data-load-more]")) {
+      var results = button.closest("fieldset");
+      loadedFrom = { results: results, count: results.querySelectorAll("[data-bind-choice]").length };
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (loadedFrom && !event.detail.successful) loadedFrom = null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!loadedFrom) return;
+    var boxes = loadedFrom.results.querySelectorAll("[data-bind-choice]");
+    var first = boxes[loadedFrom.count];
+    loadedFrom = null;
+    if (first) first.focus();
+  });
 
   function addChip(list, id, name, unbindLabel, endsLabel) {
     if (list.querySelector('[data-chip="' + id + '"]')) return;
