@@ -39,5 +39,5 @@ clean:
 MESSAGES_IGNORE := --ignore=.venv --ignore=node_modules --ignore=bench --ignore=staticfiles \
 	--ignore='*/tests/*' --ignore=conftest.py
 messages: setup
-	$(BIN)/python manage.py makemessages --locale=zh_Hans --no-obsolete --no-location $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py makemessages --locale=zh_Hans --no-obsolete --no-location --no-wrap $(MESSAGES_IGNORE)
 	$(BIN)/python manage.py compilemessages --locale=zh_Hans --ignore=.venv --ignore=node_modules
