@@ -27,6 +27,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from portal.errors import ServiceError
 from portal.permissions import is_admin
 
 OPERATIONS = ("add", "change", "delete")
@@ -154,8 +155,6 @@ class RoutedAdmin(WharfModelAdmin):
         return RoutedForm
 
     def _apply(self, request, form):
-        from registries.services import ServiceError
-
         original = None
         if form.instance.pk is not None:
             original = self.model._default_manager.get(pk=form.instance.pk)
@@ -195,8 +194,6 @@ class RoutedAdmin(WharfModelAdmin):
         return deleted, model_count, set(), protected
 
     def delete_view(self, request, object_id, extra_context=None):
-        from registries.services import ServiceError
-
         try:
             return super().delete_view(request, object_id, extra_context)
         except ServiceError as error:

@@ -26,7 +26,6 @@ from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db import connections, router, transaction
 from django.dispatch import receiver
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -143,24 +142,6 @@ def message(request=None) -> str:
     return _("Too many failed login attempts: logging in is blocked for up to %(duration)s, "
              "even with the right password. Try again later, or ask an Admin to lift the "
              "lockout.") % {"duration": _duration(seconds)}
-
-
-def lockout_response(request, original_response=None, credentials=None):
-    """Axes' answer for a locked-out request (AXES_LOCKOUT_CALLABLE). The login page, the API
-    and the token service answer a lockout themselves, in their own formats (a 429), and that
-    answer is kept; anything else calling ``authenticate()`` (Django admin's login) gets the
-    login page with the lockout message."""
-    if original_response is not None and original_response.status_code == 429:
-        return original_response
-    from portal.forms import LoginForm
-
-    form = LoginForm(request, initial={"username": (credentials or {}).get("username") or ""})
-    response = render(request, "registration/login.html",
-                      {"form": form, "lockout_message": message(request)}, status=429)
-    seconds = retry_after(request)
-    if seconds is not None:
-        response["Retry-After"] = str(seconds)
-    return response
 
 
 @receiver(user_locked_out)

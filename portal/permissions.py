@@ -4,26 +4,8 @@ Platform power comes from the `Admin` group (or superuser); workspace power from
 Views and the API call these functions; nothing else checks roles.
 """
 
-from django.contrib.auth.models import AnonymousUser
-
-ADMIN_GROUP = "Admin"
-
-# Workspace roles, strongest first.
-ROLE_ADMIN = "admin"
-ROLE_EDITOR = "editor"
-ROLE_VIEWER = "viewer"
-
-
-def is_admin(user) -> bool:
-    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    cached = getattr(user, "_wharf_is_admin", None)
-    if cached is None:
-        cached = user.groups.filter(name=ADMIN_GROUP).exists()
-        user._wharf_is_admin = cached
-    return cached
+# Role names and the Admin check live in portal.roles, which workspaces.models can import.
+from portal.roles import ADMIN_GROUP, ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER, is_admin  # noqa: F401
 
 
 def workspace_roles(user) -> dict[int, str]:

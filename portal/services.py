@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal import audit
-from registries.services import ServiceError
+from portal.errors import ServiceError
 
 PROFILE_FIELDS = ("username", "first_name", "last_name", "email", "is_active", "is_superuser")
 

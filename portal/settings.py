@@ -225,7 +225,7 @@ AXES_DISABLE_ACCESS_LOG = True
 # failure, and a refused attempt writes nothing.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "portal.proxies.client_address"
-AXES_LOCKOUT_CALLABLE = "portal.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "portal.views.lockout_response"
 # Axes keeps a failed request's query and form data; never the secrets Wharf's forms carry.
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "password_encrypted", "secret",
                              "token", "ca_bundle_key", "csrfmiddlewaretoken"]

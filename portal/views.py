@@ -37,6 +37,22 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+def lockout_response(request, original_response=None, credentials=None):
+    """Axes' answer for a locked-out request (AXES_LOCKOUT_CALLABLE). The login page, the API
+    and the token service answer a lockout themselves, in their own formats (a 429), and that
+    answer is kept; anything else calling ``authenticate()`` (Django admin's login) gets the
+    login page with the lockout message."""
+    if original_response is not None and original_response.status_code == 429:
+        return original_response
+    form = LoginForm(request, initial={"username": (credentials or {}).get("username") or ""})
+    response = render(request, "registration/login.html",
+                      {"form": form, "lockout_message": lockout.message(request)}, status=429)
+    seconds = lockout.retry_after(request)
+    if seconds is not None:
+        response["Retry-After"] = str(seconds)
+    return response
+
+
 @login_required
 @require_GET
 def dashboard(request):

@@ -11,7 +11,7 @@ and revoking it are audited (never the secret).
 * Platform Harbor: a system robot with exactly those permissions, as of its creation, and
   Harbor's own expiry (whole days, so one day); Wharf deletes it when it expires (``sweep``)
   or is revoked, and the periodic reconcile deletes robots of this Wharf's logins it no longer
-  knows (``sweep_leftover_robots``).
+  knows (``robots.sweep_leftover_login_robots``).
 * Other registries: not supported (``supports``).
 
 Pages, the API and the commands call these functions; nothing else writes LoginCredential.
@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from portal import audit
 from portal.crypto import DecryptionError
-from registries import access, outbound, robots, tokens
+from registries import access, background, outbound, robots, tokens
 from registries.clients import RegistryError, client_for
 from registries.models import LoginCredential, Registry
 from registries.services import ServiceError
@@ -42,7 +42,7 @@ from registries.services import ServiceError
 logger = logging.getLogger("wharf.login_commands")
 
 TOKEN_PREFIX = tokens.LOGIN_PREFIX
-ROBOT_PREFIX = "wharf-login-"
+ROBOT_PREFIX = robots.LOGIN_ROBOT_PREFIX
 SECRET_BYTES = 32
 MIN_LIFETIME = 60
 # Harbor's robot duration is in whole days: the least it takes.
@@ -150,22 +150,6 @@ def _generate_token(user, registry: Registry, expires: dt.datetime) -> Generated
     return Generated(username, secret, expires, docker_login_command(registry, username, secret), credential)
 
 
-def robot_description(credential: LoginCredential) -> str:
-    return (f"Login command of Wharf user {credential.user.get_username()} (login {credential.pk}). "
-            f"Managed by Wharf {robots.owner_tag()}: deleted when it expires.")
-
-
-_OWNED = re.compile(r"\(login (\d+)\)\. Managed by Wharf ([0-9a-f]{12})")
-
-
-def owned_login_id(robot) -> int | None:
-    """The login id of a login robot this Wharf made, or None for any other robot."""
-    match = _OWNED.search(robot.description)
-    if match is None or match.group(2) != robots.owner_tag():
-        return None
-    return int(match.group(1))
-
-
 def _client(registry: Registry):
     # A person is waiting: the request's deadline holds.
     return client_for(registry.kind, registry.connection())
@@ -184,7 +168,8 @@ def _generate_robot(user, registry: Registry, expires: dt.datetime) -> Generated
     name = f"{ROBOT_PREFIX}{user.pk}-{secrets.token_hex(4)}"
     try:
         with _client(registry) as harbor:
-            robot = harbor.create_login_robot(name, pull, push, robot_description(credential), HARBOR_DAYS)
+            robot = harbor.create_login_robot(name, pull, push, robots.login_robot_description(credential),
+                                              HARBOR_DAYS)
     except RegistryError as error:
         LoginCredential.objects.filter(pk=credential.pk).delete()
         outbound.log_failure(registry, "Creating a login robot", error)
@@ -256,36 +241,10 @@ def sweep(now: dt.datetime | None = None) -> tuple[int, int]:
     return deleted, left
 
 
-def sweep_leftover_robots(registry: Registry) -> list[str]:
-    """Delete this Wharf's login robots on ``registry`` that no working login command holds
-    (the row is gone, ended, or never got the robot): returns their names."""
-    if not robots.manages_robots(registry):
-        return []
-    deleted = []
-    with robots._client(registry) as harbor:
-        mine = [(robot, owned_login_id(robot)) for robot in harbor.iter_robots(f"name=~{ROBOT_PREFIX}")]
-        mine = [(robot, login_id) for robot, login_id in mine if login_id is not None]
-        working = {
-            (pk, upstream_id) for pk, upstream_id in LoginCredential.objects.filter(
-                pk__in=[login_id for _robot, login_id in mine], registry=registry,
-                revoked__isnull=True, expires__gt=timezone.now()).values_list("pk", "upstream_id")}
-        # A row still being created has no robot id yet: keep its robot until it has one.
-        creating = set(LoginCredential.objects.filter(
-            pk__in=[login_id for _robot, login_id in mine], upstream_id="",
-            expires__gt=timezone.now()).values_list("pk", flat=True))
-        for robot, login_id in mine:
-            if (login_id, str(robot.id)) in working or login_id in creating:
-                continue
-            harbor.delete_robot(robot.id)
-            deleted.append(robot.name)
-            logger.info("Deleted leftover login robot %s on %s", robot.name, registry.name)
-    return deleted
-
-
 def _schedule_sweep(when: dt.datetime) -> None:
     """Where the task backend can run a task later, sweep when this one expires; the periodic
     ``manage.py sweep_login_commands`` does it otherwise (and catches any this one missed)."""
-    from registries.tasks import sweep_login_commands_task
+    sweep_login_commands_task = background.task("sweep_login_commands_task")
 
     def enqueue():
         if sweep_login_commands_task.get_backend().supports_defer:

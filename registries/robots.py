@@ -65,7 +65,7 @@ from django.utils import timezone
 
 from portal import audit, metrics
 from portal.crypto import DecryptionError
-from registries import access
+from registries import access, background
 from registries.access import private_spaces_for_workspace
 from registries.clients import (
     AuthenticationFailed,
@@ -76,7 +76,7 @@ from registries.clients import (
     client_for,
 )
 from registries.clients.base import RobotInfo
-from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
+from registries.models import LoginCredential, PullCredential, Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Workspace
 
 logger = logging.getLogger("wharf.robots")
@@ -557,16 +557,61 @@ def sweep_orphans(registry: Registry) -> list[Outcome]:
 
 
 def _sweep_login_robots(registry: Registry) -> list[Outcome]:
-    """Delete this Wharf's login-command robots no working login command holds (see
-    registries.login_commands): expired, revoked, or whose deletion was missed."""
-    from registries import login_commands
-
+    """Delete this Wharf's login-command robots no working login command holds: expired,
+    revoked, or whose deletion was missed."""
     try:
-        names = login_commands.sweep_leftover_robots(registry)
+        names = sweep_leftover_login_robots(registry)
     except (RegistryError, DecryptionError) as error:
         return [Outcome("(login robots)", registry.name, FAILED, error=str(error))]
     return [Outcome("(login command)", registry.name, "removed", actions=[f"deleted leftover robot {name}"])
             for name in names]
+
+
+# Login-command robots (made and revoked by registries.login_commands) -----------------------
+
+LOGIN_ROBOT_PREFIX = "wharf-login-"
+
+
+def login_robot_description(credential: LoginCredential) -> str:
+    return (f"Login command of Wharf user {credential.user.get_username()} (login {credential.pk}). "
+            f"Managed by Wharf {owner_tag()}: deleted when it expires.")
+
+
+_OWNED_LOGIN = re.compile(r"\(login (\d+)\)\. Managed by Wharf ([0-9a-f]{12})")
+
+
+def owned_login_id(robot) -> int | None:
+    """The login id of a login robot this Wharf made, or None for any other robot."""
+    match = _OWNED_LOGIN.search(robot.description)
+    if match is None or match.group(2) != owner_tag():
+        return None
+    return int(match.group(1))
+
+
+def sweep_leftover_login_robots(registry: Registry) -> list[str]:
+    """Delete this Wharf's login robots on ``registry`` that no working login command holds
+    (the row is gone, ended, or never got the robot): returns their names."""
+    if not manages_robots(registry):
+        return []
+    deleted = []
+    with _client(registry) as harbor:
+        mine = [(robot, owned_login_id(robot)) for robot in harbor.iter_robots(f"name=~{LOGIN_ROBOT_PREFIX}")]
+        mine = [(robot, login_id) for robot, login_id in mine if login_id is not None]
+        working = {
+            (pk, upstream_id) for pk, upstream_id in LoginCredential.objects.filter(
+                pk__in=[login_id for _robot, login_id in mine], registry=registry,
+                revoked__isnull=True, expires__gt=timezone.now()).values_list("pk", "upstream_id")}
+        # A row still being created has no robot id yet: keep its robot until it has one.
+        creating = set(LoginCredential.objects.filter(
+            pk__in=[login_id for _robot, login_id in mine], upstream_id="",
+            expires__gt=timezone.now()).values_list("pk", flat=True))
+        for robot, login_id in mine:
+            if (login_id, str(robot.id)) in working or login_id in creating:
+                continue
+            harbor.delete_robot(robot.id)
+            deleted.append(robot.name)
+            logger.info("Deleted leftover login robot %s on %s", robot.name, registry.name)
+    return deleted
 
 
 # Rotation -----------------------------------------------------------------------------------
@@ -676,8 +721,7 @@ def rotate_secret(credential: PullCredential, actor, reason: str = "") -> Outcom
 def _schedule_retirement(credential_id: int, when) -> None:
     """Where the task backend can run a task later, end the window on time; the periodic
     ``reconcile_credentials`` ends it otherwise (and catches any this one missed)."""
-    from registries.tasks import retire_previous_credential_task
-
+    retire_previous_credential_task = background.task("retire_previous_credential_task")
     if retire_previous_credential_task.get_backend().supports_defer:
         retire_previous_credential_task.using(run_after=when).enqueue(credential_id)
 
@@ -722,10 +766,8 @@ def retire_expired(*, workspaces=None, registries=None) -> list[Outcome]:
 
 
 def _enqueue(registry_id: int, workspace_ids: list[int]) -> None:
-    from registries.tasks import reconcile_credentials_task
-
     for workspace_id in workspace_ids:
-        reconcile_credentials_task.enqueue(workspace_id, registry_id)
+        background.task("reconcile_credentials_task").enqueue(workspace_id, registry_id)
 
 
 def changed(registry: Registry, workspace_ids, *, may_grant: bool) -> None:
@@ -805,9 +847,7 @@ def registry_removing(registry: Registry) -> None:
 
 
 def _enqueue_deletion(registry_id: int, robot_ids: list[int], captured: dict | None) -> None:
-    from registries.tasks import delete_robots_task
-
-    delete_robots_task.enqueue(registry_id, robot_ids, captured)
+    background.task("delete_robots_task").enqueue(registry_id, robot_ids, captured)
 
 
 def delete_robots(registry_id: int, robot_ids: list[int], captured: dict | None = None) -> list[str]:

@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
+from portal.errors import ServiceError
 from portal.inputs import MAX_ID, whole_number
-from registries import access, outbound, pull_secrets, robots, tokens
+from registries import access, background, outbound, pull_secrets, robots, tokens
 from registries.clients import Deadline, RegistryError, client_for
 from registries.models import PullCredential, Registry, RegistrySpace, Repository, SpaceBinding, Tag
 from workspaces.models import Workspace
@@ -24,15 +25,6 @@ from workspaces.models import Workspace
 MAX_WORKSPACES_PER_CHANGE = 1000
 # The spaces x workspaces view saves at most one page of rows at once.
 MAX_SPACES_PER_MATRIX = 200
-
-
-class ServiceError(Exception):
-    """A refusal with a message for a person (and optionally the field it concerns)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def registry_snapshot(registry: Registry) -> dict:
@@ -576,9 +568,7 @@ def request_scan(repository: Repository, digest: str, actor) -> None:
 
 
 def _enqueue_rotation(credential_id: int, actor_id: int | None, reason: str) -> None:
-    from registries.tasks import rotate_credential_task
-
-    rotate_credential_task.enqueue(credential_id, actor_id, reason)
+    background.task("rotate_credential_task").enqueue(credential_id, actor_id, reason)
 
 
 @transaction.atomic

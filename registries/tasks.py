@@ -19,7 +19,8 @@ from django.tasks import TaskContext, TaskResult, task
 from django.tasks.base import TaskResultStatus
 from django.utils.translation import gettext as _
 
-from registries.models import Registry, SyncRun
+from registries import background, login_commands, robots
+from registries.models import PullCredential, Registry, SyncRun
 from registries.sync import sync_registry
 
 logger = logging.getLogger("wharf.sync")
@@ -68,11 +69,11 @@ def sync_now(registry: Registry) -> tuple[bool, str]:
 # Harbor pull credentials (registries.robots) ----------------------------------------------
 
 
+@background.register
 @task
 def reconcile_credentials_task(workspace_id: int, registry_id: int) -> dict:
     """Bring one (workspace, Harbor) robot in line with the access rule; enqueued on commit of
     every change that affects it, and by the Retry button."""
-    from registries import robots
     from workspaces.models import Workspace
 
     workspace = Workspace.objects.filter(pk=workspace_id).first()
@@ -83,25 +84,22 @@ def reconcile_credentials_task(workspace_id: int, registry_id: int) -> dict:
     return robots.reconcile((workspace, registry)).as_dict()
 
 
+@background.register
 @task
 def delete_robots_task(registry_id: int, robot_ids: list[int], captured: dict | None = None) -> dict:
     """Delete the robots of a deleted workspace, or of a removed registry (``captured`` holds
     its connection settings, password still encrypted)."""
-    from registries import robots
-
     errors = robots.delete_robots(registry_id, robot_ids, captured)
     return {"registry": registry_id, "robots": robot_ids, "errors": errors}
 
 
+@background.register
 @task(takes_context=True)
 def rotate_credential_task(context: TaskContext, credential_id: int, actor_id: int | None = None,
                            reason: str = "") -> dict:
     """Rotate one Harbor pull credential with the overlap window (enqueued on commit of a
     rotation request: the page's button, the API, a member leaving the workspace)."""
     from django.contrib.auth import get_user_model
-
-    from registries import robots
-    from registries.models import PullCredential
 
     credential = PullCredential.objects.filter(pk=credential_id).first()
     if credential is None:
@@ -116,22 +114,19 @@ def rotate_credential_task(context: TaskContext, credential_id: int, actor_id: i
     return robots.rotate(credential, actor, reason=reason).as_dict()
 
 
+@background.register
 @task
 def retire_previous_credential_task(credential_id: int) -> dict:
     """End a rotation's overlap window (enqueued to run when it ends, where the backend can)."""
-    from registries import robots
-    from registries.models import PullCredential
-
     credential = PullCredential.objects.filter(pk=credential_id).first()
     outcome = robots.retire_previous(credential) if credential is not None else None
     return outcome.as_dict() if outcome is not None else {"credential": credential_id, "state": "unchanged"}
 
 
+@background.register
 @task
 def sweep_login_commands_task() -> dict:
     """Delete expired and revoked login commands (their Harbor robots first); enqueued to run
     when one expires, where the backend can defer."""
-    from registries import login_commands
-
     deleted, left = login_commands.sweep()
     return {"deleted": deleted, "left": left}

@@ -3,15 +3,13 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.permissions import ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER
+from portal.roles import ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER, is_admin
 from portal.validators import dns_label_condition, dns_label_validator
 
 
 class WorkspaceQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Admins see every workspace; everyone else the ones they are a member of."""
-        from portal.permissions import is_admin
-
         if is_admin(user):
             return self
         if not user.is_authenticated:
@@ -21,8 +19,6 @@ class WorkspaceQuerySet(models.QuerySet):
 
 class NamespaceQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from portal.permissions import is_admin
-
         if is_admin(user):
             return self
         if not user.is_authenticated:

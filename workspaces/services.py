@@ -1,12 +1,15 @@
-"""Writes to workspaces, memberships, clusters and namespaces, each with its audit event."""
+"""Writes to workspaces, memberships, clusters and namespaces, each with its audit event.
+
+registries builds on workspaces, so the two functions here that reach registries (robots of a
+deleted workspace, rotation when a member leaves) import it where they use it.
+"""
 
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal import audit
-from registries import robots
-from registries.services import ServiceError, rotate_pull_credentials
+from portal.errors import ServiceError
 from workspaces.models import Cluster, Membership, Namespace, Workspace
 
 
@@ -38,6 +41,8 @@ def deletion_blockers(workspace: Workspace) -> dict[str, list[str]]:
 
 @transaction.atomic
 def delete_workspace(workspace: Workspace, actor) -> None:
+    from registries import robots
+
     Workspace.objects.select_for_update().filter(pk=workspace.pk).get()
     blockers = deletion_blockers(workspace)
     if any(blockers.values()):
@@ -108,6 +113,8 @@ def remove_member(membership: Membership, actor) -> None:
 
 def _rotate_after_leaving(workspace: Workspace, actor, username: str) -> None:
     """Every way out of a workspace (page, API, admin, the identity provider) rotates alike."""
+    from registries.services import rotate_pull_credentials
+
     if settings.WHARF_ROTATE_ON_MEMBER_LEAVE:
         rotate_pull_credentials(workspace, actor, reason=f"member {username} left the workspace")
 

@@ -1,3 +1,6 @@
+"""Workspace pages. registries builds on workspaces, so the pages that show a workspace's
+registry spaces, pull credentials and pull secrets import registries where they use it."""
+
 import datetime as dt
 
 from django.conf import settings
@@ -13,12 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.decorators import permission_required, refusal
+from portal.errors import ServiceError
 from portal.htmx import render_page
 from portal.inputs import search_term
 from portal.permissions import can
-from registries import pull_secrets
-from registries.models import PullCredential, RegistrySpace
-from registries.services import ServiceError, rotate_pull_credentials
 from workspaces import services
 from workspaces.forms import (
     ClusterForm,
@@ -104,6 +105,8 @@ def workspace_delete(request, pk):
 @login_required
 @require_GET
 def workspace_detail(request, pk):
+    from registries.models import PullCredential, RegistrySpace
+
     workspace = _visible_workspace(request, pk)
     context = {
         "workspace": workspace,
@@ -190,6 +193,8 @@ def member_remove(request, pk, member_pk):
 @require_POST
 def pull_credentials_rotate(request, pk):
     """Rotate the workspace's pull credentials (Workspace Admins and Admins)."""
+    from registries.services import rotate_pull_credentials
+
     workspace = _visible_workspace(request, pk)
     if not can(request.user, "rotate_pull_credentials", workspace):
         raise refusal("rotate_pull_credentials")
@@ -264,6 +269,8 @@ def namespace_create(request):
 @login_required
 @require_GET
 def namespace_detail(request, pk):
+    from registries import pull_secrets
+
     namespace = get_object_or_404(
         Namespace.objects.visible_to(request.user).select_related("cluster", "workspace"), pk=pk)
     may_fetch_secret = bool(namespace.workspace_id) and can(request.user, "fetch_pull_secret",
@@ -286,6 +293,8 @@ def namespace_pull_secret(request, pk):
     A POST (with its CSRF token): the download mints missing credentials and writes an audit
     event, which a link another site embeds (an image tag) must not be able to cause.
     """
+    from registries import pull_secrets
+
     namespace = get_object_or_404(
         Namespace.objects.visible_to(request.user).select_related("cluster", "workspace"), pk=pk)
     if namespace.workspace is None:

@@ -3,7 +3,7 @@ from contextlib import contextmanager
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
-from registries.services import ServiceError
+from portal.errors import ServiceError
 
 
 def service_error_detail(error: ServiceError) -> dict:

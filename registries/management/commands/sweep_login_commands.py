@@ -27,7 +27,7 @@ class Command(BaseCommand):
         if leftovers:
             for registry in robots.managed_registries().order_by("name"):
                 try:
-                    names = login_commands.sweep_leftover_robots(registry)
+                    names = robots.sweep_leftover_login_robots(registry)
                 except (RegistryError, DecryptionError) as error:
                     failed += 1
                     self.stdout.write(self.style.ERROR(f"{registry.name}: leftover login robots: {error}"))

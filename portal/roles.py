@@ -1,0 +1,26 @@
+"""Who is who: the platform Admin group and the workspace role names.
+
+Imports no app, so that models (workspaces.models) and the permission checks
+(portal.permissions) can both use it without importing each other.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+
+ADMIN_GROUP = "Admin"
+
+# Workspace roles, strongest first.
+ROLE_ADMIN = "admin"
+ROLE_EDITOR = "editor"
+ROLE_VIEWER = "viewer"
+
+
+def is_admin(user) -> bool:
+    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_wharf_is_admin", None)
+    if cached is None:
+        cached = user.groups.filter(name=ADMIN_GROUP).exists()
+        user._wharf_is_admin = cached
+    return cached

@@ -1,0 +1,204 @@
+"""Dependencies point one way (issue 13, "Structure").
+
+The graph is read from the source with `ast`, so an import inside a function
+counts as much as one at the top of a module: a cycle hidden in a function body
+still means neither module can be understood without the other.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ("portal", "registries", "workspaces", "sso")
+SKIPPED_DIRS = {"tests", "migrations", "__pycache__"}
+
+# Modules every app may lean on and that lean on no app: settings helpers,
+# audit, crypto, input checks, logging, the task queue and the role names.
+CORE = (
+    "portal.env",
+    "portal.audit",
+    "portal.crypto",
+    "portal.validators",
+    "portal.inputs",
+    "portal.logs",
+    "portal.roles",
+    "portal.taskqueue",
+    "sso.errors",
+)
+
+# The only modules of `workspaces` that `registries` may import.
+WORKSPACES_INTERFACE = {"workspaces.models", "workspaces.services"}
+
+
+def module_files():
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if SKIPPED_DIRS.isdisjoint(path.relative_to(ROOT).parts):
+                yield path
+
+
+def module_name(path):
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def is_package(path):
+    return path.name == "__init__.py"
+
+
+def resolve_target(name, modules):
+    """The longest prefix of a dotted name that is one of our modules."""
+    parts = name.split(".")
+    while parts:
+        candidate = ".".join(parts)
+        if candidate in modules:
+            return candidate
+        parts.pop()
+    return None
+
+
+def imported_names(tree, module, package):
+    """(dotted name, at module level) for every import in a module."""
+    base = module.split(".") if package else module.split(".")[:-1]
+
+    def walk(node, in_function):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import):
+                for alias in child.names:
+                    yield alias.name, not in_function
+            elif isinstance(child, ast.ImportFrom):
+                if child.level:
+                    parent = base[: len(base) - (child.level - 1)]
+                    source = ".".join(parent + ([child.module] if child.module else []))
+                else:
+                    source = child.module
+                for alias in child.names:
+                    # `from pkg import module` imports the module, `from module import name` the module.
+                    yield f"{source}.{alias.name}", not in_function
+            function = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            yield from walk(child, in_function or function)
+
+    yield from walk(tree, False)
+
+
+def build_graph():
+    """{module: {imported module: at module level}} for Wharf's own modules."""
+    files = {module_name(path): path for path in module_files()}
+    graph = {}
+    for module, path in files.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        edges = graph.setdefault(module, {})
+        for name, at_module_level in imported_names(tree, module, is_package(path)):
+            target = resolve_target(name, files)
+            if target and target != module:
+                edges[target] = edges.get(target, False) or at_module_level
+    return graph
+
+
+def find_cycles(graph):
+    """One cycle, written out as a path, per strongly connected component."""
+    index, lowlink, on_stack, stack, components = {}, {}, set(), [], []
+
+    def visit(node):
+        index[node] = lowlink[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                lowlink[node] = min(lowlink[node], lowlink[target])
+            elif target in on_stack:
+                lowlink[node] = min(lowlink[node], index[target])
+        if lowlink[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                components.append(component)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return [cycle_through(component, graph) for component in components]
+
+
+def cycle_through(component, graph):
+    start = min(component)
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for target in sorted(graph[node]):
+            if target == start:
+                return paths[node] + [start]
+            if target in component and target not in paths:
+                paths[target] = paths[node] + [target]
+                queue.append(target)
+    raise AssertionError(f"no cycle through {start}")
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return build_graph()
+
+
+def test_the_graph_sees_known_imports(graph):
+    # Guards the reader itself: a parser that found nothing would pass every rule below.
+    assert "registries.access" in graph["registries.views"]
+    assert "portal.env" in graph["portal.settings"]
+    assert len(graph) > 50
+
+
+def test_there_are_no_import_cycles(graph):
+    cycles = find_cycles(graph)
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_cycle_finder_prints_a_cycle():
+    graph = {"a": {"b": True}, "b": {"c": False}, "c": {"a": True}, "d": {"a": True}}
+    assert find_cycles(graph) == [["a", "b", "c", "a"]]
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_imports_no_app(graph, module):
+    apps = ("registries", "workspaces", "sso")
+    imported = sorted(t for t in graph[module] if t.split(".")[0] in apps and t not in CORE)
+    assert not imported, f"{module} imports {imported}"
+
+
+def test_core_imports_only_core(graph):
+    outside = {
+        module: sorted(target for target in graph[module] if target not in CORE)
+        for module in CORE
+    }
+    assert not any(outside.values()), outside
+
+
+def test_workspaces_does_not_import_registries_at_module_level(graph):
+    offending = sorted(
+        f"{module} -> {target}"
+        for module, edges in graph.items()
+        if module.startswith("workspaces")
+        for target, at_module_level in edges.items()
+        if at_module_level and target.startswith("registries")
+    )
+    assert not offending, offending
+
+
+def test_registries_imports_workspaces_only_through_its_interface(graph):
+    offending = sorted(
+        f"{module} -> {target}"
+        for module, edges in graph.items()
+        if module.startswith("registries")
+        for target in edges
+        if target.startswith("workspaces") and target not in WORKSPACES_INTERFACE
+    )
+    assert not offending, offending
