@@ -7,6 +7,7 @@ registries.services.change_bindings, the same path as the Bind/unbind dialog.
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +16,7 @@ from portal import audit
 from portal.permissions import can
 from registries import access
 from registries.models import Registry, RegistrySpace
-from registries.services import ServiceError, change_bindings, check_expiry
+from registries.services import ServiceError, change_bindings, check_expiry, space_opened
 
 REQUEST_FIELDS = ("workspace", "registry", "space_name", "status")
 
@@ -150,6 +151,11 @@ def close_satisfied(space: RegistrySpace, actor=None, *, workspaces=None) -> lis
     else:
         note = _("The space became public meanwhile.")
     return _close(list(pending), actor, note)
+
+
+@receiver(space_opened)
+def _close_when_space_opened(sender, space, actor, workspaces, **kwargs):
+    close_satisfied(space, actor, workspaces=workspaces)
 
 
 @transaction.atomic

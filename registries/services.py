@@ -10,6 +10,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +26,10 @@ from workspaces.models import Workspace
 MAX_WORKSPACES_PER_CHANGE = 1000
 # The spaces x workspaces view saves at most one page of rows at once.
 MAX_SPACES_PER_MATRIX = 200
+
+# Sent inside the transaction that binds ``workspaces`` to ``space``, or (``workspaces`` None)
+# makes it public. access_requests builds on registries and closes the requests this answers.
+space_opened = Signal()
 
 
 def registry_snapshot(registry: Registry) -> dict:
@@ -215,9 +220,7 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=(),
     if change.added and locked.visibility == RegistrySpace.Visibility.PRIVATE:
         pull_secrets.access_granted(locked.registry, change.added, actor)
     if change.added:
-        from access_requests.services import close_satisfied
-
-        close_satisfied(locked, actor, workspaces=change.added)
+        space_opened.send(sender=RegistrySpace, space=locked, actor=actor, workspaces=change.added)
     return change
 
 
@@ -430,9 +433,7 @@ def set_visibility(space: RegistrySpace, actor, visibility: str) -> RegistrySpac
     audit.record(actor, "space.visibility", space, before=before, after={"visibility": visibility})
     robots.visibility_changed(space)
     if visibility == RegistrySpace.Visibility.PUBLIC:
-        from access_requests.services import close_satisfied
-
-        close_satisfied(space, actor)
+        space_opened.send(sender=RegistrySpace, space=space, actor=actor, workspaces=None)
     if visibility == RegistrySpace.Visibility.PRIVATE:
         pull_secrets.access_granted(space.registry, space.workspaces.all(), actor)
     return space
