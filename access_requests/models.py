@@ -83,7 +83,8 @@ class AccessRequest(models.Model):
         indexes = [models.Index(fields=["status", "-created"], name="access_request_status_created")]
 
     def __str__(self):
-        return f"{self.registry.name}/{self.space_name} for {self.workspace.name}"
+        # Also the audit label, stored once and read in every language: so no English words.
+        return f"{self.registry.name}/{self.space_name} → {self.workspace.name}"
 
     @property
     def is_pending(self) -> bool:

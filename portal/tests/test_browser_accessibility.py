@@ -18,6 +18,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from access_requests.models import AccessRequest
 from conftest import PASSWORD, make_user
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, Tag
 from workspaces.models import Cluster, Namespace, Workspace
@@ -84,8 +85,13 @@ def world(transactional_db):
     namespace = Namespace.objects.create(cluster=cluster, name="payments-prod", workspace=payments)
     admin = make_user("platform-admin", admin=True)
     member = make_user("payments-dev", workspace=payments, role="editor")
+    RegistrySpace.objects.create(registry=registry, name="team-vault", visibility="private")
+    access_request = AccessRequest.objects.create(
+        workspace=payments, registry=registry, space_name="team-vault", requested_by=member,
+        reason="The payments service pulls its base images from team-vault.")
     return {"registry": registry, "space": private, "workspace": payments,
-            "repository": repository, "namespace": namespace, "admin": admin, "member": member}
+            "repository": repository, "namespace": namespace, "admin": admin, "member": member,
+            "access_request": access_request, "digest": "sha256:" + "a" * 64}
 
 
 def open_context(browser, live_server, viewport, language):
@@ -172,6 +178,9 @@ def walk_as_admin(walk, world):
     page.keyboard.press("Escape")
     walk.visit(f"/registries/{registry.pk}/edit/")
     walk.visit("/registries/new/")
+    walk.visit("/registries/bindings/")
+    walk.visit("/access-requests/")
+    walk.visit(f"/access-requests/{world['access_request'].pk}/")
     walk.visit("/workspace-registries/")
     walk.visit("/images/")
     walk.visit("/namespaces/")
@@ -190,7 +199,13 @@ def walk_as_member(walk, world):
     walk.open_navigation("navigation open")
     walk.visit("/workspace-registries/")
     walk.visit("/images/")
-    walk.visit(f"/images/{world['repository'].pk}/")
+    repository = world["repository"].pk
+    walk.visit(f"/images/{repository}/")
+    walk.visit(f"/images/{repository}/artifacts/{world['digest']}/layers/")
+    walk.visit(f"/images/{repository}/artifacts/{world['digest']}/scan/")
+    walk.visit("/access-requests/")
+    walk.visit("/access-requests/new/")
+    walk.visit(f"/access-requests/{world['access_request'].pk}/")
     walk.visit("/namespaces/")
     walk.visit(f"/namespaces/{world['namespace'].pk}/")
     walk.visit("/deploy/")

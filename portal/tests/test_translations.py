@@ -153,7 +153,7 @@ ALLOWED_WORDS = {
     "auth", "service", "aud", "null", "public", "private", "admin", "workspace", "editor", "viewer",
     "nat", "ci", "ipv4", "robot", "amd64", "arm64", "linux", "oci", "io", "utc", "gib", "mib",
     "kib", "kb", "mb", "gb", "tag", "host", "repository", "space", "port", "path", "digest",
-    "etc", "crt", "rootcertbundle", "issuer", "realm", "ldap", "skopeo",
+    "etc", "crt", "rootcertbundle", "issuer", "realm", "ldap", "skopeo", "csv",
 }
 # Django admin's own words that no catalog can translate: key names in Django's help text, the
 # alt text of its True/False icons, the names Django makes for many-to-many rows on a delete
