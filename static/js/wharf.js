@@ -32,7 +32,7 @@
   var returnFocusTo = null;
 
   function focusFirstField(dialog) {
-    var first = dialog.querySelector("[autofocus]") ||
+    var first = dialog.querySelector("[data-autofocus], [autofocus]") ||
       dialog.querySelector("input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])");
     if (first) first.focus();
   }
@@ -63,6 +63,12 @@
       returnFocusTo = holder && holder.id !== "main" ? holder.id : null;
       opener = elt && elt.closest ? elt : null;
       closeMenus();
+      // showModal() would focus an [autofocus] field at once, before htmx has wired up its
+      // hx-trigger on settle, and what is typed then is lost: focus it on settle instead.
+      event.detail.target.querySelectorAll("[autofocus]").forEach(function (field) {
+        field.removeAttribute("autofocus");
+        field.setAttribute("data-autofocus", "");
+      });
       dialog.showModal();
       focusPending = true;
     }
