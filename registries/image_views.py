@@ -21,6 +21,7 @@ from access_requests.links import explainer_request_link, request_link
 from portal.htmx import render_page
 from portal.inputs import id_or_none, search_term
 from portal.permissions import is_admin
+from portal.urlmakers import url_maker
 from registries import access, explain, image_details, imagerefs, login_commands, services
 from registries.clients.distribution import DIGEST
 from registries.forms import ConfirmDeletionForm
@@ -98,9 +99,6 @@ def images(request):
     return render_page(request, "images/image_list.html", context, fragment="image-table")
 
 
-_PLACEHOLDER = "0placeholder0"
-
-
 def visible_repository(user, pk) -> Repository:
     """A repository ``user`` may see (registries.access), or 404."""
     visible = access.repositories_in(access.spaces_for_user(user, healthy_only=False))
@@ -130,16 +128,16 @@ def repository_detail(request, pk):
     host = registry.host
     may_push = access.can_push(request.user, repository.space)
     # Each row links to up to five actions: reversed once per page, not once per row and link.
-    urls = {name: reverse(f"registries:{name}", args=[repository.pk, _PLACEHOLDER])
+    urls = {name: url_maker(f"registries:{name}", repository.pk, marker="0placeholder0")
             for name in ("artifact-layers", "artifact-scan", "artifact-delete", "tag-delete")}
     for tag in page:
         tag.reference = imagerefs.compose(host, repository.name, tag=tag.name)
         tag.pinned = imagerefs.compose(host, repository.name, digest=tag.digest) if tag.digest else ""
-        tag.layers_url = urls["artifact-layers"].replace(_PLACEHOLDER, tag.digest)
-        tag.scan_url = urls["artifact-scan"].replace(_PLACEHOLDER, tag.digest)
+        tag.layers_url = urls["artifact-layers"](tag.digest)
+        tag.scan_url = urls["artifact-scan"](tag.digest)
         if may_push:
-            tag.delete_url = urls["tag-delete"].replace(_PLACEHOLDER, quote(tag.name, safe=""))
-            tag.delete_image_url = urls["artifact-delete"].replace(_PLACEHOLDER, tag.digest)
+            tag.delete_url = urls["tag-delete"](quote(tag.name, safe=""))
+            tag.delete_image_url = urls["artifact-delete"](tag.digest)
     push = push_commands(registry, repository.space.name, repository.short_name) if may_push else None
     context = {"repository": repository, "space": repository.space,
                "registry": registry, "page": page, "push": push,

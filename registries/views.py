@@ -15,6 +15,7 @@ from portal.decorators import admin_required
 from portal.htmx import render_page, toast_events, trigger
 from portal.inputs import id_or_none, search_term
 from portal.redirects import next_url
+from portal.urlmakers import url_maker
 from registries import robots, services
 from registries.forms import RegistryForm, SpaceCreateForm
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, SyncRun
@@ -155,16 +156,6 @@ def _spaces_with_workspaces(registry):
                  .order_by("workspace__name"), to_attr="bound_bindings"))
 
 
-# Any number that no real id shares the digits' place with: the URLs are built around it.
-_MARKER = 987654321987654321
-
-
-def _space_url_maker(name: str, registry_pk: int):
-    """``pk -> URL`` of a space's route, from one ``reverse`` a page instead of one a row."""
-    head, tail = reverse(name, args=[registry_pk, _MARKER]).rsplit(str(_MARKER), 1)
-    return lambda space_pk: f"{head}{space_pk}{tail}"
-
-
 def _prepare_rows(registry, spaces) -> None:
     """What each row shows, computed once per page here rather than by tags in every row.
 
@@ -173,7 +164,7 @@ def _prepare_rows(registry, spaces) -> None:
     Also reads the robots' propagation status of the workspaces bound on these rows only, in
     one query, and each row's propagation status.
     """
-    urls = {name: _space_url_maker(f"registries:{route}", registry.pk) for name, route in (
+    urls = {name: url_maker(f"registries:{route}", registry.pk) for name, route in (
         ("row", "space-row"), ("bindings", "space-bindings"), ("visibility", "space-visibility"),
         ("delete", "space-delete"))}
     for space in spaces:
