@@ -18,6 +18,7 @@ from portal.api import tokens as api_tokens
 from portal.models import AuditEvent
 from registries import access, services, tokens
 from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding, TokenSigningKey
+from registries.tokens import compiled, principals
 from workspaces.models import Workspace
 
 TOKEN_URL = "/auth/token"
@@ -61,7 +62,7 @@ def world(db, workspace, other_workspace, signing_key):
 @pytest.fixture(params=[True, False], ids=["templates", "orm"])
 def templates(request, monkeypatch):
     """Both ways of running the token service's queries: compiled templates, and the ORM."""
-    monkeypatch.setattr(tokens, "USE_TEMPLATES", request.param)
+    monkeypatch.setattr(compiled, "USE_TEMPLATES", request.param)
     return request.param
 
 
@@ -601,11 +602,11 @@ def test_a_shape_the_orm_does_not_parameterise_is_never_templated(db, caplog):
     from registries.models import RegistrySpace as Space
 
     # The placeholder is asked for but not used: the template would run with a wrong query.
-    template = tokens._template(("test-shape",), lambda placeholders: (
+    template = compiled.template(("test-shape",), lambda placeholders: (
         placeholders.text("unused"), Space.objects.filter(name="x"))[1])
     assert template is None
     assert "cannot be templated" in caplog.text
-    assert tokens._templates[("default", "test-shape")] is None
+    assert compiled.templates[("default", "test-shape")] is None
 
 
 def test_templates_and_orm_agree_on_every_grant(world, request, monkeypatch):
@@ -614,9 +615,9 @@ def test_templates_and_orm_agree_on_every_grant(world, request, monkeypatch):
     for name in sorted(EXPECTED_TOK):
         principal = principal_for(name, world, request)
         for registry in (world["tok"],):
-            monkeypatch.setattr(tokens, "USE_TEMPLATES", True)
+            monkeypatch.setattr(compiled, "USE_TEMPLATES", True)
             templated = tokens.grant(principal, registry, scopes)
-            monkeypatch.setattr(tokens, "USE_TEMPLATES", False)
+            monkeypatch.setattr(compiled, "USE_TEMPLATES", False)
             assert tokens.grant(principal, registry, scopes) == templated, (name, registry)
 
 
@@ -624,7 +625,7 @@ def test_a_stale_workspace_secret_is_refused_without_password_hashing(client, wo
     def must_not_run(*args, **kwargs):
         raise AssertionError("password hashing for a workspace credential")
 
-    monkeypatch.setattr(tokens, "password_authenticate", must_not_run)
+    monkeypatch.setattr(principals, "password_authenticate", must_not_run)
     username, secret = world["creds"]["payments"]
     assert ask(client, [], auth=basic(username, secret + "-old")).status_code == 401
     assert ask(client, [], auth=basic(username, secret)).status_code == 200
