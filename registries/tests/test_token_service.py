@@ -19,6 +19,7 @@ from portal.models import AuditEvent
 from registries import access, services, tokens
 from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding, TokenSigningKey
 from registries.tokens import compiled, principals
+from registries.tokens.grant import grant
 from workspaces.models import Workspace
 
 TOKEN_URL = "/auth/token"
@@ -165,7 +166,7 @@ def principal_for(name, world, request):
 def test_grant_on_a_platform_registry_follows_the_access_rule(templates, world, request, name):
     principal = principal_for(name, world, request)
     scopes = tokens.parse_scopes([f"repository:{repo}:{PULL_PUSH}" for repo in ALL])
-    granted = {entry["name"]: entry["actions"] for entry in tokens.grant(principal, world["tok"], scopes)}
+    granted = {entry["name"]: entry["actions"] for entry in grant(principal, world["tok"], scopes)}
     assert granted == EXPECTED_TOK[name]
 
 
@@ -184,7 +185,7 @@ def test_catalog_is_for_whoever_manages_the_registry(world, admin, ws_admin, ws_
     catalog = tokens.parse_scopes(["registry:catalog:*"])
 
     def gets(principal, registry):
-        return tokens.grant(principal, registry, catalog) == [
+        return grant(principal, registry, catalog) == [
             {"type": "registry", "name": "catalog", "actions": ["*"]}]
 
     as_user = lambda user: tokens.Principal(subject=user.username, user=user)  # noqa: E731
@@ -201,22 +202,22 @@ def test_star_and_unknown_actions_and_types_grant_only_what_is_allowed(world, ad
     scopes = tokens.parse_scopes(["repository:priv/app:*", "repository:pub/app:delete",
                                   "repository(plugin):pub/app:pull", "thing:pub:pull",
                                   "registry:other:*", "registry:catalog:pull"])
-    assert tokens.grant(principal, world["tok"], scopes) == [
+    assert grant(principal, world["tok"], scopes) == [
         {"type": "repository", "name": "priv/app", "actions": ["pull", "push"]}]
 
 
 def test_grant_ignores_wharfs_health_view_but_not_missing_spaces(world):
     Registry.objects.filter(pk=world["tok"].pk).update(status="unhealthy")
     scopes = tokens.parse_scopes(["repository:pub/app:pull"])
-    assert tokens.grant(tokens.ANONYMOUS, world["tok"], scopes)
+    assert grant(tokens.ANONYMOUS, world["tok"], scopes)
     RegistrySpace.objects.filter(pk=world["spaces"]["pub"].pk).update(missing=True)
-    assert tokens.grant(tokens.ANONYMOUS, world["tok"], scopes) == []
+    assert grant(tokens.ANONYMOUS, world["tok"], scopes) == []
 
 
 def test_visibility_change_applies_to_the_next_grant(world, admin):
     scopes = tokens.parse_scopes(["repository:pub/app:pull"])
     services.set_visibility(world["spaces"]["pub"], admin, "private")
-    assert tokens.grant(tokens.ANONYMOUS, world["tok"], scopes) == []
+    assert grant(tokens.ANONYMOUS, world["tok"], scopes) == []
 
 
 # -- access.py additions ---------------------------------------------------------------------
@@ -616,9 +617,9 @@ def test_templates_and_orm_agree_on_every_grant(world, request, monkeypatch):
         principal = principal_for(name, world, request)
         for registry in (world["tok"],):
             monkeypatch.setattr(compiled, "USE_TEMPLATES", True)
-            templated = tokens.grant(principal, registry, scopes)
+            templated = grant(principal, registry, scopes)
             monkeypatch.setattr(compiled, "USE_TEMPLATES", False)
-            assert tokens.grant(principal, registry, scopes) == templated, (name, registry)
+            assert grant(principal, registry, scopes) == templated, (name, registry)
 
 
 def test_a_stale_workspace_secret_is_refused_without_password_hashing(client, world, monkeypatch):

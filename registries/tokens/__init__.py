@@ -13,9 +13,9 @@ credential and its active signing key's id, then the spaces the access rule allo
 compiled once per process (compiled.py).
 
 The names below are the package's interface; the rest of Wharf imports them from here. The
-module ``grant`` is shadowed by the function of that name: import the module's other names from
-``registries.tokens.grant`` itself. views.py is not imported here (urls.py imports it), so using
-the token service's functions does not load its endpoints.
+grant is ``registries.tokens.grant.grant``: exported here, the function would hide its module
+(``import registries.tokens.grant`` would then give the function). views.py is not imported
+here (urls.py imports it), so using the token service's functions does not load its endpoints.
 """
 
 from registries.tokens.credentials import (
@@ -28,7 +28,6 @@ from registries.tokens.credentials import (
     rotate_credential,
 )
 from registries.tokens.errors import InvalidRequest, NoSigningKey, TokenError, UnknownService
-from registries.tokens.grant import grant
 from registries.tokens.keys import (
     MAX_LIFETIME,
     active_signing_key,
@@ -63,7 +62,6 @@ __all__ = [
     "create_signing_key",
     "credential_username",
     "ensure_credentials",
-    "grant",
     "hash_secret",
     "issue_token",
     "keys_of",

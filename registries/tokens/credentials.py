@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +20,9 @@ from portal import audit
 from registries import access
 from registries.models import PullCredential, Registry
 from workspaces.models import Workspace
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
 
 CREDENTIAL_PREFIX = "ws-"
 # Login commands' credentials (registries/login_commands.py).
@@ -50,7 +54,8 @@ def _give_new_secret(credential: PullCredential, workspace: Workspace) -> str:
     return secret
 
 
-def mint_workspace_credential(workspace: Workspace, registry: Registry, actor=None) -> tuple[str, str]:
+def mint_workspace_credential(workspace: Workspace, registry: Registry,
+                              actor: AbstractBaseUser | None = None) -> tuple[str, str]:
     """Create, or replace at once, ``workspace``'s pull credential for a token-service registry;
     returns (username, secret). A replaced secret is refused from the next token request on
     (rotate_credential() keeps it working for an overlap window). The state is done at once:
@@ -60,7 +65,7 @@ def mint_workspace_credential(workspace: Workspace, registry: Registry, actor=No
 
 
 @transaction.atomic
-def _mint(workspace: Workspace, registry: Registry, actor, *,
+def _mint(workspace: Workspace, registry: Registry, actor: AbstractBaseUser | None, *,
           keep_existing: bool) -> tuple[PullCredential, str | None]:
     _require_token_registry(registry)
     # The row lock serialises two mints of one pair, so neither hands out a secret the other
@@ -80,7 +85,7 @@ def _mint(workspace: Workspace, registry: Registry, actor, *,
     return credential, secret
 
 
-def ensure_credentials(workspace: Workspace, actor=None) -> list[PullCredential]:
+def ensure_credentials(workspace: Workspace, actor: AbstractBaseUser | None = None) -> list[PullCredential]:
     """``workspace``'s credential for every token-service registry it may pull from, minting
     the missing ones. Existing ones are kept as they are: they may already be in a cluster's
     pull secret. The secret of each is ``credential.get_secret()``."""
@@ -101,7 +106,8 @@ def _keep_previous_secret(credential: PullCredential, overlap: int, now: dt.date
 
 
 @transaction.atomic
-def rotate_credential(credential: PullCredential, actor, *, overlap: int, reason: str = "") -> str:
+def rotate_credential(credential: PullCredential, actor: AbstractBaseUser | None, *, overlap: int,
+                      reason: str = "") -> str:
     """Give a token-service credential a new secret; returns it. The old secret keeps working
     for ``overlap`` seconds (0: refused at once), so namespaces can fetch the new one first. A
     second rotation inside the window ends the oldest secret at once: at most two work."""

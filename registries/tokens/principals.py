@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import authenticate as password_authenticate
 from django.contrib.auth import get_user_model
@@ -22,6 +23,9 @@ from registries.models import LoginCredential, PullCredential, Registry
 from registries.tokens.credentials import CREDENTIAL_PREFIX, LOGIN_PREFIX, hash_secret
 from workspaces.models import Workspace
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
 User = get_user_model()
 
 # "Not fetched with the registry": distinct from None, which means "fetched, and there is none".
@@ -34,7 +38,7 @@ class Principal:
     or a workspace's pull credential."""
 
     subject: str = ""
-    user: object | None = None
+    user: AbstractBaseUser | None = None
     credential: PullCredential | None = None
     login: LoginCredential | None = None
 
@@ -94,7 +98,7 @@ def _login_credential(registry: Registry, username: str, password: str) -> Login
     return login
 
 
-def _api_token_user(username: str, password: str):
+def _api_token_user(username: str, password: str) -> AbstractBaseUser | None:
     from rest_framework.exceptions import AuthenticationFailed
 
     from portal.api.authentication import TokenAuthentication
