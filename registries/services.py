@@ -181,6 +181,16 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=(),
         # A workspace registry's spaces belong to its workspace alone (the access rule).
         raise ServiceError(_("Only spaces of platform registries can be bound to workspaces."), "space")
     bound = dict(SpaceBinding.objects.filter(space=space).values_list("workspace_id", "expires"))
+    change = _write_bindings(space, actor, bound, add=add, remove=remove, expires=expires)
+    _record_bindings(space, actor, change, bound, expires)
+    _announce_bindings(locked, actor, change)
+    return change
+
+
+def _write_bindings(space: RegistrySpace, actor, bound: dict[int, datetime | None], *, add, remove,
+                    expires: dict[Workspace, datetime | None]) -> BindingChange:
+    """The diff against ``bound`` (workspace id -> end), written: new bindings, changed ends,
+    removed bindings."""
     change = BindingChange()
     new_bindings = []
     for workspace in add:
@@ -198,6 +208,12 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=(),
     if to_remove:
         SpaceBinding.objects.filter(space=space, workspace__in=to_remove).delete()
         change.removed = to_remove
+    return change
+
+
+def _record_bindings(space: RegistrySpace, actor, change: BindingChange, bound: dict[int, datetime | None],
+                     expires: dict[Workspace, datetime | None]) -> None:
+    """One audit event per workspace bound, whose end changed, or unbound."""
     label = str(space)
     for workspace in change.added:
         after = {"workspace": workspace.name, "workspace_id": workspace.pk}
@@ -215,13 +231,16 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=(),
         if bound[workspace.pk]:
             before["expires"] = _moment(bound[workspace.pk])
         audit.record(actor, "space.unbind", space, label=label, before=before)
+
+
+def _announce_bindings(locked: RegistrySpace, actor, change: BindingChange) -> None:
+    """What follows a change of bindings: robots, pull secrets, and the space_opened signal."""
     if change.added or change.removed:
-        robots.bindings_changed(space, added=change.added, removed=change.removed)
+        robots.bindings_changed(locked, added=change.added, removed=change.removed)
     if change.added and locked.visibility == RegistrySpace.Visibility.PRIVATE:
         pull_secrets.access_granted(locked.registry, change.added, actor)
     if change.added:
         space_opened.send(sender=RegistrySpace, space=locked, actor=actor, workspaces=change.added)
-    return change
 
 
 def parse_day(value: str) -> date | None:
