@@ -2,7 +2,10 @@
 
 from contextvars import ContextVar
 
+from django.contrib.auth.models import User
 from django.db import transaction
+
+from portal.roles import Person
 
 current_request_id: ContextVar[str] = ContextVar("wharf_request_id", default="")
 
@@ -29,6 +32,15 @@ class SystemActor:
 
 
 EXPIRY = SystemActor("expiry")
+
+# Whom a change is recorded for: a person (``request.user``) or the system by name; services
+# that may also run with nobody at all take ``Actor | None``.
+Actor = Person | SystemActor
+
+
+def signed_in(actor: Actor | None) -> User | None:
+    """The signed-in user who acted, or None (an anonymous visitor, the system)."""
+    return actor if isinstance(actor, User) and actor.is_authenticated else None
 
 
 def record(actor, action: str, target, *, before: dict | None = None, after: dict | None = None,
