@@ -30,7 +30,7 @@ def client_for(kind: str, connection: Connection) -> RegistryClient:
     from .distribution import DistributionClient
     from .harbor import HarborClient
 
-    clients = {"harbor": HarborClient, "distribution": DistributionClient}
+    clients: dict[str, type[RegistryClient]] = {"harbor": HarborClient, "distribution": DistributionClient}
     try:
         return clients[kind](connection)
     except KeyError:
