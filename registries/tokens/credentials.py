@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,9 +19,6 @@ from portal import audit
 from registries import access
 from registries.models import PullCredential, Registry
 from workspaces.models import Workspace
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
 
 CREDENTIAL_PREFIX = "ws-"
 # Login commands' credentials (registries/login_commands.py).
@@ -55,7 +51,7 @@ def _give_new_secret(credential: PullCredential, workspace: Workspace) -> str:
 
 
 def mint_workspace_credential(workspace: Workspace, registry: Registry,
-                              actor: AbstractBaseUser | None = None) -> tuple[str, str]:
+                              actor: audit.Actor | None = None) -> tuple[str, str]:
     """Create, or replace at once, ``workspace``'s pull credential for a token-service registry;
     returns (username, secret). A replaced secret is refused from the next token request on
     (rotate_credential() keeps it working for an overlap window). The state is done at once:
@@ -65,7 +61,7 @@ def mint_workspace_credential(workspace: Workspace, registry: Registry,
 
 
 @transaction.atomic
-def _mint(workspace: Workspace, registry: Registry, actor: AbstractBaseUser | None, *,
+def _mint(workspace: Workspace, registry: Registry, actor: audit.Actor | None, *,
           keep_existing: bool) -> tuple[PullCredential, str | None]:
     _require_token_registry(registry)
     # The row lock serialises two mints of one pair, so neither hands out a secret the other
@@ -85,7 +81,7 @@ def _mint(workspace: Workspace, registry: Registry, actor: AbstractBaseUser | No
     return credential, secret
 
 
-def ensure_credentials(workspace: Workspace, actor: AbstractBaseUser | None = None) -> list[PullCredential]:
+def ensure_credentials(workspace: Workspace, actor: audit.Actor | None = None) -> list[PullCredential]:
     """``workspace``'s credential for every token-service registry it may pull from, minting
     the missing ones. Existing ones are kept as they are: they may already be in a cluster's
     pull secret. The secret of each is ``credential.get_secret()``."""
@@ -106,7 +102,7 @@ def _keep_previous_secret(credential: PullCredential, overlap: int, now: dt.date
 
 
 @transaction.atomic
-def rotate_credential(credential: PullCredential, actor: AbstractBaseUser | None, *, overlap: int,
+def rotate_credential(credential: PullCredential, actor: audit.Actor | None, *, overlap: int,
                       reason: str = "") -> str:
     """Give a token-service credential a new secret; returns it. The old secret keeps working
     for ``overlap`` seconds (0: refused at once), so namespaces can fetch the new one first. A
