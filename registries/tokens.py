@@ -65,8 +65,7 @@ from django.utils.translation import gettext as _
 from portal import audit, crypto, lockout
 from portal.permissions import is_admin
 from registries import access
-from registries.clients.base import space_of
-from registries.clients.distribution import REPOSITORY_NAME
+from registries.clients.base import REPOSITORY_NAME, space_of
 from registries.models import LoginCredential, PullCredential, Registry, RegistrySpace, TokenSigningKey
 from workspaces.models import Workspace
 
@@ -618,7 +617,7 @@ def issue_token(registry: Registry, principal: Principal, access_claim: list[dic
 _REGISTRY_FIELDS = ("id", "name", "kind", "scope", "workspace_id", "token_service", "token_service_id")
 # What a registry must be for its `service` to be answered at all: a platform Docker Registry.
 # Whether it uses the token service already decides the grant, not the lookup (see grant()).
-_TOKEN_REGISTRIES = {"kind": Registry.Kind.DISTRIBUTION, "scope": Registry.Scope.PLATFORM}
+_TOKEN_REGISTRIES = {"kind__in": Registry.kinds_supporting("token_service"), "scope": Registry.Scope.PLATFORM}
 # The credential columns each lookup matches on: its current secret, or the previous one
 # inside the overlap window after a rotation.
 _SECRETS = {
@@ -782,7 +781,7 @@ def ensure_credentials(workspace, actor=None) -> list[PullCredential]:
     the missing ones. Existing ones are kept as they are: they may already be in a cluster's
     pull secret. The secret of each is ``credential.get_secret()``."""
     registries = access.registries_pullable_by_workspace(workspace).filter(
-        token_service=True, kind=Registry.Kind.DISTRIBUTION).order_by("name")
+        token_service=True, kind__in=Registry.kinds_supporting("token_service")).order_by("name")
     return [_mint(workspace, registry, actor, keep_existing=True)[0] for registry in registries]
 
 

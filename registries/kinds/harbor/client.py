@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import httpx
 
-from .base import (
+from registries.clients.base import (
     PULL_ACCESS,
     SCAN_COMPLETE,
     SCAN_ERROR,
@@ -57,7 +57,7 @@ from .base import (
     deadline_timeout,
     plain_reason,
 )
-from .transport import GuardedTransport
+from registries.clients.transport import GuardedTransport
 
 API = "/api/v2.0"
 # Harbor answers 422 to anything larger.
