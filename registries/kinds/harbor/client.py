@@ -229,7 +229,7 @@ class HarborClient(RegistryClient):
     def image_layers(self, repository: str, digest: str) -> tuple[PlatformLayers, ...]:
         """Harbor serves the registry API (v2) with its own token service, which accepts the
         same account: the manifests and configs are read there, as from any registry."""
-        from .distribution import DistributionClient
+        from registries.kinds.distribution.client import DistributionClient
 
         with DistributionClient(self.connection) as registry:
             try:
