@@ -283,8 +283,6 @@ class RegistryClient:
 
     # Image details, scans and deletion (the repository page) ----------------------------
 
-    supports_scanning = False
-
     def image_layers(self, repository: str, digest: str) -> tuple[PlatformLayers, ...]:
         """The layers of the image or index ``digest``, per platform."""
         raise NotImplementedError

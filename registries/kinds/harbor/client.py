@@ -224,8 +224,6 @@ class HarborClient(RegistryClient):
 
     # -- image details, scans and deletion -----------------------------------------------
 
-    supports_scanning = True
-
     def image_layers(self, repository: str, digest: str) -> tuple[PlatformLayers, ...]:
         """Harbor serves the registry API (v2) with its own token service, which accepts the
         same account: the manifests and configs are read there, as from any registry."""
