@@ -6,7 +6,7 @@ from workspaces.models import Membership, Workspace
 
 pytest_plugins = [
     "portal.tests.browser",
-    "registries.tests.harbor_double",
+    "registries.kinds.harbor.tests.harbor_double",
     "registries.tests.real_registry",
     "sso.tests.oidc_provider",
 ]

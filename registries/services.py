@@ -23,7 +23,8 @@ from portal.errors import ServiceError
 from portal.inputs import MAX_ID, whole_number
 from portal.roles import Person
 from registries import access, background, outbound, pull_secrets, robots, tokens
-from registries.clients import Deadline, RegistryClient, RegistryError, client_for
+from registries.clients import Deadline, RegistryClient, RegistryError
+from registries.kinds import client_for
 from registries.models import PullCredential, Registry, RegistrySpace, Repository, SpaceBinding, Tag
 from workspaces.models import Workspace
 
@@ -84,7 +85,7 @@ def save_registry(registry: Registry, actor: Actor, *, password: str | None = No
     registry.status_message = ""
     if creating:
         registry.save()
-        if registry.kind == Registry.Kind.DISTRIBUTION and registry.scope == Registry.Scope.PLATFORM \
+        if registry.kind_plugin.token_service and registry.scope == Registry.Scope.PLATFORM \
                 and not registry.is_demo:
             # Its own signing key, so whatever it may be told to trust is its own.
             tokens.create_signing_key(registry)
@@ -586,7 +587,7 @@ def request_scan(repository: Repository, digest: str, actor: Person) -> None:
     _require_push(actor, repository.space)
     if not repository.tags.filter(digest=digest).exists():
         raise ServiceError(_("No image of this repository has that digest."), "digest")
-    if registry.kind != Registry.Kind.HARBOR:
+    if not registry.kind_plugin.scanning:
         raise ServiceError(_("Not supported: this registry does not scan images for vulnerabilities."))
     _ask_registry(registry, actor, "Requesting a scan",
                   lambda client: client.scan(repository.name, digest))

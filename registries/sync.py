@@ -58,8 +58,8 @@ from registries.clients import (
     RepositoryInfo,
     SpaceInfo,
     TagInfo,
-    client_for,
 )
+from registries.kinds import client_for
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, SyncRun, Tag
 
 logger = logging.getLogger("wharf.sync")
@@ -293,7 +293,7 @@ class _Sync:
         self.mark = mark
         self.batch_size = max(1, batch_size)
         self.progress = progress
-        self.wharf_owns_visibility = registry.kind == Registry.Kind.DISTRIBUTION
+        self.wharf_owns_visibility = not registry.kind_plugin.owns_visibility_upstream
         self.listed_spaces: dict[str, SpaceInfo] = {}
         self.space_ids: dict[str, int] = {}
         self.repository_counts: dict[str, int] = {}

@@ -284,8 +284,6 @@ class RegistryClient:
 
     # Image details, scans and deletion (the repository page) ----------------------------
 
-    supports_scanning = False
-
     def image_layers(self, repository: str, digest: str) -> tuple[PlatformLayers, ...]:
         """The layers of the image or index ``digest``, per platform."""
         raise NotImplementedError
@@ -306,6 +304,15 @@ class RegistryClient:
 
     def delete_repository(self, repository: str) -> None:
         raise NotImplementedError
+
+
+# From the Docker reference grammar (distribution's), shared by every kind that speaks
+# the Docker Registry v2 API; checked so names read from the catalog or the database
+# can never walk outside /v2/<name>/ in a URL.
+_NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+REPOSITORY_NAME = re.compile(rf"{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*")
+TAG_NAME = re.compile(r"[\w][\w.-]{0,127}")
+DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 
 
 def space_of(repository: str) -> str:

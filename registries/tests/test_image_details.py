@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 
 from portal.models import AuditEvent
 from registries import sync
+from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER, API
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, Tag
-from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER, API
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from portal.models import AuditEvent
 from registries import services
+from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from registries.models import Registry, RegistrySpace, SpaceBinding
-from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from workspaces.models import Workspace
 
 

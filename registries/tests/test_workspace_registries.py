@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from registries.addresses import refused_reason
+from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from registries.models import Registry
-from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 
 
 def form_data(double, **overrides):

@@ -86,7 +86,7 @@ def ensure_credentials(workspace: Workspace, actor: audit.Actor | None = None) -
     the missing ones. Existing ones are kept as they are: they may already be in a cluster's
     pull secret. The secret of each is ``credential.get_secret()``."""
     registries = access.registries_pullable_by_workspace(workspace).filter(
-        token_service=True, kind=Registry.Kind.DISTRIBUTION).order_by("name")
+        token_service=True, kind__in=Registry.kinds_supporting("token_service")).order_by("name")
     return [_mint(workspace, registry, actor, keep_existing=True)[0] for registry in registries]
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from registries.clients.distribution import REPOSITORY_NAME
+from registries.clients.base import REPOSITORY_NAME
 from registries.tokens.errors import InvalidRequest
 
 # A request naming more scopes than this is refused rather than answered slowly.

@@ -33,7 +33,7 @@ _SERVICE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _REGISTRY_FIELDS = ("id", "name", "kind", "scope", "workspace_id", "token_service", "token_service_id")
 # What a registry must be for its `service` to be answered at all: a platform Docker Registry.
 # Whether it uses the token service already decides the grant, not the lookup (see grant()).
-_TOKEN_REGISTRIES = {"kind": Registry.Kind.DISTRIBUTION, "scope": Registry.Scope.PLATFORM}
+_TOKEN_REGISTRIES = {"kind__in": Registry.kinds_supporting("token_service"), "scope": Registry.Scope.PLATFORM}
 # The credential columns each lookup matches on: its current secret, or the previous one
 # inside the overlap window after a rotation.
 _SECRETS = {

@@ -69,7 +69,7 @@ class Command(BaseCommand):
             "key's tokens.")
 
     def _registry(self, name: str) -> Registry:
-        registry = Registry.objects.filter(name=name, kind=Registry.Kind.DISTRIBUTION,
+        registry = Registry.objects.filter(name=name, kind__in=Registry.kinds_supporting("token_service"),
                                            scope=Registry.Scope.PLATFORM).first()
         if registry is None:
             raise CommandError(f"No Admin Docker Registry named {name!r}.")

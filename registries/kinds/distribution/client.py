@@ -23,7 +23,10 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .base import (
+from registries.clients.base import (
+    DIGEST,
+    REPOSITORY_NAME,
+    TAG_NAME,
     AddressRefused,
     AuthenticationFailed,
     BadAnswer,
@@ -48,7 +51,7 @@ from .base import (
     plain_reason,
     space_of,
 )
-from .transport import GuardedTransport
+from registries.clients.transport import GuardedTransport
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -73,12 +76,6 @@ CATALOG_SCOPE = "registry:catalog:*"
 # A registry behind a proxy and object storage needs two or three; more is a loop.
 MAX_REDIRECTS = 5
 
-# From distribution's reference grammar; checked so names read from the catalog or the database
-# can never walk outside /v2/<name>/ in a URL.
-_NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
-REPOSITORY_NAME = re.compile(rf"{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*")
-TAG_NAME = re.compile(r"[\w][\w.-]{0,127}")
-DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 _CHALLENGE_PARAM = re.compile(r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
-from .base import (
+from registries.clients.base import (
     PULL_ACCESS,
     SCAN_COMPLETE,
     SCAN_ERROR,
@@ -58,7 +58,7 @@ from .base import (
     deadline_timeout,
     plain_reason,
 )
-from .transport import GuardedTransport
+from registries.clients.transport import GuardedTransport
 
 API = "/api/v2.0"
 # Harbor answers 422 to anything larger.
@@ -225,12 +225,10 @@ class HarborClient(RegistryClient):
 
     # -- image details, scans and deletion -----------------------------------------------
 
-    supports_scanning = True
-
     def image_layers(self, repository: str, digest: str) -> tuple[PlatformLayers, ...]:
         """Harbor serves the registry API (v2) with its own token service, which accepts the
         same account: the manifests and configs are read there, as from any registry."""
-        from .distribution import DistributionClient
+        from registries.kinds.distribution.client import DistributionClient
 
         with DistributionClient(self.connection) as registry:
             try:
