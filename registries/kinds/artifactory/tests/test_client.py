@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from registries.clients.base import (
+    AddressRefused,
     AuthenticationFailed,
     BadAnswer,
     Connection,
@@ -392,3 +393,27 @@ def _config_of(double: ArtifactoryDouble, index_digest: str, position: int) -> s
     index = json.loads(double.documents[index_digest][0])
     child = json.loads(double.documents[index["manifests"][position]["digest"]][0])
     return child["config"]["digest"]
+
+
+def test_the_registry_api_refusing_the_credentials_reads_as_such(world) -> None:
+    world.add_user("ci", "ci-password")
+    with client(world, "ci", "ci-password") as artifactory:
+        list(artifactory.iter_spaces())
+        world.users["ci"].password = "rotated-in-artifactory"
+        error = raised(lambda: list(artifactory.iter_tags("docker-local/team/app")))
+    assert isinstance(error, AuthenticationFailed)
+    assert "did not accept the user name and password" in error.message
+    assert "repository docker-local" in error.message
+    assert_secret_kept(error, "ci-password")
+
+
+def test_every_request_goes_through_the_address_policy(world) -> None:
+    def internal(host, address):
+        return "internal addresses are not allowed" if address.is_loopback else None
+
+    connection = Connection(url=world.url, username="admin", password=ADMIN_PASSWORD, address_policy=internal)
+    with ArtifactoryClient(connection) as artifactory:
+        rest = raised(artifactory.check)
+        registry_api = raised(lambda: list(artifactory.iter_tags("docker-local/team/app")))
+    assert isinstance(rest, AddressRefused) and isinstance(registry_api, AddressRefused)
+    assert world.requests == []
