@@ -467,9 +467,18 @@ class _DockerRegistryAPI(DistributionClient):
     def _authorization(self, scope: str, refresh: bool = False, asked: str = "") -> str:
         return self._owner.authorization()
 
+    def _pages(self, path: str, scope: str, what: str) -> Iterator[dict]:
+        """Some Artifactory versions link on from the last page to an empty one, and on from
+        that: an empty page ends the listing."""
+        for page in super()._pages(path, scope, what):
+            yield page
+            if not page.get("repositories") and not page.get("tags"):
+                return
+
     def _same_origin(self, url: str) -> str:
         """Follow a Link to the next page on the same repository: a Link written as the plain
-        registry path (``/v2/...``) is read under this repository's prefix."""
+        registry path (``/v2/...``, without the repository: JFrog's RTFACT-18971) is read under
+        this repository's prefix."""
         target = httpx.URL(url)
         prefix = self._base.path.rstrip("/")
         path = target.path if target.path.startswith(prefix + "/") else prefix + target.path

@@ -18,9 +18,13 @@ following JFrog's published REST API documentation (page names as JFrog titles t
   access is on (``anonymous=True``), in which case anonymous sees what it was granted.
 * "Error Responses": ``{"errors": [{"status": <code>, "message": <text>}]}``.
 * "List Docker Repositories" and "List Docker Tags": ``GET /artifactory/api/docker/<key>/v2/
-  _catalog`` and ``…/v2/<image>/tags/list``, paged with ``n`` and ``last`` (5.4.6 and later)
-  and, as the Docker Registry v2 API does, a ``Link: <…>; rel="next"`` header while more
-  follow. A virtual repository's catalog holds the images of the repositories it aggregates.
+  _catalog`` and ``…/v2/<image>/tags/list``, paged with ``n`` and ``last`` (5.4.6 and later;
+  "both parameters refer to an integer": ``last`` counts what was listed) and, as the Docker
+  Registry v2 API does, a ``Link: <…>; rel="next"`` header while more follow. A virtual
+  repository's catalog holds the images of the repositories it aggregates. Two Link quirks
+  reported against Artifactory can be switched on: a Link naming the plain ``/v2/…`` path
+  without the repository (JFrog's RTFACT-18971, met by renovatebot/renovate#15030 and #20745),
+  and a Link from the last page to an empty one.
 * The Docker Registry v2 API under ``/artifactory/api/docker/<key>/v2/``: manifests by tag or
   digest (OCI index for multi-platform images, one image manifest per platform), with
   ``Docker-Content-Digest``; blobs (image configs, with a build history).
@@ -43,7 +47,7 @@ import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from registries.clients.base import Connection
 from registries.tests.harbor_double import Answer, Fault, RecordedRequest, _Handler, _Server
@@ -119,6 +123,8 @@ class ArtifactoryDouble:
         # The registry API's Link header; ``"plain"`` writes it as a bare /v2/… path, as a
         # registry without Artifactory's prefix would, and False leaves it out.
         self.link_style: str | bool = True
+        # Some Artifactory versions link on from the last page too (to an empty one).
+        self.link_on_last_page = False
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.add_user(ADMIN_USER, ADMIN_PASSWORD, admin=True)
@@ -455,18 +461,21 @@ class ArtifactoryDouble:
 
     def _paged(self, record: RecordedRequest, names: list[str], field_name: str, extra: dict[str, Any],
                headers: dict[str, str]) -> Answer:
-        """``n`` and ``last`` as the registry API pages them: names after ``last``, at most ``n``."""
-        last = (record.query.get("last") or [""])[0]
+        """``n`` and ``last`` as "List Docker Repositories" documents them: both integers, ``last``
+        the number of entries already listed (a cursor, not a name as in the Docker spec)."""
+        last = (record.query.get("last") or ["0"])[0] or "0"
         count = (record.query.get("n") or [""])[0]
-        if count and not count.isdigit():
+        if (count and not count.isdigit()) or not last.isdigit():
             return _v2_error(400, "PAGINATION_NUMBER_INVALID", "invalid number of results requested", headers)
-        remaining = [name for name in names if name > last] if last else names
-        page = remaining[: int(count)] if count else remaining
+        start = int(last)
+        page = names[start: start + int(count)] if count else names[start:]
         answer_headers = dict(headers)
-        if count and len(remaining) > len(page) and page and self.link_style:
+        more = start + len(page) < len(names)
+        if count and self.link_style and (more or (self.link_on_last_page and page)):
+            # RTFACT-18971: the link may name the plain registry path, without the repository.
             prefix = "" if self.link_style == "plain" else record.raw_path.split("/v2/", 1)[0]
             target = record.raw_path.split("/v2/", 1)[1]
-            answer_headers["Link"] = f'<{prefix}/v2/{target}?n={count}&last={quote(page[-1])}>; rel="next"'
+            answer_headers["Link"] = f'<{prefix}/v2/{target}?last={start + len(page)}&n={count}>; rel="next"'
         return Answer(200, {**extra, field_name: page}, answer_headers)
 
     # -- Delete Item ---------------------------------------------------------------------
