@@ -62,7 +62,7 @@ from registries.clients.base import (
     deadline_timeout,
     plain_reason,
 )
-from registries.clients.distribution import REPOSITORY_NAME, TAG_NAME, DistributionClient
+from registries.clients.distribution import MAX_REDIRECTS, REPOSITORY_NAME, TAG_NAME, DistributionClient
 from registries.clients.transport import GuardedTransport
 
 CONTEXT = "/artifactory"
@@ -300,7 +300,6 @@ class ArtifactoryClient(RegistryClient):
 
     def _registry(self, key: str) -> _DockerRegistryAPI:
         if key not in self._registries:
-            self._verify()  # a CA bundle that cannot be read is a TLSFailure, not a crash
             self._registries[key] = _DockerRegistryAPI(self, key)
         return self._registries[key]
 
@@ -315,16 +314,24 @@ class ArtifactoryClient(RegistryClient):
         return ""
 
     def _client(self) -> httpx.Client:
+        """One connection pool for the REST API and every repository's registry API."""
         if self._http is None:
             self._http = httpx.Client(
                 # The address policy and the deadline hold for every connection (transport.py).
                 transport=GuardedTransport(self.connection, verify=self._verify()),
                 timeout=self.connection.timeout,
-                # Credentials go with every request: an answer sending them elsewhere is refused.
-                follow_redirects=False,
-                headers={"User-Agent": "wharf", "Accept": "application/json"},
+                # For the registry API: Artifactory may redirect blob downloads to object storage
+                # ("downloadRedirect"); httpx drops Authorization when a redirect leaves the
+                # origin. REST calls follow none.
+                follow_redirects=True,
+                max_redirects=MAX_REDIRECTS,
+                headers={"User-Agent": "wharf"},
+                event_hooks={"request": [self._count_request]},
             )
         return self._http
+
+    def _count_request(self, request: httpx.Request) -> None:
+        self.request_count += 1
 
     def _verify(self) -> ssl.SSLContext | bool:
         try:
@@ -340,13 +347,13 @@ class ArtifactoryClient(RegistryClient):
         """One request under /artifactory; transport failures become RegistryErrors. The body is
         read up to ``max_answer_bytes``."""
         url = self._root.copy_with(path=self._root.path.rstrip("/") + CONTEXT + path)
-        headers = {}
+        headers = {"Accept": "application/json"}
         authorization = self.authorization() if authenticated else ""
         if authorization:
             headers["Authorization"] = authorization
-        self.request_count += 1
         try:
-            with self._client().stream(method, url, params=params, headers=headers) as response:
+            with self._client().stream(method, url, params=params, headers=headers,
+                                       follow_redirects=False) as response:
                 body = bytearray()
                 for chunk in response.iter_bytes():
                     body += chunk
@@ -451,18 +458,25 @@ class _DockerRegistryAPI(DistributionClient):
     Bearer credentials there directly, no token round trip needed)."""
 
     def __init__(self, owner: ArtifactoryClient, key: str):
+        # Not super().__init__(): that opens a connection pool (and an SSL context, a tenth of a
+        # second) per repository; every repository shares the Artifactory client's instead.
         root = owner._root
-        url = str(root.copy_with(path=f"{root.path.rstrip('/')}{CONTEXT}/api/docker/{key}"))
-        super().__init__(replace(owner.connection, url=url), page_size=owner.page_size)
+        base = root.copy_with(path=f"{root.path.rstrip('/')}{CONTEXT}/api/docker/{key}")
+        RegistryClient.__init__(self, replace(owner.connection, url=str(base)))
+        self.page_size = owner.page_size
+        self._base = base
+        self._where = f"{owner.where} (repository {key})"
+        self._http = owner._client()
+        self._scheme, self._realm, self._service = "", "", ""
+        self._tokens: dict[str, tuple[str, float]] = {}
         self._owner = owner
         self._key = key
-        self._where = f"{owner.where} (repository {key})"
+
+    def close(self) -> None:
+        """The connection pool is the Artifactory client's, closed with it."""
 
     def catalog(self) -> Iterator[str]:
         return self._walk_catalog()
-
-    def _count_request(self, request: httpx.Request) -> None:
-        self._owner.request_count += 1
 
     def _authorization(self, scope: str, refresh: bool = False, asked: str = "") -> str:
         return self._owner.authorization()

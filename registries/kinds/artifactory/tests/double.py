@@ -120,6 +120,8 @@ class ArtifactoryDouble:
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
         self.crashes: list[str] = []
+        # The client ends (address, port) of the connections requests came on.
+        self.peers: set[tuple[str, int]] = set()
         # The registry API's Link header; ``"plain"`` writes it as a bare /v2/… path, as a
         # registry without Artifactory's prefix would, and False leaves it out.
         self.link_style: str | bool = True
@@ -273,6 +275,7 @@ class ArtifactoryDouble:
         )
         with self.lock:
             self.requests.append(record)
+            self.peers.add(handler.client_address[:2])
             fault = self._fault_for(record)
         if fault is not None:
             body = fault.body if fault.body is not None else \

@@ -389,6 +389,19 @@ def test_spaces_are_neither_created_nor_deleted_upstream(world) -> None:
     assert not [r for r in world.requests if r.method != "GET"]
 
 
+def test_every_repository_is_read_over_one_connection_pool(world) -> None:
+    for number in range(20):
+        world.add_repository(f"team-{number}")
+        world.add_image(f"team-{number}", "app")
+    with client(world) as artifactory:
+        artifactory.check()
+        names = [info.name for info in artifactory.iter_repositories()]
+        for name in names[:5]:
+            list(artifactory.iter_tags(name))
+    assert len(names) == 26
+    assert len(world.peers) == 1  # one kept-alive connection, not one per repository
+
+
 def test_request_count_includes_the_registry_api(world) -> None:
     with client(world) as artifactory:
         list(artifactory.iter_tags("docker-local/team/worker"))
