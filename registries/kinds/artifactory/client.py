@@ -97,7 +97,13 @@ class ArtifactoryClient(RegistryClient):
         super().__init__(connection)
         self.page_size = page_size
         self.max_answer_bytes = max_answer_bytes
-        url = httpx.URL(connection.url.strip().rstrip("/"))
+        try:
+            url = httpx.URL(connection.url.strip().rstrip("/"))
+        except (httpx.InvalidURL, TypeError):
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            shown = connection.url.split("@")[-1][:200]
+            raise Unreachable(f"{shown!r} is not an http:// or https:// URL of Artifactory.")
         # Never userinfo in a URL: credentials travel only in the Authorization header.
         url = url.copy_with(username=None, password=None)
         # People paste either the platform URL or Artifactory's own (…/artifactory).

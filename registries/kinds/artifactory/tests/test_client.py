@@ -140,6 +140,12 @@ def test_check_of_nothing_listening_is_unreachable() -> None:
     assert_secret_kept(error, ADMIN_PASSWORD)
 
 
+@pytest.mark.parametrize("url", ["ftp://artifactory.example.com", "artifactory.example.com", "http://"])
+def test_a_url_that_is_no_http_url_is_refused_before_anything_is_sent(url) -> None:
+    with pytest.raises(Unreachable, match="is not an http:// or https:// URL"):
+        ArtifactoryClient(Connection(url=url, username="admin", password=ADMIN_PASSWORD))
+
+
 def test_check_of_something_else_says_it_is_not_artifactory(world) -> None:
     world.fail_on("/artifactory/api/system/ping", 200, body="<html>nginx welcome</html>",
                   content_type="text/html")
