@@ -14,9 +14,10 @@ from html import escape
 
 from django.template.defaultfilters import filesizeformat
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import add_truncation_text
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import ngettext
 
 # How many bound workspaces the hover list names before "and N more" and "See all".
 HOVER_LIST_NAMES = 10
@@ -179,16 +180,16 @@ class TagRowText:
         self.delete_tag = esc(_("Delete tag"))
         self.delete_image = esc(_("Delete image"))
         self.copy_for = _("Copy the pull command for %(tag)s")
-        # The ``truncatechars`` filter's ending ("…", in Chinese "..."), for the digests.
-        self.truncated = pgettext("String to return when truncating text", "%(truncated_text)s…")
-        self.truncated_length = len(self.truncated % {"truncated_text": ""})
+        # The ``truncatechars`` filter's ending, Django's own text ("…", in Chinese "..."): asked
+        # once here, not once per row.
+        self.ellipsis = add_truncation_text("")
 
 
 def _truncated(value: str, length: int, text: TagRowText) -> str:
     """``value|truncatechars:length`` for text without combining characters (digests)."""
     if len(value) <= length:
         return value
-    return text.truncated % {"truncated_text": value[:max(length - text.truncated_length, 0)]}
+    return value[:max(length - len(text.ellipsis), 0)] + text.ellipsis
 
 
 def tag_cells(tag, text: TagRowText) -> str:
