@@ -18,7 +18,8 @@ Rows:
   difference over 20 is one row's template work.
 * without <part>: the same template with that part of the row cut out (string surgery on the
   template source, compiled by the same engine); the difference with the whole template is what
-  the part costs per page.
+  the part costs per page. Since the rows are built by registries/rows.py (in the view), the
+  template has no such parts and these lines are skipped; run it on older code to see them.
 
 The machine is shared with other work: CPU time hardly moves when others compete for the CPU
 (wall time does), and the medians of several runs are given.
