@@ -1,0 +1,32 @@
+"""The servers tests talk to, importable from one place: the Harbor double (Harbor's REST API
+over real HTTP) and a real docker-registry (with skopeo, OCI images, a token server).
+
+Listed in the root ``conftest.py``'s ``pytest_plugins``, this module also brings their fixtures:
+``harbor_double``, ``registry_factory``, ``real_registry``, ``populated_registry``,
+``oci_images``, ``token_server``, ``docker_registry_binary`` and ``skopeo_binary``.
+"""
+
+from registries.tests.harbor_double import HarborDouble, HarborError, harbor_double
+from registries.tests.real_registry import (
+    BuiltImage,
+    FakeTokenServer,
+    OciLayout,
+    RegistryServer,
+    build_image,
+    build_index,
+    docker_registry_binary,
+    oci_images,
+    populated_registry,
+    real_registry,
+    registry_factory,
+    require_binary,
+    skopeo_binary,
+    token_server,
+)
+
+__all__ = [
+    "BuiltImage", "FakeTokenServer", "HarborDouble", "HarborError", "OciLayout", "RegistryServer",
+    "build_image", "build_index", "docker_registry_binary", "harbor_double", "oci_images",
+    "populated_registry", "real_registry", "registry_factory", "require_binary", "skopeo_binary",
+    "token_server",
+]
