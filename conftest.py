@@ -45,3 +45,22 @@ def ws_viewer(workspace):
 @pytest.fixture
 def outsider(other_workspace):
     return personas.make_persona(personas.OUTSIDER, other_workspace)
+
+
+# What most registry tests start from: a demo Harbor (never contacted), one private space
+# and three workspaces without members to bind it to.
+
+
+@pytest.fixture
+def registry(db):
+    return factories.make_registry("harbor")
+
+
+@pytest.fixture
+def space(registry):
+    return factories.make_space(registry, "vault")
+
+
+@pytest.fixture
+def teams(db):
+    return factories.make_workspaces("alpha", "beta", "gamma")
