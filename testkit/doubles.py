@@ -6,7 +6,13 @@ Listed in the root ``conftest.py``'s ``pytest_plugins``, this module also brings
 ``oci_images``, ``token_server``, ``docker_registry_binary`` and ``skopeo_binary``.
 """
 
-from registries.tests.harbor_double import HarborDouble, HarborError, harbor_double
+from registries.tests.harbor_double import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    HarborDouble,
+    HarborError,
+    harbor_double,
+)
 from registries.tests.real_registry import (
     BuiltImage,
     FakeTokenServer,
@@ -25,6 +31,7 @@ from registries.tests.real_registry import (
 )
 
 __all__ = [
+    "ADMIN_PASSWORD", "ADMIN_USER",
     "BuiltImage", "FakeTokenServer", "HarborDouble", "HarborError", "OciLayout", "RegistryServer",
     "build_image", "build_index", "docker_registry_binary", "harbor_double", "oci_images",
     "populated_registry", "real_registry", "registry_factory", "require_binary", "skopeo_binary",
