@@ -53,3 +53,13 @@ def assert_access(client, url, expected: dict, method="get", data=None, **extra)
         raise AssertionError(f"{method.upper()} {url}: {len(mismatches)} of {len(expected)} personas "
                              f"got another status\n" + "\n".join(mismatches)
                              + f"\n  (all answers: {', '.join(answers)})")
+
+
+def api_as(persona):
+    """A REST framework client authenticated as ``persona`` (a name from ``testkit.personas`` or
+    a User), without a session: what an API caller with valid credentials sends."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user_for(persona) if isinstance(persona, str) else persona)
+    return client
