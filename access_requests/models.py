@@ -7,10 +7,15 @@ spaces exist. The request is recorded whether or not the name matches; only Admi
 whether it does (see README, "Access requests").
 """
 
+from typing import TYPE_CHECKING, Self
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from registries.models import RegistrySpace
 
 space_name_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9._-]{0,254}$",
@@ -20,7 +25,7 @@ space_name_validator = RegexValidator(
 
 
 class AccessRequestQuerySet(models.QuerySet):
-    def pending(self):
+    def pending(self) -> Self:
         return self.filter(status=AccessRequest.Status.PENDING)
 
     def visible_to(self, user):
@@ -90,7 +95,7 @@ class AccessRequest(models.Model):
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
 
-    def matching_space(self):
+    def matching_space(self) -> "RegistrySpace | None":
         """The space this request names, if Wharf knows it (for Admins' eyes only)."""
         from registries.models import RegistrySpace
 

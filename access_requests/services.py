@@ -4,8 +4,11 @@ Each runs in one transaction with its audit events. An approval binds through
 registries.services.change_bindings, the same path as the Bind/unbind dialog.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.dispatch import receiver
 from django.utils import timezone
@@ -13,27 +16,30 @@ from django.utils.translation import gettext as _
 
 from access_requests.models import AccessRequest
 from portal import audit
+from portal.audit import Actor
+from portal.errors import ServiceError
 from portal.permissions import can
 from registries import access
 from registries.models import Registry, RegistrySpace
-from registries.services import ServiceError, change_bindings, check_expiry, space_opened
+from registries.services import change_bindings, check_expiry, space_opened
+from workspaces.models import Workspace
 
 REQUEST_FIELDS = ("workspace", "registry", "space_name", "status")
 
 
-def _snapshot(request: AccessRequest) -> dict:
+def _snapshot(request: AccessRequest) -> dict[str, Any]:
     return {"workspace": request.workspace.name, "workspace_id": request.workspace_id,
             "registry": request.registry.name, "space": request.space_name, "status": request.status}
 
 
-def _usable(workspace, registry: Registry, space_name: str) -> bool:
+def _usable(workspace: Workspace, registry: Registry, space_name: str) -> bool:
     """Can ``workspace`` already use this space (public, bound, or its own)? Health aside."""
     return access.spaces_for_workspace(workspace, healthy_only=False).filter(
         registry=registry, name=space_name).exists()
 
 
 @transaction.atomic
-def request_access(actor, *, workspace, registry: Registry, space_name: str,
+def request_access(actor: User, *, workspace: Workspace, registry: Registry, space_name: str,
                    reason: str) -> tuple[AccessRequest, bool]:
     """Record that ``actor`` asks for ``registry``/``space_name`` for ``workspace``.
 
@@ -76,8 +82,8 @@ def request_access(actor, *, workspace, registry: Registry, space_name: str,
 
 
 def _locked_pending(request: AccessRequest) -> AccessRequest:
-    locked = (AccessRequest.objects.select_for_update(of=("self",))
-              .select_related("workspace", "registry").get(pk=request.pk))
+    locked: AccessRequest = (AccessRequest.objects.select_for_update(of=("self",))
+                             .select_related("workspace", "registry").get(pk=request.pk))
     if not locked.is_pending:
         raise ServiceError(_("This request was already %(status)s.") % {
             "status": locked.get_status_display().lower()}, "status")
@@ -85,7 +91,7 @@ def _locked_pending(request: AccessRequest) -> AccessRequest:
 
 
 @transaction.atomic
-def approve(request: AccessRequest, actor, *, expires: datetime | None = None,
+def approve(request: AccessRequest, actor: User, *, expires: datetime | None = None,
             note: str = "") -> AccessRequest:
     """Bind the requested space to the workspace (ending at ``expires``, if given)."""
     if not can(actor, "bind_spaces"):
@@ -111,7 +117,7 @@ def approve(request: AccessRequest, actor, *, expires: datetime | None = None,
 
 
 @transaction.atomic
-def decline(request: AccessRequest, actor, *, note: str = "") -> AccessRequest:
+def decline(request: AccessRequest, actor: User, *, note: str = "") -> AccessRequest:
     if not can(actor, "bind_spaces"):
         raise ServiceError(_("Only a platform Admin may do this."))
     locked = _locked_pending(request)
@@ -124,7 +130,7 @@ def decline(request: AccessRequest, actor, *, note: str = "") -> AccessRequest:
     return locked
 
 
-def _close(requests, actor, note: str) -> list[AccessRequest]:
+def _close(requests: Iterable[AccessRequest], actor: Actor | None, note: str) -> list[AccessRequest]:
     closed = []
     for request in requests:
         before = _snapshot(request)
@@ -138,7 +144,8 @@ def _close(requests, actor, note: str) -> list[AccessRequest]:
     return closed
 
 
-def close_satisfied(space: RegistrySpace, actor=None, *, workspaces=None) -> list[AccessRequest]:
+def close_satisfied(space: RegistrySpace, actor: Actor | None = None, *,
+                    workspaces: Iterable[Workspace] | None = None) -> list[AccessRequest]:
     """Close the pending requests for ``space`` that its new state answers: all of them when it
     became public, those of ``workspaces`` when they were bound to it. Called inside the
     transaction of that change (registries.services)."""
@@ -154,7 +161,8 @@ def close_satisfied(space: RegistrySpace, actor=None, *, workspaces=None) -> lis
 
 
 @receiver(space_opened)
-def _close_when_space_opened(sender, space, actor, workspaces, **kwargs):
+def _close_when_space_opened(sender: type, space: RegistrySpace, actor: Actor | None,
+                             workspaces: Iterable[Workspace] | None, **kwargs: Any) -> None:
     close_satisfied(space, actor, workspaces=workspaces)
 
 

@@ -6,7 +6,7 @@
 
 Creates (and afterwards drops) its own database ``wharf_robot_bench`` on ``--postgres``
 (default ``postgres://postgres@127.0.0.1:5432``) and migrates it. The Harbor double
-(``registries/tests/harbor_double.py``) runs in this process, over real HTTP on loopback.
+(``registries/kinds/harbor/tests/harbor_double.py``) runs in this process, over real HTTP on loopback.
 
 Each cycle, as the Admin through Django's test ``Client`` (the whole middleware stack and the
 Bind/unbind dialog's view): bind workspace ``payments`` to the private space ``team-a`` and wait

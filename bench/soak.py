@@ -76,7 +76,7 @@ def serve_harbor() -> None:
     """``--serve-harbor``: run the double; commands on stdin: fail, ok, robots, quit."""
     sys.path.insert(0, str(common.ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    from registries.tests.harbor_double import API, HarborDouble
+    from registries.kinds.harbor.tests.harbor_double import API, HarborDouble
 
     double = HarborDouble().start()
     for number in range(HARBOR_PROJECTS):

@@ -12,7 +12,7 @@ it does not grow with the registry. Prints a Markdown table for ``bench/RESULTS.
 
 How the data is made:
 
-* **Harbor**: the Harbor double (``registries/tests/harbor_double.py``) runs in a child process,
+* **Harbor**: the Harbor double (``registries/kinds/harbor/tests/harbor_double.py``) runs in a child process,
   so its work and memory are not counted as the sync's. One tag per repository (the double
   answers each repository's artifacts with one more request, whatever the number of tags).
   Two test-only shortcuts keep the double itself from dominating: TCP_NODELAY on its sockets
@@ -63,7 +63,7 @@ class Measure:
 def serve_harbor(pipe, projects: int, repositories: int) -> None:
     """Child process: fill a Harbor double, tell the parent its URL, serve until told to stop."""
     sys.path.insert(0, str(common.ROOT))
-    from registries.tests import harbor_double as module
+    from registries.kinds.harbor.tests import harbor_double as module
 
     class _HintedRepositories(dict):
         """``values()`` yields the repository being listed first, so the double's scan for an
@@ -171,8 +171,8 @@ def bench_registry(label: str, registry, small=None) -> list[Measure]:
 
 
 def bench_harbor(projects: int, repositories: int) -> list[Measure]:
+    from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
     from registries.models import Registry
-    from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 
     context = multiprocessing.get_context("spawn")
     doubles = []

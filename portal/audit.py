@@ -1,8 +1,16 @@
 """Audit events: written inside the same transaction as the change they record."""
 
 from contextvars import ContextVar
+from typing import TYPE_CHECKING, cast
 
 from django.db import transaction
+
+if TYPE_CHECKING:
+    # For the types only: portal.logs imports this module while logging is configured, before
+    # the apps (and so the User model) are loaded.
+    from django.contrib.auth.models import User
+
+    from portal.roles import Person
 
 current_request_id: ContextVar[str] = ContextVar("wharf_request_id", default="")
 
@@ -29,6 +37,18 @@ class SystemActor:
 
 
 EXPIRY = SystemActor("expiry")
+
+# Whom a change is recorded for: a person (``request.user``) or the system by name; services
+# that may also run with nobody at all take ``Actor | None``.
+type Actor = Person | SystemActor
+
+
+def signed_in(actor: Actor | None) -> "User | None":
+    """The signed-in user who acted, or None (an anonymous visitor, the system)."""
+    if actor is not None and actor.is_authenticated:
+        # Only a User is authenticated (AnonymousUser and SystemActor never are).
+        return cast("User", actor)
+    return None
 
 
 def record(actor, action: str, target, *, before: dict | None = None, after: dict | None = None,

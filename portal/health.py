@@ -66,7 +66,8 @@ def signing_key_missing() -> bool:
 
     if TokenSigningKey.objects.filter(retired__isnull=True).exists():
         return False
-    return Registry.objects.filter(kind=Registry.Kind.DISTRIBUTION, token_service=True).exists()
+    return Registry.objects.filter(kind__in=Registry.kinds_supporting("token_service"),
+                                   token_service=True).exists()
 
 
 @never_cache

@@ -5,10 +5,15 @@ Views and the API call these functions; nothing else checks roles.
 """
 
 # Role names and the Admin check live in portal.roles, which workspaces.models can import.
-from portal.roles import ADMIN_GROUP, ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER, is_admin  # noqa: F401
+from typing import TYPE_CHECKING
+
+from portal.roles import ADMIN_GROUP, ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER, Person, is_admin  # noqa: F401
+
+if TYPE_CHECKING:
+    from workspaces.models import Workspace
 
 
-def workspace_roles(user) -> dict[int, str]:
+def workspace_roles(user: Person | None) -> dict[int, str]:
     """{workspace_id: role} for the user's memberships, read once per request."""
     if user is None or not user.is_authenticated:
         return {}
@@ -17,12 +22,16 @@ def workspace_roles(user) -> dict[int, str]:
         from workspaces.models import Membership
 
         cached = dict(Membership.objects.filter(user=user).values_list("workspace_id", "role"))
-        user._wharf_workspace_roles = cached
+        # Cached on the user object, which lives as long as the request.
+        user._wharf_workspace_roles = cached  # type: ignore[attr-defined]
     return cached
 
 
-def role_in(user, workspace) -> str | None:
-    return workspace_roles(user).get(getattr(workspace, "pk", workspace))
+def role_in(user: Person | None, workspace: "Workspace | int | None") -> str | None:
+    """The user's role in ``workspace`` (a Workspace, or its id)."""
+    if workspace is None:
+        return None
+    return workspace_roles(user).get(workspace if isinstance(workspace, int) else workspace.pk)
 
 
 # Platform-wide actions: Admin only.
@@ -55,7 +64,7 @@ WORKSPACE_ACTIONS = {
 ADMIN_IN_WORKSPACE = {"view_workspace", "manage_members", "fetch_pull_secret", "rotate_pull_credentials"}
 
 
-def can(user, action: str, workspace=None) -> bool:
+def can(user: Person | None, action: str, workspace: "Workspace | int | None" = None) -> bool:
     if action in PLATFORM_ACTIONS:
         return is_admin(user)
     if action not in WORKSPACE_ACTIONS:

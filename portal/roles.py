@@ -4,7 +4,11 @@ Imports no app, so that models (workspaces.models) and the permission checks
 (portal.permissions) can both use it without importing each other.
 """
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
+
+# Whom a permission check asks about, or for whom a service acts: ``request.user``, signed in
+# or anonymous. Checks also take None (no request: tasks, the token service's anonymous pull).
+Person = User | AnonymousUser
 
 ADMIN_GROUP = "Admin"
 

@@ -4,25 +4,33 @@ Django admin is where platform Admins manage accounts; it calls these, like ever
 Passwords never reach the audit log: an event says only that one was set.
 """
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal import audit
+from portal.audit import Actor
 from portal.errors import ServiceError
+
+if TYPE_CHECKING:
+    from portal.models import UserPreference
 
 PROFILE_FIELDS = ("username", "first_name", "last_name", "email", "is_active", "is_superuser")
 
 
-def user_snapshot(user) -> dict:
+def user_snapshot(user: User) -> dict[str, Any]:
     snapshot = {name: getattr(user, name) for name in PROFILE_FIELDS}
     snapshot["groups"] = sorted(user.groups.values_list("name", flat=True)) if user.pk else []
     return snapshot
 
 
 @transaction.atomic
-def create_user(actor, *, username: str, password: str | None, **fields):
+def create_user(actor: Actor | None, *, username: str, password: str | None, **fields: Any) -> User:
     """``password=None`` creates an account that cannot sign in with a password."""
     user = get_user_model()(username=username, **fields)
     if password:
@@ -37,7 +45,8 @@ def create_user(actor, *, username: str, password: str | None, **fields):
 
 
 @transaction.atomic
-def update_user(user, actor, *, groups=None, **fields):
+def update_user(user: User, actor: Actor | None, *, groups: Iterable[Group] | None = None,
+                **fields: Any) -> User:
     user = get_user_model().objects.select_for_update().get(pk=user.pk)
     before = user_snapshot(user)
     unknown = set(fields) - set(PROFILE_FIELDS)
@@ -58,7 +67,7 @@ def update_user(user, actor, *, groups=None, **fields):
 
 
 @transaction.atomic
-def set_password(user, actor, raw: str | None):
+def set_password(user: User, actor: Actor | None, raw: str | None) -> User:
     """Set a new password, or with ``None`` turn password sign-in off."""
     user = get_user_model().objects.select_for_update().get(pk=user.pk)
     if raw:
@@ -71,7 +80,7 @@ def set_password(user, actor, raw: str | None):
 
 
 @transaction.atomic
-def delete_user(user, actor) -> None:
+def delete_user(user: User, actor: Actor | None) -> None:
     """Leave every workspace through the membership service first, then delete the account.
 
     A cascade would drop the memberships around the last-Workspace-Admin rule and around
@@ -88,7 +97,7 @@ def delete_user(user, actor) -> None:
     user.delete()
 
 
-def set_language_preference(user, language: str):
+def set_language_preference(user: User, language: str) -> "UserPreference":
     """Keep ``language`` as the person's own choice; it applies at their next sign-in too."""
     from portal.models import UserPreference
 

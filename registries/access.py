@@ -16,7 +16,8 @@ functions; nothing else derives who may see what.
 from django.db import connections
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Value
 
-from portal.permissions import can, is_admin, workspace_roles
+from portal.permissions import can, workspace_roles
+from portal.roles import Person, is_admin
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding
 from workspaces.models import Namespace, Workspace
 
@@ -63,13 +64,14 @@ def public_spaces(*, healthy_only: bool = True) -> QuerySet[RegistrySpace]:
     return _spaces(healthy_only).filter(_public_q())
 
 
-def private_spaces_for_workspace(workspace, *, healthy_only: bool = True) -> QuerySet[RegistrySpace]:
+def private_spaces_for_workspace(workspace: Workspace | None, *,
+                                 healthy_only: bool = True) -> QuerySet[RegistrySpace]:
     if workspace is None:
         return RegistrySpace.objects.none()
     return _spaces(healthy_only).filter(_private_q(Workspace.objects.filter(pk=workspace.pk)))
 
 
-def spaces_for_workspace(workspace, tab: str | None = None, *,
+def spaces_for_workspace(workspace: Workspace | None, tab: str | None = None, *,
                          healthy_only: bool = True) -> QuerySet[RegistrySpace]:
     if tab == PUBLIC or workspace is None:
         return public_spaces(healthy_only=healthy_only) if tab != PRIVATE else \
@@ -79,12 +81,12 @@ def spaces_for_workspace(workspace, tab: str | None = None, *,
     return _spaces(healthy_only).filter(_public_q() | _private_q(Workspace.objects.filter(pk=workspace.pk)))
 
 
-def spaces_for_namespace(namespace, tab: str | None = None, *,
+def spaces_for_namespace(namespace: Namespace, tab: str | None = None, *,
                          healthy_only: bool = True) -> QuerySet[RegistrySpace]:
     return spaces_for_workspace(namespace.workspace, tab, healthy_only=healthy_only)
 
 
-def spaces_for_user(user, tab: str | None = None, *,
+def spaces_for_user(user: Person | None, tab: str | None = None, *,
                     healthy_only: bool = True) -> QuerySet[RegistrySpace]:
     if user is None or not user.is_authenticated:
         return spaces_for_workspace(None, tab, healthy_only=healthy_only)
@@ -133,7 +135,7 @@ class _AnyOf(Func):
     output_field = BooleanField()
 
 
-def namespaces_for_user(user, action: str = "browse_images") -> QuerySet[Namespace]:
+def namespaces_for_user(user: Person | None, action: str = "browse_images") -> QuerySet[Namespace]:
     """The namespaces whose images ``user`` may browse ("browse_images") or use ("use_images").
 
     A namespace of a workspace counts when the user's role there allows ``action``
@@ -155,7 +157,8 @@ def namespaces_for_user(user, action: str = "browse_images") -> QuerySet[Namespa
 # its health must not decide who may pull.
 
 
-def spaces_pullable_at_registry(registry, *, workspace=None, user=None) -> QuerySet[RegistrySpace]:
+def spaces_pullable_at_registry(registry: Registry, *, workspace: Workspace | None = None,
+                                user: Person | None = None) -> QuerySet[RegistrySpace]:
     """The spaces of ``registry`` that may be pulled anonymously (neither given), with a pull
     credential of ``workspace``, or by ``user`` (over the workspaces they are a member of)."""
     if user is not None:
@@ -165,7 +168,8 @@ def spaces_pullable_at_registry(registry, *, workspace=None, user=None) -> Query
     return spaces.filter(registry=registry)
 
 
-def owns_whole_registry(registry, *, workspace=None, user=None) -> bool:
+def owns_whole_registry(registry: Registry, *, workspace: Workspace | None = None,
+                        user: Person | None = None) -> bool:
     """Whether every repository of ``registry`` is ``workspace``'s (or one of ``user``'s
     workspaces'): true for the owner of a workspace-scope registry, including repositories
     pushed since the last sync, whose space Wharf does not know yet."""
@@ -176,7 +180,7 @@ def owns_whole_registry(registry, *, workspace=None, user=None) -> bool:
     return workspace is not None and registry.workspace_id == workspace.pk
 
 
-def registries_pullable_by_workspace(workspace) -> QuerySet[Registry]:
+def registries_pullable_by_workspace(workspace: Workspace | None) -> QuerySet[Registry]:
     """Registries holding anything ``workspace`` may pull: a public or bound space, or owned."""
     if workspace is None:
         return Registry.objects.none()
@@ -192,12 +196,12 @@ def registries_pullable_by_workspace(workspace) -> QuerySet[Registry]:
 # asked (the token service, Harbor's robot), not Wharf's last view of the registry.
 
 
-def _push_workspace_ids(user) -> list[int]:
+def _push_workspace_ids(user: Person | None) -> list[int]:
     """The workspaces whose spaces ``user``'s role lets them push into (portal.permissions)."""
     return [pk for pk in workspace_roles(user) if can(user, "push_images", pk)]
 
 
-def spaces_pushable_by(user) -> QuerySet[RegistrySpace]:
+def spaces_pushable_by(user: Person | None) -> QuerySet[RegistrySpace]:
     """The spaces ``user`` may push into.
 
     Platform Admins: every space. Workspace Admins and Editors: the private platform spaces
@@ -213,12 +217,12 @@ def spaces_pushable_by(user) -> QuerySet[RegistrySpace]:
     return _spaces(healthy_only=False).filter(_private_q(workspaces))
 
 
-def pushable_spaces(user, registry) -> QuerySet[RegistrySpace]:
+def pushable_spaces(user: Person | None, registry: Registry) -> QuerySet[RegistrySpace]:
     """The spaces of ``registry`` that ``user`` may push into (``spaces_pushable_by``)."""
     return spaces_pushable_by(user).filter(registry=registry)
 
 
-def can_push(user, space: RegistrySpace) -> bool:
+def can_push(user: Person | None, space: RegistrySpace) -> bool:
     """Whether ``user`` may push into ``space`` (``spaces_pushable_by``, for one space)."""
     if user is None or not user.is_authenticated or space.missing:
         return False
@@ -227,7 +231,7 @@ def can_push(user, space: RegistrySpace) -> bool:
     return spaces_pushable_by(user).filter(pk=space.pk).exists()
 
 
-def registries_for_user(user) -> QuerySet[Registry]:
+def registries_for_user(user: Person | None) -> QuerySet[Registry]:
     """The registries ``user`` may see anything of: a visible space's, their workspaces' own,
     and for a platform Admin every platform registry. Others answer 404."""
     if user is None or not user.is_authenticated:

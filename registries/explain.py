@@ -171,32 +171,78 @@ def _not_bound_message(namespace) -> str:
 
 
 def explain(namespace, image: str, *, user=None, tab: str | None = None) -> Explanation:
-    checks = [Check(key) for key in ORDER]
-    result = Explanation(namespace=namespace, image=(image or "").strip(), checks=checks)
-    by_key = {check.key: check for check in checks}
+    result = Explanation(namespace=namespace, image=(image or "").strip(),
+                         checks=[Check(key) for key in ORDER])
+    _Explainer(result, image, user=user, tab=tab).run()
+    return result
 
-    def fail(key, message, fixer):
-        by_key[key].state, by_key[key].message, by_key[key].fixer = FAILED, message, fixer
-        return result
 
-    def ok(key, message):
-        by_key[key].state, by_key[key].message = PASSED, message
+class _Explainer:
+    """One explanation's checks, in order: each step passes its check, or fails it and stops."""
+
+    def __init__(self, result: Explanation, image: str, *, user=None, tab: str | None = None):
+        self.result = result
+        self.image = image
+        self.user = user
+        self.tab = tab
+        self.namespace = result.namespace
+        self.workspace = result.namespace.workspace
+        self.by_key = {check.key: check for check in result.checks}
+        self.admin = is_admin(user)
+        self.public_ids: set[int] = set()
+        self.private_ids: set[int] = set()
+
+    def run(self) -> None:
+        steps = (self.check_reference, self.check_registry, self.check_namespace, self.check_space,
+                 self.check_tab, self.check_synced)
+        for step in steps:
+            if not step():
+                return
+
+    def fail(self, key: str, message: str, fixer) -> bool:
+        check = self.by_key[key]
+        check.state, check.message, check.fixer = FAILED, message, fixer
+        return False
+
+    def ok(self, key: str, message: str) -> bool:
+        check = self.by_key[key]
+        check.state, check.message = PASSED, message
+        return True
 
     # 1. The reference parses.
-    try:
-        ref = imagerefs.parse(image)
-    except imagerefs.ImageRefError as error:
-        return fail("reference", error.message, FIXER_YOU)
-    result.ref = ref
-    ok("reference", _("Registry host %(host)s, repository %(path)s, %(version)s.") % {
-        "host": ref.registry_host, "path": ref.path,
-        "version": (_("digest %(digest)s") % {"digest": ref.digest}) if ref.digest
-        else (_("tag %(tag)s") % {"tag": ref.effective_tag})})
+    def check_reference(self) -> bool:
+        try:
+            ref = imagerefs.parse(self.image)
+        except imagerefs.ImageRefError as error:
+            return self.fail("reference", error.message, FIXER_YOU)
+        self.result.ref = self.ref = ref
+        return self.ok("reference", _("Registry host %(host)s, repository %(path)s, %(version)s.") % {
+            "host": ref.registry_host, "path": ref.path,
+            "version": (_("digest %(digest)s") % {"digest": ref.digest}) if ref.digest
+            else (_("tag %(tag)s") % {"tag": ref.effective_tag})})
 
     # 2. A registry with that host, integrated for this namespace, and healthy.
-    workspace = namespace.workspace
-    registries = candidate_registries(ref.registry_host, workspace)
-    if not registries:
+    def check_registry(self) -> bool:
+        registries = candidate_registries(self.ref.registry_host, self.workspace)
+        if not registries:
+            return self.fail("registry", *self._no_registry())
+        spaces = self._knowable_spaces(registries)
+        self._read_access(spaces)
+        space, registry = self._pick(spaces, registries)
+        self.result.registry, self.result.space = self.registry, self.space = registry, space
+        if not registry.is_healthy:
+            return self.fail("registry", _(
+                "Registry %(registry)s is Unhealthy since %(since)s (%(error)s); its images are left out "
+                "of Choose Image until a sync succeeds again.") % {
+                    "registry": registry.name, "since": _when(registry.status_changed),
+                    "error": registry.status_message or registry.last_sync_error or _("no details")},
+                _manager(registry))
+        return self.ok("registry", _("%(registry)s (%(scope)s) is integrated and Healthy.") % {
+            "registry": registry.name, "scope": registry.get_scope_display()})
+
+    def _no_registry(self) -> tuple[str, object]:
+        """The message and fixer when no candidate registry has the reference's host."""
+        ref, workspace = self.ref, self.workspace
         if workspace is None:
             message = _("No registry with host %(host)s is integrated: an Admin can add it in "
                         "Integrated Registry (Admin).") % {"host": ref.registry_host}
@@ -210,127 +256,145 @@ def explain(namespace, image: str, *, user=None, tab: str | None = None) -> Expl
         if ref.host is None:
             message = _("The image names no registry, so it would come from Docker Hub "
                         "(docker.io).") + " " + message
-        return fail("registry", message, fixer)
-    spaces = list(RegistrySpace.objects.filter(registry__in=registries, name=ref.space_name).annotate(
-        bound_here=Exists(SpaceBinding.objects.filter(space=OuterRef("pk"), workspace=workspace))
-        if workspace is not None else Value(False),
-    ))
-    admin = is_admin(user)
-    if not admin:
+        return message, fixer
+
+    def _knowable_spaces(self, registries: list[Registry]) -> list[RegistrySpace]:
+        """The spaces with the reference's name in the candidate registries that the asker may
+        learn of."""
+        workspace = self.workspace
+        named = RegistrySpace.objects.filter(registry__in=registries, name=self.ref.space_name)
+        spaces = list(named.annotate(
+            bound_here=Exists(SpaceBinding.objects.filter(space=OuterRef("pk"), workspace=workspace))
+            if workspace is not None else Value(False),
+        ))
+        if self.admin:
+            return spaces
         # Any other space is answered as if the name were unknown, from the registry check on.
         scopes = {registry.pk: registry.scope for registry in registries}
-        spaces = [space for space in spaces if _knowable(space, scopes[space.registry_id])]
-    space_ids = [space.pk for space in spaces]
-    public_ids = set(access.spaces_for_namespace(namespace, access.PUBLIC)
-                     .filter(pk__in=space_ids).values_list("pk", flat=True))
-    private_ids = set(access.spaces_for_namespace(namespace, access.PRIVATE)
-                      .filter(pk__in=space_ids).values_list("pk", flat=True))
-    # Prefer the space the namespace may use, then a healthy registry, then the first.
-    healthy = [registry for registry in registries if registry.is_healthy]
-    by_registry = {space.registry_id: space for space in spaces}
-    space = next((s for s in spaces if s.pk in public_ids | private_ids), None) or next(
-        (by_registry[r.pk] for r in healthy if r.pk in by_registry), None) or (spaces[0] if spaces else None)
-    registry = next(r for r in registries if r.pk == space.registry_id) if space else \
-        (healthy[0] if healthy else registries[0])
-    if space is not None:
-        space.registry = registry
-    result.registry, result.space = registry, space
-    if not registry.is_healthy:
-        return fail("registry", _(
-            "Registry %(registry)s is Unhealthy since %(since)s (%(error)s); its images are left out "
-            "of Choose Image until a sync succeeds again.") % {
-                "registry": registry.name, "since": _when(registry.status_changed),
-                "error": registry.status_message or registry.last_sync_error or _("no details")},
-            _manager(registry))
-    ok("registry", _("%(registry)s (%(scope)s) is integrated and Healthy.") % {
-        "registry": registry.name, "scope": registry.get_scope_display()})
+        return [space for space in spaces if _knowable(space, scopes[space.registry_id])]
+
+    def _read_access(self, spaces: list[RegistrySpace]) -> None:
+        """Which of the spaces are on the namespace's Public and Private tabs (the access rule)."""
+        space_ids = [space.pk for space in spaces]
+        self.public_ids = set(access.spaces_for_namespace(self.namespace, access.PUBLIC)
+                              .filter(pk__in=space_ids).values_list("pk", flat=True))
+        self.private_ids = set(access.spaces_for_namespace(self.namespace, access.PRIVATE)
+                               .filter(pk__in=space_ids).values_list("pk", flat=True))
+
+    def _pick(self, spaces: list[RegistrySpace],
+              registries: list[Registry]) -> tuple[RegistrySpace | None, Registry]:
+        """Prefer the space the namespace may use, then a healthy registry, then the first."""
+        usable = self.public_ids | self.private_ids
+        healthy = [registry for registry in registries if registry.is_healthy]
+        by_registry = {space.registry_id: space for space in spaces}
+        space = next((s for s in spaces if s.pk in usable), None) or next(
+            (by_registry[r.pk] for r in healthy if r.pk in by_registry), None) or (
+            spaces[0] if spaces else None)
+        registry = next(r for r in registries if r.pk == space.registry_id) if space else \
+            (healthy[0] if healthy else registries[0])
+        if space is not None:
+            space.registry = registry
+        return space, registry
 
     # 3. The namespace is bound to a workspace (a public image needs no binding).
-    on_public = space is not None and space.pk in public_ids
-    if workspace is None:
+    def check_namespace(self) -> bool:
+        namespace, workspace = self.namespace, self.workspace
+        if workspace is not None:
+            return self.ok("namespace", _("Namespace %(namespace)s is bound to workspace %(workspace)s.")
+                           % {"namespace": namespace.name, "workspace": workspace.name})
+        on_public = self.space is not None and self.space.pk in self.public_ids
         if not on_public:
-            return fail("namespace", _not_bound_message(namespace), FIXER_ADMIN)
-        ok("namespace", _("Namespace %(namespace)s is not bound to a workspace, so only public images "
-                          "are available; this image's registry space is public, so that is enough.")
-           % {"namespace": namespace.name})
-    else:
-        ok("namespace", _("Namespace %(namespace)s is bound to workspace %(workspace)s.")
-           % {"namespace": namespace.name, "workspace": workspace.name})
+            return self.fail("namespace", _not_bound_message(namespace), FIXER_ADMIN)
+        return self.ok("namespace", _(
+            "Namespace %(namespace)s is not bound to a workspace, so only public images "
+            "are available; this image's registry space is public, so that is enough.")
+            % {"namespace": namespace.name})
 
     # 4. The space is public, bound to the workspace, or owned by its registry (access rule).
-    if space is None and not admin:
-        return fail("space", _(
-            "Registry space %(space)s is not available to workspace %(workspace)s in %(registry)s: "
-            "there is no such space (as of the last sync, %(when)s), or it is private and not bound "
-            "to %(workspace)s. Check the name, Sync now, or ask an Admin to bind it.") % {
-                "space": ref.space_name, "workspace": workspace.name, "registry": registry.name,
-                "when": _when(registry.last_sync)},
-            _manager(registry))
-    if space is None:
-        return fail("space", _(
-            "Wharf knows no registry space %(space)s in %(registry)s: it does not exist there, or "
-            "it was created after the last sync (%(when)s). Check the name, or Sync now.") % {
-                "space": ref.space_name, "registry": registry.name, "when": _when(registry.last_sync)},
-            _manager(registry))
-    if space.missing:
-        return fail("space", _(
-            "Registry space %(space)s was not found in the last complete listing of %(registry)s "
-            "(missing upstream).") % {"space": space.name, "registry": registry.name},
-            _manager(registry))
-    if space.pk in public_ids:
-        ok("space", _("Registry space %(space)s is public.") % {"space": space.name})
-        result.on_tab = access.PUBLIC
-    elif space.pk in private_ids:
-        if registry.scope == Registry.Scope.WORKSPACE:
-            message = _("Registry space %(space)s belongs to %(registry)s, the registry of workspace "
-                        "%(workspace)s.")
-        else:
-            message = _("Registry space %(space)s is private and bound to workspace %(workspace)s.")
-        ok("space", message % {"space": space.name, "registry": registry.name,
-                               "workspace": workspace.name})
-        result.on_tab = access.PRIVATE
-    else:
-        return fail("space", _(
+    def check_space(self) -> bool:
+        space, registry, workspace = self.space, self.registry, self.workspace
+        if space is None:
+            return self.fail("space", self._unknown_space(), _manager(registry))
+        if space.missing:
+            return self.fail("space", _(
+                "Registry space %(space)s was not found in the last complete listing of %(registry)s "
+                "(missing upstream).") % {"space": space.name, "registry": registry.name},
+                _manager(registry))
+        if space.pk in self.public_ids:
+            self.result.on_tab = access.PUBLIC
+            return self.ok("space", _("Registry space %(space)s is public.") % {"space": space.name})
+        if space.pk in self.private_ids:
+            self.result.on_tab = access.PRIVATE
+            if registry.scope == Registry.Scope.WORKSPACE:
+                message = _("Registry space %(space)s belongs to %(registry)s, the registry of workspace "
+                            "%(workspace)s.")
+            else:
+                message = _("Registry space %(space)s is private and bound to workspace %(workspace)s.")
+            return self.ok("space", message % {"space": space.name, "registry": registry.name,
+                                               "workspace": workspace.name})
+        return self.fail("space", _(
             "Registry space %(space)s is private and not bound to workspace %(workspace)s; ask an "
             "Admin to bind it (Integrated Registry (Admin) → %(registry)s → Registry space → ⋮ → "
             "Bind/unbind workspace).") % {"space": space.name, "workspace": workspace.name,
                                          "registry": registry.name}, FIXER_ADMIN)
 
+    def _unknown_space(self) -> str:
+        """No space by that name that the asker may learn of. Only Admins are told that Wharf
+        knows none at all: for anyone else it may also be a private space not bound here."""
+        registry = self.registry
+        if not self.admin:
+            return _(
+                "Registry space %(space)s is not available to workspace %(workspace)s in %(registry)s: "
+                "there is no such space (as of the last sync, %(when)s), or it is private and not bound "
+                "to %(workspace)s. Check the name, Sync now, or ask an Admin to bind it.") % {
+                    "space": self.ref.space_name, "workspace": self.workspace.name,
+                    "registry": registry.name, "when": _when(registry.last_sync)}
+        return _(
+            "Wharf knows no registry space %(space)s in %(registry)s: it does not exist there, or "
+            "it was created after the last sync (%(when)s). Check the name, or Sync now.") % {
+                "space": self.ref.space_name, "registry": registry.name, "when": _when(registry.last_sync)}
+
     # 5. The tab.
-    if tab in access.TABS and tab != result.on_tab:
-        return fail("tab", _("The image is on the %(tab)s tab; you are looking at the %(other)s tab: "
-                             "switch tabs.") % {"tab": tab_label(result.on_tab),
-                                                "other": tab_label(tab)}, FIXER_YOU)
-    ok("tab", _("The image is on the %(tab)s tab of Choose Image.") % {"tab": tab_label(result.on_tab)})
+    def check_tab(self) -> bool:
+        on_tab = self.result.on_tab
+        if self.tab in access.TABS and self.tab != on_tab:
+            return self.fail("tab", _(
+                "The image is on the %(tab)s tab; you are looking at the %(other)s tab: "
+                "switch tabs.") % {"tab": tab_label(on_tab), "other": tab_label(self.tab)}, FIXER_YOU)
+        return self.ok("tab", _("The image is on the %(tab)s tab of Choose Image.")
+                       % {"tab": tab_label(on_tab)})
 
     # 6. Known from the last sync; a private repository only for members of its workspace.
-    if result.on_tab == access.PRIVATE and user is not None and not can(user, "browse_images", workspace):
-        by_key["synced"].message = _("Not shown: you are not a member of workspace %(workspace)s, so "
-                                     "its private images are not listed for you.") % {
-                                         "workspace": workspace.name}
-        return result
-    repository = Repository.objects.filter(space=space, name=ref.path).first()
-    when = _when(registry.last_sync)
-    if repository is None:
-        return fail("synced", _(
-            "Repository %(path)s was not in the last sync of %(registry)s (%(when)s): it does not "
-            "exist, or it was pushed since. Check the name, or Sync now.") % {
-                "path": ref.path, "registry": registry.name, "when": when}, _manager(registry))
-    repository.space = space
-    result.repository = repository
-    tags = Tag.objects.filter(repository=repository)
-    tag = (tags.filter(digest=ref.digest) if ref.digest else tags.filter(name=ref.effective_tag)).first()
-    if tag is None:
-        version = ref.digest or ref.effective_tag
-        return fail("synced", _(
-            "Repository %(path)s is known, but %(version)s was not in the last sync of %(registry)s "
-            "(%(when)s). Check the tag, or Sync now.") % {
-                "path": ref.path, "version": version, "registry": registry.name, "when": when},
-            _manager(registry))
-    result.tag = tag
-    ok("synced", _("%(path)s:%(tag)s (%(digest)s) is known from the last sync (%(when)s).") % {
-        "path": ref.path, "tag": tag.name, "digest": tag.digest, "when": when})
-    return result
+    def check_synced(self) -> bool:
+        ref, space, registry, workspace = self.ref, self.space, self.registry, self.workspace
+        if (self.result.on_tab == access.PRIVATE and self.user is not None
+                and not can(self.user, "browse_images", workspace)):
+            self.by_key["synced"].message = _(
+                "Not shown: you are not a member of workspace %(workspace)s, so "
+                "its private images are not listed for you.") % {"workspace": workspace.name}
+            return False
+        repository = Repository.objects.filter(space=space, name=ref.path).first()
+        when = _when(registry.last_sync)
+        if repository is None:
+            return self.fail("synced", _(
+                "Repository %(path)s was not in the last sync of %(registry)s (%(when)s): it does not "
+                "exist, or it was pushed since. Check the name, or Sync now.") % {
+                    "path": ref.path, "registry": registry.name, "when": when}, _manager(registry))
+        repository.space = space
+        self.result.repository = repository
+        tags = Tag.objects.filter(repository=repository)
+        tag = (tags.filter(digest=ref.digest) if ref.digest else tags.filter(name=ref.effective_tag)).first()
+        if tag is None:
+            version = ref.digest or ref.effective_tag
+            return self.fail("synced", _(
+                "Repository %(path)s is known, but %(version)s was not in the last sync of %(registry)s "
+                "(%(when)s). Check the tag, or Sync now.") % {
+                    "path": ref.path, "version": version, "registry": registry.name, "when": when},
+                _manager(registry))
+        self.result.tag = tag
+        return self.ok("synced", _(
+            "%(path)s:%(tag)s (%(digest)s) is known from the last sync (%(when)s).") % {
+                "path": ref.path, "tag": tag.name, "digest": tag.digest, "when": when})
 
 
 # The picker's empty states: the same reasons, worded for the list that came back empty.

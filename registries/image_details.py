@@ -15,7 +15,8 @@ from django.utils.translation import gettext_lazy
 from markdown_it import MarkdownIt
 
 from registries import outbound
-from registries.clients import PlatformLayers, RegistryError, ScanOverview, client_for
+from registries.clients import PlatformLayers, RegistryError, ScanOverview
+from registries.kinds import client_for
 from registries.models import Registry, Repository
 
 # "js-default": CommonMark with raw HTML off and javascript:/vbscript:/data: links refused.
@@ -46,7 +47,7 @@ def severity_rows(overview: ScanOverview | None) -> list[tuple[str, str, int]]:
 
 
 def supports_scanning(registry: Registry) -> bool:
-    return registry.kind == Registry.Kind.HARBOR and not registry.is_demo
+    return registry.kind_plugin.scanning and not registry.is_demo
 
 
 class DetailError(Exception):

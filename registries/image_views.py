@@ -23,7 +23,7 @@ from portal.inputs import id_or_none, search_term
 from portal.permissions import is_admin
 from portal.urlmakers import url_maker
 from registries import access, explain, image_details, imagerefs, login_commands, services
-from registries.clients.distribution import DIGEST
+from registries.clients.base import DIGEST
 from registries.forms import ConfirmDeletionForm
 from registries.login_views import push_commands
 from registries.models import Registry, Repository, Tag

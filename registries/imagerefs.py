@@ -90,6 +90,18 @@ def _looks_like_host(part: str) -> bool:
 
 def parse(reference: str) -> ImageRef:
     """Parse an image reference or raise ImageRefError with a message for the field."""
+    text = _checked_text(reference)
+    text, digest = _split_digest(text)
+    host, rest = _split_host(text)
+    path, tag = _split_tag(rest)
+    _check_path(path)
+    _check_name_length(host, path)
+    return ImageRef(host=host, path=path, tag=tag, digest=digest)
+
+
+def _checked_text(reference: str) -> str:
+    """The reference without surrounding blanks, refused when empty, too long, with inner blanks
+    or with a scheme."""
     if reference is None or not str(reference).strip():
         raise ImageRefError(_("Enter an image, for example harbor.example.com/team/app:1.0."))
     text = str(reference).strip()
@@ -100,65 +112,85 @@ def parse(reference: str) -> ImageRef:
         raise ImageRefError(_("An image reference cannot contain spaces."))
     if "://" in text:
         raise ImageRefError(_("Leave out the scheme: write host/path:tag, not https://host/path:tag."))
+    return text
 
-    digest = None
-    if "@" in text:
-        text, digest = text.split("@", 1)
-        if not digest.startswith("sha256:"):
-            raise ImageRefError(_("Only sha256 digests are supported: @sha256: followed by 64 "
-                                  "hexadecimal characters."))
-        if not SHA256_RE.match(digest):
-            raise ImageRefError(_("A digest is sha256: followed by exactly 64 lowercase hexadecimal "
-                                  "characters (0-9, a-f)."))
-        if not text:
-            raise ImageRefError(_("Name the image before the digest: host/path@sha256:…"))
 
-    host = None
-    rest = text
-    if "/" in text:
-        first, remainder = text.split("/", 1)
-        if _looks_like_host(first):
-            host, rest = first, remainder
-            if not HOST_RE.match(host):
-                raise ImageRefError(_("“%(host)s” is not a valid registry host (host or host:port).")
-                                    % {"host": host})
-            port = HOST_RE.match(host).group(1)
-            if port is not None and not 0 < int(port) < 65536:
-                raise ImageRefError(_("The registry port must be between 1 and 65535."))
+def _split_digest(text: str) -> tuple[str, str | None]:
+    """``name@digest`` into the name and the digest (None when there is none)."""
+    if "@" not in text:
+        return text, None
+    text, digest = text.split("@", 1)
+    if not digest.startswith("sha256:"):
+        raise ImageRefError(_("Only sha256 digests are supported: @sha256: followed by 64 "
+                              "hexadecimal characters."))
+    if not SHA256_RE.match(digest):
+        raise ImageRefError(_("A digest is sha256: followed by exactly 64 lowercase hexadecimal "
+                              "characters (0-9, a-f)."))
+    if not text:
+        raise ImageRefError(_("Name the image before the digest: host/path@sha256:…"))
+    return text, digest
 
-    tag = None
+
+def _split_host(text: str) -> tuple[str | None, str]:
+    """The registry host (None when the first part does not look like one) and the rest."""
+    if "/" not in text:
+        return None, text
+    first, remainder = text.split("/", 1)
+    if not _looks_like_host(first):
+        return None, text
+    match = HOST_RE.match(first)
+    if match is None:
+        raise ImageRefError(_("“%(host)s” is not a valid registry host (host or host:port).")
+                            % {"host": first})
+    port = match.group(1)
+    if port is not None and not 0 < int(port) < 65536:
+        raise ImageRefError(_("The registry port must be between 1 and 65535."))
+    return first, remainder
+
+
+def _split_tag(rest: str) -> tuple[str, str | None]:
+    """``path:tag`` into the path and the tag (None when there is none)."""
     last_slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > last_slash:
-        rest, tag = rest[:colon], rest[colon + 1:]
+        path, tag = rest[:colon], rest[colon + 1:]
         if not TAG_RE.match(tag):
             raise ImageRefError(_("“%(tag)s” is not a valid tag: use at most 128 letters, digits, "
                                   "underscores, periods and hyphens, not starting with a period or "
                                   "hyphen.") % {"tag": tag})
-    elif ":" in rest:
+        return path, tag
+    if ":" in rest:
         # host:port without a path in front of the colon means a port in the wrong place.
         raise ImageRefError(_("A colon may only separate the tag at the end, or a port after the "
                               "registry host."))
+    return rest, None
 
-    if not rest:
+
+def _check_path(path: str) -> None:
+    if not path:
         raise ImageRefError(_("The image needs a repository path, for example team/app."))
-    parts = rest.split("/")
-    for part in parts:
-        if not part:
-            raise ImageRefError(_("The repository path has an empty part: check for “//” or a "
-                                  "trailing “/”."))
-        if not PATH_PART_RE.match(part):
-            if part.lower() != part and PATH_PART_RE.match(part.lower()):
-                raise ImageRefError(_("Repository names must be lowercase: “%(part)s”.")
-                                    % {"part": part})
-            raise ImageRefError(_("“%(part)s” is not a valid repository path part: use lowercase "
-                                  "letters and digits, separated by a period, one or two "
-                                  "underscores, or hyphens.") % {"part": part})
-    name_length = len(rest) + (len(host) + 1 if host else 0)
+    for part in path.split("/"):
+        _check_path_part(part)
+
+
+def _check_path_part(part: str) -> None:
+    if not part:
+        raise ImageRefError(_("The repository path has an empty part: check for “//” or a "
+                              "trailing “/”."))
+    if PATH_PART_RE.match(part):
+        return
+    if part.lower() != part and PATH_PART_RE.match(part.lower()):
+        raise ImageRefError(_("Repository names must be lowercase: “%(part)s”.") % {"part": part})
+    raise ImageRefError(_("“%(part)s” is not a valid repository path part: use lowercase "
+                          "letters and digits, separated by a period, one or two "
+                          "underscores, or hyphens.") % {"part": part})
+
+
+def _check_name_length(host: str | None, path: str) -> None:
+    name_length = len(path) + (len(host) + 1 if host else 0)
     if name_length > MAX_NAME_LENGTH:
         raise ImageRefError(_("An image name (host and path) is at most %(max)d characters.")
                             % {"max": MAX_NAME_LENGTH})
-    return ImageRef(host=host, path=rest, tag=tag, digest=digest)
 
 
 def is_valid(reference: str) -> bool:

@@ -35,7 +35,8 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.crypto import DecryptionError
 from registries import access, background, outbound, robots, tokens
-from registries.clients import RegistryError, client_for
+from registries.clients import RegistryError
+from registries.kinds import client_for
 from registries.models import LoginCredential, Registry
 from registries.services import ServiceError
 

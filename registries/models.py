@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import crypto
 from portal.validators import dns_label_condition, dns_label_validator
+from registries import kinds
 from registries.clients import Connection, Deadline
 
 
@@ -48,10 +49,6 @@ def validate_no_userinfo(url: str) -> None:
 
 
 class Registry(models.Model):
-    class Kind(models.TextChoices):
-        HARBOR = "harbor", _("Harbor")
-        DISTRIBUTION = "distribution", _("Docker Registry")
-
     class Scope(models.TextChoices):
         PLATFORM = "platform", _("Integrated Registry (Admin)")
         WORKSPACE = "workspace", _("Integrated Registry (Workspace)")
@@ -64,7 +61,8 @@ class Registry(models.Model):
         _("name"), max_length=63, unique=True, validators=[dns_label_validator],
         error_messages={"unique": _("A registry with this name already exists.")},
     )
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # One choice per plug-in in registries.kinds.KINDS; what a kind can do is asked of kind_plugin.
+    kind = models.CharField(_("kind"), max_length=16, choices=kinds.choices())
     url = models.CharField(_("URL"), max_length=500, validators=[http_url_validator, validate_no_userinfo])
     username = models.CharField(_("username"), max_length=255, blank=True)
     # Write-only: set through set_password(), never rendered.
@@ -149,9 +147,24 @@ class Registry(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def kind_plugin(self) -> kinds.RegistryKind:
+        """What this registry's kind can do (registries/kinds/)."""
+        return kinds.kind_of(self.kind)
+
+    @property
+    def kind_notices(self) -> dict[str, str]:
+        """The kind's notices for this registry, by page (RegistryKind.notices)."""
+        return self.kind_plugin.notices(self)
+
+    @staticmethod
+    def kinds_supporting(capability: str) -> list[str]:
+        """For filters: ``kind__in=Registry.kinds_supporting("token_service")``."""
+        return kinds.supporting(capability)
+
     def token_service_problem(self) -> str | None:
         """Why this registry may not use Wharf's token service, or None."""
-        if self.token_service and self.kind != self.Kind.DISTRIBUTION:
+        if self.token_service and not self.kind_plugin.token_service:
             return _("Only a Docker Registry can use Wharf's token service.")
         if self.token_service and self.scope != self.Scope.PLATFORM:
             return _("Only platform Admins can turn on Wharf's token service, for an Integrated "
@@ -160,8 +173,7 @@ class Registry(models.Model):
 
     @property
     def uses_token_service(self) -> bool:
-        return self.token_service and self.kind == self.Kind.DISTRIBUTION \
-            and self.scope == self.Scope.PLATFORM
+        return self.token_service and self.kind_plugin.token_service and self.scope == self.Scope.PLATFORM
 
     def set_password(self, raw: str) -> None:
         self.password_encrypted = crypto.encrypt(raw)

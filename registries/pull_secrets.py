@@ -33,7 +33,7 @@ class CoveredRegistry:
 
 
 def _uses_token_service(registry: Registry) -> bool:
-    return registry.token_service and registry.kind == Registry.Kind.DISTRIBUTION
+    return registry.token_service and registry.kind_plugin.token_service
 
 
 def covered_registries(workspace) -> list[CoveredRegistry]:
@@ -53,7 +53,7 @@ def covered_registries(workspace) -> list[CoveredRegistry]:
 def token_service_registries(workspace):
     """The token-service registries ``workspace`` may pull from: each needs its credential."""
     return access.registries_pullable_by_workspace(workspace).filter(
-        token_service=True, kind=Registry.Kind.DISTRIBUTION)
+        token_service=True, kind__in=Registry.kinds_supporting("token_service"))
 
 
 def mint_missing(workspace, actor=None) -> None:

@@ -19,7 +19,7 @@ def retry_credential(request, pk, credential_pk):
     """Reconcile one workspace's robot on this Harbor again (enqueued once this commits)."""
     credential = get_object_or_404(
         PullCredential.objects.select_related("workspace", "registry"),
-        pk=credential_pk, registry_id=pk, registry__kind=Registry.Kind.HARBOR,
+        pk=credential_pk, registry_id=pk, registry__kind__in=Registry.kinds_supporting("robot_accounts"),
         registry__scope=Registry.Scope.PLATFORM, registry__is_demo=False,
     )
     workspace = credential.workspace.name

@@ -73,9 +73,9 @@ from registries.clients import (
     Connection,
     RegistryError,
     Unreachable,
-    client_for,
 )
 from registries.clients.base import RobotInfo
+from registries.kinds import client_for
 from registries.models import LoginCredential, PullCredential, Registry, RegistrySpace, SpaceBinding
 from workspaces.models import Workspace
 
@@ -95,7 +95,7 @@ PENDING = PullCredential.State.PENDING
 
 def manages_robots(registry: Registry) -> bool:
     return (
-        registry.kind == Registry.Kind.HARBOR
+        registry.kind_plugin.robot_accounts
         and registry.scope == Registry.Scope.PLATFORM
         and not registry.is_demo
     )
@@ -104,7 +104,7 @@ def manages_robots(registry: Registry) -> bool:
 def skip_reason(registry: Registry) -> str:
     if registry.is_demo:
         return "demo registry: never contacted"
-    if registry.kind != Registry.Kind.HARBOR:
+    if not registry.kind_plugin.robot_accounts:
         return "not a Harbor registry: no robot accounts"
     if registry.scope != Registry.Scope.PLATFORM:
         return "workspace registry: the workspace pulls with its own Harbor account"
@@ -479,7 +479,8 @@ def _delete_quietly(registry: Registry, robot_ids: list[int],
 
 
 def managed_registries():
-    return Registry.objects.filter(kind=Registry.Kind.HARBOR, scope=Registry.Scope.PLATFORM,
+    return Registry.objects.filter(kind__in=Registry.kinds_supporting("robot_accounts"),
+                                   scope=Registry.Scope.PLATFORM,
                                    is_demo=False)
 
 

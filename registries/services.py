@@ -4,21 +4,27 @@ Each runs in one transaction with its audit events, so the page, the API and any
 the same behaviour. Calls to a registry happen before the database write they justify.
 """
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
+from portal.audit import Actor
 from portal.errors import ServiceError
 from portal.inputs import MAX_ID, whole_number
+from portal.roles import Person
 from registries import access, background, outbound, pull_secrets, robots, tokens
-from registries.clients import Deadline, RegistryError, client_for
+from registries.clients import Deadline, RegistryClient, RegistryError
+from registries.kinds import client_for
 from registries.models import PullCredential, Registry, RegistrySpace, Repository, SpaceBinding, Tag
 from workspaces.models import Workspace
 
@@ -32,7 +38,7 @@ MAX_SPACES_PER_MATRIX = 200
 space_opened = Signal()
 
 
-def registry_snapshot(registry: Registry) -> dict:
+def registry_snapshot(registry: Registry) -> dict[str, Any]:
     return {
         "name": registry.name, "kind": registry.kind, "url": registry.url,
         "username": registry.username, "verify_tls": registry.verify_tls,
@@ -42,7 +48,8 @@ def registry_snapshot(registry: Registry) -> dict:
     }
 
 
-def check_connection(registry: Registry, actor=None, *, deadline: Deadline | None = None) -> None:
+def check_connection(registry: Registry, actor: Actor | None = None, *,
+                     deadline: Deadline | None = None) -> None:
     """Prove the registry answers with these settings, within the request's deadline; raise
     ServiceError with what ``actor`` may be told (registries.outbound.shown_message)."""
     if registry.is_demo:
@@ -56,7 +63,7 @@ def check_connection(registry: Registry, actor=None, *, deadline: Deadline | Non
 
 
 @transaction.atomic
-def save_registry(registry: Registry, actor, *, password: str | None = None,
+def save_registry(registry: Registry, actor: Actor, *, password: str | None = None,
                   check: bool = True, deadline: Deadline | None = None) -> Registry:
     """Create or update a registry after a successful connection check.
 
@@ -78,7 +85,7 @@ def save_registry(registry: Registry, actor, *, password: str | None = None,
     registry.status_message = ""
     if creating:
         registry.save()
-        if registry.kind == Registry.Kind.DISTRIBUTION and registry.scope == Registry.Scope.PLATFORM \
+        if registry.kind_plugin.token_service and registry.scope == Registry.Scope.PLATFORM \
                 and not registry.is_demo:
             # Its own signing key, so whatever it may be told to trust is its own.
             tokens.create_signing_key(registry)
@@ -100,7 +107,7 @@ def save_registry(registry: Registry, actor, *, password: str | None = None,
 
 
 @transaction.atomic
-def remove_registry(registry: Registry, actor) -> None:
+def remove_registry(registry: Registry, actor: Actor) -> None:
     registry = Registry.objects.select_for_update().get(pk=registry.pk)
     before = registry_snapshot(registry)
     before["spaces"] = registry.spaces.count()
@@ -125,27 +132,27 @@ class BindingChange:
         return bool(self.added or self.removed or self.extended)
 
 
-def resolve_workspaces(ids) -> list[Workspace]:
+def resolve_workspaces(ids: Iterable[object]) -> list[Workspace]:
     """Turn submitted ids into workspaces, refusing unknown, repeated or too many."""
     try:
         # JSON integers or ASCII digits: not 1.0, true or "١" (which int() reads as 1).
-        ids = [whole_number(value) for value in ids]
+        numbers = [whole_number(value) for value in ids]
     except ValueError:
         raise ServiceError(_("Workspace ids must be whole numbers."), "workspaces") from None
-    if len(ids) > MAX_WORKSPACES_PER_CHANGE:
+    if len(numbers) > MAX_WORKSPACES_PER_CHANGE:
         raise ServiceError(
             _("At most %(max)d workspaces can be changed at once.") % {"max": MAX_WORKSPACES_PER_CHANGE},
             "workspaces")
-    if len(set(ids)) != len(ids):
+    if len(set(numbers)) != len(numbers):
         raise ServiceError(_("A workspace is listed more than once."), "workspaces")
-    in_range = [value for value in ids if 1 <= value <= MAX_ID]
+    in_range = [value for value in numbers if 1 <= value <= MAX_ID]
     found = {workspace.pk: workspace for workspace in Workspace.objects.filter(pk__in=in_range)}
-    unknown = [value for value in ids if value not in found]
+    unknown = [value for value in numbers if value not in found]
     if unknown:
         raise ServiceError(
             _("Unknown workspace id(s): %(ids)s.") % {"ids": ", ".join(map(str, unknown))},
             "workspaces")
-    return [found[value] for value in ids]
+    return [found[value] for value in numbers]
 
 
 def check_expiry(expires: datetime | None, now: datetime | None = None) -> None:
@@ -155,12 +162,13 @@ def check_expiry(expires: datetime | None, now: datetime | None = None) -> None:
         raise ServiceError(_("The end of a binding must be in the future."), "expires")
 
 
-def _moment(value: datetime | None):
+def _moment(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
 @transaction.atomic
-def change_bindings(space: RegistrySpace, actor, *, add=(), remove=(),
+def change_bindings(space: RegistrySpace, actor: Actor, *, add: Iterable[Workspace] = (),
+                    remove: Iterable[Workspace] = (),
                     expires: dict[Workspace, datetime | None] | None = None) -> BindingChange:
     """Apply a diff under a row lock on the space.
 
@@ -181,13 +189,24 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=(),
         # A workspace registry's spaces belong to its workspace alone (the access rule).
         raise ServiceError(_("Only spaces of platform registries can be bound to workspaces."), "space")
     bound = dict(SpaceBinding.objects.filter(space=space).values_list("workspace_id", "expires"))
+    change = _write_bindings(space, actor, bound, add=add, remove=remove, expires=expires)
+    _record_bindings(space, actor, change, bound, expires)
+    _announce_bindings(locked, actor, change)
+    return change
+
+
+def _write_bindings(space: RegistrySpace, actor: Actor, bound: dict[int, datetime | None], *,
+                    add: Iterable[Workspace], remove: Iterable[Workspace],
+                    expires: dict[Workspace, datetime | None]) -> BindingChange:
+    """The diff against ``bound`` (workspace id -> end), written: new bindings, changed ends,
+    removed bindings."""
     change = BindingChange()
     new_bindings = []
     for workspace in add:
         if workspace.pk not in bound:
             new_bindings.append(SpaceBinding(space=space, workspace=workspace,
                                               expires=expires.get(workspace),
-                                              created_by=actor if actor.is_authenticated else None))
+                                              created_by=audit.signed_in(actor)))
             change.added.append(workspace)
     for workspace, ends in expires.items():
         if workspace.pk in bound and ends != bound[workspace.pk] and workspace not in remove:
@@ -198,6 +217,12 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=(),
     if to_remove:
         SpaceBinding.objects.filter(space=space, workspace__in=to_remove).delete()
         change.removed = to_remove
+    return change
+
+
+def _record_bindings(space: RegistrySpace, actor: Actor, change: BindingChange,
+                     bound: dict[int, datetime | None], expires: dict[Workspace, datetime | None]) -> None:
+    """One audit event per workspace bound, whose end changed, or unbound."""
     label = str(space)
     for workspace in change.added:
         after = {"workspace": workspace.name, "workspace_id": workspace.pk}
@@ -215,13 +240,16 @@ def change_bindings(space: RegistrySpace, actor, *, add=(), remove=(),
         if bound[workspace.pk]:
             before["expires"] = _moment(bound[workspace.pk])
         audit.record(actor, "space.unbind", space, label=label, before=before)
+
+
+def _announce_bindings(locked: RegistrySpace, actor: Actor, change: BindingChange) -> None:
+    """What follows a change of bindings: robots, pull secrets, and the space_opened signal."""
     if change.added or change.removed:
-        robots.bindings_changed(space, added=change.added, removed=change.removed)
+        robots.bindings_changed(locked, added=change.added, removed=change.removed)
     if change.added and locked.visibility == RegistrySpace.Visibility.PRIVATE:
         pull_secrets.access_granted(locked.registry, change.added, actor)
     if change.added:
         space_opened.send(sender=RegistrySpace, space=locked, actor=actor, workspaces=change.added)
-    return change
 
 
 def parse_day(value: str) -> date | None:
@@ -235,7 +263,7 @@ def parse_day(value: str) -> date | None:
         return _invalid_day()
 
 
-def _invalid_day():
+def _invalid_day() -> NoReturn:
     raise ServiceError(_("Enter the end of a binding as a date (YYYY-MM-DD)."), "expires")
 
 
@@ -244,8 +272,8 @@ def start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def apply_dialog(space: RegistrySpace, actor, *, shown_ids, chosen_ids,
-                 end_days: dict | None = None) -> BindingChange:
+def apply_dialog(space: RegistrySpace, actor: Actor, *, shown_ids: Iterable[object],
+                 chosen_ids: Iterable[object], end_days: dict[int, str] | None = None) -> BindingChange:
     """The Bind/unbind dialog: what the Admin chose, compared with what the dialog showed.
 
     ``end_days`` holds each chosen workspace's "Ends on" date as typed (blank: no end); a
@@ -290,7 +318,7 @@ class MatrixChange:
         return bool(self.added or self.removed)
 
 
-def _cells(values, space_ids: set[int], workspace_ids: set[int]) -> set[tuple[int, int]]:
+def _cells(values: Iterable[object], space_ids: set[int], workspace_ids: set[int]) -> set[tuple[int, int]]:
     """``"<space id>:<workspace id>"`` values as pairs, each one inside the grid that was shown."""
     cells = set()
     for value in values:
@@ -306,7 +334,8 @@ def _cells(values, space_ids: set[int], workspace_ids: set[int]) -> set[tuple[in
 
 
 @transaction.atomic
-def apply_matrix(actor, *, space_ids, workspace_ids, before, after) -> MatrixChange:
+def apply_matrix(actor: Actor, *, space_ids: Iterable[object], workspace_ids: Iterable[object],
+                 before: Iterable[object], after: Iterable[object]) -> MatrixChange:
     """The spaces x workspaces view: the cells shown, as they were shown and as submitted.
 
     Only the cells that the Admin changed are applied, each space through ``change_bindings``
@@ -329,22 +358,22 @@ def apply_matrix(actor, *, space_ids, workspace_ids, before, after) -> MatrixCha
     return change
 
 
-def _matrix_spaces(ids) -> dict[int, RegistrySpace]:
+def _matrix_spaces(ids: Iterable[object]) -> dict[int, RegistrySpace]:
     """Spaces of platform registries by id, refusing unknown, repeated or too many."""
     try:
-        ids = [whole_number(value) for value in ids]
+        numbers = [whole_number(value) for value in ids]
     except ValueError:
         raise ServiceError(_("Space ids must be whole numbers."), "spaces") from None
-    if len(ids) > MAX_SPACES_PER_MATRIX:
+    if len(numbers) > MAX_SPACES_PER_MATRIX:
         raise ServiceError(
             _("At most %(max)d spaces can be changed at once.") % {"max": MAX_SPACES_PER_MATRIX},
             "spaces")
-    if len(set(ids)) != len(ids):
+    if len(set(numbers)) != len(numbers):
         raise ServiceError(_("A space is listed more than once."), "spaces")
     found = RegistrySpace.objects.filter(
-        pk__in=[value for value in ids if 1 <= value <= MAX_ID],
+        pk__in=[value for value in numbers if 1 <= value <= MAX_ID],
         registry__scope=Registry.Scope.PLATFORM).select_related("registry").in_bulk()
-    unknown = [value for value in ids if value not in found]
+    unknown = [value for value in numbers if value not in found]
     if unknown:
         raise ServiceError(
             _("Unknown space id(s): %(ids)s.") % {"ids": ", ".join(map(str, unknown))}, "spaces")
@@ -374,7 +403,7 @@ def expire_bindings(now: datetime | None = None) -> list[tuple[RegistrySpace, li
     return done
 
 
-def bindings_ending_soon(days: int = 7, now: datetime | None = None):
+def bindings_ending_soon(days: int = 7, now: datetime | None = None) -> QuerySet[SpaceBinding]:
     """Bindings that end within ``days`` (Admins see them on the Access requests page)."""
     now = now or timezone.now()
     return (SpaceBinding.objects.filter(expires__gt=now, expires__lte=now + timedelta(days=days))
@@ -384,18 +413,18 @@ def bindings_ending_soon(days: int = 7, now: datetime | None = None):
 # Spaces -----------------------------------------------------------------------------------
 
 
-def _client(registry: Registry):
+def _client(registry: Registry) -> RegistryClient:
     # A person is waiting: the request's deadline holds.
     return client_for(registry.kind, registry.connection())
 
 
-def _refusal(registry: Registry, action: str, error: RegistryError, actor) -> ServiceError:
+def _refusal(registry: Registry, action: str, error: RegistryError, actor: Actor) -> ServiceError:
     outbound.log_failure(registry, action, error)
     return ServiceError(outbound.shown_message(registry, error, actor))
 
 
 @transaction.atomic
-def create_space(registry: Registry, actor, *, name: str, visibility: str) -> RegistrySpace:
+def create_space(registry: Registry, actor: Actor, *, name: str, visibility: str) -> RegistrySpace:
     if registry.spaces.filter(name=name).exists():
         raise ServiceError(_("This registry already has a space of that name."), "name")
     public = visibility == RegistrySpace.Visibility.PUBLIC
@@ -417,7 +446,7 @@ def create_space(registry: Registry, actor, *, name: str, visibility: str) -> Re
 
 
 @transaction.atomic
-def set_visibility(space: RegistrySpace, actor, visibility: str) -> RegistrySpace:
+def set_visibility(space: RegistrySpace, actor: Actor, visibility: str) -> RegistrySpace:
     space = RegistrySpace.objects.select_for_update().select_related("registry").get(pk=space.pk)
     if space.visibility == visibility:
         return space
@@ -440,7 +469,7 @@ def set_visibility(space: RegistrySpace, actor, visibility: str) -> RegistrySpac
 
 
 @transaction.atomic
-def delete_space(space: RegistrySpace, actor) -> None:
+def delete_space(space: RegistrySpace, actor: Actor) -> None:
     space = RegistrySpace.objects.select_for_update().select_related("registry").get(pk=space.pk)
     if space.repository_count or space.repositories.exists():
         raise ServiceError(_("Only empty registry spaces can be deleted; this one holds images."))
@@ -471,7 +500,7 @@ def short_digest(digest: str) -> str:
     return digest.partition(":")[2][:12]
 
 
-def _require_push(actor, space: RegistrySpace) -> None:
+def _require_push(actor: Person, space: RegistrySpace) -> None:
     if not access.can_push(actor, space):
         raise NotAllowed(_("Only those who may push into this registry space can scan or delete "
                            "its images."))
@@ -482,7 +511,8 @@ def _require_confirmation(typed: str, expected: str, *also: str) -> None:
         raise ServiceError(_("Type %(name)s to confirm.") % {"name": expected}, "confirm")
 
 
-def _ask_registry(registry: Registry, actor, action: str, call) -> None:
+def _ask_registry(registry: Registry, actor: Actor, action: str,
+                  call: Callable[[RegistryClient], Any]) -> None:
     if registry.is_demo:
         raise ServiceError(_("Not supported: this is a demo registry, which Wharf never contacts."))
     try:
@@ -502,7 +532,7 @@ def _recount_tags(repository: Repository) -> None:
 
 
 @transaction.atomic
-def delete_tag(tag: Tag, actor, *, confirm: str) -> None:
+def delete_tag(tag: Tag, actor: Person, *, confirm: str) -> None:
     tag = Tag.objects.select_for_update().select_related("repository__space__registry").get(pk=tag.pk)
     repository = tag.repository
     _require_push(actor, repository.space)
@@ -516,7 +546,7 @@ def delete_tag(tag: Tag, actor, *, confirm: str) -> None:
 
 
 @transaction.atomic
-def delete_artifact(repository: Repository, digest: str, actor, *, confirm: str) -> list[str]:
+def delete_artifact(repository: Repository, digest: str, actor: Person, *, confirm: str) -> list[str]:
     """Delete the image (or index) ``digest`` and every tag on it; answers the tags' names."""
     repository = Repository.objects.select_for_update().select_related("space__registry").get(
         pk=repository.pk)
@@ -535,7 +565,7 @@ def delete_artifact(repository: Repository, digest: str, actor, *, confirm: str)
 
 
 @transaction.atomic
-def delete_repository(repository: Repository, actor, *, confirm: str) -> None:
+def delete_repository(repository: Repository, actor: Person, *, confirm: str) -> None:
     repository = Repository.objects.select_for_update().select_related("space__registry").get(
         pk=repository.pk)
     space = repository.space
@@ -551,13 +581,13 @@ def delete_repository(repository: Repository, actor, *, confirm: str) -> None:
 
 
 @transaction.atomic
-def request_scan(repository: Repository, digest: str, actor) -> None:
+def request_scan(repository: Repository, digest: str, actor: Person) -> None:
     """Ask the registry (Harbor) to scan ``digest`` for vulnerabilities."""
     registry = repository.space.registry
     _require_push(actor, repository.space)
     if not repository.tags.filter(digest=digest).exists():
         raise ServiceError(_("No image of this repository has that digest."), "digest")
-    if registry.kind != Registry.Kind.HARBOR:
+    if not registry.kind_plugin.scanning:
         raise ServiceError(_("Not supported: this registry does not scan images for vulnerabilities."))
     _ask_registry(registry, actor, "Requesting a scan",
                   lambda client: client.scan(repository.name, digest))
@@ -573,7 +603,7 @@ def _enqueue_rotation(credential_id: int, actor_id: int | None, reason: str) -> 
 
 
 @transaction.atomic
-def rotate_pull_credentials(workspace: Workspace, actor, *, reason: str) -> list[str]:
+def rotate_pull_credentials(workspace: Workspace, actor: Actor | None, *, reason: str) -> list[str]:
     """New secrets for every pull credential of ``workspace``; returns the registries' names.
 
     The old secrets keep working for WHARF_CREDENTIAL_OVERLAP seconds, so the namespaces' pull
@@ -598,7 +628,8 @@ def rotate_pull_credentials(workspace: Workspace, actor, *, reason: str) -> list
         return []
     audit.record(actor, "workspace.rotate_pull_credentials", workspace,
                  after={"reason": reason, "registries": rotated, "overlap_seconds": overlap})
-    actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    person = audit.signed_in(actor)
+    actor_id = person.pk if person is not None else None
     for credential_id in on_harbor:
         transaction.on_commit(partial(_enqueue_rotation, credential_id, actor_id, reason), robust=True)
     return rotated

@@ -58,8 +58,8 @@ from registries.clients import (
     RepositoryInfo,
     SpaceInfo,
     TagInfo,
-    client_for,
 )
+from registries.kinds import client_for
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, SyncRun, Tag
 
 logger = logging.getLogger("wharf.sync")
@@ -293,7 +293,7 @@ class _Sync:
         self.mark = mark
         self.batch_size = max(1, batch_size)
         self.progress = progress
-        self.wharf_owns_visibility = registry.kind == Registry.Kind.DISTRIBUTION
+        self.wharf_owns_visibility = not registry.kind_plugin.owns_visibility_upstream
         self.listed_spaces: dict[str, SpaceInfo] = {}
         self.space_ids: dict[str, int] = {}
         self.repository_counts: dict[str, int] = {}
@@ -458,6 +458,19 @@ class _Sync:
 
     def _repository_batch(self, infos: list[RepositoryInfo]) -> None:
         # The network part first, so the batch's reads and writes are close together.
+        fetched = self._fetch_tags(infos)
+        if not fetched:
+            return
+        self._ensure_spaces({info.space for info, _ in fetched})
+        existing = self._existing_repositories(fetched)
+        old_tags = self._existing_tags(existing)
+        repository_ids = self._write_repositories(fetched, existing)
+        self._write_tags(fetched, repository_ids, old_tags)
+        # What is left of the old tags was not listed again: deleted upstream.
+        self._delete_tags([pk for pk, _ in old_tags.values()])
+
+    def _fetch_tags(self, infos: list[RepositoryInfo]) -> list[tuple[RepositoryInfo, list[TagInfo]]]:
+        """Each repository with its tags, leaving out (and counting) those that vanished."""
         fetched: list[tuple[RepositoryInfo, list[TagInfo]]] = []
         for info in infos:
             self.listed_repositories += 1
@@ -469,41 +482,43 @@ class _Sync:
             self.progress.repositories += 1
             self.progress.tags += len(tags)
             self.repository_counts[info.space] = self.repository_counts.get(info.space, 0) + 1
-        if not fetched:
-            return
-        self._ensure_spaces({info.space for info, _ in fetched})
+        return fetched
 
-        existing = {
+    def _existing_repositories(
+        self, fetched: list[tuple[RepositoryInfo, list[TagInfo]]]
+    ) -> dict[tuple[int, str], tuple[int, list]]:
+        """(space id, name) -> (id, stored values) of the batch's repositories Wharf has."""
+        return {
             (space_id, name): (pk, values)
             for pk, space_id, name, *values in Repository.objects.filter(
                 space_id__in={self.space_ids[info.space] for info, _ in fetched},
                 name__in=[info.name for info, _ in fetched],
             ).values_list("id", "space_id", "name", *_REPOSITORY_FIELDS)
         }
-        old_tags = {
+
+    def _existing_tags(
+        self, existing: dict[tuple[int, str], tuple[int, list]]
+    ) -> dict[tuple[int, str], tuple[int, list]]:
+        """(repository id, name) -> (id, stored values) of those repositories' tags."""
+        return {
             (repository_id, name): (pk, values)
             for pk, repository_id, name, *values in Tag.objects.filter(
                 repository_id__in=[pk for pk, _ in existing.values()]
             ).values_list("id", "repository_id", "name", *_TAG_FIELDS)
         }
 
+    def _write_repositories(
+        self,
+        fetched: list[tuple[RepositoryInfo, list[TagInfo]]],
+        existing: dict[tuple[int, str], tuple[int, list]],
+    ) -> dict[tuple[int, str], int]:
+        """Upsert the repositories that changed, mark the others synced; their ids by key."""
         unchanged_ids: list[int] = []
         written: list[Repository] = []
         for info, tags in fetched:
             space_id = self.space_ids[info.space]
             pk, current = existing.get((space_id, info.name), (None, None))
-            pushed = [tag.pushed for tag in tags if tag.pushed is not None]
-            # Distribution knows no pull counts or creation times: keep what Wharf has.
-            pull_count = info.pull_count
-            if pull_count is None:
-                pull_count = current[2] if current else 0
-            target = [
-                info.description,
-                len(tags),
-                pull_count,
-                _aware(info.created) or (current[3] if current else None),
-                max(pushed) if pushed else _aware(info.updated),
-            ]
+            target = _repository_values(info, tags, current)
             if current is not None and target == current:
                 unchanged_ids.append(pk)
                 continue
@@ -524,8 +539,15 @@ class _Sync:
             )
         if unchanged_ids:
             Repository.objects.filter(id__in=unchanged_ids).update(synced=self.mark)
-        repository_ids = self._repository_ids(written, existing)
+        return self._repository_ids(written, existing)
 
+    def _write_tags(
+        self,
+        fetched: list[tuple[RepositoryInfo, list[TagInfo]]],
+        repository_ids: dict[tuple[int, str], int],
+        old_tags: dict[tuple[int, str], tuple[int, list]],
+    ) -> None:
+        """Upsert the tags that are new or changed; the ones seen again leave ``old_tags``."""
         new_tags: list[Tag] = []
         for info, tags in fetched:
             repository_id = repository_ids[(self.space_ids[info.space], info.name)]
@@ -547,10 +569,10 @@ class _Sync:
             unique_fields=["repository", "name"],
             update_fields=_TAG_FIELDS,
         )
-        # What is left of the old tags was not listed again: deleted upstream.
-        vanished = [pk for pk, _ in old_tags.values()]
-        for start in range(0, len(vanished), self.batch_size):
-            Tag.objects.filter(id__in=vanished[start : start + self.batch_size]).delete()
+
+    def _delete_tags(self, ids: list[int]) -> None:
+        for start in range(0, len(ids), self.batch_size):
+            Tag.objects.filter(id__in=ids[start : start + self.batch_size]).delete()
 
     def _read_tags(self, repository: str) -> list[TagInfo] | None:
         """One repository's tags, deduplicated, or None when it vanished since the listing."""
@@ -601,6 +623,23 @@ class _Sync:
             if not ids:
                 return
             Repository.objects.filter(id__in=ids).delete()
+
+
+def _repository_values(info: RepositoryInfo, tags: list[TagInfo], current: list | None) -> list:
+    """The values of _REPOSITORY_FIELDS the listing gives for a repository, ``current`` the
+    stored ones (None for a new repository)."""
+    pushed = [tag.pushed for tag in tags if tag.pushed is not None]
+    # Distribution knows no pull counts or creation times: keep what Wharf has.
+    pull_count = info.pull_count
+    if pull_count is None:
+        pull_count = current[2] if current else 0
+    return [
+        info.description,
+        len(tags),
+        pull_count,
+        _aware(info.created) or (current[3] if current else None),
+        max(pushed) if pushed else _aware(info.updated),
+    ]
 
 
 def _aware(moment: datetime | None) -> datetime | None:

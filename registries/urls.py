@@ -5,10 +5,10 @@ from registries import (
     login_views,
     matrix_views,
     robot_views,
-    token_views,
     views,
     workspace_views,
 )
+from registries.tokens import views as token_views
 
 app_name = "registries"
 
@@ -56,7 +56,7 @@ urlpatterns = [
     path("images/registries/<int:pk>/login/", login_views.login_command, name="login-command"),
     path("images/registries/<int:pk>/login/revoke/", login_views.revoke_login_command,
          name="login-command-revoke"),
-    # The Docker token service (registries/token_views.py): called by registries' clients.
+    # The Docker token service (registries/tokens/views.py): called by registries' clients.
     path("auth/token", token_views.token, name="token"),
     path("auth/certificates.pem", token_views.certificates, name="token-certificates"),
     # Harbor pull credentials' propagation status: Retry (registries/robot_views.py)

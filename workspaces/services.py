@@ -4,24 +4,28 @@ registries builds on workspaces, so the two functions here that reach registries
 deleted workspace, rotation when a member leaves) import it where they use it.
 """
 
+from typing import Literal
+
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal import audit
+from portal.audit import Actor
 from portal.errors import ServiceError
 from workspaces.models import Cluster, Membership, Namespace, Workspace
 
 
 @transaction.atomic
-def create_workspace(actor, *, name: str, description: str = "") -> Workspace:
+def create_workspace(actor: Actor, *, name: str, description: str = "") -> Workspace:
     workspace = Workspace.objects.create(name=name, description=description)
     audit.record(actor, "workspace.create", workspace, after={"name": name, "description": description})
     return workspace
 
 
 @transaction.atomic
-def update_workspace(workspace: Workspace, actor, *, description: str) -> Workspace:
+def update_workspace(workspace: Workspace, actor: Actor, *, description: str) -> Workspace:
     before = {"description": workspace.description}
     workspace.description = description
     workspace.save(update_fields=["description"])
@@ -40,7 +44,7 @@ def deletion_blockers(workspace: Workspace) -> dict[str, list[str]]:
 
 
 @transaction.atomic
-def delete_workspace(workspace: Workspace, actor) -> None:
+def delete_workspace(workspace: Workspace, actor: Actor) -> None:
     from registries import robots
 
     Workspace.objects.select_for_update().filter(pk=workspace.pk).get()
@@ -63,7 +67,7 @@ def delete_workspace(workspace: Workspace, actor) -> None:
 
 
 @transaction.atomic
-def add_member(workspace: Workspace, actor, *, user, role: str) -> Membership:
+def add_member(workspace: Workspace, actor: Actor, *, user: User, role: str) -> Membership:
     if Membership.objects.filter(workspace=workspace, user=user).exists():
         raise ServiceError(_("%(user)s is already a member of this workspace.")
                            % {"user": user.get_username()}, "username")
@@ -87,7 +91,7 @@ def _refuse_losing_last_admin(membership: Membership) -> None:
 
 
 @transaction.atomic
-def change_role(membership: Membership, actor, role: str) -> Membership:
+def change_role(membership: Membership, actor: Actor, role: str) -> Membership:
     if membership.role == role:
         return membership
     _refuse_losing_last_admin(membership)
@@ -100,7 +104,7 @@ def change_role(membership: Membership, actor, role: str) -> Membership:
 
 
 @transaction.atomic
-def remove_member(membership: Membership, actor) -> None:
+def remove_member(membership: Membership, actor: Actor | None) -> None:
     """Remove a member; with WHARF_ROTATE_ON_MEMBER_LEAVE (the default), the workspace's pull
     credentials rotate too: the workspace's secret is shared, and the member may have a copy."""
     _refuse_losing_last_admin(membership)
@@ -111,7 +115,7 @@ def remove_member(membership: Membership, actor) -> None:
     _rotate_after_leaving(workspace, actor, username)
 
 
-def _rotate_after_leaving(workspace: Workspace, actor, username: str) -> None:
+def _rotate_after_leaving(workspace: Workspace, actor: Actor | None, username: str) -> None:
     """Every way out of a workspace (page, API, admin, the identity provider) rotates alike."""
     from registries.services import rotate_pull_credentials
 
@@ -120,14 +124,15 @@ def _rotate_after_leaving(workspace: Workspace, actor, username: str) -> None:
 
 
 @transaction.atomic
-def create_cluster(actor, *, name: str, description: str = "") -> Cluster:
+def create_cluster(actor: Actor, *, name: str, description: str = "") -> Cluster:
     cluster = Cluster.objects.create(name=name, description=description)
     audit.record(actor, "cluster.create", cluster, after={"name": name})
     return cluster
 
 
 @transaction.atomic
-def create_namespace(actor, *, cluster: Cluster, name: str, workspace: Workspace | None = None) -> Namespace:
+def create_namespace(actor: Actor, *, cluster: Cluster, name: str,
+                     workspace: Workspace | None = None) -> Namespace:
     if Namespace.objects.filter(cluster=cluster, name=name).exists():
         raise ServiceError(_("Cluster %(cluster)s already has a namespace %(name)s.")
                            % {"cluster": cluster.name, "name": name}, "name")
@@ -138,7 +143,7 @@ def create_namespace(actor, *, cluster: Cluster, name: str, workspace: Workspace
 
 
 @transaction.atomic
-def bind_namespace(namespace: Namespace, actor, workspace: Workspace | None) -> Namespace:
+def bind_namespace(namespace: Namespace, actor: Actor, workspace: Workspace | None) -> Namespace:
     """Bind to ``workspace``, or unbind with None. A namespace in another workspace is refused."""
     # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to workspace.
     namespace = Namespace.objects.select_for_update(of=("self",)).select_related(
@@ -159,7 +164,7 @@ def bind_namespace(namespace: Namespace, actor, workspace: Workspace | None) -> 
 
 
 @transaction.atomic
-def delete_namespace(namespace: Namespace, actor) -> None:
+def delete_namespace(namespace: Namespace, actor: Actor) -> None:
     namespace = Namespace.objects.select_for_update(of=("self",)).select_related(
         "cluster", "workspace").get(pk=namespace.pk)
     audit.record(actor, "namespace.delete", namespace,
@@ -176,7 +181,7 @@ def delete_namespace(namespace: Namespace, actor) -> None:
 
 
 @transaction.atomic
-def grant_membership_by_sign_in(workspace: Workspace, *, user, role: str, provider: str) -> Membership:
+def grant_membership_by_sign_in(workspace: Workspace, *, user: User, role: str, provider: str) -> Membership:
     membership = Membership.objects.create(workspace=workspace, user=user, role=role,
                                            source=Membership.Source.PROVIDER)
     audit.record(None, "membership.sign_in_grant", workspace,
@@ -207,7 +212,14 @@ def revoke_membership_by_sign_in(membership: Membership, *, provider: str) -> No
     _rotate_after_leaving(workspace, None, username)
 
 
-def _sign_in_membership_changes(user, roles: dict[str, str], *, lock: bool):
+# What a sign-in changes: ("grant", workspace, role), ("change", membership, role) or
+# ("revoke", membership, None).
+SignInChange = (tuple[Literal["grant"], Workspace, str] | tuple[Literal["change"], Membership, str]
+                | tuple[Literal["revoke"], Membership, None])
+
+
+def _sign_in_membership_changes(user: User, roles: dict[str, str], *,
+                                lock: bool) -> tuple[list[SignInChange], list[str]]:
     """What it takes to make the provider-made memberships equal ``roles``: (changes, unknown
     workspace names). A change is ("grant", workspace, role), ("change", membership, role) or
     ("revoke", membership, None)."""
@@ -217,7 +229,7 @@ def _sign_in_membership_changes(user, roles: dict[str, str], *, lock: bool):
     if lock:
         memberships = memberships.select_for_update(of=("self",))
     current = {membership.workspace_id: membership for membership in memberships}
-    changes = []
+    changes: list[SignInChange] = []
     for workspace_id, membership in current.items():
         if membership.source != Membership.Source.PROVIDER:
             continue
@@ -231,25 +243,25 @@ def _sign_in_membership_changes(user, roles: dict[str, str], *, lock: bool):
     return changes, sorted(set(roles) - set(workspaces))
 
 
-def memberships_follow_sign_in(user, roles: dict[str, str]) -> bool:
+def memberships_follow_sign_in(user: User, roles: dict[str, str]) -> bool:
     """True when a sign-in with ``roles`` would change nothing (read only, takes no lock)."""
     return not _sign_in_membership_changes(user, roles, lock=False)[0]
 
 
 @transaction.atomic
-def sync_memberships_by_sign_in(user, roles: dict[str, str], *, provider: str) -> list[str]:
+def sync_memberships_by_sign_in(user: User, roles: dict[str, str], *, provider: str) -> list[str]:
     """Make the user's provider-made memberships equal ``roles`` ({workspace name: role}).
 
     Memberships made in Wharf stay as they are, also when the provider names their workspace.
     Returns the workspace names the provider named that do not exist in Wharf.
     """
     changes, unknown = _sign_in_membership_changes(user, roles, lock=True)
-    for kind, target, role in changes:
-        match kind:
-            case "grant":
-                grant_membership_by_sign_in(target, user=user, role=role, provider=provider)
-            case "change":
-                change_membership_by_sign_in(target, role=role, provider=provider)
-            case "revoke":
-                revoke_membership_by_sign_in(target, provider=provider)
+    for change in changes:
+        match change:
+            case ("grant", workspace, role):
+                grant_membership_by_sign_in(workspace, user=user, role=role, provider=provider)
+            case ("change", membership, role):
+                change_membership_by_sign_in(membership, role=role, provider=provider)
+            case ("revoke", membership, _):
+                revoke_membership_by_sign_in(membership, provider=provider)
     return unknown

@@ -77,6 +77,12 @@ def resolve_target(name, modules):
     return None
 
 
+def is_type_checking_block(node):
+    return isinstance(node, ast.If) and (
+        (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING"))
+
+
 def imported_names(tree, module, package):
     """(dotted name, at module level) for every import in a module."""
     base = module.split(".") if package else module.split(".")[:-1]
@@ -95,6 +101,9 @@ def imported_names(tree, module, package):
                 for alias in child.names:
                     # `from pkg import module` imports the module, `from module import name` the module.
                     yield f"{source}.{alias.name}", not in_function
+            if is_type_checking_block(child):
+                # Read by type checkers only: never runs, so it is no dependency.
+                continue
             function = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
             yield from walk(child, in_function or function)
 
@@ -186,6 +195,11 @@ def test_there_are_no_import_cycles(graph):
         for component in tangles(graph)
     ]
     assert not found, "import cycles:\n" + "\n".join(found)
+
+
+def test_imports_for_type_checkers_only_are_no_dependency():
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from b import c\nimport d\n")
+    assert [name for name, _ in imported_names(tree, "a", False)] == ["typing.TYPE_CHECKING", "d"]
 
 
 def test_the_cycle_finder_prints_a_cycle():

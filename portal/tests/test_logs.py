@@ -18,8 +18,8 @@ from portal.logs import RequestIdFilter
 from portal.models import AuditEvent
 from portal.tests.test_settings import ROOT, start_settings
 from registries import services, tokens
+from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from registries.models import PullCredential, Registry, RegistrySpace
-from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from workspaces.models import Cluster, Namespace
 
 LOGGERS = ["", "django", "django.request", "wharf", "httpx", "httpcore"]

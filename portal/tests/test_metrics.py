@@ -10,9 +10,9 @@ from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
 from registries import robots, tokens
+from registries.kinds.harbor.tests.harbor_double import API
 from registries.models import Registry, RegistrySpace
 from registries.sync import sync_registry
-from registries.tests.harbor_double import API
 from registries.tests.test_robots import bind, commit, credential, harbor  # noqa: F401 (fixtures)
 
 METRICS_TOKEN = "scrape-me-0123456789-abcdefghij"

@@ -389,7 +389,7 @@ class RepositoryDetailSerializer(serializers.ModelSerializer):
         return str(image_details.render_description(repository.description))
 
     def get_pull_count(self, repository) -> int | None:
-        return repository.pull_count if repository.space.registry.kind == "harbor" else None
+        return repository.pull_count if repository.space.registry.kind_plugin.pull_count else None
 
     def get_may_push(self, repository) -> bool:
         return access.can_push(self.context["request"].user, repository.space)

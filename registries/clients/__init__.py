@@ -25,18 +25,6 @@ from .base import (
     space_of,
 )
 
-
-def client_for(kind: str, connection: Connection) -> RegistryClient:
-    from .distribution import DistributionClient
-    from .harbor import HarborClient
-
-    clients = {"harbor": HarborClient, "distribution": DistributionClient}
-    try:
-        return clients[kind](connection)
-    except KeyError:
-        raise Unsupported(f"Unknown registry kind {kind!r}.") from None
-
-
 __all__ = [
     "AddressPolicy",
     "AddressRefused",
@@ -61,6 +49,5 @@ __all__ = [
     "TLSFailure",
     "Unreachable",
     "Unsupported",
-    "client_for",
     "space_of",
 ]

@@ -9,9 +9,10 @@ import ipaddress
 import re
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Self
 
 DEFAULT_TIMEOUT = 10.0
 # A socket timeout fires a hair early or late; a deadline this close to its end counts as reached.
@@ -248,10 +249,10 @@ class RegistryClient:
     def close(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def check(self, require_admin: bool = False) -> CheckResult:
@@ -283,8 +284,6 @@ class RegistryClient:
 
     # Image details, scans and deletion (the repository page) ----------------------------
 
-    supports_scanning = False
-
     def image_layers(self, repository: str, digest: str) -> tuple[PlatformLayers, ...]:
         """The layers of the image or index ``digest``, per platform."""
         raise NotImplementedError
@@ -305,6 +304,15 @@ class RegistryClient:
 
     def delete_repository(self, repository: str) -> None:
         raise NotImplementedError
+
+
+# From the Docker reference grammar (distribution's), shared by every kind that speaks
+# the Docker Registry v2 API; checked so names read from the catalog or the database
+# can never walk outside /v2/<name>/ in a URL.
+_NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+REPOSITORY_NAME = re.compile(rf"{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*")
+TAG_NAME = re.compile(r"[\w][\w.-]{0,127}")
+DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 
 
 def space_of(repository: str) -> str:
@@ -345,12 +353,12 @@ class RobotInfo:
         return tuple(sorted({namespace for kind, namespace, _, _ in self.permissions if kind == "project"}))
 
     @staticmethod
-    def pull_permissions(projects) -> tuple[tuple[str, str, str, str], ...]:
+    def pull_permissions(projects: Iterable[str]) -> tuple[tuple[str, str, str, str], ...]:
         """What a Wharf robot should hold: ``repository:pull`` on each of ``projects``."""
         return tuple(sorted(("project", project, *PULL_ACCESS) for project in set(projects)))
 
     @staticmethod
-    def login_permissions(pull, push) -> tuple[tuple[str, str, str, str], ...]:
+    def login_permissions(pull: Iterable[str], push: Iterable[str]) -> tuple[tuple[str, str, str, str], ...]:
         """A login robot's: pull on ``pull``, pull and push on ``push``."""
         pulled = set(pull) | set(push)
         return tuple(sorted({("project", project, *PULL_ACCESS) for project in pulled}

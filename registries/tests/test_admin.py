@@ -10,8 +10,8 @@ from django.utils.html import escape
 
 from portal.models import AuditEvent
 from registries import services
+from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding, SyncRun
-from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from portal.models import AuditEvent
 from registries import services
+from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from registries.models import Registry, RegistrySpace, SpaceBinding, SyncRun
-from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from workspaces.models import Workspace
 
 NON_ADMINS = ["ws_admin", "ws_editor", "ws_viewer", "outsider"]

@@ -16,8 +16,8 @@ from rest_framework.test import APIClient
 from conftest import make_user
 from portal.models import AuditEvent
 from registries import services
+from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from registries.models import Registry, RegistrySpace, SyncRun
-from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 
 MEMBERS = ["ws_admin", "ws_editor", "ws_viewer"]
 LOOPBACK_REFUSED = "a loopback address, which workspace registries may not use"

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from portal.models import AuditEvent
 from registries import sync
+from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER, API
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, Tag
-from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER, API
 from testkit.access import api_as
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 from conftest import make_user
 from portal.models import AuditEvent
 from registries import login_commands, robots
+from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from registries.models import LoginCredential, Registry, RegistrySpace, SpaceBinding
-from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from registries.tests.test_token_service import SERVICE, access_of, ask, basic, templates  # noqa: F401
 from registries.tokens import create_signing_key
 from workspaces.models import Membership

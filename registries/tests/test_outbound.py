@@ -29,7 +29,7 @@ from portal.models import AuditEvent
 from registries import addresses
 from registries.addresses import refused_reason
 from registries.clients import AddressRefused, BadAnswer, Connection, Deadline, RegistryTimeout
-from registries.clients.distribution import DistributionClient
+from registries.kinds.distribution.client import DistributionClient
 from registries.models import Registry, RegistrySpace, SyncRun
 from registries.sync import sync_registry
 from registries.tests.real_registry import Certificate, make_certificate

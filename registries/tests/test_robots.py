@@ -22,9 +22,9 @@ from django.utils.timezone import now as timezone_now
 from portal.models import AuditEvent
 from registries import robots, services
 from registries.clients.base import RobotInfo
+from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER, API, HarborDouble
 from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
 from registries.pull_secrets import covered_registries, secret_manifest
-from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER, API, HarborDouble
 from workspaces import services as workspace_services
 from workspaces.models import Cluster, Namespace, Workspace
 

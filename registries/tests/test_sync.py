@@ -18,10 +18,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from registries import sync as sync_module
+from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER, HarborDouble
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, SyncRun, Tag
 from registries.sync import ABANDONED, DEMO_REFUSAL, sync_registry
 from registries.tasks import enqueue_sync
-from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER, HarborDouble
 
 pytestmark = pytest.mark.integration
 

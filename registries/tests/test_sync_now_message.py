@@ -72,7 +72,7 @@ def test_unhealthy_reason_is_shown_once_on_the_registry_page(client, admin, unre
 
 def test_a_successful_sync_now_says_so(client, admin, harbor_double):
     from registries import services
-    from registries.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
+    from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 
     registry = services.save_registry(Registry(name="harbor-main", kind="harbor", url=harbor_double.url,
                                                username=ADMIN_USER), admin, password=ADMIN_PASSWORD)

@@ -18,6 +18,8 @@ from portal.api import tokens as api_tokens
 from portal.models import AuditEvent
 from registries import access, services, tokens
 from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding, TokenSigningKey
+from registries.tokens import compiled, principals
+from registries.tokens.grant import grant
 from workspaces.models import Workspace
 
 TOKEN_URL = "/auth/token"
@@ -61,7 +63,7 @@ def world(db, workspace, other_workspace, signing_key):
 @pytest.fixture(params=[True, False], ids=["templates", "orm"])
 def templates(request, monkeypatch):
     """Both ways of running the token service's queries: compiled templates, and the ORM."""
-    monkeypatch.setattr(tokens, "USE_TEMPLATES", request.param)
+    monkeypatch.setattr(compiled, "USE_TEMPLATES", request.param)
     return request.param
 
 
@@ -164,7 +166,7 @@ def principal_for(name, world, request):
 def test_grant_on_a_platform_registry_follows_the_access_rule(templates, world, request, name):
     principal = principal_for(name, world, request)
     scopes = tokens.parse_scopes([f"repository:{repo}:{PULL_PUSH}" for repo in ALL])
-    granted = {entry["name"]: entry["actions"] for entry in tokens.grant(principal, world["tok"], scopes)}
+    granted = {entry["name"]: entry["actions"] for entry in grant(principal, world["tok"], scopes)}
     assert granted == EXPECTED_TOK[name]
 
 
@@ -183,7 +185,7 @@ def test_catalog_is_for_whoever_manages_the_registry(world, admin, ws_admin, ws_
     catalog = tokens.parse_scopes(["registry:catalog:*"])
 
     def gets(principal, registry):
-        return tokens.grant(principal, registry, catalog) == [
+        return grant(principal, registry, catalog) == [
             {"type": "registry", "name": "catalog", "actions": ["*"]}]
 
     as_user = lambda user: tokens.Principal(subject=user.username, user=user)  # noqa: E731
@@ -200,22 +202,22 @@ def test_star_and_unknown_actions_and_types_grant_only_what_is_allowed(world, ad
     scopes = tokens.parse_scopes(["repository:priv/app:*", "repository:pub/app:delete",
                                   "repository(plugin):pub/app:pull", "thing:pub:pull",
                                   "registry:other:*", "registry:catalog:pull"])
-    assert tokens.grant(principal, world["tok"], scopes) == [
+    assert grant(principal, world["tok"], scopes) == [
         {"type": "repository", "name": "priv/app", "actions": ["pull", "push"]}]
 
 
 def test_grant_ignores_wharfs_health_view_but_not_missing_spaces(world):
     Registry.objects.filter(pk=world["tok"].pk).update(status="unhealthy")
     scopes = tokens.parse_scopes(["repository:pub/app:pull"])
-    assert tokens.grant(tokens.ANONYMOUS, world["tok"], scopes)
+    assert grant(tokens.ANONYMOUS, world["tok"], scopes)
     RegistrySpace.objects.filter(pk=world["spaces"]["pub"].pk).update(missing=True)
-    assert tokens.grant(tokens.ANONYMOUS, world["tok"], scopes) == []
+    assert grant(tokens.ANONYMOUS, world["tok"], scopes) == []
 
 
 def test_visibility_change_applies_to_the_next_grant(world, admin):
     scopes = tokens.parse_scopes(["repository:pub/app:pull"])
     services.set_visibility(world["spaces"]["pub"], admin, "private")
-    assert tokens.grant(tokens.ANONYMOUS, world["tok"], scopes) == []
+    assert grant(tokens.ANONYMOUS, world["tok"], scopes) == []
 
 
 # -- access.py additions ---------------------------------------------------------------------
@@ -601,11 +603,11 @@ def test_a_shape_the_orm_does_not_parameterise_is_never_templated(db, caplog):
     from registries.models import RegistrySpace as Space
 
     # The placeholder is asked for but not used: the template would run with a wrong query.
-    template = tokens._template(("test-shape",), lambda placeholders: (
+    template = compiled.template(("test-shape",), lambda placeholders: (
         placeholders.text("unused"), Space.objects.filter(name="x"))[1])
     assert template is None
     assert "cannot be templated" in caplog.text
-    assert tokens._templates[("default", "test-shape")] is None
+    assert compiled.templates[("default", "test-shape")] is None
 
 
 def test_templates_and_orm_agree_on_every_grant(world, request, monkeypatch):
@@ -614,17 +616,17 @@ def test_templates_and_orm_agree_on_every_grant(world, request, monkeypatch):
     for name in sorted(EXPECTED_TOK):
         principal = principal_for(name, world, request)
         for registry in (world["tok"],):
-            monkeypatch.setattr(tokens, "USE_TEMPLATES", True)
-            templated = tokens.grant(principal, registry, scopes)
-            monkeypatch.setattr(tokens, "USE_TEMPLATES", False)
-            assert tokens.grant(principal, registry, scopes) == templated, (name, registry)
+            monkeypatch.setattr(compiled, "USE_TEMPLATES", True)
+            templated = grant(principal, registry, scopes)
+            monkeypatch.setattr(compiled, "USE_TEMPLATES", False)
+            assert grant(principal, registry, scopes) == templated, (name, registry)
 
 
 def test_a_stale_workspace_secret_is_refused_without_password_hashing(client, world, monkeypatch):
     def must_not_run(*args, **kwargs):
         raise AssertionError("password hashing for a workspace credential")
 
-    monkeypatch.setattr(tokens, "password_authenticate", must_not_run)
+    monkeypatch.setattr(principals, "password_authenticate", must_not_run)
     username, secret = world["creds"]["payments"]
     assert ask(client, [], auth=basic(username, secret + "-old")).status_code == 401
     assert ask(client, [], auth=basic(username, secret)).status_code == 200

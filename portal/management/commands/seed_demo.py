@@ -171,8 +171,8 @@ class Command(BaseCommand):
             for repo_index, (repo_name, tags) in enumerate(repositories.items()):
                 # Harbor names always carry the project; Docker Registry's "library" space
                 # holds the names without a slash.
-                in_library = registry.kind == Registry.Kind.DISTRIBUTION and space_name == "library"
-                full_name = repo_name if in_library else f"{space_name}/{repo_name}"
+                unprefixed = space_name == registry.kind_plugin.unprefixed_space
+                full_name = repo_name if unprefixed else f"{space_name}/{repo_name}"
                 pushed = now - timedelta(days=repo_index * 3 + 1)
                 repository, _ = Repository.objects.update_or_create(
                     space=space, name=full_name,

@@ -47,7 +47,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 # Two racing --create runs could both get here; harmless, as the newest key signs
                 # and the bundle carries both.
-                if tokens._keys_of(registry).exists():
+                if tokens.keys_of(registry).exists():
                     raise CommandError(
                         f"A signing key exists already for {what}; use --rotate to replace it.")
                 key = tokens.create_signing_key(registry)
@@ -57,7 +57,7 @@ class Command(BaseCommand):
                               f"({self._bundle_hint(registry)}).")
             return
         with transaction.atomic():
-            old = tokens._keys_of(registry).filter(retired__isnull=True).first()
+            old = tokens.keys_of(registry).filter(retired__isnull=True).first()
             key = tokens.rotate_signing_key(registry)
             audit.record(None, "token_key.rotate", key, before={"id": old.pk if old else None},
                          after={"id": key.pk, "registry": registry.name if registry else None})
@@ -69,7 +69,7 @@ class Command(BaseCommand):
             "key's tokens.")
 
     def _registry(self, name: str) -> Registry:
-        registry = Registry.objects.filter(name=name, kind=Registry.Kind.DISTRIBUTION,
+        registry = Registry.objects.filter(name=name, kind__in=Registry.kinds_supporting("token_service"),
                                            scope=Registry.Scope.PLATFORM).first()
         if registry is None:
             raise CommandError(f"No Admin Docker Registry named {name!r}.")

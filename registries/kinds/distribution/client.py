@@ -16,13 +16,17 @@ import json
 import re
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .base import (
+from registries.clients.base import (
+    DIGEST,
+    REPOSITORY_NAME,
+    TAG_NAME,
     AddressRefused,
     AuthenticationFailed,
     BadAnswer,
@@ -47,7 +51,7 @@ from .base import (
     plain_reason,
     space_of,
 )
-from .transport import GuardedTransport
+from registries.clients.transport import GuardedTransport
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -72,12 +76,6 @@ CATALOG_SCOPE = "registry:catalog:*"
 # A registry behind a proxy and object storage needs two or three; more is a loop.
 MAX_REDIRECTS = 5
 
-# From distribution's reference grammar; checked so names read from the catalog or the database
-# can never walk outside /v2/<name>/ in a URL.
-_NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
-REPOSITORY_NAME = re.compile(rf"{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*")
-TAG_NAME = re.compile(r"[\w][\w.-]{0,127}")
-DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 _CHALLENGE_PARAM = re.compile(r'([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 
@@ -214,10 +212,11 @@ class DistributionClient(RegistryClient):
             "A Docker Registry has no robot accounts; Wharf's token service issues its pull credentials."
         )
 
-    def create_robot(self, name: str, projects, description: str = "") -> RobotInfo:
+    def create_robot(self, name: str, projects: Iterable[str], description: str = "") -> RobotInfo:
         raise self._no_robots()
 
-    def update_robot_projects(self, robot_id: int, name: str, projects, description: str = "") -> None:
+    def update_robot_projects(self, robot_id: int, name: str, projects: Iterable[str],
+                              description: str = "") -> None:
         raise self._no_robots()
 
     def delete_robot(self, robot_id: int) -> None:
@@ -335,7 +334,7 @@ class DistributionClient(RegistryClient):
         if response.status_code == 404 and not missing_ok:
             raise NotFound(f"{self._where} has no manifest {digest} in {repository}")
 
-    def _manifest(self, repository: str, scope: str, digest: str) -> dict:
+    def _manifest(self, repository: str, scope: str, digest: str) -> dict[str, Any]:
         response = self._request(
             f"/v2/{repository}/manifests/{digest}",
             scope=scope,
@@ -344,7 +343,7 @@ class DistributionClient(RegistryClient):
         )
         return _json_object(response, f"{self._where} sent a manifest that")
 
-    def _platform_layers(self, repository: str, scope: str, digest: str, manifest: dict,
+    def _platform_layers(self, repository: str, scope: str, digest: str, manifest: dict[str, Any],
                          platform: str) -> PlatformLayers:
         config = manifest.get("config") or {}
         details = self._read_config(repository, scope, config) if isinstance(config, dict) else None
@@ -370,7 +369,7 @@ class DistributionClient(RegistryClient):
     # -- manifests -----------------------------------------------------------------------
 
     def _describe(
-        self, repository: str, scope: str, manifest: dict, response: httpx.Response
+        self, repository: str, scope: str, manifest: dict[str, Any], response: httpx.Response
     ) -> tuple[int | None, datetime | None, tuple[str, ...]]:
         media_type = manifest.get("mediaType") or response.headers.get("Content-Type", "")
         media_type = media_type.split(";")[0].strip()
@@ -382,11 +381,12 @@ class DistributionClient(RegistryClient):
         return None, None, ()
 
     def _describe_image(
-        self, repository: str, scope: str, manifest: dict
+        self, repository: str, scope: str, manifest: dict[str, Any]
     ) -> tuple[int | None, datetime | None, tuple[str, ...]]:
         config = manifest.get("config") or {}
         size = _descriptor_sizes([config, *(manifest.get("layers") or [])])
-        pushed, platforms = None, ()
+        pushed: datetime | None = None
+        platforms: tuple[str, ...] = ()
         details = self._read_config(repository, scope, config)
         if details:
             # Distribution records no push time; the image's build time is the nearest thing.
@@ -396,7 +396,7 @@ class DistributionClient(RegistryClient):
         return size, pushed, platforms
 
     def _describe_index(
-        self, repository: str, scope: str, index: dict
+        self, repository: str, scope: str, index: dict[str, Any]
     ) -> tuple[int | None, datetime | None, tuple[str, ...]]:
         """Platforms come from the index itself. The size is the sum over the platforms' images,
         which needs one manifest request per platform: the index only gives the sizes of the
@@ -435,7 +435,7 @@ class DistributionClient(RegistryClient):
                 pushed = _parse_time(details.get("created"))
         return (total if children else None), pushed, platforms
 
-    def _read_config(self, repository: str, scope: str, config: dict) -> dict | None:
+    def _read_config(self, repository: str, scope: str, config: dict[str, Any]) -> dict[str, Any] | None:
         digest = config.get("digest", "")
         size = config.get("size")
         if (
@@ -483,10 +483,10 @@ class DistributionClient(RegistryClient):
                 if isinstance(tag, str) and TAG_NAME.fullmatch(tag):
                     yield tag
 
-    def _pages(self, path: str, scope: str, what: str) -> Iterator[dict]:
+    def _pages(self, path: str, scope: str, what: str) -> Iterator[dict[str, Any]]:
         """Follow ``Link: <…>; rel="next"`` from page to page, one page in memory at a time."""
         url: str = path
-        params: dict | None = {"n": self.page_size}
+        params: dict[str, Any] | None = {"n": self.page_size}
         while True:
             response = self._request(url, params=params, scope=scope, what=what)
             yield _json_object(response, f"{self._where} sent a page of {what} that")
@@ -511,8 +511,8 @@ class DistributionClient(RegistryClient):
         path: str,
         *,
         scope: str,
-        params: dict | None = None,
-        headers: dict | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
         what: str = "the request",
         accept_statuses: tuple[int, ...] = (),
         method: str = "GET",
@@ -549,7 +549,8 @@ class DistributionClient(RegistryClient):
     def _url(self, path: str) -> str:
         return str(self._base.copy_with(path=self._base.path.rstrip("/") + path))
 
-    def _get(self, url: str, *, params=None, headers=None, where: str, method: str = "GET",
+    def _get(self, url: str, *, params: tuple[tuple[str, str], ...] | dict[str, Any] | None = None,
+             headers: Mapping[str, str] | None = None, where: str, method: str = "GET",
              content: bytes | None = None) -> httpx.Response:
         try:
             return self._http.request(method, url, params=params, headers=headers, content=content)
@@ -604,7 +605,7 @@ class DistributionClient(RegistryClient):
             params.append(("account", self.connection.username))
             headers["Authorization"] = _basic(self.connection)
         try:
-            response = self._get(str(realm), params=params, headers=headers, where=where)
+            response = self._get(str(realm), params=tuple(params), headers=headers, where=where)
         except AddressRefused as refused:
             if refused.host != _raw_host(realm):
                 raise
@@ -766,7 +767,7 @@ def _is_json_object(response: httpx.Response) -> bool:
         return False
 
 
-def _json_object(response: httpx.Response, subject: str) -> dict:
+def _json_object(response: httpx.Response, subject: str) -> dict[str, Any]:
     try:
         body = json.loads(response.content)
     except ValueError:
@@ -776,14 +777,15 @@ def _json_object(response: httpx.Response, subject: str) -> dict:
     return body
 
 
-def _descriptor_sizes(descriptors: list) -> int | None:
+def _descriptor_sizes(descriptors: list[Any]) -> int | None:
     sizes = [item.get("size") for item in descriptors if isinstance(item, dict)]
-    if not sizes or not all(isinstance(size, int) and size >= 0 for size in sizes):
+    counted = [size for size in sizes if isinstance(size, int) and size >= 0]
+    if not sizes or len(counted) != len(sizes):
         return None
-    return sum(sizes)
+    return sum(counted)
 
 
-def _platform(details: dict) -> str:
+def _platform(details: dict[str, Any]) -> str:
     os_name, architecture = details.get("os"), details.get("architecture")
     if not isinstance(os_name, str) or not isinstance(architecture, str):
         return ""

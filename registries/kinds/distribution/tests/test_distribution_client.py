@@ -24,7 +24,7 @@ from registries.clients.base import (
     TLSFailure,
     Unreachable,
 )
-from registries.clients.distribution import DistributionClient
+from registries.kinds.distribution.client import DistributionClient
 from registries.tests.real_registry import htpasswd_line, make_certificate, require_binary
 
 pytestmark = pytest.mark.integration

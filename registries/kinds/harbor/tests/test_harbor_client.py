@@ -25,8 +25,8 @@ from registries.clients.base import (
     TLSFailure,
     Unreachable,
 )
-from registries.clients.harbor import PAGE_SIZE, HarborClient
-from registries.tests.harbor_double import API, HarborDouble
+from registries.kinds.harbor.client import PAGE_SIZE, HarborClient
+from registries.kinds.harbor.tests.harbor_double import API, HarborDouble
 
 pytestmark = pytest.mark.integration
 

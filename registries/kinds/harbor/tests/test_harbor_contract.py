@@ -24,14 +24,14 @@ import pytest
 import yaml
 
 from registries.clients.base import RegistryError
-from registries.clients.harbor import HarborClient
-from registries.tests.harbor_double import API, HarborDouble
+from registries.kinds.harbor.client import HarborClient
+from registries.kinds.harbor.tests.harbor_double import API, HarborDouble
 
 pytestmark = pytest.mark.integration
 
 SWAGGER_ENV = "WHARF_HARBOR_SWAGGER"
 DEFAULT_SWAGGER = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "harbor" / "swagger.yaml"
+    Path(__file__).resolve().parents[4].parent / "shared" / "reference" / "harbor" / "swagger.yaml"
 )
 # Statuses Harbor's middleware and go-swagger's parameter validation give on any operation,
 # whether or not the operation lists them. Their body is always Harbor's Errors shape.

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import http.cookiejar
 import ssl
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from .base import (
+from registries.clients.base import (
     PULL_ACCESS,
     SCAN_COMPLETE,
     SCAN_ERROR,
@@ -57,7 +58,7 @@ from .base import (
     deadline_timeout,
     plain_reason,
 )
-from .transport import GuardedTransport
+from registries.clients.transport import GuardedTransport
 
 API = "/api/v2.0"
 # Harbor answers 422 to anything larger.
@@ -78,16 +79,16 @@ class _NoCookies(http.cookiejar.CookiePolicy):
     rfc2965 = False
     hide_cookie2 = True
 
-    def set_ok(self, cookie, request) -> bool:
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
         return False
 
-    def return_ok(self, cookie, request) -> bool:
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
         return False
 
-    def domain_return_ok(self, domain, request) -> bool:
+    def domain_return_ok(self, domain: str, request: urllib.request.Request) -> bool:
         return False
 
-    def path_return_ok(self, path, request) -> bool:
+    def path_return_ok(self, path: str, request: urllib.request.Request) -> bool:
         return False
 
 
@@ -224,12 +225,10 @@ class HarborClient(RegistryClient):
 
     # -- image details, scans and deletion -----------------------------------------------
 
-    supports_scanning = True
-
     def image_layers(self, repository: str, digest: str) -> tuple[PlatformLayers, ...]:
         """Harbor serves the registry API (v2) with its own token service, which accepts the
         same account: the manifests and configs are read there, as from any registry."""
-        from .distribution import DistributionClient
+        from registries.kinds.distribution.client import DistributionClient
 
         with DistributionClient(self.connection) as registry:
             try:
@@ -296,13 +295,14 @@ class HarborClient(RegistryClient):
     # Harbor stores robot names without its (configurable) prefix and answers with it, so the
     # name a caller gets back is the one to log in with and to send back in an update.
 
-    def create_robot(self, name: str, projects, description: str = "") -> RobotInfo:
+    def create_robot(self, name: str, projects: Iterable[str], description: str = "") -> RobotInfo:
         """Create a robot that may pull from ``projects``; the answer carries its secret."""
         projects = sorted(set(projects))
         return self._create_robot(_robot_body(name, projects, description), projects,
                                   RobotInfo.pull_permissions(projects))
 
-    def create_login_robot(self, name: str, pull, push, description: str, days: int) -> RobotInfo:
+    def create_login_robot(self, name: str, pull: Iterable[str], push: Iterable[str], description: str,
+                           days: int) -> RobotInfo:
         """Create a robot expiring after ``days`` (Harbor counts whole days) that may pull from
         ``pull`` and pull and push into ``push``; the answer carries its secret."""
         permissions = RobotInfo.login_permissions(pull, push)
@@ -316,7 +316,8 @@ class HarborClient(RegistryClient):
                     for project in projects]}
         return self._create_robot(body, projects, permissions)
 
-    def _create_robot(self, body: dict[str, Any], projects: list[str], permissions) -> RobotInfo:
+    def _create_robot(self, body: dict[str, Any], projects: list[str],
+                      permissions: tuple[tuple[str, str, str, str], ...]) -> RobotInfo:
         name = body["name"]
         response = self._send(
             "POST",
@@ -332,15 +333,15 @@ class HarborClient(RegistryClient):
             },
         )
         created = self._json(response, dict, "the created robot account")
-        robot_id, full_name, secret = created.get("id"), created.get("name"), created.get("secret")
-        if _int(robot_id) is None or not isinstance(full_name, str) or not full_name:
+        robot_id, full_name, secret = _int(created.get("id")), created.get("name"), created.get("secret")
+        if robot_id is None or not isinstance(full_name, str) or not full_name:
             raise BadAnswer(
                 f"Harbor at {self.where} created a robot account but did not say its id and name."
             )
         if not isinstance(secret, str) or not secret:
             raise BadAnswer(f"Harbor at {self.where} created robot account {full_name} without a secret.")
         return RobotInfo(
-            id=_int(robot_id),
+            id=robot_id,
             name=full_name,
             secret=secret,
             description=body["description"],
@@ -348,7 +349,8 @@ class HarborClient(RegistryClient):
             permissions=permissions,
         )
 
-    def update_robot_projects(self, robot_id: int, name: str, projects, description: str = "") -> None:
+    def update_robot_projects(self, robot_id: int, name: str, projects: Iterable[str],
+                              description: str = "") -> None:
         """Replace the robot's permissions with pull on ``projects`` (and re-enable it).
 
         Harbor's update takes the whole robot: ``name`` must be the full name it answered with
@@ -411,7 +413,7 @@ class HarborClient(RegistryClient):
         robot_id, name = _int(robot.get("id")), robot.get("name")
         if robot_id is None or not isinstance(name, str) or not name:
             raise BadAnswer(f"Harbor at {self.where} sent a robot account without an id or name.")
-        permissions = set()
+        permissions: set[tuple[str, str, str, str]] = set()
         for permission in _list(robot.get("permissions")):
             if not isinstance(permission, dict):
                 continue
@@ -419,8 +421,8 @@ class HarborClient(RegistryClient):
             for access in _list(permission.get("access")):
                 if not isinstance(access, dict) or access.get("effect") == "deny":
                     continue
-                entry = (kind, namespace, access.get("resource"), access.get("action"))
-                permissions.add(tuple(str(part) if part is not None else "" for part in entry))
+                permissions.add((_text(kind), _text(namespace), _text(access.get("resource")),
+                                 _text(access.get("action"))))
         description, level = robot.get("description"), robot.get("level")
         duration = robot.get("duration")
         return RobotInfo(
@@ -632,7 +634,7 @@ class HarborClient(RegistryClient):
             return response
         raise self._error(response=response, overrides=overrides)
 
-    def _json(self, response: httpx.Response, shape: type, what: str) -> Any:
+    def _json[T](self, response: httpx.Response, shape: type[T], what: str) -> T:
         try:
             data = response.json()
         except ValueError:
@@ -773,7 +775,16 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _list(value: Any) -> list:
+def _text(value: Any) -> str:
+    return str(value) if value is not None else ""
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
     # Harbor sends null, not [], for empty lists.
     return value if isinstance(value, list) else []
 
@@ -833,10 +844,10 @@ def _scan_overview(overview: Any) -> ScanOverview:
         if isinstance(overview, dict) else None
     if report is None:
         return ScanOverview(status=SCAN_NOT_SCANNED)
-    summary = report.get("summary") if isinstance(report.get("summary"), dict) else {}
-    by_severity = summary.get("summary") if isinstance(summary.get("summary"), dict) else {}
+    summary = _object(report.get("summary"))
+    by_severity = _object(summary.get("summary"))
     counts = tuple((severity, _int(by_severity.get(severity)) or 0) for severity in SEVERITIES)
-    scanner = report.get("scanner") if isinstance(report.get("scanner"), dict) else {}
+    scanner = _object(report.get("scanner"))
     name = " ".join(str(scanner.get(key)) for key in ("name", "version") if scanner.get(key))
     severity = report.get("severity")
     return ScanOverview(
