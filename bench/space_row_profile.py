@@ -54,10 +54,8 @@ PARTS = [
 
 
 def load(spaces: int, workspaces: int) -> dict:
-    from django.contrib.auth.models import Group, User
-
-    from portal.permissions import ADMIN_GROUP
     from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
+    from testkit.personas import make_user
     from workspaces.models import Workspace
 
     now = datetime.datetime.now(datetime.UTC)
@@ -76,8 +74,7 @@ def load(spaces: int, workspaces: int) -> dict:
                        state="failed" if n == 0 else "done", attempts=3 if n == 0 else 1,
                        error="Harbor answered 500 Internal Server Error" if n == 0 else "")
         for n, team in enumerate(teams))
-    admin = User.objects.create_user("rows-admin", password="rows-admin-password")
-    admin.groups.add(Group.objects.get(name=ADMIN_GROUP))
+    admin = make_user("rows-admin", admin=True, password="rows-admin-password")
     return {"registry": registry, "admin": admin}
 
 
