@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +46,21 @@ def validate_no_userinfo(url: str) -> None:
               "enter them in the Username and Password fields."),
             code="userinfo",
         )
+
+
+class RegistryQuerySet(models.QuerySet):
+    def platform(self):
+        return self.filter(scope=Registry.Scope.PLATFORM)
+
+    def of_workspace(self, workspace):
+        return self.filter(scope=Registry.Scope.WORKSPACE, workspace=workspace)
+
+    def with_space_count(self):
+        """``space_count`` per registry, counted from the (registry) index in a subquery rather
+        than by joining every space, which also keeps other annotations' counts right."""
+        counts = (RegistrySpace.objects.filter(registry=models.OuterRef("pk")).order_by()
+                  .values("registry").annotate(n=models.Count("pk")).values("n"))
+        return self.annotate(space_count=Coalesce(models.Subquery(counts), 0))
 
 
 class Registry(models.Model):
@@ -109,6 +125,8 @@ class Registry(models.Model):
     storage_used = models.BigIntegerField(_("storage used"), null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
     updated = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
+
+    objects = RegistryQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -267,6 +285,11 @@ class RegistrySpace(models.Model):
         return min(ends) if ends else None
 
 
+class SpaceBindingQuerySet(models.QuerySet):
+    def in_registry(self, registry):
+        return self.filter(space__registry=registry)
+
+
 class SpaceBinding(models.Model):
     space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE, related_name="bindings",
                               verbose_name=_("space"))
@@ -279,6 +302,8 @@ class SpaceBinding(models.Model):
     # When the binding ends: ``manage.py expire_bindings`` (every minute) unbinds it then,
     # through the same service as the dialog. Null: it lasts until someone unbinds it.
     expires = models.DateTimeField(_("ends"), null=True, blank=True, db_index=True)
+
+    objects = SpaceBindingQuerySet.as_manager()
 
     class Meta:
         ordering = ["space", "workspace__name"]

@@ -6,7 +6,6 @@ them; only the workspace's admins change them; everyone else gets 404.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from portal.decorators import refusal
 from portal.inputs import id_or_none
 from portal.permissions import can
 from registries import services
+from registries.api.filters import RegistryFilter
 from registries.forms import WorkspaceRegistryForm
 from registries.models import Registry, SyncRun
 from registries.tasks import enqueue_sync
@@ -44,8 +44,9 @@ def workspace_registry_list(request):
         selected = next((w for w in workspaces if str(w.pk) == request.GET["workspace"]), None)
         if selected is None:
             raise Http404
-    registries = (Registry.objects.filter(scope=Registry.Scope.WORKSPACE, workspace=selected)
-                  .annotate(space_count=Count("spaces")).order_by("name"))
+    filters = RegistryFilter(request.GET, queryset=Registry.objects.of_workspace(selected)
+                             .with_space_count().order_by("name"))
+    registries = filters.qs
     return render(request, "registries/workspace_registry_list.html", {
         "workspaces": workspaces, "selected": selected, "registries": registries,
         "may_manage": can(request.user, "manage_workspace_registries", selected),

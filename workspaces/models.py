@@ -16,6 +16,10 @@ class WorkspaceQuerySet(models.QuerySet):
             return self.none()
         return self.filter(memberships__user=user)
 
+    def with_counts(self):
+        return self.annotate(member_count=models.Count("memberships", distinct=True),
+                             namespace_count=models.Count("namespaces", distinct=True))
+
 
 class NamespaceQuerySet(models.QuerySet):
     def visible_to(self, user):

@@ -51,3 +51,11 @@ class AuditEventFilter(django_filters.FilterSet):
         model = AuditEvent
         form = PeriodForm
         fields = ["actor", "action", "target", "since", "until"]
+
+
+def cleaned(filters: django_filters.FilterSet, name: str, default=""):
+    """The value a page's filter form shows again: as the FilterSet read it, or ``default`` when
+    it was missing or refused (a refused value filters nothing, on the pages and in the API)."""
+    filters.is_valid()
+    value = filters.form.cleaned_data.get(name)
+    return default if value in (None, "") else value

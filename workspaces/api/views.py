@@ -6,7 +6,6 @@ a role failure is 403, and every write goes through a service that records its a
 """
 
 from django.conf import settings
-from django.db.models import Count
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -175,8 +174,7 @@ class WorkspaceRegistryViewSet(InWorkspace, RegistryWritesMixin, viewsets.ModelV
     def get_queryset(self):
         if self.fake():
             return Registry.objects.none()
-        return (Registry.objects.filter(scope=Registry.Scope.WORKSPACE, workspace=self.get_workspace())
-                .annotate(space_count=Count("spaces")).order_by("name"))
+        return Registry.objects.of_workspace(self.get_workspace()).with_space_count().order_by("name")
 
     def new_registry_fields(self) -> dict:
         return {"scope": Registry.Scope.WORKSPACE, "workspace": self.get_workspace()}
