@@ -18,11 +18,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from access_requests.links import explainer_request_link, request_link
+from portal.api.filters import cleaned
 from portal.htmx import render_page
-from portal.inputs import id_or_none, search_term
+from portal.inputs import id_or_none
 from portal.permissions import is_admin
 from portal.urlmakers import url_maker
 from registries import access, explain, image_details, imagerefs, login_commands, services
+from registries.api.filters import RepositoryFilter
 from registries.clients.distribution import DIGEST
 from registries.forms import ConfirmDeletionForm
 from registries.login_views import push_commands
@@ -87,13 +89,12 @@ def images(request):
         workspace = next((w for w in workspaces if w.pk == chosen), None)
         if workspace is None:
             raise Http404
-    q = search_term(request.GET)
     spaces = access.spaces_for_workspace(workspace, healthy_only=False)
-    repositories = access.repositories_to_list(spaces).select_related("space__registry").only(
-        *LISTED_COLUMNS).order_by("name", "pk")
-    if q:
-        repositories = repositories.filter(name__icontains=q)
-    page = CappedCountPaginator(repositories, IMAGES_PER_PAGE).get_page(request.GET.get("page"))
+    repositories = (access.repositories_to_list(spaces).select_related("space__registry")
+                    .only(*LISTED_COLUMNS).order_by("name", "pk"))
+    filters = RepositoryFilter(request.GET, queryset=repositories)
+    q = cleaned(filters, "q")
+    page = CappedCountPaginator(filters.qs, IMAGES_PER_PAGE).get_page(request.GET.get("page"))
     context = {"workspaces": workspaces, "workspace": workspace, "q": q, "page": page,
                "request_link": request_link(request.user, workspace.pk if workspace else None)}
     return render_page(request, "images/image_list.html", context, fragment="image-table")
@@ -274,28 +275,22 @@ def _picker_render(request, template_page: str, template_modal: str, context: di
 def picker(request):
     namespace = _namespace(request)
     tab = request.GET.get("tab") if request.GET.get("tab") in access.TABS else access.PUBLIC
-    q = search_term(request.GET)
+    filters = RepositoryFilter(request.GET, queryset=Repository.objects.none())
+    q, registry_id = cleaned(filters, "q"), cleaned(filters, "registry", None)
     context = {"namespace": namespace, "tab": tab, "q": q, "tabs": access.TABS}
     if namespace is None:
         return _picker_render(request, "images/picker_page.html", "images/picker.html", context)
     registries = list(Registry.objects.filter(
         pk__in=access.spaces_for_namespace(namespace).values("registry_id")).order_by("name"))
-    registry_id = request.GET.get("registry", "")
-    registry = next((r for r in registries if str(r.pk) == registry_id), None)
-    repositories = access.repositories_to_list(access.spaces_for_namespace(namespace, tab))
-    if registry is not None:
-        repositories = repositories.filter(space__registry=registry)
-    if q:
-        repositories = repositories.filter(name__icontains=q)
-    page = CappedCountPaginator(
-        repositories.select_related("space__registry").only(*LISTED_COLUMNS).order_by("name", "pk"),
-        PICKER_PER_PAGE).get_page(request.GET.get("page"))
+    registry = next((r for r in registries if r.pk == registry_id), None)
+    filters.queryset = (access.repositories_to_list(access.spaces_for_namespace(namespace, tab))
+                        .select_related("space__registry").only(*LISTED_COLUMNS).order_by("name", "pk"))
+    page = CappedCountPaginator(filters.qs, PICKER_PER_PAGE).get_page(request.GET.get("page"))
     for repository in page:
         repository.reference = imagerefs.compose(repository.space.registry.host, repository.name)
     empty = None
     if not page.object_list:
-        empty = explain.picker_empty_state(namespace, tab, q=q,
-                                           registry_id=registry.pk if registry else None)
+        empty = explain.picker_empty_state(namespace, tab, q=q, registry_id=registry_id)
     context.update({
         "registries": registries, "registry": registry, "page": page, "empty": empty,
         "not_bound": explain.not_bound_notice(namespace),

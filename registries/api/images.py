@@ -43,6 +43,7 @@ from portal.inputs import WholeNumberField, id_serializer_field
 from portal.permissions import can, role_in
 from portal.validators import dns_label_validator
 from registries import access, explain, image_details, imagerefs, services
+from registries.api.filters import RepositoryFilter
 from registries.image_views import LISTED_COLUMNS, artifact_digest, explainable_namespaces, visible_repository
 from registries.models import Repository, Tag
 from registries.paging import CappedCountPagination
@@ -231,10 +232,8 @@ class NamespaceImagesView(generics.ListAPIView):
         self.namespace = _namespace(self.request, self.kwargs["namespace_pk"])
         params = self._params()
         repositories = access.repositories_to_list(access.spaces_for_namespace(self.namespace, params["tab"]))
-        if params.get("registry"):
-            repositories = repositories.filter(space__registry_id=params["registry"])
-        if params["q"]:
-            repositories = repositories.filter(name__icontains=params["q"])
+        # The parameters were checked strictly above; the filter itself is the pages' one.
+        repositories = RepositoryFilter(self.request.query_params, queryset=repositories).qs
         return repositories.select_related("space__registry").only(*LISTED_COLUMNS).order_by("name", "pk")
 
     def list(self, request, *args, **kwargs):
