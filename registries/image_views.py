@@ -132,8 +132,7 @@ def repository_detail(request, pk):
     urls = {name: url_maker(f"registries:{name}", repository.pk, marker="0placeholder0")
             for name in ("artifact-layers", "artifact-scan", "artifact-delete", "tag-delete")}
     for tag in page:
-        tag.reference = imagerefs.compose(host, repository.name, tag=tag.name)
-        tag.pinned = imagerefs.compose(host, repository.name, digest=tag.digest) if tag.digest else ""
+        tag.reference, tag.pinned = imagerefs.tag_references(host, repository.name, tag)
         tag.layers_url = urls["artifact-layers"](tag.digest)
         tag.scan_url = urls["artifact-scan"](tag.digest)
         if may_push:
@@ -155,7 +154,8 @@ def repository_detail(request, pk):
 def artifact_layers(request, pk, digest):
     repository = visible_repository(request.user, pk)
     digest = artifact_digest(repository, digest)
-    context = {"repository": repository, "digest": digest, "platforms": None, "error": None}
+    context = {"repository": repository, "digest": digest, "platforms": None, "error": None,
+               "reference": imagerefs.without_host(repository.name, digest=digest)}
     try:
         context["platforms"] = image_details.layers(repository, digest, request.user)
     except image_details.DetailError as error:
@@ -183,6 +183,7 @@ def artifact_scan(request, pk, digest):
             messages.success(request, notice)
             return redirect("registries:repository", pk=repository.pk)
     context = {"repository": repository, "digest": digest, "overview": None, "error": None,
+               "reference": imagerefs.without_host(repository.name, digest=digest),
                "notice": notice, "problem": problem,
                "may_push": access.can_push(request.user, repository.space),
                "scanning": image_details.supports_scanning(repository.space.registry)}
@@ -227,7 +228,8 @@ def tag_delete(request, pk, tag):
         request, repository, what=_("tag"), name=tag_object.name,
         delete=lambda typed: services.delete_tag(tag_object, request.user, confirm=typed),
         done_url=reverse("registries:repository", args=[repository.pk]),
-        done_message=_("Deleted tag %(name)s.") % {"name": f"{repository.name}:{tag_object.name}"})
+        done_message=_("Deleted tag %(name)s.") % {
+            "name": imagerefs.without_host(repository.name, tag=tag_object.name)})
 
 
 @login_required
@@ -239,7 +241,8 @@ def artifact_delete(request, pk, digest):
         request, repository, what=_("image"), name=services.short_digest(digest),
         delete=lambda typed: services.delete_artifact(repository, digest, request.user, confirm=typed),
         done_url=reverse("registries:repository", args=[repository.pk]),
-        done_message=_("Deleted image %(name)s and its tags.") % {"name": f"{repository.name}@{digest}"})
+        done_message=_("Deleted image %(name)s and its tags.") % {
+            "name": imagerefs.without_host(repository.name, digest=digest)})
 
 
 @login_required
@@ -287,7 +290,7 @@ def picker(request):
                         .select_related("space__registry").only(*LISTED_COLUMNS).order_by("name", "pk"))
     page = CappedCountPaginator(filters.qs, PICKER_PER_PAGE).get_page(request.GET.get("page"))
     for repository in page:
-        repository.reference = imagerefs.compose(repository.space.registry.host, repository.name)
+        repository.reference = imagerefs.of_repository(repository)
     empty = None
     if not page.object_list:
         empty = explain.picker_empty_state(namespace, tab, q=q, registry_id=registry_id)
@@ -313,8 +316,7 @@ def picker_tags(request, pk):
     page = Paginator(repository.tags.order_by("-pushed", "name", "pk"), PICKER_PER_PAGE).get_page(
         request.GET.get("page"))
     for tag in page:
-        tag.reference = imagerefs.compose(host, repository.name, tag=tag.name)
-        tag.pinned = imagerefs.compose(host, repository.name, digest=tag.digest) if tag.digest else ""
+        tag.reference, tag.pinned = imagerefs.tag_references(host, repository.name, tag)
     state = request.GET.copy()
     state.pop("page", None)
     back = state.copy()

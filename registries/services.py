@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.errors import ServiceError
 from portal.inputs import MAX_ID, whole_number
-from registries import access, background, outbound, pull_secrets, robots, tokens
+from registries import access, background, imagerefs, outbound, pull_secrets, robots, tokens
 from registries.clients import Deadline, RegistryError, client_for
 from registries.models import PullCredential, Registry, RegistrySpace, Repository, SpaceBinding, Tag
 from workspaces.models import Workspace
@@ -509,7 +509,8 @@ def delete_tag(tag: Tag, actor, *, confirm: str) -> None:
     _require_confirmation(confirm, tag.name)
     _ask_registry(repository.space.registry, actor, "Deleting a tag",
                   lambda client: client.delete_tag(repository.name, tag.name, tag.digest))
-    audit.record(actor, "image.tag.delete", repository, label=f"{repository.name}:{tag.name}",
+    audit.record(actor, "image.tag.delete", repository,
+                 label=imagerefs.without_host(repository.name, tag=tag.name),
                  before={"tag": tag.name, "digest": tag.digest})
     tag.delete()
     _recount_tags(repository)
@@ -527,7 +528,8 @@ def delete_artifact(repository: Repository, digest: str, actor, *, confirm: str)
     _require_confirmation(confirm, short_digest(digest), digest)
     _ask_registry(repository.space.registry, actor, "Deleting an image",
                   lambda client: client.delete_artifact(repository.name, digest))
-    audit.record(actor, "image.artifact.delete", repository, label=f"{repository.name}@{digest}",
+    audit.record(actor, "image.artifact.delete", repository,
+                 label=imagerefs.without_host(repository.name, digest=digest),
                  before={"digest": digest, "tags": tags})
     repository.tags.filter(digest=digest).delete()
     _recount_tags(repository)
@@ -561,7 +563,8 @@ def request_scan(repository: Repository, digest: str, actor) -> None:
         raise ServiceError(_("Not supported: this registry does not scan images for vulnerabilities."))
     _ask_registry(registry, actor, "Requesting a scan",
                   lambda client: client.scan(repository.name, digest))
-    audit.record(actor, "image.scan", repository, label=f"{repository.name}@{digest}",
+    audit.record(actor, "image.scan", repository,
+                 label=imagerefs.without_host(repository.name, digest=digest),
                  after={"digest": digest})
 
 

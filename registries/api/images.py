@@ -99,7 +99,7 @@ class PickerRepositorySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_image(self, repository) -> str:
-        return imagerefs.compose(repository.space.registry.host, repository.name)
+        return imagerefs.of_repository(repository)
 
 
 class PickerTagSerializer(serializers.ModelSerializer):
@@ -116,13 +116,13 @@ class PickerTagSerializer(serializers.ModelSerializer):
 
     def get_image(self, tag) -> str:
         repository = self._repository()
-        return imagerefs.compose(repository.space.registry.host, repository.name, tag=tag.name)
+        return imagerefs.of_repository(repository, tag=tag.name)
 
     def get_pinned_image(self, tag) -> str | None:
         if not tag.digest:
             return None
         repository = self._repository()
-        return imagerefs.compose(repository.space.registry.host, repository.name, digest=tag.digest)
+        return imagerefs.of_repository(repository, digest=tag.digest)
 
 
 class CheckSerializer(serializers.Serializer):
@@ -382,7 +382,7 @@ class RepositoryDetailSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_image(self, repository) -> str:
-        return imagerefs.compose(repository.space.registry.host, repository.name)
+        return imagerefs.of_repository(repository)
 
     def get_description_html(self, repository) -> str:
         return str(image_details.render_description(repository.description))
