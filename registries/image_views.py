@@ -31,6 +31,7 @@ from registries.login_views import push_commands
 from registries.models import Registry, Repository, Tag
 from registries.paging import CappedCountPaginator
 from workspaces.models import Membership, Namespace
+from workspaces.scope import namespace_for
 
 IMAGES_PER_PAGE = 50
 TAGS_PER_PAGE = 50
@@ -58,8 +59,7 @@ def _namespace(request, action: str = "browse_images") -> Namespace | None:
     pk = _int_param(request, "namespace")
     if pk is None:
         return None
-    return get_object_or_404(
-        access.namespaces_for_user(request.user, action).select_related("cluster", "workspace"), pk=pk)
+    return namespace_for(request.user, pk, action, scope=access.namespaces_for_user(request.user, action))
 
 
 def explainable_namespaces(user):

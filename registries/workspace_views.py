@@ -22,6 +22,7 @@ from registries.models import Registry, SyncRun
 from registries.tasks import enqueue_sync
 from registries.views import sync_now_with_message
 from workspaces.models import Workspace
+from workspaces.scope import workspace_for
 
 
 def _workspace_registry(request, pk, *, manage=False) -> Registry:
@@ -57,9 +58,7 @@ def workspace_registry_list(request):
 @require_http_methods(["GET", "POST"])
 def workspace_registry_create(request):
     pk = id_or_none(request.GET.get("workspace") or request.POST.get("workspace"))
-    workspace = get_object_or_404(Workspace.objects.visible_to(request.user), pk=pk or 0)
-    if not can(request.user, "manage_workspace_registries", workspace):
-        raise refusal("manage_workspace_registries")
+    workspace = workspace_for(request.user, pk or 0, "manage_workspace_registries")
     form = WorkspaceRegistryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         registry = form.save_checked(request.user, scope=Registry.Scope.WORKSPACE, workspace=workspace)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.api.filters import cleaned
-from portal.decorators import permission_required, refusal
+from portal.decorators import permission_required
 from portal.errors import ServiceError
 from portal.htmx import render_page
 from portal.permissions import can
@@ -30,13 +30,9 @@ from workspaces.forms import (
     WorkspaceForm,
 )
 from workspaces.models import Membership, Namespace, Workspace
+from workspaces.scope import namespace_for, workspace_for
 
 PER_PAGE = 50
-
-
-def _visible_workspace(request, pk) -> Workspace:
-    # Out of scope answers 404, so nobody learns which workspaces exist.
-    return get_object_or_404(Workspace.objects.visible_to(request.user), pk=pk)
 
 
 # Workspaces -------------------------------------------------------------------------------
@@ -104,7 +100,7 @@ def workspace_delete(request, pk):
 def workspace_detail(request, pk):
     from registries.models import PullCredential, RegistrySpace
 
-    workspace = _visible_workspace(request, pk)
+    workspace = workspace_for(request.user, pk)
     context = {
         "workspace": workspace,
         "memberships": workspace.memberships.select_related("user").order_by("user__username"),
@@ -126,9 +122,7 @@ def workspace_detail(request, pk):
 
 
 def _member_manager(request, pk) -> Workspace:
-    workspace = _visible_workspace(request, pk)
-    if not can(request.user, "manage_members", workspace):
-        raise refusal("manage_members")
+    workspace = workspace_for(request.user, pk, "manage_members")
     return workspace
 
 
@@ -192,9 +186,7 @@ def pull_credentials_rotate(request, pk):
     """Rotate the workspace's pull credentials (Workspace Admins and Admins)."""
     from registries.services import rotate_pull_credentials
 
-    workspace = _visible_workspace(request, pk)
-    if not can(request.user, "rotate_pull_credentials", workspace):
-        raise refusal("rotate_pull_credentials")
+    workspace = workspace_for(request.user, pk, "rotate_pull_credentials")
     rotated = rotate_pull_credentials(workspace, request.user, reason="requested on the workspace page")
     if not rotated:
         messages.info(request, _("This workspace has no pull credentials to rotate yet."))
@@ -286,12 +278,7 @@ def namespace_pull_secret(request, pk):
     """
     from registries import pull_secrets
 
-    namespace = get_object_or_404(
-        Namespace.objects.visible_to(request.user).select_related("cluster", "workspace"), pk=pk)
-    if namespace.workspace is None:
-        raise Http404
-    if not can(request.user, "fetch_pull_secret", namespace.workspace):
-        raise refusal("fetch_pull_secret")
+    namespace = namespace_for(request.user, pk, "fetch_pull_secret", unbound=Http404())
     manifest = pull_secrets.fetch_pull_secret(namespace, request.user, mint=True)
     response = HttpResponse(pull_secrets.as_yaml(manifest), content_type="application/yaml")
     filename = f"{pull_secrets.SECRET_NAME}-{namespace.name}.yaml"

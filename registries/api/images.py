@@ -25,7 +25,6 @@ Editor). A Viewer asking for a manifest gets 403; any other namespace answers 40
 listed comes from registries/access.py only.
 """
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -40,7 +39,6 @@ from rest_framework.views import APIView
 from portal.api.pagination import StrictPageNumberPagination
 from portal.api.serializers import MessageSerializer, StrictSerializer
 from portal.inputs import WholeNumberField, id_serializer_field
-from portal.permissions import can, role_in
 from portal.validators import dns_label_validator
 from registries import access, explain, image_details, imagerefs, services
 from registries.api.filters import RepositoryFilter
@@ -49,13 +47,13 @@ from registries.models import Repository, Tag
 from registries.paging import CappedCountPagination
 from workspaces import deploy_views, manifests
 from workspaces.models import Namespace
+from workspaces.scope import namespace_for
 
 BAD_REQUEST = OpenApiResponse(description="Field errors: {field: [message]}.")
 
 
 def _namespace(request, pk, action: str = "browse_images") -> Namespace:
-    namespaces = access.namespaces_for_user(request.user, action)
-    return get_object_or_404(namespaces.select_related("cluster", "workspace"), pk=pk)
+    return namespace_for(request.user, pk, action, scope=access.namespaces_for_user(request.user, action))
 
 
 # Serializers ------------------------------------------------------------------------------
@@ -342,16 +340,11 @@ class NamespaceManifestView(APIView):
         return super().finalize_response(request, response, *args, **kwargs)
 
     def _namespace(self, request, pk) -> Namespace:
-        try:
-            return _namespace(request, pk, "use_images")
-        except Http404:
-            # A member whose role may browse but not use images: forbidden, not hidden.
-            workspace_id = Namespace.objects.filter(pk=pk).values_list("workspace_id", flat=True).first()
-            if workspace_id and role_in(request.user, workspace_id) and \
-                    can(request.user, "browse_images", workspace_id):
-                raise PermissionDenied(_("Workspace Viewers may browse images but not create "
-                                         "manifests.")) from None
-            raise
+        # A member whose role may browse but not use images: forbidden, not hidden.
+        return namespace_for(request.user, pk, "use_images",
+                             scope=access.namespaces_for_user(request.user, "browse_images"),
+                             refused=PermissionDenied(_("Workspace Viewers may browse images but not "
+                                                        "create manifests.")))
 
 
 # The repository page --------------------------------------------------------------------------
