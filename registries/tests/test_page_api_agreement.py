@@ -218,3 +218,38 @@ def test_access_request_page_and_api_list_the_same_requests(client, api, request
     assert page == api_ids(api.get(reverse("api:access-request-list"), api_query))
     if persona == "admin" and query == {"status": "", "q": "vault"}:
         assert len(page) == 3
+
+
+# Audit Log -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def audit_events(db):
+    from portal.models import AuditEvent
+
+    for actor, action, target in [("alice", "space.bind", "harbor/team-a"), ("bob", "space.unbind", "harbor/team-a"),
+                                  ("alice", "registry.create", "harbor"), ("carol", "workspace.create", "payments"),
+                                  ("bob", "space.bind", "quay/payments-tools")]:
+        AuditEvent.objects.create(actor_name=actor, action=action, target_type="x", target_id="1",
+                                  target_label=target)
+
+
+def audit_page_times(response) -> set:
+    from datetime import datetime
+
+    assert response.status_code == 200
+    return {datetime.fromisoformat(stamp) for stamp in re.findall(r'<time datetime="([^"]+)"', response.text)}
+
+
+@pytest.mark.parametrize("query", [{}, {"actor": "ali"}, {"action": "space.bind"}, {"target": "team-a"},
+                                   {"words": "payments"}, {"words": "bob team-a"}])
+def test_audit_log_page_and_api_list_the_same_events(client, api, admin, audit_events, query):
+    from datetime import datetime
+
+    both(client, api, admin)
+    page = audit_page_times(client.get(reverse("audit-log"), query))
+    answer = api.get(reverse("api:audit-event-list"), query)
+    assert answer.status_code == 200, answer.content
+    assert page == {datetime.fromisoformat(item["created"]) for item in answer.json()["results"]}
+    if query == {"words": "bob team-a"}:
+        assert len(page) == 1
