@@ -88,7 +88,7 @@ def spaces_for_user(user, tab: str | None = None, *,
                     healthy_only: bool = True) -> QuerySet[RegistrySpace]:
     if user is None or not user.is_authenticated:
         return spaces_for_workspace(None, tab, healthy_only=healthy_only)
-    private = _private_q(Workspace.objects.filter(memberships__user=user))
+    private = _private_q(Workspace.objects.of_member(user))
     if tab == PUBLIC:
         return public_spaces(healthy_only=healthy_only)
     if tab == PRIVATE:

@@ -320,6 +320,11 @@ class SpaceBinding(models.Model):
         return f"{self.space} -> {self.workspace}"
 
 
+class RepositoryQuerySet(models.QuerySet):
+    def in_registry(self, registry):
+        return self.filter(space__registry=registry)
+
+
 class Repository(models.Model):
     space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE,
                               related_name="repositories", verbose_name=_("space"))
@@ -331,6 +336,8 @@ class Repository(models.Model):
     upstream_created = models.DateTimeField(_("created"), null=True, blank=True)
     last_push = models.DateTimeField(_("last push"), null=True, blank=True)
     synced = models.DateTimeField(null=True, blank=True, verbose_name=_("synced"))
+
+    objects = RepositoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

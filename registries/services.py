@@ -94,7 +94,7 @@ def save_registry(registry: Registry, actor, *, password: str | None = None,
                  before=before, after=after)
     if registry.token_service and not (before or {}).get("token_service"):
         # Bindings made before the token service was turned on grant pulls from now on.
-        bound = access.granting_bindings().filter(space__registry=registry).values("workspace")
+        bound = access.granting_bindings().in_registry(registry).values("workspace")
         pull_secrets.access_granted(registry, Workspace.objects.filter(pk__in=bound), actor)
     return registry
 
@@ -104,7 +104,7 @@ def remove_registry(registry: Registry, actor) -> None:
     registry = Registry.objects.select_for_update().get(pk=registry.pk)
     before = registry_snapshot(registry)
     before["spaces"] = registry.spaces.count()
-    before["bindings"] = SpaceBinding.objects.filter(space__registry=registry).count()
+    before["bindings"] = SpaceBinding.objects.in_registry(registry).count()
     audit.record(actor, "registry.delete", registry, before=before)
     robots.registry_removing(registry)
     registry.delete()

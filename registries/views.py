@@ -135,7 +135,7 @@ def registry_detail(request, pk):
         "registry": registry,
         "counts": counts,
         "binding_count": SpaceBinding.objects.in_registry(registry).count(),
-        "repository_count": Repository.objects.filter(space__registry=registry).count(),
+        "repository_count": Repository.objects.in_registry(registry).count(),
         "sync_runs": SyncRun.objects.filter(registry=registry)[:5],
         "tab": "overview",
     }

@@ -8,13 +8,17 @@ from portal.validators import dns_label_condition, dns_label_validator
 
 
 class WorkspaceQuerySet(models.QuerySet):
+    def of_member(self, user):
+        """The workspaces ``user`` is a member of (an Admin too: membership, not the Admin role)."""
+        return self.filter(memberships__user=user)
+
     def visible_to(self, user):
         """Admins see every workspace; everyone else the ones they are a member of."""
         if is_admin(user):
             return self
         if not user.is_authenticated:
             return self.none()
-        return self.filter(memberships__user=user)
+        return self.of_member(user)
 
     def with_counts(self):
         return self.annotate(member_count=models.Count("memberships", distinct=True),
