@@ -14,11 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access_requests import services
+from access_requests.api.filters import AccessRequestFilter
 from access_requests.forms import STATUS_CHOICES, AccessRequestForm, DecisionForm
 from access_requests.models import AccessRequest
+from portal.api.filters import cleaned
 from portal.decorators import permission_required
 from portal.htmx import render_page
-from portal.inputs import id_or_none, search_term
+from portal.inputs import id_or_none
 from portal.permissions import can, is_admin
 from registries.models import Registry
 from registries.services import ServiceError, bindings_ending_soon
@@ -43,22 +45,15 @@ def request_list(request):
     if not _may_see_requests(user):
         raise PermissionDenied
     admin = is_admin(user)
-    status = request.GET.get("status", AccessRequest.Status.PENDING if admin else "")
-    if status not in dict(STATUS_CHOICES):
-        status = ""
-    q = search_term(request.GET)
-    requests = _visible(user).order_by("-created", "-id")
-    if status:
-        requests = requests.filter(status=status)
-    if q:
-        requests = requests.filter(space_name__icontains=q)
-    workspace_id = id_or_none(request.GET.get("workspace"))
-    if workspace_id:
-        requests = requests.filter(workspace_id=workspace_id)
-    registry_id = id_or_none(request.GET.get("registry"))
-    if registry_id:
-        requests = requests.filter(registry_id=registry_id)
-    page = Paginator(requests, PER_PAGE).get_page(request.GET.get("page"))
+    data = request.GET
+    if admin and "status" not in data:
+        # Admins come here to decide: the pending ones unless they chose a status ("All" is "").
+        data = data.copy()
+        data["status"] = AccessRequest.Status.PENDING
+    filters = AccessRequestFilter(data, queryset=_visible(user).order_by("-created", "-id"))
+    status, q = cleaned(filters, "status"), cleaned(filters, "q")
+    workspace_id, registry_id = cleaned(filters, "workspace", None), cleaned(filters, "registry", None)
+    page = Paginator(filters.qs, PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "page": page, "q": q, "status": status, "statuses": STATUS_CHOICES, "admin": admin,
         "registry_id": registry_id, "workspace_id": workspace_id,

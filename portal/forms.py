@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal import audit_sentences, lockout
@@ -45,24 +44,3 @@ class AuditFilterForm(forms.Form):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", _("The end of the period is before its start."))
         return data
-
-    def filter(self, events):
-        data = self.cleaned_data
-        if data["words"]:
-            # Each word must be in the event's sentence (its action's words), its target or its
-            # actor: "bound payments" finds the bindings of payments.
-            for word in data["words"].split():
-                events = events.filter(
-                    Q(action__in=audit_sentences.codes_matching(word)) | Q(target_label__icontains=word)
-                    | Q(actor_name__icontains=word) | Q(before__icontains=word) | Q(after__icontains=word))
-        if data["actor"]:
-            events = events.filter(actor_name__icontains=data["actor"])
-        if data["action"]:
-            events = events.filter(action=data["action"])
-        if data["target"]:
-            events = events.filter(target_label__icontains=data["target"])
-        if data["since"]:
-            events = events.filter(created__gte=data["since"])
-        if data["until"]:
-            events = events.filter(created__lte=data["until"])
-        return events

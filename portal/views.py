@@ -10,6 +10,7 @@ from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_POST
 
 from portal import audit_sentences, languages, lockout, services
+from portal.api.filters import AuditEventFilter
 from portal.decorators import permission_required
 from portal.forms import AuditFilterForm, LoginForm
 from portal.htmx import render_page
@@ -85,7 +86,8 @@ def audit_log(request):
         events = events.none()
         status = 200 if request.htmx else 400
     elif form.is_bound:
-        events = form.filter(events)
+        # The page's form shows and checks the filters; the API's FilterSet applies them.
+        events = AuditEventFilter(request.GET, queryset=events).qs
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -18,7 +18,7 @@ from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySe
 
 from portal.permissions import can, workspace_roles
 from portal.roles import Person, is_admin
-from registries.models import Registry, RegistrySpace, Repository, SpaceBinding
+from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, SpaceBindingQuerySet
 from workspaces.models import Namespace, Workspace
 
 PUBLIC = "public"
@@ -51,7 +51,7 @@ def _private_q(workspaces: QuerySet[Workspace]) -> Q:
         registry__scope=Registry.Scope.WORKSPACE, registry__workspace__in=workspaces)
 
 
-def granting_bindings(*, healthy_only: bool = True) -> QuerySet[SpaceBinding]:
+def granting_bindings(*, healthy_only: bool = True) -> SpaceBindingQuerySet:
     """Bindings that give their workspace something everyone else lacks: a private platform space.
 
     (A binding of a public space matters only once the space turns private.)
@@ -90,7 +90,7 @@ def spaces_for_user(user: Person | None, tab: str | None = None, *,
                     healthy_only: bool = True) -> QuerySet[RegistrySpace]:
     if user is None or not user.is_authenticated:
         return spaces_for_workspace(None, tab, healthy_only=healthy_only)
-    private = _private_q(Workspace.objects.filter(memberships__user=user))
+    private = _private_q(Workspace.objects.of_member(user))
     if tab == PUBLIC:
         return public_spaces(healthy_only=healthy_only)
     if tab == PRIVATE:

@@ -18,17 +18,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from access_requests.links import explainer_request_link, request_link
+from portal.api.filters import cleaned
 from portal.htmx import render_page
-from portal.inputs import id_or_none, search_term
+from portal.inputs import id_or_none
 from portal.permissions import is_admin
 from portal.urlmakers import url_maker
 from registries import access, explain, image_details, imagerefs, login_commands, rows, services
+from registries.api.filters import RepositoryFilter
 from registries.clients.base import DIGEST
 from registries.forms import ConfirmDeletionForm
 from registries.login_views import push_commands
 from registries.models import Registry, Repository, Tag
 from registries.paging import CappedCountPaginator
 from workspaces.models import Membership, Namespace
+from workspaces.scope import namespace_for
 
 IMAGES_PER_PAGE = 50
 TAGS_PER_PAGE = 50
@@ -56,8 +59,7 @@ def _namespace(request, action: str = "browse_images") -> Namespace | None:
     pk = _int_param(request, "namespace")
     if pk is None:
         return None
-    return get_object_or_404(
-        access.namespaces_for_user(request.user, action).select_related("cluster", "workspace"), pk=pk)
+    return namespace_for(request.user, pk, action, scope=access.namespaces_for_user(request.user, action))
 
 
 def explainable_namespaces(user):
@@ -87,13 +89,12 @@ def images(request):
         workspace = next((w for w in workspaces if w.pk == chosen), None)
         if workspace is None:
             raise Http404
-    q = search_term(request.GET)
     spaces = access.spaces_for_workspace(workspace, healthy_only=False)
-    repositories = access.repositories_to_list(spaces).select_related("space__registry").only(
-        *LISTED_COLUMNS).order_by("name", "pk")
-    if q:
-        repositories = repositories.filter(name__icontains=q)
-    page = CappedCountPaginator(repositories, IMAGES_PER_PAGE).get_page(request.GET.get("page"))
+    repositories = (access.repositories_to_list(spaces).select_related("space__registry")
+                    .only(*LISTED_COLUMNS).order_by("name", "pk"))
+    filters = RepositoryFilter(request.GET, queryset=repositories)
+    q = cleaned(filters, "q")
+    page = CappedCountPaginator(filters.qs, IMAGES_PER_PAGE).get_page(request.GET.get("page"))
     context = {"workspaces": workspaces, "workspace": workspace, "q": q, "page": page,
                "request_link": request_link(request.user, workspace.pk if workspace else None)}
     return render_page(request, "images/image_list.html", context, fragment="image-table")
@@ -134,8 +135,7 @@ def repository_detail(request, pk):
     # Each row's HTML is built in registries/rows.py (the template engine was most of the page's time).
     text = rows.TagRowText(scanning=scanning, may_push=may_push)
     for tag in page:
-        tag.reference = imagerefs.compose(host, repository.name, tag=tag.name)
-        tag.pinned = imagerefs.compose(host, repository.name, digest=tag.digest) if tag.digest else ""
+        tag.reference, tag.pinned = imagerefs.tag_references(host, repository.name, tag)
         tag.layers_url = urls["artifact-layers"](tag.digest)
         tag.scan_url = urls["artifact-scan"](tag.digest)
         if may_push:
@@ -158,7 +158,8 @@ def repository_detail(request, pk):
 def artifact_layers(request, pk, digest):
     repository = visible_repository(request.user, pk)
     digest = artifact_digest(repository, digest)
-    context = {"repository": repository, "digest": digest, "platforms": None, "error": None}
+    context = {"repository": repository, "digest": digest, "platforms": None, "error": None,
+               "reference": imagerefs.without_host(repository.name, digest=digest)}
     try:
         context["platforms"] = image_details.layers(repository, digest, request.user)
     except image_details.DetailError as error:
@@ -186,6 +187,7 @@ def artifact_scan(request, pk, digest):
             messages.success(request, notice)
             return redirect("registries:repository", pk=repository.pk)
     context = {"repository": repository, "digest": digest, "overview": None, "error": None,
+               "reference": imagerefs.without_host(repository.name, digest=digest),
                "notice": notice, "problem": problem,
                "may_push": access.can_push(request.user, repository.space),
                "scanning": image_details.supports_scanning(repository.space.registry)}
@@ -230,7 +232,8 @@ def tag_delete(request, pk, tag):
         request, repository, what=_("tag"), name=tag_object.name,
         delete=lambda typed: services.delete_tag(tag_object, request.user, confirm=typed),
         done_url=reverse("registries:repository", args=[repository.pk]),
-        done_message=_("Deleted tag %(name)s.") % {"name": f"{repository.name}:{tag_object.name}"})
+        done_message=_("Deleted tag %(name)s.") % {
+            "name": imagerefs.without_host(repository.name, tag=tag_object.name)})
 
 
 @login_required
@@ -242,7 +245,8 @@ def artifact_delete(request, pk, digest):
         request, repository, what=_("image"), name=services.short_digest(digest),
         delete=lambda typed: services.delete_artifact(repository, digest, request.user, confirm=typed),
         done_url=reverse("registries:repository", args=[repository.pk]),
-        done_message=_("Deleted image %(name)s and its tags.") % {"name": f"{repository.name}@{digest}"})
+        done_message=_("Deleted image %(name)s and its tags.") % {
+            "name": imagerefs.without_host(repository.name, digest=digest)})
 
 
 @login_required
@@ -278,28 +282,22 @@ def _picker_render(request, template_page: str, template_modal: str, context: di
 def picker(request):
     namespace = _namespace(request)
     tab = request.GET.get("tab") if request.GET.get("tab") in access.TABS else access.PUBLIC
-    q = search_term(request.GET)
+    filters = RepositoryFilter(request.GET, queryset=Repository.objects.none())
+    q, registry_id = cleaned(filters, "q"), cleaned(filters, "registry", None)
     context = {"namespace": namespace, "tab": tab, "q": q, "tabs": access.TABS}
     if namespace is None:
         return _picker_render(request, "images/picker_page.html", "images/picker.html", context)
     registries = list(Registry.objects.filter(
         pk__in=access.spaces_for_namespace(namespace).values("registry_id")).order_by("name"))
-    registry_id = request.GET.get("registry", "")
-    registry = next((r for r in registries if str(r.pk) == registry_id), None)
-    repositories = access.repositories_to_list(access.spaces_for_namespace(namespace, tab))
-    if registry is not None:
-        repositories = repositories.filter(space__registry=registry)
-    if q:
-        repositories = repositories.filter(name__icontains=q)
-    page = CappedCountPaginator(
-        repositories.select_related("space__registry").only(*LISTED_COLUMNS).order_by("name", "pk"),
-        PICKER_PER_PAGE).get_page(request.GET.get("page"))
+    registry = next((r for r in registries if r.pk == registry_id), None)
+    filters.queryset = (access.repositories_to_list(access.spaces_for_namespace(namespace, tab))
+                        .select_related("space__registry").only(*LISTED_COLUMNS).order_by("name", "pk"))
+    page = CappedCountPaginator(filters.qs, PICKER_PER_PAGE).get_page(request.GET.get("page"))
     for repository in page:
-        repository.reference = imagerefs.compose(repository.space.registry.host, repository.name)
+        repository.reference = imagerefs.of_repository(repository)
     empty = None
     if not page.object_list:
-        empty = explain.picker_empty_state(namespace, tab, q=q,
-                                           registry_id=registry.pk if registry else None)
+        empty = explain.picker_empty_state(namespace, tab, q=q, registry_id=registry_id)
     context.update({
         "registries": registries, "registry": registry, "page": page, "empty": empty,
         "not_bound": explain.not_bound_notice(namespace),
@@ -322,8 +320,7 @@ def picker_tags(request, pk):
     page = Paginator(repository.tags.order_by("-pushed", "name", "pk"), PICKER_PER_PAGE).get_page(
         request.GET.get("page"))
     for tag in page:
-        tag.reference = imagerefs.compose(host, repository.name, tag=tag.name)
-        tag.pinned = imagerefs.compose(host, repository.name, digest=tag.digest) if tag.digest else ""
+        tag.reference, tag.pinned = imagerefs.tag_references(host, repository.name, tag)
     state = request.GET.copy()
     state.pop("page", None)
     back = state.copy()

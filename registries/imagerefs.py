@@ -79,8 +79,30 @@ class ImageRef:
 
 
 def compose(host: str, repository: str, *, tag: str | None = None, digest: str | None = None) -> str:
-    """The reference for a repository of a registry, by tag or pinned by digest."""
+    """The reference for a repository of a registry, by tag or pinned by digest. Every reference
+    Wharf shows, returns or writes is made here (or by the helpers below, which call it)."""
     return str(ImageRef(host=host or None, path=repository, tag=None if digest else tag, digest=digest))
+
+
+def in_space(host: str, space: str, repository: str, *, tag: str | None = None) -> str:
+    """The reference of ``repository`` (a path inside ``space``) in a registry at ``host``."""
+    return compose(host, f"{space}/{repository}", tag=tag)
+
+
+def of_repository(repository, *, tag: str | None = None, digest: str | None = None) -> str:
+    """The reference of a stored repository (its space's registry gives the host)."""
+    return compose(repository.space.registry.host, repository.name, tag=tag, digest=digest)
+
+
+def without_host(repository: str, *, tag: str | None = None, digest: str | None = None) -> str:
+    """``path:tag`` or ``path@digest``: what the audit log and messages name an image by."""
+    return compose("", repository, tag=tag, digest=digest)
+
+
+def tag_references(host: str, repository: str, tag) -> tuple[str, str]:
+    """A tag's reference and the one pinned to its digest ("" while its digest is unknown)."""
+    pinned = compose(host, repository, digest=tag.digest) if tag.digest else ""
+    return compose(host, repository, tag=tag.name), pinned
 
 
 def _looks_like_host(part: str) -> bool:

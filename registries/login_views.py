@@ -10,13 +10,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.htmx import render_page
-from registries import access, login_commands
+from registries import access, imagerefs, login_commands
 from registries.services import ServiceError
 
 
 def push_commands(registry, space_name: str, repository: str = "IMAGE", tag: str = "TAG") -> dict:
     """The commands that push a local image into ``space_name`` of ``registry``."""
-    target = f"{registry.host}/{space_name}/{repository}:{tag}"
+    target = imagerefs.in_space(registry.host, space_name, repository, tag=tag)
     return {
         "target": target,
         "docker": [f"docker tag SOURCE_IMAGE[:TAG] {target}", f"docker push {target}"],

@@ -1,10 +1,14 @@
+from __future__ import annotations
+
 import ssl
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +17,9 @@ from portal import crypto
 from portal.validators import dns_label_condition, dns_label_validator
 from registries import kinds
 from registries.clients import Connection, Deadline
+
+if TYPE_CHECKING:
+    from workspaces.models import Workspace
 
 
 def validate_ca_bundle(pem: str) -> None:
@@ -46,6 +53,21 @@ def validate_no_userinfo(url: str) -> None:
               "enter them in the Username and Password fields."),
             code="userinfo",
         )
+
+
+class RegistryQuerySet(models.QuerySet["Registry"]):
+    def platform(self) -> RegistryQuerySet:
+        return self.filter(scope=Registry.Scope.PLATFORM)
+
+    def of_workspace(self, workspace: Workspace) -> RegistryQuerySet:
+        return self.filter(scope=Registry.Scope.WORKSPACE, workspace=workspace)
+
+    def with_space_count(self) -> RegistryQuerySet:
+        """``space_count`` per registry, counted from the (registry) index in a subquery rather
+        than by joining every space, which also keeps other annotations' counts right."""
+        counts = (RegistrySpace.objects.filter(registry=models.OuterRef("pk")).order_by()
+                  .values("registry").annotate(n=models.Count("pk")).values("n"))
+        return self.annotate(space_count=Coalesce(models.Subquery(counts), 0))
 
 
 class Registry(models.Model):
@@ -107,6 +129,8 @@ class Registry(models.Model):
     storage_used = models.BigIntegerField(_("storage used"), null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
     updated = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
+
+    objects = RegistryQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -279,6 +303,11 @@ class RegistrySpace(models.Model):
         return min(ends) if ends else None
 
 
+class SpaceBindingQuerySet(models.QuerySet["SpaceBinding"]):
+    def in_registry(self, registry: Registry) -> SpaceBindingQuerySet:
+        return self.filter(space__registry=registry)
+
+
 class SpaceBinding(models.Model):
     space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE, related_name="bindings",
                               verbose_name=_("space"))
@@ -291,6 +320,8 @@ class SpaceBinding(models.Model):
     # When the binding ends: ``manage.py expire_bindings`` (every minute) unbinds it then,
     # through the same service as the dialog. Null: it lasts until someone unbinds it.
     expires = models.DateTimeField(_("ends"), null=True, blank=True, db_index=True)
+
+    objects = SpaceBindingQuerySet.as_manager()
 
     class Meta:
         ordering = ["space", "workspace__name"]
@@ -307,6 +338,11 @@ class SpaceBinding(models.Model):
         return f"{self.space} -> {self.workspace}"
 
 
+class RepositoryQuerySet(models.QuerySet["Repository"]):
+    def in_registry(self, registry: Registry) -> RepositoryQuerySet:
+        return self.filter(space__registry=registry)
+
+
 class Repository(models.Model):
     space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE,
                               related_name="repositories", verbose_name=_("space"))
@@ -318,6 +354,8 @@ class Repository(models.Model):
     upstream_created = models.DateTimeField(_("created"), null=True, blank=True)
     last_push = models.DateTimeField(_("last push"), null=True, blank=True)
     synced = models.DateTimeField(null=True, blank=True, verbose_name=_("synced"))
+
+    objects = RepositoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -22,7 +22,7 @@ from portal.audit import Actor
 from portal.errors import ServiceError
 from portal.inputs import MAX_ID, whole_number
 from portal.roles import Person
-from registries import access, background, outbound, pull_secrets, robots, tokens
+from registries import access, background, imagerefs, outbound, pull_secrets, robots, tokens
 from registries.clients import Deadline, RegistryClient, RegistryError
 from registries.kinds import client_for
 from registries.models import PullCredential, Registry, RegistrySpace, Repository, SpaceBinding, Tag
@@ -101,7 +101,7 @@ def save_registry(registry: Registry, actor: Actor, *, password: str | None = No
                  before=before, after=after)
     if registry.token_service and not (before or {}).get("token_service"):
         # Bindings made before the token service was turned on grant pulls from now on.
-        bound = access.granting_bindings().filter(space__registry=registry).values("workspace")
+        bound = access.granting_bindings().in_registry(registry).values("workspace")
         pull_secrets.access_granted(registry, Workspace.objects.filter(pk__in=bound), actor)
     return registry
 
@@ -111,7 +111,7 @@ def remove_registry(registry: Registry, actor: Actor) -> None:
     registry = Registry.objects.select_for_update().get(pk=registry.pk)
     before = registry_snapshot(registry)
     before["spaces"] = registry.spaces.count()
-    before["bindings"] = SpaceBinding.objects.filter(space__registry=registry).count()
+    before["bindings"] = SpaceBinding.objects.in_registry(registry).count()
     audit.record(actor, "registry.delete", registry, before=before)
     robots.registry_removing(registry)
     registry.delete()
@@ -539,7 +539,8 @@ def delete_tag(tag: Tag, actor: Person, *, confirm: str) -> None:
     _require_confirmation(confirm, tag.name)
     _ask_registry(repository.space.registry, actor, "Deleting a tag",
                   lambda client: client.delete_tag(repository.name, tag.name, tag.digest))
-    audit.record(actor, "image.tag.delete", repository, label=f"{repository.name}:{tag.name}",
+    audit.record(actor, "image.tag.delete", repository,
+                 label=imagerefs.without_host(repository.name, tag=tag.name),
                  before={"tag": tag.name, "digest": tag.digest})
     tag.delete()
     _recount_tags(repository)
@@ -557,7 +558,8 @@ def delete_artifact(repository: Repository, digest: str, actor: Person, *, confi
     _require_confirmation(confirm, short_digest(digest), digest)
     _ask_registry(repository.space.registry, actor, "Deleting an image",
                   lambda client: client.delete_artifact(repository.name, digest))
-    audit.record(actor, "image.artifact.delete", repository, label=f"{repository.name}@{digest}",
+    audit.record(actor, "image.artifact.delete", repository,
+                 label=imagerefs.without_host(repository.name, digest=digest),
                  before={"digest": digest, "tags": tags})
     repository.tags.filter(digest=digest).delete()
     _recount_tags(repository)
@@ -591,7 +593,8 @@ def request_scan(repository: Repository, digest: str, actor: Person) -> None:
         raise ServiceError(_("Not supported: this registry does not scan images for vulnerabilities."))
     _ask_registry(registry, actor, "Requesting a scan",
                   lambda client: client.scan(repository.name, digest))
-    audit.record(actor, "image.scan", repository, label=f"{repository.name}@{digest}",
+    audit.record(actor, "image.scan", repository,
+                 label=imagerefs.without_host(repository.name, digest=digest),
                  after={"digest": digest})
 
 

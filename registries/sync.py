@@ -615,7 +615,7 @@ class _Sync:
 
     def _delete_vanished_repositories(self) -> None:
         """Repositories this complete listing did not confirm; their tags go with them."""
-        vanished = Repository.objects.filter(space__registry=self.registry).filter(
+        vanished = Repository.objects.in_registry(self.registry).filter(
             Q(synced__isnull=True) | ~Q(synced=self.mark)
         )
         while True:

@@ -2,8 +2,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.backends.utils import csrf_input
 from django.urls import reverse
@@ -12,12 +11,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.api.filters import cleaned
 from portal.decorators import admin_required
 from portal.htmx import render_page, toast_events, trigger
 from portal.inputs import id_or_none, search_term
 from portal.redirects import next_url
 from portal.urlmakers import url_maker
 from registries import robots, rows, services
+from registries.api.filters import RegistryFilter, SpaceFilter
 from registries.forms import RegistryForm, SpaceCreateForm
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, SyncRun
 from registries.paging import KeyPaginator
@@ -33,7 +34,7 @@ BIND_TOAST = gettext_noop("Bound/Unbound workspace successfully")
 
 
 def _platform_registry(pk) -> Registry:
-    return get_object_or_404(Registry, pk=pk, scope=Registry.Scope.PLATFORM)
+    return get_object_or_404(Registry.objects.platform(), pk=pk)
 
 
 def sync_now_with_message(request, registry: Registry, *, to_its_page: bool) -> None:
@@ -62,14 +63,10 @@ def sync_now_with_message(request, registry: Registry, *, to_its_page: bool) -> 
 @admin_required
 @require_GET
 def platform_list(request):
-    q = search_term(request.GET)
-    # A count per registry from the (registry) index, rather than a join of every space.
-    space_count = (RegistrySpace.objects.filter(registry=OuterRef("pk")).order_by()
-                   .values("registry").annotate(n=Count("pk")).values("n"))
-    registries = (Registry.objects.filter(scope=Registry.Scope.PLATFORM)
-                  .annotate(space_count=Coalesce(Subquery(space_count), 0)).order_by("name"))
-    if q:
-        registries = registries.filter(name__icontains=q)
+    filters = RegistryFilter(request.GET,
+                             queryset=Registry.objects.platform().with_space_count().order_by("name"))
+    registries = filters.qs
+    q = cleaned(filters, "q")
     return render_page(request, "registries/registry_list.html",
                        {"registries": registries, "q": q}, fragment="registry-table")
 
@@ -110,7 +107,7 @@ def registry_remove(request, pk):
     context = {
         "registry": registry,
         "space_count": registry.spaces.count(),
-        "binding_count": SpaceBinding.objects.filter(space__registry=registry).count(),
+        "binding_count": SpaceBinding.objects.in_registry(registry).count(),
         "bound_workspaces": Workspace.objects.filter(space_bindings__space__registry=registry)
         .distinct().order_by("name")[:50],
     }
@@ -138,8 +135,8 @@ def registry_detail(request, pk):
     context = {
         "registry": registry,
         "counts": counts,
-        "binding_count": SpaceBinding.objects.filter(space__registry=registry).count(),
-        "repository_count": Repository.objects.filter(space__registry=registry).count(),
+        "binding_count": SpaceBinding.objects.in_registry(registry).count(),
+        "repository_count": Repository.objects.in_registry(registry).count(),
         "sync_runs": SyncRun.objects.filter(registry=registry)[:5],
         "tab": "overview",
     }
@@ -187,10 +184,9 @@ def _prepare_rows(request, registry, spaces) -> None:
 @require_GET
 def space_list(request, pk):
     registry = _platform_registry(pk)
-    q = search_term(request.GET)
-    spaces = _spaces_with_workspaces(registry).order_by("name")
-    if q:
-        spaces = spaces.filter(name__icontains=q)
+    filters = SpaceFilter(request.GET, queryset=_spaces_with_workspaces(registry).order_by("name"))
+    spaces = filters.qs
+    q = cleaned(filters, "q")
     page = KeyPaginator(spaces, SPACES_PER_PAGE, key="name").get_page(request.GET.get("page"))
     _prepare_rows(request, registry, page)
     context = {"registry": registry, "page": page, "q": q, "tab": "spaces"}

@@ -6,7 +6,6 @@ them; only the workspace's admins change them; everyone else gets 404.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,11 +16,13 @@ from portal.decorators import refusal
 from portal.inputs import id_or_none
 from portal.permissions import can
 from registries import services
+from registries.api.filters import RegistryFilter
 from registries.forms import WorkspaceRegistryForm
 from registries.models import Registry, SyncRun
 from registries.tasks import enqueue_sync
 from registries.views import sync_now_with_message
 from workspaces.models import Workspace
+from workspaces.scope import workspace_for
 
 
 def _workspace_registry(request, pk, *, manage=False) -> Registry:
@@ -44,8 +45,9 @@ def workspace_registry_list(request):
         selected = next((w for w in workspaces if str(w.pk) == request.GET["workspace"]), None)
         if selected is None:
             raise Http404
-    registries = (Registry.objects.filter(scope=Registry.Scope.WORKSPACE, workspace=selected)
-                  .annotate(space_count=Count("spaces")).order_by("name"))
+    filters = RegistryFilter(request.GET, queryset=Registry.objects.of_workspace(selected)
+                             .with_space_count().order_by("name"))
+    registries = filters.qs
     return render(request, "registries/workspace_registry_list.html", {
         "workspaces": workspaces, "selected": selected, "registries": registries,
         "may_manage": can(request.user, "manage_workspace_registries", selected),
@@ -56,9 +58,7 @@ def workspace_registry_list(request):
 @require_http_methods(["GET", "POST"])
 def workspace_registry_create(request):
     pk = id_or_none(request.GET.get("workspace") or request.POST.get("workspace"))
-    workspace = get_object_or_404(Workspace.objects.visible_to(request.user), pk=pk or 0)
-    if not can(request.user, "manage_workspace_registries", workspace):
-        raise refusal("manage_workspace_registries")
+    workspace = workspace_for(request.user, pk or 0, "manage_workspace_registries")
     form = WorkspaceRegistryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         registry = form.save_checked(request.user, scope=Registry.Scope.WORKSPACE, workspace=workspace)

@@ -1,20 +1,30 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.roles import ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER, is_admin
+from portal.roles import ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER, Person, is_admin
 from portal.validators import dns_label_condition, dns_label_validator
 
 
-class WorkspaceQuerySet(models.QuerySet):
+class WorkspaceQuerySet(models.QuerySet["Workspace"]):
+    def of_member(self, user: Person) -> WorkspaceQuerySet:
+        """The workspaces ``user`` is a member of (an Admin too: membership, not the Admin role)."""
+        return self.filter(memberships__user=user)
+
     def visible_to(self, user):
         """Admins see every workspace; everyone else the ones they are a member of."""
         if is_admin(user):
             return self
         if not user.is_authenticated:
             return self.none()
-        return self.filter(memberships__user=user)
+        return self.of_member(user)
+
+    def with_counts(self):
+        return self.annotate(member_count=models.Count("memberships", distinct=True),
+                             namespace_count=models.Count("namespaces", distinct=True))
 
 
 class NamespaceQuerySet(models.QuerySet):

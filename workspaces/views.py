@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,12 +14,13 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.decorators import permission_required, refusal
+from portal.api.filters import cleaned
+from portal.decorators import permission_required
 from portal.errors import ServiceError
 from portal.htmx import render_page
-from portal.inputs import search_term
 from portal.permissions import can
 from workspaces import services
+from workspaces.api.filters import NamespaceFilter, WorkspaceFilter
 from workspaces.forms import (
     ClusterForm,
     MemberForm,
@@ -30,13 +30,9 @@ from workspaces.forms import (
     WorkspaceForm,
 )
 from workspaces.models import Membership, Namespace, Workspace
+from workspaces.scope import namespace_for, workspace_for
 
 PER_PAGE = 50
-
-
-def _visible_workspace(request, pk) -> Workspace:
-    # Out of scope answers 404, so nobody learns which workspaces exist.
-    return get_object_or_404(Workspace.objects.visible_to(request.user), pk=pk)
 
 
 # Workspaces -------------------------------------------------------------------------------
@@ -45,13 +41,10 @@ def _visible_workspace(request, pk) -> Workspace:
 @login_required
 @require_GET
 def workspace_list(request):
-    q = search_term(request.GET)
-    workspaces = (Workspace.objects.visible_to(request.user)
-                  .annotate(member_count=Count("memberships", distinct=True),
-                            namespace_count=Count("namespaces", distinct=True))
-                  .order_by("name"))
-    if q:
-        workspaces = workspaces.filter(name__icontains=q)
+    filters = WorkspaceFilter(request.GET, queryset=Workspace.objects.visible_to(request.user)
+                              .with_counts().order_by("name"))
+    workspaces = filters.qs
+    q = cleaned(filters, "q")
     page = Paginator(workspaces, PER_PAGE).get_page(request.GET.get("page"))
     roles = dict(Membership.objects.filter(user=request.user).values_list("workspace_id", "role"))
     role_labels = dict(Membership.Role.choices)
@@ -107,14 +100,14 @@ def workspace_delete(request, pk):
 def workspace_detail(request, pk):
     from registries.models import PullCredential, RegistrySpace
 
-    workspace = _visible_workspace(request, pk)
+    workspace = workspace_for(request.user, pk)
     context = {
         "workspace": workspace,
         "memberships": workspace.memberships.select_related("user").order_by("user__username"),
         "bound_spaces": RegistrySpace.objects.filter(bindings__workspace=workspace)
         .select_related("registry").order_by("registry__name", "name"),
         "namespaces": workspace.namespaces.select_related("cluster"),
-        "registries": workspace.registries.annotate(space_count=Count("spaces")),
+        "registries": workspace.registries.with_space_count(),
         "may_manage_members": can(request.user, "manage_members", workspace),
         "may_manage_workspace": can(request.user, "manage_workspaces"),
         "may_manage_registries": can(request.user, "manage_workspace_registries", workspace),
@@ -129,9 +122,7 @@ def workspace_detail(request, pk):
 
 
 def _member_manager(request, pk) -> Workspace:
-    workspace = _visible_workspace(request, pk)
-    if not can(request.user, "manage_members", workspace):
-        raise refusal("manage_members")
+    workspace = workspace_for(request.user, pk, "manage_members")
     return workspace
 
 
@@ -195,9 +186,7 @@ def pull_credentials_rotate(request, pk):
     """Rotate the workspace's pull credentials (Workspace Admins and Admins)."""
     from registries.services import rotate_pull_credentials
 
-    workspace = _visible_workspace(request, pk)
-    if not can(request.user, "rotate_pull_credentials", workspace):
-        raise refusal("rotate_pull_credentials")
+    workspace = workspace_for(request.user, pk, "rotate_pull_credentials")
     rotated = rotate_pull_credentials(workspace, request.user, reason="requested on the workspace page")
     if not rotated:
         messages.info(request, _("This workspace has no pull credentials to rotate yet."))
@@ -221,16 +210,10 @@ def pull_credentials_rotate(request, pk):
 @login_required
 @require_GET
 def namespace_list(request):
-    q = search_term(request.GET)
-    namespaces = Namespace.objects.visible_to(request.user).select_related("cluster", "workspace")
-    bound = request.GET.get("bound")
-    if bound == "yes":
-        namespaces = namespaces.filter(workspace__isnull=False)
-    elif bound == "no":
-        namespaces = namespaces.filter(workspace__isnull=True)
-    if q:
-        namespaces = namespaces.filter(Q(name__icontains=q) | Q(cluster__name__icontains=q))
-    page = Paginator(namespaces.order_by("cluster__name", "name"), PER_PAGE).get_page(request.GET.get("page"))
+    filters = NamespaceFilter(request.GET, queryset=Namespace.objects.visible_to(request.user)
+                              .select_related("cluster", "workspace").order_by("cluster__name", "name"))
+    q, bound = cleaned(filters, "q"), cleaned(filters, "bound")
+    page = Paginator(filters.qs, PER_PAGE).get_page(request.GET.get("page"))
     return render_page(request, "workspaces/namespace_list.html",
                        {"page": page, "q": q, "bound": bound or "",
                         "may_manage": can(request.user, "manage_clusters"),
@@ -295,12 +278,7 @@ def namespace_pull_secret(request, pk):
     """
     from registries import pull_secrets
 
-    namespace = get_object_or_404(
-        Namespace.objects.visible_to(request.user).select_related("cluster", "workspace"), pk=pk)
-    if namespace.workspace is None:
-        raise Http404
-    if not can(request.user, "fetch_pull_secret", namespace.workspace):
-        raise refusal("fetch_pull_secret")
+    namespace = namespace_for(request.user, pk, "fetch_pull_secret", unbound=Http404())
     manifest = pull_secrets.fetch_pull_secret(namespace, request.user, mint=True)
     response = HttpResponse(pull_secrets.as_yaml(manifest), content_type="application/yaml")
     filename = f"{pull_secrets.SECRET_NAME}-{namespace.name}.yaml"

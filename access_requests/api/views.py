@@ -1,10 +1,8 @@
 """The REST API for access requests: the same scope and rules as the pages
 (access_requests/views.py); every write goes through access_requests.services."""
 
-import django_filters
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -13,6 +11,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from access_requests import services
+from access_requests.api.filters import AccessRequestFilter
 from access_requests.api.serializers import (
     AccessRequestCreateSerializer,
     AccessRequestSerializer,
@@ -23,25 +22,12 @@ from access_requests.forms import requestable_workspaces
 from access_requests.models import AccessRequest
 from portal.api.errors import service_errors
 from portal.api.permissions import allowed_to
-from portal.inputs import IdFilter
 from portal.permissions import can, is_admin
 from registries.models import Registry, RegistrySpace
 
 BAD_REQUEST = OpenApiResponse(description="Field errors: {field: [message]} or non_field_errors.")
 FORBIDDEN = OpenApiResponse(description="Not allowed for your role.")
 NOT_FOUND = OpenApiResponse(description="No such request in your scope.")
-
-
-class AccessRequestFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=AccessRequest.Status.choices, label=gettext_lazy("Status"))
-    workspace = IdFilter(field_name="workspace_id", label=gettext_lazy("Workspace id"))
-    registry = IdFilter(field_name="registry_id", label=gettext_lazy("Registry id"))
-    space_name = django_filters.CharFilter(lookup_expr="icontains", max_length=100,
-                                           label=gettext_lazy("Registry space name contains"))
-
-    class Meta:
-        model = AccessRequest
-        fields = ["status", "workspace", "registry", "space_name"]
 
 
 @extend_schema_view(

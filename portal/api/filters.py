@@ -1,9 +1,11 @@
 import django_filters
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
+from portal import audit_sentences
 from portal.inputs import BoundedIsoDateTimeFilter
 from portal.models import AuditEvent
 
@@ -37,8 +39,10 @@ class PeriodForm(forms.Form):
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    """The Audit Log page's filters, with the same meaning."""
+    """The Audit Log's filters, for the API and the page (portal/views.py audit_log, whose form
+    portal.forms.AuditFilterForm only shows and checks them)."""
 
+    words = django_filters.CharFilter(method="filter_words", max_length=100, label=_("Words"))
     actor = django_filters.CharFilter(field_name="actor_name", lookup_expr="icontains",
                                       max_length=150, label=_("Actor"))
     action = django_filters.CharFilter(field_name="action", max_length=64, label=_("Action"))
@@ -50,4 +54,21 @@ class AuditEventFilter(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         form = PeriodForm
-        fields = ["actor", "action", "target", "since", "until"]
+        fields = ["words", "actor", "action", "target", "since", "until"]
+
+    def filter_words(self, queryset, name, value):
+        # Each word must be in the event's sentence (its action's words), its target or its
+        # actor: "bound payments" finds the bindings of payments.
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(action__in=audit_sentences.codes_matching(word)) | Q(target_label__icontains=word)
+                | Q(actor_name__icontains=word) | Q(before__icontains=word) | Q(after__icontains=word))
+        return queryset
+
+
+def cleaned(filters: django_filters.FilterSet, name: str, default=""):
+    """The value a page's filter form shows again: as the FilterSet read it, or ``default`` when
+    it was missing or refused (a refused value filters nothing, on the pages and in the API)."""
+    filters.is_valid()
+    value = filters.form.cleaned_data.get(name)
+    return default if value in (None, "") else value

@@ -359,7 +359,7 @@ QUERIES: dict[str, Callable] = {
         {"query": {"service": _service(w, "dist2"), "scope": "repository:search-team/app:pull"},
          "headers": _basic(*w["token_credential"])},
     ],
-    "workspaces:namespace-list": lambda w: [{"bound": "yes"}, {"bound": "no", "q": "ns"}],
+    "workspaces:namespace-list": lambda w: [{"bound": "true"}, {"bound": "false", "q": "ns"}],
     "workspaces:create-by-image": _per_namespace(
         lambda w, ns: {"namespace": ns.pk, "image": _image(w, "plat", "priv-w")}),
     "workspaces:create-by-image-download": _per_namespace(

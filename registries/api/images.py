@@ -25,7 +25,6 @@ Editor). A Viewer asking for a manifest gets 403; any other namespace answers 40
 listed comes from registries/access.py only.
 """
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -40,21 +39,21 @@ from rest_framework.views import APIView
 from portal.api.pagination import StrictPageNumberPagination
 from portal.api.serializers import MessageSerializer, StrictSerializer
 from portal.inputs import WholeNumberField, id_serializer_field
-from portal.permissions import can, role_in
 from portal.validators import dns_label_validator
 from registries import access, explain, image_details, imagerefs, services
+from registries.api.filters import RepositoryFilter
 from registries.image_views import LISTED_COLUMNS, artifact_digest, explainable_namespaces, visible_repository
 from registries.models import Repository, Tag
 from registries.paging import CappedCountPagination
 from workspaces import deploy_views, manifests
 from workspaces.models import Namespace
+from workspaces.scope import namespace_for
 
 BAD_REQUEST = OpenApiResponse(description="Field errors: {field: [message]}.")
 
 
 def _namespace(request, pk, action: str = "browse_images") -> Namespace:
-    namespaces = access.namespaces_for_user(request.user, action)
-    return get_object_or_404(namespaces.select_related("cluster", "workspace"), pk=pk)
+    return namespace_for(request.user, pk, action, scope=access.namespaces_for_user(request.user, action))
 
 
 # Serializers ------------------------------------------------------------------------------
@@ -98,7 +97,7 @@ class PickerRepositorySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_image(self, repository) -> str:
-        return imagerefs.compose(repository.space.registry.host, repository.name)
+        return imagerefs.of_repository(repository)
 
 
 class PickerTagSerializer(serializers.ModelSerializer):
@@ -115,13 +114,13 @@ class PickerTagSerializer(serializers.ModelSerializer):
 
     def get_image(self, tag) -> str:
         repository = self._repository()
-        return imagerefs.compose(repository.space.registry.host, repository.name, tag=tag.name)
+        return imagerefs.of_repository(repository, tag=tag.name)
 
     def get_pinned_image(self, tag) -> str | None:
         if not tag.digest:
             return None
         repository = self._repository()
-        return imagerefs.compose(repository.space.registry.host, repository.name, digest=tag.digest)
+        return imagerefs.of_repository(repository, digest=tag.digest)
 
 
 class CheckSerializer(serializers.Serializer):
@@ -231,10 +230,8 @@ class NamespaceImagesView(generics.ListAPIView):
         self.namespace = _namespace(self.request, self.kwargs["namespace_pk"])
         params = self._params()
         repositories = access.repositories_to_list(access.spaces_for_namespace(self.namespace, params["tab"]))
-        if params.get("registry"):
-            repositories = repositories.filter(space__registry_id=params["registry"])
-        if params["q"]:
-            repositories = repositories.filter(name__icontains=params["q"])
+        # The parameters were checked strictly above; the filter itself is the pages' one.
+        repositories = RepositoryFilter(self.request.query_params, queryset=repositories).qs
         return repositories.select_related("space__registry").only(*LISTED_COLUMNS).order_by("name", "pk")
 
     def list(self, request, *args, **kwargs):
@@ -343,16 +340,11 @@ class NamespaceManifestView(APIView):
         return super().finalize_response(request, response, *args, **kwargs)
 
     def _namespace(self, request, pk) -> Namespace:
-        try:
-            return _namespace(request, pk, "use_images")
-        except Http404:
-            # A member whose role may browse but not use images: forbidden, not hidden.
-            workspace_id = Namespace.objects.filter(pk=pk).values_list("workspace_id", flat=True).first()
-            if workspace_id and role_in(request.user, workspace_id) and \
-                    can(request.user, "browse_images", workspace_id):
-                raise PermissionDenied(_("Workspace Viewers may browse images but not create "
-                                         "manifests.")) from None
-            raise
+        # A member whose role may browse but not use images: forbidden, not hidden.
+        return namespace_for(request.user, pk, "use_images",
+                             scope=access.namespaces_for_user(request.user, "browse_images"),
+                             refused=PermissionDenied(_("Workspace Viewers may browse images but not "
+                                                        "create manifests.")))
 
 
 # The repository page --------------------------------------------------------------------------
@@ -383,7 +375,7 @@ class RepositoryDetailSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_image(self, repository) -> str:
-        return imagerefs.compose(repository.space.registry.host, repository.name)
+        return imagerefs.of_repository(repository)
 
     def get_description_html(self, repository) -> str:
         return str(image_details.render_description(repository.description))

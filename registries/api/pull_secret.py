@@ -5,16 +5,14 @@ not exist yet (one is minted when a private space is bound) is left out. POST mi
 missing credentials first, as the page's download does.
 """
 
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from portal.permissions import can
 from registries import pull_secrets
-from workspaces.models import Namespace
+from workspaces.scope import namespace_for
 
 WHO = ("Workspace Admins and Editors of the namespace's workspace, and Admins, may fetch it; "
        "every fetch is audited.")
@@ -36,12 +34,10 @@ WHO = ("Workspace Admins and Editors of the namespace's workspace, and Admins, m
 )
 @api_view(["GET", "POST"])
 def namespace_pull_secret(request, pk):
-    namespace = get_object_or_404(
-        Namespace.objects.visible_to(request.user).select_related("cluster", "workspace"), pk=pk)
-    if namespace.workspace is None:
-        raise NotFound(_("This namespace is not bound to a workspace, so it has no pull secret."))
-    if not can(request.user, "fetch_pull_secret", namespace.workspace):
-        raise PermissionDenied(_("Only Workspace Admins and Editors may fetch the pull secret."))
+    namespace = namespace_for(
+        request.user, pk, "fetch_pull_secret",
+        unbound=NotFound(_("This namespace is not bound to a workspace, so it has no pull secret.")),
+        refused=PermissionDenied(_("Only Workspace Admins and Editors may fetch the pull secret.")))
     manifest = pull_secrets.fetch_pull_secret(namespace, request.user, mint=request.method == "POST")
     response = Response(manifest)
     response["Cache-Control"] = "no-store"

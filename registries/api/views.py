@@ -4,7 +4,7 @@ Same rules as the pages in registries/views.py: Admin only, platform registries 
 else is out of scope and answers 404), and every write goes through registries.services.
 """
 
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -98,8 +98,7 @@ class RegistryViewSet(RegistryWritesMixin, viewsets.ModelViewSet):
     lookup_value_converter = "int"
 
     def get_queryset(self):
-        return (Registry.objects.filter(scope=Registry.Scope.PLATFORM)
-                .annotate(space_count=Count("spaces")).order_by("name"))
+        return Registry.objects.platform().with_space_count().order_by("name")
 
     def new_registry_fields(self) -> dict:
         return {"scope": Registry.Scope.PLATFORM}
@@ -125,8 +124,7 @@ class RegistrySpaceListView(generics.ListCreateAPIView):
 
     def get_registry(self) -> Registry:
         if not hasattr(self, "_registry"):
-            self._registry = get_object_or_404(Registry, pk=self.kwargs["registry_pk"],
-                                               scope=Registry.Scope.PLATFORM)
+            self._registry = get_object_or_404(Registry.objects.platform(), pk=self.kwargs["registry_pk"])
         return self._registry
 
     def get_queryset(self):

@@ -7,11 +7,14 @@ from workspaces.models import Cluster, Membership, Namespace, Workspace
 
 
 class WorkspaceFilter(django_filters.FilterSet):
+    """The Workspaces page's search (``q``, the same as ``name``) and the API's filter."""
+
     name = django_filters.CharFilter(lookup_expr="icontains", max_length=100, label=_("Name"))
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100, label=_("Name"))
 
     class Meta:
         model = Workspace
-        fields = ["name"]
+        fields = ["name", "q"]
 
 
 class MembershipFilter(django_filters.FilterSet):

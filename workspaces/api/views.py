@@ -6,8 +6,6 @@ a role failure is 403, and every write goes through a service that records its a
 """
 
 from django.conf import settings
-from django.db.models import Count
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -19,7 +17,6 @@ from rest_framework.response import Response
 from portal.api.errors import service_errors
 from portal.api.permissions import PlatformAction, allowed_to
 from portal.api.serializers import MessageSerializer
-from portal.permissions import can
 from registries.api.filters import RegistryFilter
 from registries.api.serializers import (
     PullCredentialSerializer,
@@ -42,6 +39,7 @@ from workspaces.api.serializers import (
     WorkspaceSerializer,
 )
 from workspaces.models import Cluster, Membership, Namespace, Workspace
+from workspaces.scope import namespace_for, workspace_for
 
 BAD_REQUEST = OpenApiResponse(description="Field errors: {field: [message]} or non_field_errors.")
 
@@ -84,12 +82,10 @@ class WorkspaceRole(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        workspace = view.get_workspace()
         needed = "view_workspace" if request.method in SAFE_METHODS else view.manage_action
-        if can(user, needed, workspace):
-            return True
-        self.message = view.denied_message
-        return False
+        view._workspace = workspace_for(user, view.kwargs["workspace_pk"], needed,
+                                        refused=PermissionDenied(view.denied_message))
+        return True
 
 
 class InWorkspace:
@@ -101,8 +97,7 @@ class InWorkspace:
 
     def get_workspace(self) -> Workspace:
         if not hasattr(self, "_workspace"):
-            self._workspace = get_object_or_404(Workspace.objects.visible_to(self.request.user),
-                                                pk=self.kwargs["workspace_pk"])
+            self._workspace = workspace_for(self.request.user, self.kwargs["workspace_pk"])
         return self._workspace
 
     def fake(self) -> bool:
@@ -175,8 +170,7 @@ class WorkspaceRegistryViewSet(InWorkspace, RegistryWritesMixin, viewsets.ModelV
     def get_queryset(self):
         if self.fake():
             return Registry.objects.none()
-        return (Registry.objects.filter(scope=Registry.Scope.WORKSPACE, workspace=self.get_workspace())
-                .annotate(space_count=Count("spaces")).order_by("name"))
+        return Registry.objects.of_workspace(self.get_workspace()).with_space_count().order_by("name")
 
     def new_registry_fields(self) -> dict:
         return {"scope": Registry.Scope.WORKSPACE, "workspace": self.get_workspace()}
@@ -274,9 +268,8 @@ class NamespaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
         A namespace already in another workspace is refused: unbind it first.
         """
-        namespace = self.get_object()  # out of scope: 404 before the role check
-        if not can(request.user, "bind_namespaces"):
-            raise PermissionDenied(PlatformAction.message)
+        namespace = namespace_for(request.user, kwargs["pk"], "bind_namespaces",
+                                  refused=PermissionDenied(PlatformAction.message))
         serializer = NamespaceBindSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with service_errors():

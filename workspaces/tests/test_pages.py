@@ -192,7 +192,7 @@ def test_namespace_list_shows_members_their_namespaces_only(client, ws_viewer, o
 
 def test_namespace_list_filters_unbound_for_admin(client, admin, namespace, free_namespace):
     client.force_login(admin)
-    page = client.get(reverse("workspaces:namespace-list"), {"bound": "no"}, headers={"HX-Request": "true"})
+    page = client.get(reverse("workspaces:namespace-list"), {"bound": "false"}, headers={"HX-Request": "true"})
     assert [ns.name for ns in page.context["page"]] == ["sandbox"]
     assert "<html" not in page.text
 
