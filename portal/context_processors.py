@@ -19,7 +19,7 @@ NAVIGATION = [
     (_("Container Management"), [
         (_("Namespaces"), "workspaces:namespace-list", lambda u: True),
         # Admins may deploy to namespaces bound to no workspace (public images only).
-        (_("Create by Image"), "workspaces:create-by-image",
+        (_("Create by Image"), "registries:create-by-image",
          lambda u: can(u, "use_images") or is_admin(u)),
     ]),
     (_("Global Management"), [

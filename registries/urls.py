@@ -1,6 +1,7 @@
 from django.urls import path
 
 from registries import (
+    deploy_views,
     image_views,
     login_views,
     matrix_views,
@@ -49,6 +50,9 @@ urlpatterns = [
     path("images/<int:pk>/artifacts/<str:digest>/scan/", image_views.artifact_scan, name="artifact-scan"),
     path("images/<int:pk>/artifacts/<str:digest>/delete/", image_views.artifact_delete,
          name="artifact-delete"),
+    # Create by Image (registries/deploy_views.py): a Deployment for an image the namespace may use.
+    path("deploy/", deploy_views.create_by_image, name="create-by-image"),
+    path("deploy/download/", deploy_views.download_manifest, name="create-by-image-download"),
     path("images/picker/", image_views.picker, name="picker"),
     path("images/picker/<int:pk>/tags/", image_views.picker_tags, name="picker-tags"),
     path("explain/", image_views.explain_page, name="explain"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from workspaces import deploy_views, views
+from workspaces import views
 
 app_name = "workspaces"
 
@@ -22,7 +22,4 @@ urlpatterns = [
     path("namespaces/<int:pk>/workspace/", views.namespace_bind, name="namespace-bind"),
     path("namespaces/<int:pk>/pull-secret.yaml", views.namespace_pull_secret, name="namespace-pull-secret"),
     path("clusters/new/", views.cluster_create, name="cluster-create"),
-    # Create by Image (workspaces/deploy_views.py); its picker lives in registries/urls.py.
-    path("deploy/", deploy_views.create_by_image, name="create-by-image"),
-    path("deploy/download/", deploy_views.download_manifest, name="create-by-image-download"),
 ]

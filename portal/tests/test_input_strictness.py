@@ -269,7 +269,7 @@ def test_finding_14_pages_refuse_ids_in_other_scripts(client, admin, unbound, wo
     assert "Workspace ids must be whole numbers." in dialog.text
     assert snapshot() == before
     assert client.get(reverse("registries:picker"), {"namespace": value}).status_code == 404
-    assert client.get(reverse("workspaces:create-by-image"), {"namespace": value}).status_code == 200
+    assert client.get(reverse("registries:create-by-image"), {"namespace": value}).status_code == 200
 
 
 def _routes_with_sample_args():

@@ -360,9 +360,9 @@ QUERIES: dict[str, Callable] = {
          "headers": _basic(*w["token_credential"])},
     ],
     "workspaces:namespace-list": lambda w: [{"bound": "true"}, {"bound": "false", "q": "ns"}],
-    "workspaces:create-by-image": _per_namespace(
+    "registries:create-by-image": _per_namespace(
         lambda w, ns: {"namespace": ns.pk, "image": _image(w, "plat", "priv-w")}),
-    "workspaces:create-by-image-download": _per_namespace(
+    "registries:create-by-image-download": _per_namespace(
         lambda w, ns: {"namespace": ns.pk, "image": _image(w, "plat", "priv-w")}),
     "api:namespace-images": lambda w: [{"tab": "private", "q": "app"}, {"tab": "public"}],
     "api:namespace-explain": lambda w: [{"image": _image(w, "plat", space)}

@@ -40,12 +40,12 @@ from portal.api.pagination import StrictPageNumberPagination
 from portal.api.serializers import MessageSerializer, StrictSerializer
 from portal.inputs import WholeNumberField, id_serializer_field
 from portal.validators import dns_label_validator
-from registries import access, explain, image_details, imagerefs, services
+from registries import access, deploy_views, explain, image_details, imagerefs, services
 from registries.api.filters import RepositoryFilter
 from registries.image_views import LISTED_COLUMNS, artifact_digest, explainable_namespaces, visible_repository
 from registries.models import Repository, Tag
 from registries.paging import CappedCountPagination
-from workspaces import deploy_views, manifests
+from workspaces import manifests
 from workspaces.models import Namespace
 from workspaces.scope import namespace_for
 

@@ -15,10 +15,16 @@ from registries.api.images import (
 )
 from registries.api.login_command import LoginCommandView
 from registries.api.views import RegistrySpaceListView, RegistryViewSet, SpaceViewSet
+from registries.api.workspace_views import PullCredentialViewSet, WorkspaceRegistryViewSet
 
 router = SimpleRouter(use_regex_path=False)
 router.register("registries", RegistryViewSet, basename="registry")
 router.register("spaces", SpaceViewSet, basename="space")
+# A workspace's own registries and pull credentials (the workspace from workspaces/api/scope.py).
+router.register("workspaces/<int:workspace_pk>/registries", WorkspaceRegistryViewSet,
+                basename="workspace-registry")
+router.register("workspaces/<int:workspace_pk>/pull-credentials", PullCredentialViewSet,
+                basename="workspace-pull-credential")
 
 urlpatterns = [
     # Choose Image, the explainer and Create by Image, per namespace (registries/api/images.py).

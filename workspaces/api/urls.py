@@ -4,8 +4,6 @@ from workspaces.api.views import (
     ClusterViewSet,
     MemberViewSet,
     NamespaceViewSet,
-    PullCredentialViewSet,
-    WorkspaceRegistryViewSet,
     WorkspaceViewSet,
 )
 
@@ -14,10 +12,6 @@ from workspaces.api.views import (
 router = SimpleRouter(use_regex_path=False)
 router.register("workspaces", WorkspaceViewSet, basename="workspace")
 router.register("workspaces/<int:workspace_pk>/members", MemberViewSet, basename="workspace-member")
-router.register("workspaces/<int:workspace_pk>/registries", WorkspaceRegistryViewSet,
-                basename="workspace-registry")
-router.register("workspaces/<int:workspace_pk>/pull-credentials", PullCredentialViewSet,
-                basename="workspace-pull-credential")
 router.register("clusters", ClusterViewSet, basename="cluster")
 router.register("namespaces", NamespaceViewSet, basename="namespace")
 

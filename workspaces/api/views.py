@@ -5,29 +5,18 @@ portal.permissions.can(), anything outside the user's scope answers 404 before a
 a role failure is 403, and every write goes through a service that records its audit event.
 """
 
-from django.conf import settings
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from portal.api.errors import service_errors
 from portal.api.permissions import PlatformAction, allowed_to
-from portal.api.serializers import MessageSerializer
-from registries.api.filters import RegistryFilter
-from registries.api.serializers import (
-    PullCredentialSerializer,
-    RotationResultSerializer,
-    WorkspaceRegistrySerializer,
-)
-from registries.api.views import RegistryWritesMixin
-from registries.models import PullCredential, Registry
-from registries.services import rotate_pull_credentials
 from workspaces import services
 from workspaces.api.filters import ClusterFilter, MembershipFilter, NamespaceFilter, WorkspaceFilter
+from workspaces.api.scope import InWorkspace
 from workspaces.api.serializers import (
     ClusterSerializer,
     MemberCreateSerializer,
@@ -39,7 +28,7 @@ from workspaces.api.serializers import (
     WorkspaceSerializer,
 )
 from workspaces.models import Cluster, Membership, Namespace, Workspace
-from workspaces.scope import namespace_for, workspace_for
+from workspaces.scope import namespace_for
 
 BAD_REQUEST = OpenApiResponse(description="Field errors: {field: [message]} or non_field_errors.")
 
@@ -70,38 +59,6 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
 
 
 # Inside one workspace: members and workspace registries -----------------------------------
-
-
-class WorkspaceRole(BasePermission):
-    """Reads need a role in the workspace (or platform Admin); writes need the view's action.
-
-    The workspace comes from the URL and must be in the user's scope, or the answer is 404.
-    """
-
-    def has_permission(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        needed = "view_workspace" if request.method in SAFE_METHODS else view.manage_action
-        view._workspace = workspace_for(user, view.kwargs["workspace_pk"], needed,
-                                        refused=PermissionDenied(view.denied_message))
-        return True
-
-
-class InWorkspace:
-    """A view under /workspaces/<workspace_pk>/."""
-
-    permission_classes = [WorkspaceRole]
-    manage_action = ""
-    denied_message = ""
-
-    def get_workspace(self) -> Workspace:
-        if not hasattr(self, "_workspace"):
-            self._workspace = workspace_for(self.request.user, self.kwargs["workspace_pk"])
-        return self._workspace
-
-    def fake(self) -> bool:
-        return getattr(self, "swagger_fake_view", False)
 
 
 @extend_schema_view(
@@ -150,64 +107,6 @@ class MemberViewSet(InWorkspace, mixins.ListModelMixin, mixins.RetrieveModelMixi
         """Remove a member from the workspace (the user account stays)."""
         with service_errors():
             services.remove_member(instance, self.request.user)
-
-
-class WorkspaceRegistryViewSet(InWorkspace, RegistryWritesMixin, viewsets.ModelViewSet):
-    """Integrated Registry (Workspace): registries one workspace integrates for itself.
-
-    Its members (and platform Admins) read them; only its Workspace Admins change them. Same
-    connection check as the Admin's registries, and internal addresses (loopback, private,
-    link-local, metadata and other non-global ranges, on every hop) are refused unless
-    WHARF_ALLOWED_REGISTRY_NETWORKS allows them.
-    """
-
-    serializer_class = WorkspaceRegistrySerializer
-    filterset_class = RegistryFilter
-    lookup_value_converter = "int"
-    manage_action = "manage_workspace_registries"
-    denied_message = gettext_lazy("Only a Workspace Admin of this workspace may change its registries.")
-
-    def get_queryset(self):
-        if self.fake():
-            return Registry.objects.none()
-        return Registry.objects.of_workspace(self.get_workspace()).with_space_count().order_by("name")
-
-    def new_registry_fields(self) -> dict:
-        return {"scope": Registry.Scope.WORKSPACE, "workspace": self.get_workspace()}
-
-    @extend_schema(operation_id="workspaces_registries_sync", request=None,
-                   responses={202: MessageSerializer, 400: BAD_REQUEST})
-    @action(detail=True, methods=["post"])
-    def sync(self, request, workspace_pk=None, pk=None):
-        """Sync now: queue a sync of the registry's spaces, repositories and tags."""
-        return self.start_sync()
-
-
-class PullCredentialViewSet(InWorkspace, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """A workspace's pull credentials (usernames and rotation state, never secrets): its members
-    (and platform Admins) read them; its Workspace Admins and platform Admins rotate them."""
-
-    serializer_class = PullCredentialSerializer
-    manage_action = "rotate_pull_credentials"
-    denied_message = gettext_lazy("Only a Workspace Admin of this workspace may rotate its pull credentials.")
-
-    def get_queryset(self):
-        if self.fake():
-            return PullCredential.objects.none()
-        return (PullCredential.objects.filter(workspace=self.get_workspace())
-                .select_related("registry").order_by("registry__name"))
-
-    @extend_schema(operation_id="workspaces_pull_credentials_rotate", request=None,
-                   responses={200: RotationResultSerializer})
-    @action(detail=False, methods=["post"])
-    def rotate(self, request, workspace_pk=None):
-        """Give every pull credential of the workspace a new secret. The old secrets keep working
-        for `overlap_seconds`: fetch the namespaces' pull secrets again before then. Audited."""
-        rotated = rotate_pull_credentials(self.get_workspace(), request.user,
-                                          reason="requested through the API")
-        return Response(RotationResultSerializer({
-            "rotated": rotated, "overlap_seconds": settings.WHARF_CREDENTIAL_OVERLAP,
-            "credentials": self.get_queryset()}).data)
 
 
 # Clusters and namespaces ------------------------------------------------------------------

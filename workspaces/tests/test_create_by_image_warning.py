@@ -22,7 +22,7 @@ def world(workspace, other_workspace):
 
 
 def create(client, namespace, image):
-    return client.post(reverse("workspaces:create-by-image"), {
+    return client.post(reverse("registries:create-by-image"), {
         "namespace": namespace.pk, "name": "web", "image": image, "replicas": "1", "container_port": "80"})
 
 

@@ -81,7 +81,7 @@ def manifest_in(response) -> dict:
 def test_admin_and_editor_get_the_manifest_on_the_page(client, world, request, persona):
     client.force_login(request.getfixturevalue(persona))
     namespace = world["namespaces"]["ns-w"]
-    response = client.post(reverse("workspaces:create-by-image"),
+    response = client.post(reverse("registries:create-by-image"),
                            form_data(namespace, always_pull="on"))
     assert response.status_code == 200
     manifest = manifest_in(response)
@@ -96,7 +96,7 @@ def test_admin_and_editor_get_the_manifest_on_the_page(client, world, request, p
 
 def test_public_image_needs_no_pull_secret(client, world, ws_editor):
     client.force_login(ws_editor)
-    response = client.post(reverse("workspaces:create-by-image"),
+    response = client.post(reverse("registries:create-by-image"),
                            form_data(world["namespaces"]["ns-w"], image=PUBLIC_IMAGE))
     pod = manifest_in(response)["spec"]["template"]["spec"]
     assert "imagePullSecrets" not in pod
@@ -105,14 +105,14 @@ def test_public_image_needs_no_pull_secret(client, world, ws_editor):
 
 def test_workspace_registry_image_is_private(client, world, ws_editor):
     client.force_login(ws_editor)
-    response = client.post(reverse("workspaces:create-by-image"),
+    response = client.post(reverse("registries:create-by-image"),
                            form_data(world["namespaces"]["ns-w"], image=f"{host('own')}/open/app:1.0"))
     assert manifest_in(response)["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "registry-secret"}]
 
 
 def test_download_is_a_yaml_file_named_after_the_app(client, world, ws_editor):
     client.force_login(ws_editor)
-    response = client.post(reverse("workspaces:create-by-image-download"),
+    response = client.post(reverse("registries:create-by-image-download"),
                            form_data(world["namespaces"]["ns-w"], name="billing-api"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/yaml")
@@ -124,7 +124,7 @@ def test_download_is_a_yaml_file_named_after_the_app(client, world, ws_editor):
 def test_get_prefills_namespace_and_image_from_the_picker(client, world, ws_editor):
     client.force_login(ws_editor)
     namespace = world["namespaces"]["ns-w"]
-    response = client.get(reverse("workspaces:create-by-image"),
+    response = client.get(reverse("registries:create-by-image"),
                           {"namespace": namespace.pk, "image": PRIVATE_IMAGE})
     assert response.status_code == 200
     assert f'value="{PRIVATE_IMAGE}"' in response.text
@@ -135,13 +135,13 @@ def test_get_prefills_namespace_and_image_from_the_picker(client, world, ws_edit
 
 def test_namespace_choices_are_only_where_the_user_may_use_images(client, world, ws_editor, admin):
     client.force_login(ws_editor)
-    response = client.get(reverse("workspaces:create-by-image"))
+    response = client.get(reverse("registries:create-by-image"))
     namespaces = world["namespaces"]
     assert f'<option value="{namespaces["ns-w"].pk}"' in response.text
     assert f'<option value="{namespaces["ns-o"].pk}"' not in response.text
     assert f'<option value="{namespaces["ns-free"].pk}"' not in response.text
     client.force_login(admin)
-    response = client.get(reverse("workspaces:create-by-image"))
+    response = client.get(reverse("registries:create-by-image"))
     assert f'<option value="{namespaces["ns-free"].pk}"' in response.text
     assert f'<option value="{namespaces["ns-w"].pk}"' not in response.text
 
@@ -149,29 +149,29 @@ def test_namespace_choices_are_only_where_the_user_may_use_images(client, world,
 def test_viewer_gets_403_on_get_and_post(client, world, ws_viewer):
     client.force_login(ws_viewer)
     namespace = world["namespaces"]["ns-w"]
-    assert client.get(reverse("workspaces:create-by-image")).status_code == 403
-    assert client.post(reverse("workspaces:create-by-image"), form_data(namespace)).status_code == 403
-    assert client.post(reverse("workspaces:create-by-image-download"), form_data(namespace)).status_code == 403
+    assert client.get(reverse("registries:create-by-image")).status_code == 403
+    assert client.post(reverse("registries:create-by-image"), form_data(namespace)).status_code == 403
+    assert client.post(reverse("registries:create-by-image-download"), form_data(namespace)).status_code == 403
 
 
 def test_editor_of_one_workspace_and_viewer_of_another_gets_403_for_the_viewer_one(
         client, world, ws_editor, other_workspace):
     other_workspace.memberships.create(user=ws_editor, role="viewer")
     client.force_login(ws_editor)
-    response = client.post(reverse("workspaces:create-by-image"), form_data(world["namespaces"]["ns-o"]))
+    response = client.post(reverse("registries:create-by-image"), form_data(world["namespaces"]["ns-o"]))
     assert response.status_code == 403
 
 
 def test_another_workspaces_namespace_is_refused_on_the_field(client, world, ws_editor):
     client.force_login(ws_editor)
-    response = client.post(reverse("workspaces:create-by-image"), form_data(world["namespaces"]["ns-o"]))
+    response = client.post(reverse("registries:create-by-image"), form_data(world["namespaces"]["ns-o"]))
     assert response.status_code == 200
     assert response.context["form"].errors["namespace"]
     assert response.context["manifest"] is None
 
 
 def test_anonymous_is_sent_to_log_in(client, world):
-    response = client.get(reverse("workspaces:create-by-image"))
+    response = client.get(reverse("registries:create-by-image"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
 
@@ -195,7 +195,7 @@ def test_bad_input_gets_a_message_on_the_field_and_changes_nothing(client, world
                                                                    message):
     client.force_login(ws_editor)
     namespaces_before = list(Namespace.objects.values_list("pk", "workspace_id"))
-    response = client.post(reverse("workspaces:create-by-image"),
+    response = client.post(reverse("registries:create-by-image"),
                            form_data(world["namespaces"]["ns-w"], **{field: value}))
     assert response.status_code == 200
     errors = response.context["form"].errors
@@ -208,7 +208,7 @@ def test_bad_input_gets_a_message_on_the_field_and_changes_nothing(client, world
 
 def test_bad_input_on_download_shows_the_form_again(client, world, ws_editor):
     client.force_login(ws_editor)
-    response = client.post(reverse("workspaces:create-by-image-download"),
+    response = client.post(reverse("registries:create-by-image-download"),
                            form_data(world["namespaces"]["ns-w"], replicas="5000"))
     assert response.status_code == 200
     assert "Content-Disposition" not in response
@@ -218,7 +218,7 @@ def test_bad_input_on_download_shows_the_form_again(client, world, ws_editor):
 def test_image_error_links_to_the_explainer(client, world, ws_editor):
     client.force_login(ws_editor)
     namespace = world["namespaces"]["ns-w"]
-    response = client.post(reverse("workspaces:create-by-image"), form_data(namespace, image="bad ref"))
+    response = client.post(reverse("registries:create-by-image"), form_data(namespace, image="bad ref"))
     assert f"{reverse('registries:explain')}?namespace={namespace.pk}" in response.text
 
 
