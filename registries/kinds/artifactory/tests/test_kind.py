@@ -327,3 +327,42 @@ def test_deleting_a_tag_in_a_virtual_repository_says_it_is_not_supported(client,
     assert Tag.objects.filter(pk=tag.pk).exists()
     assert not artifactory.requests_to("/artifactory/docker-virtual", "DELETE")
     assert not AuditEvent.objects.filter(action="image.tag.delete").exists()
+
+
+def test_an_admin_integrates_one_through_the_api_with_an_access_token_for_a_user(api, admin, artifactory):
+    token = artifactory.add_token("reference-token-of-admin")
+    api.force_login(admin)
+    response = api.post("/api/v1/registries/", api_data(artifactory, name="jfrog-api", password=token),
+                        format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["kind"] == "artifactory"
+    assert token not in response.text
+    # A user name with a token in the password's place: Basic, as Artifactory documents.
+    assert artifactory.requests_to("/artifactory/api/system/version")[-1].headers["authorization"] \
+        .startswith("Basic ")
+
+
+# Deleting spaces -------------------------------------------------------------------------------
+
+
+def test_an_empty_repository_is_not_deleted_from_artifactory_but_a_missing_space_leaves_wharf(
+        api, admin, artifactory):
+    artifactory.add_repository("docker-empty", "local")
+    artifactory.add_repository("docker-gone", "local")
+    registry = services.save_registry(
+        Registry(name="jfrog", kind="artifactory", url=artifactory.url, username=ADMIN_USER),
+        admin, password=ADMIN_PASSWORD)
+    sync_registry(registry)
+    with artifactory.lock:
+        del artifactory.repositories["docker-gone"]
+    sync_registry(registry)
+    api.force_login(admin)
+    empty = registry.spaces.get(name="docker-empty")
+    response = api.delete(f"/api/v1/spaces/{empty.pk}/")
+    assert response.status_code == 400
+    assert "Wharf does not delete Artifactory repositories" in response.text
+    assert registry.spaces.filter(pk=empty.pk).exists() and "docker-empty" in artifactory.repositories
+    gone = registry.spaces.get(name="docker-gone")
+    assert gone.missing
+    assert api.delete(f"/api/v1/spaces/{gone.pk}/").status_code == 204
+    assert not registry.spaces.filter(pk=gone.pk).exists()
