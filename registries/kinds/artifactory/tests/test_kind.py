@@ -146,6 +146,18 @@ def test_a_workspace_admin_integrates_an_artifactory_through_the_api(team_artifa
     assert '<option value="artifactory">JFrog Artifactory</option>' in page
 
 
+def test_a_workspace_admin_integrates_one_on_the_workspaces_registry_page(client, ws_admin, workspace,
+                                                                          artifactory, loopback_allowed):
+    client.force_login(ws_admin)
+    response = client.post(f"{reverse('registries:workspace-create')}?workspace={workspace.pk}",
+                           form_data(artifactory, name="team-jfrog"))
+    registry = Registry.objects.get(name="team-jfrog")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("registries:workspace-detail", args=[registry.pk])
+    assert (registry.kind, registry.scope, registry.workspace) == ("artifactory", "workspace", workspace)
+    assert set(registry.spaces.values_list("name", flat=True)) == SPACES
+
+
 def test_wrong_credentials_through_the_workspace_api_are_a_400_that_creates_nothing(
         api, ws_admin, workspace, artifactory, loopback_allowed):
     api.force_login(ws_admin)
