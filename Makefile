@@ -39,7 +39,7 @@ clean:
 # Developers: extract the marked strings into the zh-Hans catalog and compile it (needs GNU
 # gettext: apt-get install gettext). The compiled .mo files are committed, so running Wharf
 # needs no gettext.
-MESSAGES_IGNORE := --ignore=.venv --ignore=node_modules --ignore=bench --ignore=staticfiles \
+MESSAGES_IGNORE := --ignore=.venv --ignore=node_modules --ignore=bench --ignore=testkit --ignore=staticfiles \
 	--ignore='*/tests/*' --ignore=conftest.py
 messages: setup
 	$(BIN)/python manage.py makemessages --locale=zh_Hans --no-obsolete --no-location --no-wrap $(MESSAGES_IGNORE)

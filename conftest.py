@@ -1,59 +1,66 @@
-import pytest
-from django.contrib.auth.models import Group, User
+"""The personas' fixtures, built with the test kit (``testkit/``), and the suite's plugins."""
 
-from portal.permissions import ADMIN_GROUP
-from workspaces.models import Membership, Workspace
+import pytest
+
+from testkit import factories, personas
+from testkit.personas import PASSWORD, make_user  # noqa: F401  (tests import them from here too)
 
 pytest_plugins = [
     "portal.tests.browser",
-    "registries.kinds.harbor.tests.harbor_double",
-    "registries.tests.real_registry",
+    "testkit.doubles",
     "sso.tests.oidc_provider",
 ]
-
-PASSWORD = "correct-horse-battery"
-
-
-def make_user(username, *, workspace=None, role=None, admin=False):
-    user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)
-    if admin:
-        # get_or_create: transactional tests flush the group the migration made.
-        user.groups.add(Group.objects.get_or_create(name=ADMIN_GROUP)[0])
-    if workspace is not None:
-        Membership.objects.create(user=user, workspace=workspace, role=role)
-    return user
 
 
 @pytest.fixture
 def workspace(db):
-    return Workspace.objects.create(name="payments", description="Payments team")
+    return factories.make_workspace(personas.WORKSPACE)
 
 
 @pytest.fixture
 def other_workspace(db):
-    return Workspace.objects.create(name="search", description="Search team")
+    return factories.make_workspace(personas.OTHER_WORKSPACE)
 
 
 @pytest.fixture
 def admin(db):
-    return make_user("root-admin", admin=True)
+    return personas.make_persona(personas.ADMIN)
 
 
 @pytest.fixture
 def ws_admin(workspace):
-    return make_user("ws-admin", workspace=workspace, role="admin")
+    return personas.make_persona(personas.WS_ADMIN, workspace)
 
 
 @pytest.fixture
 def ws_editor(workspace):
-    return make_user("ws-editor", workspace=workspace, role="editor")
+    return personas.make_persona(personas.WS_EDITOR, workspace)
 
 
 @pytest.fixture
 def ws_viewer(workspace):
-    return make_user("ws-viewer", workspace=workspace, role="viewer")
+    return personas.make_persona(personas.WS_VIEWER, workspace)
 
 
 @pytest.fixture
 def outsider(other_workspace):
-    return make_user("outsider", workspace=other_workspace, role="admin")
+    return personas.make_persona(personas.OUTSIDER, other_workspace)
+
+
+# What most registry tests start from: a demo Harbor (never contacted), one private space
+# and three workspaces without members to bind it to.
+
+
+@pytest.fixture
+def registry(db):
+    return factories.make_registry("harbor")
+
+
+@pytest.fixture
+def space(registry):
+    return factories.make_space(registry, "vault")
+
+
+@pytest.fixture
+def teams(db):
+    return factories.make_workspaces("alpha", "beta", "gamma")

@@ -3,7 +3,10 @@
 bench/ is not a package: every script runs standalone (``.venv/bin/python bench/<name>.py``),
 puts this folder on ``sys.path`` and imports this module as ``common``. Only what several
 scripts did the same way lives here; what a benchmark loads, measures and prints stays in its
-script, so that changing one benchmark does not change the figures of another.
+script, so that changing one benchmark does not change the figures of another. The users and
+objects a script makes one by one come from the test kit (``testkit.personas.make_user``,
+``testkit.factories``, ``testkit.doubles``), as in the tests; it imports once ``start_django``
+has put the checkout on ``sys.path``. Bulk loads stay in the scripts (COPY, ``bulk_create``).
 """
 
 from __future__ import annotations

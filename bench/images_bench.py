@@ -125,10 +125,10 @@ def copy_text(table: str, columns: list[str], lines) -> None:
 
 
 def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) -> dict:
-    from django.contrib.auth.models import User
     from django.db import connection, transaction
 
     from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, Tag
+    from testkit.personas import make_user
     from workspaces.models import Cluster, Membership, Namespace, Workspace
 
     rng = random.Random(seed)
@@ -261,8 +261,8 @@ def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) 
         cluster = Cluster.objects.create(name="bench-cluster")
         namespace = Namespace.objects.create(cluster=cluster, name="bench-apps", workspace=bench)
         Namespace.objects.create(cluster=cluster, name="unbound-apps")
-        editor = User.objects.create_user("bench-editor", password="bench-editor-password")
-        Membership.objects.create(user=editor, workspace=bench, role=Membership.Role.EDITOR)
+        editor = make_user("bench-editor", workspace=bench, role=Membership.Role.EDITOR,
+                           password="bench-editor-password")
     common.vacuum_analyze()
     big_ids = [repo_ids[i] for i in sorted(big)]
     return {"registries": registries, "workspace": bench, "namespace": namespace, "editor": editor,

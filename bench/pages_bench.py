@@ -108,11 +108,10 @@ def copy_rows(table: str, columns: list[str], rows) -> None:
 
 
 def load(spaces: int, workspaces: int, bindings: int, seed: int) -> dict:
-    from django.contrib.auth.models import Group, User
     from django.db import connection, transaction
 
-    from portal.permissions import ADMIN_GROUP
     from registries.models import PullCredential, Registry, RegistrySpace, SpaceBinding
+    from testkit.personas import make_user
     from workspaces.models import Workspace
 
     rng = random.Random(seed)
@@ -168,8 +167,7 @@ def load(spaces: int, workspaces: int, bindings: int, seed: int) -> dict:
                       FROM "{SpaceBinding._meta.db_table}" binding
                       JOIN "{RegistrySpace._meta.db_table}" space ON space.id = binding.space_id
                       WHERE space.visibility = 'private') pair''', [now, now, now])
-        admin = User.objects.create_user("bench-admin", password="bench-admin-password")
-        admin.groups.add(Group.objects.get(name=ADMIN_GROUP))
+        admin = make_user("bench-admin", admin=True, password="bench-admin-password")
     common.vacuum_analyze()
     return {"registries": registries, "admin": admin, "sizes": sizes,
             "credentials": PullCredential.objects.count()}

@@ -102,16 +102,15 @@ def main() -> None:
     postgres_version = common.create_database(server_url, DATABASE).split()[0]
     common.start_django(f"{server_url}/{DATABASE}", "robot-bench-", common.TEST_CLIENT_SETTINGS,
                         fresh=True)
-    from django.contrib.auth.models import Group, User
     from django.core.management import call_command
     from django.test import Client
     from django.test.utils import override_settings
 
-    from portal.permissions import ADMIN_GROUP
     from registries import services
-    from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER, HarborDouble
-    from registries.models import Registry, RegistrySpace
-    from workspaces.models import Workspace
+    from registries.models import Registry
+    from testkit import factories
+    from testkit.doubles import ADMIN_PASSWORD, ADMIN_USER, HarborDouble
+    from testkit.personas import make_user
 
     results: dict[str, list[float]] = {}
     worker = None
@@ -120,14 +119,13 @@ def main() -> None:
         with HarborDouble() as double:
             double.add_repository("team-a", "app", tags=["1.0"])
             double.add_repository("team-b", "app", tags=["1.0"])
-            admin = User.objects.create_user("bench-admin", password="x")
-            admin.groups.add(Group.objects.get_or_create(name=ADMIN_GROUP)[0])
-            workspace = Workspace.objects.create(name="payments")
+            admin = make_user("bench-admin", admin=True, password="x")
+            workspace = factories.make_workspace("payments")
             registry = Registry(name="harbor-main", kind="harbor", url=double.url, username=ADMIN_USER)
             registry.set_password(ADMIN_PASSWORD)
             registry.save()
-            space = RegistrySpace.objects.create(registry=registry, name="team-a", visibility="private")
-            other = RegistrySpace.objects.create(registry=registry, name="team-b", visibility="private")
+            space = factories.make_space(registry, "team-a")
+            other = factories.make_space(registry, "team-b")
             services.change_bindings(other, admin, add=[workspace])  # immediate backend: robot made
             data = {"registry": registry, "space": space, "workspace": workspace}
             client = Client()

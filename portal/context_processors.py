@@ -1,10 +1,11 @@
 from functools import partial
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from portal.permissions import can, is_admin
+from portal.urlmakers import cached_reverse
 
 # (section, [(label, url name, who may see it)]) in the order of DESIGN section 4.
 NAVIGATION = [
@@ -51,7 +52,7 @@ def navigation(request):
             if not allowed(user):
                 continue
             try:
-                url = reverse(url_name)
+                url = cached_reverse(url_name)
             except NoReverseMatch:
                 continue  # the page is not part of this build
             # "page" for the page itself; "true" for a page below it (a registry below the list),

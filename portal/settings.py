@@ -195,6 +195,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.navigation",
             ],
+            # {% url %} remembers what it reversed (portal/urlmakers.py cached_reverse).
+            "builtins": ["portal.templatetags.cached_url"],
         },
     },
 ]

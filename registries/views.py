@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +17,7 @@ from portal.htmx import render_page, toast_events, trigger
 from portal.inputs import id_or_none, search_term
 from portal.redirects import next_url
 from portal.urlmakers import url_maker
-from registries import robots, services
+from registries import robots, rows, services
 from registries.forms import RegistryForm, SpaceCreateForm
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, SyncRun
 from registries.paging import KeyPaginator
@@ -156,25 +157,30 @@ def _spaces_with_workspaces(registry):
                  .order_by("workspace__name"), to_attr="bound_bindings"))
 
 
-def _prepare_rows(registry, spaces) -> None:
-    """What each row shows, computed once per page here rather than by tags in every row.
+def _prepare_rows(request, registry, spaces) -> None:
+    """What each row shows, computed once per page here rather than by tags in every row, and
+    each row's HTML (``space.row``, registries/rows.py).
 
     bench/space_row_profile.py measured the row's template work: its seven ``{% url %}`` (a
-    ``reverse`` each) were half of it, and each ``space.workspaces`` built a related manager.
+    ``reverse`` each) were half of it, and each ``space.workspaces`` built a related manager;
+    then the template engine itself (lookups, ``{% translate %}``, the include) was most of it.
     Also reads the robots' propagation status of the workspaces bound on these rows only, in
     one query, and each row's propagation status.
     """
     urls = {name: url_maker(f"registries:{route}", registry.pk) for name, route in (
         ("row", "space-row"), ("bindings", "space-bindings"), ("visibility", "space-visibility"),
         ("delete", "space-delete"))}
+    retry_url = url_maker("registries:credential-retry", registry.pk)
     for space in spaces:
         space.bound = space.bound_with_ends()
         space.urls = {name: make(space.pk) for name, make in urls.items()}
     robots.credentials_by_workspace(
         registry, {workspace.pk for space in spaces for workspace in space.bound})
+    text = rows.SpaceRowText(csrf_input(request))
     for space in spaces:
-        # None for most rows (public, unbound, no robots): the row then skips the include.
+        # None for most rows (public, unbound, no robots).
         space.propagation = robots.propagation_status(registry, space, space.bound)
+        space.row = rows.space_row(space, text, retry_url)
 
 
 @admin_required
@@ -186,7 +192,7 @@ def space_list(request, pk):
     if q:
         spaces = spaces.filter(name__icontains=q)
     page = KeyPaginator(spaces, SPACES_PER_PAGE, key="name").get_page(request.GET.get("page"))
-    _prepare_rows(registry, page)
+    _prepare_rows(request, registry, page)
     context = {"registry": registry, "page": page, "q": q, "tab": "spaces"}
     return render_page(request, "registries/space_list.html", context, fragment="space-table")
 
@@ -201,7 +207,7 @@ def _space(registry_pk, space_pk) -> RegistrySpace:
 @require_GET
 def space_row(request, pk, space_pk):
     space = get_object_or_404(_spaces_with_workspaces(_platform_registry(pk)), pk=space_pk)
-    _prepare_rows(space.registry, [space])
+    _prepare_rows(request, space.registry, [space])
     return render(request, "registries/space_list.html#space-row",
                   {"registry": space.registry, "space": space})
 

@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from access_requests.models import AccessRequest
 from access_requests.services import request_access
-from conftest import make_user
 from portal.models import AuditEvent
 from registries import services
 from registries.models import Registry, RegistrySpace, SpaceBinding
+from testkit.access import assert_access
+from testkit.personas import ADMIN, ANONYMOUS, OUTSIDER, WS_ADMIN, WS_EDITOR, WS_VIEWER, make_user
 
 CREATE = reverse("access_requests:create")
 LIST = reverse("access_requests:list")
@@ -72,10 +73,11 @@ def test_asking_for_a_space_that_does_not_exist_answers_exactly_as_for_a_private
 
 
 def test_viewer_may_not_ask_nor_see_the_requests(client, ws_viewer, workspace, registry, vault):
-    client.force_login(ws_viewer)
-    assert client.get(CREATE).status_code == 403
-    assert ask(client, workspace, registry, "vault").status_code == 403
-    assert client.get(LIST).status_code == 403
+    for url in (CREATE, LIST):
+        assert_access(client, url, {WS_ADMIN: 200, WS_EDITOR: 200, WS_VIEWER: 403, ANONYMOUS: 302})
+    assert_access(client, CREATE, {WS_VIEWER: 403, ANONYMOUS: 302}, method="post",
+                  data={"workspace": workspace.pk, "registry": registry.pk, "space_name": "vault",
+                        "reason": "We deploy the billing API from it."})
     assert not AccessRequest.objects.exists()
 
 
@@ -154,13 +156,12 @@ def test_the_form_is_prefilled_from_the_link(client, ws_editor, workspace, regis
 def test_members_see_their_workspaces_requests_and_other_workspaces_get_404(
         client, ws_editor, ws_admin, outsider, workspace, registry, vault):
     access_request = pending_request(ws_editor, workspace, registry)
-    detail = reverse("access_requests:detail", args=[access_request.pk])
+    assert_access(client, reverse("access_requests:detail", args=[access_request.pk]),
+                  {ADMIN: 200, WS_ADMIN: 200, WS_EDITOR: 200, WS_VIEWER: 404, OUTSIDER: 404, ANONYMOUS: 302})
     client.force_login(ws_admin)
     assert "harbor/vault" in client.get(LIST).content.decode()
-    assert client.get(detail).status_code == 200
     client.force_login(outsider)
     assert "harbor/vault" not in client.get(LIST).content.decode()
-    assert client.get(detail).status_code == 404
 
 
 def test_admins_see_pending_requests_with_a_badge_and_whether_the_name_matches(
@@ -291,12 +292,12 @@ def test_a_decided_request_cannot_be_decided_again(client, admin, ws_editor, wor
     assert not SpaceBinding.objects.exists()
 
 
-@pytest.mark.parametrize("persona", ["ws_admin", "ws_editor", "ws_viewer", "outsider"])
-def test_only_admins_decide(client, request, persona, ws_editor, workspace, registry, vault):
+def test_only_admins_decide(client, ws_editor, workspace, registry, vault):
     access_request = pending_request(ws_editor, workspace, registry)
-    client.force_login(request.getfixturevalue(persona))
     for name in ("approve", "decline"):
-        assert client.post(reverse(f"access_requests:{name}", args=[access_request.pk]), {}).status_code == 403
+        assert_access(client, reverse(f"access_requests:{name}", args=[access_request.pk]),
+                      {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 302},
+                      method="post", data={})
     access_request.refresh_from_db()
     assert access_request.is_pending
 

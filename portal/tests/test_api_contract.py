@@ -12,21 +12,15 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 from django.test import Client
-from rest_framework.test import APIClient
 
 from conftest import make_user
 from portal.api.tokens import issue
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, Tag
+from testkit.access import api_as
 from workspaces.models import Cluster, Namespace, Workspace
 
 LISTS = ["/api/v1/registries/", "/api/v1/workspaces/", "/api/v1/clusters/", "/api/v1/namespaces/",
          "/api/v1/audit-events/"]
-
-
-def api_as(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.mark.parametrize("url", LISTS)

@@ -44,8 +44,12 @@ REGISTRIES_REACHING_INTO_WORKSPACES = {
 WORKSPACES_IMPORTING_REGISTRIES_AT_MODULE_LEVEL = {"workspaces.api.views", "workspaces.deploy_views"}
 
 
+# The test kit (testkit/) builds on every app; no app may build on it.
+TEST_KIT = "testkit"
+
+
 def module_files():
-    for app in APPS:
+    for app in (*APPS, TEST_KIT):
         for path in sorted((ROOT / app).rglob("*.py")):
             if SKIPPED_DIRS.isdisjoint(path.relative_to(ROOT).parts):
                 yield path
@@ -215,7 +219,7 @@ def reachable(graph, module, *, at_module_level_only=False):
 
 @pytest.mark.parametrize("module", CORE)
 def test_core_module_reaches_no_app(graph, module):
-    apps = APPS[1:]
+    apps = (*APPS[1:], TEST_KIT)
     reached = sorted(t for t in reachable(graph, module) if t.split(".")[0] in apps)
     assert not reached, f"{module} reaches {reached}"
 
@@ -246,3 +250,15 @@ def test_registries_imports_workspaces_only_through_its_interface(graph):
         if target.startswith("workspaces.") and target not in WORKSPACES_INTERFACE
     }
     assert crossings == REGISTRIES_REACHING_INTO_WORKSPACES
+
+
+def test_no_app_imports_the_test_kit(graph):
+    assert graph["testkit.access"]["testkit.personas"] is True  # the kit is in the graph
+    importing = sorted(
+        f"{module} -> {target}"
+        for module, edges in graph.items()
+        if not module.startswith(f"{TEST_KIT}.") and module != TEST_KIT
+        for target in edges
+        if target.split(".")[0] == TEST_KIT
+    )
+    assert not importing, importing

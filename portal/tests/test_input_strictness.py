@@ -16,13 +16,8 @@ from portal.api.parsers import MAX_DEPTH
 from portal.models import AuditEvent
 from registries import services
 from registries.models import Registry, RegistrySpace, SpaceBinding
+from testkit.access import api_as
 from workspaces.models import Cluster, Namespace
-
-
-def api_as(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def snapshot():

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from conftest import PASSWORD
 from portal.redirects import is_same_site_path
-from registries.models import Registry, RegistrySpace
+from registries.models import RegistrySpace
 
 OTHER_SITES = [
     "//evil.example/",
@@ -24,11 +24,6 @@ OTHER_SITES = [
 ]
 # Not another site, but a header cannot hold it: refused rather than answered with a 500.
 CONTROL_CHARACTERS = ["/registries/\r\nSet-Cookie: x=1", "/registries/\x00"]
-
-
-@pytest.fixture
-def registry(db):
-    return Registry.objects.create(name="harbor", kind="harbor", url="https://harbor.example.com", is_demo=True)
 
 
 @pytest.mark.parametrize("target", OTHER_SITES + CONTROL_CHARACTERS)

@@ -6,11 +6,11 @@ and ``search`` (the outsider). Every space holds one repository ``<space>/app`` 
 ``1.0`` and ``latest``.
 """
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 
-from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, Tag
-from workspaces.models import Cluster, Namespace
+from registries.models import Repository, Tag
+from testkit import factories
+from testkit.factories import digest  # noqa: F401  (tests name it image_world.digest)
 
 REGISTRIES = {
     # name: (scope, owner workspace, healthy)
@@ -38,10 +38,6 @@ NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 def host(registry: str) -> str:
     return f"{registry}.example.com"
-
-
-def digest(*parts: str) -> str:
-    return "sha256:" + hashlib.sha256("/".join(parts).encode()).hexdigest()
 
 
 def oracle(registry: str, space: str, workspace: str | None, tab: str, *, healthy_only=True) -> bool:
@@ -80,35 +76,27 @@ def build(workspaces: dict, *, extra_repositories: int = 0, extra_tags: int = 0)
     """
     registries, spaces, repositories = {}, {}, {}
     for name, (scope, owner, healthy) in REGISTRIES.items():
-        registries[name] = Registry.objects.create(
-            name=name, kind="harbor", url=f"https://{host(name)}", scope=scope,
-            workspace=workspaces.get(owner) if owner else None, is_demo=True,
+        registries[name] = factories.make_registry(
+            name, url=f"https://{host(name)}", scope=scope,
+            workspace=workspaces.get(owner) if owner else None,
             status="healthy" if healthy else "unhealthy",
             status_message="" if healthy else "connection refused", last_sync=NOW,
             status_changed=None if healthy else NOW)
     for (registry_name, space_name), (visibility, bound) in SPACES.items():
-        space = RegistrySpace.objects.create(registry=registries[registry_name], name=space_name,
-                                             visibility=visibility)
-        for workspace in bound:
-            SpaceBinding.objects.create(space=space, workspace=workspaces[workspace])
+        space = factories.make_space(registries[registry_name], space_name, visibility)
+        factories.bind(space, *(workspaces[workspace] for workspace in bound))
         spaces[(registry_name, space_name)] = space
         names = ["app"] + [f"extra-{index:04d}" for index in range(extra_repositories)]
         for index, short in enumerate(names):
-            repository = Repository.objects.create(
-                space=space, name=f"{space_name}/{short}", description=f"{short} of {space_name}",
-                tag_count=2 + extra_tags, last_push=NOW - timedelta(days=index), synced=NOW)
-            Tag.objects.bulk_create([
-                Tag(repository=repository, name=tag, digest=digest(registry_name, repository.name, tag),
-                    size=25_000_000 + position, pushed=NOW - timedelta(hours=position),
-                    platforms=["linux/amd64", "linux/arm64"])
-                for position, tag in enumerate(["1.0", "latest"] + [f"0.{n}" for n in range(extra_tags)])
-            ])
+            repository = factories.make_repository(
+                space, short, ["1.0", "latest"] + [f"0.{n}" for n in range(extra_tags)], pushed=NOW,
+                platforms=["linux/amd64", "linux/arm64"], description=f"{short} of {space_name}",
+                last_push=NOW - timedelta(days=index))
             if short == "app":
                 repositories[(registry_name, space_name)] = repository
-    cluster = Cluster.objects.create(name="prod")
+    cluster = factories.make_cluster("prod")
     namespaces = {
-        name: Namespace.objects.create(cluster=cluster, name=name,
-                                       workspace=workspaces[owner] if owner else None)
+        name: factories.make_namespace(name, workspaces[owner] if owner else None, cluster)
         for name, owner in NAMESPACES.items()
     }
     return {"registries": registries, "spaces": spaces, "repositories": repositories,

@@ -12,32 +12,22 @@ from portal.models import AuditEvent
 from registries import services
 from registries.matrix_views import MATRIX_SPACES, MATRIX_WORKSPACES, csv_cell
 from registries.models import Registry, RegistrySpace, SpaceBinding
+from testkit import factories
+from testkit.access import assert_access
+from testkit.personas import ANONYMOUS, OUTSIDER, WS_ADMIN, WS_EDITOR, WS_VIEWER
 from workspaces.models import Workspace
 
 URL = "registries:binding-matrix"
 
 
 @pytest.fixture
-def registry(db):
-    return Registry.objects.create(name="harbor", kind="harbor", url="https://harbor.example.com",
-                                   is_demo=True)
-
-
-@pytest.fixture
 def other_registry(db):
-    return Registry.objects.create(name="archive", kind="harbor", url="https://archive.example.com",
-                                   is_demo=True)
+    return factories.make_registry("archive")
 
 
 @pytest.fixture
 def spaces(registry):
-    return [RegistrySpace.objects.create(registry=registry, name=name, visibility="private")
-            for name in ("billing", "payments")]
-
-
-@pytest.fixture
-def teams(db):
-    return [Workspace.objects.create(name=name) for name in ("alpha", "beta", "gamma")]
+    return [factories.make_space(registry, name) for name in ("billing", "payments")]
 
 
 def cell(space, workspace):
@@ -219,18 +209,14 @@ def test_page_query_count_does_not_grow_with_rows_or_columns(client, admin, regi
     assert many <= 11
 
 
-@pytest.mark.parametrize("persona", ["ws_admin", "ws_editor", "ws_viewer", "outsider"])
-def test_non_admins_are_refused_the_grid_its_save_and_the_export(client, request, persona, spaces, teams):
-    client.force_login(request.getfixturevalue(persona))
-    assert client.get(reverse(URL)).status_code == 403
-    assert save(client, spaces, teams, was=[], cells=[cell(spaces[0], teams[0])]).status_code == 403
-    assert client.get(reverse("registries:binding-export")).status_code == 403
+def test_non_admins_are_refused_the_grid_its_save_and_the_export_and_anonymous_signs_in(client, spaces, teams):
+    refused = {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 302}
+    assert_access(client, reverse(URL), refused)
+    assert_access(client, reverse("registries:binding-export"), refused)
+    saved = {"spaces": [s.pk for s in spaces], "workspaces": [w.pk for w in teams], "was": [],
+             "cell": [cell(spaces[0], teams[0])]}
+    assert_access(client, reverse(URL), {**refused, ANONYMOUS: 302}, method="post", data=saved)
     assert not SpaceBinding.objects.exists()
-
-
-def test_anonymous_is_sent_to_sign_in(client, spaces):
-    assert client.get(reverse(URL)).status_code == 302
-    assert client.get(reverse("registries:binding-export")).status_code == 302
 
 
 def test_export_lists_every_binding_as_csv(client, admin, spaces, other_registry, teams):

@@ -9,23 +9,9 @@ from django.urls import reverse
 from portal.models import AuditEvent
 from registries import services
 from registries.models import Registry, RegistrySpace, SpaceBinding
+from testkit.access import assert_access
+from testkit.personas import ANONYMOUS, OUTSIDER, WS_ADMIN, WS_EDITOR, WS_VIEWER
 from workspaces.models import Workspace
-
-
-@pytest.fixture
-def registry(db):
-    return Registry.objects.create(name="harbor", kind="harbor", url="https://harbor.example.com",
-                                   is_demo=True)
-
-
-@pytest.fixture
-def space(registry):
-    return RegistrySpace.objects.create(registry=registry, name="payments", visibility="private")
-
-
-@pytest.fixture
-def teams(db):
-    return [Workspace.objects.create(name=name) for name in ("alpha", "beta", "gamma")]
 
 
 def dialog_url(space):
@@ -120,17 +106,10 @@ def test_space_of_another_registry_answers_404(client, admin, space, teams):
     assert not SpaceBinding.objects.exists()
 
 
-@pytest.mark.parametrize("persona", ["ws_admin", "ws_editor", "ws_viewer", "outsider"])
-def test_non_admins_cannot_bind(client, request, persona, space, teams):
-    client.force_login(request.getfixturevalue(persona))
-    assert client.get(dialog_url(space)).status_code == 403
-    assert client.post(dialog_url(space), {"workspaces": [teams[0].pk]}).status_code == 403
-    assert not SpaceBinding.objects.exists()
-
-
-def test_anonymous_is_sent_to_login(client, space, teams):
-    response = client.post(dialog_url(space), {"workspaces": [teams[0].pk]})
-    assert response.status_code == 302
+def test_non_admins_cannot_bind_and_anonymous_is_sent_to_login(client, space, teams):
+    refused = {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 302}
+    assert_access(client, dialog_url(space), refused)
+    assert_access(client, dialog_url(space), refused, method="post", data={"workspaces": [teams[0].pk]})
     assert not SpaceBinding.objects.exists()
 
 

@@ -4,12 +4,12 @@ may do, what the registry is asked, and that a refusal changes nothing."""
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from portal.models import AuditEvent
 from registries import sync
 from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER, API
 from registries.models import Registry, RegistrySpace, Repository, SpaceBinding, Tag
+from testkit.access import api_as
 
 pytestmark = pytest.mark.integration
 
@@ -56,12 +56,6 @@ def tag(repository: str, name: str) -> Tag:
 
 def login(client, user):
     client.force_login(user)
-    return client
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
     return client
 
 
@@ -289,18 +283,18 @@ def test_admin_deletes_in_a_public_space(client, harbor, harbor_double, admin):
 
 def test_api_repository_detail_sanitizes_and_says_what_the_user_may_do(harbor, ws_viewer, ws_editor):
     repository = repo("team-a/app")
-    body = api(ws_viewer).get(f"/api/v1/repositories/{repository.pk}/").json()
+    body = api_as(ws_viewer).get(f"/api/v1/repositories/{repository.pk}/").json()
     assert body["pull_count"] == 42 and body["scanning"] is True and body["may_push"] is False
     assert "<script>" not in body["description_html"] and "<h1>Payments API</h1>" in body["description_html"]
-    assert api(ws_editor).get(f"/api/v1/repositories/{repository.pk}/").json()["may_push"] is True
-    tags = api(ws_viewer).get(f"/api/v1/repositories/{repository.pk}/tags/").json()
+    assert api_as(ws_editor).get(f"/api/v1/repositories/{repository.pk}/").json()["may_push"] is True
+    tags = api_as(ws_viewer).get(f"/api/v1/repositories/{repository.pk}/tags/").json()
     assert {t["name"] for t in tags["results"]} == {"1.0", "multi", "edge"}
 
 
 def test_api_layers_and_scan(harbor, harbor_double, ws_editor):
     repository = repo("team-a/app")
     digest = tag("team-a/app", "1.0").digest
-    client = api(ws_editor)
+    client = api_as(ws_editor)
     layers = client.get(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/layers/").json()
     assert layers[0]["platform"] == "linux/amd64"
     assert [layer["created_by"] for layer in layers[0]["layers"]] == ["ADD rootfs-amd64.tar /", "RUN apk add curl"]
@@ -314,22 +308,22 @@ def test_api_layers_and_scan(harbor, harbor_double, ws_editor):
 def test_api_deletes_with_the_same_checks(harbor, harbor_double, ws_viewer, ws_editor, outsider):
     repository = repo("team-a/app")
     url = f"/api/v1/repositories/{repository.pk}/tags/edge/"
-    assert api(outsider).delete(url, {"confirm": "edge"}, format="json").status_code == 404
-    assert api(ws_viewer).delete(url, {"confirm": "edge"}, format="json").status_code == 403
-    wrong = api(ws_editor).delete(url, {"confirm": "nope"}, format="json")
+    assert api_as(outsider).delete(url, {"confirm": "edge"}, format="json").status_code == 404
+    assert api_as(ws_viewer).delete(url, {"confirm": "edge"}, format="json").status_code == 403
+    wrong = api_as(ws_editor).delete(url, {"confirm": "nope"}, format="json")
     assert wrong.status_code == 400 and list(wrong.json()) == ["confirm"]
-    assert api(ws_editor).delete(url, {}, format="json").status_code == 400
+    assert api_as(ws_editor).delete(url, {}, format="json").status_code == 400
     assert Tag.objects.filter(repository=repository, name="edge").exists()
-    assert api(ws_editor).delete(url, {"confirm": "edge"}, format="json").status_code == 204
+    assert api_as(ws_editor).delete(url, {"confirm": "edge"}, format="json").status_code == 204
     assert not Tag.objects.filter(repository=repository, name="edge").exists()
     digest = tag("team-a/app", "1.0").digest
     harbor_double.fail_on(f"{API}/projects/team-a/repositories", 500, method="DELETE")
-    refused = api(ws_editor).delete(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/",
+    refused = api_as(ws_editor).delete(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/",
                                     {"confirm": digest.partition(":")[2][:12]}, format="json")
     assert refused.status_code == 409 and "failed on DELETE" in refused.json()["detail"]
     assert Tag.objects.filter(repository=repository, name="1.0").exists()
     harbor_double.clear_faults()
-    gone = api(ws_editor).delete(f"/api/v1/repositories/{repository.pk}/", {"confirm": "team-a/app"}, format="json")
+    gone = api_as(ws_editor).delete(f"/api/v1/repositories/{repository.pk}/", {"confirm": "team-a/app"}, format="json")
     assert gone.status_code == 204
     assert not Repository.objects.filter(pk=repository.pk).exists()
 
@@ -341,7 +335,7 @@ def test_api_scan_on_a_registry_without_scanning_says_not_supported(db, ws_edito
     repository = Repository.objects.create(space=space, name="team/app", tag_count=1)
     digest = "sha256:" + "b" * 64
     Tag.objects.create(repository=repository, name="1.0", digest=digest)
-    client = api(ws_editor)
+    client = api_as(ws_editor)
     assert client.get(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/scan/").json()["supported"] is False
     refused = client.post(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/scan/")
     assert refused.status_code == 409 and "Not supported" in refused.json()["detail"]

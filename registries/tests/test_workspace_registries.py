@@ -4,8 +4,11 @@ import pytest
 from django.urls import reverse
 
 from registries.addresses import refused_reason
-from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from registries.models import Registry
+from testkit import factories
+from testkit.access import assert_access
+from testkit.doubles import ADMIN_PASSWORD, ADMIN_USER
+from testkit.personas import ANONYMOUS, OUTSIDER, WS_ADMIN, WS_EDITOR, WS_VIEWER
 
 
 def form_data(double, **overrides):
@@ -52,22 +55,22 @@ def test_workspace_admin_integrates_a_registry_when_the_network_is_allowed(
     assert "team-harbor" in listing.text
 
 
-@pytest.mark.parametrize("persona", ["ws_editor", "ws_viewer"])
-def test_editors_and_viewers_cannot_integrate(client, settings, request, persona, workspace, harbor_double):
+def test_editors_and_viewers_cannot_integrate(client, settings, workspace, harbor_double):
     settings.WHARF_ALLOWED_REGISTRY_NETWORKS = ["127.0.0.0/8"]
-    client.force_login(request.getfixturevalue(persona))
-    assert client.post(create_url(workspace), form_data(harbor_double)).status_code == 403
+    assert_access(client, create_url(workspace), {WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 404, ANONYMOUS: 302},
+                  method="post", data=form_data(harbor_double))
     assert not Registry.objects.exists()
 
 
-def test_another_workspaces_registry_answers_404(client, outsider, workspace):
-    registry = Registry.objects.create(name="team-harbor", kind="harbor", url="https://h.example.com",
-                                       scope="workspace", workspace=workspace, is_demo=True)
-    client.force_login(outsider)
-    assert client.get(reverse("registries:workspace-detail", args=[registry.pk])).status_code == 404
-    assert client.post(reverse("registries:workspace-remove", args=[registry.pk])).status_code == 404
-    assert client.post(create_url(workspace), {}).status_code == 404
-    assert client.get(reverse("registries:workspace-list"), {"workspace": workspace.pk}).status_code == 404
+def test_another_workspaces_registry_answers_404(client, workspace):
+    registry = factories.make_registry("team-harbor", url="https://h.example.com", scope="workspace",
+                                       workspace=workspace)
+    members = {WS_ADMIN: 200, WS_EDITOR: 200, WS_VIEWER: 200, OUTSIDER: 404, ANONYMOUS: 302}
+    assert_access(client, reverse("registries:workspace-detail", args=[registry.pk]), members)
+    assert_access(client, reverse("registries:workspace-list") + f"?workspace={workspace.pk}", members)
+    assert_access(client, reverse("registries:workspace-remove", args=[registry.pk]),
+                  {OUTSIDER: 404, WS_EDITOR: 403, WS_VIEWER: 403, ANONYMOUS: 302}, method="post")
+    assert_access(client, create_url(workspace), {OUTSIDER: 404}, method="post", data={})
     assert Registry.objects.exists()
 
 

@@ -3,25 +3,26 @@
 import pytest
 from django.urls import reverse
 
-from conftest import make_user
 from portal.models import AuditEvent
-from registries.models import Registry, RegistrySpace, SpaceBinding
+from testkit import factories
+from testkit.access import assert_access
+from testkit.personas import ADMIN, ANONYMOUS, OUTSIDER, WS_ADMIN, WS_EDITOR, WS_VIEWER, make_user
 from workspaces.models import Cluster, Membership, Namespace, Workspace
 
-
-@pytest.fixture
-def cluster(db):
-    return Cluster.objects.create(name="prod")
-
-
-@pytest.fixture
-def namespace(cluster, workspace):
-    return Namespace.objects.create(cluster=cluster, name="payments-prod", workspace=workspace)
+NOT_ADMINS = {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 302}
+# Everyone signed in sees the workspace's pages but the other workspace's Admin, to whom they
+# do not exist.
+SEEN_BY_MEMBERS = {ADMIN: 200, WS_ADMIN: 200, WS_EDITOR: 200, WS_VIEWER: 200, OUTSIDER: 404, ANONYMOUS: 302}
 
 
 @pytest.fixture
-def free_namespace(cluster):
-    return Namespace.objects.create(cluster=cluster, name="sandbox")
+def namespace(workspace):
+    return factories.make_namespace("payments-prod", workspace)
+
+
+@pytest.fixture
+def free_namespace(db):
+    return factories.make_namespace("sandbox")
 
 
 def test_admin_creates_a_workspace_and_it_is_audited(client, admin):
@@ -45,24 +46,21 @@ def test_bad_workspace_name_is_refused_on_the_field(client, admin, workspace, na
     assert not AuditEvent.objects.exists()
 
 
-@pytest.mark.parametrize("persona", ["ws_admin", "ws_editor", "ws_viewer", "outsider"])
-def test_only_admin_creates_edits_and_deletes_workspaces(client, request, persona, workspace):
-    client.force_login(request.getfixturevalue(persona))
-    assert client.post(reverse("workspaces:create"), {"name": "new-one"}).status_code == 403
-    assert client.post(reverse("workspaces:edit", args=[workspace.pk]), {"description": "x"}).status_code == 403
-    assert client.post(reverse("workspaces:delete", args=[workspace.pk])).status_code == 403
+def test_only_admin_creates_edits_and_deletes_workspaces(client, workspace):
+    assert_access(client, reverse("workspaces:create"), NOT_ADMINS, method="post", data={"name": "new-one"})
+    assert_access(client, reverse("workspaces:edit", args=[workspace.pk]), NOT_ADMINS, method="post",
+                  data={"description": "x"})
+    assert_access(client, reverse("workspaces:delete", args=[workspace.pk]), NOT_ADMINS, method="post")
     workspace.refresh_from_db()
     assert workspace.description == "Payments team"
     assert not Workspace.objects.filter(name="new-one").exists()
 
 
 def test_members_see_their_workspace_and_outsiders_get_404(client, workspace, ws_viewer, outsider):
+    assert_access(client, reverse("workspaces:detail", args=[workspace.pk]), SEEN_BY_MEMBERS)
     client.force_login(ws_viewer)
-    page = client.get(reverse("workspaces:detail", args=[workspace.pk]))
-    assert page.status_code == 200
-    assert "ws-viewer" in page.text
+    assert "ws-viewer" in client.get(reverse("workspaces:detail", args=[workspace.pk])).text
     client.force_login(outsider)
-    assert client.get(reverse("workspaces:detail", args=[workspace.pk])).status_code == 404
     listing = client.get(reverse("workspaces:list"))
     assert "payments" not in listing.text
 
@@ -78,9 +76,7 @@ def test_workspace_list_shows_all_to_admin_and_own_to_members(client, admin, ws_
 
 
 def test_deleting_a_workspace_with_dependents_is_refused_with_a_list(client, admin, workspace, namespace):
-    registry = Registry.objects.create(name="harbor", kind="harbor", url="https://h.example.com")
-    SpaceBinding.objects.create(space=RegistrySpace.objects.create(registry=registry, name="pay"),
-                                workspace=workspace)
+    factories.bind(factories.make_space(factories.make_registry("harbor", is_demo=False), "pay"), workspace)
     client.force_login(admin)
     page = client.get(reverse("workspaces:delete", args=[workspace.pk]))
     assert "prod/payments-prod" in page.text
@@ -127,22 +123,21 @@ def test_bad_member_input_says_why_and_changes_nothing(client, workspace, ws_adm
     assert not AuditEvent.objects.exists()
 
 
-@pytest.mark.parametrize("persona", ["ws_editor", "ws_viewer"])
-def test_editors_and_viewers_cannot_manage_members(client, request, persona, workspace):
+def test_editors_and_viewers_cannot_manage_members_and_outsiders_get_404(client, workspace):
     make_user("newcomer")
-    client.force_login(request.getfixturevalue(persona))
-    response = client.post(reverse("workspaces:member-add", args=[workspace.pk]),
-                           {"username": "newcomer", "role": "admin"})
-    assert response.status_code == 403
+    assert_access(client, reverse("workspaces:member-add", args=[workspace.pk]),
+                  {WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 404, ANONYMOUS: 302},
+                  method="post", data={"username": "newcomer", "role": "admin"})
     assert not Membership.objects.filter(user__username="newcomer").exists()
 
 
 def test_outsider_cannot_touch_another_workspaces_members(client, workspace, outsider, ws_viewer):
-    client.force_login(outsider)
     membership = Membership.objects.get(user=ws_viewer)
-    response = client.post(reverse("workspaces:member-remove", args=[workspace.pk, membership.pk]))
-    assert response.status_code == 404
-    assert Membership.objects.filter(pk=membership.pk).exists()
+    for action, data in (("member-change", {"role": "admin"}), ("member-remove", None)):
+        assert_access(client, reverse(f"workspaces:{action}", args=[workspace.pk, membership.pk]),
+                      {OUTSIDER: 404, WS_EDITOR: 403, ANONYMOUS: 302}, method="post", data=data)
+    membership.refresh_from_db()
+    assert membership.role == "viewer"
 
 
 def test_admin_registers_cluster_and_namespace(client, admin, workspace):
@@ -179,12 +174,9 @@ def test_namespace_in_another_workspace_is_refused_naming_it(client, admin, name
     assert namespace.workspace.name == "payments"
 
 
-@pytest.mark.parametrize("persona", ["ws_admin", "ws_editor", "ws_viewer", "outsider"])
-def test_only_admin_binds_namespaces(client, request, persona, free_namespace, workspace):
-    client.force_login(request.getfixturevalue(persona))
-    response = client.post(reverse("workspaces:namespace-bind", args=[free_namespace.pk]),
-                           {"workspace": workspace.pk})
-    assert response.status_code == 403
+def test_only_admin_binds_namespaces(client, free_namespace, workspace):
+    assert_access(client, reverse("workspaces:namespace-bind", args=[free_namespace.pk]), NOT_ADMINS,
+                  method="post", data={"workspace": workspace.pk})
     free_namespace.refresh_from_db()
     assert free_namespace.workspace is None
 
@@ -195,8 +187,7 @@ def test_namespace_list_shows_members_their_namespaces_only(client, ws_viewer, o
     page = client.get(reverse("workspaces:namespace-list"))
     assert [ns.name for ns in page.context["page"]] == ["payments-prod"]
     assert "Bind Workspace" not in page.text
-    client.force_login(outsider)
-    assert client.get(reverse("workspaces:namespace-detail", args=[namespace.pk])).status_code == 404
+    assert_access(client, reverse("workspaces:namespace-detail", args=[namespace.pk]), SEEN_BY_MEMBERS)
 
 
 def test_namespace_list_filters_unbound_for_admin(client, admin, namespace, free_namespace):

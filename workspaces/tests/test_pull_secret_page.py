@@ -11,23 +11,24 @@ from django.urls import reverse
 
 from portal.models import AuditEvent
 from registries.models import PullCredential, Registry
+from testkit import factories
+from testkit.access import assert_access
+from testkit.personas import ANONYMOUS, OUTSIDER, WS_VIEWER
 from workspaces.models import Cluster, Namespace
+
+# Viewers may not fetch the secret; to another workspace the namespace does not exist.
+REFUSED = {WS_VIEWER: 403, OUTSIDER: 404}
 
 
 @pytest.fixture
 def namespace(workspace):
-    return Namespace.objects.create(cluster=Cluster.objects.create(name="prod"), name="shop",
-                                    workspace=workspace)
+    return factories.make_namespace("shop", workspace)
 
 
 @pytest.fixture
 def credential(workspace):
-    registry = Registry.objects.create(name="harbor", kind="harbor", url="https://harbor.example.com:8443")
-    credential = PullCredential(workspace=workspace, registry=registry, username="robot$wharf-ws-payments",
-                                state="done", upstream_id="7")
-    credential.set_secret("s3cr3t-robot-value")
-    credential.save()
-    return credential
+    registry = factories.make_registry("harbor", url="https://harbor.example.com:8443", is_demo=False)
+    return factories.make_pull_credential(workspace, registry, secret="s3cr3t-robot-value")
 
 
 def secret_url(namespace):
@@ -54,17 +55,12 @@ def test_admins_and_editors_download_a_secret_that_decodes_to_the_credentials(
     assert event.after["registries"] == ["harbor"]
 
 
-def test_viewer_may_not_fetch_it(client, ws_viewer, namespace, credential):
+def test_viewer_may_not_fetch_it_another_workspace_gets_404_and_anonymous_logs_in(
+        client, ws_viewer, namespace, credential):
+    assert_access(client, secret_url(namespace), {**REFUSED, ANONYMOUS: 302}, method="post")
     client.force_login(ws_viewer)
-    assert client.post(secret_url(namespace)).status_code == 403
     page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
     assert "Download Secret manifest" not in page.text
-    assert not AuditEvent.objects.exists()
-
-
-def test_another_workspace_gets_404(client, outsider, namespace, credential):
-    client.force_login(outsider)
-    assert client.post(secret_url(namespace)).status_code == 404
     assert not AuditEvent.objects.exists()
 
 
@@ -118,15 +114,9 @@ def test_api_returns_the_same_secret_and_audits_it(client, ws_editor, namespace,
     assert AuditEvent.objects.filter(action="namespace.pull_secret").count() == 1
 
 
-@pytest.mark.parametrize("persona, status", [("ws_viewer", 403), ("outsider", 404)])
-def test_api_refuses_viewers_and_other_workspaces(client, request, persona, status, namespace, credential):
-    client.force_login(request.getfixturevalue(persona))
-    assert client.get(api_url(namespace)).status_code == status
+def test_api_refuses_viewers_and_other_workspaces_and_needs_authentication(client, namespace, credential):
+    assert_access(client, api_url(namespace), {**REFUSED, ANONYMOUS: 401})
     assert not AuditEvent.objects.exists()
-
-
-def test_api_needs_authentication(client, namespace, credential):
-    assert client.get(api_url(namespace)).status_code == 401
 
 
 def test_token_service_credential_is_minted_for_the_secret_and_checks_out(client, ws_editor, namespace, workspace):
@@ -236,11 +226,8 @@ def test_api_post_mints_the_missing_credentials_then_get_returns_the_same_secret
         "namespace.pull_secret", "namespace.pull_secret", "pull_credential.create"]
 
 
-@pytest.mark.parametrize("persona, status", [("ws_viewer", 403), ("outsider", 404)])
-def test_api_post_refuses_viewers_and_other_workspaces(client, request, persona, status, namespace,
-                                                       token_registry):
-    client.force_login(request.getfixturevalue(persona))
-    assert client.post(api_url(namespace)).status_code == status
+def test_api_post_refuses_viewers_and_other_workspaces(client, namespace, token_registry):
+    assert_access(client, api_url(namespace), {**REFUSED, ANONYMOUS: 401}, method="post")
     assert not PullCredential.objects.exists()
     assert not AuditEvent.objects.exists()
 
