@@ -11,6 +11,8 @@ from registries.models import Registry, RegistrySpace
 class RegistryForm(forms.ModelForm):
     password = forms.CharField(
         label=_("Password"), required=False, strip=False,
+        help_text=_("JFrog Artifactory: a password, or an access token (with the token's user name "
+                    "above, or with no user name at all)."),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 
@@ -24,6 +26,8 @@ class RegistryForm(forms.ModelForm):
                                                "placeholder": "-----BEGIN CERTIFICATE-----"}),
         }
         help_texts = {
+            "username": _("JFrog Artifactory: may stay empty when the password field holds an access "
+                          "token."),
             "verify_tls": _("Turn off only for a registry you trust on a network you control."),
             "ca_bundle": _("PEM certificates to trust in addition to the system ones."),
             "token_service": _("Docker Registry only: its auth.token points at Wharf (see the snippet on "

@@ -40,7 +40,8 @@ PICKER_PER_PAGE = 20
 LISTED_COLUMNS = (
     "name", "description", "tag_count", "last_push", "space__name", "space__visibility",
     "space__registry__name", "space__registry__url", "space__registry__scope",
-    "space__registry__status",
+    # The kind says how the url becomes an image reference's host (Registry.host).
+    "space__registry__status", "space__registry__kind",
 )
 
 

@@ -212,7 +212,7 @@ class Registry(models.Model):
     @property
     def host(self) -> str:
         """The host[:port] an image reference starts with."""
-        return self.url.split("://", 1)[-1].rstrip("/")
+        return self.kind_plugin.image_host(self.url)
 
     @property
     def is_healthy(self) -> bool:

@@ -425,6 +425,11 @@ def _refusal(registry: Registry, action: str, error: RegistryError, actor: Actor
 
 @transaction.atomic
 def create_space(registry: Registry, actor: Actor, *, name: str, visibility: str) -> RegistrySpace:
+    if not registry.kind_plugin.creates_spaces:
+        # Recording a name the registry does not have would list a space nothing can fill.
+        raise ServiceError(registry.kind_notices.get("space_create") or _(
+            "Registry spaces of this registry cannot be created in Wharf: create them in the "
+            "registry itself, then sync."))
     if registry.spaces.filter(name=name).exists():
         raise ServiceError(_("This registry already has a space of that name."), "name")
     public = visibility == RegistrySpace.Visibility.PUBLIC

@@ -24,8 +24,11 @@ and "Sync now" all end up here. The rules it keeps (design sections 5 and 6):
 * **Visibility.** Harbor decides the visibility of its projects, so sync copies it. A
   distribution registry has none: Wharf owns it. New distribution spaces start ``public``
   (such a registry lets anyone pull until it uses Wharf's token service) and sync never
-  overwrites the visibility of an existing one. An empty distribution space that Wharf created
-  and nothing was ever pushed to is not "missing": it never existed upstream.
+  overwrites the visibility of an existing one. Artifactory's repositories, whose pulls
+  Artifactory guards itself, start ``private`` (its kind says ``spaces_start_private``): a new
+  repository is listed to nobody until an Admin opens or binds it. An empty distribution space
+  that Wharf created and nothing was ever pushed to is not "missing": it never existed upstream.
+  A kind that creates no spaces in Wharf has no such spaces: its unlisted spaces go missing.
 * **One run per registry at a time.** Starting a run takes a short row lock on the registry and
   looks for a run still ``running``; if there is one, that run is returned as it is (still
   ``running``) and the registry is not contacted. This is chosen over holding the registry's
@@ -294,6 +297,10 @@ class _Sync:
         self.batch_size = max(1, batch_size)
         self.progress = progress
         self.wharf_owns_visibility = not registry.kind_plugin.owns_visibility_upstream
+        # Spaces Wharf creates by recording a name alone, which the registry lists only once
+        # something is pushed under it.
+        self.records_spaces = registry.kind_plugin.creates_spaces and \
+            not registry.kind_plugin.creates_spaces_upstream
         self.listed_spaces: dict[str, SpaceInfo] = {}
         self.space_ids: dict[str, int] = {}
         self.repository_counts: dict[str, int] = {}
@@ -364,8 +371,9 @@ class _Sync:
     def _visibility(self, info: SpaceInfo) -> str:
         if self.wharf_owns_visibility:
             # Behind Wharf's token service the type is enforced, so a space someone just pushed
-            # stays private until an Admin opens it; without it everything is public anyway.
-            if self.registry.token_service:
+            # stays private until an Admin opens it; without it everything is public anyway,
+            # unless the registry guards pulls itself (its kind starts spaces private).
+            if self.registry.token_service or self.registry.kind_plugin.spaces_start_private:
                 return RegistrySpace.Visibility.PRIVATE
             return RegistrySpace.Visibility.PUBLIC
         return RegistrySpace.Visibility.PUBLIC if info.public else RegistrySpace.Visibility.PRIVATE
@@ -389,7 +397,7 @@ class _Sync:
                 # Created on the fly for a repository whose space was not listed (pushed
                 # between the two listings): it exists.
                 missing, count = False, self.repository_counts[name]
-            elif self.wharf_owns_visibility and not missing and not count:
+            elif self.records_spaces and not missing and not count:
                 # Made in Wharf, nothing pushed yet: it never existed upstream to go missing.
                 continue
             else:

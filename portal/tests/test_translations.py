@@ -146,6 +146,7 @@ def test_every_marked_string_has_a_zh_hans_entry(tmp_path):
 # and the technical tokens the pages show as they must be typed.
 ALLOWED_WORDS = {
     "wharf", "harbor", "docker", "registry", "hub", "kubernetes", "dce", "openid", "connect",
+    "jfrog", "artifactory",
     "oidc", "api", "url", "yaml", "json", "tls", "pem", "ca", "id", "http", "https", "dns",
     "sha", "sha256", "cpu", "pod", "pods", "deployment", "secret", "registry-secret",
     "imagepullsecrets", "imagepullpolicy", "always", "token", "bearer", "basic", "key",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from django.utils.functional import Promise
 
 from registries.clients.base import Connection, RegistryClient, Unsupported
+from registries.kinds.artifactory.kind import Artifactory
 from registries.kinds.base import ROBOT_ACCOUNTS, TOKEN_SERVICE, RegistryKind
 from registries.kinds.distribution.kind import Distribution
 from registries.kinds.harbor.kind import Harbor
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 KINDS: dict[str, RegistryKind] = {kind.name: kind for kind in (
     Harbor(),
     Distribution(),
+    Artifactory(),
 )}
 
 

@@ -30,12 +30,19 @@ class RegistryKind:
     client_class: ClassVar[type[RegistryClient]] = RegistryClient
 
     # Spaces ---------------------------------------------------------------------------------
+    # Wharf offers "Create registry space" at all: made upstream (creates_spaces_upstream) or
+    # only recorded in Wharf. A kind whose spaces are made by the registry's own administrators
+    # (Artifactory's repositories) says no, and the service refuses.
+    creates_spaces: ClassVar[bool] = False
     # Creating a space makes one upstream (a Harbor project); otherwise Wharf only records the
     # name and the space fills when something is pushed under it.
     creates_spaces_upstream: ClassVar[bool] = False
     # Public/private is the registry's own setting, read at sync and written on a change;
     # otherwise it is Wharf's, kept across syncs and enforced only through the token service.
     owns_visibility_upstream: ClassVar[bool] = False
+    # When Wharf owns visibility: spaces first seen at sync start private (shown only to bound
+    # workspaces) rather than public. Token-service registries always start them private.
+    spaces_start_private: ClassVar[bool] = False
     # The space of repository names without a slash, when the kind has one (Docker Registry's
     # "library"); None when every name carries its space.
     unprefixed_space: ClassVar[str | None] = None
@@ -56,6 +63,10 @@ class RegistryKind:
 
     def client(self, connection: Connection) -> RegistryClient:
         return self.client_class(connection)
+
+    def image_host(self, url: str) -> str:
+        """The host[:port] an image reference of a registry at ``url`` starts with."""
+        return url.split("://", 1)[-1].rstrip("/")
 
     @property
     def robot_accounts(self) -> bool:

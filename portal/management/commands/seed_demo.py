@@ -88,6 +88,19 @@ REGISTRIES = {
             "grafana-agent": [("1.4", AMD64)],
         }),
     },
+    # Artifactory's spaces are its Docker repositories; images are named <repo-key>/<image>.
+    ("demo-artifactory", "artifactory", "https://artifactory.demo.wharf.invalid"): {
+        "docker-local": ("private", ["payments"], {
+            "billing-api": [("3.2.0", AMD64), ("3.1.4", AMD64)],
+        }),
+        "docker-remote": ("public", [], {
+            "library/nginx": [("1.27", MULTI)],
+        }),
+        "docker-virtual": ("private", [], {
+            "billing-api": [("3.2.0", AMD64), ("3.1.4", AMD64)],
+            "library/nginx": [("1.27", MULTI)],
+        }),
+    },
 }
 
 WORKSPACE_REGISTRY = ("ml-research-registry", "harbor", "https://harbor.ml.demo.wharf.invalid",

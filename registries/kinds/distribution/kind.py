@@ -14,6 +14,7 @@ class Distribution(RegistryKind):
     name = "distribution"
     label = _("Docker Registry")
     client_class = DistributionClient
+    creates_spaces = True
     unprefixed_space = "library"
     pull_credentials = TOKEN_SERVICE
 

@@ -12,6 +12,7 @@ class Harbor(RegistryKind):
     name = "harbor"
     label = _("Harbor")
     client_class = HarborClient
+    creates_spaces = True
     creates_spaces_upstream = True
     owns_visibility_upstream = True
     pull_credentials = ROBOT_ACCOUNTS

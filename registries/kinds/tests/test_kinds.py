@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from registries import kinds
 from registries.clients.base import Connection, Unsupported
+from registries.kinds.artifactory.client import ArtifactoryClient
 from registries.kinds.distribution.client import DistributionClient
 from registries.kinds.distribution.kind import Distribution
 from registries.kinds.harbor.client import HarborClient
@@ -68,8 +69,24 @@ def test_the_kind_field_offers_exactly_the_kinds_of_the_table():
 def test_each_kind_has_its_client():
     connection = Connection(url="https://registry.example.com")
     with kinds.client_for("harbor", connection) as harbor, \
-            kinds.client_for("distribution", connection) as docker:
+            kinds.client_for("distribution", connection) as docker, \
+            kinds.client_for("artifactory", connection) as artifactory:
         assert isinstance(harbor, HarborClient) and isinstance(docker, DistributionClient)
+        assert isinstance(artifactory, ArtifactoryClient)
+
+
+def test_the_table_holds_the_three_kinds_in_the_order_of_their_choices():
+    assert list(kinds.KINDS) == ["harbor", "distribution", "artifactory"]
+    assert [str(label) for _, label in kinds.choices()] == ["Harbor", "Docker Registry", "JFrog Artifactory"]
+
+
+def test_what_each_kind_says_about_spaces_and_pulls():
+    assert Registry.kinds_supporting("creates_spaces") == ["harbor", "distribution"]
+    assert Registry.kinds_supporting("creates_spaces_upstream") == ["harbor"]
+    assert Registry.kinds_supporting("owns_visibility_upstream") == ["harbor"]
+    assert Registry.kinds_supporting("spaces_start_private") == ["artifactory"]
+    assert Registry.kinds_supporting("native_ui") == ["harbor", "artifactory"]
+    assert Registry.kinds_supporting("pull_credentials") == ["harbor", "distribution"]
 
 
 def test_an_unknown_kind_has_no_client_and_can_do_nothing():
