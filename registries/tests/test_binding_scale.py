@@ -9,16 +9,13 @@ from django.urls import reverse
 from portal.models import AuditEvent
 from registries import services
 from registries.models import SpaceBinding
-from registries.tests import test_bindings
 from registries.tests.test_bindings import dialog_url
 from workspaces.models import Workspace
 
 HTMX = {"HX-Request": "true"}
 
 
-# The dialog tests' fixtures: a demo Harbor and its private space "payments".
-registry = test_bindings.registry
-space = test_bindings.space
+# The shared fixtures (conftest.py): a demo Harbor and its private space "vault".
 
 
 def many_workspaces(count, start=0):
@@ -107,7 +104,7 @@ def test_hover_list_shows_ten_names_and_a_way_to_see_all(client, admin, registry
     assert "and 30 more" in tooltip
     assert "ws-010" not in tooltip
     assert f'href="{dialog_url(space)}"' in page.text
-    assert "See all 40 workspaces bound to payments" in page.text
+    assert "See all 40 workspaces bound to vault" in page.text
 
 
 def test_hover_list_of_few_workspaces_has_no_more_line(client, admin, registry, space):
