@@ -199,6 +199,14 @@ TEMPLATES = [
             "builtins": ["portal.templatetags.cached_url"],
         },
     },
+    {
+        # The longest tables' rows (registries/rows.py, portal/jinja_env.py).
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "portal.jinja_env.environment"},
+    },
 ]
 
 DATABASES = {

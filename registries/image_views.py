@@ -22,7 +22,7 @@ from portal.api.filters import cleaned
 from portal.htmx import render_page
 from portal.inputs import id_or_none
 from portal.permissions import is_admin
-from portal.urlmakers import url_maker
+from portal.urlmakers import cached_reverse, url_maker
 from registries import access, explain, image_details, imagerefs, login_commands, rows, services
 from registries.api.filters import RepositoryFilter
 from registries.clients.base import DIGEST
@@ -133,8 +133,6 @@ def repository_detail(request, pk):
     urls = {name: url_maker(f"registries:{name}", repository.pk, marker="0placeholder0")
             for name in ("artifact-layers", "artifact-scan", "artifact-delete", "tag-delete")}
     scanning = image_details.supports_scanning(registry)
-    # Each row's HTML is built in registries/rows.py (the template engine was most of the page's time).
-    text = rows.TagRowText(scanning=scanning, may_push=may_push)
     for tag in page:
         tag.reference, tag.pinned = imagerefs.tag_references(host, repository.name, tag)
         tag.layers_url = urls["artifact-layers"](tag.digest)
@@ -142,7 +140,6 @@ def repository_detail(request, pk):
         if may_push:
             tag.delete_url = urls["tag-delete"](quote(tag.name, safe=""))
             tag.delete_image_url = urls["artifact-delete"](tag.digest)
-        tag.row = rows.tag_row(tag, text)
     push = push_commands(registry, repository.space.name, repository.short_name) if may_push else None
     context = {"repository": repository, "space": repository.space,
                "registry": registry, "page": page, "push": push,
@@ -150,6 +147,8 @@ def repository_detail(request, pk):
                "description": image_details.render_description(repository.description),
                "may_push": may_push,
                "scanning": scanning,
+               # Jinja2 rows (registries/rows.py): Django's engine was most of the page's time.
+               "tag_rows": rows.tag_rows(page, scanning=scanning, may_push=may_push),
                "workspace_id": id_or_none(request.GET.get("workspace")) or ""}
     return render_page(request, "images/repository_detail.html", context, fragment="tag-table")
 
@@ -322,13 +321,16 @@ def picker_tags(request, pk):
         request.GET.get("page"))
     for tag in page:
         tag.reference, tag.pinned = imagerefs.tag_references(host, repository.name, tag)
+    tag_rows = rows.picker_tag_rows(page, create_url=cached_reverse("registries:create-by-image"),
+                                    namespace_pk=namespace.pk)
     state = request.GET.copy()
     state.pop("page", None)
     back = state.copy()
     back.setlist("page", state.getlist("from_page"))
     back.pop("from_page", None)
     context = {"namespace": namespace, "repository": repository, "registry": repository.space.registry,
-               "page": page, "back_query": back.urlencode(), "tags_query": state.urlencode(),
+               "page": page, "tag_rows": tag_rows, "back_query": back.urlencode(),
+               "tags_query": state.urlencode(),
                "tab": request.GET.get("tab") if request.GET.get("tab") in access.TABS else access.PUBLIC}
     return _picker_render(request, "images/picker_tags_page.html", "images/picker_tags.html", context,
                           fragment="tag-list")
