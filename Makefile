@@ -31,6 +31,7 @@ test: setup
 # which need WHARF_TESTING's development fallbacks (no SECRET_KEY here).
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	WHARF_TESTING=1 $(BIN)/mypy
 
 clean:

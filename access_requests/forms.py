@@ -18,15 +18,25 @@ def requestable_workspaces(user):
 class AccessRequestForm(forms.Form):
     workspace = forms.ModelChoiceField(label=_("For workspace"), queryset=Workspace.objects.none())
     registry = forms.ModelChoiceField(
-        label=_("Registry"), queryset=Registry.objects.filter(scope=Registry.Scope.PLATFORM).order_by("name"),
-        help_text=_("The Integrated Registry (Admin) that holds the space; its host starts the image "
-                    "reference."))
+        label=_("Registry"),
+        queryset=Registry.objects.filter(scope=Registry.Scope.PLATFORM).order_by("name"),
+        help_text=_(
+            "The Integrated Registry (Admin) that holds the space; its host starts the image reference."
+        ),
+    )
     space_name = forms.CharField(
-        label=_("Registry space"), max_length=255,
-        help_text=_("The first part of the image path after the host: team-a in "
-                    "harbor.example.com/team-a/app:1.0."))
-    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text=_("What the workspace needs it for; the Admin reads this."))
+        label=_("Registry space"),
+        max_length=255,
+        help_text=_(
+            "The first part of the image path after the host: team-a in harbor.example.com/team-a/app:1.0."
+        ),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What the workspace needs it for; the Admin reads this."),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -39,11 +49,19 @@ class AccessRequestForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    note = forms.CharField(label=_("Note to the requester"), required=False, max_length=2000,
-                           widget=forms.Textarea(attrs={"rows": 2}))
-    ends = forms.CharField(label=_("Binding ends on (optional)"), required=False, max_length=20,
-                           widget=forms.DateInput(attrs={"type": "date"}),
-                           help_text=_("The binding ends when this day begins; empty: no end."))
+    note = forms.CharField(
+        label=_("Note to the requester"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    ends = forms.CharField(
+        label=_("Binding ends on (optional)"),
+        required=False,
+        max_length=20,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The binding ends when this day begins; empty: no end."),
+    )
 
     def clean_ends(self):
         try:

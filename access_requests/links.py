@@ -31,5 +31,6 @@ def explainer_request_link(user, result) -> str | None:
         return None
     if registry.scope != registry.Scope.PLATFORM:
         return None
-    return request_link(user, result.namespace.workspace_id, registry=registry,
-                        space_name=result.ref.space_name)
+    return request_link(
+        user, result.namespace.workspace_id, registry=registry, space_name=result.ref.space_name
+    )

@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 
 space_name_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9._-]{0,254}$",
-    _("A registry space name: lowercase letters, digits, '.', '_' and '-', starting with a letter "
-      "or digit."),
+    _("A registry space name: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit."),
 )
 
 
@@ -47,24 +46,42 @@ class AccessRequest(models.Model):
         # The workspace got the space another way (bound, or it became public) meanwhile.
         CLOSED = "closed", _("Closed")
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE,
-                                  related_name="access_requests", verbose_name=_("workspace"))
-    registry = models.ForeignKey("registries.Registry", on_delete=models.CASCADE,
-                                 related_name="access_requests", verbose_name=_("registry"))
+    workspace = models.ForeignKey(
+        "workspaces.Workspace",
+        on_delete=models.CASCADE,
+        related_name="access_requests",
+        verbose_name=_("workspace"),
+    )
+    registry = models.ForeignKey(
+        "registries.Registry",
+        on_delete=models.CASCADE,
+        related_name="access_requests",
+        verbose_name=_("registry"),
+    )
     space_name = models.CharField(_("registry space"), max_length=255, validators=[space_name_validator])
     reason = models.TextField(_("reason"), max_length=2000)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+",
-                                     verbose_name=_("requested by"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
     # A second request for the same space and workspace while this one is pending merges into
     # it: its reason is appended and this counts the requests.
     times_requested = models.PositiveIntegerField(_("times requested"), default=1)
     created = models.DateTimeField(_("requested"), auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+",
-                                   verbose_name=_("decided by"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
     decided = models.DateTimeField(_("decided"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True, max_length=2000)
     # The end of the binding an approval made (null: none, or not approved).
@@ -78,12 +95,14 @@ class AccessRequest(models.Model):
         verbose_name_plural = _("access requests")
         constraints = [
             models.UniqueConstraint(
-                fields=["workspace", "registry", "space_name"], condition=models.Q(status="pending"),
+                fields=["workspace", "registry", "space_name"],
+                condition=models.Q(status="pending"),
                 name="one_pending_access_request_per_space_and_workspace",
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=["pending", "approved", "declined", "closed"]),
-                name="access_request_status_known"),
+                name="access_request_status_known",
+            ),
         ]
         indexes = [models.Index(fields=["status", "-created"], name="access_request_status_created")]
 
@@ -99,5 +118,6 @@ class AccessRequest(models.Model):
         """The space this request names, if Wharf knows it (for Admins' eyes only)."""
         from registries.models import RegistrySpace
 
-        return RegistrySpace.objects.filter(registry_id=self.registry_id, name=self.space_name,
-                                            missing=False).first()
+        return RegistrySpace.objects.filter(
+            registry_id=self.registry_id, name=self.space_name, missing=False
+        ).first()

@@ -34,8 +34,9 @@ def _may_see_requests(user) -> bool:
 
 
 def _visible(user):
-    return AccessRequest.objects.visible_to(user).select_related("workspace", "registry", "requested_by",
-                                                                  "decided_by")
+    return AccessRequest.objects.visible_to(user).select_related(
+        "workspace", "registry", "requested_by", "decided_by"
+    )
 
 
 @login_required
@@ -55,10 +56,18 @@ def request_list(request):
     workspace_id, registry_id = cleaned(filters, "workspace", None), cleaned(filters, "registry", None)
     page = Paginator(filters.qs, PER_PAGE).get_page(request.GET.get("page"))
     context = {
-        "page": page, "q": q, "status": status, "statuses": STATUS_CHOICES, "admin": admin,
-        "registry_id": registry_id, "workspace_id": workspace_id,
-        "registries": Registry.objects.filter(scope=Registry.Scope.PLATFORM).order_by("name")
-        .only("id", "name") if admin else [],
+        "page": page,
+        "q": q,
+        "status": status,
+        "statuses": STATUS_CHOICES,
+        "admin": admin,
+        "registry_id": registry_id,
+        "workspace_id": workspace_id,
+        "registries": Registry.objects.filter(scope=Registry.Scope.PLATFORM)
+        .order_by("name")
+        .only("id", "name")
+        if admin
+        else [],
         "may_request": can(user, "request_spaces"),
         "ending_soon": list(bindings_ending_soon()[:ENDING_SOON_SHOWN]) if admin else [],
     }
@@ -84,14 +93,21 @@ def request_create(request):
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             if merged:
-                messages.success(request, _("A request for this space and workspace was already waiting; "
-                                            "your reason was added to it."))
+                messages.success(
+                    request,
+                    _(
+                        "A request for this space and workspace was already waiting; "
+                        "your reason was added to it."
+                    ),
+                )
             else:
-                messages.success(request, _("Request sent. An Admin will approve or decline it; "
-                                            "the outcome appears here."))
+                messages.success(
+                    request, _("Request sent. An Admin will approve or decline it; the outcome appears here.")
+                )
             return redirect("access_requests:detail", pk=access_request.pk)
-    return render(request, "access_requests/request_form.html", {"form": form},
-                  status=422 if form.errors else 200)
+    return render(
+        request, "access_requests/request_form.html", {"form": form}, status=422 if form.errors else 200
+    )
 
 
 @login_required
@@ -99,8 +115,11 @@ def request_create(request):
 def request_detail(request, pk):
     access_request = get_object_or_404(_visible(request.user), pk=pk)
     admin = is_admin(request.user)
-    context = {"access_request": access_request, "admin": admin,
-               "form": DecisionForm() if admin and access_request.is_pending else None}
+    context = {
+        "access_request": access_request,
+        "admin": admin,
+        "form": DecisionForm() if admin and access_request.is_pending else None,
+    }
     if admin:
         # Only Admins learn whether the name matches a space (see the module docstring).
         context["space"] = access_request.matching_space()
@@ -117,8 +136,12 @@ def _decide(request, pk, decision):
             form.add_error(None, error.message)
         else:
             return redirect("access_requests:detail", pk=pk)
-    context = {"access_request": access_request, "admin": True, "form": form,
-               "space": access_request.matching_space()}
+    context = {
+        "access_request": access_request,
+        "admin": True,
+        "form": form,
+        "space": access_request.matching_space(),
+    }
     return render(request, "access_requests/request_detail.html", context, status=422)
 
 
@@ -127,8 +150,11 @@ def _decide(request, pk, decision):
 def request_approve(request, pk):
     def approve(access_request, data):
         services.approve(access_request, request.user, expires=data["ends"], note=data["note"])
-        messages.success(request, _("Approved: %(space)s is bound to %(workspace)s.") % {
-            "space": access_request.space_name, "workspace": access_request.workspace.name})
+        messages.success(
+            request,
+            _("Approved: %(space)s is bound to %(workspace)s.")
+            % {"space": access_request.space_name, "workspace": access_request.workspace.name},
+        )
 
     return _decide(request, pk, approve)
 

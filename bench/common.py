@@ -43,15 +43,15 @@ def argument_parser(doc: str) -> argparse.ArgumentParser:
     there, so it never measures or damages a development database.
     """
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
-    parser.add_argument("--postgres", default=POSTGRES,
-                        help="PostgreSQL server URL without a database name")
+    parser.add_argument("--postgres", default=POSTGRES, help="PostgreSQL server URL without a database name")
     return parser
 
 
 def add_record_argument(parser: argparse.ArgumentParser, section: str) -> None:
     """``--record``, naming the RESULTS.md section it rewrites, so nobody runs it by surprise."""
-    parser.add_argument("--record", action="store_true",
-                        help=f"write the results into bench/RESULTS.md ({section!r})")
+    parser.add_argument(
+        "--record", action="store_true", help=f"write the results into bench/RESULTS.md ({section!r})"
+    )
 
 
 # -- database and Django -------------------------------------------------------------------------
@@ -91,8 +91,9 @@ def drop_database(server_url: str, database: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
 
 
-def start_django(database_url: str, key_prefix: str, settings: dict[str, str] | None = None, *,
-                 fresh: bool = False) -> None:
+def start_django(
+    database_url: str, key_prefix: str, settings: dict[str, str] | None = None, *, fresh: bool = False
+) -> None:
     """Configure Django through the environment (as in production) for ``database_url``, set it up.
 
     ``settings`` are further environment variables. A new SECRET_KEY (starting with
@@ -135,8 +136,10 @@ def collected_static(prefix: str) -> Iterator[None]:
     from django.core.management import call_command
     from django.test.utils import override_settings
 
-    with tempfile.TemporaryDirectory(prefix=prefix) as static_root, \
-            override_settings(STATIC_ROOT=static_root):
+    with (
+        tempfile.TemporaryDirectory(prefix=prefix) as static_root,
+        override_settings(STATIC_ROOT=static_root),
+    ):
         call_command("collectstatic", interactive=False, verbosity=0)
         yield
 
@@ -249,8 +252,10 @@ def machine_line(postgres_version: str, *, with_cpu_model: bool = True) -> str:
     import django
 
     cpus = f"{os.cpu_count()} CPUs ({cpu_model()})" if with_cpu_model else f"{os.cpu_count()} CPUs"
-    return (f"{cpus}, Python {platform.python_version()}, Django {django.get_version()}, "
-            f"PostgreSQL {postgres_version} on loopback")
+    return (
+        f"{cpus}, Python {platform.python_version()}, Django {django.get_version()}, "
+        f"PostgreSQL {postgres_version} on loopback"
+    )
 
 
 def load_average() -> float:
@@ -292,10 +297,10 @@ def record(section: str, parts: list[str], *, notes: str | None = None) -> None:
     lines = current.splitlines()
     if section in lines:
         start = lines.index(section)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-                   len(lines))
-        keep = end if notes is None else next(
-            (i for i in range(start, end) if lines[i].startswith(notes)), end)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        keep = (
+            end if notes is None else next((i for i in range(start, end) if lines[i].startswith(notes)), end)
+        )
         # The blank line before what follows; at the end of the file the final strip drops it.
         lines[start:keep] = [*text, ""]
     else:

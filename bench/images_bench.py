@@ -71,13 +71,38 @@ SECTION = "## Images and Choose Image (issue 5)"
 TARGET_MS = 50.0
 
 WORDS = [
-    "payments", "orders", "billing", "search", "catalog", "checkout", "auth", "gateway", "media",
-    "analytics", "mobile", "web", "data", "ml", "infra", "platform", "shipping", "inventory",
-    "risk", "fraud", "ledger", "notify", "profile", "reports", "ads", "maps", "chat", "video",
-    "audio", "backup",
+    "payments",
+    "orders",
+    "billing",
+    "search",
+    "catalog",
+    "checkout",
+    "auth",
+    "gateway",
+    "media",
+    "analytics",
+    "mobile",
+    "web",
+    "data",
+    "ml",
+    "infra",
+    "platform",
+    "shipping",
+    "inventory",
+    "risk",
+    "fraud",
+    "ledger",
+    "notify",
+    "profile",
+    "reports",
+    "ads",
+    "maps",
+    "chat",
+    "video",
+    "audio",
+    "backup",
 ]
-KINDS = ["api", "worker", "frontend", "cron", "migrate", "proxy", "exporter", "sidecar", "cli",
-         "operator"]
+KINDS = ["api", "worker", "frontend", "cron", "migrate", "proxy", "exporter", "sidecar", "cli", "operator"]
 STAGES = ["dev", "test", "staging", "prod", "sandbox", "perf"]
 PLATFORMS = ['["linux/amd64"]', '["linux/amd64", "linux/arm64"]', '["linux/arm64"]']
 NO_MATCH = ["zzqx", "nothing-here", "qqq-none", "xyzzy"]
@@ -136,21 +161,32 @@ def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) 
     stamp = now.isoformat()
     with transaction.atomic():
         workspace_rows = [("bench", "The benchmark's workspace")] + [
-            (f"{rng.choice(WORDS)}-{number:03d}", f"Workspace {number}")
-            for number in range(1, workspaces)]
-        copy_text(Workspace._meta.db_table, ["name", "description", "created"],
-                  (f"{name}\t{description}\t{stamp}" for name, description in workspace_rows))
+            (f"{rng.choice(WORDS)}-{number:03d}", f"Workspace {number}") for number in range(1, workspaces)
+        ]
+        copy_text(
+            Workspace._meta.db_table,
+            ["name", "description", "created"],
+            (f"{name}\t{description}\t{stamp}" for name, description in workspace_rows),
+        )
         bench = Workspace.objects.get(name="bench")
         workspace_ids = list(Workspace.objects.exclude(pk=bench.pk).values_list("pk", flat=True))
 
         registries = []
         for name, kind, scope, healthy, _share in REGISTRIES:
-            registries.append(Registry.objects.create(
-                name=name, kind=kind, url=f"https://{name}.example.com", scope=scope,
-                workspace=bench if scope == "workspace" else None, is_demo=True,
-                status="healthy" if healthy else "unhealthy",
-                status_message="" if healthy else "connection refused",
-                status_changed=None if healthy else now, last_sync=now))
+            registries.append(
+                Registry.objects.create(
+                    name=name,
+                    kind=kind,
+                    url=f"https://{name}.example.com",
+                    scope=scope,
+                    workspace=bench if scope == "workspace" else None,
+                    is_demo=True,
+                    status="healthy" if healthy else "unhealthy",
+                    status_message="" if healthy else "connection refused",
+                    status_changed=None if healthy else now,
+                    last_sync=now,
+                )
+            )
         sizes = [int(spaces * share) for *_rest, share in REGISTRIES]
         sizes[0] += spaces - sum(sizes)
         space_lines = []
@@ -158,18 +194,33 @@ def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) 
             for number in range(size):
                 public = rng.random() < 0.3
                 name = f"{rng.choice(WORDS)}-{rng.choice(STAGES)}-{registry.pk}{number:04d}"
-                space_lines.append(f"{registry.pk}\t{name}\t{'public' if public else 'private'}\t"
-                                   f"{number}\tf\t0\t{stamp}\t{stamp}\t{stamp}")
-        copy_text(RegistrySpace._meta.db_table,
-                  ["registry_id", "name", "visibility", "upstream_id", "missing",
-                   "repository_count", "upstream_created", "created", "updated"], space_lines)
+                space_lines.append(
+                    f"{registry.pk}\t{name}\t{'public' if public else 'private'}\t"
+                    f"{number}\tf\t0\t{stamp}\t{stamp}\t{stamp}"
+                )
+        copy_text(
+            RegistrySpace._meta.db_table,
+            [
+                "registry_id",
+                "name",
+                "visibility",
+                "upstream_id",
+                "missing",
+                "repository_count",
+                "upstream_created",
+                "created",
+                "updated",
+            ],
+            space_lines,
+        )
         all_spaces = list(RegistrySpace.objects.select_related("registry").order_by("pk"))
 
         # Bindings: the benchmark's workspace gets 150 private platform spaces of the healthy
         # registries (and 10 of the unhealthy one); every private platform space is bound to 0-2
         # other workspaces at random: about 1,500 bindings in all.
-        private_platform = [s for s in all_spaces if s.visibility == "private"
-                            and s.registry.scope == "platform"]
+        private_platform = [
+            s for s in all_spaces if s.visibility == "private" and s.registry.scope == "platform"
+        ]
         healthy_private = [s for s in private_platform if s.registry.status == "healthy"]
         unhealthy_private = [s for s in private_platform if s.registry.status != "healthy"]
         bench_bound = set(s.pk for s in rng.sample(healthy_private, min(150, len(healthy_private))))
@@ -178,8 +229,11 @@ def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) 
         for space in private_platform:
             for workspace_id in rng.sample(workspace_ids, rng.choice([0, 1, 1, 2])):
                 pairs.add((space.pk, workspace_id))
-        copy_text(SpaceBinding._meta.db_table, ["space_id", "workspace_id", "created"],
-                  (f"{space}\t{workspace}\t{stamp}" for space, workspace in sorted(pairs)))
+        copy_text(
+            SpaceBinding._meta.db_table,
+            ["space_id", "workspace_id", "created"],
+            (f"{space}\t{workspace}\t{stamp}" for space, workspace in sorted(pairs)),
+        )
 
         # Repositories: about repositories / spaces per space (between a third and 5/3 of it).
         weights = [rng.uniform(1, 5) for _ in all_spaces]
@@ -213,32 +267,53 @@ def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) 
                 difference -= step
             index += 1
         # The big ones: in spaces the benchmark's workspace can see on both tabs, plus its own.
-        visible_public = [i for i, (space_pk, _name) in enumerate(repo_keys)
-                          if _space(all_spaces, space_pk).visibility == "public"
-                          and _space(all_spaces, space_pk).registry.status == "healthy"
-                          and _space(all_spaces, space_pk).registry.scope == "platform"]
-        visible_private = [i for i, (space_pk, _name) in enumerate(repo_keys)
-                           if space_pk in bench_bound
-                           and _space(all_spaces, space_pk).registry.status == "healthy"]
+        visible_public = [
+            i
+            for i, (space_pk, _name) in enumerate(repo_keys)
+            if _space(all_spaces, space_pk).visibility == "public"
+            and _space(all_spaces, space_pk).registry.status == "healthy"
+            and _space(all_spaces, space_pk).registry.scope == "platform"
+        ]
+        visible_private = [
+            i
+            for i, (space_pk, _name) in enumerate(repo_keys)
+            if space_pk in bench_bound and _space(all_spaces, space_pk).registry.status == "healthy"
+        ]
         big = set(rng.sample(visible_public, big_count // 2)) | set(
-            rng.sample(visible_private, big_count - big_count // 2))
+            rng.sample(visible_private, big_count - big_count // 2)
+        )
         counts = []
         others = iter(tag_counts)
         for position in range(repositories):
             counts.append(big_tags if position in big else next(others))
         pushed_base = now - datetime.timedelta(days=700)
-        last_push = [pushed_base + datetime.timedelta(minutes=rng.randrange(700 * 24 * 60))
-                     for _ in range(repositories)]
-        copy_text(Repository._meta.db_table,
-                  ["space_id", "name", "description", "tag_count", "pull_count",
-                   "upstream_created", "last_push", "synced"],
-                  (f"{space_pk}\t{name}\t{name.rsplit('/', 1)[-1].split('-')[1]} service of "
-                   f"{name.split('/', 1)[0]}\t{count}\t{rng.randrange(100000)}\t{stamp}\t"
-                   f"{pushed.isoformat()}\t{stamp}"
-                   for (space_pk, name), count, pushed in zip(repo_keys, counts, last_push,
-                                                               strict=True)))
-        ids = dict(((space_pk, name), pk) for pk, space_pk, name in
-                   Repository.objects.values_list("pk", "space_id", "name"))
+        last_push = [
+            pushed_base + datetime.timedelta(minutes=rng.randrange(700 * 24 * 60))
+            for _ in range(repositories)
+        ]
+        copy_text(
+            Repository._meta.db_table,
+            [
+                "space_id",
+                "name",
+                "description",
+                "tag_count",
+                "pull_count",
+                "upstream_created",
+                "last_push",
+                "synced",
+            ],
+            (
+                f"{space_pk}\t{name}\t{name.rsplit('/', 1)[-1].split('-')[1]} service of "
+                f"{name.split('/', 1)[0]}\t{count}\t{rng.randrange(100000)}\t{stamp}\t"
+                f"{pushed.isoformat()}\t{stamp}"
+                for (space_pk, name), count, pushed in zip(repo_keys, counts, last_push, strict=True)
+            ),
+        )
+        ids = dict(
+            ((space_pk, name), pk)
+            for pk, space_pk, name in Repository.objects.values_list("pk", "space_id", "name")
+        )
         repo_ids = [ids[key] for key in repo_keys]
 
         def tag_lines():
@@ -246,28 +321,43 @@ def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) 
                 for number in range(count):
                     name = "latest" if number == 0 else f"{number // 100}.{number % 100}.{number % 7}"
                     when = pushed - datetime.timedelta(hours=number * 3)
-                    yield (f"{repo_id}\t{name}\tsha256:{rng.getrandbits(256):064x}\t"
-                           f"{rng.randrange(5_000_000, 900_000_000)}\t{when.isoformat()}\t"
-                           f"{PLATFORMS[number % 3]}")
+                    yield (
+                        f"{repo_id}\t{name}\tsha256:{rng.getrandbits(256):064x}\t"
+                        f"{rng.randrange(5_000_000, 900_000_000)}\t{when.isoformat()}\t"
+                        f"{PLATFORMS[number % 3]}"
+                    )
 
-        copy_text(Tag._meta.db_table, ["repository_id", "name", "digest", "size", "pushed",
-                                       "platforms"], tag_lines())
+        copy_text(
+            Tag._meta.db_table,
+            ["repository_id", "name", "digest", "size", "pushed", "platforms"],
+            tag_lines(),
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 'UPDATE "registries_registryspace" s SET repository_count = r.n FROM '
                 '(SELECT space_id, COUNT(*) AS n FROM "registries_repository" GROUP BY space_id) r '
-                'WHERE r.space_id = s.id')
+                "WHERE r.space_id = s.id"
+            )
 
         cluster = Cluster.objects.create(name="bench-cluster")
         namespace = Namespace.objects.create(cluster=cluster, name="bench-apps", workspace=bench)
         Namespace.objects.create(cluster=cluster, name="unbound-apps")
-        editor = make_user("bench-editor", workspace=bench, role=Membership.Role.EDITOR,
-                           password="bench-editor-password")
+        editor = make_user(
+            "bench-editor", workspace=bench, role=Membership.Role.EDITOR, password="bench-editor-password"
+        )
     common.vacuum_analyze()
     big_ids = [repo_ids[i] for i in sorted(big)]
-    return {"registries": registries, "workspace": bench, "namespace": namespace, "editor": editor,
-            "sizes": sizes, "bindings": len(pairs), "bench_bound": bench_bound,
-            "big_repositories": big_ids, "big_tags": big_tags}
+    return {
+        "registries": registries,
+        "workspace": bench,
+        "namespace": namespace,
+        "editor": editor,
+        "sizes": sizes,
+        "bindings": len(pairs),
+        "bench_bound": bench_bound,
+        "big_repositories": big_ids,
+        "big_tags": big_tags,
+    }
 
 
 def reload() -> dict:
@@ -281,16 +371,19 @@ def reload() -> dict:
     bench = Workspace.objects.get(name="bench")
     registries = list(Registry.objects.annotate(n=Count("spaces")).order_by("pk"))
     big_tags = Repository.objects.order_by("-tag_count").values_list("tag_count", flat=True)[0]
-    return {"registries": registries, "workspace": bench,
-            "namespace": Namespace.objects.get(name="bench-apps"),
-            "editor": User.objects.get(username="bench-editor"),
-            "sizes": [registry.n for registry in registries],
-            "bindings": SpaceBinding.objects.count(),
-            "bench_bound": set(SpaceBinding.objects.filter(workspace=bench)
-                               .values_list("space_id", flat=True)),
-            "big_repositories": list(Repository.objects.filter(tag_count=big_tags)
-                                     .order_by("pk").values_list("pk", flat=True)),
-            "big_tags": big_tags}
+    return {
+        "registries": registries,
+        "workspace": bench,
+        "namespace": Namespace.objects.get(name="bench-apps"),
+        "editor": User.objects.get(username="bench-editor"),
+        "sizes": [registry.n for registry in registries],
+        "bindings": SpaceBinding.objects.count(),
+        "bench_bound": set(SpaceBinding.objects.filter(workspace=bench).values_list("space_id", flat=True)),
+        "big_repositories": list(
+            Repository.objects.filter(tag_count=big_tags).order_by("pk").values_list("pk", flat=True)
+        ),
+        "big_tags": big_tags,
+    }
 
 
 _SPACE_INDEX: dict[int, object] = {}
@@ -322,8 +415,9 @@ def timed(client, request: Request) -> tuple[float, int, float]:
         response = client.get(request.path, request.data, headers=request.headers or {})
         seconds = time.perf_counter() - started
     if response.status_code != 200:
-        raise SystemExit(f"GET {request.path} {request.data} answered {response.status_code}: "
-                         f"{response.content[:300]!r}")
+        raise SystemExit(
+            f"GET {request.path} {request.data} answered {response.status_code}: {response.content[:300]!r}"
+        )
     if request.check not in response.text:
         raise SystemExit(f"GET {request.path} {request.data}: {request.check!r} not in the answer")
     return seconds, counter.count, counter.seconds
@@ -335,7 +429,7 @@ def search_terms(rng: random.Random, count: int) -> list[tuple[str, str]]:
     for index in range(count):
         kind = ("prefix", "infix", "rare", "none")[index % 4]
         if kind == "prefix":
-            term = rng.choice(WORDS)[:rng.randint(3, 6)]
+            term = rng.choice(WORDS)[: rng.randint(3, 6)]
         elif kind == "infix":
             term = f"-{rng.choice(KINDS)}-"
         elif kind == "rare":
@@ -363,63 +457,134 @@ def plan(data: dict, count: int, seed: int) -> list[tuple[Case, list[Request]]]:
     results = {"HX-Request": "true", "HX-Target": "picker-results"}
     modal = {"HX-Request": "true", "HX-Target": "modal-body"}
     for tab in ("public", "private"):
-        case(f"picker search, {tab.capitalize()} tab (htmx)",
-             [Request(picker, {"namespace": namespace.pk, "tab": tab, "q": term}, results,
-                      check='id="picker-results"')
-              for _kind, term in search_terms(rng, count)])
+        case(
+            f"picker search, {tab.capitalize()} tab (htmx)",
+            [
+                Request(
+                    picker,
+                    {"namespace": namespace.pk, "tab": tab, "q": term},
+                    results,
+                    check='id="picker-results"',
+                )
+                for _kind, term in search_terms(rng, count)
+            ],
+        )
     big = data["big_repositories"]
     pages = math.ceil(data["big_tags"] / 20)
-    case("picker tags, 5,000-tag repository (htmx modal)",
-         [Request(reverse("registries:picker-tags", args=[big[i % len(big)]]),
-                  {"namespace": namespace.pk, "tab": "public",
-                   **({"page": rng.randrange(2, pages + 1)} if i % 2 else {})},
-                  modal, check="Choose a tag of") for i in range(count)])
+    case(
+        "picker tags, 5,000-tag repository (htmx modal)",
+        [
+            Request(
+                reverse("registries:picker-tags", args=[big[i % len(big)]]),
+                {
+                    "namespace": namespace.pk,
+                    "tab": "public",
+                    **({"page": rng.randrange(2, pages + 1)} if i % 2 else {}),
+                },
+                modal,
+                check="Choose a tag of",
+            )
+            for i in range(count)
+        ],
+    )
     images = reverse("registries:images")
-    case("Images search (htmx)",
-         [Request(images, {"q": term}, {"HX-Request": "true", "HX-Target": "image-table"},
-                  check='id="image-table"') for _kind, term in search_terms(rng, count)])
-    case("Images, no search (first / later pages)",
-         [Request(images, {"page": rng.randrange(2, 50)} if i % 2 else None,
-                  check='id="image-table"') for i in range(count)])
-    case("repository page (tag list, 5,000 tags)",
-         [Request(reverse("registries:repository", args=[big[i % len(big)]]),
-                  {"page": rng.randrange(2, math.ceil(data["big_tags"] / 50) + 1)} if i % 2 else None,
-                  check="docker pull") for i in range(count)])
+    case(
+        "Images search (htmx)",
+        [
+            Request(
+                images,
+                {"q": term},
+                {"HX-Request": "true", "HX-Target": "image-table"},
+                check='id="image-table"',
+            )
+            for _kind, term in search_terms(rng, count)
+        ],
+    )
+    case(
+        "Images, no search (first / later pages)",
+        [
+            Request(images, {"page": rng.randrange(2, 50)} if i % 2 else None, check='id="image-table"')
+            for i in range(count)
+        ],
+    )
+    case(
+        "repository page (tag list, 5,000 tags)",
+        [
+            Request(
+                reverse("registries:repository", args=[big[i % len(big)]]),
+                {"page": rng.randrange(2, math.ceil(data["big_tags"] / 50) + 1)} if i % 2 else None,
+                check="docker pull",
+            )
+            for i in range(count)
+        ],
+    )
 
     # Explainer: public, bound private, not bound, unknown tag, rotating.
     def references(visibility_filter) -> list[str]:
-        rows = list(Repository.objects.filter(**visibility_filter)
-                    .select_related("space__registry").order_by("?")[:count])
+        rows = list(
+            Repository.objects.filter(**visibility_filter)
+            .select_related("space__registry")
+            .order_by("?")[:count]
+        )
         return [f"{r.space.registry.host}/{r.name}:latest" for r in rows]
 
-    public = references({"space__visibility": "public", "space__registry__status": "healthy",
-                         "space__registry__scope": "platform"})
-    private = references({"space__in": list(data["bench_bound"]),
-                          "space__registry__status": "healthy"})
-    unbound = references({"space__visibility": "private", "space__registry__scope": "platform",
-                          "space__registry__status": "healthy", "space__bindings__isnull": True})
+    public = references(
+        {
+            "space__visibility": "public",
+            "space__registry__status": "healthy",
+            "space__registry__scope": "platform",
+        }
+    )
+    private = references({"space__in": list(data["bench_bound"]), "space__registry__status": "healthy"})
+    unbound = references(
+        {
+            "space__visibility": "private",
+            "space__registry__scope": "platform",
+            "space__registry__status": "healthy",
+            "space__bindings__isnull": True,
+        }
+    )
     unknown_tag = [ref.replace(":latest", ":9.9.9-missing") for ref in public]
     explain_refs = []
     for i in range(count):
         choices = (public, private, unbound, unknown_tag)[i % 4]
         explain_refs.append(choices[i // 4 % len(choices)])
     explain = reverse("registries:explain")
-    case("explainer page",
-         [Request(explain, {"namespace": namespace.pk, "image": ref}, check="in namespace bench-apps")
-          for ref in explain_refs])
+    case(
+        "explainer page",
+        [
+            Request(explain, {"namespace": namespace.pk, "image": ref}, check="in namespace bench-apps")
+            for ref in explain_refs
+        ],
+    )
 
     api_images = reverse("api:namespace-images", args=[namespace.pk])
     for tab in ("public", "private"):
-        case(f"API images, {tab} tab, ?q=",
-             [Request(api_images, {"tab": tab, "q": term}, check='"results"')
-              for _kind, term in search_terms(rng, count)])
-    case("API tags, 5,000-tag repository",
-         [Request(reverse("api:namespace-image-tags", args=[namespace.pk, big[i % len(big)]]),
-                  {"page": rng.randrange(2, pages + 1)} if i % 2 else None, check='"results"')
-          for i in range(count)])
-    case("API explain",
-         [Request(reverse("api:namespace-explain", args=[namespace.pk]), {"image": ref},
-                  check='"checks"') for ref in explain_refs])
+        case(
+            f"API images, {tab} tab, ?q=",
+            [
+                Request(api_images, {"tab": tab, "q": term}, check='"results"')
+                for _kind, term in search_terms(rng, count)
+            ],
+        )
+    case(
+        "API tags, 5,000-tag repository",
+        [
+            Request(
+                reverse("api:namespace-image-tags", args=[namespace.pk, big[i % len(big)]]),
+                {"page": rng.randrange(2, pages + 1)} if i % 2 else None,
+                check='"results"',
+            )
+            for i in range(count)
+        ],
+    )
+    case(
+        "API explain",
+        [
+            Request(reverse("api:namespace-explain", args=[namespace.pk]), {"image": ref}, check='"checks"')
+            for ref in explain_refs
+        ],
+    )
     assert Tag.objects.filter(repository_id=big[0]).count() == data["big_tags"]
     return cases
 
@@ -444,11 +609,29 @@ def bench(client, data: dict, count: int, warmup: int, seed: int) -> list[Case]:
 
 def table(cases: list[Case], count: int) -> str:
     return common.markdown_table(
-        [f"request ({count} each)", "p50", "p95", "max", "SQL queries per request",
-         "time in SQL p50 / p95", f"p95 < {TARGET_MS:.0f} ms"], "lrrrrrc",
-        ([case.name, f"{case.p50:.1f} ms", f"{case.p95:.1f} ms", f"{case.max:.1f} ms",
-          case.query_label, f"{case.sql_p50:.1f} / {case.sql_p95:.1f} ms", case.meets(TARGET_MS)]
-         for case in cases))
+        [
+            f"request ({count} each)",
+            "p50",
+            "p95",
+            "max",
+            "SQL queries per request",
+            "time in SQL p50 / p95",
+            f"p95 < {TARGET_MS:.0f} ms",
+        ],
+        "lrrrrrc",
+        (
+            [
+                case.name,
+                f"{case.p50:.1f} ms",
+                f"{case.p95:.1f} ms",
+                f"{case.max:.1f} ms",
+                case.query_label,
+                f"{case.sql_p50:.1f} / {case.sql_p95:.1f} ms",
+                case.meets(TARGET_MS),
+            ]
+            for case in cases
+        ),
+    )
 
 
 def main() -> None:
@@ -460,12 +643,15 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per case")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per case first")
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--quick", action="store_true",
-                        help="a tenth of the data, 20 requests per case, 5 warm-up")
+    parser.add_argument(
+        "--quick", action="store_true", help="a tenth of the data, 20 requests per case, 5 warm-up"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--reuse", action="store_true",
-                        help="measure the database an earlier --keep run left (migrated first), "
-                             "without loading it again")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the database an earlier --keep run left (migrated first), without loading it again",
+    )
     common.add_record_argument(parser, SECTION)
     options = parser.parse_args()
     if options.quick:
@@ -474,8 +660,9 @@ def main() -> None:
         options.tags //= 10
 
     server_url = options.postgres.rstrip("/")
-    postgres_version = (common.server_version(server_url) if options.reuse
-                        else common.create_database(server_url, DATABASE))
+    postgres_version = (
+        common.server_version(server_url) if options.reuse else common.create_database(server_url, DATABASE)
+    )
     common.start_django(f"{server_url}/{DATABASE}", "images-bench-", common.TEST_CLIENT_SETTINGS)
     from django.core.management import call_command
     from django.test import Client
@@ -486,13 +673,15 @@ def main() -> None:
         if options.reuse:
             data = reload()
         else:
-            data = load(options.spaces, options.repositories, options.tags, options.workspaces,
-                        options.seed)
+            data = load(options.spaces, options.repositories, options.tags, options.workspaces, options.seed)
         load_seconds = time.perf_counter() - started
-        print(f"loaded {options.spaces:,} spaces ({' / '.join(f'{s:,}' for s in data['sizes'])} "
-              f"over {len(data['sizes'])} registries), {options.workspaces:,} workspaces, "
-              f"{data['bindings']:,} bindings, {options.repositories:,} repositories, "
-              f"{options.tags:,} tags in {load_seconds:.1f} s", file=sys.stderr)
+        print(
+            f"loaded {options.spaces:,} spaces ({' / '.join(f'{s:,}' for s in data['sizes'])} "
+            f"over {len(data['sizes'])} registries), {options.workspaces:,} workspaces, "
+            f"{data['bindings']:,} bindings, {options.repositories:,} repositories, "
+            f"{options.tags:,} tags in {load_seconds:.1f} s",
+            file=sys.stderr,
+        )
         with common.collected_static("wharf-images-bench-"):
             client = Client()
             client.force_login(data["editor"])
@@ -505,33 +694,42 @@ def main() -> None:
             common.drop_database(server_url, DATABASE)
 
     machine = common.machine_line(postgres_version)
-    method = (f"in-process Django test `Client` as a Workspace Editor, production settings "
-              f"(DEBUG off), {options.warmup} warm-up requests then {options.requests} timed per "
-              f"case, the cases interleaved; {common.load_phrase(load_before, load_after)} (this "
-              f"benchmark and PostgreSQL alone make about 1)")
-    data_line = (f"{options.spaces:,} spaces over {len(data['sizes'])} registries "
-                 f"({' / '.join(f'{s:,}' for s in data['sizes'])}: three healthy platform "
-                 f"registries, an Unhealthy one, and the workspace's own), "
-                 f"{options.workspaces:,} workspaces, {data['bindings']:,} bindings (150 + 10 "
-                 f"to the benchmark's workspace), {options.repositories:,} repositories, "
-                 f"{options.tags:,} tags (ten repositories with {data['big_tags']:,}); "
-                 + ("the database of an earlier run" if options.reuse
-                    else f"loaded with COPY in {load_seconds:.0f} s"))
+    method = (
+        f"in-process Django test `Client` as a Workspace Editor, production settings "
+        f"(DEBUG off), {options.warmup} warm-up requests then {options.requests} timed per "
+        f"case, the cases interleaved; {common.load_phrase(load_before, load_after)} (this "
+        f"benchmark and PostgreSQL alone make about 1)"
+    )
+    data_line = (
+        f"{options.spaces:,} spaces over {len(data['sizes'])} registries "
+        f"({' / '.join(f'{s:,}' for s in data['sizes'])}: three healthy platform "
+        f"registries, an Unhealthy one, and the workspace's own), "
+        f"{options.workspaces:,} workspaces, {data['bindings']:,} bindings (150 + 10 "
+        f"to the benchmark's workspace), {options.repositories:,} repositories, "
+        f"{options.tags:,} tags (ten repositories with {data['big_tags']:,}); "
+        + ("the database of an earlier run" if options.reuse else f"loaded with COPY in {load_seconds:.0f} s")
+    )
     report = table(cases, options.requests)
     print(f"{machine}\n{method}\n{data_line}\n")
     print(report)
     if options.record:
-        common.record(SECTION, [
-            f"{common.recorded_by(__file__)}.", "",
-            f"- Machine: {machine}.",
-            f"- Method: {method}. Times are server time (middleware, view, queries, template or "
-            f"serializer), without a network or WSGI server in front.",
-            f"- Data: {data_line}.",
-            "- Search terms rotate over a prefix (a common word), an infix (a common word in "
-            "the middle of names), a rare string (one or a few matches) and a string that "
-            "matches nothing, a quarter each.", "",
-            report, "",
-        ])
+        common.record(
+            SECTION,
+            [
+                f"{common.recorded_by(__file__)}.",
+                "",
+                f"- Machine: {machine}.",
+                f"- Method: {method}. Times are server time (middleware, view, queries, template or "
+                f"serializer), without a network or WSGI server in front.",
+                f"- Data: {data_line}.",
+                "- Search terms rotate over a prefix (a common word), an infix (a common word in "
+                "the middle of names), a rare string (one or a few matches) and a string that "
+                "matches nothing, a quarter each.",
+                "",
+                report,
+                "",
+            ],
+        )
 
 
 if __name__ == "__main__":

@@ -77,10 +77,36 @@ NOTES = "What the figures say"
 TARGET_MS = 50.0
 
 WORDS = [
-    "payments", "orders", "billing", "search", "catalog", "checkout", "auth", "gateway", "media",
-    "analytics", "mobile", "web", "data", "ml", "infra", "platform", "shipping", "inventory",
-    "risk", "fraud", "ledger", "notify", "profile", "reports", "ads", "maps", "chat", "video",
-    "audio", "backup",
+    "payments",
+    "orders",
+    "billing",
+    "search",
+    "catalog",
+    "checkout",
+    "auth",
+    "gateway",
+    "media",
+    "analytics",
+    "mobile",
+    "web",
+    "data",
+    "ml",
+    "infra",
+    "platform",
+    "shipping",
+    "inventory",
+    "risk",
+    "fraud",
+    "ledger",
+    "notify",
+    "profile",
+    "reports",
+    "ads",
+    "maps",
+    "chat",
+    "video",
+    "audio",
+    "backup",
 ]
 STAGES = ["dev", "test", "staging", "prod", "sandbox", "perf"]
 TEAMS = ["north", "south", "east", "west", "core", "edge", "blue", "green", "red", "gold"]
@@ -122,8 +148,13 @@ def load(spaces: int, workspaces: int, bindings: int, seed: int) -> dict:
     sizes[0] += spaces - sum(sizes)
     with transaction.atomic():
         registries = [
-            Registry.objects.create(name=f"harbor-{index}", kind="harbor", username="admin",
-                                    url=f"http://127.0.0.1:9/harbor-{index}", last_sync=now)
+            Registry.objects.create(
+                name=f"harbor-{index}",
+                kind="harbor",
+                username="admin",
+                url=f"http://127.0.0.1:9/harbor-{index}",
+                last_sync=now,
+            )
             for index in range(len(sizes))
         ]
         space_rows = []
@@ -131,27 +162,61 @@ def load(spaces: int, workspaces: int, bindings: int, seed: int) -> dict:
             for number in range(size):
                 name = f"{rng.choice(WORDS)}-{rng.choice(STAGES)}-{number:05d}"
                 created = now - datetime.timedelta(minutes=rng.randrange(60 * 24 * 900))
-                space_rows.append((registry.pk, name,
-                                   "public" if rng.random() < 0.3 else "private", str(number),
-                                   False, rng.randrange(40), created, now, now))
-        copy_rows(RegistrySpace._meta.db_table,
-                  ["registry_id", "name", "visibility", "upstream_id", "missing",
-                   "repository_count", "upstream_created", "created", "updated"], space_rows)
-        copy_rows(Workspace._meta.db_table, ["name", "description", "created"], (
-            (f"{rng.choice(WORDS)}-{rng.choice(TEAMS)}-{number:04d}",
-             f"Workspace {number} of the {rng.choice(TEAMS)} division", now)
-            for number in range(workspaces)))
+                space_rows.append(
+                    (
+                        registry.pk,
+                        name,
+                        "public" if rng.random() < 0.3 else "private",
+                        str(number),
+                        False,
+                        rng.randrange(40),
+                        created,
+                        now,
+                        now,
+                    )
+                )
+        copy_rows(
+            RegistrySpace._meta.db_table,
+            [
+                "registry_id",
+                "name",
+                "visibility",
+                "upstream_id",
+                "missing",
+                "repository_count",
+                "upstream_created",
+                "created",
+                "updated",
+            ],
+            space_rows,
+        )
+        copy_rows(
+            Workspace._meta.db_table,
+            ["name", "description", "created"],
+            (
+                (
+                    f"{rng.choice(WORDS)}-{rng.choice(TEAMS)}-{number:04d}",
+                    f"Workspace {number} of the {rng.choice(TEAMS)} division",
+                    now,
+                )
+                for number in range(workspaces)
+            ),
+        )
         space_ids = list(RegistrySpace.objects.values_list("pk", flat=True))
         workspace_ids = list(Workspace.objects.values_list("pk", flat=True))
         pairs: set[tuple[int, int]] = set()
         while len(pairs) < bindings:
             pairs.add((rng.choice(space_ids), rng.choice(workspace_ids)))
-        copy_rows(SpaceBinding._meta.db_table, ["space_id", "workspace_id", "created"],
-                  ((space, workspace, now) for space, workspace in sorted(pairs)))
+        copy_rows(
+            SpaceBinding._meta.db_table,
+            ["space_id", "workspace_id", "created"],
+            ((space, workspace, now) for space, workspace in sorted(pairs)),
+        )
         # The robot accounts as after reconciliation: one per (workspace, registry) with a private
         # space of that registry bound to the workspace.
         with connection.cursor() as cursor:
-            cursor.execute(f'''
+            cursor.execute(
+                f'''
                 INSERT INTO "{PullCredential._meta.db_table}" (registry_id, workspace_id, username,
                     secret_encrypted, secret_hash, upstream_id, granted, state, error, attempts,
                     previous_username, previous_upstream_id, previous_secret_hash,
@@ -166,11 +231,17 @@ def load(spaces: int, workspaces: int, bindings: int, seed: int) -> dict:
                 FROM (SELECT DISTINCT space.registry_id, binding.workspace_id
                       FROM "{SpaceBinding._meta.db_table}" binding
                       JOIN "{RegistrySpace._meta.db_table}" space ON space.id = binding.space_id
-                      WHERE space.visibility = 'private') pair''', [now, now, now])
+                      WHERE space.visibility = 'private') pair''',
+                [now, now, now],
+            )
         admin = make_user("bench-admin", admin=True, password="bench-admin-password")
     common.vacuum_analyze()
-    return {"registries": registries, "admin": admin, "sizes": sizes,
-            "credentials": PullCredential.objects.count()}
+    return {
+        "registries": registries,
+        "admin": admin,
+        "sizes": sizes,
+        "credentials": PullCredential.objects.count(),
+    }
 
 
 # -- requests ------------------------------------------------------------------------------------
@@ -196,13 +267,15 @@ def timed(client, request: Request) -> tuple[float, float, int]:
         response = getattr(client, request.method)(request.path, request.data, headers=headers)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if response.status_code != request.expect:
-        raise SystemExit(f"{request.method.upper()} {request.path} {request.data} answered "
-                         f"{response.status_code}, expected {request.expect}")
-    answer = response.headers.get("HX-Trigger", "") if response.status_code == 204 \
-        else response.text
+        raise SystemExit(
+            f"{request.method.upper()} {request.path} {request.data} answered "
+            f"{response.status_code}, expected {request.expect}"
+        )
+    answer = response.headers.get("HX-Trigger", "") if response.status_code == 204 else response.text
     if request.check not in answer:
-        raise SystemExit(f"{request.method.upper()} {request.path} {request.data}: "
-                         f"{request.check!r} not in the answer")
+        raise SystemExit(
+            f"{request.method.upper()} {request.path} {request.data}: {request.check!r} not in the answer"
+        )
     return seconds, cpu, counter.count
 
 
@@ -220,24 +293,37 @@ def plan(registry, count: int, seed: int) -> list[tuple[Case, list[Request]]]:
     def case(name: str, requests: list[Request]) -> None:
         cases.append((Case(name, [], []), requests))
 
-    case("registry list", [Request("get", reverse("registries:platform-list"),
-                                   check=registry.name)] * count)
+    case("registry list", [Request("get", reverse("registries:platform-list"), check=registry.name)] * count)
     spaces_url = reverse("registries:spaces", args=[registry.pk])
     total = RegistrySpace.objects.filter(registry=registry).count()
     pages = math.ceil(total / SPACES_PER_PAGE)
     for label, page in (("first", 1), ("middle", pages // 2), ("last", pages)):
-        case(f"space page, {label} page ({page} of {pages})",
-             [Request("get", spaces_url, {"page": page} if page > 1 else None,
-                      check=f"Page {page} of {pages}")] * count)
+        case(
+            f"space page, {label} page ({page} of {pages})",
+            [
+                Request(
+                    "get", spaces_url, {"page": page} if page > 1 else None, check=f"Page {page} of {pages}"
+                )
+            ]
+            * count,
+        )
     # A stage matches about 1 space in 6: a full page of 20 rows at both scales (23 matches of
     # 140 at 1 %), so the two scales render the same rows and their ratio measures the search.
     # The table is checked, not a row: a term may match nothing.
-    case("space page, search a stage (~1 in 6 match)",
-         [Request("get", spaces_url, {"q": f"-{rng.choice(STAGES)}-"}, check='id="space-table"')
-          for _ in range(count)])
-    case("space page, search a rare string (1 match)",
-         [Request("get", spaces_url, {"q": f"-{rng.randrange(total):05d}"},
-                  check='id="space-table"') for _ in range(count)])
+    case(
+        "space page, search a stage (~1 in 6 match)",
+        [
+            Request("get", spaces_url, {"q": f"-{rng.choice(STAGES)}-"}, check='id="space-table"')
+            for _ in range(count)
+        ],
+    )
+    case(
+        "space page, search a rare string (1 match)",
+        [
+            Request("get", spaces_url, {"q": f"-{rng.randrange(total):05d}"}, check='id="space-table"')
+            for _ in range(count)
+        ],
+    )
 
     # Spaces x workspaces: one registry and all of them, first and last pages, both searches.
     from registries.matrix_views import MATRIX_SPACES, MATRIX_WORKSPACES
@@ -246,36 +332,67 @@ def plan(registry, count: int, seed: int) -> list[tuple[Case, list[Request]]]:
     all_spaces = RegistrySpace.objects.count()
     last_space_page = math.ceil(all_spaces / MATRIX_SPACES)
     last_workspace_page = math.ceil(Workspace.objects.count() / MATRIX_WORKSPACES)
-    case("spaces x workspaces, one registry, first pages",
-         [Request("get", matrix_url, {"registry": registry.pk}, check='id="binding-matrix"')] * count)
-    case("spaces x workspaces, all registries, last pages",
-         [Request("get", matrix_url, {"sp": last_space_page, "wp": last_workspace_page},
-                  check='id="binding-matrix"')] * count)
+    case(
+        "spaces x workspaces, one registry, first pages",
+        [Request("get", matrix_url, {"registry": registry.pk}, check='id="binding-matrix"')] * count,
+    )
+    case(
+        "spaces x workspaces, all registries, last pages",
+        [
+            Request(
+                "get",
+                matrix_url,
+                {"sp": last_space_page, "wp": last_workspace_page},
+                check='id="binding-matrix"',
+            )
+        ]
+        * count,
+    )
     # Terms that fill a page on both axes at both scales (a stage; a common letter).
-    case("spaces x workspaces, search both axes (htmx)",
-         [Request("get", matrix_url, {"registry": registry.pk, "sq": f"-{rng.choice(STAGES)}-",
-                                      "wq": rng.choice("aeo")}, htmx=True,
-                  check='id="binding-matrix"') for _ in range(count)])
+    case(
+        "spaces x workspaces, search both axes (htmx)",
+        [
+            Request(
+                "get",
+                matrix_url,
+                {"registry": registry.pk, "sq": f"-{rng.choice(STAGES)}-", "wq": rng.choice("aeo")},
+                htmx=True,
+                check='id="binding-matrix"',
+            )
+            for _ in range(count)
+        ],
+    )
 
     # Spaces of that registry with at least one binding, in random order.
-    bound_spaces = list(RegistrySpace.objects.filter(registry=registry, bindings__isnull=False)
-                        .distinct().values_list("pk", flat=True))
+    bound_spaces = list(
+        RegistrySpace.objects.filter(registry=registry, bindings__isnull=False)
+        .distinct()
+        .values_list("pk", flat=True)
+    )
     rng.shuffle(bound_spaces)
     bound_spaces = [bound_spaces[index % len(bound_spaces)] for index in range(count)]
     bound_of: dict[int, list[int]] = {}
-    for space_id, workspace_id in SpaceBinding.objects.filter(space__in=bound_spaces) \
-            .values_list("space_id", "workspace_id"):
+    for space_id, workspace_id in SpaceBinding.objects.filter(space__in=bound_spaces).values_list(
+        "space_id", "workspace_id"
+    ):
         bound_of.setdefault(space_id, []).append(workspace_id)
-    dialog = {pk: reverse("registries:space-bindings", args=[registry.pk, pk])
-              for pk in bound_spaces}
-    case("dialog open (htmx)", [Request("get", dialog[pk], htmx=True, check="Selected workspaces")
-                                for pk in bound_spaces])
+    dialog = {pk: reverse("registries:space-bindings", args=[registry.pk, pk]) for pk in bound_spaces}
+    case(
+        "dialog open (htmx)",
+        [Request("get", dialog[pk], htmx=True, check="Selected workspaces") for pk in bound_spaces],
+    )
     searches = []
     for pk in bound_spaces:
         term = rng.choice([rng.choice(WORDS)[:3], rng.choice(TEAMS), f"-{rng.randrange(5000):04d}"])
-        searches.append(Request("get", dialog[pk], {"results": 1, "q": term,
-                                                    "workspaces": bound_of[pk]},
-                                htmx=True, check='id="binding-results"'))
+        searches.append(
+            Request(
+                "get",
+                dialog[pk],
+                {"results": 1, "q": term, "workspaces": bound_of[pk]},
+                htmx=True,
+                check='id="binding-results"',
+            )
+        )
     case("dialog search (htmx, ?results=1&q=)", searches)
     # OK in the dialog: add one workspace to what it showed, then (next case, same round)
     # remove it again, so every space ends as it started.
@@ -284,10 +401,26 @@ def plan(registry, count: int, seed: int) -> list[tuple[Case, list[Request]]]:
     for pk in bound_spaces:
         bound = bound_of[pk]
         extra = next(w for w in iter(lambda: rng.choice(workspace_ids), None) if w not in bound)
-        adds.append(Request("post", dialog[pk], {"shown": bound, "workspaces": [*bound, extra]},
-                            htmx=True, expect=204, check=BIND_TOAST))
-        removes.append(Request("post", dialog[pk], {"shown": [*bound, extra], "workspaces": bound},
-                               htmx=True, expect=204, check=BIND_TOAST))
+        adds.append(
+            Request(
+                "post",
+                dialog[pk],
+                {"shown": bound, "workspaces": [*bound, extra]},
+                htmx=True,
+                expect=204,
+                check=BIND_TOAST,
+            )
+        )
+        removes.append(
+            Request(
+                "post",
+                dialog[pk],
+                {"shown": [*bound, extra], "workspaces": bound},
+                htmx=True,
+                expect=204,
+                check=BIND_TOAST,
+            )
+        )
     case("bind submit: OK adding one workspace (htmx POST)", adds)
     case("bind submit: OK removing it again (htmx POST)", removes)
     return cases
@@ -361,14 +494,37 @@ def table(full: Scale, small: Scale, count: int) -> str:
         return name.split(" (")[0] if name.startswith("space page, ") and "page (" in name else name
 
     return common.markdown_table(
-        [f"page ({count} requests each)", "p50", "p95", "max", "Python CPU p50",
-         "SQL queries per request", "p95 at 1 %", "Python CPU p50 at 1 %", "queries at 1 %",
-         "flatness", f"p95 < {TARGET_MS:.0f} ms"], "lrrrrrrrrrc",
-        ([base(case.name), f"{case.p50:.1f} ms", f"{case.p95:.1f} ms", f"{case.max:.1f} ms",
-          f"{case.cpu_p50:.1f} ms", case.query_label, f"{other.p95:.1f} ms",
-          f"{other.cpu_p50:.1f} ms", other.query_label, flatness(case, other),
-          case.meets(TARGET_MS)]
-         for case, other in zip(full.cases, small.cases, strict=True)))
+        [
+            f"page ({count} requests each)",
+            "p50",
+            "p95",
+            "max",
+            "Python CPU p50",
+            "SQL queries per request",
+            "p95 at 1 %",
+            "Python CPU p50 at 1 %",
+            "queries at 1 %",
+            "flatness",
+            f"p95 < {TARGET_MS:.0f} ms",
+        ],
+        "lrrrrrrrrrc",
+        (
+            [
+                base(case.name),
+                f"{case.p50:.1f} ms",
+                f"{case.p95:.1f} ms",
+                f"{case.max:.1f} ms",
+                f"{case.cpu_p50:.1f} ms",
+                case.query_label,
+                f"{other.p95:.1f} ms",
+                f"{other.cpu_p50:.1f} ms",
+                other.query_label,
+                flatness(case, other),
+                case.meets(TARGET_MS),
+            ]
+            for case, other in zip(full.cases, small.cases, strict=True)
+        ),
+    )
 
 
 def main() -> None:
@@ -376,15 +532,18 @@ def main() -> None:
     parser.add_argument("--spaces", type=int, default=20000)
     parser.add_argument("--workspaces", type=int, default=5000)
     parser.add_argument("--bindings", type=int, default=40000)
-    parser.add_argument("--small", type=float, default=0.01,
-                        help="the second scale, as a share of the sizes (default 1 %%)")
+    parser.add_argument(
+        "--small", type=float, default=0.01, help="the second scale, as a share of the sizes (default 1 %%)"
+    )
     parser.add_argument("--requests", type=int, default=200, help="timed requests per case")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per case first")
-    parser.add_argument("--block", type=int, default=20,
-                        help="rounds measured on one scale before switching to the other")
+    parser.add_argument(
+        "--block", type=int, default=20, help="rounds measured on one scale before switching to the other"
+    )
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--database", default=DATABASE,
-                        help="database name (the small scale adds _small); dropped afterwards")
+    parser.add_argument(
+        "--database", default=DATABASE, help="database name (the small scale adds _small); dropped afterwards"
+    )
     parser.add_argument("--quick", action="store_true", help="20 requests per case, 5 warm-up")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     common.add_record_argument(parser, SECTION)
@@ -395,13 +554,21 @@ def main() -> None:
     server_url = options.postgres.rstrip("/")
     scales = [
         Scale("full", options.database, options.spaces, options.workspaces, options.bindings),
-        Scale("small", f"{options.database}_small", round(options.spaces * options.small),
-              round(options.workspaces * options.small), round(options.bindings * options.small)),
+        Scale(
+            "small",
+            f"{options.database}_small",
+            round(options.spaces * options.small),
+            round(options.workspaces * options.small),
+            round(options.bindings * options.small),
+        ),
     ]
     for scale in scales:
         postgres_version = common.create_database(server_url, scale.database)
-    common.start_django(f"{server_url}/{scales[0].database}", "pages-bench-", {
-        **common.TEST_CLIENT_SETTINGS, "WHARF_TASKS_BACKEND": "django_tasks_db.DatabaseBackend"})
+    common.start_django(
+        f"{server_url}/{scales[0].database}",
+        "pages-bench-",
+        {**common.TEST_CLIENT_SETTINGS, "WHARF_TASKS_BACKEND": "django_tasks_db.DatabaseBackend"},
+    )
     from django.core.management import call_command
     from django.test import Client
 
@@ -412,10 +579,13 @@ def main() -> None:
             started = time.perf_counter()
             scale.data = load(scale.spaces, scale.workspaces, scale.bindings, options.seed)
             load_seconds = time.perf_counter() - started
-            print(f"{scale.label}: loaded {scale.spaces:,} spaces "
-                  f"({' / '.join(f'{s:,}' for s in scale.data['sizes'])} over "
-                  f"{len(scale.data['sizes'])} registries), {scale.workspaces:,} workspaces, "
-                  f"{scale.bindings:,} bindings in {load_seconds:.1f} s", file=sys.stderr)
+            print(
+                f"{scale.label}: loaded {scale.spaces:,} spaces "
+                f"({' / '.join(f'{s:,}' for s in scale.data['sizes'])} over "
+                f"{len(scale.data['sizes'])} registries), {scale.workspaces:,} workspaces, "
+                f"{scale.bindings:,} bindings in {load_seconds:.1f} s",
+                file=sys.stderr,
+            )
             scale.client = Client()
             scale.client.force_login(scale.data["admin"])
         with common.collected_static("wharf-pages-bench-"):
@@ -430,35 +600,46 @@ def main() -> None:
 
     full, small = scales
     machine = common.machine_line(postgres_version)
-    method = (f"in-process Django test `Client` as the Admin, production settings (DEBUG off, "
-              f"tasks queued in the database), "
-              f"{options.warmup} warm-up requests then {options.requests} timed per case and "
-              f"scale, the cases interleaved and the two scales alternating every "
-              f"{options.block} rounds; {common.load_phrase(load_before, load_after)} (this "
-              f"benchmark and PostgreSQL alone make about 1)")
+    method = (
+        f"in-process Django test `Client` as the Admin, production settings (DEBUG off, "
+        f"tasks queued in the database), "
+        f"{options.warmup} warm-up requests then {options.requests} timed per case and "
+        f"scale, the cases interleaved and the two scales alternating every "
+        f"{options.block} rounds; {common.load_phrase(load_before, load_after)} (this "
+        f"benchmark and PostgreSQL alone make about 1)"
+    )
 
     def data_line(scale: Scale) -> str:
-        return (f"{scale.spaces:,} spaces (pages measured on the registry holding "
-                f"{scale.data['sizes'][0]:,} of them), {scale.workspaces:,} workspaces, "
-                f"{scale.bindings:,} bindings, {scale.data['credentials']:,} pull credentials "
-                f"(robot accounts) over {len(scale.data['sizes'])} Harbor registries")
+        return (
+            f"{scale.spaces:,} spaces (pages measured on the registry holding "
+            f"{scale.data['sizes'][0]:,} of them), {scale.workspaces:,} workspaces, "
+            f"{scale.bindings:,} bindings, {scale.data['credentials']:,} pull credentials "
+            f"(robot accounts) over {len(scale.data['sizes'])} Harbor registries"
+        )
 
     report = table(full, small, options.requests)
     print(f"{machine}\n{method}\nfull: {data_line(full)}\n1 %: {data_line(small)}\n")
     print(report)
     if options.record:
         # Notes written by hand ("What the figures say:" to the end of the section) stay.
-        common.record(SECTION, [
-            f"{common.recorded_by(__file__)}.", "",
-            f"- Machine: {machine}.",
-            f"- Method: {method}. Times are server time (middleware, view, queries, template), "
-            f"without a network or WSGI server in front.",
-            f"- Data, full scale: {data_line(full)}.",
-            f"- Data, small scale ({options.small:.0%}): {data_line(small)}.",
-            f"- Flatness: p95 at full scale / p95 at the small scale; the goal is at most "
-            f"{FLATNESS_GOAL} for every page (bold where it is missed).", "",
-            report, "",
-        ], notes=NOTES)
+        common.record(
+            SECTION,
+            [
+                f"{common.recorded_by(__file__)}.",
+                "",
+                f"- Machine: {machine}.",
+                f"- Method: {method}. Times are server time (middleware, view, queries, template), "
+                f"without a network or WSGI server in front.",
+                f"- Data, full scale: {data_line(full)}.",
+                f"- Data, small scale ({options.small:.0%}): {data_line(small)}.",
+                f"- Flatness: p95 at full scale / p95 at the small scale; the goal is at most "
+                f"{FLATNESS_GOAL} for every page (bold where it is missed).",
+                "",
+                report,
+                "",
+            ],
+            notes=NOTES,
+        )
 
 
 if __name__ == "__main__":

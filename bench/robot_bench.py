@@ -89,8 +89,12 @@ def cycles(client, double, data, count: int, timeout: float) -> list[float]:
 def main() -> None:
     parser = common.argument_parser(__doc__)
     parser.add_argument("--cycles", type=int, default=20, help="bind/unbind cycles per backend")
-    parser.add_argument("--interval", type=float, default=1.0,
-                        help="db_worker's polling interval in seconds (its default is 1)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        help="db_worker's polling interval in seconds (its default is 1)",
+    )
     parser.add_argument("--quick", action="store_true", help="5 cycles per backend")
     common.add_record_argument(parser, SECTION)
     options = parser.parse_args()
@@ -100,8 +104,7 @@ def main() -> None:
     server_url = options.postgres.rstrip("/")
     # The version number alone ("15.2", not "15.2 (Debian ...)"), as this report has always said.
     postgres_version = common.create_database(server_url, DATABASE).split()[0]
-    common.start_django(f"{server_url}/{DATABASE}", "robot-bench-", common.TEST_CLIENT_SETTINGS,
-                        fresh=True)
+    common.start_django(f"{server_url}/{DATABASE}", "robot-bench-", common.TEST_CLIENT_SETTINGS, fresh=True)
     from django.core.management import call_command
     from django.test import Client
     from django.test.utils import override_settings
@@ -139,8 +142,10 @@ def main() -> None:
             database = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
             worker = subprocess.Popen(
                 [sys.executable, "manage.py", "db_worker", "--interval", str(options.interval)],
-                cwd=common.ROOT, env={**os.environ, "WHARF_TASKS_BACKEND": "django_tasks_db.DatabaseBackend"},
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                cwd=common.ROOT,
+                env={**os.environ, "WHARF_TASKS_BACKEND": "django_tasks_db.DatabaseBackend"},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
             with override_settings(TASKS=database):
                 cycles(client, double, data, 1, 60)  # the worker's start-up
@@ -159,22 +164,35 @@ def main() -> None:
         p90 = ordered[max(0, int(round(0.9 * len(ordered))) - 1)]
         label = backend if backend == "immediate" else f"db worker (--interval {options.interval:g})"
         verdict = "met" if max(timings) < TARGET_SECONDS else "MISSED"
-        rows.append([label, str(len(timings)), f"{statistics.median(timings) * 1000:.0f} ms",
-                     f"{p90 * 1000:.0f} ms", f"{max(timings) * 1000:.0f} ms",
-                     f"< {TARGET_SECONDS:g} s: {verdict}"])
-    table = common.markdown_table(["task backend", "cycles", "median", "p90", "max", "target"],
-                                  "lrrrrl", rows)
+        rows.append(
+            [
+                label,
+                str(len(timings)),
+                f"{statistics.median(timings) * 1000:.0f} ms",
+                f"{p90 * 1000:.0f} ms",
+                f"{max(timings) * 1000:.0f} ms",
+                f"< {TARGET_SECONDS:g} s: {verdict}",
+            ]
+        )
+    table = common.markdown_table(
+        ["task backend", "cycles", "median", "p90", "max", "target"], "lrrrrl", rows
+    )
     machine = common.machine_line(postgres_version, with_cpu_model=False)
     print(f"{machine}\n\n{table}")
     if options.record:
-        common.record(SECTION, [
-            f"{common.recorded_by(__file__)}, "
-            f"{machine}. Time from the Admin's unbind POST (the Bind/unbind dialog, through the "
-            "whole middleware stack) to the first pull of the unbound space that the Harbor double "
-            "refuses to the workspace's robot (polled every 10 ms). The workspace keeps another "
-            "private space, so each unbind is a permission update (GET + PUT of the robot).", "",
-            table, "",
-        ])
+        common.record(
+            SECTION,
+            [
+                f"{common.recorded_by(__file__)}, "
+                f"{machine}. Time from the Admin's unbind POST (the Bind/unbind dialog, through the "
+                "whole middleware stack) to the first pull of the unbound space that the Harbor double "
+                "refuses to the workspace's robot (polled every 10 ms). The workspace keeps another "
+                "private space, so each unbind is a permission update (GET + PUT of the robot).",
+                "",
+                table,
+                "",
+            ],
+        )
 
 
 if __name__ == "__main__":

@@ -99,9 +99,10 @@ def serve_harbor() -> None:
             double.clear_faults()
         elif command == "robots":
             with double.lock:
-                robots = {robot.name: {"projects": sorted(robot.readable_projects()),
-                                       "disabled": robot.disable}
-                          for robot in double.robots.values()}
+                robots = {
+                    robot.name: {"projects": sorted(robot.readable_projects()), "disabled": robot.disable}
+                    for robot in double.robots.values()
+                }
             print(json.dumps(robots), flush=True)
         elif command == "quit":
             break
@@ -110,8 +111,13 @@ def serve_harbor() -> None:
 
 class Harbor:
     def __init__(self):
-        self.process = subprocess.Popen([PYTHON, __file__, "--serve-harbor"], cwd=common.ROOT,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [PYTHON, __file__, "--serve-harbor"],
+            cwd=common.ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.url = json.loads(self.process.stdout.readline())["url"]
         self.lock = threading.Lock()
 
@@ -171,17 +177,32 @@ class Supervisor:
     def start_gunicorn(self):
         self.gunicorn = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "portal.wsgi"],
-            cwd=common.ROOT, env={**self.env, "WHARF_BIND": f"127.0.0.1:{self.port}",
-                                  "WEB_CONCURRENCY": "2"},
-            stdin=subprocess.DEVNULL, stdout=self._log("gunicorn"), stderr=subprocess.STDOUT)
+            cwd=common.ROOT,
+            env={**self.env, "WHARF_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": "2"},
+            stdin=subprocess.DEVNULL,
+            stdout=self._log("gunicorn"),
+            stderr=subprocess.STDOUT,
+        )
 
     def start_worker(self, number: int):
         self.worker_ids[number] = f"soak-{number}-{int(time.time())}"
         self.workers[number] = subprocess.Popen(
-            [PYTHON, "manage.py", "db_worker", "--interval", "0.5", "--no-startup-delay",
-             "--worker-id", self.worker_ids[number]],
-            cwd=common.ROOT, env=self.env, stdin=subprocess.DEVNULL,
-            stdout=self._log(f"worker{number}"), stderr=subprocess.STDOUT)
+            [
+                PYTHON,
+                "manage.py",
+                "db_worker",
+                "--interval",
+                "0.5",
+                "--no-startup-delay",
+                "--worker-id",
+                self.worker_ids[number],
+            ],
+            cwd=common.ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log(f"worker{number}"),
+            stderr=subprocess.STDOUT,
+        )
 
     def start(self):
         self.start_gunicorn()
@@ -206,8 +227,9 @@ class Supervisor:
 
         close_old_connections()
         deadline = time.monotonic() + 30
-        busy = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING,
-                                           worker_ids__contains=[self.worker_ids[number]])
+        busy = DBTaskResult.objects.filter(
+            status=TaskResultStatus.RUNNING, worker_ids__contains=[self.worker_ids[number]]
+        )
         while not busy.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
         with self.lock:
@@ -317,15 +339,17 @@ def build_world(harbor_url: str, dist):
         admin = User.objects.create(username=f"admin{number:02d}", password=hashed)
         admin.groups.add(group)
         _token, key = issue(admin, "soak")
-        world["admins"].append({"user": admin.username, "key": key, "workspace": workspace.pk,
-                                "workspace_name": workspace.name})
+        world["admins"].append(
+            {"user": admin.username, "key": key, "workspace": workspace.pk, "workspace_name": workspace.name}
+        )
         world["workspaces"].append({"id": workspace.pk, "name": workspace.name, "namespace": namespace.pk})
     for number in range(ARGS.members):
         member = User.objects.create(username=f"member{number:02d}", password=hashed)
         workspace = Workspace.objects.get(pk=world["workspaces"][number % ARGS.admins]["id"])
         Membership.objects.create(user=member, workspace=workspace, role="viewer")
-        world["members"].append({"user": member.username,
-                                 "namespace": world["workspaces"][number % ARGS.admins]["namespace"]})
+        world["members"].append(
+            {"user": member.username, "namespace": world["workspaces"][number % ARGS.admins]["namespace"]}
+        )
     harbor = Registry(name="harbor-soak", kind="harbor", url=harbor_url, username="admin")
     harbor.set_password("Harbor12345")
     harbor.save()
@@ -342,9 +366,11 @@ def build_world(harbor_url: str, dist):
 def login(client, username: str) -> bool:
     page = client.get("/login/")
     token = client.cookies.get("csrftoken")
-    response = client.post("/login/", data={"username": username, "password": PASSWORD,
-                                            "csrfmiddlewaretoken": token},
-                           headers={"Referer": str(page.url)})
+    response = client.post(
+        "/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": str(page.url)},
+    )
     return response.status_code == 302
 
 
@@ -354,11 +380,14 @@ class Load:
         from registries.models import Registry, RegistrySpace, Repository
 
         self.service = Registry.objects.get(pk=world["dist"]).token_service_id
-        self.harbor_spaces = list(RegistrySpace.objects.filter(registry_id=world["harbor"],
-                                                               visibility="private")
-                                  .order_by("name").values_list("pk", "name"))
-        self.dist_spaces = list(RegistrySpace.objects.filter(registry_id=world["dist"])
-                                .order_by("name").values_list("pk", "name"))
+        self.harbor_spaces = list(
+            RegistrySpace.objects.filter(registry_id=world["harbor"], visibility="private")
+            .order_by("name")
+            .values_list("pk", "name")
+        )
+        self.dist_spaces = list(
+            RegistrySpace.objects.filter(registry_id=world["dist"]).order_by("name").values_list("pk", "name")
+        )
         self.repositories = list(Repository.objects.values_list("pk", flat=True))
         # What each Admin was told: (space id, workspace id) -> True (bound) / False, or None
         # when the last answer never came (then the outcome is not known to anyone).
@@ -391,8 +420,9 @@ class Load:
     def admin(self, number: int):
         rng = random.Random(number)
         me = self.world["admins"][number]
-        pool = [rng.choice(self.harbor_spaces)[0] for _ in range(2)] + \
-            [rng.choice(self.dist_spaces)[0] for _ in range(2)]
+        pool = [rng.choice(self.harbor_spaces)[0] for _ in range(2)] + [
+            rng.choice(self.dist_spaces)[0] for _ in range(2)
+        ]
         api = self.client(Authorization=f"Token {me['key']}")
         pages = self.sessions[me["user"]]
         bound: dict[int, bool] = {}
@@ -400,8 +430,14 @@ class Load:
         while not self.stop.wait(rng.uniform(2, 6)):
             space = rng.choice(pool)
             action = "unbind" if bound.get(space) else "bind"
-            response = timed(self.stats, f"admin {action} (API)", api, "POST",
-                             f"/api/v1/spaces/{space}/{action}/", json={"workspaces": [me["workspace"]]})
+            response = timed(
+                self.stats,
+                f"admin {action} (API)",
+                api,
+                "POST",
+                f"/api/v1/spaces/{space}/{action}/",
+                json={"workspaces": [me["workspace"]]},
+            )
             with self.told_lock:
                 key = (space, me["workspace"])
                 if response is not None and response.status_code == 200:
@@ -453,13 +489,28 @@ class Load:
             elif roll < 0.07:
                 username, _secret = rng.choice(credentials)
                 auth = base64.b64encode(f"{username}:stale-secret".encode()).decode()
-                timed(self.stats, "token (stale secret: 401)", client, "GET", "/auth/token", params=params,
-                      headers={"Authorization": f"Basic {auth}"}, ok=(401,))
+                timed(
+                    self.stats,
+                    "token (stale secret: 401)",
+                    client,
+                    "GET",
+                    "/auth/token",
+                    params=params,
+                    headers={"Authorization": f"Basic {auth}"},
+                    ok=(401,),
+                )
             else:
                 username, secret = rng.choice(credentials)
                 auth = base64.b64encode(f"{username}:{secret}".encode()).decode()
-                timed(self.stats, "token (workspace)", client, "GET", "/auth/token", params=params,
-                      headers={"Authorization": f"Basic {auth}"})
+                timed(
+                    self.stats,
+                    "token (workspace)",
+                    client,
+                    "GET",
+                    "/auth/token",
+                    params=params,
+                    headers={"Authorization": f"Basic {auth}"},
+                )
 
 
 # -- faults ----------------------------------------------------------------------------------
@@ -470,13 +521,19 @@ def database_outage(server_url: str, seconds: float) -> str:
 
     if ARGS.restart_postgres:
         version = sorted(os.listdir("/etc/postgresql"))[0]
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-                       check=True, timeout=120)
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+            check=True,
+            timeout=120,
+        )
         return f"PostgreSQL {version} cluster restarted"
     with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
         admin.execute(f'ALTER DATABASE "{DATABASE}" ALLOW_CONNECTIONS false')
-        killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                               "WHERE datname = %s AND pid <> pg_backend_pid()", [DATABASE]).fetchone()[0]
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [DATABASE],
+        ).fetchone()[0]
         time.sleep(seconds)
         admin.execute(f'ALTER DATABASE "{DATABASE}" ALLOW_CONNECTIONS true')
     return f"{killed} connections to {DATABASE} terminated, new ones refused for {seconds:g} s"
@@ -506,8 +563,9 @@ def wait_for(url: str, seconds: float = 60):
 
 def run_command(env: dict, *args: str) -> tuple[int, float, str]:
     start = time.monotonic()
-    result = subprocess.run([PYTHON, "manage.py", *args], cwd=common.ROOT, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=common.ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     return result.returncode, time.monotonic() - start, (result.stdout + result.stderr).strip()
 
 
@@ -519,10 +577,14 @@ def main() -> int:
     port = _free_port()
     server_version = common.create_database(ARGS.postgres, DATABASE)
     settings = {
-        "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false",
-        "SESSION_COOKIE_SECURE": "false", "CSRF_COOKIE_SECURE": "false",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
         "WHARF_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-        "WHARF_PUBLIC_URL": f"http://127.0.0.1:{port}", "WHARF_METRICS_TOKEN": METRICS_TOKEN,
+        "WHARF_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "WHARF_METRICS_TOKEN": METRICS_TOKEN,
         "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"),
         "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
         # The killed worker's task is queued again within the run (production: 1800).
@@ -567,15 +629,30 @@ def main() -> int:
         service = new_token_service_id()
         bundle = workdir / "bundle.pem"
         bundle.write_text(tokens.certificate_bundle())
-        registry = RegistryServer(require_binary("docker-registry"), workdir / "registry",
-                                  skopeo=require_binary("skopeo"), auth={"token": {
-                                      "realm": f"http://127.0.0.1:{port}/auth/token", "service": service,
-                                      "issuer": "wharf", "rootcertbundle": str(bundle)}}).start()
+        registry = RegistryServer(
+            require_binary("docker-registry"),
+            workdir / "registry",
+            skopeo=require_binary("skopeo"),
+            auth={
+                "token": {
+                    "realm": f"http://127.0.0.1:{port}/auth/token",
+                    "service": service,
+                    "issuer": "wharf",
+                    "rootcertbundle": str(bundle),
+                }
+            },
+        ).start()
         from registries.models import Registry
 
         # The registry's row first: the token service answers for registries it knows.
-        dist = Registry(name="dist-soak", kind="distribution", url=registry.url, token_service=True,
-                        token_service_id=service, username="pusher")
+        dist = Registry(
+            name="dist-soak",
+            kind="distribution",
+            url=registry.url,
+            token_service=True,
+            token_service_id=service,
+            username="pusher",
+        )
         dist.set_password(pusher_key)
         dist.save()
         image = build_image(workdir / "image", "1.0")
@@ -591,21 +668,27 @@ def main() -> int:
         for number in range(ARGS.members):
             threads.append(threading.Thread(target=load.guarded, args=(load.member, number), daemon=True))
         for number in range(token_threads):
-            threads.append(threading.Thread(target=load.guarded, args=(load.tokens, number, token_threads),
-                                            daemon=True))
+            threads.append(
+                threading.Thread(target=load.guarded, args=(load.tokens, number, token_threads), daemon=True)
+            )
         stats.started = time.monotonic()
         report["load_start"] = os.getloadavg()[0]
         for thread in threads:
             thread.start()
-        others = {"docker-registry": registry._process.pid, "Harbor double": harbor.process.pid,
-                  "load driver (this script)": os.getpid()}
+        others = {
+            "docker-registry": registry._process.pid,
+            "Harbor double": harbor.process.pid,
+            "load driver (this script)": os.getpid(),
+        }
         duration = ARGS.minutes * 60
-        plan = sorted([
-            (min(60, duration * 0.1), "memory at start"),
-            (duration * 0.35, "kill a worker"),
-            (duration * 0.5, "database outage"),
-            (duration * 0.6, "Harbor outage"),
-        ])
+        plan = sorted(
+            [
+                (min(60, duration * 0.1), "memory at start"),
+                (duration * 0.35, "kill a worker"),
+                (duration * 0.5, "database outage"),
+                (duration * 0.6, "Harbor outage"),
+            ]
+        )
         next_sync = 60
         syncs = []
         events = []
@@ -622,9 +705,11 @@ def main() -> int:
                 elif name == "kill a worker":
                     stats.fault_windows.append((start, start + 7, name))
                     pid, mid_task = supervisor.kill_worker(0, restart_after=5)
-                    events.append(f"{elapsed / 60:.1f} min: SIGKILL db_worker 1 (pid {pid}"
-                                  f"{', in the middle of a task' if mid_task else ', idle'}), "
-                                  "restarted after 5 s")
+                    events.append(
+                        f"{elapsed / 60:.1f} min: SIGKILL db_worker 1 (pid {pid}"
+                        f"{', in the middle of a task' if mid_task else ', idle'}), "
+                        "restarted after 5 s"
+                    )
                 elif name == "database outage":
                     stats.fault_windows.append((start, start + 15, name))
                     what = database_outage(ARGS.postgres, 10)
@@ -633,8 +718,9 @@ def main() -> int:
                 elif name == "Harbor outage":
                     harbor.command("fail")
                     stats.fault_windows.append((start, start + ARGS.harbor_outage, name))
-                    events.append(f"{elapsed / 60:.1f} min: Harbor double answers 503 "
-                                  f"for {ARGS.harbor_outage:g} s")
+                    events.append(
+                        f"{elapsed / 60:.1f} min: Harbor double answers 503 for {ARGS.harbor_outage:g} s"
+                    )
                     threading.Timer(ARGS.harbor_outage, harbor.command, args=("ok",)).start()
                 continue
             if elapsed >= next_sync:
@@ -645,8 +731,11 @@ def main() -> int:
                     syncs.append((round(at / 60, 1), code, round(seconds, 1)))
                     # As its CronJob would: tasks of a killed worker go back in the queue.
                     _code, _seconds, output = run_command(env, "requeue_stale_tasks")
-                    requeued.extend(f"{at / 60:.1f} min: {line}" for line in output.splitlines()
-                                    if line.startswith(("queued again", "failed after")))
+                    requeued.extend(
+                        f"{at / 60:.1f} min: {line}"
+                        for line in output.splitlines()
+                        if line.startswith(("queued again", "failed after"))
+                    )
 
                 threading.Thread(target=sync, daemon=True).start()
                 continue
@@ -660,12 +749,23 @@ def main() -> int:
         report["actions"] = dict(load.actions)
         report["crashes"] = dict(load.crashes)
         report["check"] = consistency_check(env, world, load, harbor, registry, port)
-        scrape = httpx.get(f"http://127.0.0.1:{port}/metrics",
-                           headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
-        report["metrics"] = [line for line in scrape.text.splitlines() if line.startswith((
-            "wharf_registry_tokens_issued_total", "wharf_registry_tokens_denied_total",
-            "wharf_sync_runs_total", "wharf_robot_reconciles_total", "wharf_robot_drift",
-            "wharf_tasks_abandoned_total"))]
+        scrape = httpx.get(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+        )
+        report["metrics"] = [
+            line
+            for line in scrape.text.splitlines()
+            if line.startswith(
+                (
+                    "wharf_registry_tokens_issued_total",
+                    "wharf_registry_tokens_denied_total",
+                    "wharf_sync_runs_total",
+                    "wharf_robot_reconciles_total",
+                    "wharf_robot_drift",
+                    "wharf_tasks_abandoned_total",
+                )
+            )
+        ]
         report["restarts"] = dict(supervisor.restarts)
     finally:
         stop.set()
@@ -712,14 +812,16 @@ def consistency_check(env, world, load: Load, harbor: Harbor, registry, port: in
     requeued, next_requeue = [], 0.0
     while time.monotonic() < deadline:
         unfinished = DBTaskResult.objects.filter(
-            status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+            status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
+        )
         if not unfinished.exists():
             break
         if not unfinished.filter(status=TaskResultStatus.READY).exists() and time.monotonic() >= next_requeue:
             next_requeue = time.monotonic() + 10
             _code, _seconds, output = run_command(env, "requeue_stale_tasks")
-            requeued += [line for line in output.splitlines()
-                         if line.startswith(("queued again", "failed after"))]
+            requeued += [
+                line for line in output.splitlines() if line.startswith(("queued again", "failed after"))
+            ]
         time.sleep(1)
     statuses = Counter(DBTaskResult.objects.values_list("status", flat=True))
     result["tasks"] = dict(statuses)
@@ -727,26 +829,35 @@ def consistency_check(env, world, load: Load, harbor: Harbor, registry, port: in
     if statuses.get(TaskResultStatus.READY):
         fail(f"{statuses[TaskResultStatus.READY]} tasks still waiting after 3 minutes")
     if stuck.exists():
-        fail(f"{stuck.count()} task(s) still RUNNING after 3 minutes: "
-             + ", ".join(f"{t.task_path}{t.args_kwargs.get('args', '')}" for t in stuck))
-    retried = [t for t in DBTaskResult.objects.exclude(status=TaskResultStatus.READY)
-               if len(t.worker_ids) > 1]
+        fail(
+            f"{stuck.count()} task(s) still RUNNING after 3 minutes: "
+            + ", ".join(f"{t.task_path}{t.args_kwargs.get('args', '')}" for t in stuck)
+        )
+    retried = [
+        t for t in DBTaskResult.objects.exclude(status=TaskResultStatus.READY) if len(t.worker_ids) > 1
+    ]
     result["notes"] += [f"requeue_stale_tasks after the load: {line}" for line in requeued]
-    result["notes"] += [f"ran again: {t.task_path}{t.args_kwargs.get('args', '')} on workers "
-                        f"{', '.join(t.worker_ids)}: {t.status}" for t in retried]
+    result["notes"] += [
+        f"ran again: {t.task_path}{t.args_kwargs.get('args', '')} on workers "
+        f"{', '.join(t.worker_ids)}: {t.status}"
+        for t in retried
+    ]
     # 2. What the Admins were told.
     told = {key: state for key, state in load.told.items() if state is not None}
     unknown = sum(1 for state in load.told.values() if state is None)
     bound = set(SpaceBinding.objects.values_list("space_id", "workspace_id"))
     wrong = [key for key, state in told.items() if (key in bound) != state]
-    result["bindings"] = {"pairs told": len(told), "pairs with no answer": unknown,
-                          "bound at the end": len(bound), "differ from what Admins were told": len(wrong)}
+    result["bindings"] = {
+        "pairs told": len(told),
+        "pairs with no answer": unknown,
+        "bound at the end": len(bound),
+        "differ from what Admins were told": len(wrong),
+    }
     if wrong:
         fail(f"{len(wrong)} (space, workspace) pairs differ from what their Admin was told: {wrong[:5]}")
     # 3. One reconcile, then every robot holds exactly its bound private projects.
     code, seconds, output = run_command(env, "reconcile_credentials")
-    result["reconcile"] = {"exit": code, "seconds": round(seconds, 1),
-                           "lines": len(output.splitlines())}
+    result["reconcile"] = {"exit": code, "seconds": round(seconds, 1), "lines": len(output.splitlines())}
     if code != 0:
         fail(f"reconcile_credentials exited {code}: {output[-500:]}")
     harbor_registry = Registry.objects.get(pk=world["harbor"])
@@ -760,25 +871,39 @@ def consistency_check(env, world, load: Load, harbor: Harbor, registry, port: in
         actual = (in_harbor.get(name) or in_harbor.get(name.removeprefix("robot$")) or {}).get("projects", [])
         if actual != desired or (credential and credential.state != "done" and desired):
             mismatched.append((workspace.name, desired, actual, credential.state if credential else None))
-    result["robots"] = {"robots in Harbor": len(in_harbor), "workspaces checked": Workspace.objects.count(),
-                        "mismatched": len(mismatched)}
+    result["robots"] = {
+        "robots in Harbor": len(in_harbor),
+        "workspaces checked": Workspace.objects.count(),
+        "mismatched": len(mismatched),
+    }
     if mismatched:
         fail(f"robots not matching their bindings after one reconcile: {mismatched[:5]}")
     # 4. A real pull through docker-registry follows the bindings.
     dist = Registry.objects.get(pk=world["dist"])
     pulls = Counter()
     with httpx.Client(timeout=10) as client:
-        for (username, secret), workspace in zip(world["credentials"], Workspace.objects.order_by("pk"),
-                                                 strict=True):
-            bound_spaces = set(SpaceBinding.objects.filter(workspace=workspace, space__registry=dist)
-                               .values_list("space__name", flat=True))
+        for (username, secret), workspace in zip(
+            world["credentials"], Workspace.objects.order_by("pk"), strict=True
+        ):
+            bound_spaces = set(
+                SpaceBinding.objects.filter(workspace=workspace, space__registry=dist).values_list(
+                    "space__name", flat=True
+                )
+            )
             for _pk, space in load.dist_spaces[:4]:
-                answer = client.get(f"http://127.0.0.1:{port}/auth/token", auth=(username, secret), params={
-                    "service": dist.token_service_id, "scope": f"repository:{space}/app:pull"})
+                answer = client.get(
+                    f"http://127.0.0.1:{port}/auth/token",
+                    auth=(username, secret),
+                    params={"service": dist.token_service_id, "scope": f"repository:{space}/app:pull"},
+                )
                 token = answer.json()["token"]
-                pulled = client.get(f"{registry.url}/v2/{space}/app/manifests/1.0", headers={
-                    "Authorization": f"Bearer {token}",
-                    "Accept": "application/vnd.oci.image.manifest.v1+json"}).status_code
+                pulled = client.get(
+                    f"{registry.url}/v2/{space}/app/manifests/1.0",
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Accept": "application/vnd.oci.image.manifest.v1+json",
+                    },
+                ).status_code
                 expected = 200 if space in bound_spaces else 401
                 pulls["as expected" if pulled == expected else f"got {pulled}, expected {expected}"] += 1
     result["pulls"] = dict(pulls)
@@ -793,33 +918,51 @@ def consistency_check(env, world, load: Load, harbor: Harbor, registry, port: in
 def render(stats: Stats, report: dict) -> str:
     import platform
 
-    lines = [SECTION, "",
-             f"`bench/soak.py --minutes {ARGS.minutes:g}` on {platform.machine()}, {os.cpu_count()} cores, "
-             f"PostgreSQL {report['server_version']}, Python {platform.python_version()}; "
-             f"{ARGS.admins} Admins, {ARGS.members} members, {ARGS.token_rate} tokens/s asked for. "
-             "The machine was shared with other jobs' test runs while this ran (1-minute load "
-             f"average {report.get('load_start', 0):.1f} when the load started, "
-             f"{report.get('load_end', 0):.1f} at its end, on 2 cores), so latencies include "
-             "waiting for a core.", "",
-             "| requests | count | rate/s | p50 ms | p95 ms | p99 ms | errors | errors in a fault window |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"`bench/soak.py --minutes {ARGS.minutes:g}` on {platform.machine()}, {os.cpu_count()} cores, "
+        f"PostgreSQL {report['server_version']}, Python {platform.python_version()}; "
+        f"{ARGS.admins} Admins, {ARGS.members} members, {ARGS.token_rate} tokens/s asked for. "
+        "The machine was shared with other jobs' test runs while this ran (1-minute load "
+        f"average {report.get('load_start', 0):.1f} when the load started, "
+        f"{report.get('load_end', 0):.1f} at its end, on 2 cores), so latencies include "
+        "waiting for a core.",
+        "",
+        "| requests | count | rate/s | p50 ms | p95 ms | p99 ms | errors | errors in a fault window |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     duration = ARGS.minutes * 60
     for kind in sorted(stats.latencies):
         values = stats.latencies[kind]
         errors = ", ".join(f"{name} x{count}" for name, count in stats.errors[kind].most_common()) or "0"
-        faults = ", ".join(f"{name} x{count}"
-                           for name, count in stats.fault_errors[kind].most_common()) or "0"
-        lines.append(f"| {kind} | {len(values)} | {len(values) / duration:.1f} | "
-                     f"{percentile(values, .5) * 1000:.0f} | {percentile(values, .95) * 1000:.0f} | "
-                     f"{percentile(values, .99) * 1000:.0f} | {errors} | {faults} |")
-    lines += ["", "Faults: " + "; ".join(report.get("events", [])) + ".", "",
-              "Requests and errors per minute: " + ", ".join(
-                  f"{minute}: {counts['requests']}/{counts['errors']}"
-                  for minute, counts in sorted(stats.per_minute.items())) + ".", "",
-              "Syncs (minute, exit, seconds): " + ", ".join(map(str, report.get("syncs", []))) + ".", "",
-              "Tasks queued again by the minutely `requeue_stale_tasks` (WHARF_TASK_STALE_AFTER="
-              f"{STALE_AFTER}): " + ("; ".join(report.get("requeued", [])) or "none") + ".", "",
-              "| process | RSS after warm-up (MB) | RSS at the end (MB) | growth |", "|---|---|---|---|"]
+        faults = (
+            ", ".join(f"{name} x{count}" for name, count in stats.fault_errors[kind].most_common()) or "0"
+        )
+        lines.append(
+            f"| {kind} | {len(values)} | {len(values) / duration:.1f} | "
+            f"{percentile(values, 0.5) * 1000:.0f} | {percentile(values, 0.95) * 1000:.0f} | "
+            f"{percentile(values, 0.99) * 1000:.0f} | {errors} | {faults} |"
+        )
+    lines += [
+        "",
+        "Faults: " + "; ".join(report.get("events", [])) + ".",
+        "",
+        "Requests and errors per minute: "
+        + ", ".join(
+            f"{minute}: {counts['requests']}/{counts['errors']}"
+            for minute, counts in sorted(stats.per_minute.items())
+        )
+        + ".",
+        "",
+        "Syncs (minute, exit, seconds): " + ", ".join(map(str, report.get("syncs", []))) + ".",
+        "",
+        "Tasks queued again by the minutely `requeue_stale_tasks` (WHARF_TASK_STALE_AFTER="
+        f"{STALE_AFTER}): " + ("; ".join(report.get("requeued", [])) or "none") + ".",
+        "",
+        "| process | RSS after warm-up (MB) | RSS at the end (MB) | growth |",
+        "|---|---|---|---|",
+    ]
     start, end = report.get("memory_start", {}), report.get("memory_end", {})
     for name, (pid, after) in end.items():
         first_pid, before = start.get(name, (None, None))
@@ -829,16 +972,26 @@ def render(stats: Stats, report: dict) -> str:
             growth += " (a new process: restarted after a fault)"
         lines.append(f"| {name} | {before or 0:.0f} | {after or 0:.0f} | {growth} |")
     check = report.get("check", {})
-    lines += ["", f"Consistency check: **{'passed' if check.get('ok') else 'FAILED'}**. "
-              f"Bindings: {check.get('bindings')}. Robots after one reconcile: {check.get('robots')} "
-              f"(reconcile: {check.get('reconcile')}). Tasks by status at the end: {check.get('tasks')}. "
-              f"Real pulls through docker-registry: {check.get('pulls')}. Admin actions confirmed: "
-              f"{report.get('actions')}. "
-              f"Worker restarts by the supervisor: {report.get('restarts') or 'none'}. "
-              f"Exceptions in the load driver: {report.get('crashes') or 'none'}."]
+    lines += [
+        "",
+        f"Consistency check: **{'passed' if check.get('ok') else 'FAILED'}**. "
+        f"Bindings: {check.get('bindings')}. Robots after one reconcile: {check.get('robots')} "
+        f"(reconcile: {check.get('reconcile')}). Tasks by status at the end: {check.get('tasks')}. "
+        f"Real pulls through docker-registry: {check.get('pulls')}. Admin actions confirmed: "
+        f"{report.get('actions')}. "
+        f"Worker restarts by the supervisor: {report.get('restarts') or 'none'}. "
+        f"Exceptions in the load driver: {report.get('crashes') or 'none'}.",
+    ]
     lines += [f"- {note}" for note in check.get("notes", [])]
-    lines += ["", "Scraped from /metrics at the end (all processes, multiprocess mode):", "", "```",
-              *report.get("metrics", []), "```", ""]
+    lines += [
+        "",
+        "Scraped from /metrics at the end (all processes, multiprocess mode):",
+        "",
+        "```",
+        *report.get("metrics", []),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -861,8 +1014,11 @@ def parse_arguments():
     parser.add_argument("--members", type=int, default=10)
     parser.add_argument("--token-rate", type=int, default=200)
     parser.add_argument("--harbor-outage", type=float, default=60)
-    parser.add_argument("--restart-postgres", action="store_true",
-                        help="restart the whole PostgreSQL cluster (disturbs every other user of it)")
+    parser.add_argument(
+        "--restart-postgres",
+        action="store_true",
+        help="restart the whole PostgreSQL cluster (disturbs every other user of it)",
+    )
     parser.add_argument("--serve-harbor", action="store_true", help=argparse_hidden())
     return parser.parse_args()
 

@@ -48,8 +48,10 @@ PARTS = [
     ("the ⋮ menu", r'<details class="menu">.*?</details>'),
     ("the hover list", r'<span class="hover-list">.*?</ul>\s*</span>'),
     ("the propagation badge (include)", r'\{% include "registries/_propagation.html" %\}'),
-    ("the row's hx-get (one URL)",
-     r'hx-get="(\{% url \'registries:space-row\' registry.pk space.pk %\}|\{\{ space.urls.row \}\})"'),
+    (
+        "the row's hx-get (one URL)",
+        r'hx-get="(\{% url \'registries:space-row\' registry.pk space.pk %\}|\{\{ space.urls.row \}\})"',
+    ),
 ]
 
 
@@ -59,21 +61,37 @@ def load(spaces: int, workspaces: int) -> dict:
     from workspaces.models import Workspace
 
     now = datetime.datetime.now(datetime.UTC)
-    registry = Registry.objects.create(name="harbor-rows", kind="harbor", username="admin",
-                                       url="http://127.0.0.1:9/harbor", last_sync=now)
+    registry = Registry.objects.create(
+        name="harbor-rows", kind="harbor", username="admin", url="http://127.0.0.1:9/harbor", last_sync=now
+    )
     teams = Workspace.objects.bulk_create(Workspace(name=f"team-{n:02d}") for n in range(workspaces))
     rows = RegistrySpace.objects.bulk_create(
-        RegistrySpace(registry=registry, name=f"service-{n:03d}", visibility="private",
-                      upstream_id=str(n), repository_count=n % 4, upstream_created=now)
-        for n in range(spaces))
+        RegistrySpace(
+            registry=registry,
+            name=f"service-{n:03d}",
+            visibility="private",
+            upstream_id=str(n),
+            repository_count=n % 4,
+            upstream_created=now,
+        )
+        for n in range(spaces)
+    )
     SpaceBinding.objects.bulk_create(
         SpaceBinding(space=space, workspace=teams[(index + k) % workspaces])
-        for index, space in enumerate(rows) for k in range(3))
+        for index, space in enumerate(rows)
+        for k in range(3)
+    )
     PullCredential.objects.bulk_create(
-        PullCredential(registry=registry, workspace=team, username=f"robot$wharf-{team.pk}",
-                       state="failed" if n == 0 else "done", attempts=3 if n == 0 else 1,
-                       error="Harbor answered 500 Internal Server Error" if n == 0 else "")
-        for n, team in enumerate(teams))
+        PullCredential(
+            registry=registry,
+            workspace=team,
+            username=f"robot$wharf-{team.pk}",
+            state="failed" if n == 0 else "done",
+            attempts=3 if n == 0 else 1,
+            error="Harbor answered 500 Internal Server Error" if n == 0 else "",
+        )
+        for n, team in enumerate(teams)
+    )
     admin = make_user("rows-admin", admin=True, password="rows-admin-password")
     return {"registry": registry, "admin": admin}
 
@@ -147,8 +165,10 @@ def main() -> None:
                 ("request (20 rows)", cpu_median(lambda: client.get(url), options.repeat, options.runs)),
                 ("template, 20 rows", cpu_median(render_with(source, page), options.repeat, options.runs)),
                 # What every page costs (middleware, session, the layout and navigation), for scale.
-                ("request, Profile page (the layout, no table)",
-                 cpu_median(lambda: client.get(reverse("profile")), options.repeat, options.runs)),
+                (
+                    "request, Profile page (the layout, no table)",
+                    cpu_median(lambda: client.get(reverse("profile")), options.repeat, options.runs),
+                ),
                 ("template, 0 rows", cpu_median(render_with(source, empty), options.repeat, options.runs)),
             ]
             for label, pattern in PARTS:
@@ -157,8 +177,12 @@ def main() -> None:
                     # Since the rows are built by registries/rows.py the template has no row parts.
                     print(f"{label}: not in {TEMPLATE} (the row is registries/rows.py space_row)")
                     continue
-                figures.append((f"template, 20 rows, without {label}",
-                                cpu_median(render_with(variant, page), options.repeat, options.runs)))
+                figures.append(
+                    (
+                        f"template, 20 rows, without {label}",
+                        cpu_median(render_with(variant, page), options.repeat, options.runs),
+                    )
+                )
             load_after = common.load_average()
             if options.cprofile:
                 profile = cProfile.Profile()
@@ -168,19 +192,30 @@ def main() -> None:
                 profile.disable()
                 stats = pstats.Stats(profile).sort_stats(options.sort)
                 stats.print_stats(250)
-                stats.print_callers(r"builtins.dir|related_descriptors.py:\d+\(__init__\)|urls/base.py:\d+\(reverse\)")
+                stats.print_callers(
+                    r"builtins.dir|related_descriptors.py:\d+\(__init__\)|urls/base.py:\d+\(reverse\)"
+                )
     finally:
         common.drop_database(server_url, options.database)
 
     whole, rows, none = figures[1][1], figures[1][1], figures[3][1]
     table = common.markdown_table(
-        ["what is rendered", "CPU per page (median)", "per row", "the part costs per page"], "lrrr",
-        [[label, f"{ms:.2f} ms",
-          f"{(rows - none) / 20:.3f} ms" if label == "template, 20 rows" else "",
-          f"{whole - ms:.2f} ms" if label.startswith("template, 20 rows, without") else ""]
-         for label, ms in figures])
-    print(f"median of {options.runs} runs of {options.repeat} renders; "
-          f"{common.load_phrase(load_before, load_after)}\n")
+        ["what is rendered", "CPU per page (median)", "per row", "the part costs per page"],
+        "lrrr",
+        [
+            [
+                label,
+                f"{ms:.2f} ms",
+                f"{(rows - none) / 20:.3f} ms" if label == "template, 20 rows" else "",
+                f"{whole - ms:.2f} ms" if label.startswith("template, 20 rows, without") else "",
+            ]
+            for label, ms in figures
+        ],
+    )
+    print(
+        f"median of {options.runs} runs of {options.repeat} renders; "
+        f"{common.load_phrase(load_before, load_after)}\n"
+    )
     print(table)
 
 

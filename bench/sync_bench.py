@@ -146,8 +146,18 @@ def measure(label: str, run_name: str, registry, *, traced: bool = False) -> Mea
         tracemalloc.stop()
     if run.result != "succeeded":
         raise SystemExit(f"{label} {run_name}: sync {run.result}: {run.error}")
-    return Measure(label, run_name, seconds, peak, run.requests, counter.count, run.spaces,
-                   run.repositories, run.tags, run.result)
+    return Measure(
+        label,
+        run_name,
+        seconds,
+        peak,
+        run.requests,
+        counter.count,
+        run.spaces,
+        run.repositories,
+        run.tags,
+        run.result,
+    )
 
 
 def forget(registry) -> None:
@@ -177,8 +187,10 @@ def bench_harbor(projects: int, repositories: int) -> list[Measure]:
     context = multiprocessing.get_context("spawn")
     doubles = []
     registries = []
-    for name, size in (("harbor", (projects, repositories)),
-                       ("harbor-tenth", (max(1, projects // 10), repositories // 10))):
+    for name, size in (
+        ("harbor", (projects, repositories)),
+        ("harbor-tenth", (max(1, projects // 10), repositories // 10)),
+    ):
         ours, theirs = context.Pipe()
         process = context.Process(target=serve_harbor, args=(theirs, *size), daemon=True)
         process.start()
@@ -218,10 +230,11 @@ def bench_distribution(repositories: int, spaces: int, workdir: Path) -> list[Me
             servers.append(server)
             started = time.perf_counter()
             fill_registry(server, size, max(1, min(spaces, size // 40)))
-            print(f"filled {name} with {size:,} repositories in "
-                  f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
-            registries.append(Registry.objects.create(name=name, kind="distribution",
-                                                      url=server.url))
+            print(
+                f"filled {name} with {size:,} repositories in {time.perf_counter() - started:.1f} s",
+                file=sys.stderr,
+            )
+            registries.append(Registry.objects.create(name=name, kind="distribution", url=server.url))
         label = f"docker-registry 2.8, {repositories:,} repositories"
         small = f"docker-registry, a tenth: {repositories // 10:,} repositories"
         return bench_registry(label, registries[0], (small, registries[1]))
@@ -235,12 +248,33 @@ def bench_distribution(repositories: int, spaces: int, workdir: Path) -> list[Me
 
 def table(rows: list[Measure]) -> str:
     return common.markdown_table(
-        ["registry", "run", "wall time", "peak memory (traced)", "HTTP requests", "DB queries",
-         "spaces", "repositories", "tags"], "llrrrrrrr",
-        ([row.registry, row.run, f"{row.seconds:.1f} s",
-          f"{row.peak_mib:.1f} MiB" if row.peak_mib is not None else "-", f"{row.requests:,}",
-          f"{row.queries:,}", f"{row.spaces:,}", f"{row.repositories:,}", f"{row.tags:,}"]
-         for row in rows))
+        [
+            "registry",
+            "run",
+            "wall time",
+            "peak memory (traced)",
+            "HTTP requests",
+            "DB queries",
+            "spaces",
+            "repositories",
+            "tags",
+        ],
+        "llrrrrrrr",
+        (
+            [
+                row.registry,
+                row.run,
+                f"{row.seconds:.1f} s",
+                f"{row.peak_mib:.1f} MiB" if row.peak_mib is not None else "-",
+                f"{row.requests:,}",
+                f"{row.queries:,}",
+                f"{row.spaces:,}",
+                f"{row.repositories:,}",
+                f"{row.tags:,}",
+            ]
+            for row in rows
+        ),
+    )
 
 
 def main() -> None:
@@ -267,16 +301,17 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="wharf-sync-bench-") as workdir:
             rows += bench_harbor(options.projects, options.harbor_repositories)
-            rows += bench_distribution(options.registry_repositories, options.registry_spaces,
-                                       Path(workdir))
+            rows += bench_distribution(options.registry_repositories, options.registry_spaces, Path(workdir))
     finally:
         if not options.keep:
             common.drop_database(server_url, DATABASE)
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"Python {platform.python_version()}, PostgreSQL {postgres_version}, "
-          f"{os.cpu_count()} CPUs ({platform.machine()}); max RSS of this process over the "
-          f"whole benchmark {rss:.0f} MiB\n")
+    print(
+        f"Python {platform.python_version()}, PostgreSQL {postgres_version}, "
+        f"{os.cpu_count()} CPUs ({platform.machine()}); max RSS of this process over the "
+        f"whole benchmark {rss:.0f} MiB\n"
+    )
     print(table(rows))
 
 

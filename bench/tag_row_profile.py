@@ -35,19 +35,33 @@ def load(tags: int) -> dict:
     from workspaces.models import Membership, Workspace
 
     now = datetime.datetime.now(datetime.UTC)
-    registry = Registry.objects.create(name="harbor-tags", kind="harbor", username="admin",
-                                       url="http://127.0.0.1:9/harbor", last_sync=now)
-    space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private",
-                                         upstream_id="1", repository_count=1, upstream_created=now)
+    registry = Registry.objects.create(
+        name="harbor-tags", kind="harbor", username="admin", url="http://127.0.0.1:9/harbor", last_sync=now
+    )
+    space = RegistrySpace.objects.create(
+        registry=registry,
+        name="team",
+        visibility="private",
+        upstream_id="1",
+        repository_count=1,
+        upstream_created=now,
+    )
     team = Workspace.objects.create(name="team")
     SpaceBinding.objects.create(space=space, workspace=team)
-    repository = Repository.objects.create(space=space, name="team/api", description="The API",
-                                           tag_count=tags, last_push=now)
+    repository = Repository.objects.create(
+        space=space, name="team/api", description="The API", tag_count=tags, last_push=now
+    )
     Tag.objects.bulk_create(
-        Tag(repository=repository, name="latest" if n == 0 else f"{n // 100}.{n % 100}.{n % 7}",
-            digest=f"sha256:{n:064x}", size=5_000_000 + n * 1000, platforms=PLATFORMS[n % 3],
-            pushed=now - datetime.timedelta(hours=3 * n))
-        for n in range(tags))
+        Tag(
+            repository=repository,
+            name="latest" if n == 0 else f"{n // 100}.{n % 100}.{n % 7}",
+            digest=f"sha256:{n:064x}",
+            size=5_000_000 + n * 1000,
+            platforms=PLATFORMS[n % 3],
+            pushed=now - datetime.timedelta(hours=3 * n),
+        )
+        for n in range(tags)
+    )
     editor = User.objects.create_user("tags-editor", password="tags-editor-password")
     Membership.objects.create(user=editor, workspace=team, role=Membership.Role.EDITOR)
     return {"repository": repository, "editor": editor}
@@ -100,10 +114,14 @@ def main() -> None:
 
             load_before = common.load_average()
             figures = [
-                ("request, first page (50 tags)", cpu_median(lambda: client.get(url), options.repeat,
-                                                             options.runs)),
-                ("request, page 50 of 100", cpu_median(lambda: client.get(url, {"page": 50}),
-                                                       options.repeat, options.runs)),
+                (
+                    "request, first page (50 tags)",
+                    cpu_median(lambda: client.get(url), options.repeat, options.runs),
+                ),
+                (
+                    "request, page 50 of 100",
+                    cpu_median(lambda: client.get(url, {"page": 50}), options.repeat, options.runs),
+                ),
                 ("template alone, page 50", cpu_median(render, options.repeat, options.runs)),
             ]
             load_after = common.load_average()
@@ -117,10 +135,15 @@ def main() -> None:
     finally:
         common.drop_database(server_url, options.database)
 
-    print(f"median of {options.runs} runs of {options.repeat} requests; "
-          f"{common.load_phrase(load_before, load_after)}\n")
-    print(common.markdown_table(["what", "CPU per request (median)"], "lr",
-                                [[label, f"{ms:.2f} ms"] for label, ms in figures]))
+    print(
+        f"median of {options.runs} runs of {options.repeat} requests; "
+        f"{common.load_phrase(load_before, load_after)}\n"
+    )
+    print(
+        common.markdown_table(
+            ["what", "CPU per request (median)"], "lr", [[label, f"{ms:.2f} ms"] for label, ms in figures]
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -116,24 +116,38 @@ def seed(spaces: int, workspaces: int) -> dict:
     from workspaces.models import Workspace
 
     # Its token service id fixed to its name, so the requests read easily.
-    registry = Registry.objects.create(name=SERVICE, kind="distribution", url="http://127.0.0.1:9",
-                                       token_service=True, token_service_id=SERVICE)
+    registry = Registry.objects.create(
+        name=SERVICE,
+        kind="distribution",
+        url="http://127.0.0.1:9",
+        token_service=True,
+        token_service_id=SERVICE,
+    )
     space_rows = RegistrySpace.objects.bulk_create(
-        RegistrySpace(registry=registry, name=f"space-{number:05d}",
-                      visibility="public" if number % 10 == 0 else "private")
-        for number in range(spaces))
+        RegistrySpace(
+            registry=registry,
+            name=f"space-{number:05d}",
+            visibility="public" if number % 10 == 0 else "private",
+        )
+        for number in range(spaces)
+    )
     private = [space for space in space_rows if space.visibility == "private"]
     public = [space for space in space_rows if space.visibility == "public"]
     workspace_rows = Workspace.objects.bulk_create(
-        Workspace(name=f"team-{number:05d}") for number in range(workspaces))
+        Workspace(name=f"team-{number:05d}") for number in range(workspaces)
+    )
     bindings, credentials, secrets = [], [], {}
     for number, workspace in enumerate(workspace_rows):
         own = [private[(2 * number) % len(private)], private[(2 * number + 1) % len(private)]]
         bindings += [SpaceBinding(space=space, workspace=workspace) for space in own]
         # Minting one by one would audit each; the benchmark only needs the rows.
         secret = f"bench-secret-{number:05d}-" + base64.urlsafe_b64encode(os.urandom(24)).decode()
-        credential = PullCredential(workspace=workspace, registry=registry,
-                                    username=tokens.credential_username(workspace), state="done")
+        credential = PullCredential(
+            workspace=workspace,
+            registry=registry,
+            username=tokens.credential_username(workspace),
+            state="done",
+        )
         credential.set_secret(secret)
         credentials.append(credential)
         secrets[workspace.pk] = (credential.username, secret, own)
@@ -141,8 +155,13 @@ def seed(spaces: int, workspaces: int) -> dict:
     PullCredential.objects.bulk_create(credentials, batch_size=2000)
     tokens.create_signing_key(registry)  # its own key, as every registry integrated now has
     common.vacuum_analyze()
-    return {"registry": registry, "workspaces": workspace_rows, "secrets": secrets,
-            "public": public, "private": private}
+    return {
+        "registry": registry,
+        "workspaces": workspace_rows,
+        "secrets": secrets,
+        "public": public,
+        "private": private,
+    }
 
 
 # -- gunicorn and wrk ------------------------------------------------------------------------
@@ -158,9 +177,19 @@ def start_gunicorn(port: int, env: dict) -> subprocess.Popen:
     import httpx
 
     process = subprocess.Popen(
-        [str(common.ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi:application", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=common.ROOT, env=env, stdin=subprocess.DEVNULL,
+        [
+            str(common.ROOT / ".venv" / "bin" / "gunicorn"),
+            "portal.wsgi:application",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=common.ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -186,21 +215,34 @@ def token_path(scopes: list[str]) -> str:
     return "/auth/token?" + urlencode([("service", SERVICE), *[("scope", s) for s in scopes]])
 
 
-def run_wrk(base: str, entries: list[tuple[str, str]], *, seconds: int, connections: int,
-            threads: int, workdir: Path) -> tuple[int, float, float, float, float, float, int, int]:
+def run_wrk(
+    base: str, entries: list[tuple[str, str]], *, seconds: int, connections: int, threads: int, workdir: Path
+) -> tuple[int, float, float, float, float, float, int, int]:
     script = workdir / "tokens.lua"
-    script.write_text(LUA % {"entries": ", ".join(
-        f"{{{json.dumps(path)}, {json.dumps(auth)}}}" for path, auth in entries)})
+    script.write_text(
+        LUA % {"entries": ", ".join(f"{{{json.dumps(path)}, {json.dumps(auth)}}}" for path, auth in entries)}
+    )
     result = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
-         "-s", str(script), base],
-        capture_output=True, text=True, check=True)
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     match = re.search(r"^RESULT (.*)$", result.stdout, re.MULTILINE)
     if not match:
         raise RuntimeError(f"wrk printed no result:\n{result.stdout}\n{result.stderr}")
     requests, duration_us, p50, p95, p99, worst, non_200, errors = map(int, match.group(1).split())
-    return (requests, duration_us / 1e6, p50 / 1000, p95 / 1000, p99 / 1000, worst / 1000,
-            non_200, errors)
+    return (requests, duration_us / 1e6, p50 / 1000, p95 / 1000, p99 / 1000, worst / 1000, non_200, errors)
 
 
 # -- CPU accounting --------------------------------------------------------------------------
@@ -307,8 +349,14 @@ def case_entries(data: dict, rotate: int) -> dict[str, tuple[list[tuple[str, str
         theirs = f"{secrets[theirs_workspace.pk][2][0].name}/app"
         pub = f"{public[number % len(public)].name}/app"
         private_pull.append((token_path([f"repository:{mine}:pull"]), auth))
-        three_scopes.append((token_path([f"repository:{mine}:pull", f"repository:{pub}:pull",
-                                         f"repository:{theirs}:pull"]), auth))
+        three_scopes.append(
+            (
+                token_path(
+                    [f"repository:{mine}:pull", f"repository:{pub}:pull", f"repository:{theirs}:pull"]
+                ),
+                auth,
+            )
+        )
         if number == 0:
             expect_private = {mine: ["pull"]}
             expect_three = {mine: ["pull"], pub: ["pull"]}
@@ -367,14 +415,39 @@ def unbind_to_denied(base: str, data: dict, rounds: int) -> list[tuple[float, bo
 
 def table(cases: list[Case]) -> str:
     return common.markdown_table(
-        ["case", "tokens/s", "p50", "p95", "p99", "max", "requests", "non-200", "socket errors",
-         "SQL queries per token", "CPU per token: gunicorn + PostgreSQL (+ wrk)",
-         "server CPU allows"], "lrrrrrrrrrlr",
-        ([case.name, f"**{case.per_second:,.0f}**", f"{case.p50_ms:.1f} ms",
-          f"{case.p95_ms:.1f} ms", f"{case.p99_ms:.1f} ms", f"{case.max_ms:.0f} ms",
-          f"{case.requests:,}", str(case.non_200), str(case.socket_errors), str(case.queries),
-          f"{case.gunicorn_cpu_ms:.2f} + {case.postgres_cpu_ms:.2f} ms (+ {case.wrk_cpu_ms:.2f} ms)",
-          f"{case.capacity:,.0f}/s on 2 CPUs"] for case in cases))
+        [
+            "case",
+            "tokens/s",
+            "p50",
+            "p95",
+            "p99",
+            "max",
+            "requests",
+            "non-200",
+            "socket errors",
+            "SQL queries per token",
+            "CPU per token: gunicorn + PostgreSQL (+ wrk)",
+            "server CPU allows",
+        ],
+        "lrrrrrrrrrlr",
+        (
+            [
+                case.name,
+                f"**{case.per_second:,.0f}**",
+                f"{case.p50_ms:.1f} ms",
+                f"{case.p95_ms:.1f} ms",
+                f"{case.p99_ms:.1f} ms",
+                f"{case.max_ms:.0f} ms",
+                f"{case.requests:,}",
+                str(case.non_200),
+                str(case.socket_errors),
+                str(case.queries),
+                f"{case.gunicorn_cpu_ms:.2f} + {case.postgres_cpu_ms:.2f} ms (+ {case.wrk_cpu_ms:.2f} ms)",
+                f"{case.capacity:,.0f}/s on 2 CPUs",
+            ]
+            for case in cases
+        ),
+    )
 
 
 def unbind_table(rows: dict[str, list[tuple[float, bool]]]) -> str:
@@ -382,21 +455,29 @@ def unbind_table(rows: dict[str, list[tuple[float, bool]]]) -> str:
     for label, results in rows.items():
         times = [elapsed * 1000 for elapsed, _denied in results]
         denied = sum(1 for _elapsed, was_denied in results if was_denied)
-        lines.append([label, str(len(results)), f"{denied} of {len(results)}",
-                      f"{statistics.median(times):.1f} ms", f"{max(times):.1f} ms"])
-    return common.markdown_table(["server", "rounds", "next token denied the pull",
-                                  "time to the denied token: p50", "max"], "lrrrr", lines)
+        lines.append(
+            [
+                label,
+                str(len(results)),
+                f"{denied} of {len(results)}",
+                f"{statistics.median(times):.1f} ms",
+                f"{max(times):.1f} ms",
+            ]
+        )
+    return common.markdown_table(
+        ["server", "rounds", "next token denied the pull", "time to the denied token: p50", "max"],
+        "lrrrr",
+        lines,
+    )
 
 
 def main() -> None:
     parser = common.argument_parser(__doc__)
     parser.add_argument("--spaces", type=int, default=2000)
     parser.add_argument("--workspaces", type=int, default=500)
-    parser.add_argument("--rotate", type=int, default=100,
-                        help="workspaces (credentials) wrk rotates over")
+    parser.add_argument("--rotate", type=int, default=100, help="workspaces (credentials) wrk rotates over")
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per run")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs per case; the table shows the median one")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case; the table shows the median one")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--rounds", type=int, default=20, help="unbind -> denied rounds")
@@ -413,9 +494,12 @@ def main() -> None:
     postgres_version = common.create_database(server_url, DATABASE)
     # gunicorn gets this environment: same settings, and the same keys to decrypt the signing
     # key this process stores. Plain HTTP on loopback, as for the test client.
-    common.start_django(f"{server_url}/{DATABASE}", "token-bench-", {
-        **common.TEST_CLIENT_SETTINGS, "ALLOWED_HOSTS": "127.0.0.1,testserver",
-        "WHARF_TESTING": "false"}, fresh=True)
+    common.start_django(
+        f"{server_url}/{DATABASE}",
+        "token-bench-",
+        {**common.TEST_CLIENT_SETTINGS, "ALLOWED_HOSTS": "127.0.0.1,testserver", "WHARF_TESTING": "false"},
+        fresh=True,
+    )
     from django.core.management import call_command
 
     gunicorn = None
@@ -425,9 +509,12 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
         data = seed(options.spaces, options.workspaces)
-        print(f"seeded {options.spaces:,} spaces, {options.workspaces:,} workspaces with "
-              f"{2 * options.workspaces:,} bindings and credentials in "
-              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+        print(
+            f"seeded {options.spaces:,} spaces, {options.workspaces:,} workspaces with "
+            f"{2 * options.workspaces:,} bindings and credentials in "
+            f"{time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
         port = free_port()
         gunicorn = start_gunicorn(port, dict(os.environ))
         base = f"http://127.0.0.1:{port}"
@@ -441,35 +528,65 @@ def main() -> None:
                 assert response.status_code == 200, response.text
                 if expected is not None:
                     assert granted(response) == expected, (name, granted(response), expected)
-                run_wrk(base, entries, seconds=2, connections=options.connections,
-                        threads=options.threads, workdir=Path(workdir))  # warm-up
+                run_wrk(
+                    base,
+                    entries,
+                    seconds=2,
+                    connections=options.connections,
+                    threads=options.threads,
+                    workdir=Path(workdir),
+                )  # warm-up
                 queries = count_queries(entries)
                 runs = []
                 for _run in range(options.repeat):
                     wrk_before = children_cpu()
-                    with CpuMeter(lambda: gunicorn_workers(gunicorn.pid)) as workers, \
-                            CpuMeter(database_backends) as backends:
-                        measured = run_wrk(base, entries, seconds=options.seconds,
-                                           connections=options.connections,
-                                           threads=options.threads, workdir=Path(workdir))
-                    per_token = [seconds * 1000 / measured[0] for seconds in (
-                        workers.seconds, backends.seconds, children_cpu() - wrk_before)]
-                    runs.append(Case(name, *measured, queries=queries,
-                                     gunicorn_cpu_ms=per_token[0], postgres_cpu_ms=per_token[1],
-                                     wrk_cpu_ms=per_token[2]))
+                    with (
+                        CpuMeter(lambda: gunicorn_workers(gunicorn.pid)) as workers,
+                        CpuMeter(database_backends) as backends,
+                    ):
+                        measured = run_wrk(
+                            base,
+                            entries,
+                            seconds=options.seconds,
+                            connections=options.connections,
+                            threads=options.threads,
+                            workdir=Path(workdir),
+                        )
+                    per_token = [
+                        seconds * 1000 / measured[0]
+                        for seconds in (workers.seconds, backends.seconds, children_cpu() - wrk_before)
+                    ]
+                    runs.append(
+                        Case(
+                            name,
+                            *measured,
+                            queries=queries,
+                            gunicorn_cpu_ms=per_token[0],
+                            postgres_cpu_ms=per_token[1],
+                            wrk_cpu_ms=per_token[2],
+                        )
+                    )
                     print(f"{name}: {runs[-1].per_second:,.0f} tokens/s", file=sys.stderr)
                 # The median run: one disturbed by another job on the machine neither way.
                 cases.append(sorted(runs, key=lambda run: run.per_second)[len(runs) // 2])
 
             unbind["idle"] = unbind_to_denied(base, data, options.rounds)
             entries = case_entries(data, options.rotate)["credential, private pull"][0]
-            background = threading.Thread(target=run_wrk, args=(base, entries), kwargs={
-                "seconds": max(options.seconds, 5), "connections": options.connections,
-                "threads": options.threads, "workdir": Path(workdir)})
+            background = threading.Thread(
+                target=run_wrk,
+                args=(base, entries),
+                kwargs={
+                    "seconds": max(options.seconds, 5),
+                    "connections": options.connections,
+                    "threads": options.threads,
+                    "workdir": Path(workdir),
+                },
+            )
             background.start()
             time.sleep(1)
             unbind[f"under load (wrk, {options.connections} connections)"] = unbind_to_denied(
-                base, data, options.rounds)
+                base, data, options.rounds
+            )
             background.join()
     finally:
         if gunicorn is not None:
@@ -480,15 +597,19 @@ def main() -> None:
 
     load_after = common.load_average()
     machine = common.machine_line(postgres_version)
-    method = (f"gunicorn 2 sync workers, production settings (DEBUG off); wrk "
-              f"{options.threads} thread(s), {options.connections} connections, "
-              f"{options.repeat} runs of {options.seconds} s per case after a 2 s warm-up (the "
-              f"median run is shown), rotating over {options.rotate} "
-              f"credentials; wrk, gunicorn and PostgreSQL share the machine; "
-              f"{common.load_phrase(load_before, load_after)} (the benchmark alone makes about 2)")
-    data_line = (f"one token-service registry with {options.spaces:,} spaces (one in ten public), "
-                 f"{options.workspaces:,} workspaces each bound to two private spaces, with its "
-                 f"ws-<workspace> credential")
+    method = (
+        f"gunicorn 2 sync workers, production settings (DEBUG off); wrk "
+        f"{options.threads} thread(s), {options.connections} connections, "
+        f"{options.repeat} runs of {options.seconds} s per case after a 2 s warm-up (the "
+        f"median run is shown), rotating over {options.rotate} "
+        f"credentials; wrk, gunicorn and PostgreSQL share the machine; "
+        f"{common.load_phrase(load_before, load_after)} (the benchmark alone makes about 2)"
+    )
+    data_line = (
+        f"one token-service registry with {options.spaces:,} spaces (one in ten public), "
+        f"{options.workspaces:,} workspaces each bound to two private spaces, with its "
+        f"ws-<workspace> credential"
+    )
     report = table(cases)
     unbind_report = unbind_table(unbind)
     print(f"{machine}\n{method}\n{data_line}\n")
@@ -499,32 +620,40 @@ def main() -> None:
     verdict = "met" if slowest >= TARGET_TOKENS_PER_SECOND else "MISSED"
     print(f"\ntarget {TARGET_TOKENS_PER_SECOND} tokens/s: {verdict} (slowest case {slowest:,.0f})")
     if options.record:
-        common.record(SECTION, [
-            f"{common.recorded_by(__file__)}.", "",
-            f"- Machine: {machine}.",
-            f"- Method: {method}.",
-            f"- Data: {data_line}.",
-            f"- Target: {TARGET_TOKENS_PER_SECOND} tokens/s ({verdict}; slowest case "
-            f"{slowest:,.0f}).", "",
-            report, "",
-            "How to read it: tokens/s is what wrk got from the machine as it was, shared with "
-            "whatever else ran (see the load average). The CPU columns are what each token cost, "
-            "read from /proc for gunicorn's two workers and for the PostgreSQL backends serving "
-            "them; \"server CPU allows\" is 2 CPUs divided by that cost, the rate the service "
-            f"would sustain with both CPUs to itself (wrk's own share, about "
-            f"{max(case.wrk_cpu_ms for case in cases):.1f} ms a request, left out). The "
-            f"baseline row is a request that does no work, for what gunicorn and Django's "
-            f"middleware cost by themselves. A token costs two SQL queries (the registry with "
-            f"the credential and the signing key's id; the spaces the access rule allows), plus "
-            f"the connection health check Django runs before a request's first query "
-            f"(CONN_HEALTH_CHECKS).", "",
-            "Unbind -> first denied token: the unbind is `registries.services.change_bindings("
-            "remove=...)`, which has committed when it returns; the time is from then to the "
-            "answer of the next token request, which must no longer grant the pull. Under load "
-            "the request waits behind wrk's queued ones; it is still the next one to be answered "
-            "for this credential, and it is denied.", "",
-            unbind_report, "",
-        ])
+        common.record(
+            SECTION,
+            [
+                f"{common.recorded_by(__file__)}.",
+                "",
+                f"- Machine: {machine}.",
+                f"- Method: {method}.",
+                f"- Data: {data_line}.",
+                f"- Target: {TARGET_TOKENS_PER_SECOND} tokens/s ({verdict}; slowest case {slowest:,.0f}).",
+                "",
+                report,
+                "",
+                "How to read it: tokens/s is what wrk got from the machine as it was, shared with "
+                "whatever else ran (see the load average). The CPU columns are what each token cost, "
+                "read from /proc for gunicorn's two workers and for the PostgreSQL backends serving "
+                'them; "server CPU allows" is 2 CPUs divided by that cost, the rate the service '
+                f"would sustain with both CPUs to itself (wrk's own share, about "
+                f"{max(case.wrk_cpu_ms for case in cases):.1f} ms a request, left out). The "
+                f"baseline row is a request that does no work, for what gunicorn and Django's "
+                f"middleware cost by themselves. A token costs two SQL queries (the registry with "
+                f"the credential and the signing key's id; the spaces the access rule allows), plus "
+                f"the connection health check Django runs before a request's first query "
+                f"(CONN_HEALTH_CHECKS).",
+                "",
+                "Unbind -> first denied token: the unbind is `registries.services.change_bindings("
+                "remove=...)`, which has committed when it returns; the time is from then to the "
+                "answer of the next token request, which must no longer grant the pull. Under load "
+                "the request waits behind wrk's queued ones; it is still the next one to be answered "
+                "for this credential, and it is denied.",
+                "",
+                unbind_report,
+                "",
+            ],
+        )
 
 
 if __name__ == "__main__":

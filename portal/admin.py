@@ -68,7 +68,8 @@ class NoSavePasswordForm(AdminPasswordChangeForm):
     usable_password_help_text = format_lazy(
         '{}<ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
         SetUnusablePasswordMixin.usable_password_help_text,
-        _("If disabled, the current password for this user will be lost."))
+        _("If disabled, the current password for this user will be lost."),
+    )
 
     def save(self, commit=True):
         # Passwords are set by portal.services.set_password, with its audit event.
@@ -100,10 +101,21 @@ class UserAdmin(RoutedAdmin, auth_admin.UserAdmin):
     @admin.display(description=_("Workspace roles"))
     def workspace_roles(self, user):
         memberships = user.memberships.select_related("workspace").order_by("workspace__name")
-        return format_html_join(
-            ", ", '<a href="{}">{} ({})</a>',
-            ((reverse(f"{self.admin_site.name}:workspaces_membership_change", args=[m.pk]),
-              m.workspace.name, m.get_role_display()) for m in memberships)) or "-"
+        return (
+            format_html_join(
+                ", ",
+                '<a href="{}">{} ({})</a>',
+                (
+                    (
+                        reverse(f"{self.admin_site.name}:workspaces_membership_change", args=[m.pk]),
+                        m.workspace.name,
+                        m.get_role_display(),
+                    )
+                    for m in memberships
+                ),
+            )
+            or "-"
+        )
 
     def service_add(self, request, form):
         data = form.cleaned_data
@@ -112,8 +124,12 @@ class UserAdmin(RoutedAdmin, auth_admin.UserAdmin):
 
     def service_change(self, request, original, form):
         data = form.cleaned_data
-        return services.update_user(original, request.user, groups=data["groups"],
-                                    **{name: data[name] for name in services.PROFILE_FIELDS})
+        return services.update_user(
+            original,
+            request.user,
+            groups=data["groups"],
+            **{name: data[name] for name in services.PROFILE_FIELDS},
+        )
 
     def service_delete(self, request, obj):
         services.delete_user(obj, request.user)
@@ -141,8 +157,12 @@ class UserAdmin(RoutedAdmin, auth_admin.UserAdmin):
         user = services.set_password(user, request.user, raw)
         if user.pk == request.user.pk:
             update_session_auth_hash(request, user)
-        messages.success(request, gettext("Password changed successfully.") if raw
-                         else gettext("Password-based authentication was disabled."))
+        messages.success(
+            request,
+            gettext("Password changed successfully.")
+            if raw
+            else gettext("Password-based authentication was disabled."),
+        )
         return redirect(reverse(f"{self.admin_site.name}:auth_user_change", args=[user.pk]))
 
 
@@ -168,8 +188,16 @@ admin.site.unregister(DBTaskResult)
 class TaskResultAdmin(ReadOnlyAdmin, DBTaskResultAdmin):
     # task_path, not task_name: the name resolves the task against the configured backend,
     # which fails for rows another backend wrote.
-    list_display = ["id", "task_path", "status", "enqueued_at", "started_at", "finished_at", "priority",
-                    "queue_name"]
+    list_display = [
+        "id",
+        "task_path",
+        "status",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+        "priority",
+        "queue_name",
+    ]
 
     # A task's arguments can carry a registry's connection (password encrypted): not shown.
     def get_readonly_fields(self, request, obj=None):

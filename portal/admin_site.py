@@ -36,8 +36,9 @@ OPERATIONS = ("add", "change", "delete")
 class WharfAdminLoginForm(AdminAuthenticationForm):
     error_messages = {
         **AdminAuthenticationForm.error_messages,
-        "invalid_login": _("Please enter the username and password of a platform Admin. "
-                           "Both fields may be case-sensitive."),
+        "invalid_login": _(
+            "Please enter the username and password of a platform Admin. Both fields may be case-sensitive."
+        ),
     }
 
     def confirm_login_allowed(self, user):
@@ -200,5 +201,9 @@ class RoutedAdmin(WharfModelAdmin):
             # Raised inside delete_view's transaction: it rolled back, admin log entry included.
             self.message_user(request, error.message, messages.ERROR)
             opts = self.model._meta
-            return redirect(reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
-                                    args=[unquote(object_id)]))
+            return redirect(
+                reverse(
+                    f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                    args=[unquote(object_id)],
+                )
+            )

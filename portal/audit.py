@@ -51,8 +51,15 @@ def signed_in(actor: Actor | None) -> "User | None":
     return None
 
 
-def record(actor, action: str, target, *, before: dict | None = None, after: dict | None = None,
-           label: str | None = None):
+def record(
+    actor,
+    action: str,
+    target,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    label: str | None = None,
+):
     """Write one event. Callers are inside ``transaction.atomic``; we insist on it."""
     from portal.models import AuditEvent
 

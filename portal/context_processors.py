@@ -9,25 +9,39 @@ from portal.urlmakers import cached_reverse
 
 # (section, [(label, url name, who may see it)]) in the order of DESIGN section 4.
 NAVIGATION = [
-    (_("Container Registry"), [
-        (_("Integrated Registry (Admin)"), "registries:platform-list", lambda u: is_admin(u)),
-        (_("Spaces x workspaces"), "registries:binding-matrix", lambda u: is_admin(u)),
-        (_("Integrated Registry (Workspace)"), "registries:workspace-list",
-         lambda u: can(u, "view_workspace")),
-        (_("Images"), "registries:images", lambda u: True),
-    ]),
-    (_("Container Management"), [
-        (_("Namespaces"), "workspaces:namespace-list", lambda u: True),
-        # Admins may deploy to namespaces bound to no workspace (public images only).
-        (_("Create by Image"), "registries:create-by-image",
-         lambda u: can(u, "use_images") or is_admin(u)),
-    ]),
-    (_("Global Management"), [
-        (_("Workspaces"), "workspaces:list", lambda u: True),
-        (_("Access requests"), "access_requests:list",
-         lambda u: is_admin(u) or can(u, "request_spaces")),
-        (_("Audit Log"), "audit-log", lambda u: can(u, "view_audit_log")),
-    ]),
+    (
+        _("Container Registry"),
+        [
+            (_("Integrated Registry (Admin)"), "registries:platform-list", lambda u: is_admin(u)),
+            (_("Spaces x workspaces"), "registries:binding-matrix", lambda u: is_admin(u)),
+            (
+                _("Integrated Registry (Workspace)"),
+                "registries:workspace-list",
+                lambda u: can(u, "view_workspace"),
+            ),
+            (_("Images"), "registries:images", lambda u: True),
+        ],
+    ),
+    (
+        _("Container Management"),
+        [
+            (_("Namespaces"), "workspaces:namespace-list", lambda u: True),
+            # Admins may deploy to namespaces bound to no workspace (public images only).
+            (
+                _("Create by Image"),
+                "registries:create-by-image",
+                lambda u: can(u, "use_images") or is_admin(u),
+            ),
+        ],
+    ),
+    (
+        _("Global Management"),
+        [
+            (_("Workspaces"), "workspaces:list", lambda u: True),
+            (_("Access requests"), "access_requests:list", lambda u: is_admin(u) or can(u, "request_spaces")),
+            (_("Audit Log"), "audit-log", lambda u: can(u, "view_audit_log")),
+        ],
+    ),
 ]
 
 
@@ -58,9 +72,15 @@ def navigation(request):
             # "page" for the page itself; "true" for a page below it (a registry below the list),
             # whose own section then marks the page.
             active = "page" if current == url else "true" if current.startswith(url) else ""
-            items.append({"label": label, "url": url, "active": active,
-                          # Counted only if the page shows the navigation (not for fragments).
-                          "badge": SimpleLazyObject(partial(_badge, user, url_name))})
+            items.append(
+                {
+                    "label": label,
+                    "url": url,
+                    "active": active,
+                    # Counted only if the page shows the navigation (not for fragments).
+                    "badge": SimpleLazyObject(partial(_badge, user, url_name)),
+                }
+            )
         if items:
             sections.append({"title": title, "items": items})
     return {"navigation": sections, "user_is_admin": is_admin(user)}

@@ -12,7 +12,8 @@ DJANGO_STRINGS = [
     gettext_noop(  # django.contrib.auth.forms.SetUnusablePasswordMixin
         "Whether the user will be able to authenticate using a password or not. "
         "If disabled, they may still be able to authenticate using other backends, "
-        "such as Single Sign-On or LDAP."),
+        "such as Single Sign-On or LDAP."
+    ),
     gettext_noop("Task Result"),  # django_tasks_db, in Django admin
     gettext_noop("Task Results"),
 ]

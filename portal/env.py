@@ -56,8 +56,7 @@ def env_networks(name: str) -> list[str]:
             ipaddress.ip_network(network, strict=False)
         except ValueError:
             raise ImproperlyConfigured(
-                f"{name} entries must be addresses or networks like 10.0.0.5 or 10.0.0.0/24; "
-                f"got {network!r}."
+                f"{name} entries must be addresses or networks like 10.0.0.5 or 10.0.0.0/24; got {network!r}."
             ) from None
     return networks
 
@@ -105,5 +104,6 @@ def parse_proxy_ssl_header(raw: str, *, name: str = "SECURE_PROXY_SSL_HEADER") -
     header, value = header.strip(), value.strip()
     if not sep or not _HEADER_NAME.fullmatch(header) or not value:
         raise ImproperlyConfigured(
-            f"{name} must look like X-Forwarded-Proto=https (header=value); got {raw!r}.")
+            f"{name} must look like X-Forwarded-Proto=https (header=value); got {raw!r}."
+        )
     return "HTTP_" + header.upper().replace("-", "_"), value

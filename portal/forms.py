@@ -24,15 +24,18 @@ class LoginForm(AuthenticationForm):
 
 
 class AuditFilterForm(forms.Form):
-    words = forms.CharField(label=_("Words"), required=False, max_length=100,
-                            help_text=_("e.g. bound, payments, team-a"))
+    words = forms.CharField(
+        label=_("Words"), required=False, max_length=100, help_text=_("e.g. bound, payments, team-a")
+    )
     actor = forms.CharField(label=_("Actor"), required=False, max_length=150)
     action = forms.ChoiceField(label=_("Action"), required=False)
     target = forms.CharField(label=_("Target"), required=False, max_length=255)
-    since = BoundedDateTimeField(label=_("From"), required=False,
-                                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    until = BoundedDateTimeField(label=_("To"), required=False,
-                                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    since = BoundedDateTimeField(
+        label=_("From"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = BoundedDateTimeField(
+        label=_("To"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

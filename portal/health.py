@@ -66,8 +66,9 @@ def signing_key_missing() -> bool:
 
     if TokenSigningKey.objects.filter(retired__isnull=True).exists():
         return False
-    return Registry.objects.filter(kind__in=Registry.kinds_supporting("token_service"),
-                                   token_service=True).exists()
+    return Registry.objects.filter(
+        kind__in=Registry.kinds_supporting("token_service"), token_service=True
+    ).exists()
 
 
 @never_cache
@@ -88,7 +89,8 @@ def readyz(request):
         checks["token_signing_key"] = "unknown"
     elif signing_key_missing():
         checks["token_signing_key"] = (
-            "missing: a registry uses the token service; run manage.py token_keys --create")
+            "missing: a registry uses the token service; run manage.py token_keys --create"
+        )
     if any(value != "ok" for value in checks.values()):
         return JsonResponse({"status": "unavailable", "checks": checks}, status=503)
     return JsonResponse({"status": "ok", "checks": checks})

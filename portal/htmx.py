@@ -7,11 +7,9 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 
-def render_page(request, template: str, context: dict, *, fragment: str | None = None,
-                status: int = 200):
+def render_page(request, template: str, context: dict, *, fragment: str | None = None, status: int = 200):
     """Full page on a normal request, ``template#fragment`` when htmx asks for it."""
-    name = f"{template}#{fragment}" if fragment and request.htmx and not request.htmx.boosted \
-        else template
+    name = f"{template}#{fragment}" if fragment and request.htmx and not request.htmx.boosted else template
     response = render(request, name, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response

@@ -96,8 +96,9 @@ class IdChoiceField(forms.ModelChoiceField):
         if value in self.empty_values:
             return None
         if id_or_none(value) is None:
-            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
-                                  params={"value": value})
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+            )
         return super().to_python(value)
 
 
@@ -123,8 +124,7 @@ def bounded_datetime(value):
         return None
     offset = value.utcoffset()
     if offset is not None and abs(offset) > MAX_UTC_OFFSET:
-        raise ValidationError(
-            _("Time-zone offsets range from -15:59 to +15:59."), code="offset")
+        raise ValidationError(_("Time-zone offsets range from -15:59 to +15:59."), code="offset")
     try:
         return value.astimezone(UTC)
     except OverflowError:

@@ -33,6 +33,7 @@ def environment(**options) -> jinja2.Environment:
     env = jinja2.Environment(**options)  # noqa: S701 (autoescape: Django's backend sets it on)
     env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]
     # Django's filters where Jinja2's differ (urlencode's safe characters) or are missing.
-    env.filters.update({"filesizeformat": filesizeformat, "urlencode": urlencode,
-                        "when": when, "minute": minute})
+    env.filters.update(
+        {"filesizeformat": filesizeformat, "urlencode": urlencode, "when": when, "minute": minute}
+    )
     return env

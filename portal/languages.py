@@ -29,8 +29,7 @@ def apply_preference_at_sign_in(sender, request, user, **kwargs):
 
     if request is None or not hasattr(request, "session"):
         return
-    language = (UserPreference.objects.filter(user=user)
-                .values_list("language", flat=True).first())
+    language = UserPreference.objects.filter(user=user).values_list("language", flat=True).first()
     if is_supported(language):
         remember_in_session(request, language)
         translation.activate(language)

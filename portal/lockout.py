@@ -61,16 +61,19 @@ def _failures_on_record(request, username: str | None) -> bool:
     connection = connections[alias]
     quote = connection.ops.quote_name
     conditions, params = [], []
-    for column, value in (("username", username),
-                          ("ip_address", connection.ops.adapt_ipaddressfield_value(
-                              client_address(request)))):
+    for column, value in (
+        ("username", username),
+        ("ip_address", connection.ops.adapt_ipaddressfield_value(client_address(request))),
+    ):
         if value is None:
             conditions.append(f"{quote(column)} IS NULL")
         else:
             conditions.append(f"{quote(column)} = %s")
             params.append(value)
-    sql = (f"SELECT 1 FROM {quote(AccessAttempt._meta.db_table)} "  # noqa: S608 - names, not input
-           f"WHERE {' OR '.join(conditions)} LIMIT 1")
+    sql = (
+        f"SELECT 1 FROM {quote(AccessAttempt._meta.db_table)} "  # noqa: S608 - names, not input
+        f"WHERE {' OR '.join(conditions)} LIMIT 1"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
@@ -137,11 +140,15 @@ def _duration(seconds: int) -> str:
 def message(request=None) -> str:
     seconds = retry_after(request)
     if seconds is None:
-        return _("Too many failed login attempts: logging in is blocked, even with the right "
-                 "password, until an Admin lifts the lockout.")
-    return _("Too many failed login attempts: logging in is blocked for up to %(duration)s, "
-             "even with the right password. Try again later, or ask an Admin to lift the "
-             "lockout.") % {"duration": _duration(seconds)}
+        return _(
+            "Too many failed login attempts: logging in is blocked, even with the right "
+            "password, until an Admin lifts the lockout."
+        )
+    return _(
+        "Too many failed login attempts: logging in is blocked for up to %(duration)s, "
+        "even with the right password. Try again later, or ask an Admin to lift the "
+        "lockout."
+    ) % {"duration": _duration(seconds)}
 
 
 @receiver(user_locked_out)
@@ -151,22 +158,31 @@ def audit_lockout(sender, request, username, ip_address, **kwargs):
     failures = getattr(request, "axes_failures_since_start", None)
     if failures is None:
         return
-    attempt = (AccessAttempt.objects.filter(username=username, ip_address=ip_address)
-               .order_by("-attempt_time").first()) or AccessAttempt(username=username,
-                                                                     ip_address=ip_address)
+    attempt = (
+        AccessAttempt.objects.filter(username=username, ip_address=ip_address)
+        .order_by("-attempt_time")
+        .first()
+    ) or AccessAttempt(username=username, ip_address=ip_address)
     who = username if username is not None else "API token"
     label = f"{who} from {ip_address or 'unknown address'}"[:255]
     seconds = retry_after(request)
-    logger.warning("login lockout: %s after %d failed attempts at %s", label, failures,
-                   request.path)
+    logger.warning("login lockout: %s after %d failed attempts at %s", label, failures, request.path)
     with transaction.atomic():
-        audit.record(None, ACTION, attempt, label=label, after={
-            "username": username,
-            "address": ip_address,
-            "failures": failures,
-            "limit": get_failure_limit(request, kwargs.get("credentials")),
-            "cooloff_seconds": seconds,
-            "path": request.path[:255],
-            "parameters": [param if isinstance(param, str) else "+".join(param)
-                           for param in settings.AXES_LOCKOUT_PARAMETERS],
-        })
+        audit.record(
+            None,
+            ACTION,
+            attempt,
+            label=label,
+            after={
+                "username": username,
+                "address": ip_address,
+                "failures": failures,
+                "limit": get_failure_limit(request, kwargs.get("credentials")),
+                "cooloff_seconds": seconds,
+                "path": request.path[:255],
+                "parameters": [
+                    param if isinstance(param, str) else "+".join(param)
+                    for param in settings.AXES_LOCKOUT_PARAMETERS
+                ],
+            },
+        )

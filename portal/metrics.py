@@ -59,9 +59,12 @@ TOKENS_DENIED = Counter(
     ["reason"],  # credentials, or the answer's code: invalid_request, unsupported, unavailable
 )
 SYNC_RUNS = Counter(
-    "wharf_sync_runs_total", "Registry syncs finished, by registry and result.", ["registry", "result"])
+    "wharf_sync_runs_total", "Registry syncs finished, by registry and result.", ["registry", "result"]
+)
 SYNC_DURATION = Histogram(
-    "wharf_sync_duration_seconds", "How long registry syncs took, by registry.", ["registry"],
+    "wharf_sync_duration_seconds",
+    "How long registry syncs took, by registry.",
+    ["registry"],
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
 )
 ROBOT_RECONCILES = Counter(
@@ -136,8 +139,11 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         view = (match.view_name or match._func_path) if match is not None else "(unmatched)"
-        REQUEST_LATENCY.labels(view, request.method if request.method in _METHODS else "other",
-                               f"{response.status_code // 100}xx").observe(time.perf_counter() - started)
+        REQUEST_LATENCY.labels(
+            view,
+            request.method if request.method in _METHODS else "other",
+            f"{response.status_code // 100}xx",
+        ).observe(time.perf_counter() - started)
         return response
 
 
@@ -156,13 +162,22 @@ class DatabaseCollector:
         from registries.models import PullCredential, Registry
 
         now = timezone.now()
-        tasks = GaugeMetricFamily("wharf_tasks", "Background tasks waiting (READY) or running, by queue.",
-                                  labels=["queue", "status"])
-        oldest = GaugeMetricFamily("wharf_tasks_oldest_ready_age_seconds",
-                                   "Age of the oldest task waiting for a worker, by queue.", labels=["queue"])
-        rows = (DBTaskResult.objects.filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
-                .order_by().values("queue_name", "status")
-                .annotate(count=Count("id"), first=Min("enqueued_at")))
+        tasks = GaugeMetricFamily(
+            "wharf_tasks",
+            "Background tasks waiting (READY) or running, by queue.",
+            labels=["queue", "status"],
+        )
+        oldest = GaugeMetricFamily(
+            "wharf_tasks_oldest_ready_age_seconds",
+            "Age of the oldest task waiting for a worker, by queue.",
+            labels=["queue"],
+        )
+        rows = (
+            DBTaskResult.objects.filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+            .order_by()
+            .values("queue_name", "status")
+            .annotate(count=Count("id"), first=Min("enqueued_at"))
+        )
         for row in rows:
             tasks.add_metric([row["queue_name"], row["status"]], row["count"])
             if row["status"] == TaskResultStatus.READY:
@@ -170,24 +185,37 @@ class DatabaseCollector:
         yield tasks
         yield oldest
 
-        healthy = GaugeMetricFamily("wharf_registry_healthy", "1 when the registry's last sync succeeded.",
-                                    labels=["registry", "kind"])
-        last_sync = GaugeMetricFamily("wharf_registry_last_sync_timestamp_seconds",
-                                      "When the registry last synced successfully (Unix time).",
-                                      labels=["registry"])
-        for name, kind, status, synced in (Registry.objects.filter(is_demo=False).order_by()
-                                           .values_list("name", "kind", "status", "last_sync")):
+        healthy = GaugeMetricFamily(
+            "wharf_registry_healthy",
+            "1 when the registry's last sync succeeded.",
+            labels=["registry", "kind"],
+        )
+        last_sync = GaugeMetricFamily(
+            "wharf_registry_last_sync_timestamp_seconds",
+            "When the registry last synced successfully (Unix time).",
+            labels=["registry"],
+        )
+        for name, kind, status, synced in (
+            Registry.objects.filter(is_demo=False)
+            .order_by()
+            .values_list("name", "kind", "status", "last_sync")
+        ):
             healthy.add_metric([name, kind], 0 if status == Registry.Status.UNHEALTHY else 1)
             if synced is not None:
                 last_sync.add_metric([name], synced.timestamp())
         yield healthy
         yield last_sync
 
-        credentials = GaugeMetricFamily("wharf_pull_credentials",
-                                        "Workspace pull credentials, by registry kind and state.",
-                                        labels=["kind", "state"])
-        for kind, state, count in (PullCredential.objects.order_by().values_list("registry__kind", "state")
-                                   .annotate(count=Count("id"))):
+        credentials = GaugeMetricFamily(
+            "wharf_pull_credentials",
+            "Workspace pull credentials, by registry kind and state.",
+            labels=["kind", "state"],
+        )
+        for kind, state, count in (
+            PullCredential.objects.order_by()
+            .values_list("registry__kind", "state")
+            .annotate(count=Count("id"))
+        ):
             credentials.add_metric([kind, state], count)
         yield credentials
 
@@ -211,7 +239,8 @@ def render() -> bytes:
 def _authorized(request) -> bool:
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(
-        token.strip().encode(), settings.WHARF_METRICS_TOKEN.encode())
+        token.strip().encode(), settings.WHARF_METRICS_TOKEN.encode()
+    )
 
 
 @never_cache

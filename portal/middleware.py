@@ -78,8 +78,7 @@ class SingleQueryParametersMiddleware:
         if request.path.startswith(API_PREFIX):
             repeated = sorted(name for name, values in request.GET.lists() if len(values) > 1)
             if repeated:
-                return JsonResponse(
-                    {name: [_("Give this parameter once.")] for name in repeated}, status=400)
+                return JsonResponse({name: [_("Give this parameter once.")] for name in repeated}, status=400)
         return self.get_response(request)
 
 

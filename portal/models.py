@@ -5,9 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 class AuditEvent(models.Model):
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
-    verbose_name=_("actor"))
+        verbose_name=_("actor"),
+    )
     # Kept as text so the log still says who acted after the user is deleted.
     actor_name = models.CharField(_("actor"), max_length=150)
     action = models.CharField(_("action"), max_length=64, db_index=True)
@@ -32,8 +36,9 @@ class AuditEvent(models.Model):
 class ApiToken(models.Model):
     """A personal API token. Only a hash of the key is stored; the key is shown once."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="api_tokens", verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
     name = models.CharField(_("name"), max_length=100)
     # Enough of the key for its owner to recognise it, far too little to use it.
     key_prefix = models.CharField(_("prefix"), max_length=8)
@@ -60,10 +65,10 @@ class ApiToken(models.Model):
 class UserPreference(models.Model):
     """What a person chose for themselves (the language), kept across sessions and devices."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="preference", verbose_name=_("user"))
-    language = models.CharField(_("language"), max_length=16, choices=settings.LANGUAGES,
-                                blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference", verbose_name=_("user")
+    )
+    language = models.CharField(_("language"), max_length=16, choices=settings.LANGUAGES, blank=True)
 
     class Meta:
         verbose_name = _("user preference")

@@ -45,8 +45,9 @@ def create_user(actor: Actor | None, *, username: str, password: str | None, **f
 
 
 @transaction.atomic
-def update_user(user: User, actor: Actor | None, *, groups: Iterable[Group] | None = None,
-                **fields: Any) -> User:
+def update_user(
+    user: User, actor: Actor | None, *, groups: Iterable[Group] | None = None, **fields: Any
+) -> User:
     user = get_user_model().objects.select_for_update().get(pk=user.pk)
     before = user_snapshot(user)
     unknown = set(fields) - set(PROFILE_FIELDS)
@@ -60,9 +61,13 @@ def update_user(user: User, actor: Actor | None, *, groups: Iterable[Group] | No
         user.groups.set(groups)
     after = user_snapshot(user)
     if after != before:
-        audit.record(actor, "user.update", user,
-                     before={key: value for key, value in before.items() if after[key] != value},
-                     after={key: value for key, value in after.items() if before[key] != value})
+        audit.record(
+            actor,
+            "user.update",
+            user,
+            before={key: value for key, value in before.items() if after[key] != value},
+            after={key: value for key, value in after.items() if before[key] != value},
+        )
     return user
 
 
@@ -103,6 +108,5 @@ def set_language_preference(user: User, language: str) -> "UserPreference":
 
     if language not in dict(settings.LANGUAGES):
         raise ServiceError(_("Unknown language."))
-    preference, _created = UserPreference.objects.update_or_create(
-        user=user, defaults={"language": language})
+    preference, _created = UserPreference.objects.update_or_create(user=user, defaults={"language": language})
     return preference

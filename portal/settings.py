@@ -69,7 +69,8 @@ WHARF_REGISTRY_DEADLINE = env_int("WHARF_REGISTRY_DEADLINE", 15)
 WHARF_LAYER_CACHE_SECONDS = env_int("WHARF_LAYER_CACHE_SECONDS", 24 * 3600)
 if WHARF_REGISTRY_TIMEOUT < 1 or WHARF_REGISTRY_DEADLINE < 1:
     raise ImproperlyConfigured(
-        "WHARF_REGISTRY_TIMEOUT and WHARF_REGISTRY_DEADLINE must be at least 1 second.")
+        "WHARF_REGISTRY_TIMEOUT and WHARF_REGISTRY_DEADLINE must be at least 1 second."
+    )
 
 # Proxies whose X-Forwarded-For (the client's address, for lockouts) and X-Request-ID (the
 # audit log's request id) are believed; from anyone else both headers are ignored.
@@ -83,7 +84,8 @@ WHARF_TRUSTED_PROXIES = env_networks("WHARF_TRUSTED_PROXIES")
 WHARF_LOGIN_FAILURE_LIMIT = env_int("WHARF_LOGIN_FAILURE_LIMIT", 5)
 if WHARF_LOGIN_FAILURE_LIMIT < 1:
     raise ImproperlyConfigured(
-        f"WHARF_LOGIN_FAILURE_LIMIT must be at least 1; got {WHARF_LOGIN_FAILURE_LIMIT}.")
+        f"WHARF_LOGIN_FAILURE_LIMIT must be at least 1; got {WHARF_LOGIN_FAILURE_LIMIT}."
+    )
 # Seconds from the last counted failure until the lockout ends; 0 locks out until an Admin
 # runs manage.py axes_reset.
 WHARF_LOGIN_COOLOFF = env_int("WHARF_LOGIN_COOLOFF", 900)
@@ -92,11 +94,13 @@ if WHARF_LOGIN_COOLOFF < 0:
 _LOCKOUT_FIELDS = {"username", "ip_address"}
 WHARF_LOGIN_LOCKOUT_PARAMETERS = env_list("WHARF_LOGIN_LOCKOUT_PARAMETERS", ["username+ip_address"])
 if not WHARF_LOGIN_LOCKOUT_PARAMETERS or any(
-        not set(entry.split("+")) <= _LOCKOUT_FIELDS or "" in entry.split("+")
-        for entry in WHARF_LOGIN_LOCKOUT_PARAMETERS):
+    not set(entry.split("+")) <= _LOCKOUT_FIELDS or "" in entry.split("+")
+    for entry in WHARF_LOGIN_LOCKOUT_PARAMETERS
+):
     raise ImproperlyConfigured(
         "WHARF_LOGIN_LOCKOUT_PARAMETERS must be a comma-separated list of username, ip_address "
-        f"or username+ip_address; got {','.join(WHARF_LOGIN_LOCKOUT_PARAMETERS)!r}.")
+        f"or username+ip_address; got {','.join(WHARF_LOGIN_LOCKOUT_PARAMETERS)!r}."
+    )
 
 # The token service: registries send clients to WHARF_PUBLIC_URL + "/auth/token" and accept
 # tokens whose iss is WHARF_TOKEN_ISSUER. Docker clients treat tokens shorter than 60 s as
@@ -104,14 +108,16 @@ if not WHARF_LOGIN_LOCKOUT_PARAMETERS or any(
 WHARF_PUBLIC_URL = env_str("WHARF_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 if not WHARF_PUBLIC_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(
-        f"WHARF_PUBLIC_URL must start with http:// or https://; got {WHARF_PUBLIC_URL!r}.")
+        f"WHARF_PUBLIC_URL must start with http:// or https://; got {WHARF_PUBLIC_URL!r}."
+    )
 WHARF_TOKEN_ISSUER = env_str("WHARF_TOKEN_ISSUER", "wharf")
 if not WHARF_TOKEN_ISSUER.strip():
     raise ImproperlyConfigured("WHARF_TOKEN_ISSUER must not be empty.")
 WHARF_TOKEN_LIFETIME = env_int("WHARF_TOKEN_LIFETIME", 300)
 if not 60 <= WHARF_TOKEN_LIFETIME <= 300:
     raise ImproperlyConfigured(
-        f"WHARF_TOKEN_LIFETIME must be between 60 and 300 seconds; got {WHARF_TOKEN_LIFETIME}.")
+        f"WHARF_TOKEN_LIFETIME must be between 60 and 300 seconds; got {WHARF_TOKEN_LIFETIME}."
+    )
 
 # Workspace pull credentials: after a rotation the previous secret keeps working this many
 # seconds (0: not at all), so namespaces can fetch the new one before the old one stops. A
@@ -120,7 +126,8 @@ WHARF_CREDENTIAL_OVERLAP = env_int("WHARF_CREDENTIAL_OVERLAP", 3600)
 if not 0 <= WHARF_CREDENTIAL_OVERLAP <= 7 * 24 * 3600:
     raise ImproperlyConfigured(
         "WHARF_CREDENTIAL_OVERLAP must be between 0 and 604800 seconds (7 days); "
-        f"got {WHARF_CREDENTIAL_OVERLAP}.")
+        f"got {WHARF_CREDENTIAL_OVERLAP}."
+    )
 WHARF_ROTATE_ON_MEMBER_LEAVE = env_bool("WHARF_ROTATE_ON_MEMBER_LEAVE", True)
 
 # The longest a "Generate login command" credential lives; a longer request is capped to it.
@@ -128,7 +135,8 @@ WHARF_LOGIN_COMMAND_MAX_LIFETIME = env_int("WHARF_LOGIN_COMMAND_MAX_LIFETIME", 3
 if not 60 <= WHARF_LOGIN_COMMAND_MAX_LIFETIME <= 24 * 3600:
     raise ImproperlyConfigured(
         "WHARF_LOGIN_COMMAND_MAX_LIFETIME must be between 60 and 86400 seconds (1 day); "
-        f"got {WHARF_LOGIN_COMMAND_MAX_LIFETIME}.")
+        f"got {WHARF_LOGIN_COMMAND_MAX_LIFETIME}."
+    )
 
 INSTALLED_APPS = [
     "portal.apps.WharfAdminConfig",  # django.contrib.admin with Wharf's site (portal/admin_site.py)
@@ -237,8 +245,16 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "portal.proxies.client_address"
 AXES_LOCKOUT_CALLABLE = "portal.views.lockout_response"
 # Axes keeps a failed request's query and form data; never the secrets Wharf's forms carry.
-AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "password_encrypted", "secret",
-                             "token", "ca_bundle_key", "csrfmiddlewaretoken"]
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "password",
+    "password_encrypted",
+    "secret",
+    "token",
+    "ca_bundle_key",
+    "csrfmiddlewaretoken",
+]
 # Lockouts are read in Wharf's audit log and lifted with manage.py axes_reset*, not in admin.
 AXES_ENABLE_ADMIN = False
 
@@ -344,9 +360,7 @@ SPECTACULAR_SETTINGS = {
 # Background work: the immediate backend runs tasks in-process (tests, `make run`);
 # production runs `manage.py db_worker` against the same database.
 TASKS = {
-    "default": {
-        "BACKEND": env_str("WHARF_TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")
-    }
+    "default": {"BACKEND": env_str("WHARF_TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")}
 }
 # django-tasks-db has no lease: a task RUNNING for longer than this belongs to a worker that
 # died and is queued again (manage.py requeue_stale_tasks); a sync running this long is marked
@@ -354,7 +368,8 @@ TASKS = {
 WHARF_TASK_STALE_AFTER = env_int("WHARF_TASK_STALE_AFTER", 1800)
 if WHARF_TASK_STALE_AFTER < 60:
     raise ImproperlyConfigured(
-        f"WHARF_TASK_STALE_AFTER must be at least 60 seconds; got {WHARF_TASK_STALE_AFTER}.")
+        f"WHARF_TASK_STALE_AFTER must be at least 60 seconds; got {WHARF_TASK_STALE_AFTER}."
+    )
 
 LOGGING = {
     "version": 1,
@@ -411,7 +426,9 @@ INSTALLED_APPS += ["sso"]
 # Local passwords (only superusers when WHARF_LOCAL_LOGIN is off), then the provider.
 # The lockout backend stays first so a locked-out client costs no password hash.
 AUTHENTICATION_BACKENDS = [
-    "portal.lockout.LockoutBackend", "sso.backends.LocalLoginBackend", "sso.backends.OIDCBackend",
+    "portal.lockout.LockoutBackend",
+    "sso.backends.LocalLoginBackend",
+    "sso.backends.OIDCBackend",
 ]
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] += ["sso.api.BearerAuthentication"]
 TEMPLATES[0]["OPTIONS"]["context_processors"] += ["sso.context_processors.sign_in"]

@@ -63,8 +63,11 @@ def find_stale(now: datetime | None = None) -> list[Stale]:
     """Tasks RUNNING since before ``now - WHARF_TASK_STALE_AFTER``, oldest first."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.WHARF_TASK_STALE_AFTER)
-    rows = (DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff)
-            .order_by("started_at").values_list("id", "task_path", "args_kwargs", "started_at", "worker_ids"))
+    rows = (
+        DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff)
+        .order_by("started_at")
+        .values_list("id", "task_path", "args_kwargs", "started_at", "worker_ids")
+    )
     return [Stale(str(row[0]), *row[1:]) for row in rows]
 
 
@@ -76,28 +79,42 @@ def requeue(stale: list[Stale], now: datetime | None = None) -> list[tuple[Stale
     done = []
     for task in stale:
         # Only while the row is exactly as found: RUNNING, from the same start.
-        same = DBTaskResult.objects.filter(pk=task.id, status=TaskResultStatus.RUNNING,
-                                           started_at=task.started_at)
+        same = DBTaskResult.objects.filter(
+            pk=task.id, status=TaskResultStatus.RUNNING, started_at=task.started_at
+        )
         seconds = (now - task.started_at).total_seconds()
         if len(task.worker_ids) >= MAX_ATTEMPTS:
-            reason = (f"Abandoned: its worker stopped while running it, {len(task.worker_ids)} times "
-                      f"(workers {', '.join(task.worker_ids)}); not retried again.")
+            reason = (
+                f"Abandoned: its worker stopped while running it, {len(task.worker_ids)} times "
+                f"(workers {', '.join(task.worker_ids)}); not retried again."
+            )
             changed = same.update(
-                status=TaskResultStatus.FAILED, finished_at=now, return_value=None,
+                status=TaskResultStatus.FAILED,
+                finished_at=now,
+                return_value=None,
                 exception_class_path=f"{TaskAbandoned.__module__}.{TaskAbandoned.__qualname__}",
-                traceback=f"{TaskAbandoned.__module__}.{TaskAbandoned.__qualname__}: {reason}\n")
+                traceback=f"{TaskAbandoned.__module__}.{TaskAbandoned.__qualname__}: {reason}\n",
+            )
             outcome = "failed"
             if changed:
-                logger.error("Task %s failed: running for %.0f s and %s", task.describe(), seconds,
-                             reason[0].lower() + reason[1:])
+                logger.error(
+                    "Task %s failed: running for %.0f s and %s",
+                    task.describe(),
+                    seconds,
+                    reason[0].lower() + reason[1:],
+                )
         else:
             changed = same.update(status=TaskResultStatus.READY, started_at=None)
             outcome = "requeued"
             if changed:
-                logger.warning("Task %s queued again: running for %.0f s on worker %s, which stopped "
-                               "(attempt %d of %d)", task.describe(), seconds,
-                               task.worker_ids[-1] if task.worker_ids else "?", len(task.worker_ids),
-                               MAX_ATTEMPTS)
+                logger.warning(
+                    "Task %s queued again: running for %.0f s on worker %s, which stopped (attempt %d of %d)",
+                    task.describe(),
+                    seconds,
+                    task.worker_ids[-1] if task.worker_ids else "?",
+                    len(task.worker_ids),
+                    MAX_ATTEMPTS,
+                )
         if changed:
             metrics.task_abandoned(task.name, outcome)
             done.append((task, outcome))

@@ -44,8 +44,15 @@ def cached_reverse(name: str, args=(), kwargs=None, current_app=None) -> str:
     values = (*args, *kwargs.values())
     if not isinstance(name, str) or any(type(value) not in (int, str) for value in values):
         return reverse(name, args=args, kwargs=kwargs, current_app=current_app)
-    return _reversed(name, tuple(args), tuple(sorted(kwargs.items())), current_app, get_urlconf(),
-                     get_script_prefix(), get_language())
+    return _reversed(
+        name,
+        tuple(args),
+        tuple(sorted(kwargs.items())),
+        current_app,
+        get_urlconf(),
+        get_script_prefix(),
+        get_language(),
+    )
 
 
 @receiver(setting_changed)

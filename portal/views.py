@@ -46,8 +46,12 @@ def lockout_response(request, original_response=None, credentials=None):
     if original_response is not None and original_response.status_code == 429:
         return original_response
     form = LoginForm(request, initial={"username": (credentials or {}).get("username") or ""})
-    response = render(request, "registration/login.html",
-                      {"form": form, "lockout_message": lockout.message(request)}, status=429)
+    response = render(
+        request,
+        "registration/login.html",
+        {"form": form, "lockout_message": lockout.message(request)},
+        status=429,
+    )
     seconds = lockout.retry_after(request)
     if seconds is not None:
         response["Retry-After"] = str(seconds)
@@ -91,10 +95,18 @@ def audit_log(request):
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render_page(request, "portal/audit_log.html",
-                       {"form": form, "page": page, "query": query.urlencode(),
-                        "lines": audit_sentences.describe(page, request.user)},
-                       fragment="audit-table", status=status)
+    return render_page(
+        request,
+        "portal/audit_log.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "lines": audit_sentences.describe(page, request.user),
+        },
+        fragment="audit-table",
+        status=status,
+    )
 
 
 # Error pages: JSON under /api/ (clients parse it, the schema documents it), HTML elsewhere.
@@ -111,9 +123,9 @@ def bad_request(request, exception):
 
 
 def permission_denied(request, exception):
-    return (_api_error(request, 403, _("You do not have permission to perform this action."))
-            or _error_page(request, "403.html", 403,
-                           {"required_role": getattr(exception, "role", "")}))
+    return _api_error(request, 403, _("You do not have permission to perform this action.")) or _error_page(
+        request, "403.html", 403, {"required_role": getattr(exception, "role", "")}
+    )
 
 
 def page_not_found(request, exception):
@@ -128,6 +140,8 @@ def server_error(request):
 
 def _error_page(request, template_name: str, status: int, context=None):
     return render(request, template_name, context or {}, status=status)
+
+
 @require_POST
 def set_language(request):
     """The top bar's language switch: Django's set_language (cookie, same-site ``next``), and

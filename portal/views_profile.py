@@ -24,10 +24,14 @@ EXPIRY_CHOICES = [
 
 
 class TokenCreateForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100,
-                           help_text=gettext_lazy("What the token is for, e.g. “CI pipeline”."))
-    expires_in = forms.TypedChoiceField(label=gettext_lazy("Expires"), choices=EXPIRY_CHOICES,
-                                        coerce=int, empty_value=None, required=False)
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=100,
+        help_text=gettext_lazy("What the token is for, e.g. “CI pipeline”."),
+    )
+    expires_in = forms.TypedChoiceField(
+        label=gettext_lazy("Expires"), choices=EXPIRY_CHOICES, coerce=int, empty_value=None, required=False
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

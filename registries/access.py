@@ -48,7 +48,8 @@ def _private_q(workspaces: QuerySet[Workspace]) -> Q:
     """
     bound = Exists(SpaceBinding.objects.filter(space=OuterRef("pk"), workspace__in=workspaces))
     return (Q(bound) & _private_platform_q()) | Q(
-        registry__scope=Registry.Scope.WORKSPACE, registry__workspace__in=workspaces)
+        registry__scope=Registry.Scope.WORKSPACE, registry__workspace__in=workspaces
+    )
 
 
 def granting_bindings(*, healthy_only: bool = True) -> SpaceBindingQuerySet:
@@ -57,37 +58,41 @@ def granting_bindings(*, healthy_only: bool = True) -> SpaceBindingQuerySet:
     (A binding of a public space matters only once the space turns private.)
     """
     return SpaceBinding.objects.filter(
-        space__in=_spaces(healthy_only).filter(_private_platform_q()).values("pk"))
+        space__in=_spaces(healthy_only).filter(_private_platform_q()).values("pk")
+    )
 
 
 def public_spaces(*, healthy_only: bool = True) -> QuerySet[RegistrySpace]:
     return _spaces(healthy_only).filter(_public_q())
 
 
-def private_spaces_for_workspace(workspace: Workspace | None, *,
-                                 healthy_only: bool = True) -> QuerySet[RegistrySpace]:
+def private_spaces_for_workspace(
+    workspace: Workspace | None, *, healthy_only: bool = True
+) -> QuerySet[RegistrySpace]:
     if workspace is None:
         return RegistrySpace.objects.none()
     return _spaces(healthy_only).filter(_private_q(Workspace.objects.filter(pk=workspace.pk)))
 
 
-def spaces_for_workspace(workspace: Workspace | None, tab: str | None = None, *,
-                         healthy_only: bool = True) -> QuerySet[RegistrySpace]:
+def spaces_for_workspace(
+    workspace: Workspace | None, tab: str | None = None, *, healthy_only: bool = True
+) -> QuerySet[RegistrySpace]:
     if tab == PUBLIC or workspace is None:
-        return public_spaces(healthy_only=healthy_only) if tab != PRIVATE else \
-            RegistrySpace.objects.none()
+        return public_spaces(healthy_only=healthy_only) if tab != PRIVATE else RegistrySpace.objects.none()
     if tab == PRIVATE:
         return private_spaces_for_workspace(workspace, healthy_only=healthy_only)
     return _spaces(healthy_only).filter(_public_q() | _private_q(Workspace.objects.filter(pk=workspace.pk)))
 
 
-def spaces_for_namespace(namespace: Namespace, tab: str | None = None, *,
-                         healthy_only: bool = True) -> QuerySet[RegistrySpace]:
+def spaces_for_namespace(
+    namespace: Namespace, tab: str | None = None, *, healthy_only: bool = True
+) -> QuerySet[RegistrySpace]:
     return spaces_for_workspace(namespace.workspace, tab, healthy_only=healthy_only)
 
 
-def spaces_for_user(user: Person | None, tab: str | None = None, *,
-                    healthy_only: bool = True) -> QuerySet[RegistrySpace]:
+def spaces_for_user(
+    user: Person | None, tab: str | None = None, *, healthy_only: bool = True
+) -> QuerySet[RegistrySpace]:
     if user is None or not user.is_authenticated:
         return spaces_for_workspace(None, tab, healthy_only=healthy_only)
     private = _private_q(Workspace.objects.of_member(user))
@@ -116,7 +121,7 @@ def repositories_to_list(spaces: QuerySet[RegistrySpace]) -> QuerySet[Repository
     and space indexes, or sorting everything. Beyond ``LISTED_SPACES_AS_CONSTANTS`` spaces
     (planning a longer list costs more than it saves) the subquery stays.
     """
-    ids = list(spaces.order_by().values_list("pk", flat=True)[:LISTED_SPACES_AS_CONSTANTS + 1])
+    ids = list(spaces.order_by().values_list("pk", flat=True)[: LISTED_SPACES_AS_CONSTANTS + 1])
     if len(ids) > LISTED_SPACES_AS_CONSTANTS:
         return repositories_in(spaces)
     if connections[Repository.objects.db].vendor == "postgresql":
@@ -157,8 +162,9 @@ def namespaces_for_user(user: Person | None, action: str = "browse_images") -> Q
 # its health must not decide who may pull.
 
 
-def spaces_pullable_at_registry(registry: Registry, *, workspace: Workspace | None = None,
-                                user: Person | None = None) -> QuerySet[RegistrySpace]:
+def spaces_pullable_at_registry(
+    registry: Registry, *, workspace: Workspace | None = None, user: Person | None = None
+) -> QuerySet[RegistrySpace]:
     """The spaces of ``registry`` that may be pulled anonymously (neither given), with a pull
     credential of ``workspace``, or by ``user`` (over the workspaces they are a member of)."""
     if user is not None:
@@ -168,8 +174,9 @@ def spaces_pullable_at_registry(registry: Registry, *, workspace: Workspace | No
     return spaces.filter(registry=registry)
 
 
-def owns_whole_registry(registry: Registry, *, workspace: Workspace | None = None,
-                        user: Person | None = None) -> bool:
+def owns_whole_registry(
+    registry: Registry, *, workspace: Workspace | None = None, user: Person | None = None
+) -> bool:
     """Whether every repository of ``registry`` is ``workspace``'s (or one of ``user``'s
     workspaces'): true for the owner of a workspace-scope registry, including repositories
     pushed since the last sync, whose space Wharf does not know yet."""
@@ -186,8 +193,7 @@ def registries_pullable_by_workspace(workspace: Workspace | None) -> QuerySet[Re
         return Registry.objects.none()
     spaces = spaces_for_workspace(workspace, healthy_only=False)
     return Registry.objects.filter(
-        Q(pk__in=spaces.values("registry_id"))
-        | Q(scope=Registry.Scope.WORKSPACE, workspace=workspace)
+        Q(pk__in=spaces.values("registry_id")) | Q(scope=Registry.Scope.WORKSPACE, workspace=workspace)
     )
 
 
@@ -237,7 +243,8 @@ def registries_for_user(user: Person | None) -> QuerySet[Registry]:
     if user is None or not user.is_authenticated:
         return Registry.objects.none()
     visible = Q(pk__in=spaces_for_user(user, healthy_only=False).values("registry_id")) | Q(
-        scope=Registry.Scope.WORKSPACE, workspace_id__in=list(workspace_roles(user)))
+        scope=Registry.Scope.WORKSPACE, workspace_id__in=list(workspace_roles(user))
+    )
     if is_admin(user):
         visible |= Q(scope=Registry.Scope.PLATFORM)
     return Registry.objects.filter(visible)

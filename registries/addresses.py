@@ -31,8 +31,9 @@ METADATA_ADDRESSES = {
     ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
 }
 SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
-PRIVATE_NETWORKS = [ipaddress.ip_network(network) for network in
-                    ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")]
+PRIVATE_NETWORKS = [
+    ipaddress.ip_network(network) for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+]
 NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 # A form lookup that takes longer than this is left to the connection check, which has the
 # operation's deadline.
@@ -90,8 +91,12 @@ def is_allowed(address: IPAddress, networks: Networks) -> bool:
     """Explicitly allowed by the operator, as itself or as the IPv4 address it embeds."""
     embedded = embedded_ipv4(address)
     candidates = [address] + ([embedded[1]] if embedded else [])
-    return any(candidate in network for candidate in candidates for network in networks
-               if network.version == candidate.version)
+    return any(
+        candidate in network
+        for candidate in candidates
+        for network in networks
+        if network.version == candidate.version
+    )
 
 
 def refusal(host: str, address: IPAddress, networks: Networks) -> str | None:
@@ -101,9 +106,10 @@ def refusal(host: str, address: IPAddress, networks: Networks) -> str | None:
     kind = internal_kind(address)
     if kind is None:
         return None
-    return _("%(host)s resolves to %(address)s, %(kind)s, which workspace registries may not use. "
-             "A platform operator can allow it with WHARF_ALLOWED_REGISTRY_NETWORKS.") % {
-        "host": host, "address": address, "kind": kind}
+    return _(
+        "%(host)s resolves to %(address)s, %(kind)s, which workspace registries may not use. "
+        "A platform operator can allow it with WHARF_ALLOWED_REGISTRY_NETWORKS."
+    ) % {"host": host, "address": address, "kind": kind}
 
 
 def policy(allowed_networks) -> AddressPolicy:

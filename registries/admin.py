@@ -48,18 +48,37 @@ class RegistryAdmin(RoutedAdmin):
     list_filter = ["kind", "scope", "status", "is_demo"]
     search_fields = ["name", "url", "workspace__name"]
     list_select_related = ["workspace"]
-    connection_fields = ["kind", "name", "url", "username", "password", "verify_tls", "ca_bundle",
-                         "token_service"]
-    status_fields = ["token_service_id", "is_demo", "status", "status_message", "status_changed", "last_sync",
-                     "last_sync_error", "created", "updated"]
+    connection_fields = [
+        "kind",
+        "name",
+        "url",
+        "username",
+        "password",
+        "verify_tls",
+        "ca_bundle",
+        "token_service",
+    ]
+    status_fields = [
+        "token_service_id",
+        "is_demo",
+        "status",
+        "status_message",
+        "status_changed",
+        "last_sync",
+        "last_sync_error",
+        "created",
+        "updated",
+    ]
 
     @method_decorator(sensitive_post_parameters("password"))
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = [(None, {"fields": self.connection_fields}),
-                     (_("Scope"), {"fields": ["scope", "workspace"]})]
+        fieldsets = [
+            (None, {"fields": self.connection_fields}),
+            (_("Scope"), {"fields": ["scope", "workspace"]}),
+        ]
         if obj is not None:
             fieldsets.append((_("Status (kept by sync)"), {"fields": self.status_fields}))
         return fieldsets
@@ -99,8 +118,18 @@ class RegistrySpaceAdmin(RoutedAdmin):
     list_filter = ["visibility", "missing", "registry"]
     search_fields = ["name", "registry__name"]
     list_select_related = ["registry"]
-    fields = ["registry", "name", "visibility", "bound_workspaces", "upstream_id", "missing",
-              "repository_count", "upstream_created", "created", "updated"]
+    fields = [
+        "registry",
+        "name",
+        "visibility",
+        "bound_workspaces",
+        "upstream_id",
+        "missing",
+        "repository_count",
+        "upstream_created",
+        "created",
+        "updated",
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         return [name for name in self.fields if name != "visibility"]
@@ -108,20 +137,25 @@ class RegistrySpaceAdmin(RoutedAdmin):
     def has_change_permission(self, request, obj=None):
         # Visibility means nothing for a workspace registry's spaces (the access rule).
         return super().has_change_permission(request, obj) and (
-            obj is None or obj.registry.scope == Registry.Scope.PLATFORM)
+            obj is None or obj.registry.scope == Registry.Scope.PLATFORM
+        )
 
     @admin.display(description=_("Bound workspaces"))
     def bound_workspaces(self, space):
         name = self.admin_site.name
         bindings = space.bindings.select_related("workspace").order_by("workspace__name")
         listed = format_html_join(
-            ", ", '<a href="{}">{}</a>',
-            ((reverse(f"{name}:registries_spacebinding_change", args=[binding.pk]), binding.workspace.name)
-             for binding in bindings))
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse(f"{name}:registries_spacebinding_change", args=[binding.pk]), binding.workspace.name)
+                for binding in bindings
+            ),
+        )
         if space.registry.scope != Registry.Scope.PLATFORM:
             return listed or "-"
         add = reverse(f"{name}:registries_spacebinding_add") + f"?space={space.pk}"
-        return format_html("{} · <a href=\"{}\">{}</a>", listed or "-", add, gettext("Bind a workspace"))
+        return format_html('{} · <a href="{}">{}</a>', listed or "-", add, gettext("Bind a workspace"))
 
     def service_change(self, request, original, form):
         return services.set_visibility(original, request.user, form.cleaned_data["visibility"])
@@ -139,7 +173,8 @@ class SpaceBindingForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "space" in self.fields:
             self.fields["space"].queryset = RegistrySpace.objects.filter(
-                registry__scope=Registry.Scope.PLATFORM).select_related("registry")
+                registry__scope=Registry.Scope.PLATFORM
+            ).select_related("registry")
 
 
 @admin.register(SpaceBinding)
@@ -154,14 +189,18 @@ class SpaceBindingAdmin(RoutedAdmin):
     list_select_related = ["space__registry", "workspace", "created_by"]
 
     def get_fields(self, request, obj=None):
-        return ["space", "workspace", "expires"] if obj is None else \
-            ["space", "workspace", "created_by", "created", "expires"]
+        return (
+            ["space", "workspace", "expires"]
+            if obj is None
+            else ["space", "workspace", "created_by", "created", "expires"]
+        )
 
     def service_add(self, request, form):
         space, workspace = form.cleaned_data["space"], form.cleaned_data["workspace"]
         expires = form.cleaned_data.get("expires")
-        change = services.change_bindings(space, request.user, add=[workspace],
-                                          expires={workspace: expires} if expires else None)
+        change = services.change_bindings(
+            space, request.user, add=[workspace], expires={workspace: expires} if expires else None
+        )
         if not change.added:
             raise services.ServiceError(gettext("This space is already bound to that workspace."))
         return SpaceBinding.objects.get(space=space, workspace=workspace)
@@ -190,16 +229,28 @@ class TagAdmin(ReadOnlyAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdmin):
-    list_display = ["registry", "result", "started", "finished", "spaces", "repositories", "tags",
-                    "requests"]
+    list_display = ["registry", "result", "started", "finished", "spaces", "repositories", "tags", "requests"]
     list_filter = ["result", "registry"]
 
 
 @admin.register(PullCredential)
 class PullCredentialAdmin(ReadOnlyAdmin):
     # Neither the secret (encrypted) nor its hash: pull secrets are fetched on the pages.
-    fields = ["workspace", "registry", "username", "upstream_id", "granted", "state", "error",
-              "attempts", "reconciled", "previous_username", "previous_valid_until", "created", "updated"]
+    fields = [
+        "workspace",
+        "registry",
+        "username",
+        "upstream_id",
+        "granted",
+        "state",
+        "error",
+        "attempts",
+        "reconciled",
+        "previous_username",
+        "previous_valid_until",
+        "created",
+        "updated",
+    ]
     list_display = ["workspace", "registry", "username", "state", "reconciled"]
     list_filter = ["state", "registry"]
     search_fields = ["workspace__name", "registry__name", "username"]

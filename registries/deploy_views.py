@@ -41,35 +41,48 @@ def clean_image(value: str) -> str:
 
 class DeployForm(forms.Form):
     namespace = NamespaceChoiceField(
-        label=_("Namespace"), queryset=Namespace.objects.none(),
+        label=_("Namespace"),
+        queryset=Namespace.objects.none(),
         empty_label=_("Select a namespace"),
-        error_messages={"invalid_choice": _("Choose one of the namespaces listed; you may not deploy "
-                                            "to that one.")},
+        error_messages={
+            "invalid_choice": _("Choose one of the namespaces listed; you may not deploy to that one.")
+        },
     )
     name = forms.CharField(
-        label=_("Application name"), max_length=63, validators=[dns_label_validator],
+        label=_("Application name"),
+        max_length=63,
+        validators=[dns_label_validator],
         help_text=_("A DNS label: at most 63 lowercase letters, digits and hyphens."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     image = forms.CharField(
-        label=_("Image"), max_length=imagerefs.MAX_REFERENCE_LENGTH,
+        label=_("Image"),
+        max_length=imagerefs.MAX_REFERENCE_LENGTH,
         help_text=_("host/space/repository:tag, or @sha256:… to pin a digest."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "mono",
-                                      "placeholder": "harbor.example.com/team/app:1.0"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "class": "mono",
+                "placeholder": "harbor.example.com/team/app:1.0",
+            }
+        ),
     )
     replicas = WholeNumberFormField(label=_("Replicas"), min_value=0, max_value=MAX_REPLICAS, initial=1)
-    container_port = WholeNumberFormField(label=_("Container port"), min_value=1, max_value=65535,
-                                        initial=80)
+    container_port = WholeNumberFormField(label=_("Container port"), min_value=1, max_value=65535, initial=80)
     always_pull = forms.BooleanField(
-        label=_("Always pull image"), required=False,
+        label=_("Always pull image"),
+        required=False,
         help_text=_("Sets imagePullPolicy: Always, so each start pulls the image again."),
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["namespace"].queryset = (
-            access.namespaces_for_user(user, "use_images").select_related("cluster", "workspace")
-            .order_by("cluster__name", "name"))
+            access.namespaces_for_user(user, "use_images")
+            .select_related("cluster", "workspace")
+            .order_by("cluster__name", "name")
+        )
 
     def clean_image(self):
         return clean_image(self.cleaned_data["image"])
@@ -80,9 +93,14 @@ def build(data: dict) -> tuple[str, bool]:
     namespace = data["namespace"]
     private = image_is_private(data["image"], namespace)
     manifest = manifests.deployment(
-        namespace=namespace.name, name=data["name"], image=data["image"],
-        replicas=data["replicas"], container_port=data.get("container_port"),
-        always_pull=data.get("always_pull", False), private=private)
+        namespace=namespace.name,
+        name=data["name"],
+        image=data["image"],
+        replicas=data["replicas"],
+        container_port=data.get("container_port"),
+        always_pull=data.get("always_pull", False),
+        private=private,
+    )
     return manifests.to_yaml(manifest), private
 
 
@@ -97,8 +115,11 @@ def _refuse_roles_that_cannot_deploy(request):
     pk = id_or_none(request.POST.get("namespace"))
     if pk is not None:
         workspace_id = Namespace.objects.filter(pk=pk).values_list("workspace_id", flat=True).first()
-        if workspace_id and role_in(request.user, workspace_id) and \
-                not can(request.user, "use_images", workspace_id):
+        if (
+            workspace_id
+            and role_in(request.user, workspace_id)
+            and not can(request.user, "use_images", workspace_id)
+        ):
             raise PermissionDenied
 
 
@@ -106,11 +127,15 @@ def _page(request, form, *, manifest=None, private=False, status=200):
     refusal = None
     if manifest:
         # A warning, not a refusal: the manifest is still made (the binding may come later).
-        refusal = space_refusal(form.cleaned_data["namespace"], form.cleaned_data["image"],
-                                user=request.user)
-    context = {"form": form, "manifest": manifest, "private": private, "refusal": refusal,
-               "filename": manifests.filename(form.cleaned_data["name"]) if manifest else None,
-               "may_deploy": may_deploy_somewhere(request.user)}
+        refusal = space_refusal(form.cleaned_data["namespace"], form.cleaned_data["image"], user=request.user)
+    context = {
+        "form": form,
+        "manifest": manifest,
+        "private": private,
+        "refusal": refusal,
+        "filename": manifests.filename(form.cleaned_data["name"]) if manifest else None,
+        "may_deploy": may_deploy_somewhere(request.user),
+    }
     return render(request, "deploy/create_by_image.html", context, status=status)
 
 
@@ -131,7 +156,7 @@ def create_by_image(request):
     if namespace is not None:
         initial["namespace"] = namespace
     if request.GET.get("image"):
-        initial["image"] = request.GET["image"][:imagerefs.MAX_REFERENCE_LENGTH]
+        initial["image"] = request.GET["image"][: imagerefs.MAX_REFERENCE_LENGTH]
     return _page(request, DeployForm(user=request.user, initial=initial))
 
 

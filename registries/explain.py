@@ -73,8 +73,14 @@ class Check:
         return self.state != NOT_REACHED
 
     def as_dict(self) -> dict:
-        return {"name": self.key, "title": self.title, "state": self.state, "passed": self.passed,
-                "message": self.message, "fixer": str(self.fixer)}
+        return {
+            "name": self.key,
+            "title": self.title,
+            "state": self.state,
+            "passed": self.passed,
+            "message": self.message,
+            "fixer": str(self.fixer),
+        }
 
 
 @dataclass
@@ -153,26 +159,35 @@ def image_is_private(reference: str | imagerefs.ImageRef, namespace) -> bool:
     ref = reference if isinstance(reference, imagerefs.ImageRef) else imagerefs.parse(reference)
     if namespace.workspace_id is None:
         return False
-    return access.private_spaces_for_workspace(namespace.workspace, healthy_only=False).filter(
-        host_q(ref.registry_host, "registry__"), name=ref.space_name).exists()
+    return (
+        access.private_spaces_for_workspace(namespace.workspace, healthy_only=False)
+        .filter(host_q(ref.registry_host, "registry__"), name=ref.space_name)
+        .exists()
+    )
 
 
 def _knowable(space: RegistrySpace, registry_scope: str) -> bool:
     """May a non-Admin asking for this namespace learn that ``space`` exists? Public spaces,
     the spaces bound to its workspace and those of its workspace's own registries (the only
     workspace-scope registries that are candidates): what it could use."""
-    return (space.visibility == RegistrySpace.Visibility.PUBLIC
-            or registry_scope == Registry.Scope.WORKSPACE or space.bound_here)
+    return (
+        space.visibility == RegistrySpace.Visibility.PUBLIC
+        or registry_scope == Registry.Scope.WORKSPACE
+        or space.bound_here
+    )
 
 
 def _not_bound_message(namespace) -> str:
-    return _("Namespace %(namespace)s is not bound to a workspace, so only public images are "
-             "available; ask an Admin to bind it in Namespaces.") % {"namespace": namespace.name}
+    return _(
+        "Namespace %(namespace)s is not bound to a workspace, so only public images are "
+        "available; ask an Admin to bind it in Namespaces."
+    ) % {"namespace": namespace.name}
 
 
 def explain(namespace, image: str, *, user=None, tab: str | None = None) -> Explanation:
-    result = Explanation(namespace=namespace, image=(image or "").strip(),
-                         checks=[Check(key) for key in ORDER])
+    result = Explanation(
+        namespace=namespace, image=(image or "").strip(), checks=[Check(key) for key in ORDER]
+    )
     _Explainer(result, image, user=user, tab=tab).run()
     return result
 
@@ -193,8 +208,14 @@ class _Explainer:
         self.private_ids: set[int] = set()
 
     def run(self) -> None:
-        steps = (self.check_reference, self.check_registry, self.check_namespace, self.check_space,
-                 self.check_tab, self.check_synced)
+        steps = (
+            self.check_reference,
+            self.check_registry,
+            self.check_namespace,
+            self.check_space,
+            self.check_tab,
+            self.check_synced,
+        )
         for step in steps:
             if not step():
                 return
@@ -216,10 +237,17 @@ class _Explainer:
         except imagerefs.ImageRefError as error:
             return self.fail("reference", error.message, FIXER_YOU)
         self.result.ref = self.ref = ref
-        return self.ok("reference", _("Registry host %(host)s, repository %(path)s, %(version)s.") % {
-            "host": ref.registry_host, "path": ref.path,
-            "version": (_("digest %(digest)s") % {"digest": ref.digest}) if ref.digest
-            else (_("tag %(tag)s") % {"tag": ref.effective_tag})})
+        return self.ok(
+            "reference",
+            _("Registry host %(host)s, repository %(path)s, %(version)s.")
+            % {
+                "host": ref.registry_host,
+                "path": ref.path,
+                "version": (_("digest %(digest)s") % {"digest": ref.digest})
+                if ref.digest
+                else (_("tag %(tag)s") % {"tag": ref.effective_tag}),
+            },
+        )
 
     # 2. A registry with that host, integrated for this namespace, and healthy.
     def check_registry(self) -> bool:
@@ -231,31 +259,47 @@ class _Explainer:
         space, registry = self._pick(spaces, registries)
         self.result.registry, self.result.space = self.registry, self.space = registry, space
         if not registry.is_healthy:
-            return self.fail("registry", _(
-                "Registry %(registry)s is Unhealthy since %(since)s (%(error)s); its images are left out "
-                "of Choose Image until a sync succeeds again.") % {
-                    "registry": registry.name, "since": _when(registry.status_changed),
-                    "error": registry.status_message or registry.last_sync_error or _("no details")},
-                _manager(registry))
-        return self.ok("registry", _("%(registry)s (%(scope)s) is integrated and Healthy.") % {
-            "registry": registry.name, "scope": registry.get_scope_display()})
+            return self.fail(
+                "registry",
+                _(
+                    "Registry %(registry)s is Unhealthy since %(since)s (%(error)s); its images are left out "
+                    "of Choose Image until a sync succeeds again."
+                )
+                % {
+                    "registry": registry.name,
+                    "since": _when(registry.status_changed),
+                    "error": registry.status_message or registry.last_sync_error or _("no details"),
+                },
+                _manager(registry),
+            )
+        return self.ok(
+            "registry",
+            _("%(registry)s (%(scope)s) is integrated and Healthy.")
+            % {"registry": registry.name, "scope": registry.get_scope_display()},
+        )
 
     def _no_registry(self) -> tuple[str, object]:
         """The message and fixer when no candidate registry has the reference's host."""
         ref, workspace = self.ref, self.workspace
         if workspace is None:
-            message = _("No registry with host %(host)s is integrated: an Admin can add it in "
-                        "Integrated Registry (Admin).") % {"host": ref.registry_host}
+            message = _(
+                "No registry with host %(host)s is integrated: an Admin can add it in "
+                "Integrated Registry (Admin)."
+            ) % {"host": ref.registry_host}
             fixer = FIXER_ADMIN
         else:
-            message = _("No registry with host %(host)s is integrated: an Admin can add it in "
-                        "Integrated Registry (Admin), or a Workspace Admin of %(workspace)s in "
-                        "Integrated Registry (Workspace).") % {"host": ref.registry_host,
-                                                              "workspace": workspace.name}
+            message = _(
+                "No registry with host %(host)s is integrated: an Admin can add it in "
+                "Integrated Registry (Admin), or a Workspace Admin of %(workspace)s in "
+                "Integrated Registry (Workspace)."
+            ) % {"host": ref.registry_host, "workspace": workspace.name}
             fixer = FIXER_ADMIN_OR_WORKSPACE_ADMIN
         if ref.host is None:
-            message = _("The image names no registry, so it would come from Docker Hub "
-                        "(docker.io).") + " " + message
+            message = (
+                _("The image names no registry, so it would come from Docker Hub (docker.io).")
+                + " "
+                + message
+            )
         return message, fixer
 
     def _knowable_spaces(self, registries: list[Registry]) -> list[RegistrySpace]:
@@ -263,10 +307,13 @@ class _Explainer:
         learn of."""
         workspace = self.workspace
         named = RegistrySpace.objects.filter(registry__in=registries, name=self.ref.space_name)
-        spaces = list(named.annotate(
-            bound_here=Exists(SpaceBinding.objects.filter(space=OuterRef("pk"), workspace=workspace))
-            if workspace is not None else Value(False),
-        ))
+        spaces = list(
+            named.annotate(
+                bound_here=Exists(SpaceBinding.objects.filter(space=OuterRef("pk"), workspace=workspace))
+                if workspace is not None
+                else Value(False),
+            )
+        )
         if self.admin:
             return spaces
         # Any other space is answered as if the name were unknown, from the registry check on.
@@ -276,22 +323,34 @@ class _Explainer:
     def _read_access(self, spaces: list[RegistrySpace]) -> None:
         """Which of the spaces are on the namespace's Public and Private tabs (the access rule)."""
         space_ids = [space.pk for space in spaces]
-        self.public_ids = set(access.spaces_for_namespace(self.namespace, access.PUBLIC)
-                              .filter(pk__in=space_ids).values_list("pk", flat=True))
-        self.private_ids = set(access.spaces_for_namespace(self.namespace, access.PRIVATE)
-                               .filter(pk__in=space_ids).values_list("pk", flat=True))
+        self.public_ids = set(
+            access.spaces_for_namespace(self.namespace, access.PUBLIC)
+            .filter(pk__in=space_ids)
+            .values_list("pk", flat=True)
+        )
+        self.private_ids = set(
+            access.spaces_for_namespace(self.namespace, access.PRIVATE)
+            .filter(pk__in=space_ids)
+            .values_list("pk", flat=True)
+        )
 
-    def _pick(self, spaces: list[RegistrySpace],
-              registries: list[Registry]) -> tuple[RegistrySpace | None, Registry]:
+    def _pick(
+        self, spaces: list[RegistrySpace], registries: list[Registry]
+    ) -> tuple[RegistrySpace | None, Registry]:
         """Prefer the space the namespace may use, then a healthy registry, then the first."""
         usable = self.public_ids | self.private_ids
         healthy = [registry for registry in registries if registry.is_healthy]
         by_registry = {space.registry_id: space for space in spaces}
-        space = next((s for s in spaces if s.pk in usable), None) or next(
-            (by_registry[r.pk] for r in healthy if r.pk in by_registry), None) or (
-            spaces[0] if spaces else None)
-        registry = next(r for r in registries if r.pk == space.registry_id) if space else \
-            (healthy[0] if healthy else registries[0])
+        space = (
+            next((s for s in spaces if s.pk in usable), None)
+            or next((by_registry[r.pk] for r in healthy if r.pk in by_registry), None)
+            or (spaces[0] if spaces else None)
+        )
+        registry = (
+            next(r for r in registries if r.pk == space.registry_id)
+            if space
+            else (healthy[0] if healthy else registries[0])
+        )
         if space is not None:
             space.registry = registry
         return space, registry
@@ -300,15 +359,22 @@ class _Explainer:
     def check_namespace(self) -> bool:
         namespace, workspace = self.namespace, self.workspace
         if workspace is not None:
-            return self.ok("namespace", _("Namespace %(namespace)s is bound to workspace %(workspace)s.")
-                           % {"namespace": namespace.name, "workspace": workspace.name})
+            return self.ok(
+                "namespace",
+                _("Namespace %(namespace)s is bound to workspace %(workspace)s.")
+                % {"namespace": namespace.name, "workspace": workspace.name},
+            )
         on_public = self.space is not None and self.space.pk in self.public_ids
         if not on_public:
             return self.fail("namespace", _not_bound_message(namespace), FIXER_ADMIN)
-        return self.ok("namespace", _(
-            "Namespace %(namespace)s is not bound to a workspace, so only public images "
-            "are available; this image's registry space is public, so that is enough.")
-            % {"namespace": namespace.name})
+        return self.ok(
+            "namespace",
+            _(
+                "Namespace %(namespace)s is not bound to a workspace, so only public images "
+                "are available; this image's registry space is public, so that is enough."
+            )
+            % {"namespace": namespace.name},
+        )
 
     # 4. The space is public, bound to the workspace, or owned by its registry (access rule).
     def check_space(self) -> bool:
@@ -316,27 +382,41 @@ class _Explainer:
         if space is None:
             return self.fail("space", self._unknown_space(), _manager(registry))
         if space.missing:
-            return self.fail("space", _(
-                "Registry space %(space)s was not found in the last complete listing of %(registry)s "
-                "(missing upstream).") % {"space": space.name, "registry": registry.name},
-                _manager(registry))
+            return self.fail(
+                "space",
+                _(
+                    "Registry space %(space)s was not found in the last complete listing of %(registry)s "
+                    "(missing upstream)."
+                )
+                % {"space": space.name, "registry": registry.name},
+                _manager(registry),
+            )
         if space.pk in self.public_ids:
             self.result.on_tab = access.PUBLIC
             return self.ok("space", _("Registry space %(space)s is public.") % {"space": space.name})
         if space.pk in self.private_ids:
             self.result.on_tab = access.PRIVATE
             if registry.scope == Registry.Scope.WORKSPACE:
-                message = _("Registry space %(space)s belongs to %(registry)s, the registry of workspace "
-                            "%(workspace)s.")
+                message = _(
+                    "Registry space %(space)s belongs to %(registry)s, the registry of workspace "
+                    "%(workspace)s."
+                )
             else:
                 message = _("Registry space %(space)s is private and bound to workspace %(workspace)s.")
-            return self.ok("space", message % {"space": space.name, "registry": registry.name,
-                                               "workspace": workspace.name})
-        return self.fail("space", _(
-            "Registry space %(space)s is private and not bound to workspace %(workspace)s; ask an "
-            "Admin to bind it (Integrated Registry (Admin) → %(registry)s → Registry space → ⋮ → "
-            "Bind/unbind workspace).") % {"space": space.name, "workspace": workspace.name,
-                                         "registry": registry.name}, FIXER_ADMIN)
+            return self.ok(
+                "space",
+                message % {"space": space.name, "registry": registry.name, "workspace": workspace.name},
+            )
+        return self.fail(
+            "space",
+            _(
+                "Registry space %(space)s is private and not bound to workspace %(workspace)s; ask an "
+                "Admin to bind it (Integrated Registry (Admin) → %(registry)s → Registry space → ⋮ → "
+                "Bind/unbind workspace)."
+            )
+            % {"space": space.name, "workspace": workspace.name, "registry": registry.name},
+            FIXER_ADMIN,
+        )
 
     def _unknown_space(self) -> str:
         """No space by that name that the asker may learn of. Only Admins are told that Wharf
@@ -346,69 +426,95 @@ class _Explainer:
             return _(
                 "Registry space %(space)s is not available to workspace %(workspace)s in %(registry)s: "
                 "there is no such space (as of the last sync, %(when)s), or it is private and not bound "
-                "to %(workspace)s. Check the name, Sync now, or ask an Admin to bind it.") % {
-                    "space": self.ref.space_name, "workspace": self.workspace.name,
-                    "registry": registry.name, "when": _when(registry.last_sync)}
+                "to %(workspace)s. Check the name, Sync now, or ask an Admin to bind it."
+            ) % {
+                "space": self.ref.space_name,
+                "workspace": self.workspace.name,
+                "registry": registry.name,
+                "when": _when(registry.last_sync),
+            }
         return _(
             "Wharf knows no registry space %(space)s in %(registry)s: it does not exist there, or "
-            "it was created after the last sync (%(when)s). Check the name, or Sync now.") % {
-                "space": self.ref.space_name, "registry": registry.name, "when": _when(registry.last_sync)}
+            "it was created after the last sync (%(when)s). Check the name, or Sync now."
+        ) % {"space": self.ref.space_name, "registry": registry.name, "when": _when(registry.last_sync)}
 
     # 5. The tab.
     def check_tab(self) -> bool:
         on_tab = self.result.on_tab
         if self.tab in access.TABS and self.tab != on_tab:
-            return self.fail("tab", _(
-                "The image is on the %(tab)s tab; you are looking at the %(other)s tab: "
-                "switch tabs.") % {"tab": tab_label(on_tab), "other": tab_label(self.tab)}, FIXER_YOU)
-        return self.ok("tab", _("The image is on the %(tab)s tab of Choose Image.")
-                       % {"tab": tab_label(on_tab)})
+            return self.fail(
+                "tab",
+                _("The image is on the %(tab)s tab; you are looking at the %(other)s tab: switch tabs.")
+                % {"tab": tab_label(on_tab), "other": tab_label(self.tab)},
+                FIXER_YOU,
+            )
+        return self.ok(
+            "tab", _("The image is on the %(tab)s tab of Choose Image.") % {"tab": tab_label(on_tab)}
+        )
 
     # 6. Known from the last sync; a private repository only for members of its workspace.
     def check_synced(self) -> bool:
         ref, space, registry, workspace = self.ref, self.space, self.registry, self.workspace
-        if (self.result.on_tab == access.PRIVATE and self.user is not None
-                and not can(self.user, "browse_images", workspace)):
+        if (
+            self.result.on_tab == access.PRIVATE
+            and self.user is not None
+            and not can(self.user, "browse_images", workspace)
+        ):
             self.by_key["synced"].message = _(
                 "Not shown: you are not a member of workspace %(workspace)s, so "
-                "its private images are not listed for you.") % {"workspace": workspace.name}
+                "its private images are not listed for you."
+            ) % {"workspace": workspace.name}
             return False
         repository = Repository.objects.filter(space=space, name=ref.path).first()
         when = _when(registry.last_sync)
         if repository is None:
-            return self.fail("synced", _(
-                "Repository %(path)s was not in the last sync of %(registry)s (%(when)s): it does not "
-                "exist, or it was pushed since. Check the name, or Sync now.") % {
-                    "path": ref.path, "registry": registry.name, "when": when}, _manager(registry))
+            return self.fail(
+                "synced",
+                _(
+                    "Repository %(path)s was not in the last sync of %(registry)s (%(when)s): it does not "
+                    "exist, or it was pushed since. Check the name, or Sync now."
+                )
+                % {"path": ref.path, "registry": registry.name, "when": when},
+                _manager(registry),
+            )
         repository.space = space
         self.result.repository = repository
         tags = Tag.objects.filter(repository=repository)
         tag = (tags.filter(digest=ref.digest) if ref.digest else tags.filter(name=ref.effective_tag)).first()
         if tag is None:
             version = ref.digest or ref.effective_tag
-            return self.fail("synced", _(
-                "Repository %(path)s is known, but %(version)s was not in the last sync of %(registry)s "
-                "(%(when)s). Check the tag, or Sync now.") % {
-                    "path": ref.path, "version": version, "registry": registry.name, "when": when},
-                _manager(registry))
+            return self.fail(
+                "synced",
+                _(
+                    "Repository %(path)s is known, but %(version)s was not in the last sync of %(registry)s "
+                    "(%(when)s). Check the tag, or Sync now."
+                )
+                % {"path": ref.path, "version": version, "registry": registry.name, "when": when},
+                _manager(registry),
+            )
         self.result.tag = tag
-        return self.ok("synced", _(
-            "%(path)s:%(tag)s (%(digest)s) is known from the last sync (%(when)s).") % {
-                "path": ref.path, "tag": tag.name, "digest": tag.digest, "when": when})
+        return self.ok(
+            "synced",
+            _("%(path)s:%(tag)s (%(digest)s) is known from the last sync (%(when)s).")
+            % {"path": ref.path, "tag": tag.name, "digest": tag.digest, "when": when},
+        )
 
 
 # The picker's empty states: the same reasons, worded for the list that came back empty.
 
-def empty_state(namespace, tab: str, *, q: str = "", other_tab_matches: bool = False,
-                workspace_has_private: bool = True) -> str:
+
+def empty_state(
+    namespace, tab: str, *, q: str = "", other_tab_matches: bool = False, workspace_has_private: bool = True
+) -> str:
     workspace = namespace.workspace
     if tab == access.PRIVATE and workspace is None:
         return _not_bound_message(namespace)
     if tab == access.PRIVATE and not workspace_has_private:
-        return _("Nothing is bound to workspace %(workspace)s: no private registry space is bound to "
-                 "it and it has no Integrated Registry (Workspace). Ask an Admin to bind a registry "
-                 "space (Bind/unbind workspace), or a Workspace Admin to integrate a registry.") % {
-                     "workspace": workspace.name}
+        return _(
+            "Nothing is bound to workspace %(workspace)s: no private registry space is bound to "
+            "it and it has no Integrated Registry (Workspace). Ask an Admin to bind a registry "
+            "space (Bind/unbind workspace), or a Workspace Admin to integrate a registry."
+        ) % {"workspace": workspace.name}
     if q and other_tab_matches:
         if tab == access.PUBLIC:
             return _("No public images match “%(q)s”; try the Private tab.") % {"q": q}
@@ -416,10 +522,14 @@ def empty_state(namespace, tab: str, *, q: str = "", other_tab_matches: bool = F
     if q:
         return _("No images match “%(q)s” on either tab.") % {"q": q}
     if tab == access.PUBLIC:
-        return _("No public images are available: no healthy Integrated Registry (Admin) has a "
-                 "public registry space with images.")
-    return _("The registry spaces available to workspace %(workspace)s hold no images yet (as of "
-             "the last sync), or their registries are Unhealthy.") % {"workspace": workspace.name}
+        return _(
+            "No public images are available: no healthy Integrated Registry (Admin) has a "
+            "public registry space with images."
+        )
+    return _(
+        "The registry spaces available to workspace %(workspace)s hold no images yet (as of "
+        "the last sync), or their registries are Unhealthy."
+    ) % {"workspace": workspace.name}
 
 
 def picker_empty_state(namespace, tab: str, *, q: str = "", registry_id=None) -> str:
@@ -435,7 +545,8 @@ def picker_empty_state(namespace, tab: str, *, q: str = "", registry_id=None) ->
         checks["other_tab_matches"] = Exists(others.filter(name__icontains=q))
     if tab == access.PRIVATE and namespace.workspace_id:
         checks["workspace_has_private"] = Exists(
-            access.private_spaces_for_workspace(namespace.workspace, healthy_only=False))
+            access.private_spaces_for_workspace(namespace.workspace, healthy_only=False)
+        )
     facts = {"other_tab_matches": False, "workspace_has_private": True}
     if checks:
         facts.update(Namespace.objects.filter(pk=namespace.pk).values(**checks).first() or {})

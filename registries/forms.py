@@ -10,9 +10,13 @@ from registries.models import Registry, RegistrySpace
 
 class RegistryForm(forms.ModelForm):
     password = forms.CharField(
-        label=_("Password"), required=False, strip=False,
-        help_text=_("JFrog Artifactory: a password, or an access token (with the token's user name "
-                    "above, or with no user name at all)."),
+        label=_("Password"),
+        required=False,
+        strip=False,
+        help_text=_(
+            "JFrog Artifactory: a password, or an access token (with the token's user name "
+            "above, or with no user name at all)."
+        ),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 
@@ -20,18 +24,17 @@ class RegistryForm(forms.ModelForm):
         model = Registry
         fields = ["kind", "name", "url", "username", "password", "verify_tls", "ca_bundle", "token_service"]
         widgets = {
-            "url": forms.TextInput(attrs={"placeholder": "https://harbor.example.com",
-                                          "inputmode": "url"}),
-            "ca_bundle": forms.Textarea(attrs={"rows": 4,
-                                               "placeholder": "-----BEGIN CERTIFICATE-----"}),
+            "url": forms.TextInput(attrs={"placeholder": "https://harbor.example.com", "inputmode": "url"}),
+            "ca_bundle": forms.Textarea(attrs={"rows": 4, "placeholder": "-----BEGIN CERTIFICATE-----"}),
         }
         help_texts = {
-            "username": _("JFrog Artifactory: may stay empty when the password field holds an access "
-                          "token."),
+            "username": _("JFrog Artifactory: may stay empty when the password field holds an access token."),
             "verify_tls": _("Turn off only for a registry you trust on a network you control."),
             "ca_bundle": _("PEM certificates to trust in addition to the system ones."),
-            "token_service": _("Docker Registry only: its auth.token points at Wharf (see the snippet on "
-                               "the registry's page), so Wharf grants every pull and push."),
+            "token_service": _(
+                "Docker Registry only: its auth.token points at Wharf (see the snippet on "
+                "the registry's page), so Wharf grants every pull and push."
+            ),
         }
 
     def __init__(self, *args, **kwargs):
@@ -58,8 +61,9 @@ class RegistryForm(forms.ModelForm):
         for name, value in fields.items():
             setattr(registry, name, value)
         try:
-            return services.save_registry(registry, actor, password=self.cleaned_data["password"] or None,
-                                          deadline=self.deadline)
+            return services.save_registry(
+                registry, actor, password=self.cleaned_data["password"] or None, deadline=self.deadline
+            )
         except services.ServiceError as error:
             self.add_error(None, error.message)
             return None
@@ -74,12 +78,16 @@ class RegistryForm(forms.ModelForm):
 
 class SpaceCreateForm(forms.Form):
     name = forms.CharField(
-        label=_("Name"), max_length=63, validators=[dns_label_validator],
+        label=_("Name"),
+        max_length=63,
+        validators=[dns_label_validator],
         help_text=_("Lowercase letters, digits and hyphens."),
     )
     visibility = forms.ChoiceField(
-        label=_("Type"), choices=RegistrySpace.Visibility.choices,
-        initial=RegistrySpace.Visibility.PRIVATE, widget=forms.RadioSelect,
+        label=_("Type"),
+        choices=RegistrySpace.Visibility.choices,
+        initial=RegistrySpace.Visibility.PRIVATE,
+        widget=forms.RadioSelect,
     )
 
 

@@ -33,8 +33,11 @@ def render_description(text: str) -> SafeString:
 
 
 SEVERITY_LABELS = {
-    "Critical": gettext_lazy("Critical"), "High": gettext_lazy("High"), "Medium": gettext_lazy("Medium"),
-    "Low": gettext_lazy("Low"), "Unknown": gettext_lazy("Unknown"),
+    "Critical": gettext_lazy("Critical"),
+    "High": gettext_lazy("High"),
+    "Medium": gettext_lazy("Medium"),
+    "Low": gettext_lazy("Low"),
+    "Unknown": gettext_lazy("Unknown"),
 }
 
 
@@ -42,8 +45,10 @@ def severity_rows(overview: ScanOverview | None) -> list[tuple[str, str, int]]:
     """(css key, translated label, count) per severity, most severe first."""
     if overview is None:
         return []
-    return [(severity.lower(), SEVERITY_LABELS.get(severity, severity), count)
-            for severity, count in overview.counts]
+    return [
+        (severity.lower(), SEVERITY_LABELS.get(severity, severity), count)
+        for severity, count in overview.counts
+    ]
 
 
 def supports_scanning(registry: Registry) -> bool:

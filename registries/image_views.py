@@ -38,10 +38,18 @@ TAGS_PER_PAGE = 50
 PICKER_PER_PAGE = 20
 # The columns the repository lists show (not the registry's credentials, CA bundle, ...).
 LISTED_COLUMNS = (
-    "name", "description", "tag_count", "last_push", "space__name", "space__visibility",
-    "space__registry__name", "space__registry__url", "space__registry__scope",
+    "name",
+    "description",
+    "tag_count",
+    "last_push",
+    "space__name",
+    "space__visibility",
+    "space__registry__name",
+    "space__registry__url",
+    "space__registry__scope",
     # The kind says how the url becomes an image reference's host (Registry.host).
-    "space__registry__status", "space__registry__kind",
+    "space__registry__status",
+    "space__registry__kind",
 )
 
 
@@ -80,8 +88,9 @@ def explainable_namespaces(user):
 @login_required
 @require_GET
 def images(request):
-    memberships = list(Membership.objects.filter(user=request.user).select_related("workspace")
-                       .order_by("workspace__name"))
+    memberships = list(
+        Membership.objects.filter(user=request.user).select_related("workspace").order_by("workspace__name")
+    )
     workspaces = [membership.workspace for membership in memberships]
     chosen = _int_param(request, "workspace")
     if chosen is None:
@@ -91,13 +100,22 @@ def images(request):
         if workspace is None:
             raise Http404
     spaces = access.spaces_for_workspace(workspace, healthy_only=False)
-    repositories = (access.repositories_to_list(spaces).select_related("space__registry")
-                    .only(*LISTED_COLUMNS).order_by("name", "pk"))
+    repositories = (
+        access.repositories_to_list(spaces)
+        .select_related("space__registry")
+        .only(*LISTED_COLUMNS)
+        .order_by("name", "pk")
+    )
     filters = RepositoryFilter(request.GET, queryset=repositories)
     q = cleaned(filters, "q")
     page = CappedCountPaginator(filters.qs, IMAGES_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"workspaces": workspaces, "workspace": workspace, "q": q, "page": page,
-               "request_link": request_link(request.user, workspace.pk if workspace else None)}
+    context = {
+        "workspaces": workspaces,
+        "workspace": workspace,
+        "q": q,
+        "page": page,
+        "request_link": request_link(request.user, workspace.pk if workspace else None),
+    }
     return render_page(request, "images/image_list.html", context, fragment="image-table")
 
 
@@ -130,8 +148,10 @@ def repository_detail(request, pk):
     host = registry.host
     may_push = access.can_push(request.user, repository.space)
     # Each row links to up to five actions: reversed once per page, not once per row and link.
-    urls = {name: url_maker(f"registries:{name}", repository.pk, marker="0placeholder0")
-            for name in ("artifact-layers", "artifact-scan", "artifact-delete", "tag-delete")}
+    urls = {
+        name: url_maker(f"registries:{name}", repository.pk, marker="0placeholder0")
+        for name in ("artifact-layers", "artifact-scan", "artifact-delete", "tag-delete")
+    }
     scanning = image_details.supports_scanning(registry)
     for tag in page:
         tag.reference, tag.pinned = imagerefs.tag_references(host, repository.name, tag)
@@ -141,15 +161,20 @@ def repository_detail(request, pk):
             tag.delete_url = urls["tag-delete"](quote(tag.name, safe=""))
             tag.delete_image_url = urls["artifact-delete"](tag.digest)
     push = push_commands(registry, repository.space.name, repository.short_name) if may_push else None
-    context = {"repository": repository, "space": repository.space,
-               "registry": registry, "page": page, "push": push,
-               "login_supported": login_commands.supports(registry),
-               "description": image_details.render_description(repository.description),
-               "may_push": may_push,
-               "scanning": scanning,
-               # Jinja2 rows (registries/rows.py): Django's engine was most of the page's time.
-               "tag_rows": rows.tag_rows(page, scanning=scanning, may_push=may_push),
-               "workspace_id": id_or_none(request.GET.get("workspace")) or ""}
+    context = {
+        "repository": repository,
+        "space": repository.space,
+        "registry": registry,
+        "page": page,
+        "push": push,
+        "login_supported": login_commands.supports(registry),
+        "description": image_details.render_description(repository.description),
+        "may_push": may_push,
+        "scanning": scanning,
+        # Jinja2 rows (registries/rows.py): Django's engine was most of the page's time.
+        "tag_rows": rows.tag_rows(page, scanning=scanning, may_push=may_push),
+        "workspace_id": id_or_none(request.GET.get("workspace")) or "",
+    }
     return render_page(request, "images/repository_detail.html", context, fragment="tag-table")
 
 
@@ -158,8 +183,13 @@ def repository_detail(request, pk):
 def artifact_layers(request, pk, digest):
     repository = visible_repository(request.user, pk)
     digest = artifact_digest(repository, digest)
-    context = {"repository": repository, "digest": digest, "platforms": None, "error": None,
-               "reference": imagerefs.without_host(repository.name, digest=digest)}
+    context = {
+        "repository": repository,
+        "digest": digest,
+        "platforms": None,
+        "error": None,
+        "reference": imagerefs.without_host(repository.name, digest=digest),
+    }
     try:
         context["platforms"] = image_details.layers(repository, digest, request.user)
     except image_details.DetailError as error:
@@ -186,11 +216,17 @@ def artifact_scan(request, pk, digest):
         if not request.htmx and not problem:
             messages.success(request, notice)
             return redirect("registries:repository", pk=repository.pk)
-    context = {"repository": repository, "digest": digest, "overview": None, "error": None,
-               "reference": imagerefs.without_host(repository.name, digest=digest),
-               "notice": notice, "problem": problem,
-               "may_push": access.can_push(request.user, repository.space),
-               "scanning": image_details.supports_scanning(repository.space.registry)}
+    context = {
+        "repository": repository,
+        "digest": digest,
+        "overview": None,
+        "error": None,
+        "reference": imagerefs.without_host(repository.name, digest=digest),
+        "notice": notice,
+        "problem": problem,
+        "may_push": access.can_push(request.user, repository.space),
+        "scanning": image_details.supports_scanning(repository.space.registry),
+    }
     if not problem or request.htmx:
         try:
             context["overview"] = image_details.scan_overview(repository, digest, request.user)
@@ -200,8 +236,9 @@ def artifact_scan(request, pk, digest):
     return render_page(request, "images/artifact_scan.html", context, fragment="scan", status=status)
 
 
-def _confirm_deletion(request, repository: Repository, *, what: str, name: str, delete, done_url: str,
-                      done_message: str):
+def _confirm_deletion(
+    request, repository: Repository, *, what: str, name: str, delete, done_url: str, done_message: str
+):
     """The type-the-name page of each deletion: GET shows it, POST deletes (services)."""
     _require_push(request.user, repository)
     form = ConfirmDeletionForm(request.POST or None)
@@ -218,8 +255,13 @@ def _confirm_deletion(request, repository: Repository, *, what: str, name: str, 
                 return redirect(done_url)
         else:
             status = 400
-    context = {"repository": repository, "form": form, "what": what, "name": name,
-               "cancel_url": reverse("registries:repository", args=[repository.pk])}
+    context = {
+        "repository": repository,
+        "form": form,
+        "what": what,
+        "name": name,
+        "cancel_url": reverse("registries:repository", args=[repository.pk]),
+    }
     return render(request, "images/confirm_delete.html", context, status=status)
 
 
@@ -229,11 +271,15 @@ def tag_delete(request, pk, tag):
     repository = visible_repository(request.user, pk)
     tag_object = get_object_or_404(Tag.objects.filter(repository=repository), name=tag)
     return _confirm_deletion(
-        request, repository, what=_("tag"), name=tag_object.name,
+        request,
+        repository,
+        what=_("tag"),
+        name=tag_object.name,
         delete=lambda typed: services.delete_tag(tag_object, request.user, confirm=typed),
         done_url=reverse("registries:repository", args=[repository.pk]),
-        done_message=_("Deleted tag %(name)s.") % {
-            "name": imagerefs.without_host(repository.name, tag=tag_object.name)})
+        done_message=_("Deleted tag %(name)s.")
+        % {"name": imagerefs.without_host(repository.name, tag=tag_object.name)},
+    )
 
 
 @login_required
@@ -242,11 +288,15 @@ def artifact_delete(request, pk, digest):
     repository = visible_repository(request.user, pk)
     digest = artifact_digest(repository, digest)
     return _confirm_deletion(
-        request, repository, what=_("image"), name=services.short_digest(digest),
+        request,
+        repository,
+        what=_("image"),
+        name=services.short_digest(digest),
         delete=lambda typed: services.delete_artifact(repository, digest, request.user, confirm=typed),
         done_url=reverse("registries:repository", args=[repository.pk]),
-        done_message=_("Deleted image %(name)s and its tags.") % {
-            "name": imagerefs.without_host(repository.name, digest=digest)})
+        done_message=_("Deleted image %(name)s and its tags.")
+        % {"name": imagerefs.without_host(repository.name, digest=digest)},
+    )
 
 
 @login_required
@@ -254,17 +304,22 @@ def artifact_delete(request, pk, digest):
 def repository_delete(request, pk):
     repository = visible_repository(request.user, pk)
     return _confirm_deletion(
-        request, repository, what=_("repository"), name=repository.name,
+        request,
+        repository,
+        what=_("repository"),
+        name=repository.name,
         delete=lambda typed: services.delete_repository(repository, request.user, confirm=typed),
         done_url=reverse("registries:images"),
-        done_message=_("Deleted repository %(name)s.") % {"name": repository.name})
+        done_message=_("Deleted repository %(name)s.") % {"name": repository.name},
+    )
 
 
 # Choose Image -----------------------------------------------------------------------------
 
 
-def _picker_render(request, template_page: str, template_modal: str, context: dict,
-                   fragment: str | None = None):
+def _picker_render(
+    request, template_page: str, template_modal: str, context: dict, fragment: str | None = None
+):
     """Full page without htmx; the modal's content when opened; one fragment inside it."""
     if not request.htmx or request.htmx.boosted:
         name = template_page
@@ -287,25 +342,39 @@ def picker(request):
     context = {"namespace": namespace, "tab": tab, "q": q, "tabs": access.TABS}
     if namespace is None:
         return _picker_render(request, "images/picker_page.html", "images/picker.html", context)
-    registries = list(Registry.objects.filter(
-        pk__in=access.spaces_for_namespace(namespace).values("registry_id")).order_by("name"))
+    registries = list(
+        Registry.objects.filter(pk__in=access.spaces_for_namespace(namespace).values("registry_id")).order_by(
+            "name"
+        )
+    )
     registry = next((r for r in registries if r.pk == registry_id), None)
-    filters.queryset = (access.repositories_to_list(access.spaces_for_namespace(namespace, tab))
-                        .select_related("space__registry").only(*LISTED_COLUMNS).order_by("name", "pk"))
+    filters.queryset = (
+        access.repositories_to_list(access.spaces_for_namespace(namespace, tab))
+        .select_related("space__registry")
+        .only(*LISTED_COLUMNS)
+        .order_by("name", "pk")
+    )
     page = CappedCountPaginator(filters.qs, PICKER_PER_PAGE).get_page(request.GET.get("page"))
     for repository in page:
         repository.reference = imagerefs.of_repository(repository)
     empty = None
     if not page.object_list:
         empty = explain.picker_empty_state(namespace, tab, q=q, registry_id=registry_id)
-    context.update({
-        "registries": registries, "registry": registry, "page": page, "empty": empty,
-        "not_bound": explain.not_bound_notice(namespace),
-        "request_link": request_link(request.user, namespace.workspace_id) if empty and tab == access.PRIVATE
-        else None,
-    })
-    return _picker_render(request, "images/picker_page.html", "images/picker.html", context,
-                          fragment="picker-results")
+    context.update(
+        {
+            "registries": registries,
+            "registry": registry,
+            "page": page,
+            "empty": empty,
+            "not_bound": explain.not_bound_notice(namespace),
+            "request_link": request_link(request.user, namespace.workspace_id)
+            if empty and tab == access.PRIVATE
+            else None,
+        }
+    )
+    return _picker_render(
+        request, "images/picker_page.html", "images/picker.html", context, fragment="picker-results"
+    )
 
 
 @login_required
@@ -318,22 +387,31 @@ def picker_tags(request, pk):
     repository = get_object_or_404(visible.select_related("space__registry"), pk=pk)
     host = repository.space.registry.host
     page = Paginator(repository.tags.order_by("-pushed", "name", "pk"), PICKER_PER_PAGE).get_page(
-        request.GET.get("page"))
+        request.GET.get("page")
+    )
     for tag in page:
         tag.reference, tag.pinned = imagerefs.tag_references(host, repository.name, tag)
-    tag_rows = rows.picker_tag_rows(page, create_url=cached_reverse("registries:create-by-image"),
-                                    namespace_pk=namespace.pk)
+    tag_rows = rows.picker_tag_rows(
+        page, create_url=cached_reverse("registries:create-by-image"), namespace_pk=namespace.pk
+    )
     state = request.GET.copy()
     state.pop("page", None)
     back = state.copy()
     back.setlist("page", state.getlist("from_page"))
     back.pop("from_page", None)
-    context = {"namespace": namespace, "repository": repository, "registry": repository.space.registry,
-               "page": page, "tag_rows": tag_rows, "back_query": back.urlencode(),
-               "tags_query": state.urlencode(),
-               "tab": request.GET.get("tab") if request.GET.get("tab") in access.TABS else access.PUBLIC}
-    return _picker_render(request, "images/picker_tags_page.html", "images/picker_tags.html", context,
-                          fragment="tag-list")
+    context = {
+        "namespace": namespace,
+        "repository": repository,
+        "registry": repository.space.registry,
+        "page": page,
+        "tag_rows": tag_rows,
+        "back_query": back.urlencode(),
+        "tags_query": state.urlencode(),
+        "tab": request.GET.get("tab") if request.GET.get("tab") in access.TABS else access.PUBLIC,
+    }
+    return _picker_render(
+        request, "images/picker_tags_page.html", "images/picker_tags.html", context, fragment="tag-list"
+    )
 
 
 # Why can't I see this image? --------------------------------------------------------------
@@ -342,15 +420,24 @@ def picker_tags(request, pk):
 @login_required
 @require_GET
 def explain_page(request):
-    namespaces = explainable_namespaces(request.user).select_related("cluster", "workspace").order_by(
-        "cluster__name", "name")
+    namespaces = (
+        explainable_namespaces(request.user)
+        .select_related("cluster", "workspace")
+        .order_by("cluster__name", "name")
+    )
     namespace_id = _int_param(request, "namespace")
     namespace = get_object_or_404(namespaces, pk=namespace_id) if namespace_id is not None else None
-    image = request.GET.get("image", "").strip()[:imagerefs.MAX_REFERENCE_LENGTH + 1]
+    image = request.GET.get("image", "").strip()[: imagerefs.MAX_REFERENCE_LENGTH + 1]
     tab = request.GET.get("tab") if request.GET.get("tab") in access.TABS else None
     result = None
     if namespace is not None and "image" in request.GET:
         result = explain.explain(namespace, image, user=request.user, tab=tab)
-    context = {"namespaces": namespaces, "namespace": namespace, "image": image, "tab": tab,
-               "result": result, "request_link": explainer_request_link(request.user, result)}
+    context = {
+        "namespaces": namespaces,
+        "namespace": namespace,
+        "image": image,
+        "tab": tab,
+        "result": result,
+        "request_link": explainer_request_link(request.user, result),
+    }
     return render_page(request, "images/explain.html", context, fragment="explain-result")

@@ -106,8 +106,7 @@ def tag_references(host: str, repository: str, tag) -> tuple[str, str]:
 
 
 def _looks_like_host(part: str) -> bool:
-    return "." in part or ":" in part or part == "localhost" or part.startswith("[") \
-        or part != part.lower()
+    return "." in part or ":" in part or part == "localhost" or part.startswith("[") or part != part.lower()
 
 
 def parse(reference: str) -> ImageRef:
@@ -128,8 +127,9 @@ def _checked_text(reference: str) -> str:
         raise ImageRefError(_("Enter an image, for example harbor.example.com/team/app:1.0."))
     text = str(reference).strip()
     if len(text) > MAX_REFERENCE_LENGTH:
-        raise ImageRefError(_("An image reference is at most %(max)d characters.")
-                            % {"max": MAX_REFERENCE_LENGTH})
+        raise ImageRefError(
+            _("An image reference is at most %(max)d characters.") % {"max": MAX_REFERENCE_LENGTH}
+        )
     if re.search(r"\s", text):
         raise ImageRefError(_("An image reference cannot contain spaces."))
     if "://" in text:
@@ -143,11 +143,13 @@ def _split_digest(text: str) -> tuple[str, str | None]:
         return text, None
     text, digest = text.split("@", 1)
     if not digest.startswith("sha256:"):
-        raise ImageRefError(_("Only sha256 digests are supported: @sha256: followed by 64 "
-                              "hexadecimal characters."))
+        raise ImageRefError(
+            _("Only sha256 digests are supported: @sha256: followed by 64 hexadecimal characters.")
+        )
     if not SHA256_RE.match(digest):
-        raise ImageRefError(_("A digest is sha256: followed by exactly 64 lowercase hexadecimal "
-                              "characters (0-9, a-f)."))
+        raise ImageRefError(
+            _("A digest is sha256: followed by exactly 64 lowercase hexadecimal characters (0-9, a-f).")
+        )
     if not text:
         raise ImageRefError(_("Name the image before the digest: host/path@sha256:…"))
     return text, digest
@@ -162,8 +164,9 @@ def _split_host(text: str) -> tuple[str | None, str]:
         return None, text
     match = HOST_RE.match(first)
     if match is None:
-        raise ImageRefError(_("“%(host)s” is not a valid registry host (host or host:port).")
-                            % {"host": first})
+        raise ImageRefError(
+            _("“%(host)s” is not a valid registry host (host or host:port).") % {"host": first}
+        )
     port = match.group(1)
     if port is not None and not 0 < int(port) < 65536:
         raise ImageRefError(_("The registry port must be between 1 and 65535."))
@@ -175,16 +178,22 @@ def _split_tag(rest: str) -> tuple[str, str | None]:
     last_slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > last_slash:
-        path, tag = rest[:colon], rest[colon + 1:]
+        path, tag = rest[:colon], rest[colon + 1 :]
         if not TAG_RE.match(tag):
-            raise ImageRefError(_("“%(tag)s” is not a valid tag: use at most 128 letters, digits, "
-                                  "underscores, periods and hyphens, not starting with a period or "
-                                  "hyphen.") % {"tag": tag})
+            raise ImageRefError(
+                _(
+                    "“%(tag)s” is not a valid tag: use at most 128 letters, digits, "
+                    "underscores, periods and hyphens, not starting with a period or "
+                    "hyphen."
+                )
+                % {"tag": tag}
+            )
         return path, tag
     if ":" in rest:
         # host:port without a path in front of the colon means a port in the wrong place.
-        raise ImageRefError(_("A colon may only separate the tag at the end, or a port after the "
-                              "registry host."))
+        raise ImageRefError(
+            _("A colon may only separate the tag at the end, or a port after the registry host.")
+        )
     return rest, None
 
 
@@ -197,22 +206,27 @@ def _check_path(path: str) -> None:
 
 def _check_path_part(part: str) -> None:
     if not part:
-        raise ImageRefError(_("The repository path has an empty part: check for “//” or a "
-                              "trailing “/”."))
+        raise ImageRefError(_("The repository path has an empty part: check for “//” or a trailing “/”."))
     if PATH_PART_RE.match(part):
         return
     if part.lower() != part and PATH_PART_RE.match(part.lower()):
         raise ImageRefError(_("Repository names must be lowercase: “%(part)s”.") % {"part": part})
-    raise ImageRefError(_("“%(part)s” is not a valid repository path part: use lowercase "
-                          "letters and digits, separated by a period, one or two "
-                          "underscores, or hyphens.") % {"part": part})
+    raise ImageRefError(
+        _(
+            "“%(part)s” is not a valid repository path part: use lowercase "
+            "letters and digits, separated by a period, one or two "
+            "underscores, or hyphens."
+        )
+        % {"part": part}
+    )
 
 
 def _check_name_length(host: str | None, path: str) -> None:
     name_length = len(path) + (len(host) + 1 if host else 0)
     if name_length > MAX_NAME_LENGTH:
-        raise ImageRefError(_("An image name (host and path) is at most %(max)d characters.")
-                            % {"max": MAX_NAME_LENGTH})
+        raise ImageRefError(
+            _("An image name (host and path) is at most %(max)d characters.") % {"max": MAX_NAME_LENGTH}
+        )
 
 
 def is_valid(reference: str) -> bool:

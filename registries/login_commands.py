@@ -1,4 +1,4 @@
-""""Generate login command": a temporary registry login for the signed-in user.
+""" "Generate login command": a temporary registry login for the signed-in user.
 
 What it may do is what the user's role allows in that registry (registries.access): pull on
 what they may see, push where they may push. It lives at most WHARF_LOGIN_COMMAND_MAX_LIFETIME
@@ -85,8 +85,9 @@ def lifetime_from(value) -> int:
             raise ServiceError(_("The lifetime must be a whole number of seconds."), "lifetime")
         value = int(value)
     if value < MIN_LIFETIME:
-        raise ServiceError(_("The lifetime must be at least %(seconds)d seconds.")
-                           % {"seconds": MIN_LIFETIME}, "lifetime")
+        raise ServiceError(
+            _("The lifetime must be at least %(seconds)d seconds.") % {"seconds": MIN_LIFETIME}, "lifetime"
+        )
     return min(value, max_lifetime())
 
 
@@ -102,15 +103,24 @@ class Generated:
 
 
 def docker_login_command(registry: Registry, username: str, password: str) -> str:
-    return (f"echo {shlex.quote(password)} | docker login {shlex.quote(registry.host)} "
-            f"--username {shlex.quote(username)} --password-stdin")
+    return (
+        f"echo {shlex.quote(password)} | docker login {shlex.quote(registry.host)} "
+        f"--username {shlex.quote(username)} --password-stdin"
+    )
 
 
 def active_for(user, registry: Registry):
     """The user's login commands for ``registry`` that still work, newest first (no secrets)."""
-    return LoginCredential.objects.filter(
-        user=user, registry=registry, revoked__isnull=True, expires__gt=timezone.now(),
-    ).exclude(username="").only("id", "username", "expires", "created", "user_id", "registry_id")
+    return (
+        LoginCredential.objects.filter(
+            user=user,
+            registry=registry,
+            revoked__isnull=True,
+            expires__gt=timezone.now(),
+        )
+        .exclude(username="")
+        .only("id", "username", "expires", "created", "user_id", "registry_id")
+    )
 
 
 def _scopes(user, registry: Registry) -> tuple[list[str], list[str]]:
@@ -126,8 +136,12 @@ def generate(user, registry: Registry, lifetime=None) -> Generated:
     seconds = lifetime_from(lifetime)
     how = kind(registry)
     if how is None:
-        raise ServiceError(_("This registry does not support login commands: only Docker Registries "
-                             "using Wharf's token service and Harbor registries of the platform do."))
+        raise ServiceError(
+            _(
+                "This registry does not support login commands: only Docker Registries "
+                "using Wharf's token service and Harbor registries of the platform do."
+            )
+        )
     expires = timezone.now() + dt.timedelta(seconds=seconds)
     if how == TOKEN_SERVICE:
         return _generate_token(user, registry, expires)
@@ -135,17 +149,32 @@ def generate(user, registry: Registry, lifetime=None) -> Generated:
 
 
 def _event(actor, action: str, credential: LoginCredential, **extra) -> None:
-    audit.record(actor, action, credential, label=str(credential), after={
-        "username": credential.username, "registry": credential.registry.name,
-        "user": credential.user.get_username(), "expires": credential.expires.isoformat(), **extra})
+    audit.record(
+        actor,
+        action,
+        credential,
+        label=str(credential),
+        after={
+            "username": credential.username,
+            "registry": credential.registry.name,
+            "user": credential.user.get_username(),
+            "expires": credential.expires.isoformat(),
+            **extra,
+        },
+    )
 
 
 @transaction.atomic
 def _generate_token(user, registry: Registry, expires: dt.datetime) -> Generated:
     secret = secrets.token_urlsafe(SECRET_BYTES)
     username = f"{TOKEN_PREFIX}{secrets.token_hex(6)}"
-    credential = LoginCredential.objects.create(user=user, registry=registry, username=username,
-                                                secret_hash=tokens.hash_secret(secret), expires=expires)
+    credential = LoginCredential.objects.create(
+        user=user,
+        registry=registry,
+        username=username,
+        secret_hash=tokens.hash_secret(secret),
+        expires=expires,
+    )
     _event(user, "login_command.create", credential)
     _schedule_sweep(expires)
     return Generated(username, secret, expires, docker_login_command(registry, username, secret), credential)
@@ -159,27 +188,33 @@ def _client(registry: Registry):
 def _generate_robot(user, registry: Registry, expires: dt.datetime) -> Generated:
     pull, push = _scopes(user, registry)
     if not pull and not push:
-        raise ServiceError(_("There is nothing in this registry you may pull or push, so there is "
-                             "nothing to log in to."))
+        raise ServiceError(
+            _("There is nothing in this registry you may pull or push, so there is nothing to log in to.")
+        )
     # The row first (no username yet: it logs in to nothing), so a robot Harbor made is always
     # one this Wharf can name, and the leftover sweep never takes it for a stranger's.
     with transaction.atomic():
-        credential = LoginCredential.objects.create(user=user, registry=registry, expires=expires,
-                                                    granted={"pull": pull, "push": push})
+        credential = LoginCredential.objects.create(
+            user=user, registry=registry, expires=expires, granted={"pull": pull, "push": push}
+        )
     name = f"{ROBOT_PREFIX}{user.pk}-{secrets.token_hex(4)}"
     try:
         with _client(registry) as harbor:
-            robot = harbor.create_login_robot(name, pull, push, robots.login_robot_description(credential),
-                                              HARBOR_DAYS)
+            robot = harbor.create_login_robot(
+                name, pull, push, robots.login_robot_description(credential), HARBOR_DAYS
+            )
     except RegistryError as error:
         LoginCredential.objects.filter(pk=credential.pk).delete()
         outbound.log_failure(registry, "Creating a login robot", error)
-        raise ServiceError(_("Harbor did not create the robot account: %(error)s")
-                           % {"error": outbound.shown_message(registry, error, user)}) from None
+        raise ServiceError(
+            _("Harbor did not create the robot account: %(error)s")
+            % {"error": outbound.shown_message(registry, error, user)}
+        ) from None
     except DecryptionError:
         LoginCredential.objects.filter(pk=credential.pk).delete()
-        raise ServiceError(_("Wharf cannot decrypt this registry's password; an Admin must enter it "
-                             "again.")) from None
+        raise ServiceError(
+            _("Wharf cannot decrypt this registry's password; an Admin must enter it again.")
+        ) from None
     with transaction.atomic():
         credential.username = robot.name
         credential.upstream_id = str(robot.id)
@@ -187,8 +222,13 @@ def _generate_robot(user, registry: Registry, expires: dt.datetime) -> Generated
         credential.save(update_fields=["username", "upstream_id", "secret_hash"])
         _event(user, "login_command.create", credential, pull=pull, push=push)
     _schedule_sweep(expires)
-    return Generated(robot.name, robot.secret, expires,
-                     docker_login_command(registry, robot.name, robot.secret), credential)
+    return Generated(
+        robot.name,
+        robot.secret,
+        expires,
+        docker_login_command(registry, robot.name, robot.secret),
+        credential,
+    )
 
 
 def revoke(user, registry: Registry, username: str) -> None:
@@ -197,9 +237,12 @@ def revoke(user, registry: Registry, username: str) -> None:
     if not isinstance(username, str) or not username:
         raise UnknownLogin
     with transaction.atomic():
-        credential = (LoginCredential.objects.select_for_update(of=("self",))
-                      .select_related("registry", "user")
-                      .filter(user=user, registry=registry, username=username, revoked__isnull=True).first())
+        credential = (
+            LoginCredential.objects.select_for_update(of=("self",))
+            .select_related("registry", "user")
+            .filter(user=user, registry=registry, username=username, revoked__isnull=True)
+            .first()
+        )
         if credential is None:
             raise UnknownLogin
         credential.revoked = timezone.now()
@@ -224,8 +267,11 @@ def sweep(now: dt.datetime | None = None) -> tuple[int, int]:
     """Delete every expired or revoked login command, their robots first. Returns (deleted,
     left for the next run because Harbor did not answer). Idempotent."""
     now = now or timezone.now()
-    ended = (LoginCredential.objects.filter(Q(expires__lte=now) | Q(revoked__isnull=False))
-             .select_related("registry").order_by("registry_id", "id"))
+    ended = (
+        LoginCredential.objects.filter(Q(expires__lte=now) | Q(revoked__isnull=False))
+        .select_related("registry")
+        .order_by("registry_id", "id")
+    )
     deleted = left = 0
     down: set[int] = set()
     for credential in ended:

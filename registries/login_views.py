@@ -1,4 +1,4 @@
-""""Generate login command" and the push commands of a registry's spaces, for any signed-in
+""" "Generate login command" and the push commands of a registry's spaces, for any signed-in
 user who may see something of the registry (others: 404). Every write goes through
 registries.login_commands, as the API's does."""
 
@@ -44,9 +44,13 @@ def login_command(request, pk):
         for space in access.pushable_spaces(request.user, registry).order_by("name")
     ]
     context = {
-        "registry": registry, "supported": login_commands.supports(registry),
-        "max_lifetime": login_commands.max_lifetime(), "min_lifetime": login_commands.MIN_LIFETIME,
-        "lifetime": lifetime, "generated": generated, "error": error,
+        "registry": registry,
+        "supported": login_commands.supports(registry),
+        "max_lifetime": login_commands.max_lifetime(),
+        "min_lifetime": login_commands.MIN_LIFETIME,
+        "lifetime": lifetime,
+        "generated": generated,
+        "error": error,
         "active": list(login_commands.active_for(request.user, registry).order_by("-created", "-id")),
         "pushable": pushable,
     }

@@ -75,19 +75,37 @@ def _grid(filters: dict, registries: list[Registry]) -> dict:
     workspace_page = KeyPaginator(workspaces, MATRIX_WORKSPACES, key="name").get_page(filters["wp"])
     columns = list(workspace_page)
     space_list = list(space_page)
-    bound = set(SpaceBinding.objects.filter(
-        space_id__in=[space.pk for space in space_list],
-        workspace_id__in=[workspace.pk for workspace in columns],
-    ).order_by().values_list("space_id", "workspace_id")) if space_list and columns else set()
-    rows = [{
-        "space": space,
-        "registry": by_id[space.registry_id],
-        # Built here rather than in the template: 200 cells a page.
-        "cells": [(f"{space.pk}:{workspace.pk}", workspace.pk, (space.pk, workspace.pk) in bound)
-                  for workspace in columns],
-    } for space in space_list]
-    return {"registry": registry, "space_page": space_page, "workspace_page": workspace_page,
-            "columns": columns, "rows": rows}
+    bound = (
+        set(
+            SpaceBinding.objects.filter(
+                space_id__in=[space.pk for space in space_list],
+                workspace_id__in=[workspace.pk for workspace in columns],
+            )
+            .order_by()
+            .values_list("space_id", "workspace_id")
+        )
+        if space_list and columns
+        else set()
+    )
+    rows = [
+        {
+            "space": space,
+            "registry": by_id[space.registry_id],
+            # Built here rather than in the template: 200 cells a page.
+            "cells": [
+                (f"{space.pk}:{workspace.pk}", workspace.pk, (space.pk, workspace.pk) in bound)
+                for workspace in columns
+            ],
+        }
+        for space in space_list
+    ]
+    return {
+        "registry": registry,
+        "space_page": space_page,
+        "workspace_page": workspace_page,
+        "columns": columns,
+        "rows": rows,
+    }
 
 
 def _query(filters: dict, **changes) -> str:
@@ -99,14 +117,23 @@ def _context(filters: dict, registries: list[Registry], error: str | None = None
     grid = _grid(filters, registries)
     filters = {**filters, "sp": grid["space_page"].number, "wp": grid["workspace_page"].number}
     pages = {}
-    for name, page, param in (("spaces", grid["space_page"], "sp"),
-                              ("workspaces", grid["workspace_page"], "wp")):
+    for name, page, param in (
+        ("spaces", grid["space_page"], "sp"),
+        ("workspaces", grid["workspace_page"], "wp"),
+    ):
         pages[name] = {
             "previous": _query(filters, **{param: page.number - 1}) if page.has_previous() else None,
             "next": _query(filters, **{param: page.number + 1}) if page.has_next() else None,
         }
-    return {**grid, "registries": registries, "filters": filters, "pages": pages, "error": error,
-            "query": _query(filters), "export_query": _query({"registry": filters["registry"]})}
+    return {
+        **grid,
+        "registries": registries,
+        "filters": filters,
+        "pages": pages,
+        "error": error,
+        "query": _query(filters),
+        "export_query": _query({"registry": filters["registry"]}),
+    }
 
 
 @admin_required
@@ -115,19 +142,30 @@ def binding_matrix(request):
     registries = _platform_registries()
     if request.method == "GET":
         filters = _filters(request.GET)
-        return render_page(request, "registries/binding_matrix.html", _context(filters, registries),
-                           fragment="binding-matrix")
+        return render_page(
+            request,
+            "registries/binding_matrix.html",
+            _context(filters, registries),
+            fragment="binding-matrix",
+        )
     filters = _filters(request.POST)
     try:
         change = services.apply_matrix(
-            request.user, space_ids=request.POST.getlist("spaces"),
+            request.user,
+            space_ids=request.POST.getlist("spaces"),
             workspace_ids=request.POST.getlist("workspaces"),
-            before=request.POST.getlist("was"), after=request.POST.getlist("cell"))
+            before=request.POST.getlist("was"),
+            after=request.POST.getlist("cell"),
+        )
     except services.ServiceError as error:
         # The grid as it is now, with the reason; nothing was changed.
-        response = render_page(request, "registries/binding_matrix.html",
-                               _context(filters, registries, error=error.message),
-                               fragment="binding-matrix", status=422)
+        response = render_page(
+            request,
+            "registries/binding_matrix.html",
+            _context(filters, registries, error=error.message),
+            fragment="binding-matrix",
+            status=422,
+        )
         # htmx does not swap a 422 answer; it still shows its toast.
         response["HX-Trigger"] = json.dumps({"showToast": {"message": str(error.message), "level": "error"}})
         return response
@@ -135,8 +173,9 @@ def binding_matrix(request):
     if not request.htmx:
         messages.success(request, message)
         return redirect(f"{reverse('registries:binding-matrix')}?{_query(filters)}")
-    response = render_page(request, "registries/binding_matrix.html", _context(filters, registries),
-                           fragment="binding-matrix")
+    response = render_page(
+        request, "registries/binding_matrix.html", _context(filters, registries), fragment="binding-matrix"
+    )
     response["HX-Trigger"] = json.dumps(toast_events(message, close_modal=False))
     return response
 
@@ -145,9 +184,11 @@ def _change_message(change: services.MatrixChange) -> str:
     if not change.changed:
         return _("No changes to the bindings.")
     added = ngettext("%(count)d binding added", "%(count)d bindings added", change.added) % {
-        "count": change.added}
+        "count": change.added
+    }
     removed = ngettext("%(count)d binding removed", "%(count)d bindings removed", change.removed) % {
-        "count": change.removed}
+        "count": change.removed
+    }
     return _("Saved: %(added)s, %(removed)s.") % {"added": added, "removed": removed}
 
 
@@ -179,18 +220,30 @@ def binding_export(request):
     if registry_id is not None:
         bindings = bindings.filter(space__registry_id=registry_id)
     rows = bindings.order_by("space__registry__name", "space__name", "workspace__name").values_list(
-        "space__registry__name", "space__name", "space__visibility", "workspace__name", "created",
-        "created_by__username")
+        "space__registry__name",
+        "space__name",
+        "space__visibility",
+        "workspace__name",
+        "created",
+        "created_by__username",
+    )
     header = [_("Registry"), _("Space"), _("Type"), _("Workspace"), _("Bound since"), _("Bound by")]
     writer = csv.writer(_Echo())
 
     def lines():
         yield writer.writerow([csv_cell(title) for title in header])
         for registry, space, visibility, workspace, created, by in rows.iterator(chunk_size=EXPORT_CHUNK):
-            yield writer.writerow([csv_cell(registry), csv_cell(space), csv_cell(visibility),
-                                   csv_cell(workspace), created.isoformat(), csv_cell(by)])
+            yield writer.writerow(
+                [
+                    csv_cell(registry),
+                    csv_cell(space),
+                    csv_cell(visibility),
+                    csv_cell(workspace),
+                    created.isoformat(),
+                    csv_cell(by),
+                ]
+            )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="wharf-bindings.csv"'
     return response
-

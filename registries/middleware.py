@@ -33,4 +33,3 @@ class TokenServiceMiddleware:
             if response is None:
                 raise
             return response
-

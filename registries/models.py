@@ -49,8 +49,10 @@ def validate_no_userinfo(url: str) -> None:
     audit log; a registry's URL never needs an ``@`` anywhere else either."""
     if "@" in url:
         raise ValidationError(
-            _("A registry address may not contain a user name or password (user:password@): "
-              "enter them in the Username and Password fields."),
+            _(
+                "A registry address may not contain a user name or password (user:password@): "
+                "enter them in the Username and Password fields."
+            ),
             code="userinfo",
         )
 
@@ -65,8 +67,13 @@ class RegistryQuerySet(models.QuerySet["Registry"]):
     def with_space_count(self) -> RegistryQuerySet:
         """``space_count`` per registry, counted from the (registry) index in a subquery rather
         than by joining every space, which also keeps other annotations' counts right."""
-        counts = (RegistrySpace.objects.filter(registry=models.OuterRef("pk")).order_by()
-                  .values("registry").annotate(n=models.Count("pk")).values("n"))
+        counts = (
+            RegistrySpace.objects.filter(registry=models.OuterRef("pk"))
+            .order_by()
+            .values("registry")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
         return self.annotate(space_count=Coalesce(models.Subquery(counts), 0))
 
 
@@ -80,7 +87,10 @@ class Registry(models.Model):
         UNHEALTHY = "unhealthy", _("Unhealthy")
 
     name = models.CharField(
-        _("name"), max_length=63, unique=True, validators=[dns_label_validator],
+        _("name"),
+        max_length=63,
+        unique=True,
+        validators=[dns_label_validator],
         error_messages={"unique": _("A registry with this name already exists.")},
     )
     # One choice per plug-in in registries.kinds.KINDS; what a kind can do is asked of kind_plugin.
@@ -91,10 +101,12 @@ class Registry(models.Model):
     password_encrypted = models.TextField(blank=True, editable=False, verbose_name=_("password encrypted"))
     verify_tls = models.BooleanField(_("verify TLS certificates"), default=True)
     ca_bundle = models.TextField(_("CA bundle (PEM)"), blank=True, validators=[validate_ca_bundle])
-    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices,
-                             default=Scope.PLATFORM)
+    scope = models.CharField(_("scope"), max_length=16, choices=Scope.choices, default=Scope.PLATFORM)
     workspace = models.ForeignKey(
-        "workspaces.Workspace", null=True, blank=True, on_delete=models.PROTECT,
+        "workspaces.Workspace",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="registries",
         verbose_name=_("workspace"),
     )
@@ -102,7 +114,8 @@ class Registry(models.Model):
     # decides every pull and push, and the spaces' visibility is enforced. Platform registries
     # only: whoever enables it decides who pulls what at that registry.
     token_service = models.BooleanField(
-        _("uses Wharf's token service"), default=False,
+        _("uses Wharf's token service"),
+        default=False,
         help_text=_("The registry's auth.token points at Wharf, so Wharf grants every pull and push."),
     )
     # The `service` the registry's auth.token names, and the `aud` of its tokens. Never the
@@ -110,16 +123,19 @@ class Registry(models.Model):
     # random, set once, and not editable anywhere), so a registry that trusts it keeps trusting
     # only this row. Rows from before it existed kept their name as id (migration 0006).
     token_service_id = models.CharField(
-        _("token service id"), max_length=64, unique=True, default=new_token_service_id,
+        _("token service id"),
+        max_length=64,
+        unique=True,
+        default=new_token_service_id,
         editable=False,
         help_text=_("The service name the registry's auth.token configuration uses; set by Wharf."),
     )
     is_demo = models.BooleanField(
-        _("demo"), default=False,
+        _("demo"),
+        default=False,
         help_text=_("Demo data: shown in the portal but never contacted."),
     )
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
-                              default=Status.HEALTHY)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.HEALTHY)
     status_message = models.TextField(_("status message"), blank=True)
     status_changed = models.DateTimeField(null=True, blank=True, verbose_name=_("status changed"))
     last_sync = models.DateTimeField(_("last sync"), null=True, blank=True)
@@ -147,8 +163,7 @@ class Registry(models.Model):
                     "A workspace registry needs its workspace; a platform registry has none."
                 ),
             ),
-            models.CheckConstraint(condition=dns_label_condition("name"),
-                                   name="registry_name_dns_label"),
+            models.CheckConstraint(condition=dns_label_condition("name"), name="registry_name_dns_label"),
             models.CheckConstraint(
                 condition=models.Q(url__startswith="http://") | models.Q(url__startswith="https://"),
                 name="registry_url_http",
@@ -191,8 +206,10 @@ class Registry(models.Model):
         if self.token_service and not self.kind_plugin.token_service:
             return _("Only a Docker Registry can use Wharf's token service.")
         if self.token_service and self.scope != self.Scope.PLATFORM:
-            return _("Only platform Admins can turn on Wharf's token service, for an Integrated "
-                     "Registry (Admin); a workspace registry cannot use it.")
+            return _(
+                "Only platform Admins can turn on Wharf's token service, for an Integrated "
+                "Registry (Admin); a workspace registry cannot use it."
+            )
         return None
 
     @property
@@ -247,11 +264,13 @@ class RegistrySpace(models.Model):
         PUBLIC = "public", _("Public")
         PRIVATE = "private", _("Private")
 
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="spaces",
-                                 verbose_name=_("registry"))
+    registry = models.ForeignKey(
+        Registry, on_delete=models.CASCADE, related_name="spaces", verbose_name=_("registry")
+    )
     name = models.CharField(_("name"), max_length=255)
-    visibility = models.CharField(_("type"), max_length=16, choices=Visibility.choices,
-                                  default=Visibility.PRIVATE)
+    visibility = models.CharField(
+        _("type"), max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
     upstream_id = models.CharField(_("upstream id"), max_length=64, blank=True)
     # Seen missing in a complete listing: kept (with its bindings) until an Admin removes it.
     missing = models.BooleanField(_("missing upstream"), default=False)
@@ -260,7 +279,9 @@ class RegistrySpace(models.Model):
     created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
     updated = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
     workspaces = models.ManyToManyField(
-        "workspaces.Workspace", through="SpaceBinding", related_name="bound_spaces",
+        "workspaces.Workspace",
+        through="SpaceBinding",
+        related_name="bound_spaces",
     )
 
     class Meta:
@@ -269,7 +290,8 @@ class RegistrySpace(models.Model):
         verbose_name_plural = _("registry spaces")
         constraints = [
             models.UniqueConstraint(
-                fields=["registry", "name"], name="space_unique_in_registry",
+                fields=["registry", "name"],
+                name="space_unique_in_registry",
                 violation_error_message=_("This registry already has a space of that name."),
             ),
             models.CheckConstraint(
@@ -309,13 +331,24 @@ class SpaceBindingQuerySet(models.QuerySet["SpaceBinding"]):
 
 
 class SpaceBinding(models.Model):
-    space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE, related_name="bindings",
-                              verbose_name=_("space"))
+    space = models.ForeignKey(
+        RegistrySpace, on_delete=models.CASCADE, related_name="bindings", verbose_name=_("space")
+    )
     # PROTECT: deleting a workspace that still has bindings is refused, not silently unbound.
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.PROTECT,
-                                  related_name="space_bindings", verbose_name=_("workspace"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by"))
+    workspace = models.ForeignKey(
+        "workspaces.Workspace",
+        on_delete=models.PROTECT,
+        related_name="space_bindings",
+        verbose_name=_("workspace"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
     created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
     # When the binding ends: ``manage.py expire_bindings`` (every minute) unbinds it then,
     # through the same service as the dialog. Null: it lasts until someone unbinds it.
@@ -329,7 +362,8 @@ class SpaceBinding(models.Model):
         verbose_name_plural = _("space bindings")
         constraints = [
             models.UniqueConstraint(
-                fields=["space", "workspace"], name="binding_unique_pair",
+                fields=["space", "workspace"],
+                name="binding_unique_pair",
                 violation_error_message=_("This space is already bound to that workspace."),
             ),
         ]
@@ -344,8 +378,9 @@ class RepositoryQuerySet(models.QuerySet["Repository"]):
 
 
 class Repository(models.Model):
-    space = models.ForeignKey(RegistrySpace, on_delete=models.CASCADE,
-                              related_name="repositories", verbose_name=_("space"))
+    space = models.ForeignKey(
+        RegistrySpace, on_delete=models.CASCADE, related_name="repositories", verbose_name=_("space")
+    )
     # The full path inside the registry, space included: "team-a/tools/cli".
     name = models.CharField(_("name"), max_length=255)
     description = models.TextField(_("description"), blank=True)
@@ -379,12 +414,13 @@ class Repository(models.Model):
     def short_name(self) -> str:
         """The name below the space ("tools/cli" for "team-a/tools/cli")."""
         prefix = self.space.name + "/"
-        return self.name[len(prefix):] if self.name.startswith(prefix) else self.name
+        return self.name[len(prefix) :] if self.name.startswith(prefix) else self.name
 
 
 class Tag(models.Model):
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags",
-                                   verbose_name=_("repository"))
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="tags", verbose_name=_("repository")
+    )
     name = models.CharField(_("tag"), max_length=128)
     digest = models.CharField(_("digest"), max_length=100)
     size = models.PositiveBigIntegerField(_("size"), null=True, blank=True)
@@ -413,10 +449,12 @@ class SyncRun(models.Model):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
 
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="sync_runs",
-                                 verbose_name=_("registry"))
-    result = models.CharField(max_length=16, choices=Result.choices, default=Result.RUNNING,
-                              verbose_name=_("result"))
+    registry = models.ForeignKey(
+        Registry, on_delete=models.CASCADE, related_name="sync_runs", verbose_name=_("registry")
+    )
+    result = models.CharField(
+        max_length=16, choices=Result.choices, default=Result.RUNNING, verbose_name=_("result")
+    )
     started = models.DateTimeField(auto_now_add=True, verbose_name=_("started"))
     finished = models.DateTimeField(null=True, blank=True, verbose_name=_("finished"))
     error = models.TextField(blank=True, verbose_name=_("error"))
@@ -432,8 +470,10 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return gettext("%(registry)s sync %(started)s: %(result)s") % {
-            "registry": self.registry, "started": f"{self.started:%Y-%m-%d %H:%M}",
-            "result": self.get_result_display()}
+            "registry": self.registry,
+            "started": f"{self.started:%Y-%m-%d %H:%M}",
+            "result": self.get_result_display(),
+        }
 
     @property
     def duration(self):
@@ -459,31 +499,40 @@ class PullCredential(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE,
-                                  related_name="pull_credentials", verbose_name=_("workspace"))
-    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="pull_credentials",
-                                 verbose_name=_("registry"))
+    workspace = models.ForeignKey(
+        "workspaces.Workspace",
+        on_delete=models.CASCADE,
+        related_name="pull_credentials",
+        verbose_name=_("workspace"),
+    )
+    registry = models.ForeignKey(
+        Registry, on_delete=models.CASCADE, related_name="pull_credentials", verbose_name=_("registry")
+    )
     username = models.CharField(_("username"), max_length=255, blank=True)
     secret_encrypted = models.TextField(blank=True, editable=False, verbose_name=_("secret encrypted"))
-    secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True,
-                                   verbose_name=_("secret hash"))
+    secret_hash = models.CharField(
+        max_length=64, blank=True, editable=False, db_index=True, verbose_name=_("secret hash")
+    )
     # Harbor's robot id, and the space names the registry was last told to allow.
     upstream_id = models.CharField(max_length=64, blank=True, verbose_name=_("upstream id"))
     granted = models.JSONField(default=list, blank=True, verbose_name=_("granted"))
-    state = models.CharField(_("propagation"), max_length=16, choices=State.choices,
-                             default=State.PENDING)
+    state = models.CharField(_("propagation"), max_length=16, choices=State.choices, default=State.PENDING)
     error = models.TextField(_("error"), blank=True)
     attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     reconciled = models.DateTimeField(null=True, blank=True, verbose_name=_("reconciled"))
     rotated = models.DateTimeField(_("last rotated"), null=True, blank=True)
-    previous_username = models.CharField(max_length=255, blank=True, editable=False,
-                                         verbose_name=_("previous username"))
-    previous_upstream_id = models.CharField(max_length=64, blank=True, editable=False,
-                                            verbose_name=_("previous upstream id"))
-    previous_secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True,
-                                            verbose_name=_("previous secret hash"))
-    previous_valid_until = models.DateTimeField(_("previous secret valid until"), null=True, blank=True,
-                                                editable=False)
+    previous_username = models.CharField(
+        max_length=255, blank=True, editable=False, verbose_name=_("previous username")
+    )
+    previous_upstream_id = models.CharField(
+        max_length=64, blank=True, editable=False, verbose_name=_("previous upstream id")
+    )
+    previous_secret_hash = models.CharField(
+        max_length=64, blank=True, editable=False, db_index=True, verbose_name=_("previous secret hash")
+    )
+    previous_valid_until = models.DateTimeField(
+        _("previous secret valid until"), null=True, blank=True, editable=False
+    )
     created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
     updated = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
@@ -527,8 +576,14 @@ class TokenSigningKey(models.Model):
     registries mid-way.
     """
 
-    registry = models.ForeignKey(Registry, null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="signing_keys", verbose_name=_("registry"))
+    registry = models.ForeignKey(
+        Registry,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="signing_keys",
+        verbose_name=_("registry"),
+    )
     private_key_encrypted = models.TextField(editable=False, verbose_name=_("private key encrypted"))
     certificate_pem = models.TextField(verbose_name=_("certificate pem"))
     created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
@@ -557,8 +612,9 @@ class LoginCredential(models.Model):
     sweep to finish.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="login_credentials")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_credentials"
+    )
     registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="login_credentials")
     username = models.CharField(_("username"), max_length=255, blank=True, db_index=True)
     secret_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)

@@ -59,5 +59,11 @@ def shown_message(registry, error: RegistryError, user=None) -> str:
 
 
 def log_failure(registry, action: str, error: RegistryError) -> None:
-    logger.warning("%s of registry %s (%s scope) failed [%s]: %s",
-                   action, registry.name, registry.scope, error.code, error.message)
+    logger.warning(
+        "%s of registry %s (%s scope) failed [%s]: %s",
+        action,
+        registry.name,
+        registry.scope,
+        error.code,
+        error.message,
+    )

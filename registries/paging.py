@@ -30,8 +30,7 @@ class CappedCountPaginator(Paginator):
     """A ``Paginator`` over an ordered QuerySet whose count stops ``ahead_pages`` pages past
     the start of the first page asked for (``get_page`` / ``page``)."""
 
-    def __init__(self, object_list, per_page, *args, ahead_pages: int = COUNT_AHEAD_PAGES,
-                 **kwargs):
+    def __init__(self, object_list, per_page, *args, ahead_pages: int = COUNT_AHEAD_PAGES, **kwargs):
         super().__init__(object_list, per_page, *args, **kwargs)
         self.ahead = self.per_page * max(ahead_pages, 1)
         self.more = False
@@ -83,7 +82,7 @@ class CappedCountPaginator(Paginator):
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
         if self._ids is not None and self._start <= bottom:
-            ids = self._ids[bottom - self._start:top - self._start]
+            ids = self._ids[bottom - self._start : top - self._start]
         else:
             ids = self._ids_between(bottom, top)
         # The page's rows by id, in the list's order (the list's own filters stay: cheap on
@@ -106,7 +105,8 @@ class CappedCountPagination(StrictPageNumberPagination):
         response = super().get_paginated_response_schema(schema)
         response["properties"]["count"]["description"] = (
             f"The number of results, counted over at most {COUNT_AHEAD_PAGES} pages from the "
-            "start of this page: exact when count_exact is true, else a lower bound.")
+            "start of this page: exact when count_exact is true, else a lower bound."
+        )
         response["properties"]["count_exact"] = {
             "type": "boolean",
             "description": "False when there are more results than count (follow next).",

@@ -44,16 +44,19 @@ def covered_registries(workspace) -> list[CoveredRegistry]:
     """
     credentials = {c.registry_id: c for c in PullCredential.objects.filter(workspace=workspace)}
     token_registries = token_service_registries(workspace).values("pk")
-    registries = Registry.objects.filter(is_demo=False).filter(
-        Q(pk__in=set(credentials)) | Q(pk__in=token_registries)
-    ).order_by("name")
+    registries = (
+        Registry.objects.filter(is_demo=False)
+        .filter(Q(pk__in=set(credentials)) | Q(pk__in=token_registries))
+        .order_by("name")
+    )
     return [CoveredRegistry(registry, credentials.get(registry.pk)) for registry in registries]
 
 
 def token_service_registries(workspace):
     """The token-service registries ``workspace`` may pull from: each needs its credential."""
     return access.registries_pullable_by_workspace(workspace).filter(
-        token_service=True, kind__in=Registry.kinds_supporting("token_service"))
+        token_service=True, kind__in=Registry.kinds_supporting("token_service")
+    )
 
 
 def mint_missing(workspace, actor=None) -> None:
@@ -116,10 +119,15 @@ def fetch_pull_secret(namespace, actor, *, mint: bool) -> dict:
         mint_missing(namespace.workspace, actor)
     entries = covered_registries(namespace.workspace)
     manifest = secret_manifest(namespace, entries)
-    audit.record(actor, "namespace.pull_secret", namespace, after={
-        "workspace": namespace.workspace.name,
-        "registries": [entry.registry.name for entry in entries if entry.ready],
-    })
+    audit.record(
+        actor,
+        "namespace.pull_secret",
+        namespace,
+        after={
+            "workspace": namespace.workspace.name,
+            "registries": [entry.registry.name for entry in entries if entry.ready],
+        },
+    )
     return manifest
 
 

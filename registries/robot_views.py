@@ -19,14 +19,22 @@ def retry_credential(request, pk, credential_pk):
     """Reconcile one workspace's robot on this Harbor again (enqueued once this commits)."""
     credential = get_object_or_404(
         PullCredential.objects.select_related("workspace", "registry"),
-        pk=credential_pk, registry_id=pk, registry__kind__in=Registry.kinds_supporting("robot_accounts"),
-        registry__scope=Registry.Scope.PLATFORM, registry__is_demo=False,
+        pk=credential_pk,
+        registry_id=pk,
+        registry__kind__in=Registry.kinds_supporting("robot_accounts"),
+        registry__scope=Registry.Scope.PLATFORM,
+        registry__is_demo=False,
     )
     workspace = credential.workspace.name
     with transaction.atomic():
-        audit.record(request.user, "credential.retry", credential, label=str(credential.workspace),
-                     before={"state": credential.state, "error": credential.error},
-                     after={"workspace": workspace, "registry": credential.registry.name})
+        audit.record(
+            request.user,
+            "credential.retry",
+            credential,
+            label=str(credential.workspace),
+            before={"state": credential.state, "error": credential.error},
+            after={"workspace": workspace, "registry": credential.registry.name},
+        )
         robots.changed(credential.registry, [credential.workspace_id], may_grant=False)
     # With a worker the reconcile is still queued; with the immediate backend it has run.
     now = PullCredential.objects.filter(pk=credential.pk).only("state", "error").first()

@@ -200,8 +200,14 @@ class Outcome:
         return f"{pair}: done, pull on {pull}{notes}"
 
     def as_dict(self) -> dict:
-        return {"workspace": self.workspace, "registry": self.registry, "state": self.state,
-                "granted": self.granted, "error": self.error, "actions": self.actions}
+        return {
+            "workspace": self.workspace,
+            "registry": self.registry,
+            "state": self.state,
+            "granted": self.granted,
+            "error": self.error,
+            "actions": self.actions,
+        }
 
 
 class _GoRound(Exception):
@@ -268,18 +274,34 @@ def _reconcile(target, *, verify_secret: bool) -> Outcome:
         except RegistryError as error:
             return _fail(workspace, registry, error.message, error.code, actions)
         except DecryptionError as error:
-            return _fail(workspace, registry, f"The registry's password cannot be decrypted: {error}",
-                         "decrypt", actions)
+            return _fail(
+                workspace,
+                registry,
+                f"The registry's password cannot be decrypted: {error}",
+                "decrypt",
+                actions,
+            )
         outcome = _store(workspace, registry, snapshot, desired, applied, actions)
         if outcome is not None:
             return outcome
-    return _fail(workspace, registry,
-                 "The workspace's spaces kept changing while Harbor was being updated; retry.",
-                 "busy", actions)
+    return _fail(
+        workspace,
+        registry,
+        "The workspace's spaces kept changing while Harbor was being updated; retry.",
+        "busy",
+        actions,
+    )
 
 
-def _apply(harbor, registry: Registry, workspace: Workspace, snapshot: PullCredential | None,
-           desired: list[str], verify_secret: bool, actions: list[str]) -> _Applied:
+def _apply(
+    harbor,
+    registry: Registry,
+    workspace: Workspace,
+    snapshot: PullCredential | None,
+    desired: list[str],
+    verify_secret: bool,
+    actions: list[str],
+) -> _Applied:
     description = robot_description(workspace)
     previous_gone = _follow_previous(harbor, workspace, snapshot, desired, description, actions)
     robot = None
@@ -300,12 +322,17 @@ def _apply(harbor, registry: Registry, workspace: Workspace, snapshot: PullCrede
         # The name the previous robot of an overlap window does not hold.
         previous = snapshot.previous_username if snapshot is not None and not previous_gone else ""
         robot = _create(harbor, workspace, _free_name(workspace, previous), desired, description, actions)
-        return _Applied(robot=robot, projects=desired, secret=robot.secret, created=True,
-                        previous_gone=previous_gone)
+        return _Applied(
+            robot=robot, projects=desired, secret=robot.secret, created=True, previous_gone=previous_gone
+        )
 
     wanted = RobotInfo.pull_permissions(desired)
-    if (robot.permissions != wanted or robot.disabled or robot.duration != -1
-            or robot.description != description):
+    if (
+        robot.permissions != wanted
+        or robot.disabled
+        or robot.duration != -1
+        or robot.description != description
+    ):
         harbor.update_robot_projects(robot.id, robot.name, desired, description)
         expected = RobotInfo.pull_permissions(snapshot.granted) if snapshot else ()
         if robot.permissions != expected or robot.disabled or robot.duration != -1:
@@ -323,8 +350,14 @@ def _apply(harbor, registry: Registry, workspace: Workspace, snapshot: PullCrede
     return _Applied(robot=robot, projects=desired, secret=secret, previous_gone=previous_gone)
 
 
-def _follow_previous(harbor, workspace: Workspace, snapshot: PullCredential | None,
-                     desired: list[str], description: str, actions: list[str]) -> bool:
+def _follow_previous(
+    harbor,
+    workspace: Workspace,
+    snapshot: PullCredential | None,
+    desired: list[str],
+    description: str,
+    actions: list[str],
+) -> bool:
     """Give the previous robot of an overlap window what the current one gets, or delete it when
     its window is over or nothing is left to pull. Returns whether it is gone."""
     if snapshot is None or not snapshot.previous_upstream_id.isdigit():
@@ -336,15 +369,20 @@ def _follow_previous(harbor, workspace: Workspace, snapshot: PullCredential | No
         harbor.delete_robot(previous.id)
         actions.append(f"deleted the previous robot {previous.name}")
         return True
-    if (previous.permissions != RobotInfo.pull_permissions(desired) or previous.disabled
-            or previous.duration != -1 or previous.description != description):
+    if (
+        previous.permissions != RobotInfo.pull_permissions(desired)
+        or previous.disabled
+        or previous.duration != -1
+        or previous.description != description
+    ):
         harbor.update_robot_projects(previous.id, previous.name, desired, description)
         actions.append(f"updated the previous robot {previous.name}")
     return False
 
 
-def _create(harbor, workspace: Workspace, name: str, desired: list[str], description: str,
-            actions: list[str]) -> RobotInfo:
+def _create(
+    harbor, workspace: Workspace, name: str, desired: list[str], description: str, actions: list[str]
+) -> RobotInfo:
     try:
         robot = harbor.create_robot(name, desired, description)
     except Conflict:
@@ -377,8 +415,7 @@ def _stored_secret(credential: PullCredential | None) -> str:
 def _secret_works(registry: Registry, username: str, secret: str) -> bool:
     """Log in as the robot: Harbor serves bad credentials as anonymous, and says so on
     ``/users/current`` (401), where a robot gets 412."""
-    connection = dataclasses.replace(registry.connection(background=True), username=username,
-                                     password=secret)
+    connection = dataclasses.replace(registry.connection(background=True), username=username, password=secret)
     try:
         with _client(registry, connection) as harbor:
             harbor.check()
@@ -387,20 +424,28 @@ def _secret_works(registry: Registry, username: str, secret: str) -> bool:
     return True
 
 
-def _store(workspace: Workspace, registry: Registry, snapshot: PullCredential | None,
-           desired: list[str], applied: _Applied, actions: list[str]) -> Outcome | None:
+def _store(
+    workspace: Workspace,
+    registry: Registry,
+    snapshot: PullCredential | None,
+    desired: list[str],
+    applied: _Applied,
+    actions: list[str],
+) -> Outcome | None:
     """Write what Harbor confirmed; None when the pair changed meanwhile (go round again)."""
     started_from = snapshot.upstream_id if snapshot else ""
     leftover: RobotInfo | None = None
     with transaction.atomic():
-        current = (PullCredential.objects.select_for_update()
-                   .filter(workspace=workspace, registry=registry).first())
+        current = (
+            PullCredential.objects.select_for_update().filter(workspace=workspace, registry=registry).first()
+        )
         workspace_gone = not Workspace.objects.filter(pk=workspace.pk).exists()
         if workspace_gone or (current.upstream_id if current else "") != started_from:
             # Deleted, or another reconcile stored another robot: ours must not linger.
             leftover = applied.robot if applied.created else None
-            outcome = Outcome(workspace.name, registry.name, "removed", actions=actions) \
-                if workspace_gone else None
+            outcome = (
+                Outcome(workspace.name, registry.name, "removed", actions=actions) if workspace_gone else None
+            )
         else:
             outcome = _write(workspace, registry, current, desired, applied, actions)
     if leftover is not None:
@@ -441,26 +486,33 @@ def _write(workspace, registry, current, desired, applied, actions) -> Outcome |
     current.attempts = 0
     current.reconciled = timezone.now()
     current.save()
-    logger.info("Pull credential of %s on %s: pull on %s%s", workspace.name, registry.name,
-                ", ".join(applied.projects), f" ({'; '.join(actions)})" if actions else "")
+    logger.info(
+        "Pull credential of %s on %s: pull on %s%s",
+        workspace.name,
+        registry.name,
+        ", ".join(applied.projects),
+        f" ({'; '.join(actions)})" if actions else "",
+    )
     return Outcome(workspace.name, registry.name, DONE, granted=list(applied.projects), actions=actions)
 
 
-def _fail(workspace: Workspace, registry: Registry, message: str, code: str,
-          actions: list[str]) -> Outcome:
+def _fail(workspace: Workspace, registry: Registry, message: str, code: str, actions: list[str]) -> Outcome:
     """Keep what was confirmed, say why it failed, count the attempt."""
     with transaction.atomic():
         if Workspace.objects.filter(pk=workspace.pk).exists():
             credential, _ = PullCredential.objects.select_for_update().get_or_create(
-                workspace=workspace, registry=registry)
+                workspace=workspace, registry=registry
+            )
             PullCredential.objects.filter(pk=credential.pk).update(
-                state=FAILED, error=message, attempts=F("attempts") + 1, updated=timezone.now())
+                state=FAILED, error=message, attempts=F("attempts") + 1, updated=timezone.now()
+            )
     logger.warning("Pull credential of %s on %s failed: %s", workspace.name, registry.name, message)
     return Outcome(workspace.name, registry.name, FAILED, error=message, code=code, actions=actions)
 
 
-def _delete_quietly(registry: Registry, robot_ids: list[int],
-                    connection: Connection | None = None) -> list[str]:
+def _delete_quietly(
+    registry: Registry, robot_ids: list[int], connection: Connection | None = None
+) -> list[str]:
     """Delete robots; return the errors (logged, never raised)."""
     errors = []
     try:
@@ -470,8 +522,12 @@ def _delete_quietly(registry: Registry, robot_ids: list[int],
                 logger.info("Deleted robot %s on %s", robot_id, registry.name)
     except (RegistryError, DecryptionError) as error:
         errors.append(str(error))
-        logger.warning("Robots %s on %s were not deleted: %s (the periodic reconcile retries)",
-                       robot_ids, registry.name, error)
+        logger.warning(
+            "Robots %s on %s were not deleted: %s (the periodic reconcile retries)",
+            robot_ids,
+            registry.name,
+            error,
+        )
     return errors
 
 
@@ -479,30 +535,36 @@ def _delete_quietly(registry: Registry, robot_ids: list[int],
 
 
 def managed_registries():
-    return Registry.objects.filter(kind__in=Registry.kinds_supporting("robot_accounts"),
-                                   scope=Registry.Scope.PLATFORM,
-                                   is_demo=False)
+    return Registry.objects.filter(
+        kind__in=Registry.kinds_supporting("robot_accounts"), scope=Registry.Scope.PLATFORM, is_demo=False
+    )
 
 
 def pairs_to_check(registries=None) -> list[tuple[int, int]]:
     """Every pair with a credential, and every pair the access rule says needs one."""
     registries = managed_registries() if registries is None else registries
-    pairs = set(PullCredential.objects.filter(registry__in=registries)
-                .values_list("workspace_id", "registry_id"))
-    pairs |= set(access.granting_bindings(healthy_only=False).filter(space__registry__in=registries)
-                 .values_list("workspace_id", "space__registry_id"))
+    pairs = set(
+        PullCredential.objects.filter(registry__in=registries).values_list("workspace_id", "registry_id")
+    )
+    pairs |= set(
+        access.granting_bindings(healthy_only=False)
+        .filter(space__registry__in=registries)
+        .values_list("workspace_id", "space__registry_id")
+    )
     return sorted(pairs)
 
 
-def reconcile_all(*, verify_secret: bool = True, workspaces=None, registries=None,
-                  sweep: bool = True) -> list[Outcome]:
+def reconcile_all(
+    *, verify_secret: bool = True, workspaces=None, registries=None, sweep: bool = True
+) -> list[Outcome]:
     """The periodic job: every pair (optionally only some), then leftover robots.
 
     A registry that turns out unreachable is not asked again for its other pairs in this run:
     they are marked failed with the same reason.
     """
-    registries = [r for r in (managed_registries() if registries is None else registries)
-                  if manages_robots(r)]
+    registries = [
+        r for r in (managed_registries() if registries is None else registries) if manages_robots(r)
+    ]
     pairs = pairs_to_check(registries)
     if workspaces is not None:
         wanted = {workspace.pk for workspace in workspaces}
@@ -538,20 +600,33 @@ def sweep_orphans(registry: Registry) -> list[Outcome]:
     outcomes = []
     try:
         with _client(registry) as harbor:
-            robots = [r for r in harbor.iter_robots(f"name=~{ROBOT_NAME_PREFIX}")
-                      if owned_workspace_id(r) is not None]
-            existing = set(Workspace.objects.filter(
-                pk__in={owned_workspace_id(r) for r in robots}).values_list("pk", flat=True))
+            robots = [
+                r
+                for r in harbor.iter_robots(f"name=~{ROBOT_NAME_PREFIX}")
+                if owned_workspace_id(r) is not None
+            ]
+            existing = set(
+                Workspace.objects.filter(pk__in={owned_workspace_id(r) for r in robots}).values_list(
+                    "pk", flat=True
+                )
+            )
             credentials = PullCredential.objects.filter(registry=registry)
             known = set(credentials.values_list("upstream_id", flat=True)) | set(
-                credentials.values_list("previous_upstream_id", flat=True))
+                credentials.values_list("previous_upstream_id", flat=True)
+            )
             for robot in robots:
                 if owned_workspace_id(robot) in existing or str(robot.id) in known:
                     continue
                 harbor.delete_robot(robot.id)
                 logger.info("Deleted leftover robot %s on %s", robot.name, registry.name)
-                outcomes.append(Outcome(f"(deleted workspace {owned_workspace_id(robot)})", registry.name,
-                                        "removed", actions=[f"deleted leftover robot {robot.name}"]))
+                outcomes.append(
+                    Outcome(
+                        f"(deleted workspace {owned_workspace_id(robot)})",
+                        registry.name,
+                        "removed",
+                        actions=[f"deleted leftover robot {robot.name}"],
+                    )
+                )
     except (RegistryError, DecryptionError) as error:
         outcomes.append(Outcome("(leftover robots)", registry.name, FAILED, error=str(error)))
     return outcomes
@@ -564,8 +639,10 @@ def _sweep_login_robots(registry: Registry) -> list[Outcome]:
         names = sweep_leftover_login_robots(registry)
     except (RegistryError, DecryptionError) as error:
         return [Outcome("(login robots)", registry.name, FAILED, error=str(error))]
-    return [Outcome("(login command)", registry.name, "removed", actions=[f"deleted leftover robot {name}"])
-            for name in names]
+    return [
+        Outcome("(login command)", registry.name, "removed", actions=[f"deleted leftover robot {name}"])
+        for name in names
+    ]
 
 
 # Login-command robots (made and revoked by registries.login_commands) -----------------------
@@ -574,8 +651,10 @@ LOGIN_ROBOT_PREFIX = "wharf-login-"
 
 
 def login_robot_description(credential: LoginCredential) -> str:
-    return (f"Login command of Wharf user {credential.user.get_username()} (login {credential.pk}). "
-            f"Managed by Wharf {owner_tag()}: deleted when it expires.")
+    return (
+        f"Login command of Wharf user {credential.user.get_username()} (login {credential.pk}). "
+        f"Managed by Wharf {owner_tag()}: deleted when it expires."
+    )
 
 
 _OWNED_LOGIN = re.compile(r"\(login (\d+)\)\. Managed by Wharf ([0-9a-f]{12})")
@@ -599,13 +678,20 @@ def sweep_leftover_login_robots(registry: Registry) -> list[str]:
         mine = [(robot, owned_login_id(robot)) for robot in harbor.iter_robots(f"name=~{LOGIN_ROBOT_PREFIX}")]
         mine = [(robot, login_id) for robot, login_id in mine if login_id is not None]
         working = {
-            (pk, upstream_id) for pk, upstream_id in LoginCredential.objects.filter(
-                pk__in=[login_id for _robot, login_id in mine], registry=registry,
-                revoked__isnull=True, expires__gt=timezone.now()).values_list("pk", "upstream_id")}
+            (pk, upstream_id)
+            for pk, upstream_id in LoginCredential.objects.filter(
+                pk__in=[login_id for _robot, login_id in mine],
+                registry=registry,
+                revoked__isnull=True,
+                expires__gt=timezone.now(),
+            ).values_list("pk", "upstream_id")
+        }
         # A row still being created has no robot id yet: keep its robot until it has one.
-        creating = set(LoginCredential.objects.filter(
-            pk__in=[login_id for _robot, login_id in mine], upstream_id="",
-            expires__gt=timezone.now()).values_list("pk", flat=True))
+        creating = set(
+            LoginCredential.objects.filter(
+                pk__in=[login_id for _robot, login_id in mine], upstream_id="", expires__gt=timezone.now()
+            ).values_list("pk", flat=True)
+        )
         for robot, login_id in mine:
             if (login_id, str(robot.id)) in working or login_id in creating:
                 continue
@@ -619,15 +705,26 @@ def sweep_leftover_login_robots(registry: Registry) -> list[str]:
 
 
 def _rotation_event(actor, credential: PullCredential, reason: str) -> None:
-    audit.record(actor, "pull_credential.rotate", credential, label=str(credential), after={
-        "workspace": credential.workspace.name, "registry": credential.registry.name,
-        "username": credential.username, "reason": reason,
-        "previous_valid_until": credential.previous_valid_until.isoformat()
-        if credential.previous_valid_until else None})
+    audit.record(
+        actor,
+        "pull_credential.rotate",
+        credential,
+        label=str(credential),
+        after={
+            "workspace": credential.workspace.name,
+            "registry": credential.registry.name,
+            "username": credential.username,
+            "reason": reason,
+            "previous_valid_until": credential.previous_valid_until.isoformat()
+            if credential.previous_valid_until
+            else None,
+        },
+    )
 
 
-def rotate(credential: PullCredential, actor=None, *, overlap: int | None = None,
-           reason: str = "") -> Outcome:
+def rotate(
+    credential: PullCredential, actor=None, *, overlap: int | None = None, reason: str = ""
+) -> Outcome:
     """A new secret for the workspace's robot on this Harbor.
 
     With an ``overlap`` (seconds; default WHARF_CREDENTIAL_OVERLAP), a second robot with the
@@ -637,8 +734,9 @@ def rotate(credential: PullCredential, actor=None, *, overlap: int | None = None
     Without a robot yet, or with nothing to pull, this is a reconcile.
     """
     overlap = settings.WHARF_CREDENTIAL_OVERLAP if overlap is None else overlap
-    credential = (PullCredential.objects.select_related("workspace", "registry")
-                  .filter(pk=credential.pk).first())
+    credential = (
+        PullCredential.objects.select_related("workspace", "registry").filter(pk=credential.pk).first()
+    )
     if credential is None:
         return Outcome("", "", "removed", error="The credential no longer exists.")
     workspace, registry = credential.workspace, credential.registry
@@ -655,20 +753,32 @@ def rotate(credential: PullCredential, actor=None, *, overlap: int | None = None
             if credential.previous_upstream_id.isdigit():
                 harbor.delete_robot(int(credential.previous_upstream_id))
                 actions.append(f"deleted the previous robot {credential.previous_username} early")
-            robot = _create(harbor, workspace, _free_name(workspace, credential.username), desired,
-                            robot_description(workspace), actions)
+            robot = _create(
+                harbor,
+                workspace,
+                _free_name(workspace, credential.username),
+                desired,
+                robot_description(workspace),
+                actions,
+            )
     except RegistryError as error:
         return _fail(workspace, registry, error.message, error.code, actions)
     except DecryptionError as error:
-        return _fail(workspace, registry, f"The registry's password cannot be decrypted: {error}",
-                     "decrypt", actions)
+        return _fail(
+            workspace, registry, f"The registry's password cannot be decrypted: {error}", "decrypt", actions
+        )
     now = timezone.now()
     with transaction.atomic():
         current = PullCredential.objects.select_for_update().filter(pk=credential.pk).first()
         if current is None or current.upstream_id != started_from:
             transaction.on_commit(partial(_delete_quietly, registry, [robot.id]))
-            return Outcome(workspace.name, registry.name, FAILED, code="busy",
-                           error="The credential changed during the rotation; retry.")
+            return Outcome(
+                workspace.name,
+                registry.name,
+                FAILED,
+                code="busy",
+                error="The credential changed during the rotation; retry.",
+            )
         current.workspace, current.registry = workspace, registry
         current.previous_username, current.previous_upstream_id = current.username, started_from
         current.previous_secret_hash = current.secret_hash
@@ -684,10 +794,13 @@ def rotate(credential: PullCredential, actor=None, *, overlap: int | None = None
         _rotation_event(actor, current, reason)
         if current.state == PENDING:
             transaction.on_commit(partial(_enqueue, registry.pk, [workspace.pk]), robust=True)
-        transaction.on_commit(partial(_schedule_retirement, current.pk, current.previous_valid_until),
-                              robust=True)
-    actions.append(f"rotated: {robot.name} is the credential, {current.previous_username} works "
-                   f"until {current.previous_valid_until:%Y-%m-%d %H:%M:%S %Z}")
+        transaction.on_commit(
+            partial(_schedule_retirement, current.pk, current.previous_valid_until), robust=True
+        )
+    actions.append(
+        f"rotated: {robot.name} is the credential, {current.previous_username} works "
+        f"until {current.previous_valid_until:%Y-%m-%d %H:%M:%S %Z}"
+    )
     return Outcome(workspace.name, registry.name, current.state, granted=list(desired), actions=actions)
 
 
@@ -703,15 +816,25 @@ def _rotate_in_place(credential: PullCredential, actor, reason: str) -> Outcome:
     with transaction.atomic():
         current = PullCredential.objects.select_for_update().filter(pk=credential.pk).first()
         if current is None or current.upstream_id != started_from:
-            return Outcome(workspace.name, registry.name, FAILED, code="busy",
-                           error="The credential changed during the rotation; retry.")
+            return Outcome(
+                workspace.name,
+                registry.name,
+                FAILED,
+                code="busy",
+                error="The credential changed during the rotation; retry.",
+            )
         current.workspace, current.registry = workspace, registry
         current.set_secret(secret)
         current.rotated = timezone.now()
         current.save(update_fields=["secret_encrypted", "secret_hash", "rotated", "updated"])
         _rotation_event(actor, current, reason)
-    return Outcome(workspace.name, registry.name, current.state, granted=list(current.granted),
-                   actions=["rotated the secret"])
+    return Outcome(
+        workspace.name,
+        registry.name,
+        current.state,
+        granted=list(current.granted),
+        actions=["rotated the secret"],
+    )
 
 
 def rotate_secret(credential: PullCredential, actor, reason: str = "") -> Outcome:
@@ -730,8 +853,9 @@ def _schedule_retirement(credential_id: int, when) -> None:
 def retire_previous(credential: PullCredential) -> Outcome | None:
     """End an overlap window that is over: delete the previous robot (Harbor) and forget the
     previous secret. None when there is nothing to end (yet)."""
-    credential = (PullCredential.objects.select_related("workspace", "registry")
-                  .filter(pk=credential.pk).first())
+    credential = (
+        PullCredential.objects.select_related("workspace", "registry").filter(pk=credential.pk).first()
+    )
     if credential is None or credential.previous_valid_until is None or credential.previous_valid():
         return None
     workspace, registry = credential.workspace, credential.registry
@@ -740,16 +864,31 @@ def retire_previous(credential: PullCredential) -> Outcome | None:
     if previous_id.isdigit() and manages_robots(registry):
         errors = _delete_quietly(registry, [int(previous_id)])
         if errors:
-            return Outcome(workspace.name, registry.name, FAILED, error=errors[0],
-                           actions=[f"the previous robot {credential.previous_username} is still there"])
+            return Outcome(
+                workspace.name,
+                registry.name,
+                FAILED,
+                error=errors[0],
+                actions=[f"the previous robot {credential.previous_username} is still there"],
+            )
         actions.append(f"deleted the previous robot {credential.previous_username}: its overlap ended")
     # Unless a rotation started another window meanwhile.
-    PullCredential.objects.filter(pk=credential.pk, previous_upstream_id=previous_id,
-                                  previous_valid_until=ended).update(
-        previous_username="", previous_upstream_id="", previous_secret_hash="",
-        previous_valid_until=None, updated=timezone.now())
-    return Outcome(workspace.name, registry.name, DONE, granted=list(credential.granted),
-                   actions=actions or ["the previous secret's overlap ended"])
+    PullCredential.objects.filter(
+        pk=credential.pk, previous_upstream_id=previous_id, previous_valid_until=ended
+    ).update(
+        previous_username="",
+        previous_upstream_id="",
+        previous_secret_hash="",
+        previous_valid_until=None,
+        updated=timezone.now(),
+    )
+    return Outcome(
+        workspace.name,
+        registry.name,
+        DONE,
+        granted=list(credential.granted),
+        actions=actions or ["the previous secret's overlap ended"],
+    )
 
 
 def retire_expired(*, workspaces=None, registries=None) -> list[Outcome]:
@@ -782,11 +921,13 @@ def changed(registry: Registry, workspace_ids, *, may_grant: bool) -> None:
     if not ids or not manages_robots(registry):
         return
     PullCredential.objects.filter(registry=registry, workspace_id__in=ids).update(
-        state=PENDING, updated=timezone.now())
+        state=PENDING, updated=timezone.now()
+    )
     if may_grant:
         PullCredential.objects.bulk_create(
             [PullCredential(workspace_id=pk, registry=registry, state=PENDING) for pk in ids],
-            ignore_conflicts=True)
+            ignore_conflicts=True,
+        )
     transaction.on_commit(partial(_enqueue, registry.pk, ids), robust=True)
 
 
@@ -803,8 +944,7 @@ def bindings_changed(space: RegistrySpace, added=(), removed=()) -> None:
 
 def visibility_changed(space: RegistrySpace) -> None:
     bound = list(SpaceBinding.objects.filter(space=space).values_list("workspace_id", flat=True))
-    changed(space.registry, bound,
-            may_grant=space.visibility == RegistrySpace.Visibility.PRIVATE)
+    changed(space.registry, bound, may_grant=space.visibility == RegistrySpace.Visibility.PRIVATE)
 
 
 def space_deleting(space: RegistrySpace) -> None:
@@ -815,8 +955,9 @@ def space_deleting(space: RegistrySpace) -> None:
 
 def _doomed_robots(credentials) -> dict[int, list[int]]:
     robots: dict[int, list[int]] = {}
-    for registry_id, *upstream_ids in credentials.values_list("registry_id", "upstream_id",
-                                                              "previous_upstream_id"):
+    for registry_id, *upstream_ids in credentials.values_list(
+        "registry_id", "upstream_id", "previous_upstream_id"
+    ):
         for upstream_id in upstream_ids:
             if upstream_id.isdigit():
                 robots.setdefault(registry_id, []).append(int(upstream_id))
@@ -840,9 +981,13 @@ def registry_removing(registry: Registry) -> None:
     if not robot_ids:
         return
     captured = {
-        "name": registry.name, "kind": registry.kind, "url": registry.url,
-        "username": registry.username, "password_encrypted": registry.password_encrypted,
-        "verify_tls": registry.verify_tls, "ca_bundle": registry.ca_bundle,
+        "name": registry.name,
+        "kind": registry.kind,
+        "url": registry.url,
+        "username": registry.username,
+        "password_encrypted": registry.password_encrypted,
+        "verify_tls": registry.verify_tls,
+        "ca_bundle": registry.ca_bundle,
     }
     transaction.on_commit(partial(_enqueue_deletion, registry.pk, robot_ids, captured), robust=True)
 
@@ -858,14 +1003,22 @@ def delete_robots(registry_id: int, robot_ids: list[int], captured: dict | None 
         if registry is None or not manages_robots(registry):
             return []
         return _delete_quietly(registry, robot_ids)
-    registry = Registry(pk=registry_id, name=captured["name"], kind=captured["kind"], url=captured["url"],
-                        username=captured["username"], password_encrypted=captured["password_encrypted"],
-                        verify_tls=captured["verify_tls"], ca_bundle=captured["ca_bundle"])
+    registry = Registry(
+        pk=registry_id,
+        name=captured["name"],
+        kind=captured["kind"],
+        url=captured["url"],
+        username=captured["username"],
+        password_encrypted=captured["password_encrypted"],
+        verify_tls=captured["verify_tls"],
+        ca_bundle=captured["ca_bundle"],
+    )
     try:
         connection = registry.connection(background=True)
     except DecryptionError as error:
-        logger.warning("Robots %s on removed registry %s were not deleted: %s",
-                       robot_ids, registry.name, error)
+        logger.warning(
+            "Robots %s on removed registry %s were not deleted: %s", robot_ids, registry.name, error
+        )
         return [str(error)]
     return _delete_quietly(registry, robot_ids, connection)
 
@@ -884,9 +1037,19 @@ def credentials_by_workspace(registry: Registry, workspace_ids=None) -> dict[int
     cached = getattr(registry, "_wharf_credentials", None)
     if cached is None:
         if manages_robots(registry):
-            rows = PullCredential.objects.filter(registry=registry).only(
-                "id", "workspace_id", "registry_id", "state", "error", "attempts", "reconciled",
-            ).order_by()  # a dict needs no order (Meta's ordering joins two tables to sort)
+            rows = (
+                PullCredential.objects.filter(registry=registry)
+                .only(
+                    "id",
+                    "workspace_id",
+                    "registry_id",
+                    "state",
+                    "error",
+                    "attempts",
+                    "reconciled",
+                )
+                .order_by()
+            )  # a dict needs no order (Meta's ordering joins two tables to sort)
             if workspace_ids is not None:
                 rows = rows.filter(workspace_id__in=workspace_ids)
             cached = {credential.workspace_id: credential for credential in rows}

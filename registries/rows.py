@@ -59,9 +59,11 @@ class SpaceRowText:
 
     @staticmethod
     def see_all_label(counter: int, name: str) -> str:
-        return ngettext("See all %(counter)s workspaces bound to %(name)s",
-                        "See all %(counter)s workspaces bound to %(name)s", counter) % {
-            "counter": counter, "name": name}
+        return ngettext(
+            "See all %(counter)s workspaces bound to %(name)s",
+            "See all %(counter)s workspaces bound to %(name)s",
+            counter,
+        ) % {"counter": counter, "name": name}
 
     @staticmethod
     def attempts(attempts: int) -> str:
@@ -75,9 +77,16 @@ def space_rows(spaces, csrf_input: str, retry_url) -> SafeString:
     ``csrf_input`` is the form field's HTML, ``retry_url(credential_pk)`` a robot's Retry."""
     if not spaces:
         return mark_safe("")
-    return _render("registries/_space_rows.html", {
-        "spaces": spaces, "text": SpaceRowText(), "csrf_input": mark_safe(csrf_input),  # noqa: S308
-        "retry_url": retry_url, "hover_names": HOVER_LIST_NAMES})
+    return _render(
+        "registries/_space_rows.html",
+        {
+            "spaces": spaces,
+            "text": SpaceRowText(),
+            "csrf_input": mark_safe(csrf_input),  # noqa: S308
+            "retry_url": retry_url,
+            "hover_names": HOVER_LIST_NAMES,
+        },
+    )
 
 
 class _TagCellText:
@@ -92,7 +101,7 @@ class _TagCellText:
         """``value|truncatechars:length`` for text without combining characters (digests)."""
         if len(value) <= length:
             return value
-        return value[:max(length - len(self.ellipsis), 0)] + self.ellipsis
+        return value[: max(length - len(self.ellipsis), 0)] + self.ellipsis
 
 
 class TagRowText(_TagCellText):
@@ -118,8 +127,9 @@ def tag_rows(tags, *, scanning: bool, may_push: bool) -> SafeString:
     and ``delete_image_url`` (registries.image_views.repository_detail)."""
     if not tags:
         return mark_safe("")
-    return _render("images/_tag_rows.html", {
-        "tags": tags, "text": TagRowText(scanning=scanning, may_push=may_push)})
+    return _render(
+        "images/_tag_rows.html", {"tags": tags, "text": TagRowText(scanning=scanning, may_push=may_push)}
+    )
 
 
 class PickerTagText(_TagCellText):
@@ -136,5 +146,7 @@ def picker_tag_rows(tags, *, create_url: str, namespace_pk: int) -> SafeString:
     ``reference`` and ``pinned`` (its digest reference, or "")."""
     if not tags:
         return mark_safe("")
-    return _render("images/_picker_tag_rows.html", {
-        "tags": tags, "text": PickerTagText(), "create_url": create_url, "namespace_pk": namespace_pk})
+    return _render(
+        "images/_picker_tag_rows.html",
+        {"tags": tags, "text": PickerTagText(), "create_url": create_url, "namespace_pk": namespace_pk},
+    )

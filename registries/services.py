@@ -40,16 +40,22 @@ space_opened = Signal()
 
 def registry_snapshot(registry: Registry) -> dict[str, Any]:
     return {
-        "name": registry.name, "kind": registry.kind, "url": registry.url,
-        "username": registry.username, "verify_tls": registry.verify_tls,
-        "ca_bundle": bool(registry.ca_bundle), "scope": registry.scope,
-        "workspace": registry.workspace_id, "token_service": registry.token_service,
+        "name": registry.name,
+        "kind": registry.kind,
+        "url": registry.url,
+        "username": registry.username,
+        "verify_tls": registry.verify_tls,
+        "ca_bundle": bool(registry.ca_bundle),
+        "scope": registry.scope,
+        "workspace": registry.workspace_id,
+        "token_service": registry.token_service,
         "token_service_id": registry.token_service_id,
     }
 
 
-def check_connection(registry: Registry, actor: Actor | None = None, *,
-                     deadline: Deadline | None = None) -> None:
+def check_connection(
+    registry: Registry, actor: Actor | None = None, *, deadline: Deadline | None = None
+) -> None:
     """Prove the registry answers with these settings, within the request's deadline; raise
     ServiceError with what ``actor`` may be told (registries.outbound.shown_message)."""
     if registry.is_demo:
@@ -63,8 +69,14 @@ def check_connection(registry: Registry, actor: Actor | None = None, *,
 
 
 @transaction.atomic
-def save_registry(registry: Registry, actor: Actor, *, password: str | None = None,
-                  check: bool = True, deadline: Deadline | None = None) -> Registry:
+def save_registry(
+    registry: Registry,
+    actor: Actor,
+    *,
+    password: str | None = None,
+    check: bool = True,
+    deadline: Deadline | None = None,
+) -> Registry:
     """Create or update a registry after a successful connection check.
 
     ``password=None`` keeps the stored one (a blank password field on Edit). ``deadline`` is the
@@ -85,20 +97,36 @@ def save_registry(registry: Registry, actor: Actor, *, password: str | None = No
     registry.status_message = ""
     if creating:
         registry.save()
-        if registry.kind_plugin.token_service and registry.scope == Registry.Scope.PLATFORM \
-                and not registry.is_demo:
+        if (
+            registry.kind_plugin.token_service
+            and registry.scope == Registry.Scope.PLATFORM
+            and not registry.is_demo
+        ):
             # Its own signing key, so whatever it may be told to trust is its own.
             tokens.create_signing_key(registry)
     else:
         # Leave sync's fields (last_sync, last_sync_error) to a sync that may be running now.
-        registry.save(update_fields=[
-            "name", "url", "username", "password_encrypted", "verify_tls", "ca_bundle",
-            "token_service", "status", "status_message", "status_changed", "updated"])
+        registry.save(
+            update_fields=[
+                "name",
+                "url",
+                "username",
+                "password_encrypted",
+                "verify_tls",
+                "ca_bundle",
+                "token_service",
+                "status",
+                "status_message",
+                "status_changed",
+                "updated",
+            ]
+        )
     after = registry_snapshot(registry)
     if password:
         after["password"] = "changed"
-    audit.record(actor, "registry.create" if creating else "registry.update", registry,
-                 before=before, after=after)
+    audit.record(
+        actor, "registry.create" if creating else "registry.update", registry, before=before, after=after
+    )
     if registry.token_service and not (before or {}).get("token_service"):
         # Bindings made before the token service was turned on grant pulls from now on.
         bound = access.granting_bindings().in_registry(registry).values("workspace")
@@ -142,7 +170,8 @@ def resolve_workspaces(ids: Iterable[object]) -> list[Workspace]:
     if len(numbers) > MAX_WORKSPACES_PER_CHANGE:
         raise ServiceError(
             _("At most %(max)d workspaces can be changed at once.") % {"max": MAX_WORKSPACES_PER_CHANGE},
-            "workspaces")
+            "workspaces",
+        )
     if len(set(numbers)) != len(numbers):
         raise ServiceError(_("A workspace is listed more than once."), "workspaces")
     in_range = [value for value in numbers if 1 <= value <= MAX_ID]
@@ -150,8 +179,8 @@ def resolve_workspaces(ids: Iterable[object]) -> list[Workspace]:
     unknown = [value for value in numbers if value not in found]
     if unknown:
         raise ServiceError(
-            _("Unknown workspace id(s): %(ids)s.") % {"ids": ", ".join(map(str, unknown))},
-            "workspaces")
+            _("Unknown workspace id(s): %(ids)s.") % {"ids": ", ".join(map(str, unknown))}, "workspaces"
+        )
     return [found[value] for value in numbers]
 
 
@@ -167,9 +196,14 @@ def _moment(value: datetime | None) -> str | None:
 
 
 @transaction.atomic
-def change_bindings(space: RegistrySpace, actor: Actor, *, add: Iterable[Workspace] = (),
-                    remove: Iterable[Workspace] = (),
-                    expires: dict[Workspace, datetime | None] | None = None) -> BindingChange:
+def change_bindings(
+    space: RegistrySpace,
+    actor: Actor,
+    *,
+    add: Iterable[Workspace] = (),
+    remove: Iterable[Workspace] = (),
+    expires: dict[Workspace, datetime | None] | None = None,
+) -> BindingChange:
     """Apply a diff under a row lock on the space.
 
     Two Admins editing one space at once each apply only what they changed, so neither undoes
@@ -195,18 +229,29 @@ def change_bindings(space: RegistrySpace, actor: Actor, *, add: Iterable[Workspa
     return change
 
 
-def _write_bindings(space: RegistrySpace, actor: Actor, bound: dict[int, datetime | None], *,
-                    add: Iterable[Workspace], remove: Iterable[Workspace],
-                    expires: dict[Workspace, datetime | None]) -> BindingChange:
+def _write_bindings(
+    space: RegistrySpace,
+    actor: Actor,
+    bound: dict[int, datetime | None],
+    *,
+    add: Iterable[Workspace],
+    remove: Iterable[Workspace],
+    expires: dict[Workspace, datetime | None],
+) -> BindingChange:
     """The diff against ``bound`` (workspace id -> end), written: new bindings, changed ends,
     removed bindings."""
     change = BindingChange()
     new_bindings = []
     for workspace in add:
         if workspace.pk not in bound:
-            new_bindings.append(SpaceBinding(space=space, workspace=workspace,
-                                              expires=expires.get(workspace),
-                                              created_by=audit.signed_in(actor)))
+            new_bindings.append(
+                SpaceBinding(
+                    space=space,
+                    workspace=workspace,
+                    expires=expires.get(workspace),
+                    created_by=audit.signed_in(actor),
+                )
+            )
             change.added.append(workspace)
     for workspace, ends in expires.items():
         if workspace.pk in bound and ends != bound[workspace.pk] and workspace not in remove:
@@ -220,8 +265,13 @@ def _write_bindings(space: RegistrySpace, actor: Actor, bound: dict[int, datetim
     return change
 
 
-def _record_bindings(space: RegistrySpace, actor: Actor, change: BindingChange,
-                     bound: dict[int, datetime | None], expires: dict[Workspace, datetime | None]) -> None:
+def _record_bindings(
+    space: RegistrySpace,
+    actor: Actor,
+    change: BindingChange,
+    bound: dict[int, datetime | None],
+    expires: dict[Workspace, datetime | None],
+) -> None:
     """One audit event per workspace bound, whose end changed, or unbound."""
     label = str(space)
     for workspace in change.added:
@@ -230,11 +280,22 @@ def _record_bindings(space: RegistrySpace, actor: Actor, change: BindingChange,
             after["expires"] = _moment(expires[workspace])
         audit.record(actor, "space.bind", space, label=label, after=after)
     for workspace in change.extended:
-        audit.record(actor, "space.binding_expires", space, label=label,
-                     before={"workspace": workspace.name, "workspace_id": workspace.pk,
-                             "expires": _moment(bound[workspace.pk])},
-                     after={"workspace": workspace.name, "workspace_id": workspace.pk,
-                            "expires": _moment(expires[workspace])})
+        audit.record(
+            actor,
+            "space.binding_expires",
+            space,
+            label=label,
+            before={
+                "workspace": workspace.name,
+                "workspace_id": workspace.pk,
+                "expires": _moment(bound[workspace.pk]),
+            },
+            after={
+                "workspace": workspace.name,
+                "workspace_id": workspace.pk,
+                "expires": _moment(expires[workspace]),
+            },
+        )
     for workspace in change.removed:
         before = {"workspace": workspace.name, "workspace_id": workspace.pk}
         if bound[workspace.pk]:
@@ -272,8 +333,14 @@ def start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def apply_dialog(space: RegistrySpace, actor: Actor, *, shown_ids: Iterable[object],
-                 chosen_ids: Iterable[object], end_days: dict[int, str] | None = None) -> BindingChange:
+def apply_dialog(
+    space: RegistrySpace,
+    actor: Actor,
+    *,
+    shown_ids: Iterable[object],
+    chosen_ids: Iterable[object],
+    end_days: dict[int, str] | None = None,
+) -> BindingChange:
     """The Bind/unbind dialog: what the Admin chose, compared with what the dialog showed.
 
     ``end_days`` holds each chosen workspace's "Ends on" date as typed (blank: no end); a
@@ -284,8 +351,11 @@ def apply_dialog(space: RegistrySpace, actor: Actor, *, shown_ids: Iterable[obje
     chosen = {workspace.pk: workspace for workspace in resolve_workspaces(chosen_ids)}
     if not shown and not chosen:
         raise ServiceError(_("Select at least one workspace."), "workspaces")
-    current = dict(SpaceBinding.objects.filter(space=space, workspace__in=list(chosen))
-                   .values_list("workspace_id", "expires"))
+    current = dict(
+        SpaceBinding.objects.filter(space=space, workspace__in=list(chosen)).values_list(
+            "workspace_id", "expires"
+        )
+    )
     expires = {}
     for pk, workspace in chosen.items():
         ends = current.get(pk)
@@ -299,7 +369,8 @@ def apply_dialog(space: RegistrySpace, actor: Actor, *, shown_ids: Iterable[obje
         else:
             expires[workspace] = start_of_day(day) if day is not None else None
     return change_bindings(
-        space, actor,
+        space,
+        actor,
         add=[workspace for pk, workspace in chosen.items() if pk not in shown],
         remove=[workspace for pk, workspace in shown.items() if pk not in chosen],
         expires=expires,
@@ -334,8 +405,14 @@ def _cells(values: Iterable[object], space_ids: set[int], workspace_ids: set[int
 
 
 @transaction.atomic
-def apply_matrix(actor: Actor, *, space_ids: Iterable[object], workspace_ids: Iterable[object],
-                 before: Iterable[object], after: Iterable[object]) -> MatrixChange:
+def apply_matrix(
+    actor: Actor,
+    *,
+    space_ids: Iterable[object],
+    workspace_ids: Iterable[object],
+    before: Iterable[object],
+    after: Iterable[object],
+) -> MatrixChange:
     """The spaces x workspaces view: the cells shown, as they were shown and as submitted.
 
     Only the cells that the Admin changed are applied, each space through ``change_bindings``
@@ -366,17 +443,23 @@ def _matrix_spaces(ids: Iterable[object]) -> dict[int, RegistrySpace]:
         raise ServiceError(_("Space ids must be whole numbers."), "spaces") from None
     if len(numbers) > MAX_SPACES_PER_MATRIX:
         raise ServiceError(
-            _("At most %(max)d spaces can be changed at once.") % {"max": MAX_SPACES_PER_MATRIX},
-            "spaces")
+            _("At most %(max)d spaces can be changed at once.") % {"max": MAX_SPACES_PER_MATRIX}, "spaces"
+        )
     if len(set(numbers)) != len(numbers):
         raise ServiceError(_("A space is listed more than once."), "spaces")
-    found = RegistrySpace.objects.filter(
-        pk__in=[value for value in numbers if 1 <= value <= MAX_ID],
-        registry__scope=Registry.Scope.PLATFORM).select_related("registry").in_bulk()
+    found = (
+        RegistrySpace.objects.filter(
+            pk__in=[value for value in numbers if 1 <= value <= MAX_ID],
+            registry__scope=Registry.Scope.PLATFORM,
+        )
+        .select_related("registry")
+        .in_bulk()
+    )
     unknown = [value for value in numbers if value not in found]
     if unknown:
         raise ServiceError(
-            _("Unknown space id(s): %(ids)s.") % {"ids": ", ".join(map(str, unknown))}, "spaces")
+            _("Unknown space id(s): %(ids)s.") % {"ids": ", ".join(map(str, unknown))}, "spaces"
+        )
     return found
 
 
@@ -384,8 +467,11 @@ def expire_bindings(now: datetime | None = None) -> list[tuple[RegistrySpace, li
     """Unbind every binding whose end has come, space by space, through ``change_bindings``
     (its lock, robots and audit events, by "expiry"). Returns what was unbound."""
     now = now or timezone.now()
-    due = (SpaceBinding.objects.filter(expires__lte=now).select_related("space", "workspace")
-           .order_by("space_id", "workspace__name"))
+    due = (
+        SpaceBinding.objects.filter(expires__lte=now)
+        .select_related("space", "workspace")
+        .order_by("space_id", "workspace__name")
+    )
     by_space: dict[int, tuple[RegistrySpace, list[Workspace]]] = {}
     for binding in due:
         by_space.setdefault(binding.space_id, (binding.space, []))[1].append(binding.workspace)
@@ -393,11 +479,12 @@ def expire_bindings(now: datetime | None = None) -> list[tuple[RegistrySpace, li
     for space, workspaces in by_space.values():
         # Re-read under the lock: a binding extended meanwhile is no longer due.
         with transaction.atomic():
-            still_due = set(SpaceBinding.objects.filter(space=space, workspace__in=workspaces,
-                                                        expires__lte=now)
-                            .values_list("workspace_id", flat=True))
-            change = change_bindings(space, audit.EXPIRY,
-                                     remove=[w for w in workspaces if w.pk in still_due])
+            still_due = set(
+                SpaceBinding.objects.filter(
+                    space=space, workspace__in=workspaces, expires__lte=now
+                ).values_list("workspace_id", flat=True)
+            )
+            change = change_bindings(space, audit.EXPIRY, remove=[w for w in workspaces if w.pk in still_due])
         if change.removed:
             done.append((space, change.removed))
     return done
@@ -406,8 +493,11 @@ def expire_bindings(now: datetime | None = None) -> list[tuple[RegistrySpace, li
 def bindings_ending_soon(days: int = 7, now: datetime | None = None) -> QuerySet[SpaceBinding]:
     """Bindings that end within ``days`` (Admins see them on the Access requests page)."""
     now = now or timezone.now()
-    return (SpaceBinding.objects.filter(expires__gt=now, expires__lte=now + timedelta(days=days))
-            .select_related("space__registry", "workspace").order_by("expires", "pk"))
+    return (
+        SpaceBinding.objects.filter(expires__gt=now, expires__lte=now + timedelta(days=days))
+        .select_related("space__registry", "workspace")
+        .order_by("expires", "pk")
+    )
 
 
 # Spaces -----------------------------------------------------------------------------------
@@ -427,9 +517,13 @@ def _refusal(registry: Registry, action: str, error: RegistryError, actor: Actor
 def create_space(registry: Registry, actor: Actor, *, name: str, visibility: str) -> RegistrySpace:
     if not registry.kind_plugin.creates_spaces:
         # Recording a name the registry does not have would list a space nothing can fill.
-        raise ServiceError(registry.kind_notices.get("space_create") or _(
-            "Registry spaces of this registry cannot be created in Wharf: create them in the "
-            "registry itself, then sync."))
+        raise ServiceError(
+            registry.kind_notices.get("space_create")
+            or _(
+                "Registry spaces of this registry cannot be created in Wharf: create them in the "
+                "registry itself, then sync."
+            )
+        )
     if registry.spaces.filter(name=name).exists():
         raise ServiceError(_("This registry already has a space of that name."), "name")
     public = visibility == RegistrySpace.Visibility.PUBLIC
@@ -443,7 +537,10 @@ def create_space(registry: Registry, actor: Actor, *, name: str, visibility: str
             raise _refusal(registry, "Creating a space", error, actor) from None
         upstream_id, created = info.upstream_id, info.created
     space = RegistrySpace.objects.create(
-        registry=registry, name=name, visibility=visibility, upstream_id=upstream_id,
+        registry=registry,
+        name=name,
+        visibility=visibility,
+        upstream_id=upstream_id,
         upstream_created=created or timezone.now(),
     )
     audit.record(actor, "space.create", space, after={"name": name, "visibility": visibility})
@@ -485,8 +582,12 @@ def delete_space(space: RegistrySpace, actor: Actor) -> None:
         except RegistryError as error:
             raise _refusal(space.registry, "Deleting a space", error, actor) from None
     bound = list(space.workspaces.values_list("name", flat=True))
-    audit.record(actor, "space.delete", space,
-                 before={"name": space.name, "visibility": space.visibility, "workspaces": bound})
+    audit.record(
+        actor,
+        "space.delete",
+        space,
+        before={"name": space.name, "visibility": space.visibility, "workspaces": bound},
+    )
     robots.space_deleting(space)
     space.delete()
 
@@ -507,8 +608,7 @@ def short_digest(digest: str) -> str:
 
 def _require_push(actor: Person, space: RegistrySpace) -> None:
     if not access.can_push(actor, space):
-        raise NotAllowed(_("Only those who may push into this registry space can scan or delete "
-                           "its images."))
+        raise NotAllowed(_("Only those who may push into this registry space can scan or delete its images."))
 
 
 def _require_confirmation(typed: str, expected: str, *also: str) -> None:
@@ -516,8 +616,9 @@ def _require_confirmation(typed: str, expected: str, *also: str) -> None:
         raise ServiceError(_("Type %(name)s to confirm.") % {"name": expected}, "confirm")
 
 
-def _ask_registry(registry: Registry, actor: Actor, action: str,
-                  call: Callable[[RegistryClient], Any]) -> None:
+def _ask_registry(
+    registry: Registry, actor: Actor, action: str, call: Callable[[RegistryClient], Any]
+) -> None:
     if registry.is_demo:
         raise ServiceError(_("Not supported: this is a demo registry, which Wharf never contacts."))
     try:
@@ -526,8 +627,9 @@ def _ask_registry(registry: Registry, actor: Actor, action: str,
     except RegistryError as error:
         outbound.log_failure(registry, action, error)
         if error.code == "unsupported":
-            raise ServiceError(_("Not supported by this registry: %(reason)s") % {"reason": error.message}) \
-                from None
+            raise ServiceError(
+                _("Not supported by this registry: %(reason)s") % {"reason": error.message}
+            ) from None
         raise ServiceError(outbound.shown_message(registry, error, actor)) from None
 
 
@@ -542,11 +644,19 @@ def delete_tag(tag: Tag, actor: Person, *, confirm: str) -> None:
     repository = tag.repository
     _require_push(actor, repository.space)
     _require_confirmation(confirm, tag.name)
-    _ask_registry(repository.space.registry, actor, "Deleting a tag",
-                  lambda client: client.delete_tag(repository.name, tag.name, tag.digest))
-    audit.record(actor, "image.tag.delete", repository,
-                 label=imagerefs.without_host(repository.name, tag=tag.name),
-                 before={"tag": tag.name, "digest": tag.digest})
+    _ask_registry(
+        repository.space.registry,
+        actor,
+        "Deleting a tag",
+        lambda client: client.delete_tag(repository.name, tag.name, tag.digest),
+    )
+    audit.record(
+        actor,
+        "image.tag.delete",
+        repository,
+        label=imagerefs.without_host(repository.name, tag=tag.name),
+        before={"tag": tag.name, "digest": tag.digest},
+    )
     tag.delete()
     _recount_tags(repository)
 
@@ -554,18 +664,27 @@ def delete_tag(tag: Tag, actor: Person, *, confirm: str) -> None:
 @transaction.atomic
 def delete_artifact(repository: Repository, digest: str, actor: Person, *, confirm: str) -> list[str]:
     """Delete the image (or index) ``digest`` and every tag on it; answers the tags' names."""
-    repository = Repository.objects.select_for_update().select_related("space__registry").get(
-        pk=repository.pk)
+    repository = (
+        Repository.objects.select_for_update().select_related("space__registry").get(pk=repository.pk)
+    )
     _require_push(actor, repository.space)
     tags = list(repository.tags.filter(digest=digest).order_by("name").values_list("name", flat=True))
     if not tags:
         raise ServiceError(_("No image of this repository has that digest."), "digest")
     _require_confirmation(confirm, short_digest(digest), digest)
-    _ask_registry(repository.space.registry, actor, "Deleting an image",
-                  lambda client: client.delete_artifact(repository.name, digest))
-    audit.record(actor, "image.artifact.delete", repository,
-                 label=imagerefs.without_host(repository.name, digest=digest),
-                 before={"digest": digest, "tags": tags})
+    _ask_registry(
+        repository.space.registry,
+        actor,
+        "Deleting an image",
+        lambda client: client.delete_artifact(repository.name, digest),
+    )
+    audit.record(
+        actor,
+        "image.artifact.delete",
+        repository,
+        label=imagerefs.without_host(repository.name, digest=digest),
+        before={"digest": digest, "tags": tags},
+    )
     repository.tags.filter(digest=digest).delete()
     _recount_tags(repository)
     return tags
@@ -573,15 +692,24 @@ def delete_artifact(repository: Repository, digest: str, actor: Person, *, confi
 
 @transaction.atomic
 def delete_repository(repository: Repository, actor: Person, *, confirm: str) -> None:
-    repository = Repository.objects.select_for_update().select_related("space__registry").get(
-        pk=repository.pk)
+    repository = (
+        Repository.objects.select_for_update().select_related("space__registry").get(pk=repository.pk)
+    )
     space = repository.space
     _require_push(actor, space)
     _require_confirmation(confirm, repository.name)
-    _ask_registry(space.registry, actor, "Deleting a repository",
-                  lambda client: client.delete_repository(repository.name))
-    audit.record(actor, "image.repository.delete", repository,
-                 before={"name": repository.name, "tags": repository.tag_count})
+    _ask_registry(
+        space.registry,
+        actor,
+        "Deleting a repository",
+        lambda client: client.delete_repository(repository.name),
+    )
+    audit.record(
+        actor,
+        "image.repository.delete",
+        repository,
+        before={"name": repository.name, "tags": repository.tag_count},
+    )
     repository.delete()
     space.repository_count = space.repositories.count()
     space.save(update_fields=["repository_count", "updated"])
@@ -596,11 +724,14 @@ def request_scan(repository: Repository, digest: str, actor: Person) -> None:
         raise ServiceError(_("No image of this repository has that digest."), "digest")
     if not registry.kind_plugin.scanning:
         raise ServiceError(_("Not supported: this registry does not scan images for vulnerabilities."))
-    _ask_registry(registry, actor, "Requesting a scan",
-                  lambda client: client.scan(repository.name, digest))
-    audit.record(actor, "image.scan", repository,
-                 label=imagerefs.without_host(repository.name, digest=digest),
-                 after={"digest": digest})
+    _ask_registry(registry, actor, "Requesting a scan", lambda client: client.scan(repository.name, digest))
+    audit.record(
+        actor,
+        "image.scan",
+        repository,
+        label=imagerefs.without_host(repository.name, digest=digest),
+        after={"digest": digest},
+    )
 
 
 # Workspace pull credentials ---------------------------------------------------------------
@@ -620,8 +751,11 @@ def rotate_pull_credentials(workspace: Workspace, actor: Actor | None, *, reason
     task each. Nothing to rotate writes nothing.
     """
     overlap = settings.WHARF_CREDENTIAL_OVERLAP
-    credentials = (PullCredential.objects.select_related("registry")
-                   .filter(workspace=workspace).order_by("registry__name"))
+    credentials = (
+        PullCredential.objects.select_related("registry")
+        .filter(workspace=workspace)
+        .order_by("registry__name")
+    )
     rotated, on_harbor = [], []
     for credential in credentials:
         registry = credential.registry
@@ -634,8 +768,12 @@ def rotate_pull_credentials(workspace: Workspace, actor: Actor | None, *, reason
         rotated.append(registry.name)
     if not rotated:
         return []
-    audit.record(actor, "workspace.rotate_pull_credentials", workspace,
-                 after={"reason": reason, "registries": rotated, "overlap_seconds": overlap})
+    audit.record(
+        actor,
+        "workspace.rotate_pull_credentials",
+        workspace,
+        after={"reason": reason, "registries": rotated, "overlap_seconds": overlap},
+    )
     person = audit.signed_in(actor)
     actor_id = person.pk if person is not None else None
     for credential_id in on_harbor:

@@ -105,7 +105,9 @@ def sync_registry(registry: Registry, *, batch_size: int = BATCH_SIZE) -> SyncRu
     if not started_here:
         logger.info(
             "Sync of registry %s skipped: run %s has been running since %s",
-            registry.name, run.pk, run.started.isoformat(timespec="seconds"),
+            registry.name,
+            run.pk,
+            run.started.isoformat(timespec="seconds"),
         )
         return run
 
@@ -125,8 +127,14 @@ def sync_registry(registry: Registry, *, batch_size: int = BATCH_SIZE) -> SyncRu
         # The run keeps the detail (server log, Admins); the registry's status is what its
         # members read, so it says only what they may be told (registries.outbound).
         shown = outbound.shown_message(registry, error)
-        _fail(registry, run, progress, _requests(client), _message(registry, str(error)),
-              shown=_message(registry, shown))
+        _fail(
+            registry,
+            run,
+            progress,
+            _requests(client),
+            _message(registry, str(error)),
+            shown=_message(registry, shown),
+        )
     except DecryptionError as error:
         _fail(registry, run, progress, _requests(client), _message(registry, str(error)))
     except Exception as error:
@@ -139,15 +147,24 @@ def sync_registry(registry: Registry, *, batch_size: int = BATCH_SIZE) -> SyncRu
     metrics.sync_finished(registry.name, run.result, seconds)
     if run.result == SyncRun.Result.SUCCEEDED:
         logger.info(
-            "Sync of registry %s succeeded: %s spaces, %s repositories, %s tags, %s requests, "
-            "%.1f s",
-            registry.name, run.spaces, run.repositories, run.tags, run.requests, seconds,
+            "Sync of registry %s succeeded: %s spaces, %s repositories, %s tags, %s requests, %.1f s",
+            registry.name,
+            run.spaces,
+            run.repositories,
+            run.tags,
+            run.requests,
+            seconds,
         )
     else:
         logger.warning(
             "Sync of registry %s failed after %.1f s (%s spaces, %s repositories, %s tags read, "
             "%s requests): %s",
-            registry.name, seconds, run.spaces, run.repositories, run.tags, run.requests,
+            registry.name,
+            seconds,
+            run.spaces,
+            run.repositories,
+            run.tags,
+            run.requests,
             run.error,
         )
     return run
@@ -188,9 +205,7 @@ def _succeed(
 ) -> None:
     """Inside the sync's transaction, so the data and "healthy" are committed together."""
     now = timezone.now()
-    status = Registry.objects.select_for_update().values_list("status", flat=True).get(
-        pk=registry.pk
-    )
+    status = Registry.objects.select_for_update().values_list("status", flat=True).get(pk=registry.pk)
     changes = {
         "status": Registry.Status.HEALTHY,
         "status_message": "",
@@ -224,9 +239,7 @@ def _fail(
     shown = message if shown is None else shown
     changes: dict[str, object] = {"last_sync_error": shown}
     if registry_fault:
-        changes.update(
-            status=Registry.Status.UNHEALTHY, status_message=shown, status_changed=now
-        )
+        changes.update(status=Registry.Status.UNHEALTHY, status_message=shown, status_changed=now)
     Registry.objects.filter(pk=registry.pk).update(**changes)
     for name, value in changes.items():
         setattr(registry, name, value)
@@ -299,8 +312,9 @@ class _Sync:
         self.wharf_owns_visibility = not registry.kind_plugin.owns_visibility_upstream
         # Spaces Wharf creates by recording a name alone, which the registry lists only once
         # something is pushed under it.
-        self.records_spaces = registry.kind_plugin.creates_spaces and \
-            not registry.kind_plugin.creates_spaces_upstream
+        self.records_spaces = (
+            registry.kind_plugin.creates_spaces and not registry.kind_plugin.creates_spaces_upstream
+        )
         self.listed_spaces: dict[str, SpaceInfo] = {}
         self.space_ids: dict[str, int] = {}
         self.repository_counts: dict[str, int] = {}
@@ -315,7 +329,8 @@ class _Sync:
         if self.progress.skipped:
             logger.warning(
                 "Sync of registry %s skipped %s names or digests too long to store",
-                self.registry.name, self.progress.skipped,
+                self.registry.name,
+                self.progress.skipped,
             )
 
     # -- spaces ------------------------------------------------------------------------------
@@ -328,9 +343,7 @@ class _Sync:
             if info.name not in self.listed_spaces:
                 self.listed_spaces[info.name] = info
                 self.progress.spaces += 1
-        self.space_ids = dict(
-            RegistrySpace.objects.filter(registry=self.registry).values_list("name", "id")
-        )
+        self.space_ids = dict(RegistrySpace.objects.filter(registry=self.registry).values_list("name", "id"))
         self._create_spaces(self.listed_spaces.values())
 
     def _create_spaces(self, infos: Iterable[SpaceInfo]) -> None:
@@ -363,9 +376,7 @@ class _Sync:
         # Databases that cannot return ids from an upsert: ask once per chunk.
         names = [space.name for space in spaces]
         self.space_ids.update(
-            RegistrySpace.objects.filter(registry=self.registry, name__in=names).values_list(
-                "name", "id"
-            )
+            RegistrySpace.objects.filter(registry=self.registry, name__in=names).values_list("name", "id")
         )
 
     def _visibility(self, info: SpaceInfo) -> str:
@@ -379,9 +390,7 @@ class _Sync:
         return RegistrySpace.Visibility.PUBLIC if info.public else RegistrySpace.Visibility.PRIVATE
 
     def _update_spaces(self) -> None:
-        rows = RegistrySpace.objects.filter(registry=self.registry).values_list(
-            "name", *_SPACE_FIELDS
-        )
+        rows = RegistrySpace.objects.filter(registry=self.registry).values_list("name", *_SPACE_FIELDS)
         changed = []
         access_changed = []
         for name, *current in rows:
@@ -414,9 +423,7 @@ class _Sync:
                     )
                 )
         update_fields = [
-            field
-            for field in _SPACE_FIELDS
-            if not (self.wharf_owns_visibility and field == "visibility")
+            field for field in _SPACE_FIELDS if not (self.wharf_owns_visibility and field == "visibility")
         ]
         RegistrySpace.objects.bulk_create(
             changed,
@@ -596,8 +603,9 @@ class _Sync:
                 )
         except NotFound:
             # Deleted between the listing and now: as good as not listed.
-            logger.info("Sync of registry %s: repository %s vanished while syncing",
-                        self.registry.name, repository)
+            logger.info(
+                "Sync of registry %s: repository %s vanished while syncing", self.registry.name, repository
+            )
             return None
         return list(tags.values())
 

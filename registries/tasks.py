@@ -49,21 +49,25 @@ def enqueue_sync(registry: Registry) -> TaskResult:
 
 
 def sync_now(registry: Registry) -> tuple[bool, str]:
-    """"Sync now": queue the sync; (finished, failure). With the immediate backend the sync has
+    """ "Sync now": queue the sync; (finished, failure). With the immediate backend the sync has
     run: a failure is what the registry's status now says (the words its members may read).
     With a worker it has only started, and the registry's page shows the outcome later."""
     result = enqueue_sync(registry)
     if not result.is_finished:
         return False, ""
-    registry.refresh_from_db(fields=["status", "status_message", "status_changed", "last_sync",
-                                     "last_sync_error"])
+    registry.refresh_from_db(
+        fields=["status", "status_message", "status_changed", "last_sync", "last_sync_error"]
+    )
     outcome = result.return_value if result.status == TaskResultStatus.SUCCESSFUL else {}
     if outcome.get("result") == SyncRun.Result.SUCCEEDED:
         return True, ""
     if outcome.get("result") == SyncRun.Result.RUNNING:
         return False, ""  # another sync of it was running: that one's outcome shows on the page
-    return True, (registry.last_sync_error or registry.status_message
-                  or _("The sync failed; the registry's recent syncs say more."))
+    return True, (
+        registry.last_sync_error
+        or registry.status_message
+        or _("The sync failed; the registry's recent syncs say more.")
+    )
 
 
 # Harbor pull credentials (registries.robots) ----------------------------------------------
@@ -95,8 +99,9 @@ def delete_robots_task(registry_id: int, robot_ids: list[int], captured: dict | 
 
 @background.register
 @task(takes_context=True)
-def rotate_credential_task(context: TaskContext, credential_id: int, actor_id: int | None = None,
-                           reason: str = "") -> dict:
+def rotate_credential_task(
+    context: TaskContext, credential_id: int, actor_id: int | None = None, reason: str = ""
+) -> dict:
     """Rotate one Harbor pull credential with the overlap window (enqueued on commit of a
     rotation request: the page's button, the API, a member leaving the workspace)."""
     from django.contrib.auth import get_user_model

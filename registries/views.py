@@ -39,7 +39,7 @@ def _platform_registry(pk) -> Registry:
 
 
 def sync_now_with_message(request, registry: Registry, *, to_its_page: bool) -> None:
-    """"Sync now" for either kind of registry, and the message saying how it went: failed, done,
+    """ "Sync now" for either kind of registry, and the message saying how it went: failed, done,
     or started (a worker runs it). The registry's own page states an Unhealthy reason itself,
     so there the message does not repeat it (``to_its_page``); elsewhere the message gives it."""
     if registry.is_demo:
@@ -47,11 +47,14 @@ def sync_now_with_message(request, registry: Registry, *, to_its_page: bool) -> 
     else:
         finished, failure = sync_now(registry)
         if failure and to_its_page:
-            messages.error(request, _("Sync of %(name)s failed; the registry's status below says why.")
-                           % {"name": registry.name})
+            messages.error(
+                request,
+                _("Sync of %(name)s failed; the registry's status below says why.") % {"name": registry.name},
+            )
         elif failure:
-            messages.error(request, _("Sync of %(name)s failed: %(reason)s") % {
-                "name": registry.name, "reason": failure})
+            messages.error(
+                request, _("Sync of %(name)s failed: %(reason)s") % {"name": registry.name, "reason": failure}
+            )
         elif finished:
             messages.success(request, _("Synced %(name)s.") % {"name": registry.name})
         else:
@@ -64,12 +67,17 @@ def sync_now_with_message(request, registry: Registry, *, to_its_page: bool) -> 
 @admin_required
 @require_GET
 def platform_list(request):
-    filters = RegistryFilter(request.GET,
-                             queryset=Registry.objects.platform().with_space_count().order_by("name"))
+    filters = RegistryFilter(
+        request.GET, queryset=Registry.objects.platform().with_space_count().order_by("name")
+    )
     registries = filters.qs
     q = cleaned(filters, "q")
-    return render_page(request, "registries/registry_list.html",
-                       {"registries": registries, "q": q}, fragment="registry-table")
+    return render_page(
+        request,
+        "registries/registry_list.html",
+        {"registries": registries, "q": q},
+        fragment="registry-table",
+    )
 
 
 @admin_required
@@ -110,7 +118,8 @@ def registry_remove(request, pk):
         "space_count": registry.spaces.count(),
         "binding_count": SpaceBinding.objects.in_registry(registry).count(),
         "bound_workspaces": Workspace.objects.filter(space_bindings__space__registry=registry)
-        .distinct().order_by("name")[:50],
+        .distinct()
+        .order_by("name")[:50],
     }
     return render(request, "registries/registry_remove.html", context)
 
@@ -130,7 +139,8 @@ def registry_sync(request, pk):
 def registry_detail(request, pk):
     registry = _platform_registry(pk)
     counts = registry.spaces.aggregate(
-        spaces=Count("pk"), public=Count("pk", filter=Q(visibility="public")),
+        spaces=Count("pk"),
+        public=Count("pk", filter=Q(visibility="public")),
         missing=Count("pk", filter=Q(missing=True)),
     )
     context = {
@@ -150,9 +160,14 @@ def registry_detail(request, pk):
 def _spaces_with_workspaces(registry):
     # The bindings with their workspaces (names) and ends, in one query for the whole page.
     return registry.spaces.prefetch_related(
-        Prefetch("bindings", queryset=SpaceBinding.objects.select_related("workspace")
-                 .only("id", "space_id", "workspace_id", "expires", "workspace__id", "workspace__name")
-                 .order_by("workspace__name"), to_attr="bound_bindings"))
+        Prefetch(
+            "bindings",
+            queryset=SpaceBinding.objects.select_related("workspace")
+            .only("id", "space_id", "workspace_id", "expires", "workspace__id", "workspace__name")
+            .order_by("workspace__name"),
+            to_attr="bound_bindings",
+        )
+    )
 
 
 def _prepare_rows(request, registry, spaces) -> SafeString:
@@ -165,15 +180,20 @@ def _prepare_rows(request, registry, spaces) -> SafeString:
     Also reads the robots' propagation status of the workspaces bound on these rows only, in
     one query, and each row's propagation status.
     """
-    urls = {name: url_maker(f"registries:{route}", registry.pk) for name, route in (
-        ("row", "space-row"), ("bindings", "space-bindings"), ("visibility", "space-visibility"),
-        ("delete", "space-delete"))}
+    urls = {
+        name: url_maker(f"registries:{route}", registry.pk)
+        for name, route in (
+            ("row", "space-row"),
+            ("bindings", "space-bindings"),
+            ("visibility", "space-visibility"),
+            ("delete", "space-delete"),
+        )
+    }
     retry_url = url_maker("registries:credential-retry", registry.pk)
     for space in spaces:
         space.bound = space.bound_with_ends()
         space.urls = {name: make(space.pk) for name, make in urls.items()}
-    robots.credentials_by_workspace(
-        registry, {workspace.pk for space in spaces for workspace in space.bound})
+    robots.credentials_by_workspace(registry, {workspace.pk for space in spaces for workspace in space.bound})
     for space in spaces:
         # None for most rows (public, unbound, no robots).
         space.propagation = robots.propagation_status(registry, space, space.bound)
@@ -188,23 +208,34 @@ def space_list(request, pk):
     spaces = filters.qs
     q = cleaned(filters, "q")
     page = KeyPaginator(spaces, SPACES_PER_PAGE, key="name").get_page(request.GET.get("page"))
-    context = {"registry": registry, "page": page, "q": q, "tab": "spaces",
-               "space_rows": _prepare_rows(request, registry, page)}
+    context = {
+        "registry": registry,
+        "page": page,
+        "q": q,
+        "tab": "spaces",
+        "space_rows": _prepare_rows(request, registry, page),
+    }
     return render_page(request, "registries/space_list.html", context, fragment="space-table")
 
 
 def _space(registry_pk, space_pk) -> RegistrySpace:
     return get_object_or_404(
-        RegistrySpace.objects.select_related("registry"), pk=space_pk, registry_id=registry_pk,
-        registry__scope=Registry.Scope.PLATFORM)
+        RegistrySpace.objects.select_related("registry"),
+        pk=space_pk,
+        registry_id=registry_pk,
+        registry__scope=Registry.Scope.PLATFORM,
+    )
 
 
 @admin_required
 @require_GET
 def space_row(request, pk, space_pk):
     space = get_object_or_404(_spaces_with_workspaces(_platform_registry(pk)), pk=space_pk)
-    return render(request, "registries/space_list.html#space-rows",
-                  {"registry": space.registry, "space_rows": _prepare_rows(request, space.registry, [space])})
+    return render(
+        request,
+        "registries/space_list.html#space-rows",
+        {"registry": space.registry, "space_rows": _prepare_rows(request, space.registry, [space])},
+    )
 
 
 @admin_required
@@ -219,21 +250,36 @@ def space_bindings(request, pk, space_pk):
     if request.method == "POST":
         end_days = _end_days(request.POST)
         try:
-            change = services.apply_dialog(space, request.user,
-                                           shown_ids=request.POST.getlist("shown"),
-                                           chosen_ids=request.POST.getlist("workspaces"),
-                                           end_days=end_days)
+            change = services.apply_dialog(
+                space,
+                request.user,
+                shown_ids=request.POST.getlist("shown"),
+                chosen_ids=request.POST.getlist("workspaces"),
+                end_days=end_days,
+            )
         except services.ServiceError as error:
             if not request.htmx:
-                return render(request, "registries/binding_page.html",
-                              _page_context(space, request.POST, error=error.message), status=422)
+                return render(
+                    request,
+                    "registries/binding_page.html",
+                    _page_context(space, request.POST, error=error.message),
+                    status=422,
+                )
             chosen = _chosen_workspaces(request.POST.getlist("workspaces"))
             for workspace in chosen:
                 workspace.end_day = end_days.get(workspace.pk, "")
-            return render(request, "registries/_binding_dialog.html",
-                          _dialog_context(space, request.POST.getlist("shown"), chosen,
-                                          search_term(request.POST), error=error.message),
-                          status=422)
+            return render(
+                request,
+                "registries/_binding_dialog.html",
+                _dialog_context(
+                    space,
+                    request.POST.getlist("shown"),
+                    chosen,
+                    search_term(request.POST),
+                    error=error.message,
+                ),
+                status=422,
+            )
         message = _(BIND_TOAST) if change.changed else _("No changes to the bound workspaces.")
         if not request.htmx:
             messages.success(request, message)
@@ -246,17 +292,25 @@ def space_bindings(request, pk, space_pk):
         # Search or "Load more" inside the open dialog: only the result rows are replaced.
         chosen = _chosen_workspaces(request.GET.getlist("workspaces"))
         fragment = "binding-rows" if request.GET.get("offset") else "binding-results"
-        return render(request, f"registries/_binding_dialog.html#{fragment}",
-                      _dialog_context(space, [], chosen, search_term(request.GET),
-                                      offset=_offset(request.GET)))
+        return render(
+            request,
+            f"registries/_binding_dialog.html#{fragment}",
+            _dialog_context(space, [], chosen, search_term(request.GET), offset=_offset(request.GET)),
+        )
     bound = []
-    for binding in space.bindings.select_related("workspace").only(
-            "id", "space_id", "expires", "workspace__id", "workspace__name").order_by("workspace__name"):
+    for binding in (
+        space.bindings.select_related("workspace")
+        .only("id", "space_id", "expires", "workspace__id", "workspace__name")
+        .order_by("workspace__name")
+    ):
         if binding.expires:
             binding.workspace.end_day = timezone.localdate(binding.expires).isoformat()
         bound.append(binding.workspace)
-    return render(request, "registries/_binding_dialog.html",
-                  _dialog_context(space, [w.pk for w in bound], bound, search_term(request.GET)))
+    return render(
+        request,
+        "registries/_binding_dialog.html",
+        _dialog_context(space, [w.pk for w in bound], bound, search_term(request.GET)),
+    )
 
 
 def _offset(data) -> int:
@@ -267,22 +321,26 @@ def _end_days(data) -> dict[int, str]:
     """Each chosen workspace's "Ends on" field as typed (``expires-<id>``); a workspace sent
     without one (the page without JavaScript has none) is left out, so its end stays."""
     days = {}
-    for pk in map(id_or_none, data.getlist("workspaces")[:services.MAX_WORKSPACES_PER_CHANGE]):
+    for pk in map(id_or_none, data.getlist("workspaces")[: services.MAX_WORKSPACES_PER_CHANGE]):
         if pk is not None and f"expires-{pk}" in data:
             days[pk] = data[f"expires-{pk}"][:20]
     return days
 
 
 def _chosen_workspaces(ids) -> list[Workspace]:
-    clean = [pk for pk in map(id_or_none, ids) if pk is not None][:services.MAX_WORKSPACES_PER_CHANGE]
+    clean = [pk for pk in map(id_or_none, ids) if pk is not None][: services.MAX_WORKSPACES_PER_CHANGE]
     return list(Workspace.objects.filter(pk__in=clean).only("id", "name").order_by("name"))
 
 
 def _workspaces_for(space, q: str):
     """Every workspace matching ``q``, those bound to ``space`` first, then by name."""
-    workspaces = Workspace.objects.only("id", "name", "description").annotate(
-        is_bound=Exists(SpaceBinding.objects.filter(space=space, workspace=OuterRef("pk"))),
-    ).order_by("-is_bound", "name")
+    workspaces = (
+        Workspace.objects.only("id", "name", "description")
+        .annotate(
+            is_bound=Exists(SpaceBinding.objects.filter(space=space, workspace=OuterRef("pk"))),
+        )
+        .order_by("-is_bound", "name")
+    )
     if q:
         workspaces = workspaces.filter(name__icontains=q)
     return workspaces
@@ -291,7 +349,7 @@ def _workspaces_for(space, q: str):
 def _dialog_context(space, shown_ids, chosen, q: str, error=None, offset: int = 0):
     """``q`` comes cleaned by search_term (no NUL, at most 100 characters)."""
     matching = _workspaces_for(space, q)
-    results = list(matching[offset:offset + DIALOG_RESULTS + 1])
+    results = list(matching[offset : offset + DIALOG_RESULTS + 1])
     more = len(results) > DIALOG_RESULTS
     next_offset = offset + DIALOG_RESULTS
     return {
@@ -346,8 +404,7 @@ def space_create(request, pk):
             messages.success(request, _("Created registry space successfully"))
             return redirect("registries:spaces", pk=registry.pk)
     template = "registries/_space_create.html" if request.htmx else "registries/space_create_page.html"
-    return render(request, template, {"registry": registry, "form": form},
-                  status=422 if form.errors else 200)
+    return render(request, template, {"registry": registry, "form": form}, status=422 if form.errors else 200)
 
 
 @admin_required
@@ -362,7 +419,9 @@ def space_visibility(request, pk, space_pk):
     except services.ServiceError as error:
         return _space_action_error(request, space, error.message)
     message = _("%(space)s is now %(visibility)s.") % {
-        "space": space.name, "visibility": RegistrySpace.Visibility(visibility).label}
+        "space": space.name,
+        "visibility": RegistrySpace.Visibility(visibility).label,
+    }
     if request.htmx:
         return trigger(toast_events(message, f"space-changed-{space.pk}", close_modal=False))
     messages.success(request, message)
@@ -383,8 +442,11 @@ def space_delete(request, pk, space_pk):
             return trigger(toast_events(message, "spaces-changed"))
         messages.success(request, message)
         return redirect("registries:spaces", pk=pk)
-    context = {"space": space, "registry": space.registry,
-               "bound": list(space.workspaces.order_by("name").values_list("name", flat=True))}
+    context = {
+        "space": space,
+        "registry": space.registry,
+        "bound": list(space.workspaces.order_by("name").values_list("name", flat=True)),
+    }
     template = "registries/_space_delete.html" if request.htmx else "registries/space_delete_page.html"
     return render(request, template, context)
 

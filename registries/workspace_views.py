@@ -27,8 +27,11 @@ from workspaces.scope import workspace_for
 
 def _workspace_registry(request, pk, *, manage=False) -> Registry:
     registry = get_object_or_404(
-        Registry.objects.select_related("workspace"), pk=pk, scope=Registry.Scope.WORKSPACE,
-        workspace__in=Workspace.objects.visible_to(request.user))
+        Registry.objects.select_related("workspace"),
+        pk=pk,
+        scope=Registry.Scope.WORKSPACE,
+        workspace__in=Workspace.objects.visible_to(request.user),
+    )
     if manage and not can(request.user, "manage_workspace_registries", registry.workspace):
         raise refusal("manage_workspace_registries")
     return registry
@@ -45,13 +48,20 @@ def workspace_registry_list(request):
         selected = next((w for w in workspaces if str(w.pk) == request.GET["workspace"]), None)
         if selected is None:
             raise Http404
-    filters = RegistryFilter(request.GET, queryset=Registry.objects.of_workspace(selected)
-                             .with_space_count().order_by("name"))
+    filters = RegistryFilter(
+        request.GET, queryset=Registry.objects.of_workspace(selected).with_space_count().order_by("name")
+    )
     registries = filters.qs
-    return render(request, "registries/workspace_registry_list.html", {
-        "workspaces": workspaces, "selected": selected, "registries": registries,
-        "may_manage": can(request.user, "manage_workspace_registries", selected),
-    })
+    return render(
+        request,
+        "registries/workspace_registry_list.html",
+        {
+            "workspaces": workspaces,
+            "selected": selected,
+            "registries": registries,
+            "may_manage": can(request.user, "manage_workspace_registries", selected),
+        },
+    )
 
 
 @login_required
@@ -63,12 +73,16 @@ def workspace_registry_create(request):
     if request.method == "POST" and form.is_valid():
         registry = form.save_checked(request.user, scope=Registry.Scope.WORKSPACE, workspace=workspace)
         if registry:
-            messages.success(request, _("Integrated registry %(name)s for workspace %(workspace)s.")
-                             % {"name": registry.name, "workspace": workspace.name})
+            messages.success(
+                request,
+                _("Integrated registry %(name)s for workspace %(workspace)s.")
+                % {"name": registry.name, "workspace": workspace.name},
+            )
             enqueue_sync(registry)
             return redirect("registries:workspace-detail", pk=registry.pk)
-    return render(request, "registries/registry_form.html",
-                  {"form": form, "registry": None, "workspace": workspace})
+    return render(
+        request, "registries/registry_form.html", {"form": form, "registry": None, "workspace": workspace}
+    )
 
 
 @login_required
@@ -79,20 +93,27 @@ def workspace_registry_edit(request, pk):
     if request.method == "POST" and form.is_valid() and form.save_checked(request.user):
         messages.success(request, _("Saved registry %(name)s.") % {"name": registry.name})
         return redirect("registries:workspace-detail", pk=registry.pk)
-    return render(request, "registries/registry_form.html",
-                  {"form": form, "registry": registry, "workspace": registry.workspace})
+    return render(
+        request,
+        "registries/registry_form.html",
+        {"form": form, "registry": registry, "workspace": registry.workspace},
+    )
 
 
 @login_required
 @require_GET
 def workspace_registry_detail(request, pk):
     registry = _workspace_registry(request, pk)
-    return render(request, "registries/workspace_registry_detail.html", {
-        "registry": registry,
-        "spaces": registry.spaces.order_by("name"),
-        "sync_runs": SyncRun.objects.filter(registry=registry)[:5],
-        "may_manage": can(request.user, "manage_workspace_registries", registry.workspace),
-    })
+    return render(
+        request,
+        "registries/workspace_registry_detail.html",
+        {
+            "registry": registry,
+            "spaces": registry.spaces.order_by("name"),
+            "sync_runs": SyncRun.objects.filter(registry=registry)[:5],
+            "may_manage": can(request.user, "manage_workspace_registries", registry.workspace),
+        },
+    )
 
 
 @login_required
@@ -112,7 +133,13 @@ def workspace_registry_remove(request, pk):
         services.remove_registry(registry, request.user)
         messages.success(request, _("Removed registry %(name)s.") % {"name": registry.name})
         return redirect(f"{reverse('registries:workspace-list')}?workspace={workspace.pk}")
-    return render(request, "registries/registry_remove.html", {
-        "registry": registry, "space_count": registry.spaces.count(), "binding_count": 0,
-        "cancel_url": reverse("registries:workspace-detail", args=[registry.pk]),
-    })
+    return render(
+        request,
+        "registries/registry_remove.html",
+        {
+            "registry": registry,
+            "space_count": registry.spaces.count(),
+            "binding_count": 0,
+            "cancel_url": reverse("registries:workspace-detail", args=[registry.pk]),
+        },
+    )

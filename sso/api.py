@@ -27,15 +27,17 @@ class BearerAuthentication(BaseAuthentication):
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
         if not conf.enabled():
-            raise AuthenticationFailed(_("This Wharf accepts no identity provider tokens; use a "
-                                         "personal API token (\"Token <key>\")."))
+            raise AuthenticationFailed(
+                _('This Wharf accepts no identity provider tokens; use a personal API token ("Token <key>").')
+            )
         if len(parts) != 2:
             raise AuthenticationFailed(_('Invalid bearer header: send "Bearer" followed by one token.'))
         try:
             token = parts[1].decode("ascii")
         except UnicodeError:
-            raise AuthenticationFailed(_("Invalid bearer header: the token has invalid characters.")
-                                       ) from None
+            raise AuthenticationFailed(
+                _("Invalid bearer header: the token has invalid characters.")
+            ) from None
         try:
             claims = tokens.verify_access_token(token)
             user = services.sign_in(discovery.metadata().issuer, claims, via="api")
@@ -54,6 +56,8 @@ class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {
-            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
             "description": _("An access token from the identity provider (when single sign-on is set up)."),
         }

@@ -22,8 +22,21 @@ from sso.errors import CallbackMismatch, ProviderUnavailable, TokenRejected
 log = logging.getLogger(__name__)
 
 # Claims about the token itself; the userinfo answer must not replace them.
-TOKEN_CLAIMS = {"iss", "aud", "exp", "iat", "nbf", "nonce", "azp", "at_hash", "c_hash", "auth_time",
-                "sid", "jti", "sub"}
+TOKEN_CLAIMS = {
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "nonce",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "auth_time",
+    "sid",
+    "jti",
+    "sub",
+}
 
 
 class LocalLoginBackend(ModelBackend):
@@ -70,8 +83,9 @@ class OIDCBackend(OIDCAuthenticationBackend):
                 raise CallbackMismatch(f"{where} refused the code exchange: HTTP {status} {code}") from None
             raise ProviderUnavailable(f"{where} answered HTTP {status} {code}".strip()) from None
         except requests.RequestException as error:
-            raise ProviderUnavailable(f"the provider could not be reached: {error.__class__.__name__}: "
-                                      f"{error}") from None
+            raise ProviderUnavailable(
+                f"the provider could not be reached: {error.__class__.__name__}: {error}"
+            ) from None
 
     def get_user(self, user_id):
         # ModelBackend's, which refuses inactive users (mozilla-django-oidc's does not).
@@ -88,12 +102,20 @@ class OIDCBackend(OIDCAuthenticationBackend):
         except KeyError as error:
             raise TokenRejected(f"{kind} or a key at {self.provider.jwks_uri} has no {error}") from None
         except SuspiciousOperation:
-            raise TokenRejected(f"{kind} is signed by key {tokens.key_id(token)!r}, which the provider "
-                                f"does not publish at {self.provider.jwks_uri}") from None
+            raise TokenRejected(
+                f"{kind} is signed by key {tokens.key_id(token)!r}, which the provider "
+                f"does not publish at {self.provider.jwks_uri}"
+            ) from None
         except (jwt.PyJWTError, ValueError) as error:
             raise TokenRejected(f"the provider's key for the {kind} is unusable: {error}") from None
-        claims = tokens.decode(token, key, kind=kind, algorithm=alg,
-                               audience=settings.WHARF_OIDC_CLIENT_ID, issuer=self.provider.issuer)
+        claims = tokens.decode(
+            token,
+            key,
+            kind=kind,
+            algorithm=alg,
+            audience=settings.WHARF_OIDC_CLIENT_ID,
+            issuer=self.provider.issuer,
+        )
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if len(audiences) > 1 and claims.get("azp") != settings.WHARF_OIDC_CLIENT_ID:
             raise TokenRejected(f"{kind} names several audiences but azp is {claims.get('azp')!r}")

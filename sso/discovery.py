@@ -82,13 +82,15 @@ def _fetch(issuer: str) -> ProviderMetadata:
     # Discovery section 4.3: the document must name exactly the issuer it was fetched for,
     # otherwise tokens from another issuer could be taken for this one's.
     if data.get("issuer") != issuer:
-        raise WrongIssuer(f"discovery at {url} names issuer {data.get('issuer')!r}, "
-                          f"but WHARF_OIDC_ISSUER is {issuer!r}")
+        raise WrongIssuer(
+            f"discovery at {url} names issuer {data.get('issuer')!r}, but WHARF_OIDC_ISSUER is {issuer!r}"
+        )
     algorithms = data.get("id_token_signing_alg_values_supported") or ["RS256"]
     usable = tuple(alg for alg in SIGNING_ALGORITHMS if alg in algorithms)
     if not usable:
-        raise ProviderUnavailable(f"discovery at {url} offers no asymmetric ID token signature "
-                                  f"Wharf accepts: {algorithms!r}")
+        raise ProviderUnavailable(
+            f"discovery at {url} offers no asymmetric ID token signature Wharf accepts: {algorithms!r}"
+        )
     return ProviderMetadata(
         issuer=issuer,
         authorization_endpoint=_url(data, "authorization_endpoint", required=True, url=url),

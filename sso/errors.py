@@ -20,20 +20,26 @@ class SignInFailed(Exception):
 
 class ProviderUnavailable(SignInFailed):
     status = 502
-    message = _("The identity provider could not be reached or gave an answer Wharf cannot use. "
-                "Please try again later; if it persists, tell your platform team.")
+    message = _(
+        "The identity provider could not be reached or gave an answer Wharf cannot use. "
+        "Please try again later; if it persists, tell your platform team."
+    )
 
 
 class WrongIssuer(SignInFailed):
     status = 502
-    message = _("The identity provider does not identify itself as the issuer Wharf is configured "
-                "for. Tell your platform team.")
+    message = _(
+        "The identity provider does not identify itself as the issuer Wharf is configured "
+        "for. Tell your platform team."
+    )
 
 
 class CallbackMismatch(SignInFailed):
     status = 400
-    message = _("This sign-in answer does not belong to a sign-in started in this browser, or it "
-                "was used already. Please start again.")
+    message = _(
+        "This sign-in answer does not belong to a sign-in started in this browser, or it "
+        "was used already. Please start again."
+    )
 
 
 class TokenRejected(SignInFailed):
@@ -43,8 +49,10 @@ class TokenRejected(SignInFailed):
 
 class ClaimsRefused(SignInFailed):
     status = 403
-    message = _("Your account at the identity provider carries no group information Wharf can read, "
-                "so Wharf cannot tell your roles. Ask your platform team to add the group claim.")
+    message = _(
+        "Your account at the identity provider carries no group information Wharf can read, "
+        "so Wharf cannot tell your roles. Ask your platform team to add the group claim."
+    )
 
 
 class AccountDisabled(SignInFailed):

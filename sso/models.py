@@ -11,8 +11,12 @@ class OidcIdentity(models.Model):
     identifier OpenID Connect promises is stable and unique for a person.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="oidc_identities", verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="oidc_identities",
+        verbose_name=_("user"),
+    )
     issuer = models.CharField(_("issuer"), max_length=255)
     subject = models.CharField(_("subject"), max_length=255)
     # True while the platform Admin role comes from the provider's admin group, so a later

@@ -44,35 +44,44 @@ def sign_in(issuer: str, claims: dict, *, via: str):
     roles = roles_from_claims(claims)
     identity = OidcIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
     if identity is not None and not identity.user.is_active:
-        raise AccountDisabled(f"user {identity.user.get_username()!r} ({subject} at {issuer}) "
-                              "is inactive")
+        raise AccountDisabled(f"user {identity.user.get_username()!r} ({subject} at {issuer}) is inactive")
     if via == "api" and identity is not None and _nothing_to_change(identity, roles, claims):
         return identity.user
     with transaction.atomic():
-        identity = (OidcIdentity.objects.select_for_update().select_related("user")
-                    .filter(issuer=issuer, subject=subject).first())
+        identity = (
+            OidcIdentity.objects.select_for_update()
+            .select_related("user")
+            .filter(issuer=issuer, subject=subject)
+            .first()
+        )
         if identity is None:
             identity = _create_identity(issuer, subject, claims)
         user = identity.user
         _update_profile(user, claims, via=via)
         _sync_admin(identity, roles)
-        unknown = workspace_services.sync_memberships_by_sign_in(user, roles.workspaces,
-                                                                provider=provider_name())
+        unknown = workspace_services.sync_memberships_by_sign_in(
+            user, roles.workspaces, provider=provider_name()
+        )
         if via == "browser":
             identity.last_sign_in = timezone.now()
         identity.save(update_fields=["last_sign_in", "admin_from_provider"])
     if unknown:
-        log.info("sign-in of %s: the provider names workspaces Wharf does not have: %s",
-                 user.get_username(), ", ".join(unknown))
+        log.info(
+            "sign-in of %s: the provider names workspaces Wharf does not have: %s",
+            user.get_username(),
+            ", ".join(unknown),
+        )
     log.info("signed in %s (%s at %s) via %s", user.get_username(), subject, issuer, via)
     return user
 
 
 def _nothing_to_change(identity: OidcIdentity, roles: ClaimedRoles, claims: dict) -> bool:
     user = identity.user
-    return (not _profile_changes(user, claims)
-            and _admin_change(identity, roles, _in_admin_group(user)) is None
-            and workspace_services.memberships_follow_sign_in(user, roles.workspaces))
+    return (
+        not _profile_changes(user, claims)
+        and _admin_change(identity, roles, _in_admin_group(user)) is None
+        and workspace_services.memberships_follow_sign_in(user, roles.workspaces)
+    )
 
 
 def _create_identity(issuer: str, subject: str, claims: dict) -> OidcIdentity:
@@ -88,14 +97,19 @@ def _create_identity(issuer: str, subject: str, claims: dict) -> OidcIdentity:
         except IntegrityError:
             # Two first sign-ins at once: the same person in two tabs (use the user the other
             # made), or two people wanting the same username (pick another).
-            existing = (OidcIdentity.objects.select_for_update().select_related("user")
-                        .filter(issuer=issuer, subject=subject).first())
+            existing = (
+                OidcIdentity.objects.select_for_update()
+                .select_related("user")
+                .filter(issuer=issuer, subject=subject)
+                .first()
+            )
             if existing is not None:
                 return existing
     else:
         raise IntegrityError(f"no free username for {subject} at {issuer}")
-    audit.record(None, "user.sign_in_create", user,
-                 after={"user": user.get_username(), "by": provider_name()})
+    audit.record(
+        None, "user.sign_in_create", user, after={"user": user.get_username(), "by": provider_name()}
+    )
     return identity
 
 
@@ -157,13 +171,21 @@ def _sync_admin(identity: OidcIdentity, roles: ClaimedRoles) -> None:
         # get_or_create: the group is made by a migration, but an operator may have deleted it.
         user.groups.add(Group.objects.get_or_create(name=ADMIN_GROUP)[0])
         identity.admin_from_provider = True
-        audit.record(None, "admin.sign_in_grant", user,
-                     after={"user": user.get_username(), "role": ADMIN_GROUP, "by": provider_name()})
+        audit.record(
+            None,
+            "admin.sign_in_grant",
+            user,
+            after={"user": user.get_username(), "role": ADMIN_GROUP, "by": provider_name()},
+        )
     elif change == "revoke":
         user.groups.remove(Group.objects.get(name=ADMIN_GROUP))
         identity.admin_from_provider = False
-        audit.record(None, "admin.sign_in_revoke", user,
-                     before={"user": user.get_username(), "role": ADMIN_GROUP, "by": provider_name()})
+        audit.record(
+            None,
+            "admin.sign_in_revoke",
+            user,
+            before={"user": user.get_username(), "role": ADMIN_GROUP, "by": provider_name()},
+        )
     elif change == "forget":
         identity.admin_from_provider = False
     user.__dict__.pop("_wharf_is_admin", None)

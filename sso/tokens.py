@@ -41,11 +41,19 @@ def header(token: str, *, kind: str, algorithms) -> dict:
 
 def decode(token: str, key, *, kind: str, algorithm: str, audience: str, issuer: str) -> dict:
     try:
-        return jwt.decode(token, key, algorithms=[algorithm], audience=audience, issuer=issuer,
-                          leeway=CLOCK_LEEWAY, options={"require": REQUIRED_CLAIMS})
+        return jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            audience=audience,
+            issuer=issuer,
+            leeway=CLOCK_LEEWAY,
+            options={"require": REQUIRED_CLAIMS},
+        )
     except jwt.InvalidSignatureError:
-        reason = (f"{kind} signature does not verify with the provider's key {key_id(token)!r} "
-                  "(forged or altered)")
+        reason = (
+            f"{kind} signature does not verify with the provider's key {key_id(token)!r} (forged or altered)"
+        )
     except jwt.ExpiredSignatureError:
         reason = f"{kind} expired (exp {unverified_claims(token).get('exp')!r})"
     except jwt.InvalidAudienceError:
@@ -81,8 +89,12 @@ def _jwks_client(uri: str) -> jwt.PyJWKClient:
     with _clients_lock:
         client = _clients.get(uri)
         if client is None:
-            client = jwt.PyJWKClient(uri, lifespan=JWKS_CACHE_SECONDS, timeout=PROVIDER_TIMEOUT,
-                                     cooldown_duration=JWKS_REFRESH_COOLDOWN)
+            client = jwt.PyJWKClient(
+                uri,
+                lifespan=JWKS_CACHE_SECONDS,
+                timeout=PROVIDER_TIMEOUT,
+                cooldown_duration=JWKS_REFRESH_COOLDOWN,
+            )
             _clients[uri] = client
         return client
 
@@ -97,13 +109,23 @@ def verify_access_token(token: str) -> dict:
     except jwt.PyJWKClientConnectionError as error:
         raise ProviderUnavailable(f"keys at {provider.jwks_uri} could not be fetched: {error}") from None
     except jwt.PyJWTError as error:
-        raise TokenRejected(f"{kind} is signed by key {key_id(token)!r}, which the provider does not "
-                            f"publish at {provider.jwks_uri}: {error}") from None
-    claims = decode(token, key, kind=kind, algorithm=alg, audience=settings.WHARF_OIDC_API_AUDIENCE,
-                    issuer=provider.issuer)
+        raise TokenRejected(
+            f"{kind} is signed by key {key_id(token)!r}, which the provider does not "
+            f"publish at {provider.jwks_uri}: {error}"
+        ) from None
+    claims = decode(
+        token,
+        key,
+        kind=kind,
+        algorithm=alg,
+        audience=settings.WHARF_OIDC_API_AUDIENCE,
+        issuer=provider.issuer,
+    )
     # An ID token says who signed in to Wharf's client; it is not a grant to call the API, even
     # when the API's audience is that client (Keycloak marks ID tokens typ "ID", others carry a nonce).
     if claims.get("typ") == "ID" or "nonce" in claims:
-        raise TokenRejected(f"{kind} is an ID token, not an access token",
-                            _("This is an ID token; send the provider's access token instead."))
+        raise TokenRejected(
+            f"{kind} is an ID token, not an access token",
+            _("This is an ID token; send the provider's access token instead."),
+        )
     return claims

@@ -19,8 +19,12 @@ log = logging.getLogger(__name__)
 def sign_in_failed(request, error: SignInFailed):
     log.warning("sign-in with %s refused: %s", conf.provider_name(), error.reason)
     request.session.pop("oidc_id_token", None)
-    return render(request, "sso/sign_in_failed.html",
-                  {"message": error.message, "provider_name": conf.provider_name()}, status=error.status)
+    return render(
+        request,
+        "sso/sign_in_failed.html",
+        {"message": error.message, "provider_name": conf.provider_name()},
+        status=error.status,
+    )
 
 
 class AuthenticateView(OIDCAuthenticationRequestView):
@@ -59,14 +63,21 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 del states[state]
                 request.session.modified = True
             error = request.GET["error"][:100]
-            return sign_in_failed(request, SignInFailed(
-                f"the provider answered error {error!r}: {request.GET.get('error_description', '')[:300]!r}"))
+            description = request.GET.get("error_description", "")[:300]
+            return sign_in_failed(
+                request,
+                SignInFailed(f"the provider answered error {error!r}: {description!r}"),
+            )
         if not state or not request.GET.get("code"):
             return sign_in_failed(request, CallbackMismatch("the callback has no code or no state"))
         if state not in states:
-            return sign_in_failed(request, CallbackMismatch(
-                "the callback's state is not one this browser's session started (forged, replayed "
-                "or from another browser)"))
+            return sign_in_failed(
+                request,
+                CallbackMismatch(
+                    "the callback's state is not one this browser's session started (forged, replayed "
+                    "or from another browser)"
+                ),
+            )
         try:
             return super().get(request)
         except SignInFailed as error:
@@ -93,10 +104,14 @@ class LogoutView(auth_views.LogoutView):
             return response
         if not provider.end_session_endpoint:
             return response
-        query = urlencode({
-            "id_token_hint": id_token,
-            "client_id": settings.WHARF_OIDC_CLIENT_ID,
-            "post_logout_redirect_uri": request.build_absolute_uri(resolve_url(settings.LOGOUT_REDIRECT_URL)),
-        })
+        query = urlencode(
+            {
+                "id_token_hint": id_token,
+                "client_id": settings.WHARF_OIDC_CLIENT_ID,
+                "post_logout_redirect_uri": request.build_absolute_uri(
+                    resolve_url(settings.LOGOUT_REDIRECT_URL)
+                ),
+            }
+        )
         separator = "&" if "?" in provider.end_session_endpoint else "?"
         return HttpResponseRedirect(provider.end_session_endpoint + separator + query)

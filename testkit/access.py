@@ -46,13 +46,15 @@ def assert_access(client, url, expected: dict, method="get", data=None, **extra)
         response = send(url, data, **extra) if data is not None else send(url, **extra)
         answers.append(f"{_label(persona)}={response.status_code}")
         if response.status_code != status:
-            mismatches.append(f"  {_label(persona)}: expected {status}, got {response.status_code}"
-                              f"{_where(response)}")
+            mismatches.append(
+                f"  {_label(persona)}: expected {status}, got {response.status_code}{_where(response)}"
+            )
     client.logout()
     if mismatches:
-        raise AssertionError(f"{method.upper()} {url}: {len(mismatches)} of {len(expected)} personas "
-                             f"got another status\n" + "\n".join(mismatches)
-                             + f"\n  (all answers: {', '.join(answers)})")
+        raise AssertionError(
+            f"{method.upper()} {url}: {len(mismatches)} of {len(expected)} personas "
+            f"got another status\n" + "\n".join(mismatches) + f"\n  (all answers: {', '.join(answers)})"
+        )
 
 
 def api_as(persona):

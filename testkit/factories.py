@@ -40,8 +40,9 @@ def make_registry(name="harbor", kind="harbor", url=None, *, is_demo=True, **fie
     """A registry; by default a demo Harbor, which sync and robots never contact."""
     from registries.models import Registry
 
-    return Registry.objects.create(name=name, kind=kind, url=url or f"https://{name}.example.com",
-                                   is_demo=is_demo, **fields)
+    return Registry.objects.create(
+        name=name, kind=kind, url=url or f"https://{name}.example.com", is_demo=is_demo, **fields
+    )
 
 
 def make_space(registry=None, name="vault", visibility="private", **fields):
@@ -56,8 +57,10 @@ def bind(space, *workspaces, expires=None):
     """Bind ``space`` to ``workspaces``; returns the bindings."""
     from registries.models import SpaceBinding
 
-    return [SpaceBinding.objects.create(space=space, workspace=workspace, expires=expires)
-            for workspace in workspaces]
+    return [
+        SpaceBinding.objects.create(space=space, workspace=workspace, expires=expires)
+        for workspace in workspaces
+    ]
 
 
 def digest(*parts: str) -> str:
@@ -65,8 +68,15 @@ def digest(*parts: str) -> str:
     return "sha256:" + hashlib.sha256("/".join(parts).encode()).hexdigest()
 
 
-def make_repository(space, name="app", tags: Iterable[str] = ("1.0", "latest"), *,
-                    pushed: datetime | None = None, platforms=("linux/amd64",), **fields):
+def make_repository(
+    space,
+    name="app",
+    tags: Iterable[str] = ("1.0", "latest"),
+    *,
+    pushed: datetime | None = None,
+    platforms=("linux/amd64",),
+    **fields,
+):
     """A repository ``<space>/<name>`` (or ``name`` if it holds a slash) with ``tags``.
 
     Each tag gets its own digest; ``pushed`` (default: now) is the newest tag's push time.
@@ -84,12 +94,19 @@ def make_repository(space, name="app", tags: Iterable[str] = ("1.0", "latest"), 
     fields.setdefault("last_push", pushed)
     fields.setdefault("synced", pushed)
     repository = Repository.objects.create(space=space, name=full_name, **fields)
-    Tag.objects.bulk_create([
-        Tag(repository=repository, name=tag, digest=digest(space.registry.name, full_name, tag),
-            size=25_000_000 + position, pushed=pushed - timedelta(hours=position),
-            platforms=list(platforms))
-        for position, tag in enumerate(tags)
-    ])
+    Tag.objects.bulk_create(
+        [
+            Tag(
+                repository=repository,
+                name=tag,
+                digest=digest(space.registry.name, full_name, tag),
+                size=25_000_000 + position,
+                pushed=pushed - timedelta(hours=position),
+                platforms=list(platforms),
+            )
+            for position, tag in enumerate(tags)
+        ]
+    )
     return repository
 
 
@@ -107,15 +124,28 @@ def make_namespace(name="payments-prod", workspace=None, cluster=None):
     return Namespace.objects.create(cluster=cluster, name=name, workspace=workspace)
 
 
-def make_pull_credential(workspace, registry, *, secret="s3cr3t-robot-value", username=None,
-                         state="done", upstream_id="7", **fields):
+def make_pull_credential(
+    workspace,
+    registry,
+    *,
+    secret="s3cr3t-robot-value",
+    username=None,
+    state="done",
+    upstream_id="7",
+    **fields,
+):
     """A workspace's pull credential for ``registry`` as a finished propagation leaves it:
     a Harbor robot (its id ``upstream_id``) whose secret is ``secret``."""
     from registries.models import PullCredential
 
-    credential = PullCredential(workspace=workspace, registry=registry,
-                                username=username or f"robot$wharf-ws-{workspace.name}",
-                                state=state, upstream_id=upstream_id, **fields)
+    credential = PullCredential(
+        workspace=workspace,
+        registry=registry,
+        username=username or f"robot$wharf-ws-{workspace.name}",
+        state=state,
+        upstream_id=upstream_id,
+        **fields,
+    )
     credential.set_secret(secret)
     credential.save()
     return credential

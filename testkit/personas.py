@@ -70,8 +70,12 @@ def make_persona(name, workspace=None):
     persona = PERSONAS[name]
     if persona.workspace is not None and workspace is None:
         workspace = workspace_named(persona.workspace)
-    return make_user(persona.username, workspace=workspace if persona.workspace else None,
-                     role=persona.role, admin=persona.platform_admin)
+    return make_user(
+        persona.username,
+        workspace=workspace if persona.workspace else None,
+        role=persona.role,
+        admin=persona.platform_admin,
+    )
 
 
 def user_for(name):

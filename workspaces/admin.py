@@ -11,9 +11,14 @@ from workspaces.models import Cluster, Membership, Namespace, Workspace
 
 
 def _links(admin_site, url_name, rows):
-    return format_html_join(
-        ", ", '<a href="{}">{}</a>',
-        ((reverse(f"{admin_site.name}:{url_name}", args=[pk]), label) for pk, label in rows)) or "-"
+    return (
+        format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            ((reverse(f"{admin_site.name}:{url_name}", args=[pk]), label) for pk, label in rows),
+        )
+        or "-"
+    )
 
 
 @admin.register(Workspace)
@@ -33,27 +38,37 @@ class WorkspaceAdmin(RoutedAdmin):
         if workspace.pk is None:
             return "-"
         memberships = workspace.memberships.select_related("user").order_by("user__username")
-        return _links(self.admin_site, "workspaces_membership_change",
-                      ((m.pk, f"{m.user.get_username()} ({m.get_role_display()})") for m in memberships))
+        return _links(
+            self.admin_site,
+            "workspaces_membership_change",
+            ((m.pk, f"{m.user.get_username()} ({m.get_role_display()})") for m in memberships),
+        )
 
     @admin.display(description=_("Namespaces"))
     def namespace_list(self, workspace):
         if workspace.pk is None:
             return "-"
-        return _links(self.admin_site, "workspaces_namespace_change",
-                      ((ns.pk, str(ns)) for ns in workspace.namespaces.select_related("cluster")))
+        return _links(
+            self.admin_site,
+            "workspaces_namespace_change",
+            ((ns.pk, str(ns)) for ns in workspace.namespaces.select_related("cluster")),
+        )
 
     @admin.display(description=_("Bound registry spaces"))
     def binding_list(self, workspace):
         if workspace.pk is None:
             return "-"
         bindings = workspace.space_bindings.select_related("space__registry")
-        return _links(self.admin_site, "registries_spacebinding_change",
-                      ((binding.pk, str(binding.space)) for binding in bindings))
+        return _links(
+            self.admin_site,
+            "registries_spacebinding_change",
+            ((binding.pk, str(binding.space)) for binding in bindings),
+        )
 
     def service_add(self, request, form):
-        return services.create_workspace(request.user, name=form.cleaned_data["name"],
-                                         description=form.cleaned_data["description"])
+        return services.create_workspace(
+            request.user, name=form.cleaned_data["name"], description=form.cleaned_data["description"]
+        )
 
     def service_change(self, request, original, form):
         return services.update_workspace(original, request.user, description=form.cleaned_data["description"])
@@ -97,8 +112,9 @@ class ClusterAdmin(RoutedAdmin):
     readonly_fields = ["created"]
 
     def service_add(self, request, form):
-        return services.create_cluster(request.user, name=form.cleaned_data["name"],
-                                       description=form.cleaned_data["description"])
+        return services.create_cluster(
+            request.user, name=form.cleaned_data["name"], description=form.cleaned_data["description"]
+        )
 
 
 @admin.register(Namespace)
@@ -117,8 +133,9 @@ class NamespaceAdmin(RoutedAdmin):
 
     def service_add(self, request, form):
         data = form.cleaned_data
-        return services.create_namespace(request.user, cluster=data["cluster"], name=data["name"],
-                                         workspace=data["workspace"])
+        return services.create_namespace(
+            request.user, cluster=data["cluster"], name=data["name"], workspace=data["workspace"]
+        )
 
     def service_change(self, request, original, form):
         return services.bind_namespace(original, request.user, form.cleaned_data["workspace"])

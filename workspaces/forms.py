@@ -46,10 +46,12 @@ class ClusterForm(forms.ModelForm):
 class NamespaceForm(forms.Form):
     cluster = IdChoiceField(label=_("Cluster"), queryset=Cluster.objects.all())
     name = forms.CharField(label=_("Name"), max_length=63, validators=[dns_label_validator])
-    workspace = IdChoiceField(label=_("Workspace"), queryset=Workspace.objects.all(),
-                                       required=False, empty_label=_("Not bound"))
+    workspace = IdChoiceField(
+        label=_("Workspace"), queryset=Workspace.objects.all(), required=False, empty_label=_("Not bound")
+    )
 
 
 class NamespaceBindForm(forms.Form):
-    workspace = IdChoiceField(label=_("Workspace"), queryset=Workspace.objects.all(),
-                                       required=False, empty_label=_("Not bound"))
+    workspace = IdChoiceField(
+        label=_("Workspace"), queryset=Workspace.objects.all(), required=False, empty_label=_("Not bound")
+    )

@@ -9,9 +9,16 @@ import yaml
 PULL_SECRET_NAME = "registry-secret"
 
 
-def deployment(*, namespace: str, name: str, image: str, replicas: int = 1,
-               container_port: int | None = None, always_pull: bool = False,
-               private: bool = False) -> dict:
+def deployment(
+    *,
+    namespace: str,
+    name: str,
+    image: str,
+    replicas: int = 1,
+    container_port: int | None = None,
+    always_pull: bool = False,
+    private: bool = False,
+) -> dict:
     """A Deployment of one container, labelled ``app: <name>``."""
     labels = {"app": name}
     container = {"name": name, "image": image}

@@ -23,8 +23,10 @@ class WorkspaceQuerySet(models.QuerySet["Workspace"]):
         return self.of_member(user)
 
     def with_counts(self):
-        return self.annotate(member_count=models.Count("memberships", distinct=True),
-                             namespace_count=models.Count("namespaces", distinct=True))
+        return self.annotate(
+            member_count=models.Count("memberships", distinct=True),
+            namespace_count=models.Count("namespaces", distinct=True),
+        )
 
 
 class NamespaceQuerySet(models.QuerySet):
@@ -38,7 +40,10 @@ class NamespaceQuerySet(models.QuerySet):
 
 class Workspace(models.Model):
     name = models.CharField(
-        _("name"), max_length=63, unique=True, validators=[dns_label_validator],
+        _("name"),
+        max_length=63,
+        unique=True,
+        validators=[dns_label_validator],
         error_messages={"unique": _("A workspace with this name already exists.")},
     )
     description = models.TextField(_("description"), blank=True)
@@ -49,8 +54,7 @@ class Workspace(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=dns_label_condition("name"),
-                                   name="workspace_name_dns_label"),
+            models.CheckConstraint(condition=dns_label_condition("name"), name="workspace_name_dns_label"),
         ]
         verbose_name = _("workspace")
         verbose_name_plural = _("workspaces")
@@ -69,10 +73,12 @@ class Membership(models.Model):
         WHARF = "wharf", _("Wharf")
         PROVIDER = "provider", _("Identity provider")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="memberships", verbose_name=_("user"))
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships",
-                                  verbose_name=_("workspace"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+    )
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("workspace")
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     # Provider-made memberships follow the provider's groups at every sign-in (added, changed,
     # removed); memberships made in Wharf are never touched by a sign-in.
@@ -83,23 +89,32 @@ class Membership(models.Model):
         ordering = ["workspace__name", "user__username"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "workspace"], name="one_membership_per_user_and_workspace",
+                fields=["user", "workspace"],
+                name="one_membership_per_user_and_workspace",
                 violation_error_message=_("This user is already a member of the workspace."),
             ),
-            models.CheckConstraint(condition=models.Q(role__in=[ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER]),
-                                   name="membership_role_known"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=[ROLE_ADMIN, ROLE_EDITOR, ROLE_VIEWER]),
+                name="membership_role_known",
+            ),
         ]
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
 
     def __str__(self):
         return gettext("%(user)s in %(workspace)s (%(role)s)") % {
-            "user": self.user, "workspace": self.workspace, "role": self.get_role_display()}
+            "user": self.user,
+            "workspace": self.workspace,
+            "role": self.get_role_display(),
+        }
 
 
 class Cluster(models.Model):
     name = models.CharField(
-        _("name"), max_length=63, unique=True, validators=[dns_label_validator],
+        _("name"),
+        max_length=63,
+        unique=True,
+        validators=[dns_label_validator],
         error_messages={"unique": _("A cluster with this name already exists.")},
     )
     description = models.TextField(_("description"), blank=True)
@@ -108,8 +123,7 @@ class Cluster(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=dns_label_condition("name"),
-                                   name="cluster_name_dns_label"),
+            models.CheckConstraint(condition=dns_label_condition("name"), name="cluster_name_dns_label"),
         ]
         verbose_name = _("cluster")
         verbose_name_plural = _("clusters")
@@ -119,13 +133,18 @@ class Cluster(models.Model):
 
 
 class Namespace(models.Model):
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="namespaces",
-                                verbose_name=_("cluster"))
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="namespaces", verbose_name=_("cluster")
+    )
     name = models.CharField(_("name"), max_length=63, validators=[dns_label_validator])
     # A foreign key, so a namespace belongs to at most one workspace by construction.
     # PROTECT: a workspace that still has namespaces cannot be deleted by accident.
     workspace = models.ForeignKey(
-        Workspace, null=True, blank=True, on_delete=models.PROTECT, related_name="namespaces",
+        Workspace,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="namespaces",
         verbose_name=_("workspace"),
     )
     created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
@@ -136,11 +155,11 @@ class Namespace(models.Model):
         ordering = ["cluster__name", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["cluster", "name"], name="namespace_unique_in_cluster",
+                fields=["cluster", "name"],
+                name="namespace_unique_in_cluster",
                 violation_error_message=_("This cluster already has a namespace of that name."),
             ),
-            models.CheckConstraint(condition=dns_label_condition("name"),
-                                   name="namespace_name_dns_label"),
+            models.CheckConstraint(condition=dns_label_condition("name"), name="namespace_name_dns_label"),
         ]
         verbose_name = _("namespace")
         verbose_name_plural = _("namespaces")

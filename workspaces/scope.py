@@ -23,8 +23,9 @@ def may_act_on(user, action: str, namespace: Namespace) -> bool:
     return can(user, action, namespace.workspace_id)
 
 
-def namespace_for(user, pk, action: str, *, scope=None, refused: Exception | None = None,
-                  unbound: Exception | None = None) -> Namespace:
+def namespace_for(
+    user, pk, action: str, *, scope=None, refused: Exception | None = None, unbound: Exception | None = None
+) -> Namespace:
     """The namespace ``pk`` for ``user`` to take ``action`` on, or the 404 or 403 exception.
 
     ``scope`` is the namespaces the user may know of (default: those of their workspaces, every
@@ -40,7 +41,6 @@ def namespace_for(user, pk, action: str, *, scope=None, refused: Exception | Non
     if not may_act_on(user, action, namespace):
         raise refused if refused is not None else refusal(action)
     return namespace
-
 
 
 def workspace_for(user, pk, action: str | None = None, *, refused: Exception | None = None) -> Workspace:

@@ -37,8 +37,9 @@ def deletion_blockers(workspace: Workspace) -> dict[str, list[str]]:
     """What still depends on the workspace; it can be deleted only when all lists are empty."""
     return {
         "namespaces": [str(ns) for ns in workspace.namespaces.select_related("cluster")],
-        "bindings": [str(binding.space) for binding in
-                     workspace.space_bindings.select_related("space__registry")],
+        "bindings": [
+            str(binding.space) for binding in workspace.space_bindings.select_related("space__registry")
+        ],
         "registries": list(workspace.registries.values_list("name", flat=True)),
     }
 
@@ -59,9 +60,14 @@ def delete_workspace(workspace: Workspace, actor: Actor) -> None:
             parts.append(_("workspace registries %(names)s") % {"names": ", ".join(blockers["registries"])})
         raise ServiceError(
             _("Workspace %(name)s still has %(what)s. Unbind or remove them first.")
-            % {"name": workspace.name, "what": "; ".join(parts)})
-    audit.record(actor, "workspace.delete", workspace,
-                 before={"name": workspace.name, "members": workspace.memberships.count()})
+            % {"name": workspace.name, "what": "; ".join(parts)}
+        )
+    audit.record(
+        actor,
+        "workspace.delete",
+        workspace,
+        before={"name": workspace.name, "members": workspace.memberships.count()},
+    )
     robots.workspace_deleting(workspace)
     workspace.delete()
 
@@ -69,11 +75,11 @@ def delete_workspace(workspace: Workspace, actor: Actor) -> None:
 @transaction.atomic
 def add_member(workspace: Workspace, actor: Actor, *, user: User, role: str) -> Membership:
     if Membership.objects.filter(workspace=workspace, user=user).exists():
-        raise ServiceError(_("%(user)s is already a member of this workspace.")
-                           % {"user": user.get_username()}, "username")
+        raise ServiceError(
+            _("%(user)s is already a member of this workspace.") % {"user": user.get_username()}, "username"
+        )
     membership = Membership.objects.create(workspace=workspace, user=user, role=role)
-    audit.record(actor, "membership.create", workspace,
-                 after={"user": user.get_username(), "role": role})
+    audit.record(actor, "membership.create", workspace, after={"user": user.get_username(), "role": role})
     return membership
 
 
@@ -81,13 +87,18 @@ def _refuse_losing_last_admin(membership: Membership) -> None:
     """A workspace keeps a Workspace Admin, so its members always have someone to ask."""
     if membership.role != Membership.Role.ADMIN:
         return
-    admins = (Membership.objects.select_for_update()
-              .filter(workspace=membership.workspace_id, role=Membership.Role.ADMIN))
+    admins = Membership.objects.select_for_update().filter(
+        workspace=membership.workspace_id, role=Membership.Role.ADMIN
+    )
     if len(admins) <= 1:
-        raise ServiceError(_("%(user)s is the last Workspace Admin of %(workspace)s; make someone else "
-                             "Workspace Admin first.") % {"user": membership.user.get_username(),
-                                                          "workspace": membership.workspace.name},
-                           "role")
+        raise ServiceError(
+            _(
+                "%(user)s is the last Workspace Admin of %(workspace)s; make someone else "
+                "Workspace Admin first."
+            )
+            % {"user": membership.user.get_username(), "workspace": membership.workspace.name},
+            "role",
+        )
 
 
 @transaction.atomic
@@ -98,8 +109,13 @@ def change_role(membership: Membership, actor: Actor, role: str) -> Membership:
     before = {"user": membership.user.get_username(), "role": membership.role}
     membership.role = role
     membership.save(update_fields=["role"])
-    audit.record(actor, "membership.update", membership.workspace, before=before,
-                 after={"user": membership.user.get_username(), "role": role})
+    audit.record(
+        actor,
+        "membership.update",
+        membership.workspace,
+        before=before,
+        after={"user": membership.user.get_username(), "role": role},
+    )
     return membership
 
 
@@ -109,8 +125,7 @@ def remove_member(membership: Membership, actor: Actor | None) -> None:
     credentials rotate too: the workspace's secret is shared, and the member may have a copy."""
     _refuse_losing_last_admin(membership)
     workspace, username = membership.workspace, membership.user.get_username()
-    audit.record(actor, "membership.delete", workspace,
-                 before={"user": username, "role": membership.role})
+    audit.record(actor, "membership.delete", workspace, before={"user": username, "role": membership.role})
     membership.delete()
     _rotate_after_leaving(workspace, actor, username)
 
@@ -131,14 +146,19 @@ def create_cluster(actor: Actor, *, name: str, description: str = "") -> Cluster
 
 
 @transaction.atomic
-def create_namespace(actor: Actor, *, cluster: Cluster, name: str,
-                     workspace: Workspace | None = None) -> Namespace:
+def create_namespace(
+    actor: Actor, *, cluster: Cluster, name: str, workspace: Workspace | None = None
+) -> Namespace:
     if Namespace.objects.filter(cluster=cluster, name=name).exists():
-        raise ServiceError(_("Cluster %(cluster)s already has a namespace %(name)s.")
-                           % {"cluster": cluster.name, "name": name}, "name")
+        raise ServiceError(
+            _("Cluster %(cluster)s already has a namespace %(name)s.")
+            % {"cluster": cluster.name, "name": name},
+            "name",
+        )
     namespace = Namespace.objects.create(cluster=cluster, name=name, workspace=workspace)
-    audit.record(actor, "namespace.create", namespace,
-                 after={"workspace": workspace.name if workspace else None})
+    audit.record(
+        actor, "namespace.create", namespace, after={"workspace": workspace.name if workspace else None}
+    )
     return namespace
 
 
@@ -146,30 +166,49 @@ def create_namespace(actor: Actor, *, cluster: Cluster, name: str,
 def bind_namespace(namespace: Namespace, actor: Actor, workspace: Workspace | None) -> Namespace:
     """Bind to ``workspace``, or unbind with None. A namespace in another workspace is refused."""
     # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to workspace.
-    namespace = Namespace.objects.select_for_update(of=("self",)).select_related(
-        "cluster", "workspace").get(pk=namespace.pk)
+    namespace = (
+        Namespace.objects.select_for_update(of=("self",))
+        .select_related("cluster", "workspace")
+        .get(pk=namespace.pk)
+    )
     current = namespace.workspace
     if current == workspace:
         return namespace
     if current is not None and workspace is not None:
         raise ServiceError(
             _("Namespace %(namespace)s already belongs to workspace %(workspace)s; unbind it first.")
-            % {"namespace": namespace, "workspace": current.name}, "workspace")
+            % {"namespace": namespace, "workspace": current.name},
+            "workspace",
+        )
     namespace.workspace = workspace
     namespace.save(update_fields=["workspace"])
-    audit.record(actor, "namespace.bind" if workspace else "namespace.unbind", namespace,
-                 before={"workspace": current.name if current else None},
-                 after={"workspace": workspace.name if workspace else None})
+    audit.record(
+        actor,
+        "namespace.bind" if workspace else "namespace.unbind",
+        namespace,
+        before={"workspace": current.name if current else None},
+        after={"workspace": workspace.name if workspace else None},
+    )
     return namespace
 
 
 @transaction.atomic
 def delete_namespace(namespace: Namespace, actor: Actor) -> None:
-    namespace = Namespace.objects.select_for_update(of=("self",)).select_related(
-        "cluster", "workspace").get(pk=namespace.pk)
-    audit.record(actor, "namespace.delete", namespace,
-                 before={"cluster": namespace.cluster.name, "name": namespace.name,
-                         "workspace": namespace.workspace.name if namespace.workspace else None})
+    namespace = (
+        Namespace.objects.select_for_update(of=("self",))
+        .select_related("cluster", "workspace")
+        .get(pk=namespace.pk)
+    )
+    audit.record(
+        actor,
+        "namespace.delete",
+        namespace,
+        before={
+            "cluster": namespace.cluster.name,
+            "name": namespace.name,
+            "workspace": namespace.workspace.name if namespace.workspace else None,
+        },
+    )
     namespace.delete()
 
 
@@ -182,10 +221,15 @@ def delete_namespace(namespace: Namespace, actor: Actor) -> None:
 
 @transaction.atomic
 def grant_membership_by_sign_in(workspace: Workspace, *, user: User, role: str, provider: str) -> Membership:
-    membership = Membership.objects.create(workspace=workspace, user=user, role=role,
-                                           source=Membership.Source.PROVIDER)
-    audit.record(None, "membership.sign_in_grant", workspace,
-                 after={"user": user.get_username(), "role": role, "by": provider})
+    membership = Membership.objects.create(
+        workspace=workspace, user=user, role=role, source=Membership.Source.PROVIDER
+    )
+    audit.record(
+        None,
+        "membership.sign_in_grant",
+        workspace,
+        after={"user": user.get_username(), "role": role, "by": provider},
+    )
     return membership
 
 
@@ -196,8 +240,13 @@ def change_membership_by_sign_in(membership: Membership, *, role: str, provider:
     before = {"user": membership.user.get_username(), "role": membership.role}
     membership.role = role
     membership.save(update_fields=["role"])
-    audit.record(None, "membership.sign_in_change", membership.workspace, before=before,
-                 after={"user": membership.user.get_username(), "role": role, "by": provider})
+    audit.record(
+        None,
+        "membership.sign_in_change",
+        membership.workspace,
+        before=before,
+        after={"user": membership.user.get_username(), "role": role, "by": provider},
+    )
     return membership
 
 
@@ -206,20 +255,28 @@ def revoke_membership_by_sign_in(membership: Membership, *, provider: str) -> No
     if membership.source != Membership.Source.PROVIDER:
         raise ValueError("only memberships made by sign-in follow the provider")
     workspace, username = membership.workspace, membership.user.get_username()
-    audit.record(None, "membership.sign_in_revoke", workspace,
-                 before={"user": username, "role": membership.role, "by": provider})
+    audit.record(
+        None,
+        "membership.sign_in_revoke",
+        workspace,
+        before={"user": username, "role": membership.role, "by": provider},
+    )
     membership.delete()
     _rotate_after_leaving(workspace, None, username)
 
 
 # What a sign-in changes: ("grant", workspace, role), ("change", membership, role) or
 # ("revoke", membership, None).
-SignInChange = (tuple[Literal["grant"], Workspace, str] | tuple[Literal["change"], Membership, str]
-                | tuple[Literal["revoke"], Membership, None])
+SignInChange = (
+    tuple[Literal["grant"], Workspace, str]
+    | tuple[Literal["change"], Membership, str]
+    | tuple[Literal["revoke"], Membership, None]
+)
 
 
-def _sign_in_membership_changes(user: User, roles: dict[str, str], *,
-                                lock: bool) -> tuple[list[SignInChange], list[str]]:
+def _sign_in_membership_changes(
+    user: User, roles: dict[str, str], *, lock: bool
+) -> tuple[list[SignInChange], list[str]]:
     """What it takes to make the provider-made memberships equal ``roles``: (changes, unknown
     workspace names). A change is ("grant", workspace, role), ("change", membership, role) or
     ("revoke", membership, None)."""

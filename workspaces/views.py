@@ -41,8 +41,9 @@ PER_PAGE = 50
 @login_required
 @require_GET
 def workspace_list(request):
-    filters = WorkspaceFilter(request.GET, queryset=Workspace.objects.visible_to(request.user)
-                              .with_counts().order_by("name"))
+    filters = WorkspaceFilter(
+        request.GET, queryset=Workspace.objects.visible_to(request.user).with_counts().order_by("name")
+    )
     workspaces = filters.qs
     q = cleaned(filters, "q")
     page = Paginator(workspaces, PER_PAGE).get_page(request.GET.get("page"))
@@ -50,9 +51,12 @@ def workspace_list(request):
     role_labels = dict(Membership.Role.choices)
     for workspace in page:
         workspace.my_role = role_labels.get(roles.get(workspace.pk), "")
-    return render_page(request, "workspaces/workspace_list.html",
-                       {"page": page, "q": q, "may_create": can(request.user, "manage_workspaces")},
-                       fragment="workspace-table")
+    return render_page(
+        request,
+        "workspaces/workspace_list.html",
+        {"page": page, "q": q, "may_create": can(request.user, "manage_workspaces")},
+        fragment="workspace-table",
+    )
 
 
 @permission_required("manage_workspaces")
@@ -91,8 +95,11 @@ def workspace_delete(request, pk):
             return redirect("workspaces:delete", pk=pk)
         messages.success(request, _("Deleted workspace %(name)s.") % {"name": workspace.name})
         return redirect("workspaces:list")
-    return render(request, "workspaces/workspace_delete.html",
-                  {"workspace": workspace, "blockers": blockers, "blocked": any(blockers.values())})
+    return render(
+        request,
+        "workspaces/workspace_delete.html",
+        {"workspace": workspace, "blockers": blockers, "blocked": any(blockers.values())},
+    )
 
 
 @login_required
@@ -105,13 +112,15 @@ def workspace_detail(request, pk):
         "workspace": workspace,
         "memberships": workspace.memberships.select_related("user").order_by("user__username"),
         "bound_spaces": RegistrySpace.objects.filter(bindings__workspace=workspace)
-        .select_related("registry").order_by("registry__name", "name"),
+        .select_related("registry")
+        .order_by("registry__name", "name"),
         "namespaces": workspace.namespaces.select_related("cluster"),
         "registries": workspace.registries.with_space_count(),
         "may_manage_members": can(request.user, "manage_members", workspace),
         "may_manage_workspace": can(request.user, "manage_workspaces"),
         "may_manage_registries": can(request.user, "manage_workspace_registries", workspace),
-        "credentials": PullCredential.objects.filter(workspace=workspace).select_related("registry")
+        "credentials": PullCredential.objects.filter(workspace=workspace)
+        .select_related("registry")
         .only("id", "username", "state", "rotated", "previous_valid_until", "registry__name")
         .order_by("registry__name"),
         "may_rotate_credentials": can(request.user, "rotate_pull_credentials", workspace),
@@ -133,8 +142,9 @@ def member_add(request, pk):
     form = MemberForm(request.POST)
     if form.is_valid():
         try:
-            services.add_member(workspace, request.user, user=form.cleaned_data["username"],
-                                role=form.cleaned_data["role"])
+            services.add_member(
+                workspace, request.user, user=form.cleaned_data["username"], role=form.cleaned_data["role"]
+            )
         except ServiceError as error:
             messages.error(request, error.message)
         else:
@@ -150,8 +160,9 @@ def member_add(request, pk):
 @require_POST
 def member_change(request, pk, member_pk):
     workspace = _member_manager(request, pk)
-    membership = get_object_or_404(Membership.objects.select_related("user", "workspace"),
-                                   pk=member_pk, workspace=workspace)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "workspace"), pk=member_pk, workspace=workspace
+    )
     form = RoleForm(request.POST)
     if form.is_valid():
         try:
@@ -169,8 +180,9 @@ def member_change(request, pk, member_pk):
 @require_POST
 def member_remove(request, pk, member_pk):
     workspace = _member_manager(request, pk)
-    membership = get_object_or_404(Membership.objects.select_related("user", "workspace"),
-                                   pk=member_pk, workspace=workspace)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "workspace"), pk=member_pk, workspace=workspace
+    )
     try:
         services.remove_member(membership, request.user)
     except ServiceError as error:
@@ -192,15 +204,26 @@ def pull_credentials_rotate(request, pk):
         messages.info(request, _("This workspace has no pull credentials to rotate yet."))
     elif settings.WHARF_CREDENTIAL_OVERLAP:
         until = timezone.now() + dt.timedelta(seconds=settings.WHARF_CREDENTIAL_OVERLAP)
-        messages.success(request, _(
-            "New pull credentials for %(registries)s. The old ones keep working until %(until)s: "
-            "download each namespace's registry-secret again before then.") % {
-            "registries": ", ".join(rotated),
-            "until": date_format(timezone.localtime(until), "DATETIME_FORMAT")})
+        messages.success(
+            request,
+            _(
+                "New pull credentials for %(registries)s. The old ones keep working until %(until)s: "
+                "download each namespace's registry-secret again before then."
+            )
+            % {
+                "registries": ", ".join(rotated),
+                "until": date_format(timezone.localtime(until), "DATETIME_FORMAT"),
+            },
+        )
     else:
-        messages.success(request, _(
-            "New pull credentials for %(registries)s; the old ones no longer work: download each "
-            "namespace's registry-secret again.") % {"registries": ", ".join(rotated)})
+        messages.success(
+            request,
+            _(
+                "New pull credentials for %(registries)s; the old ones no longer work: download each "
+                "namespace's registry-secret again."
+            )
+            % {"registries": ", ".join(rotated)},
+        )
     return redirect("workspaces:detail", pk=pk)
 
 
@@ -210,15 +233,26 @@ def pull_credentials_rotate(request, pk):
 @login_required
 @require_GET
 def namespace_list(request):
-    filters = NamespaceFilter(request.GET, queryset=Namespace.objects.visible_to(request.user)
-                              .select_related("cluster", "workspace").order_by("cluster__name", "name"))
+    filters = NamespaceFilter(
+        request.GET,
+        queryset=Namespace.objects.visible_to(request.user)
+        .select_related("cluster", "workspace")
+        .order_by("cluster__name", "name"),
+    )
     q, bound = cleaned(filters, "q"), cleaned(filters, "bound")
     page = Paginator(filters.qs, PER_PAGE).get_page(request.GET.get("page"))
-    return render_page(request, "workspaces/namespace_list.html",
-                       {"page": page, "q": q, "bound": bound or "",
-                        "may_manage": can(request.user, "manage_clusters"),
-                        "may_bind": can(request.user, "bind_namespaces")},
-                       fragment="namespace-table")
+    return render_page(
+        request,
+        "workspaces/namespace_list.html",
+        {
+            "page": page,
+            "q": q,
+            "bound": bound or "",
+            "may_manage": can(request.user, "manage_clusters"),
+            "may_bind": can(request.user, "bind_namespaces"),
+        },
+        fragment="namespace-table",
+    )
 
 
 @permission_required("manage_clusters")
@@ -229,8 +263,7 @@ def cluster_create(request):
         cluster = services.create_cluster(request.user, **form.cleaned_data)
         messages.success(request, _("Registered cluster %(name)s.") % {"name": cluster.name})
         return redirect("workspaces:namespace-list")
-    return render(request, "workspaces/simple_form.html",
-                  {"form": form, "title": _("Register cluster")})
+    return render(request, "workspaces/simple_form.html", {"form": form, "title": _("Register cluster")})
 
 
 @permission_required("manage_clusters")
@@ -245,8 +278,7 @@ def namespace_create(request):
         else:
             messages.success(request, _("Registered namespace %(name)s.") % {"name": namespace})
             return redirect("workspaces:namespace-list")
-    return render(request, "workspaces/simple_form.html",
-                  {"form": form, "title": _("Register namespace")})
+    return render(request, "workspaces/simple_form.html", {"form": form, "title": _("Register namespace")})
 
 
 @login_required
@@ -255,17 +287,23 @@ def namespace_detail(request, pk):
     from registries import pull_secrets
 
     namespace = get_object_or_404(
-        Namespace.objects.visible_to(request.user).select_related("cluster", "workspace"), pk=pk)
-    may_fetch_secret = bool(namespace.workspace_id) and can(request.user, "fetch_pull_secret",
-                                                              namespace.workspace)
-    return render(request, "workspaces/namespace_detail.html", {
-        "namespace": namespace,
-        "may_bind": can(request.user, "bind_namespaces"),
-        "may_deploy": namespace.workspace_id and can(request.user, "use_images", namespace.workspace),
-        "may_fetch_secret": may_fetch_secret,
-        "covered": pull_secrets.covered_registries(namespace.workspace) if may_fetch_secret else [],
-        "secret_name": pull_secrets.SECRET_NAME,
-    })
+        Namespace.objects.visible_to(request.user).select_related("cluster", "workspace"), pk=pk
+    )
+    may_fetch_secret = bool(namespace.workspace_id) and can(
+        request.user, "fetch_pull_secret", namespace.workspace
+    )
+    return render(
+        request,
+        "workspaces/namespace_detail.html",
+        {
+            "namespace": namespace,
+            "may_bind": can(request.user, "bind_namespaces"),
+            "may_deploy": namespace.workspace_id and can(request.user, "use_images", namespace.workspace),
+            "may_fetch_secret": may_fetch_secret,
+            "covered": pull_secrets.covered_registries(namespace.workspace) if may_fetch_secret else [],
+            "secret_name": pull_secrets.SECRET_NAME,
+        },
+    )
 
 
 @login_required
@@ -301,14 +339,16 @@ def namespace_bind(request, pk):
         else:
             if workspace:
                 message = _("Bound %(namespace)s to workspace %(workspace)s.") % {
-                    "namespace": namespace, "workspace": workspace.name}
+                    "namespace": namespace,
+                    "workspace": workspace.name,
+                }
             else:
                 message = _("Unbound %(namespace)s from its workspace.") % {"namespace": namespace}
             messages.success(request, message)
             return redirect("workspaces:namespace-list")
-    return render(request, "workspaces/namespace_bind.html", {"namespace": namespace, "form": form},
-                  status=422 if form.errors else 200)
-
-
-
-
+    return render(
+        request,
+        "workspaces/namespace_bind.html",
+        {"namespace": namespace, "form": form},
+        status=422 if form.errors else 200,
+    )

@@ -9,8 +9,12 @@ from portal.inputs import IdFilter
 
 
 def _space_name_search():
-    return django_filters.CharFilter(field_name="space_name", lookup_expr="icontains", max_length=100,
-                                     label=gettext_lazy("Registry space name contains"))
+    return django_filters.CharFilter(
+        field_name="space_name",
+        lookup_expr="icontains",
+        max_length=100,
+        label=gettext_lazy("Registry space name contains"),
+    )
 
 
 class AccessRequestFilter(django_filters.FilterSet):

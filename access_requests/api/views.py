@@ -31,8 +31,7 @@ NOT_FOUND = OpenApiResponse(description="No such request in your scope.")
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: AccessRequestSerializer(many=True), 400: BAD_REQUEST,
-                                  403: FORBIDDEN}),
+    list=extend_schema(responses={200: AccessRequestSerializer(many=True), 400: BAD_REQUEST, 403: FORBIDDEN}),
     retrieve=extend_schema(responses={200: AccessRequestSerializer, 403: FORBIDDEN, 404: NOT_FOUND}),
 )
 class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -51,7 +50,8 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if self.action in ("list", "retrieve", "create") and not (
-                is_admin(request.user) or can(request.user, "request_spaces")):
+            is_admin(request.user) or can(request.user, "request_spaces")
+        ):
             raise PermissionDenied(_("Only Admins, Workspace Admins and Editors see access requests."))
 
     def get_queryset(self):
@@ -60,14 +60,24 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
             return requests
         requests = requests.visible_to(self.request.user)
         if is_admin(self.request.user):
-            requests = requests.annotate(matching_space_id=Subquery(
-                RegistrySpace.objects.filter(registry_id=OuterRef("registry_id"), name=OuterRef("space_name"),
-                                             missing=False).values("pk")[:1]))
+            requests = requests.annotate(
+                matching_space_id=Subquery(
+                    RegistrySpace.objects.filter(
+                        registry_id=OuterRef("registry_id"), name=OuterRef("space_name"), missing=False
+                    ).values("pk")[:1]
+                )
+            )
         return requests.order_by("-created", "-id")
 
-    @extend_schema(request=AccessRequestCreateSerializer,
-                   responses={201: AccessRequestSerializer, 200: AccessRequestSerializer,
-                              400: BAD_REQUEST, 403: FORBIDDEN})
+    @extend_schema(
+        request=AccessRequestCreateSerializer,
+        responses={
+            201: AccessRequestSerializer,
+            200: AccessRequestSerializer,
+            400: BAD_REQUEST,
+            403: FORBIDDEN,
+        },
+    )
     def create(self, request):
         """Ask for a registry space for your workspace. Recorded whether or not the space exists
         (the answer is the same either way); 200 when it merged into a pending request for the
@@ -78,26 +88,37 @@ class AccessRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         workspace = requestable_workspaces(request.user).filter(pk=data["workspace"]).first()
         if workspace is None:
             raise ValidationError(
-                {"workspace": [_("Not a workspace where you may request registry spaces.")]})
+                {"workspace": [_("Not a workspace where you may request registry spaces.")]}
+            )
         registry = Registry.objects.filter(pk=data["registry"], scope=Registry.Scope.PLATFORM).first()
         if registry is None:
             raise ValidationError({"registry": [_("No such Integrated Registry (Admin).")]})
         with service_errors():
             access_request, merged = services.request_access(
-                request.user, workspace=workspace, registry=registry, space_name=data["space_name"],
-                reason=data["reason"])
-        return Response(AccessRequestSerializer(self.get_queryset().get(pk=access_request.pk)).data,
-                        status=status.HTTP_200_OK if merged else status.HTTP_201_CREATED)
+                request.user,
+                workspace=workspace,
+                registry=registry,
+                space_name=data["space_name"],
+                reason=data["reason"],
+            )
+        return Response(
+            AccessRequestSerializer(self.get_queryset().get(pk=access_request.pk)).data,
+            status=status.HTTP_200_OK if merged else status.HTTP_201_CREATED,
+        )
 
-    @extend_schema(request=ApproveSerializer,
-                   responses={200: AccessRequestSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND})
+    @extend_schema(
+        request=ApproveSerializer,
+        responses={200: AccessRequestSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve: bind the space to the workspace (until ``expires``, if sent), as Bind/unbind does."""
         return self._decide(request, ApproveSerializer, services.approve)
 
-    @extend_schema(request=DeclineSerializer,
-                   responses={200: AccessRequestSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND})
+    @extend_schema(
+        request=DeclineSerializer,
+        responses={200: AccessRequestSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
         """Decline, with a note the requester sees."""

@@ -57,8 +57,9 @@ def test_viewer_and_anonymous_are_refused(ws_viewer, workspace, registry, vault)
 
 
 def test_another_workspaces_request_is_a_404_and_not_listed(ws_editor, outsider, workspace, registry, vault):
-    access_request, _ = request_access(ws_editor, workspace=workspace, registry=registry, space_name="vault",
-                                       reason="x")
+    access_request, _ = request_access(
+        ws_editor, workspace=workspace, registry=registry, space_name="vault", reason="x"
+    )
     api = api_for(outsider)
     assert api.get(f"{URL}{access_request.pk}/").status_code == 404
     assert api.get(URL).json()["results"] == []
@@ -67,17 +68,21 @@ def test_another_workspaces_request_is_a_404_and_not_listed(ws_editor, outsider,
     assert response.status_code == 400 and "workspace" in response.json()
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"space_name": "Not Valid"}, "space_name"),
-    ({"space_name": 7}, "space_name"),
-    ({"reason": ""}, "reason"),
-    ({"reason": "   "}, "reason"),
-    ({"registry": 999999}, "registry"),
-    ({"registry": 1.0}, "registry"),
-    ({"workspace": "١"}, "workspace"),
-])
-def test_bad_input_is_a_400_naming_the_field_and_records_nothing(ws_editor, workspace, registry, vault,
-                                                                 change, field):
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"space_name": "Not Valid"}, "space_name"),
+        ({"space_name": 7}, "space_name"),
+        ({"reason": ""}, "reason"),
+        ({"reason": "   "}, "reason"),
+        ({"registry": 999999}, "registry"),
+        ({"registry": 1.0}, "registry"),
+        ({"workspace": "١"}, "workspace"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field_and_records_nothing(
+    ws_editor, workspace, registry, vault, change, field
+):
     response = api_for(ws_editor).post(URL, {**body(workspace, registry), **change}, format="json")
     assert response.status_code == 400, response.content
     if field:
@@ -93,14 +98,16 @@ def test_a_duplicate_merges_and_answers_200(ws_editor, ws_admin, workspace, regi
     assert AccessRequest.objects.count() == 1
 
 
-def test_admin_sees_the_match_approves_with_an_end_and_the_binding_follows(admin, ws_editor, workspace,
-                                                                          registry, vault):
+def test_admin_sees_the_match_approves_with_an_end_and_the_binding_follows(
+    admin, ws_editor, workspace, registry, vault
+):
     created = api_for(ws_editor).post(URL, body(workspace, registry), format="json").json()
     api = api_for(admin)
     assert api.get(URL, {"status": "pending"}).json()["results"][0]["matching_space"] == vault.pk
     when = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
-    response = api.post(f"{URL}{created['id']}/approve/", {"note": "ok", "expires": when.isoformat()},
-                        format="json")
+    response = api.post(
+        f"{URL}{created['id']}/approve/", {"note": "ok", "expires": when.isoformat()}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "approved"
     assert SpaceBinding.objects.get(space=vault, workspace=workspace).expires == when
@@ -111,8 +118,9 @@ def test_admin_sees_the_match_approves_with_an_end_and_the_binding_follows(admin
 
 def test_approving_with_a_past_end_is_a_400_and_changes_nothing(admin, ws_editor, workspace, registry, vault):
     created = api_for(ws_editor).post(URL, body(workspace, registry), format="json").json()
-    response = api_for(admin).post(f"{URL}{created['id']}/approve/", {"expires": "2020-01-01T00:00:00Z"},
-                                   format="json")
+    response = api_for(admin).post(
+        f"{URL}{created['id']}/approve/", {"expires": "2020-01-01T00:00:00Z"}, format="json"
+    )
     assert response.status_code == 400 and "expires" in response.json()
     assert AccessRequest.objects.get().is_pending and not SpaceBinding.objects.exists()
 
@@ -126,12 +134,18 @@ def test_admin_declines_with_a_note(admin, ws_editor, workspace, registry, vault
 
 
 def test_only_admins_approve_or_decline(ws_editor, workspace, registry, vault):
-    access_request, _ = request_access(ws_editor, workspace=workspace, registry=registry, space_name="vault",
-                                       reason="x")
+    access_request, _ = request_access(
+        ws_editor, workspace=workspace, registry=registry, space_name="vault", reason="x"
+    )
     for name in ("approve", "decline"):
-        assert_access(APIClient(), f"{URL}{access_request.pk}/{name}/",
-                      {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 401},
-                      method="post", data={}, format="json")
+        assert_access(
+            APIClient(),
+            f"{URL}{access_request.pk}/{name}/",
+            {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 401},
+            method="post",
+            data={},
+            format="json",
+        )
     assert AccessRequest.objects.get().is_pending
 
 
@@ -146,7 +160,9 @@ def test_the_list_filters(admin, ws_editor, workspace, registry, vault):
     assert len(api.get(URL, {"registry": registry.pk}).json()["results"]) == 2
 
 
-def test_list_query_count_stays_constant(admin, ws_editor, workspace, registry, django_assert_max_num_queries):
+def test_list_query_count_stays_constant(
+    admin, ws_editor, workspace, registry, django_assert_max_num_queries
+):
     api = api_for(admin)
     request_access(ws_editor, workspace=workspace, registry=registry, space_name="a", reason="x")
     with django_assert_max_num_queries(8) as few:

@@ -21,29 +21,39 @@ LIST = reverse("access_requests:list")
 
 
 def ask(client, workspace, registry, space_name, reason="We deploy the billing API from it."):
-    return client.post(CREATE, {"workspace": workspace.pk, "registry": registry.pk,
-                                "space_name": space_name, "reason": reason})
+    return client.post(
+        CREATE,
+        {"workspace": workspace.pk, "registry": registry.pk, "space_name": space_name, "reason": reason},
+    )
 
 
 def pending_request(ws_editor, workspace, registry, name="vault"):
-    return request_access(ws_editor, workspace=workspace, registry=registry, space_name=name,
-                          reason="needed")[0]
+    return request_access(
+        ws_editor, workspace=workspace, registry=registry, space_name=name, reason="needed"
+    )[0]
 
 
 # Asking ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("persona", ["ws_admin", "ws_editor"])
-def test_workspace_admin_and_editor_ask_for_a_space_and_see_it_pending(client, request, persona, workspace,
-                                                                      registry, vault):
+def test_workspace_admin_and_editor_ask_for_a_space_and_see_it_pending(
+    client, request, persona, workspace, registry, vault
+):
     user = request.getfixturevalue(persona)
     client.force_login(user)
     response = ask(client, workspace, registry, "vault")
     created = AccessRequest.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("access_requests:detail",
-                                                                           args=[created.pk])
-    assert (created.workspace, created.registry, created.space_name, created.status, created.requested_by) == (
-        workspace, registry, "vault", "pending", user)
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "access_requests:detail", args=[created.pk]
+    )
+    assert (
+        created.workspace,
+        created.registry,
+        created.space_name,
+        created.status,
+        created.requested_by,
+    ) == (workspace, registry, "vault", "pending", user)
     page = client.get(response["Location"]).content.decode()
     assert "Request sent." in page and "Pending" in page
     event = AuditEvent.objects.get(action="access_request.create")
@@ -52,13 +62,14 @@ def test_workspace_admin_and_editor_ask_for_a_space_and_see_it_pending(client, r
 
 def main_part(html: str, request: AccessRequest) -> str:
     """The page's content with what differs by construction (name, id, times) blanked."""
-    main = html[html.index("<main"):html.index("</main>")]
+    main = html[html.index("<main") : html.index("</main>")]
     main = main.replace(request.space_name, "NAME").replace(f"/{request.pk}/", "/ID/")
     return re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "TIME", main)
 
 
 def test_asking_for_a_space_that_does_not_exist_answers_exactly_as_for_a_private_one(
-        client, ws_editor, workspace, registry, vault):
+    client, ws_editor, workspace, registry, vault
+):
     """No leak: the member's pages are the same for a private space and for no such space."""
     client.force_login(ws_editor)
     pages = []
@@ -75,9 +86,18 @@ def test_asking_for_a_space_that_does_not_exist_answers_exactly_as_for_a_private
 def test_viewer_may_not_ask_nor_see_the_requests(client, ws_viewer, workspace, registry, vault):
     for url in (CREATE, LIST):
         assert_access(client, url, {WS_ADMIN: 200, WS_EDITOR: 200, WS_VIEWER: 403, ANONYMOUS: 302})
-    assert_access(client, CREATE, {WS_VIEWER: 403, ANONYMOUS: 302}, method="post",
-                  data={"workspace": workspace.pk, "registry": registry.pk, "space_name": "vault",
-                        "reason": "We deploy the billing API from it."})
+    assert_access(
+        client,
+        CREATE,
+        {WS_VIEWER: 403, ANONYMOUS: 302},
+        method="post",
+        data={
+            "workspace": workspace.pk,
+            "registry": registry.pk,
+            "space_name": "vault",
+            "reason": "We deploy the billing API from it.",
+        },
+    )
     assert not AccessRequest.objects.exists()
 
 
@@ -89,19 +109,28 @@ def test_a_member_cannot_ask_for_another_workspace(client, outsider, workspace, 
     assert not AccessRequest.objects.exists()
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"space_name": "Bad/Name"}, "A registry space name"),
-    ({"space_name": ""}, "This field is required."),
-    ({"reason": ""}, "This field is required."),
-    ({"reason": "x" * 2001}, "at most 2000 characters"),
-    ({"registry": "999999"}, "Select a valid choice"),
-    ({"workspace": "abc"}, "Select a valid choice"),
-])
-def test_bad_input_is_a_form_error_and_records_nothing(client, ws_editor, workspace, registry, vault, data,
-                                                       message):
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"space_name": "Bad/Name"}, "A registry space name"),
+        ({"space_name": ""}, "This field is required."),
+        ({"reason": ""}, "This field is required."),
+        ({"reason": "x" * 2001}, "at most 2000 characters"),
+        ({"registry": "999999"}, "Select a valid choice"),
+        ({"workspace": "abc"}, "Select a valid choice"),
+    ],
+)
+def test_bad_input_is_a_form_error_and_records_nothing(
+    client, ws_editor, workspace, registry, vault, data, message
+):
     client.force_login(ws_editor)
-    body = {"workspace": workspace.pk, "registry": registry.pk, "space_name": "vault", "reason": "needed",
-            **data}
+    body = {
+        "workspace": workspace.pk,
+        "registry": registry.pk,
+        "space_name": "vault",
+        "reason": "needed",
+        **data,
+    }
     response = client.post(CREATE, body)
     assert response.status_code == 422
     assert message in response.content.decode()
@@ -109,15 +138,22 @@ def test_bad_input_is_a_form_error_and_records_nothing(client, ws_editor, worksp
 
 
 def test_a_workspace_registry_cannot_be_asked_for(client, ws_editor, workspace):
-    own = Registry.objects.create(name="own", kind="harbor", url="https://own.example.com", scope="workspace",
-                                  workspace=workspace, is_demo=True)
+    own = Registry.objects.create(
+        name="own",
+        kind="harbor",
+        url="https://own.example.com",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+    )
     client.force_login(ws_editor)
     assert ask(client, workspace, own, "vault").status_code == 422
     assert not AccessRequest.objects.exists()
 
 
-def test_asking_for_a_space_the_workspace_can_already_use_is_refused(client, ws_editor, admin, workspace,
-                                                                     registry, vault):
+def test_asking_for_a_space_the_workspace_can_already_use_is_refused(
+    client, ws_editor, admin, workspace, registry, vault
+):
     services.change_bindings(vault, admin, add=[workspace])
     RegistrySpace.objects.create(registry=registry, name="open", visibility="public")
     client.force_login(ws_editor)
@@ -128,8 +164,9 @@ def test_asking_for_a_space_the_workspace_can_already_use_is_refused(client, ws_
     assert not AccessRequest.objects.exists()
 
 
-def test_a_second_request_for_the_same_space_merges_into_the_pending_one(client, ws_editor, ws_admin,
-                                                                         workspace, registry, vault):
+def test_a_second_request_for_the_same_space_merges_into_the_pending_one(
+    client, ws_editor, ws_admin, workspace, registry, vault
+):
     client.force_login(ws_editor)
     ask(client, workspace, registry, "vault", reason="first reason")
     client.force_login(ws_admin)
@@ -154,10 +191,14 @@ def test_the_form_is_prefilled_from_the_link(client, ws_editor, workspace, regis
 
 
 def test_members_see_their_workspaces_requests_and_other_workspaces_get_404(
-        client, ws_editor, ws_admin, outsider, workspace, registry, vault):
+    client, ws_editor, ws_admin, outsider, workspace, registry, vault
+):
     access_request = pending_request(ws_editor, workspace, registry)
-    assert_access(client, reverse("access_requests:detail", args=[access_request.pk]),
-                  {ADMIN: 200, WS_ADMIN: 200, WS_EDITOR: 200, WS_VIEWER: 404, OUTSIDER: 404, ANONYMOUS: 302})
+    assert_access(
+        client,
+        reverse("access_requests:detail", args=[access_request.pk]),
+        {ADMIN: 200, WS_ADMIN: 200, WS_EDITOR: 200, WS_VIEWER: 404, OUTSIDER: 404, ANONYMOUS: 302},
+    )
     client.force_login(ws_admin)
     assert "harbor/vault" in client.get(LIST).content.decode()
     client.force_login(outsider)
@@ -165,7 +206,8 @@ def test_members_see_their_workspaces_requests_and_other_workspaces_get_404(
 
 
 def test_admins_see_pending_requests_with_a_badge_and_whether_the_name_matches(
-        client, admin, ws_editor, workspace, registry, vault):
+    client, admin, ws_editor, workspace, registry, vault
+):
     matching = pending_request(ws_editor, workspace, registry)
     invented = pending_request(ws_editor, workspace, registry, "invented")
     client.force_login(admin)
@@ -173,17 +215,23 @@ def test_admins_see_pending_requests_with_a_badge_and_whether_the_name_matches(
     assert 'Access requests <span class="badge warn nav-badge">2' in page
     listing = client.get(LIST).content.decode()
     assert "harbor/vault" in listing and "harbor/invented" in listing
-    assert "harbor has a space vault (Private)." in client.get(
-        reverse("access_requests:detail", args=[matching.pk])).content.decode()
-    assert "harbor has no space invented" in client.get(
-        reverse("access_requests:detail", args=[invented.pk])).content.decode()
+    assert (
+        "harbor has a space vault (Private)."
+        in client.get(reverse("access_requests:detail", args=[matching.pk])).content.decode()
+    )
+    assert (
+        "harbor has no space invented"
+        in client.get(reverse("access_requests:detail", args=[invented.pk])).content.decode()
+    )
 
 
-def test_the_list_filters_by_status_registry_workspace_and_name(client, admin, ws_editor, workspace, registry,
-                                                                 vault):
+def test_the_list_filters_by_status_registry_workspace_and_name(
+    client, admin, ws_editor, workspace, registry, vault
+):
     pending_request(ws_editor, workspace, registry)
     declined = pending_request(ws_editor, workspace, registry, "old")
     from access_requests.services import decline
+
     decline(declined, admin, note="no")
     client.force_login(admin)
     assert "harbor/old" not in client.get(LIST).content.decode()  # pending by default
@@ -195,8 +243,9 @@ def test_the_list_filters_by_status_registry_workspace_and_name(client, admin, w
     assert "harbor/vault" in client.get(LIST, {"workspace": workspace.pk}).content.decode()
 
 
-def test_navigation_badge_costs_at_most_one_query(client, admin, ws_editor, workspace, registry,
-                                                  django_assert_max_num_queries):
+def test_navigation_badge_costs_at_most_one_query(
+    client, admin, ws_editor, workspace, registry, django_assert_max_num_queries
+):
     client.force_login(admin)
     client.get(reverse("workspaces:list"))
     with django_assert_max_num_queries(50) as before:
@@ -210,8 +259,9 @@ def test_navigation_badge_costs_at_most_one_query(client, admin, ws_editor, work
     assert len(badge) == 1
 
 
-def test_list_page_query_count_stays_constant(client, admin, ws_editor, workspace, registry,
-                                              django_assert_max_num_queries):
+def test_list_page_query_count_stays_constant(
+    client, admin, ws_editor, workspace, registry, django_assert_max_num_queries
+):
     client.force_login(admin)
     pending_request(ws_editor, workspace, registry, "a")
     with django_assert_max_num_queries(12) as few:
@@ -227,12 +277,15 @@ def test_list_page_query_count_stays_constant(client, admin, ws_editor, workspac
 
 
 def test_admin_approves_with_an_end_and_the_space_is_bound_through_the_service(
-        client, admin, ws_editor, workspace, registry, vault):
+    client, admin, ws_editor, workspace, registry, vault
+):
     access_request = pending_request(ws_editor, workspace, registry)
     client.force_login(admin)
     day = timezone.localdate() + timedelta(days=3)
-    response = client.post(reverse("access_requests:approve", args=[access_request.pk]),
-                           {"note": "for the migration", "ends": day.isoformat()})
+    response = client.post(
+        reverse("access_requests:approve", args=[access_request.pk]),
+        {"note": "for the migration", "ends": day.isoformat()},
+    )
     assert response.status_code == 302
     access_request.refresh_from_db()
     assert access_request.status == "approved" and access_request.decided_by == admin
@@ -246,11 +299,14 @@ def test_admin_approves_with_an_end_and_the_space_is_bound_through_the_service(
     assert "Approved: the space is bound to payments until" in page and "for the migration" in page
 
 
-def test_admin_declines_with_a_note_and_nothing_is_bound(client, admin, ws_editor, workspace, registry, vault):
+def test_admin_declines_with_a_note_and_nothing_is_bound(
+    client, admin, ws_editor, workspace, registry, vault
+):
     access_request = pending_request(ws_editor, workspace, registry)
     client.force_login(admin)
-    response = client.post(reverse("access_requests:decline", args=[access_request.pk]),
-                           {"note": "use the public mirror"})
+    response = client.post(
+        reverse("access_requests:decline", args=[access_request.pk]), {"note": "use the public mirror"}
+    )
     assert response.status_code == 302
     access_request.refresh_from_db()
     assert access_request.status == "declined" and access_request.note == "use the public mirror"
@@ -272,8 +328,9 @@ def test_a_name_without_a_space_cannot_be_approved(client, admin, ws_editor, wor
 
 
 @pytest.mark.parametrize("ends", ["2020-01-01", "garbage"])
-def test_approving_with_a_past_or_bad_end_changes_nothing(client, admin, ws_editor, workspace, registry, vault,
-                                                           ends):
+def test_approving_with_a_past_or_bad_end_changes_nothing(
+    client, admin, ws_editor, workspace, registry, vault, ends
+):
     access_request = pending_request(ws_editor, workspace, registry)
     client.force_login(admin)
     response = client.post(reverse("access_requests:approve", args=[access_request.pk]), {"ends": ends})
@@ -295,9 +352,13 @@ def test_a_decided_request_cannot_be_decided_again(client, admin, ws_editor, wor
 def test_only_admins_decide(client, ws_editor, workspace, registry, vault):
     access_request = pending_request(ws_editor, workspace, registry)
     for name in ("approve", "decline"):
-        assert_access(client, reverse(f"access_requests:{name}", args=[access_request.pk]),
-                      {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 302},
-                      method="post", data={})
+        assert_access(
+            client,
+            reverse(f"access_requests:{name}", args=[access_request.pk]),
+            {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 302},
+            method="post",
+            data={},
+        )
     access_request.refresh_from_db()
     assert access_request.is_pending
 
@@ -311,11 +372,13 @@ def test_deciding_needs_a_post_and_an_existing_request(client, admin):
 # Requests that close themselves --------------------------------------------------------------
 
 
-def test_a_request_closes_itself_when_the_space_is_bound_meanwhile(admin, ws_editor, workspace, other_workspace,
-                                                                   registry, vault):
+def test_a_request_closes_itself_when_the_space_is_bound_meanwhile(
+    admin, ws_editor, workspace, other_workspace, registry, vault
+):
     mine = pending_request(ws_editor, workspace, registry)
-    theirs = pending_request(make_user("other-editor", workspace=other_workspace, role="editor"),
-                             other_workspace, registry)
+    theirs = pending_request(
+        make_user("other-editor", workspace=other_workspace, role="editor"), other_workspace, registry
+    )
     services.change_bindings(vault, admin, add=[workspace])
     mine.refresh_from_db(), theirs.refresh_from_db()
     assert mine.status == "closed" and "bound to the workspace meanwhile" in mine.note
@@ -323,7 +386,9 @@ def test_a_request_closes_itself_when_the_space_is_bound_meanwhile(admin, ws_edi
     assert AuditEvent.objects.get(action="access_request.close").actor == admin
 
 
-def test_requests_close_themselves_when_the_space_becomes_public(admin, ws_editor, workspace, registry, vault):
+def test_requests_close_themselves_when_the_space_becomes_public(
+    admin, ws_editor, workspace, registry, vault
+):
     access_request = pending_request(ws_editor, workspace, registry)
     services.set_visibility(vault, admin, "public")
     access_request.refresh_from_db()
@@ -345,15 +410,19 @@ def test_expire_bindings_closes_requests_answered_another_way(admin, ws_editor, 
     assert f"access request {access_request.pk}" in out.getvalue()
 
 
-def test_admins_see_the_bindings_ending_within_a_week_and_members_do_not(client, admin, ws_editor, workspace,
-                                                                         other_workspace, registry, vault):
+def test_admins_see_the_bindings_ending_within_a_week_and_members_do_not(
+    client, admin, ws_editor, workspace, other_workspace, registry, vault
+):
     later = RegistrySpace.objects.create(registry=registry, name="later", visibility="private")
-    services.change_bindings(vault, admin, add=[workspace], expires={workspace: timezone.now() + timedelta(days=2)})
-    services.change_bindings(later, admin, add=[other_workspace],
-                             expires={other_workspace: timezone.now() + timedelta(days=9)})
+    services.change_bindings(
+        vault, admin, add=[workspace], expires={workspace: timezone.now() + timedelta(days=2)}
+    )
+    services.change_bindings(
+        later, admin, add=[other_workspace], expires={other_workspace: timezone.now() + timedelta(days=9)}
+    )
     client.force_login(admin)
     page = client.get(LIST).text
-    section = page[page.index("Bindings ending in the next 7 days"):]
+    section = page[page.index("Bindings ending in the next 7 days") :]
     assert "harbor/vault" in section and "payments" in section
     assert "harbor/later" not in section
     client.force_login(ws_editor)

@@ -40,8 +40,9 @@ class BasicAuthentication(authentication.BasicAuthentication):
 
     def authenticate_credentials(self, userid, password, request=None):
         if not is_plausible_login_name(userid):
-            raise AuthenticationFailed(_("Invalid basic header: the username is missing, too long "
-                                         "or has invalid characters."))
+            raise AuthenticationFailed(
+                _("Invalid basic header: the username is missing, too long or has invalid characters.")
+            )
         # Django's request, not DRF's wrapper: axes marks it, and its middleware reads the marks.
         http_request = getattr(request, "_request", request)
         # Axes' backend refuses a locked-out client before the password is hashed.
@@ -91,7 +92,8 @@ class TokenAuthentication(BaseAuthentication):
         if token.is_expired:
             raise AuthenticationFailed(
                 _("This API token expired on %(date)s; create a new one on your profile page.")
-                % {"date": date_format(token.expires, "DATETIME_FORMAT")})
+                % {"date": date_format(token.expires, "DATETIME_FORMAT")}
+            )
         if not token.user.is_active:
             raise AuthenticationFailed(_("User inactive or deleted."))
         now = timezone.now()
@@ -118,6 +120,8 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {
-            "type": "apiKey", "in": "header", "name": "Authorization",
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
             "description": _('A personal API token from the profile page, sent as "Token <key>".'),
         }

@@ -22,9 +22,11 @@ class StrictFilterBackend(DjangoFilterBackend):
         if filterset is None:
             return None
         params = request.query_params
-        blank = {name: [_("Give a value, or leave the parameter out.")]
-                 for name, filter_ in filterset.filters.items()
-                 if not isinstance(filter_, django_filters.CharFilter) and params.get(name) == ""}
+        blank = {
+            name: [_("Give a value, or leave the parameter out.")]
+            for name, filter_ in filterset.filters.items()
+            if not isinstance(filter_, django_filters.CharFilter) and params.get(name) == ""
+        }
         if blank:
             raise ValidationError(blank)
         return filterset
@@ -43,11 +45,13 @@ class AuditEventFilter(django_filters.FilterSet):
     portal.forms.AuditFilterForm only shows and checks them)."""
 
     words = django_filters.CharFilter(method="filter_words", max_length=100, label=_("Words"))
-    actor = django_filters.CharFilter(field_name="actor_name", lookup_expr="icontains",
-                                      max_length=150, label=_("Actor"))
+    actor = django_filters.CharFilter(
+        field_name="actor_name", lookup_expr="icontains", max_length=150, label=_("Actor")
+    )
     action = django_filters.CharFilter(field_name="action", max_length=64, label=_("Action"))
-    target = django_filters.CharFilter(field_name="target_label", lookup_expr="icontains",
-                                       max_length=255, label=_("Target"))
+    target = django_filters.CharFilter(
+        field_name="target_label", lookup_expr="icontains", max_length=255, label=_("Target")
+    )
     since = BoundedIsoDateTimeFilter(field_name="created", lookup_expr="gte", label=_("From"))
     until = BoundedIsoDateTimeFilter(field_name="created", lookup_expr="lte", label=_("To"))
 
@@ -61,8 +65,12 @@ class AuditEventFilter(django_filters.FilterSet):
         # actor: "bound payments" finds the bindings of payments.
         for word in value.split():
             queryset = queryset.filter(
-                Q(action__in=audit_sentences.codes_matching(word)) | Q(target_label__icontains=word)
-                | Q(actor_name__icontains=word) | Q(before__icontains=word) | Q(after__icontains=word))
+                Q(action__in=audit_sentences.codes_matching(word))
+                | Q(target_label__icontains=word)
+                | Q(actor_name__icontains=word)
+                | Q(before__icontains=word)
+                | Q(after__icontains=word)
+            )
         return queryset
 
 

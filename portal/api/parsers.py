@@ -17,7 +17,6 @@ from rest_framework.utils.json import strict_constant
 MAX_DEPTH = 32
 
 
-
 def nesting_depth(value) -> int:
     """How deep lists and dicts nest in a parsed value (iteratively: no recursion to exhaust)."""
     deepest = 0

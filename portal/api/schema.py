@@ -28,7 +28,7 @@ FIELD_ERRORS = {
     "type": "object",
     "additionalProperties": {},
     "description": "Messages per field ({field: [message]}), non_field_errors for the request as a "
-                   "whole, or detail for a body that could not be parsed.",
+    "whole, or detail for a body that could not be parsed.",
 }
 
 STANDARD = {

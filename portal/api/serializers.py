@@ -15,8 +15,19 @@ class MessageSerializer(serializers.Serializer):
 class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = ["id", "created", "actor", "actor_name", "action", "target_type", "target_id",
-                  "target_label", "before", "after", "request_id"]
+        fields = [
+            "id",
+            "created",
+            "actor",
+            "actor_name",
+            "action",
+            "target_type",
+            "target_id",
+            "target_label",
+            "before",
+            "after",
+            "request_id",
+        ]
         read_only_fields = fields
 
 

@@ -26,17 +26,25 @@ def issue(user, name: str, expires=None) -> tuple[ApiToken, str]:
     """Create a token and return it with its key: the only moment the key exists in clear."""
     key = secrets.token_urlsafe(KEY_BYTES)
     with transaction.atomic():
-        token = ApiToken.objects.create(user=user, name=name, key_prefix=key[:PREFIX_LENGTH],
-                                        key_hash=hash_key(key), expires=expires)
-        audit.record(user, "api_token.create", token, after={
-            "name": name, "prefix": token.key_prefix,
-            "expires": expires.isoformat() if expires else None,
-        })
+        token = ApiToken.objects.create(
+            user=user, name=name, key_prefix=key[:PREFIX_LENGTH], key_hash=hash_key(key), expires=expires
+        )
+        audit.record(
+            user,
+            "api_token.create",
+            token,
+            after={
+                "name": name,
+                "prefix": token.key_prefix,
+                "expires": expires.isoformat() if expires else None,
+            },
+        )
     return token, key
 
 
 def revoke(token: ApiToken, actor) -> None:
     with transaction.atomic():
-        audit.record(actor, "api_token.revoke", token,
-                     before={"name": token.name, "prefix": token.key_prefix})
+        audit.record(
+            actor, "api_token.revoke", token, before={"name": token.name, "prefix": token.key_prefix}
+        )
         token.delete()

@@ -97,10 +97,13 @@ class PageErrors:
     def check(self) -> None:
         """Fail on errors not yet reported (each error is reported once)."""
         errors = self.unexpected()
-        new, self.reported = errors[self.reported:], len(errors)
+        new, self.reported = errors[self.reported :], len(errors)
         if new:
-            pytest.fail("The browser reported errors (console, page errors or CSP violations):\n  "
-                        + "\n  ".join(new), pytrace=False)
+            pytest.fail(
+                "The browser reported errors (console, page errors or CSP violations):\n  "
+                + "\n  ".join(new),
+                pytrace=False,
+            )
 
 
 @pytest.fixture(scope="session")
@@ -118,8 +121,9 @@ def browser(chromium_path):
     except ImportError:  # pragma: no cover - requirements-dev.txt installs it
         _missing("Playwright for Python is not installed")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS,
-                                              headless=True)
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield chromium
         finally:
@@ -136,8 +140,9 @@ def page_errors(request) -> PageErrors:
 @pytest.fixture
 def page(request, browser, live_server, page_errors, tmp_path) -> Iterator:
     """A new context and page per test, on the live server, with errors recorded."""
-    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT,
-                                  locale="en-US", timezone_id="UTC")
+    context = browser.new_context(
+        base_url=live_server.url, viewport=VIEWPORT, locale="en-US", timezone_id="UTC"
+    )
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
     context.add_init_script(_CSP_WATCH)
@@ -146,8 +151,9 @@ def page(request, browser, live_server, page_errors, tmp_path) -> Iterator:
     def on_console(message):
         if message.type == "error":
             location = message.location or {}
-            page_errors.add(f"console.error: {message.text} ({location.get('url', '')}"
-                            f":{location.get('lineNumber', '')})")
+            page_errors.add(
+                f"console.error: {message.text} ({location.get('url', '')}:{location.get('lineNumber', '')})"
+            )
 
     new_page.on("console", on_console)
     new_page.on("pageerror", lambda error: page_errors.add(f"page error: {error}"))

@@ -24,8 +24,17 @@ from workspaces import services as workspace_services
 from workspaces.models import Membership, Workspace
 
 # Django's write hooks a routed admin must not replace: its writes are its service_* methods.
-CLOSED_HOOKS = ("save_model", "save_related", "save_formset", "delete_model", "delete_queryset",
-                "get_deleted_objects", "delete_view", "get_form", "_apply")
+CLOSED_HOOKS = (
+    "save_model",
+    "save_related",
+    "save_formset",
+    "delete_model",
+    "delete_queryset",
+    "get_deleted_objects",
+    "delete_view",
+    "get_form",
+    "_apply",
+)
 
 
 def admin_request(user):
@@ -56,11 +65,16 @@ def routing_problems(site, user) -> list[str]:
             if not isinstance(model_admin, RoutedAdmin):
                 problems.append(f"{name}: writable and not routed through the services")
             else:
-                problems += [f"{name}: {operation} has no service method"
-                             for operation, allowed in writes.items()
-                             if allowed and not model_admin.routes(operation)]
-                problems += [f"{name}: replaces {hook}" for hook in CLOSED_HOOKS
-                             if getattr(type(model_admin), hook) is not getattr(RoutedAdmin, hook)]
+                problems += [
+                    f"{name}: {operation} has no service method"
+                    for operation, allowed in writes.items()
+                    if allowed and not model_admin.routes(operation)
+                ]
+                problems += [
+                    f"{name}: replaces {hook}"
+                    for hook in CLOSED_HOOKS
+                    if getattr(type(model_admin), hook) is not getattr(RoutedAdmin, hook)
+                ]
         # Other ways to write from a changelist or a change page.
         if model_admin.list_editable:
             problems.append(f"{name}: edits in the list")
@@ -69,8 +83,11 @@ def routing_problems(site, user) -> list[str]:
         if model_admin.get_actions(request):
             problems.append(f"{name}: has actions {sorted(model_admin.get_actions(request))}")
         for inline in model_admin.get_inline_instances(request):
-            if (inline.has_add_permission(request, None) or inline.has_change_permission(request)
-                    or inline.has_delete_permission(request)):
+            if (
+                inline.has_add_permission(request, None)
+                or inline.has_change_permission(request)
+                or inline.has_delete_permission(request)
+            ):
                 problems.append(f"{name}: writable inline {type(inline).__name__}")
     return problems
 
@@ -81,7 +98,9 @@ def test_finding_6_every_admin_model_writes_only_through_the_services(admin, sup
     for user in (admin, superuser):
         assert routing_problems(django_admin.site, user) == []
         request = admin_request(user)
-        assert all(model_admin.has_view_permission(request) for model_admin in django_admin.site._registry.values())
+        assert all(
+            model_admin.has_view_permission(request) for model_admin in django_admin.site._registry.values()
+        )
 
 
 def test_finding_6_the_walk_catches_a_model_registered_with_a_plain_model_admin(superuser):
@@ -106,9 +125,12 @@ def test_finding_6_staff_flag_alone_does_not_open_the_admin(client, request, per
     user.is_staff = True
     user.save()
     client.force_login(user)
-    for url in (reverse("admin:index"), reverse("admin:workspaces_workspace_changelist"),
-                reverse("admin:workspaces_workspace_change", args=[workspace.pk]),
-                reverse("admin:auth_user_changelist")):
+    for url in (
+        reverse("admin:index"),
+        reverse("admin:workspaces_workspace_changelist"),
+        reverse("admin:workspaces_workspace_change", args=[workspace.pk]),
+        reverse("admin:auth_user_changelist"),
+    ):
         response = client.get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith(reverse("admin:login")), url
@@ -145,8 +167,9 @@ def test_admin_login_form_takes_admins_and_refuses_staff_members(client, admin, 
     assert refused.status_code == 200
     assert "platform Admin" in refused.text
     assert "_auth_user_id" not in client.session
-    accepted = client.post(reverse("admin:login") + "?next=/admin/",
-                           {"username": "root-admin", "password": PASSWORD})
+    accepted = client.post(
+        reverse("admin:login") + "?next=/admin/", {"username": "root-admin", "password": PASSWORD}
+    )
     assert accepted.status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
 
@@ -161,17 +184,28 @@ def test_seed_demo_makes_nobody_staff_and_only_the_demo_admin_reaches_the_admin(
     assert client.get(reverse("admin:index")).status_code == 200
 
 
-@pytest.mark.parametrize("url_name", [
-    "admin:registries_registry_changelist", "admin:registries_registryspace_changelist",
-    "admin:registries_spacebinding_changelist", "admin:registries_repository_changelist",
-    "admin:registries_tag_changelist", "admin:registries_syncrun_changelist",
-    "admin:registries_pullcredential_changelist", "admin:registries_tokensigningkey_changelist",
-    "admin:workspaces_workspace_changelist", "admin:workspaces_membership_changelist",
-    "admin:workspaces_cluster_changelist", "admin:workspaces_namespace_changelist",
-    "admin:portal_auditevent_changelist", "admin:portal_apitoken_changelist",
-    "admin:auth_user_changelist", "admin:auth_group_changelist",
-    "admin:django_tasks_database_dbtaskresult_changelist",
-])
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:registries_registry_changelist",
+        "admin:registries_registryspace_changelist",
+        "admin:registries_spacebinding_changelist",
+        "admin:registries_repository_changelist",
+        "admin:registries_tag_changelist",
+        "admin:registries_syncrun_changelist",
+        "admin:registries_pullcredential_changelist",
+        "admin:registries_tokensigningkey_changelist",
+        "admin:workspaces_workspace_changelist",
+        "admin:workspaces_membership_changelist",
+        "admin:workspaces_cluster_changelist",
+        "admin:workspaces_namespace_changelist",
+        "admin:portal_auditevent_changelist",
+        "admin:portal_apitoken_changelist",
+        "admin:auth_user_changelist",
+        "admin:auth_group_changelist",
+        "admin:django_tasks_database_dbtaskresult_changelist",
+    ],
+)
 def test_django_admin_lists_every_model(client, admin, url_name):
     call_command("seed_demo", stdout=open("/dev/null", "w"))
     client.force_login(admin)
@@ -185,8 +219,10 @@ def test_finding_6_bulk_delete_is_absent(client, admin, workspace, ws_admin):
     assert page.status_code == 200
     assert "delete_selected" not in page.text
     membership = Membership.objects.get(user=ws_admin)
-    response = client.post(reverse("admin:workspaces_membership_changelist"),
-                           {"action": "delete_selected", "_selected_action": [membership.pk], "post": "yes"})
+    response = client.post(
+        reverse("admin:workspaces_membership_changelist"),
+        {"action": "delete_selected", "_selected_action": [membership.pk], "post": "yes"},
+    )
     assert response.status_code in (200, 302)
     assert Membership.objects.filter(pk=membership.pk).exists()
     assert not AuditEvent.objects.exists()
@@ -202,14 +238,27 @@ def test_no_admin_page_shows_a_secret_not_even_encrypted(client, admin, workspac
     key = create_signing_key()
     _, token_key = issue(admin, "ci")
     task = DBTaskResult.objects.create(
-        args_kwargs={"args": [registry.pk, [1], {"password_encrypted": registry.password_encrypted}],
-                     "kwargs": {}},
-        task_path="registries.tasks.delete_robots_task", backend_name="default",
-        run_after=get_date_max(), priority=0, queue_name="default")
-    secrets = ["Harbor12345", registry.password_encrypted, "robot-secret-value",
-               credential.secret_encrypted, credential.secret_hash, key.private_key_encrypted,
-               crypto.decrypt(key.private_key_encrypted).splitlines()[1], token_key,
-               *admin.password.split("$")[2:]]  # the password's salt and hash
+        args_kwargs={
+            "args": [registry.pk, [1], {"password_encrypted": registry.password_encrypted}],
+            "kwargs": {},
+        },
+        task_path="registries.tasks.delete_robots_task",
+        backend_name="default",
+        run_after=get_date_max(),
+        priority=0,
+        queue_name="default",
+    )
+    secrets = [
+        "Harbor12345",
+        registry.password_encrypted,
+        "robot-secret-value",
+        credential.secret_encrypted,
+        credential.secret_hash,
+        key.private_key_encrypted,
+        crypto.decrypt(key.private_key_encrypted).splitlines()[1],
+        token_key,
+        *admin.password.split("$")[2:],
+    ]  # the password's salt and hash
     client.force_login(admin)
     objects = [registry, credential, key, task, admin, *admin.api_tokens.all()]
     pages = []
@@ -231,17 +280,29 @@ def test_no_admin_page_shows_a_secret_not_even_encrypted(client, admin, workspac
 
 
 def user_form(**overrides):
-    data = {"username": "dora", "first_name": "", "last_name": "", "email": "", "is_active": "on",
-            "groups": []}
+    data = {
+        "username": "dora",
+        "first_name": "",
+        "last_name": "",
+        "email": "",
+        "is_active": "on",
+        "groups": [],
+    }
     data.update(overrides)
     return data
 
 
 def test_a_user_created_in_admin_is_audited_without_the_password(client, admin):
     client.force_login(admin)
-    response = client.post(reverse("admin:auth_user_add"),
-                           {"username": "dora", "usable_password": "true",
-                            "password1": "Tr0ub4dor&3-long", "password2": "Tr0ub4dor&3-long"})
+    response = client.post(
+        reverse("admin:auth_user_add"),
+        {
+            "username": "dora",
+            "usable_password": "true",
+            "password1": "Tr0ub4dor&3-long",
+            "password2": "Tr0ub4dor&3-long",
+        },
+    )
     assert response.status_code == 302
     dora = User.objects.get(username="dora")
     assert dora.check_password("Tr0ub4dor&3-long") and not dora.is_staff
@@ -255,8 +316,10 @@ def test_making_someone_a_platform_admin_in_admin_is_audited(client, admin, ws_v
 
     group = Group.objects.get(name="Admin")
     client.force_login(admin)
-    response = client.post(reverse("admin:auth_user_change", args=[ws_viewer.pk]),
-                           user_form(username="ws-viewer", email="ws-viewer@example.com", groups=[group.pk]))
+    response = client.post(
+        reverse("admin:auth_user_change", args=[ws_viewer.pk]),
+        user_form(username="ws-viewer", email="ws-viewer@example.com", groups=[group.pk]),
+    )
     assert response.status_code == 302
     assert ws_viewer.groups.filter(name="Admin").exists()
     event = AuditEvent.objects.get(action="user.update")
@@ -266,9 +329,15 @@ def test_making_someone_a_platform_admin_in_admin_is_audited(client, admin, ws_v
 
 def test_a_new_password_set_in_admin_is_audited_and_never_echoed(client, admin, ws_viewer):
     client.force_login(admin)
-    response = client.post(reverse("admin:auth_user_password_change", args=[ws_viewer.pk]),
-                           {"usable_password": "true", "password1": "N3w-passphrase-x",
-                            "password2": "N3w-passphrase-x", "set-password": "1"})
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[ws_viewer.pk]),
+        {
+            "usable_password": "true",
+            "password1": "N3w-passphrase-x",
+            "password2": "N3w-passphrase-x",
+            "set-password": "1",
+        },
+    )
     assert response.status_code == 302
     ws_viewer.refresh_from_db()
     assert ws_viewer.check_password("N3w-passphrase-x")
@@ -278,8 +347,10 @@ def test_a_new_password_set_in_admin_is_audited_and_never_echoed(client, admin, 
 
 def test_a_password_the_validators_refuse_is_not_set(client, admin, ws_viewer):
     client.force_login(admin)
-    response = client.post(reverse("admin:auth_user_password_change", args=[ws_viewer.pk]),
-                           {"usable_password": "true", "password1": "a", "password2": "b"})
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[ws_viewer.pk]),
+        {"usable_password": "true", "password1": "a", "password2": "b"},
+    )
     assert response.status_code == 200
     ws_viewer.refresh_from_db()
     assert ws_viewer.check_password(PASSWORD)
@@ -295,8 +366,9 @@ def test_own_password_change_link_goes_to_the_audited_page(client, admin):
 
 def test_deleting_the_last_workspace_admin_account_is_refused(client, admin, ws_admin, ws_viewer):
     client.force_login(admin)
-    response = client.post(reverse("admin:auth_user_delete", args=[ws_admin.pk]), {"post": "yes"},
-                           follow=True)
+    response = client.post(
+        reverse("admin:auth_user_delete", args=[ws_admin.pk]), {"post": "yes"}, follow=True
+    )
     assert "last Workspace Admin of payments" in response.text
     assert User.objects.filter(pk=ws_admin.pk).exists()
     assert Membership.objects.filter(user=ws_admin).exists()
@@ -309,17 +381,26 @@ def test_deleting_an_account_removes_its_memberships_through_the_service(client,
     assert response.status_code == 302
     assert not User.objects.filter(pk=ws_viewer.pk).exists()
     assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
-        "membership.delete", "user.delete"]
-    assert AuditEvent.objects.get(action="membership.delete").before == {"user": "ws-viewer", "role": "viewer"}
+        "membership.delete",
+        "user.delete",
+    ]
+    assert AuditEvent.objects.get(action="membership.delete").before == {
+        "user": "ws-viewer",
+        "role": "viewer",
+    }
 
 
-def test_removing_a_member_calls_the_same_service_from_every_path(monkeypatch, client, admin, ws_admin,
-                                                                   ws_viewer):
+def test_removing_a_member_calls_the_same_service_from_every_path(
+    monkeypatch, client, admin, ws_admin, ws_viewer
+):
     # Whatever follows a member leaving (credential rotation) hangs off remove_member.
     calls = []
     original = workspace_services.remove_member
-    monkeypatch.setattr(workspace_services, "remove_member",
-                        lambda membership, actor: calls.append(membership.pk) or original(membership, actor))
+    monkeypatch.setattr(
+        workspace_services,
+        "remove_member",
+        lambda membership, actor: calls.append(membership.pk) or original(membership, actor),
+    )
     membership = Membership.objects.get(user=ws_viewer)
     client.force_login(admin)
     client.post(reverse("admin:workspaces_membership_delete", args=[membership.pk]), {"post": "yes"})

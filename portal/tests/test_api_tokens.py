@@ -79,11 +79,14 @@ def test_every_token_gets_its_own_key(ws_editor):
     assert ApiToken.objects.values("key_hash").distinct().count() == 5
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"name": ""}, "This field is required."),
-    ({"name": "x" * 101}, "Ensure this value has at most 100 characters"),
-    ({"name": "ci", "expires_in": "7"}, "Select a valid choice."),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"name": ""}, "This field is required."),
+        ({"name": "x" * 101}, "Ensure this value has at most 100 characters"),
+        ({"name": "ci", "expires_in": "7"}, "Select a valid choice."),
+    ],
+)
 def test_bad_token_input_says_why_and_creates_nothing(client, ws_editor, data, message):
     client.force_login(ws_editor)
     page = client.post(reverse("profile"), data)
@@ -200,9 +203,15 @@ def test_a_token_of_an_inactive_user_is_refused(ws_viewer):
     assert token_client(key).get(API).status_code == 401
 
 
-@pytest.mark.parametrize("header", [
-    "Token", "Token one two", "Token not-a-key", "token nope",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Token",
+        "Token one two",
+        "Token not-a-key",
+        "token nope",
+    ],
+)
 def test_a_malformed_or_unknown_token_is_401(db, header):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=header)
@@ -273,10 +282,16 @@ def test_the_openapi_schema_describes_the_api_to_signed_in_users(ws_viewer):
     response = api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     schema = response.json()
-    for path in ("/api/v1/registries/", "/api/v1/registries/{id}/sync/",
-                 "/api/v1/registries/{registry_pk}/spaces/", "/api/v1/spaces/{id}/",
-                 "/api/v1/spaces/{id}/bind/", "/api/v1/spaces/{id}/unbind/",
-                 "/api/v1/workspaces/", "/api/v1/audit-events/"):
+    for path in (
+        "/api/v1/registries/",
+        "/api/v1/registries/{id}/sync/",
+        "/api/v1/registries/{registry_pk}/spaces/",
+        "/api/v1/spaces/{id}/",
+        "/api/v1/spaces/{id}/bind/",
+        "/api/v1/spaces/{id}/unbind/",
+        "/api/v1/workspaces/",
+        "/api/v1/audit-events/",
+    ):
         assert path in schema["paths"], path
     assert "tokenAuth" in schema["components"]["securitySchemes"]
     registry = schema["components"]["schemas"]["Registry"]["properties"]

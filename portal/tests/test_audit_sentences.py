@@ -16,8 +16,9 @@ from workspaces.models import Workspace
 
 @pytest.fixture
 def space(db):
-    registry = Registry.objects.create(name="harbor", kind="harbor", url="https://harbor.example.com",
-                                       is_demo=True)
+    registry = Registry.objects.create(
+        name="harbor", kind="harbor", url="https://harbor.example.com", is_demo=True
+    )
     return RegistrySpace.objects.create(registry=registry, name="team-a", visibility="private")
 
 

@@ -57,46 +57,71 @@ class Findings:
         return [entry for entry in self.seen if entry[2] in BLOCKING]
 
     def summary(self) -> str:
-        return "\n  ".join(f"{state}: {rule} ({impact}) at {targets}"
-                           for state, rule, impact, targets in self.seen)
+        return "\n  ".join(
+            f"{state}: {rule} ({impact}) at {targets}" for state, rule, impact, targets in self.seen
+        )
 
 
 @pytest.fixture
 def world(transactional_db):
-    registry = Registry.objects.create(name="harbor-demo", kind="harbor", url=LONG_ADDRESS,
-                                       is_demo=True)
-    private = RegistrySpace.objects.create(registry=registry, name="team-private",
-                                           visibility="private", repository_count=3)
-    library = RegistrySpace.objects.create(registry=registry, name="library", visibility="public",
-                                           repository_count=5)
+    registry = Registry.objects.create(name="harbor-demo", kind="harbor", url=LONG_ADDRESS, is_demo=True)
+    private = RegistrySpace.objects.create(
+        registry=registry, name="team-private", visibility="private", repository_count=3
+    )
+    library = RegistrySpace.objects.create(
+        registry=registry, name="library", visibility="public", repository_count=5
+    )
     payments = Workspace.objects.create(name="payments", description="Payments team")
     for name in ("search", "analytics", "platform"):
         Workspace.objects.create(name=name, description=f"{name} team")
     SpaceBinding.objects.create(space=private, workspace=payments)
     # A long name and a Chinese description must not break the layout.
-    chinese = Workspace.objects.create(name="data-and-business-intelligence-platform-team",
-                                       description="负责数据仓库、报表和机器学习平台的数据分析与商业智能团队")
+    chinese = Workspace.objects.create(
+        name="data-and-business-intelligence-platform-team",
+        description="负责数据仓库、报表和机器学习平台的数据分析与商业智能团队",
+    )
     SpaceBinding.objects.create(space=library, workspace=chinese)
-    repository = Repository.objects.create(space=private, name="team-private/api-gateway-service",
-                                           tag_count=1, last_push=timezone.now())
-    Tag.objects.create(repository=repository, name="1.0.0-rc.1", digest="sha256:" + "a" * 64,
-                       size=123_456_789, pushed=timezone.now(), platforms=["linux/amd64"])
+    repository = Repository.objects.create(
+        space=private, name="team-private/api-gateway-service", tag_count=1, last_push=timezone.now()
+    )
+    Tag.objects.create(
+        repository=repository,
+        name="1.0.0-rc.1",
+        digest="sha256:" + "a" * 64,
+        size=123_456_789,
+        pushed=timezone.now(),
+        platforms=["linux/amd64"],
+    )
     cluster = Cluster.objects.create(name="prod-cluster")
     namespace = Namespace.objects.create(cluster=cluster, name="payments-prod", workspace=payments)
     admin = make_user("platform-admin", admin=True)
     member = make_user("payments-dev", workspace=payments, role="editor")
     RegistrySpace.objects.create(registry=registry, name="team-vault", visibility="private")
     access_request = AccessRequest.objects.create(
-        workspace=payments, registry=registry, space_name="team-vault", requested_by=member,
-        reason="The payments service pulls its base images from team-vault.")
-    return {"registry": registry, "space": private, "workspace": payments,
-            "repository": repository, "namespace": namespace, "admin": admin, "member": member,
-            "access_request": access_request, "digest": "sha256:" + "a" * 64}
+        workspace=payments,
+        registry=registry,
+        space_name="team-vault",
+        requested_by=member,
+        reason="The payments service pulls its base images from team-vault.",
+    )
+    return {
+        "registry": registry,
+        "space": private,
+        "workspace": payments,
+        "repository": repository,
+        "namespace": namespace,
+        "admin": admin,
+        "member": member,
+        "access_request": access_request,
+        "digest": "sha256:" + "a" * 64,
+    }
 
 
 def open_context(browser, live_server, viewport, language):
     return browser.new_context(
-        base_url=live_server.url, viewport=viewport, timezone_id="UTC",
+        base_url=live_server.url,
+        viewport=viewport,
+        timezone_id="UTC",
         locale="zh-CN" if language == "zh-Hans" else "en-US",
         extra_http_headers={"Accept-Language": LANGUAGES[language]},
     )
@@ -227,13 +252,17 @@ def walk_as_member(walk, world):
 @pytest.mark.parametrize("language", ["en", "zh-Hans"])
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 @pytest.mark.parametrize("persona", ["admin", "member"])
-def test_pages_have_no_serious_accessibility_violations(browser, live_server, axe, world,
-                                                          page_errors, persona, viewport,
-                                                          language):
+def test_pages_have_no_serious_accessibility_violations(
+    browser, live_server, axe, world, page_errors, persona, viewport, language
+):
     context = open_context(browser, live_server, viewport, language)
     page = context.new_page()
-    page.on("console", lambda message: page_errors.add(f"console.error: {message.text}")
-            if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: (
+            page_errors.add(f"console.error: {message.text}") if message.type == "error" else None
+        ),
+    )
     page.on("pageerror", lambda error: page_errors.add(f"page error: {error}"))
     # The 403 and 404 pages are answered on purpose; Chromium logs each as a console error.
     page_errors.allow(r"status of 40[34]")
@@ -246,10 +275,11 @@ def test_pages_have_no_serious_accessibility_violations(browser, live_server, ax
         (walk_as_admin if persona == "admin" else walk_as_member)(walk, world)
     finally:
         context.close()
-    print(f"axe ({persona}, {viewport['width']}px, {language}): {len(findings.seen)} violations"
-          f", {len(findings.blocking())} serious or critical\n  {findings.summary()}")
-    assert not findings.blocking(), ("Serious or critical axe violations:\n  "
-                                     + findings.summary())
+    print(
+        f"axe ({persona}, {viewport['width']}px, {language}): {len(findings.seen)} violations"
+        f", {len(findings.blocking())} serious or critical\n  {findings.summary()}"
+    )
+    assert not findings.blocking(), "Serious or critical axe violations:\n  " + findings.summary()
 
 
 @pytest.mark.parametrize("viewport", [PHONE, TABLET], ids=["phone", "tablet"])

@@ -27,8 +27,9 @@ def need(tool: str) -> str:
 
 
 def render(overlay: Path) -> list[dict]:
-    output = subprocess.run([need("kubectl"), "kustomize", str(overlay)], capture_output=True,
-                            text=True, check=True, timeout=60).stdout
+    output = subprocess.run(
+        [need("kubectl"), "kustomize", str(overlay)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     return [doc for doc in yaml.safe_load_all(output) if doc]
 
 
@@ -44,8 +45,9 @@ def by_name(resources, kind, name):
 
 
 def test_containerfile_passes_hadolint():
-    result = subprocess.run([need("hadolint"), str(ROOT / "Containerfile")], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [need("hadolint"), str(ROOT / "Containerfile")], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -75,9 +77,16 @@ def test_overlay_renders_and_validates_against_the_kubernetes_schemas(overlay):
 def test_overlay_keeps_the_production_rules(overlay):
     resources = render(overlay)
     kinds = {(r["kind"], r["metadata"]["name"]) for r in resources}
-    assert {("Deployment", "wharf-web"), ("Deployment", "wharf-worker"), ("Service", "wharf-web"),
-            ("Ingress", "wharf"), ("PodDisruptionBudget", "wharf-web"), ("Job", "wharf-migrate"),
-            ("CronJob", "wharf-sync-registries"), ("CronJob", "wharf-reconcile-credentials")} <= kinds
+    assert {
+        ("Deployment", "wharf-web"),
+        ("Deployment", "wharf-worker"),
+        ("Service", "wharf-web"),
+        ("Ingress", "wharf"),
+        ("PodDisruptionBudget", "wharf-web"),
+        ("Job", "wharf-migrate"),
+        ("CronJob", "wharf-sync-registries"),
+        ("CronJob", "wharf-reconcile-credentials"),
+    } <= kinds
     # Secrets are referenced, never shipped in the manifests.
     assert not any(r["kind"] == "Secret" for r in resources)
 

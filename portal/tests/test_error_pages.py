@@ -69,7 +69,8 @@ def test_server_error_under_the_api_is_json():
 
 @pytest.mark.django_db
 def test_viewer_opening_a_workspace_admin_page_is_told_it_needs_the_workspace_admin_role(
-        client, ws_viewer, workspace):
+    client, ws_viewer, workspace
+):
     client.force_login(ws_viewer)
     response = client.get(reverse("registries:workspace-create") + f"?workspace={workspace.pk}")
     assert response.status_code == 403

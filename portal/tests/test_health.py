@@ -20,8 +20,10 @@ def test_readyz_is_ok_on_a_migrated_database_in_three_queries(client, db, django
     with django_assert_max_num_queries(3) as queries:
         response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {
-        "database": "ok", "migrations": "ok", "token_signing_key": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "migrations": "ok", "token_signing_key": "ok"},
+    }
     # Cheap and read-only: every query is a SELECT, and no session or cookie is made.
     assert all(query["sql"].lstrip().upper().startswith("SELECT") for query in queries.captured_queries)
     assert not response.cookies
@@ -67,8 +69,9 @@ def test_readyz_is_unavailable_when_the_database_does_not_answer(client, db):
 
 def test_readyz_needs_a_signing_key_only_once_a_registry_uses_the_token_service(client, db):
     assert client.get("/readyz").status_code == 200  # no key, and nobody needs one
-    registry = Registry.objects.create(name="tok", kind="distribution", url="http://127.0.0.1:9",
-                                       token_service=True)
+    registry = Registry.objects.create(
+        name="tok", kind="distribution", url="http://127.0.0.1:9", token_service=True
+    )
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "token_keys --create" in response.json()["checks"]["token_signing_key"]

@@ -33,7 +33,12 @@ CORE = (
 # 404-or-403 getters of a namespace and a workspace, and their API face workspaces.api.scope)
 # and workspaces.manifests (a namespace's Deployment, for Create by Image), nothing else of it, except for these crossings, listed so that none is added unnoticed (take
 # one off when it moves).
-WORKSPACES_INTERFACE = {"workspaces.models", "workspaces.scope", "workspaces.api.scope", "workspaces.manifests"}
+WORKSPACES_INTERFACE = {
+    "workspaces.models",
+    "workspaces.scope",
+    "workspaces.api.scope",
+    "workspaces.manifests",
+}
 REGISTRIES_REACHING_INTO_WORKSPACES = {
     "registries.api.serializers -> workspaces.api.serializers",
 }
@@ -79,7 +84,8 @@ def resolve_target(name, modules):
 def is_type_checking_block(node):
     return isinstance(node, ast.If) and (
         (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
-        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING"))
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
+    )
 
 
 def imported_names(tree, module, package):
@@ -190,7 +196,8 @@ def test_the_graph_sees_known_imports(graph):
 
 def test_there_are_no_import_cycles(graph):
     found = [
-        " -> ".join(cycle_through(component, graph)) + f"\n  (tangled together: {', '.join(sorted(component))})"
+        " -> ".join(cycle_through(component, graph))
+        + f"\n  (tangled together: {', '.join(sorted(component))})"
         for component in tangles(graph)
     ]
     assert not found, "import cycles:\n" + "\n".join(found)

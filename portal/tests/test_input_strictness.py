@@ -21,15 +21,18 @@ from workspaces.models import Cluster, Namespace
 
 
 def snapshot():
-    return (list(SpaceBinding.objects.values_list("space_id", "workspace_id")),
-            list(Namespace.objects.values_list("pk", "workspace_id")),
-            AuditEvent.objects.count())
+    return (
+        list(SpaceBinding.objects.values_list("space_id", "workspace_id")),
+        list(Namespace.objects.values_list("pk", "workspace_id")),
+        AuditEvent.objects.count(),
+    )
 
 
 @pytest.fixture
 def space(db):
-    registry = Registry.objects.create(name="demo", kind="harbor", url="https://harbor.example.com",
-                                       is_demo=True)
+    registry = Registry.objects.create(
+        name="demo", kind="harbor", url="https://harbor.example.com", is_demo=True
+    )
     return RegistrySpace.objects.create(registry=registry, name="team-a")
 
 
@@ -54,8 +57,9 @@ def test_finding_8_manifest_errors_asked_as_yaml_answer_json(request, namespace,
     url = f"/api/v1/namespaces/{namespace.pk}/manifests/"
     query = {k: v for k, v in how.items() if k == "format"}
     headers = {k: v for k, v in how.items() if k != "format"}
-    response = client.post(url + ("?format=yaml" if query else ""), {"name": "web", "image": ".exe"},
-                           format="json", **headers)
+    response = client.post(
+        url + ("?format=yaml" if query else ""), {"name": "web", "image": ".exe"}, format="json", **headers
+    )
     expected = {None: 401, "ws_viewer": 403, "ws_editor": 400}[user]
     assert response.status_code == expected
     assert response["Content-Type"].startswith("application/json")
@@ -64,16 +68,20 @@ def test_finding_8_manifest_errors_asked_as_yaml_answer_json(request, namespace,
 
 
 def test_finding_8_a_manifest_asked_as_yaml_is_still_the_yaml_file(ws_editor, namespace):
-    response = api_as(ws_editor).post(f"/api/v1/namespaces/{namespace.pk}/manifests/?format=yaml",
-                                      {"name": "web", "image": "nginx:1.27"}, format="json")
+    response = api_as(ws_editor).post(
+        f"/api/v1/namespaces/{namespace.pk}/manifests/?format=yaml",
+        {"name": "web", "image": "nginx:1.27"},
+        format="json",
+    )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/yaml")
     assert response["Content-Disposition"] == 'attachment; filename="web.yaml"'
     assert "kind: Deployment" in response.content.decode()
 
 
-def test_finding_8_nul_in_the_bind_dialog_search_lists_nothing_instead_of_failing(client, admin, space,
-                                                                                 workspace):
+def test_finding_8_nul_in_the_bind_dialog_search_lists_nothing_instead_of_failing(
+    client, admin, space, workspace
+):
     client.force_login(admin)
     url = reverse("registries:space-bindings", args=[space.registry_id, space.pk])
     response = client.get(url, {"results": "1", "q": "pay\x00"}, headers={"HX-Request": "true"})
@@ -93,29 +101,56 @@ def _all_routes(patterns=None, prefix=""):
 
 def _page_routes():
     """Every page route (not admin, not the API) that takes no argument."""
-    return [route for route in _all_routes()
-            if "<" not in route and not route.startswith(("admin/", "api/", "auth/"))]
+    return [
+        route
+        for route in _all_routes()
+        if "<" not in route and not route.startswith(("admin/", "api/", "auth/"))
+    ]
 
 
 @pytest.mark.parametrize("route", _page_routes())
-def test_finding_8_nul_in_any_query_parameter_of_any_page_is_no_server_error(client, admin, namespace,
-                                                                             space, route):
+def test_finding_8_nul_in_any_query_parameter_of_any_page_is_no_server_error(
+    client, admin, namespace, space, route
+):
     client.force_login(admin)
-    query = {name: "a\x00b" for name in ("q", "workspace", "namespace", "registry", "image", "tab",
-                                         "actor", "action", "target", "since", "until", "bound",
-                                         "page", "results")}
+    query = {
+        name: "a\x00b"
+        for name in (
+            "q",
+            "workspace",
+            "namespace",
+            "registry",
+            "image",
+            "tab",
+            "actor",
+            "action",
+            "target",
+            "since",
+            "until",
+            "bound",
+            "page",
+            "results",
+        )
+    }
     for headers in ({}, {"HX-Request": "true"}):
         response = client.get("/" + route, query, headers=headers)
         assert response.status_code < 500, route
 
 
-API_LISTS = ["/api/v1/registries/", "/api/v1/workspaces/", "/api/v1/clusters/", "/api/v1/namespaces/",
-             "/api/v1/audit-events/"]
+API_LISTS = [
+    "/api/v1/registries/",
+    "/api/v1/workspaces/",
+    "/api/v1/clusters/",
+    "/api/v1/namespaces/",
+    "/api/v1/audit-events/",
+]
 
 
 @pytest.mark.parametrize("url", API_LISTS)
-@pytest.mark.parametrize("name", ["name", "q", "actor", "target", "action", "username", "cluster",
-                                  "workspace", "bound", "visibility"])
+@pytest.mark.parametrize(
+    "name",
+    ["name", "q", "actor", "target", "action", "username", "cluster", "workspace", "bound", "visibility"],
+)
 def test_finding_8_nul_in_api_filters_is_a_400_not_a_500(admin, url, name):
     response = api_as(admin).get(url, {name: "x\x00"})
     assert response.status_code in (200, 400)
@@ -135,8 +170,7 @@ def test_finding_8_nul_in_the_picker_search_and_explainer_is_a_400(admin, ws_edi
 def test_finding_8_json_nested_100000_deep_is_a_400(admin, space):
     before = snapshot()
     body = "[" * 100_000 + "]" * 100_000
-    response = api_as(admin).post(f"/api/v1/spaces/{space.pk}/bind/", body,
-                                  content_type="application/json")
+    response = api_as(admin).post(f"/api/v1/spaces/{space.pk}/bind/", body, content_type="application/json")
     assert response.status_code == 400
     assert "nested deeper" in response.json()["detail"]
     assert snapshot() == before
@@ -144,18 +178,23 @@ def test_finding_8_json_nested_100000_deep_is_a_400(admin, space):
 
 def test_finding_8_json_just_past_the_depth_limit_is_refused_and_at_it_is_parsed(admin, space, workspace):
     too_deep = '{"workspaces": ' + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}"
-    response = api_as(admin).post(f"/api/v1/spaces/{space.pk}/bind/", too_deep,
-                                  content_type="application/json")
+    response = api_as(admin).post(
+        f"/api/v1/spaces/{space.pk}/bind/", too_deep, content_type="application/json"
+    )
     assert response.status_code == 400
     assert "nested deeper" in response.json()["detail"]
-    fine = api_as(admin).post(f"/api/v1/spaces/{space.pk}/bind/", f'{{"workspaces": [{workspace.pk}]}}',
-                              content_type="application/json")
+    fine = api_as(admin).post(
+        f"/api/v1/spaces/{space.pk}/bind/",
+        f'{{"workspaces": [{workspace.pk}]}}',
+        content_type="application/json",
+    )
     assert fine.status_code == 200
 
 
 def test_finding_8_brackets_inside_json_strings_do_not_count_as_nesting(admin):
-    response = api_as(admin).post("/api/v1/clusters/", {"name": "edge", "description": "[" * 5000},
-                                  format="json")
+    response = api_as(admin).post(
+        "/api/v1/clusters/", {"name": "edge", "description": "[" * 5000}, format="json"
+    )
     assert response.status_code == 201
     assert Cluster.objects.get(name="edge").description == "[" * 5000
 
@@ -180,16 +219,18 @@ BAD_PERIODS = [
 
 
 @pytest.mark.parametrize("query, field, message", BAD_PERIODS)
-def test_finding_10_api_audit_filter_with_an_impossible_offset_is_a_400_on_the_field(admin, dated_events,
-                                                                                   query, field, message):
+def test_finding_10_api_audit_filter_with_an_impossible_offset_is_a_400_on_the_field(
+    admin, dated_events, query, field, message
+):
     response = api_as(admin).get("/api/v1/audit-events/", query)
     assert response.status_code == 400
     assert response.json() == {field: [message]}
 
 
 @pytest.mark.parametrize("query, field, message", BAD_PERIODS)
-def test_finding_10_audit_log_page_with_an_impossible_offset_shows_the_error(client, admin, dated_events,
-                                                                            query, field, message):
+def test_finding_10_audit_log_page_with_an_impossible_offset_shows_the_error(
+    client, admin, dated_events, query, field, message
+):
     client.force_login(admin)
     response = client.get(reverse("audit-log"), query)
     assert response.status_code == 400
@@ -234,26 +275,32 @@ def test_finding_14_binding_a_namespace_takes_only_whole_numbers(admin, unbound,
 
 
 def test_finding_14_ids_as_json_integers_or_ascii_digit_strings_still_work(admin, unbound, workspace, space):
-    response = api_as(admin).patch(f"/api/v1/namespaces/{unbound.pk}/", {"workspace": str(workspace.pk)},
-                                   format="json")
+    response = api_as(admin).patch(
+        f"/api/v1/namespaces/{unbound.pk}/", {"workspace": str(workspace.pk)}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["workspace"]["id"] == workspace.pk
-    response = api_as(admin).post(f"/api/v1/spaces/{space.pk}/bind/", {"workspaces": [workspace.pk]},
-                                  format="json")
+    response = api_as(admin).post(
+        f"/api/v1/spaces/{space.pk}/bind/", {"workspaces": [workspace.pk]}, format="json"
+    )
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("value", ["١", "1.0", "²", "99999999999999999999999"])
-def test_finding_14_other_api_ids_and_counts_refuse_what_is_not_a_whole_number(admin, ws_editor, namespace,
-                                                                              value):
+def test_finding_14_other_api_ids_and_counts_refuse_what_is_not_a_whole_number(
+    admin, ws_editor, namespace, value
+):
     created = api_as(admin).post("/api/v1/namespaces/", {"cluster": value, "name": "team-x"}, format="json")
     assert created.status_code == 400 and list(created.json()) == ["cluster"]
     listed = api_as(admin).get("/api/v1/namespaces/", {"workspace": value})
     assert listed.status_code == 400 and list(listed.json()) == ["workspace"]
     picker = api_as(ws_editor).get(f"/api/v1/namespaces/{namespace.pk}/images/", {"registry": value})
     assert picker.status_code == 400 and list(picker.json()) == ["registry"]
-    manifest = api_as(ws_editor).post(f"/api/v1/namespaces/{namespace.pk}/manifests/",
-                                      {"name": "web", "image": "nginx", "replicas": value}, format="json")
+    manifest = api_as(ws_editor).post(
+        f"/api/v1/namespaces/{namespace.pk}/manifests/",
+        {"name": "web", "image": "nginx", "replicas": value},
+        format="json",
+    )
     assert manifest.status_code == 400 and list(manifest.json()) == ["replicas"]
 
 
@@ -263,8 +310,11 @@ def test_finding_14_pages_refuse_ids_in_other_scripts(client, admin, unbound, wo
     before = snapshot()
     bind = client.post(reverse("workspaces:namespace-bind", args=[unbound.pk]), {"workspace": value})
     assert bind.status_code in (200, 400, 422)
-    dialog = client.post(reverse("registries:space-bindings", args=[space.registry_id, space.pk]),
-                         {"workspaces": [value]}, headers={"HX-Request": "true"})
+    dialog = client.post(
+        reverse("registries:space-bindings", args=[space.registry_id, space.pk]),
+        {"workspaces": [value]},
+        headers={"HX-Request": "true"},
+    )
     assert dialog.status_code == 422
     assert "Workspace ids must be whole numbers." in dialog.text
     assert snapshot() == before
@@ -288,7 +338,9 @@ def test_finding_14_odd_methods_answer_405_everywhere(admin, path, method):
     assert response.status_code == 405, (method, path)
 
 
-@pytest.mark.parametrize("path", sorted(p for p in set(_routes_with_sample_args()) if not p.startswith("/api/")))
+@pytest.mark.parametrize(
+    "path", sorted(p for p in set(_routes_with_sample_args()) if not p.startswith("/api/"))
+)
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
 def test_finding_14_pages_answer_only_get_and_post(admin, namespace, path, method):
     client = Client()

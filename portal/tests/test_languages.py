@@ -115,17 +115,25 @@ def test_api_error_messages_follow_accept_language(client, ws_viewer):
     assert anonymous.status_code in (401, 403) and "Authentication" not in anonymous.text
 
 
-@pytest.mark.parametrize(("headers", "toast"), [
-    ({}, "Bound/Unbound workspace successfully"),
-    (ZH, "绑定/解绑工作空间成功"),
-])
+@pytest.mark.parametrize(
+    ("headers", "toast"),
+    [
+        ({}, "Bound/Unbound workspace successfully"),
+        (ZH, "绑定/解绑工作空间成功"),
+    ],
+)
 def test_the_seeds_toast_in_both_languages(client, admin, workspace, headers, toast):
-    registry = Registry.objects.create(name="harbor", kind="harbor", url="https://harbor.example.com",
-                                       is_demo=True)
+    registry = Registry.objects.create(
+        name="harbor", kind="harbor", url="https://harbor.example.com", is_demo=True
+    )
     space = RegistrySpace.objects.create(registry=registry, name="team-a", visibility="private")
     client.force_login(admin)
-    response = client.post(reverse("registries:space-bindings", args=[registry.pk, space.pk]),
-                           {"workspaces": [workspace.pk]}, headers={"HX-Request": "true"}, **headers)
+    response = client.post(
+        reverse("registries:space-bindings", args=[registry.pk, space.pk]),
+        {"workspaces": [workspace.pk]},
+        headers={"HX-Request": "true"},
+        **headers,
+    )
     assert response.status_code == 204
     events = json.loads(response["HX-Trigger"])
     assert toast in json.dumps(events, ensure_ascii=False)

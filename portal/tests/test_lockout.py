@@ -35,9 +35,12 @@ pytestmark = pytest.mark.usefixtures("lockout_settings")
 
 @pytest.fixture
 def lockout_settings():
-    with override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(minutes=15),
-                           AXES_LOCKOUT_PARAMETERS=[["username", "ip_address"]],
-                           WHARF_TRUSTED_PROXIES=[]):
+    with override_settings(
+        AXES_FAILURE_LIMIT=LIMIT,
+        AXES_COOLOFF_TIME=timedelta(minutes=15),
+        AXES_LOCKOUT_PARAMETERS=[["username", "ip_address"]],
+        WHARF_TRUSTED_PROXIES=[],
+    ):
         yield
 
 
@@ -101,14 +104,18 @@ def test_finding_7_login_lockout_spares_other_users_and_addresses(client, ws_vie
     assert log_in(Client(REMOTE_ADDR=ELSEWHERE), "ws-viewer", PASSWORD).status_code == 302
 
 
-@pytest.mark.parametrize(("parameters", "other_user_here", "same_user_elsewhere"), [
-    ([["username", "ip_address"]], 302, 302),
-    (["ip_address"], 429, 302),
-    (["username"], 302, 429),
-    ([["username", "ip_address"], "ip_address"], 429, 302),
-])
+@pytest.mark.parametrize(
+    ("parameters", "other_user_here", "same_user_elsewhere"),
+    [
+        ([["username", "ip_address"]], 302, 302),
+        (["ip_address"], 429, 302),
+        (["username"], 302, 429),
+        ([["username", "ip_address"], "ip_address"], 429, 302),
+    ],
+)
 def test_finding_7_lockout_parameters_decide_who_else_is_locked_out(
-        client, ws_viewer, ws_editor, parameters, other_user_here, same_user_elsewhere):
+    client, ws_viewer, ws_editor, parameters, other_user_here, same_user_elsewhere
+):
     with override_settings(AXES_LOCKOUT_PARAMETERS=parameters):
         for _attempt in range(LIMIT):
             log_in(client, "ws-viewer", "wrong")
@@ -122,8 +129,11 @@ def test_finding_7_a_locked_out_login_costs_no_password_hash(client, ws_viewer, 
         log_in(client, "ws-viewer", "wrong")
     checked = []
     original = ModelBackend.authenticate
-    monkeypatch.setattr(ModelBackend, "authenticate",
-                        lambda self, *args, **kwargs: checked.append(1) or original(self, *args, **kwargs))
+    monkeypatch.setattr(
+        ModelBackend,
+        "authenticate",
+        lambda self, *args, **kwargs: checked.append(1) or original(self, *args, **kwargs),
+    )
     assert log_in(client, "ws-viewer", PASSWORD).status_code == 429
     assert log_in(client, "nobody-at-all", "guess").status_code == 200  # not locked: checked
     assert len(checked) == 1
@@ -184,10 +194,16 @@ def test_finding_7_django_admins_login_is_locked_out_too(client, admin):
 def test_finding_7_forwarded_for_is_ignored_without_a_trusted_proxy(client, ws_viewer):
     # Otherwise a client would dodge the count by sending a new X-Forwarded-For each time.
     for number in range(LIMIT):
-        client.post(reverse("login"), {"username": "ws-viewer", "password": "wrong"},
-                    headers={"X-Forwarded-For": f"203.0.113.{number}"})
-    page = client.post(reverse("login"), {"username": "ws-viewer", "password": PASSWORD},
-                       headers={"X-Forwarded-For": "203.0.113.99"})
+        client.post(
+            reverse("login"),
+            {"username": "ws-viewer", "password": "wrong"},
+            headers={"X-Forwarded-For": f"203.0.113.{number}"},
+        )
+    page = client.post(
+        reverse("login"),
+        {"username": "ws-viewer", "password": PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.99"},
+    )
     assert page.status_code == 429
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"127.0.0.1"}
 
@@ -195,31 +211,43 @@ def test_finding_7_forwarded_for_is_ignored_without_a_trusted_proxy(client, ws_v
 def test_finding_7_behind_a_trusted_proxy_the_forwarded_client_is_counted(client, ws_viewer):
     with override_settings(WHARF_TRUSTED_PROXIES=["127.0.0.0/8", "10.0.0.0/24"]):
         for _attempt in range(LIMIT):
-            client.post(reverse("login"), {"username": "ws-viewer", "password": "wrong"},
-                        headers={"X-Forwarded-For": "203.0.113.5, 10.0.0.9"})
-        page = client.post(reverse("login"), {"username": "ws-viewer", "password": PASSWORD},
-                           headers={"X-Forwarded-For": "203.0.113.5"})
+            client.post(
+                reverse("login"),
+                {"username": "ws-viewer", "password": "wrong"},
+                headers={"X-Forwarded-For": "203.0.113.5, 10.0.0.9"},
+            )
+        page = client.post(
+            reverse("login"),
+            {"username": "ws-viewer", "password": PASSWORD},
+            headers={"X-Forwarded-For": "203.0.113.5"},
+        )
         assert page.status_code == 429
         assert lockouts().get().target_label == "ws-viewer from 203.0.113.5"
         # Another client behind the same proxy logs in; an entry the client wrote on the left
         # of the header changes nothing.
-        page = client.post(reverse("login"), {"username": "ws-viewer", "password": PASSWORD},
-                           headers={"X-Forwarded-For": "203.0.113.5, 203.0.113.6"})
+        page = client.post(
+            reverse("login"),
+            {"username": "ws-viewer", "password": PASSWORD},
+            headers={"X-Forwarded-For": "203.0.113.5, 203.0.113.6"},
+        )
         assert page.status_code == 302
 
 
-@pytest.mark.parametrize(("remote", "forwarded", "expected"), [
-    ("192.0.2.1", "203.0.113.5", "192.0.2.1"),  # not a trusted proxy: the header is ignored
-    ("10.0.0.1", "203.0.113.5", "203.0.113.5"),
-    ("10.0.0.1", "198.51.100.1, 203.0.113.5, 10.0.0.2", "203.0.113.5"),
-    ("10.0.0.1", "", "10.0.0.1"),
-    ("10.0.0.1", "garbage, 203.0.113.5", "203.0.113.5"),
-    ("10.0.0.1", "203.0.113.5, garbage", "10.0.0.1"),
-    ("10.0.0.1", "[2001:db8::5]:4711", "2001:db8::5"),
-    ("10.0.0.1", "203.0.113.5:4711", "203.0.113.5"),
-    ("::ffff:192.0.2.1", "", "192.0.2.1"),
-    ("", "", None),
-])
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "expected"),
+    [
+        ("192.0.2.1", "203.0.113.5", "192.0.2.1"),  # not a trusted proxy: the header is ignored
+        ("10.0.0.1", "203.0.113.5", "203.0.113.5"),
+        ("10.0.0.1", "198.51.100.1, 203.0.113.5, 10.0.0.2", "203.0.113.5"),
+        ("10.0.0.1", "", "10.0.0.1"),
+        ("10.0.0.1", "garbage, 203.0.113.5", "203.0.113.5"),
+        ("10.0.0.1", "203.0.113.5, garbage", "10.0.0.1"),
+        ("10.0.0.1", "[2001:db8::5]:4711", "2001:db8::5"),
+        ("10.0.0.1", "203.0.113.5:4711", "203.0.113.5"),
+        ("::ffff:192.0.2.1", "", "192.0.2.1"),
+        ("", "", None),
+    ],
+)
 def test_client_address_believes_only_trusted_proxies(rf, remote, forwarded, expected):
     from portal.proxies import client_address
 
@@ -297,7 +325,11 @@ def test_finding_7_a_successful_api_login_writes_nothing(db, ws_viewer):
     for api in (by_token, api_as("ws-viewer", PASSWORD)):
         with CaptureQueriesContext(connection) as queries:
             assert api.get(API).status_code == 200
-        writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith(("SELECT", "SAVEPOINT", "RELEASE"))]
+        writes = [
+            q["sql"]
+            for q in queries
+            if not q["sql"].lstrip().upper().startswith(("SELECT", "SAVEPOINT", "RELEASE"))
+        ]
         assert writes == []
 
 
@@ -320,30 +352,40 @@ def settings_value(expression, **env):
     clean = {key: value for key, value in os.environ.items() if not key.startswith("WHARF_LOGIN")}
     result = subprocess.run(
         [sys.executable, "-c", f"import portal.settings as s; print({expression})"],
-        cwd=ROOT, env={**clean, "DEBUG": "1", **env}, capture_output=True, text=True, timeout=60)
+        cwd=ROOT,
+        env={**clean, "DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
 def test_lockout_settings_come_from_the_environment():
     assert settings_value("(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME, s.AXES_LOCKOUT_PARAMETERS)") == (
-        "(5, datetime.timedelta(seconds=900), [['username', 'ip_address']])")
+        "(5, datetime.timedelta(seconds=900), [['username', 'ip_address']])"
+    )
     assert settings_value(
         "(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME, s.AXES_LOCKOUT_PARAMETERS, s.WHARF_TRUSTED_PROXIES)",
-        WHARF_LOGIN_FAILURE_LIMIT="10", WHARF_LOGIN_COOLOFF="0",
+        WHARF_LOGIN_FAILURE_LIMIT="10",
+        WHARF_LOGIN_COOLOFF="0",
         WHARF_LOGIN_LOCKOUT_PARAMETERS="username+ip_address, ip_address",
-        WHARF_TRUSTED_PROXIES="10.0.0.5,fd00::/8") == (
-        "(10, None, [['username', 'ip_address'], 'ip_address'], ['10.0.0.5', 'fd00::/8'])")
+        WHARF_TRUSTED_PROXIES="10.0.0.5,fd00::/8",
+    ) == ("(10, None, [['username', 'ip_address'], 'ip_address'], ['10.0.0.5', 'fd00::/8'])")
 
 
-@pytest.mark.parametrize(("env", "named"), [
-    ({"WHARF_LOGIN_FAILURE_LIMIT": "0"}, "WHARF_LOGIN_FAILURE_LIMIT must be at least 1"),
-    ({"WHARF_LOGIN_FAILURE_LIMIT": "five"}, "WHARF_LOGIN_FAILURE_LIMIT must be a whole number"),
-    ({"WHARF_LOGIN_COOLOFF": "-1"}, "WHARF_LOGIN_COOLOFF must not be negative"),
-    ({"WHARF_LOGIN_LOCKOUT_PARAMETERS": "user_agent"}, "WHARF_LOGIN_LOCKOUT_PARAMETERS must be"),
-    ({"WHARF_LOGIN_LOCKOUT_PARAMETERS": "username+"}, "WHARF_LOGIN_LOCKOUT_PARAMETERS must be"),
-    ({"WHARF_TRUSTED_PROXIES": "proxy.example.com"}, "WHARF_TRUSTED_PROXIES entries must be"),
-])
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"WHARF_LOGIN_FAILURE_LIMIT": "0"}, "WHARF_LOGIN_FAILURE_LIMIT must be at least 1"),
+        ({"WHARF_LOGIN_FAILURE_LIMIT": "five"}, "WHARF_LOGIN_FAILURE_LIMIT must be a whole number"),
+        ({"WHARF_LOGIN_COOLOFF": "-1"}, "WHARF_LOGIN_COOLOFF must not be negative"),
+        ({"WHARF_LOGIN_LOCKOUT_PARAMETERS": "user_agent"}, "WHARF_LOGIN_LOCKOUT_PARAMETERS must be"),
+        ({"WHARF_LOGIN_LOCKOUT_PARAMETERS": "username+"}, "WHARF_LOGIN_LOCKOUT_PARAMETERS must be"),
+        ({"WHARF_TRUSTED_PROXIES": "proxy.example.com"}, "WHARF_TRUSTED_PROXIES entries must be"),
+    ],
+)
 def test_bad_lockout_settings_are_named_at_start(env, named):
     result = start_settings(DEBUG="1", **env)
     assert result.returncode != 0

@@ -32,8 +32,11 @@ def scrape(client, settings):
 
 
 def samples(text: str) -> dict:
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def value(scraped: dict, name: str, **labels) -> float:
@@ -53,8 +56,10 @@ def test_metrics_are_off_without_a_token(client, db, settings):
     assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
 
 
-@pytest.mark.parametrize("header", [None, "Bearer wrong-token-0123456789-abcdefg",
-                                    f"Basic {METRICS_TOKEN}", f"Bearer {METRICS_TOKEN}x"])
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer wrong-token-0123456789-abcdefg", f"Basic {METRICS_TOKEN}", f"Bearer {METRICS_TOKEN}x"],
+)
 def test_metrics_refuse_anyone_without_the_token(client, db, settings, header):
     settings.WHARF_METRICS_TOKEN = METRICS_TOKEN
     headers = {"Authorization": header} if header else {}
@@ -73,8 +78,9 @@ def test_a_logged_in_admin_is_no_scraper(client, admin, settings):
 def test_scrapes_reach_the_pod_by_ip_over_plain_http(client, db, settings, scrape):
     settings.ALLOWED_HOSTS = ["wharf.example.com"]
     settings.SECURE_SSL_REDIRECT = True
-    response = client.get("/metrics", HTTP_HOST="10.42.0.17:8000",
-                          headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    response = client.get(
+        "/metrics", HTTP_HOST="10.42.0.17:8000", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
     assert response.status_code == 200
 
 
@@ -88,17 +94,22 @@ def test_request_latency_is_counted_by_route_name(client, db, scrape):
     client.get("/no/such/page/")
     after = scrape()
     count = "wharf_http_request_duration_seconds_count"
-    assert value(after, count, view="login", method="GET", status="2xx") == \
-        value(before, count, view="login", method="GET", status="2xx") + 2
-    assert value(after, count, view="(unmatched)", method="GET", status="4xx") == \
-        value(before, count, view="(unmatched)", method="GET", status="4xx") + 1
+    assert (
+        value(after, count, view="login", method="GET", status="2xx")
+        == value(before, count, view="login", method="GET", status="2xx") + 2
+    )
+    assert (
+        value(after, count, view="(unmatched)", method="GET", status="4xx")
+        == value(before, count, view="(unmatched)", method="GET", status="4xx") + 1
+    )
     # Scrapes are not requests of their own.
     assert not any(labels and dict(labels).get("view") == "metrics" for _name, labels in after)
 
 
 def test_tokens_issued_and_denied_are_counted(client, workspace, scrape):
-    registry = Registry.objects.create(name="tok", kind="distribution", url="http://127.0.0.1:9",
-                                       token_service=True)
+    registry = Registry.objects.create(
+        name="tok", kind="distribution", url="http://127.0.0.1:9", token_service=True
+    )
     RegistrySpace.objects.create(registry=registry, name="pub", visibility="public")
     RegistrySpace.objects.create(registry=registry, name="priv", visibility="private")
     tokens.create_signing_key()
@@ -106,10 +117,21 @@ def test_tokens_issued_and_denied_are_counted(client, workspace, scrape):
     before = scrape()
     ask = {"service": service, "scope": ["repository:pub/app:pull"]}
     assert client.get("/auth/token", ask).status_code == 200
-    assert client.get("/auth/token", {"service": service, "scope": [
-        "repository:pub/app:pull", "repository:priv/app:pull"]}).status_code == 200
-    assert client.get("/auth/token", {"service": service, "scope": ["repository:priv/app:pull"]}).status_code == 200
-    assert client.get("/auth/token", ask, headers={"Authorization": basic("ws-payments", "wrong")}).status_code == 401
+    assert (
+        client.get(
+            "/auth/token",
+            {"service": service, "scope": ["repository:pub/app:pull", "repository:priv/app:pull"]},
+        ).status_code
+        == 200
+    )
+    assert (
+        client.get("/auth/token", {"service": service, "scope": ["repository:priv/app:pull"]}).status_code
+        == 200
+    )
+    assert (
+        client.get("/auth/token", ask, headers={"Authorization": basic("ws-payments", "wrong")}).status_code
+        == 401
+    )
     assert client.get("/auth/token", {"service": "nope"}).status_code == 400
     assert client.get("/auth/token", {"service": service, "scope": "bad scope"}).status_code == 400
     after = scrape()
@@ -140,23 +162,36 @@ def test_sync_runs_duration_failures_and_registry_health_are_counted(db, harbor_
     assert sync_registry(registry).result == "failed"
     after = scrape()
 
-    assert value(after, "wharf_sync_runs_total", registry="harbor-metrics", result="succeeded") == \
-        value(before, "wharf_sync_runs_total", registry="harbor-metrics", result="succeeded") + 1
-    assert value(after, "wharf_sync_runs_total", registry="harbor-metrics", result="failed") == \
-        value(before, "wharf_sync_runs_total", registry="harbor-metrics", result="failed") + 1
-    assert value(after, "wharf_sync_duration_seconds_count", registry="harbor-metrics") == \
-        value(before, "wharf_sync_duration_seconds_count", registry="harbor-metrics") + 2
+    assert (
+        value(after, "wharf_sync_runs_total", registry="harbor-metrics", result="succeeded")
+        == value(before, "wharf_sync_runs_total", registry="harbor-metrics", result="succeeded") + 1
+    )
+    assert (
+        value(after, "wharf_sync_runs_total", registry="harbor-metrics", result="failed")
+        == value(before, "wharf_sync_runs_total", registry="harbor-metrics", result="failed") + 1
+    )
+    assert (
+        value(after, "wharf_sync_duration_seconds_count", registry="harbor-metrics")
+        == value(before, "wharf_sync_duration_seconds_count", registry="harbor-metrics") + 2
+    )
     # From the database: whoever ran the sync (a worker, a CronJob), the scrape sees it.
     assert value(middle, "wharf_registry_healthy", registry="harbor-metrics", kind="harbor") == 1
     assert value(after, "wharf_registry_healthy", registry="harbor-metrics", kind="harbor") == 0
     registry.refresh_from_db()
-    assert value(after, "wharf_registry_last_sync_timestamp_seconds", registry="harbor-metrics") == \
-        pytest.approx(registry.last_sync.timestamp())
+    assert value(
+        after, "wharf_registry_last_sync_timestamp_seconds", registry="harbor-metrics"
+    ) == pytest.approx(registry.last_sync.timestamp())
 
 
 @pytest.mark.integration
-def test_robot_drift_found_and_repaired_is_counted(commit, admin, workspace, harbor, harbor_double,  # noqa: F811
-                                                   scrape):
+def test_robot_drift_found_and_repaired_is_counted(
+    commit,  # noqa: F811
+    admin,
+    workspace,
+    harbor,  # noqa: F811
+    harbor_double,  # noqa: F811
+    scrape,
+):
     bind(commit, admin, harbor, "team-a", workspace)
     before = scrape()
     harbor_double.delete_robot(int(credential(workspace, harbor).upstream_id))
@@ -170,7 +205,9 @@ def test_robot_drift_found_and_repaired_is_counted(commit, admin, workspace, har
     after = scrape()
 
     def moved(name, **labels):
-        return value(after, name, registry=harbor.name, **labels) - value(before, name, registry=harbor.name, **labels)
+        return value(after, name, registry=harbor.name, **labels) - value(
+            before, name, registry=harbor.name, **labels
+        )
 
     assert moved("wharf_robot_drift_found_total", kind="deleted") == 1
     assert moved("wharf_robot_drift_repaired_total", kind="deleted") == 1
@@ -206,8 +243,12 @@ def test_multiprocess_mode_adds_up_every_process_sharing_the_directory(tmp_path)
     # As under gunicorn: each worker writes its own file; a scrape reads them all.
     env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     for times in (2, 3):
-        subprocess.run([sys.executable, "-c", COUNT_IN_A_PROCESS, str(times)], env=env, check=True,
-                       cwd=str(__import__("django").conf.settings.BASE_DIR))
+        subprocess.run(
+            [sys.executable, "-c", COUNT_IN_A_PROCESS, str(times)],
+            env=env,
+            check=True,
+            cwd=str(__import__("django").conf.settings.BASE_DIR),
+        )
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=str(tmp_path))
     assert registry.get_sample_value("wharf_registry_tokens_denied_total", {"reason": "credentials"}) == 5
@@ -229,5 +270,8 @@ def test_the_token_services_own_lane_is_timed_by_route_and_keeps_the_security_he
     assert "sessionid" not in response.cookies
     after = scrape()
     name = "wharf_http_request_duration_seconds_count"
-    assert value(after, name, view="registries:token", method="GET", status="4xx") - \
-        value(before, name, view="registries:token", method="GET", status="4xx") == 1
+    assert (
+        value(after, name, view="registries:token", method="GET", status="4xx")
+        - value(before, name, view="registries:token", method="GET", status="4xx")
+        == 1
+    )

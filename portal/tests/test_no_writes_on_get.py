@@ -54,8 +54,9 @@ SKIPPED: dict[str, str] = {}
 
 # -- the guard ---------------------------------------------------------------------------------
 
-_WRITE = re.compile(r"^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|REPLACE|MERGE|TRUNCATE)\s+\"?(\w+)\"?",
-                    re.IGNORECASE)
+_WRITE = re.compile(
+    r"^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|REPLACE|MERGE|TRUNCATE)\s+\"?(\w+)\"?", re.IGNORECASE
+)
 _ONLY_COLUMN = r"^\s*UPDATE\s+\"?{table}\"?\s+SET\s+\"?{column}\"?\s*=\s*%s\s+WHERE\b"
 
 
@@ -63,8 +64,9 @@ def _session_bookkeeping(sql: str, table: str) -> bool:
     if table in ("django_session", "axes_accessattempt"):
         return True
     for table_name, column in (("auth_user", "last_login"), ("portal_apitoken", "last_used")):
-        if table == table_name and re.match(_ONLY_COLUMN.format(table=table_name, column=column), sql,
-                                            re.IGNORECASE):
+        if table == table_name and re.match(
+            _ONLY_COLUMN.format(table=table_name, column=column), sql, re.IGNORECASE
+        ):
             return True
     return False
 
@@ -85,8 +87,10 @@ class WriteGuard:
             table = match.group(2)
             self.seen.append((match.group(1).split()[0].upper(), table))
             allowed = _session_bookkeeping(sql, table) or (
-                self.may_audit and table == AuditEvent._meta.db_table
-                and match.group(1).upper().startswith("INSERT"))
+                self.may_audit
+                and table == AuditEvent._meta.db_table
+                and match.group(1).upper().startswith("INSERT")
+            )
             if not allowed:
                 self.writes.append(f"{self.route}: {sql[:160]}")
         return execute(sql, params, many, context)
@@ -105,35 +109,48 @@ def guarded():
 @pytest.fixture
 def world(workspace, other_workspace, admin, ws_admin, ws_editor, ws_viewer, outsider):
     w = image_world.build({"payments": workspace, "search": other_workspace})
-    w["users"] = {"admin": admin, "ws_admin": ws_admin, "ws_editor": ws_editor, "ws_viewer": ws_viewer,
-                  "outsider": outsider}
+    w["users"] = {
+        "admin": admin,
+        "ws_admin": ws_admin,
+        "ws_editor": ws_editor,
+        "ws_viewer": ws_viewer,
+        "outsider": outsider,
+    }
     superuser = make_user("superuser")
     superuser.is_staff = superuser.is_superuser = True
     superuser.save()
     w["users"]["superuser"] = superuser
     # A Docker Registry on Wharf's token service, with a private space bound to payments and no
     # pull credential minted yet: a page that mints one on GET is caught.
-    dist = Registry.objects.create(name="dist", kind="distribution", url=f"https://{host('dist')}",
-                                   token_service=True, status="healthy")
+    dist = Registry.objects.create(
+        name="dist", kind="distribution", url=f"https://{host('dist')}", token_service=True, status="healthy"
+    )
     team = RegistrySpace.objects.create(registry=dist, name="team", visibility="private")
     SpaceBinding.objects.create(space=team, workspace=workspace)
     Repository.objects.create(space=team, name="team/app", tag_count=0)
     w["registries"]["dist"] = dist
     tokens.create_signing_key()
     # Another one where search's credential exists, so the token service is asked with a valid one.
-    dist2 = Registry.objects.create(name="dist2", kind="distribution", url=f"https://{host('dist2')}",
-                                    token_service=True, status="healthy")
-    SpaceBinding.objects.create(space=RegistrySpace.objects.create(registry=dist2, name="search-team",
-                                                                   visibility="private"),
-                                workspace=other_workspace)
+    dist2 = Registry.objects.create(
+        name="dist2",
+        kind="distribution",
+        url=f"https://{host('dist2')}",
+        token_service=True,
+        status="healthy",
+    )
+    SpaceBinding.objects.create(
+        space=RegistrySpace.objects.create(registry=dist2, name="search-team", visibility="private"),
+        workspace=other_workspace,
+    )
     w["token_credential"] = tokens.mint_workspace_credential(other_workspace, dist2)
     w["registries"]["dist2"] = dist2
     # Harbor robot credentials, one per workspace, for the Retry route and the secret pages.
     plat = w["registries"]["plat"]
     w["credentials"] = {}
     for name, ws in (("payments", workspace), ("search", other_workspace)):
-        credential = PullCredential(workspace=ws, registry=plat, username=f"robot$wharf-{name}",
-                                    state="done", upstream_id="7")
+        credential = PullCredential(
+            workspace=ws, registry=plat, username=f"robot$wharf-{name}", state="done", upstream_id="7"
+        )
         credential.set_secret(f"robot-secret-{name}")
         credential.save()
         w["credentials"][name] = credential
@@ -149,11 +166,16 @@ def world(workspace, other_workspace, admin, ws_admin, ws_editor, ws_viewer, out
     }
     # An access request of each workspace (one matching a space, one not).
     w["access_requests"] = {
-        "payments": AccessRequest.objects.create(workspace=workspace, registry=plat, space_name="priv-o",
-                                                 reason="needed", requested_by=ws_editor),
-        "search": AccessRequest.objects.create(workspace=other_workspace, registry=plat,
-                                               space_name="no-such-space", reason="needed",
-                                               requested_by=outsider),
+        "payments": AccessRequest.objects.create(
+            workspace=workspace, registry=plat, space_name="priv-o", reason="needed", requested_by=ws_editor
+        ),
+        "search": AccessRequest.objects.create(
+            workspace=other_workspace,
+            registry=plat,
+            space_name="no-such-space",
+            reason="needed",
+            requested_by=outsider,
+        ),
     }
     w["events"] = list(AuditEvent.objects.order_by("pk"))
     return w
@@ -168,8 +190,11 @@ def _registries(w, *names):
 
 
 def _space(w, registry, space):
-    return w["spaces"][(registry, space)] if (registry, space) in w["spaces"] else \
-        RegistrySpace.objects.get(registry__name=registry, name=space)
+    return (
+        w["spaces"][(registry, space)]
+        if (registry, space) in w["spaces"]
+        else RegistrySpace.objects.get(registry__name=registry, name=space)
+    )
 
 
 def _one(name: str, values: Callable) -> Callable:
@@ -195,8 +220,13 @@ def _workspace_registries(w):
 
 def _repositories(w):
     repos = w["repositories"]
-    return _ids(repos[("plat", "priv-w")], repos[("plat", "priv-o")], repos[("plat", "pub")],
-                repos[("own", "team")], repos[("other", "stuff")])
+    return _ids(
+        repos[("plat", "priv-w")],
+        repos[("plat", "priv-o")],
+        repos[("plat", "pub")],
+        repos[("own", "team")],
+        repos[("other", "stuff")],
+    )
 
 
 def _space_pairs(w):
@@ -220,8 +250,11 @@ def _members(w, workspace_key="pk", member_key="member_pk"):
 def _workspace_registry_pairs(w):
     payments, search = w["workspaces"]["payments"], w["workspaces"]["search"]
     own, other = w["registries"]["own"], w["registries"]["other"]
-    return [{"workspace_pk": payments.pk, "pk": own.pk}, {"workspace_pk": search.pk, "pk": other.pk},
-            {"workspace_pk": payments.pk, "pk": other.pk}]
+    return [
+        {"workspace_pk": payments.pk, "pk": own.pk},
+        {"workspace_pk": search.pk, "pk": other.pk},
+        {"workspace_pk": payments.pk, "pk": other.pk},
+    ]
 
 
 def _repository_tags(w):
@@ -229,15 +262,19 @@ def _repository_tags(w):
 
 
 def _repository_digests(w):
-    pairs = [{"pk": pk, "digest": Repository.objects.get(pk=pk).tags.order_by("name").first().digest}
-             for pk in _repositories(w)]
+    pairs = [
+        {"pk": pk, "digest": Repository.objects.get(pk=pk).tags.order_by("name").first().digest}
+        for pk in _repositories(w)
+    ]
     # A digest asked for under another repository's id.
     pairs.append({"pk": pairs[0]["pk"], "digest": pairs[-1]["digest"]})
     return pairs
 
 
 def _namespace_repositories(w):
-    return [{"namespace_pk": ns, "repository_pk": repo} for ns in _namespaces(w) for repo in _repositories(w)[:3]]
+    return [
+        {"namespace_pk": ns, "repository_pk": repo} for ns in _namespaces(w) for repo in _repositories(w)[:3]
+    ]
 
 
 # Path parameters of every route that has some: route name -> the kwargs to try.
@@ -296,7 +333,8 @@ PARAMETERS: dict[str, Callable] = {
     "registries:artifact-scan": _repository_digests,
     "registries:artifact-delete": _repository_digests,
     "registries:credential-retry": lambda w: [
-        {"pk": c.registry_id, "credential_pk": c.pk} for c in w["credentials"].values()],
+        {"pk": c.registry_id, "credential_pk": c.pk} for c in w["credentials"].values()
+    ],
     "workspaces:detail": _one("pk", _workspaces),
     "workspaces:edit": _one("pk", _workspaces),
     "workspaces:delete": _one("pk", _workspaces),
@@ -342,31 +380,43 @@ QUERIES: dict[str, Callable] = {
     "registries:repository": lambda w: [{"workspace": ws.pk} for ws in w["workspaces"].values()],
     "registries:picker": lambda w: [
         {"namespace": ns.pk, "tab": tab, "q": "app"}
-        for ns in w["namespaces"].values() for tab in ("public", "private")],
+        for ns in w["namespaces"].values()
+        for tab in ("public", "private")
+    ],
     "registries:picker-tags": _per_namespace(lambda w, ns: {"namespace": ns.pk, "tab": "private"}),
     "registries:explain": lambda w: [
         {"namespace": ns.pk, "image": _image(w, registry, space)}
         for ns in w["namespaces"].values()
-        for registry, space in (("plat", "priv-w"), ("plat", "priv-o"), ("plat", "nowhere"))],
+        for registry, space in (("plat", "priv-w"), ("plat", "priv-o"), ("plat", "nowhere"))
+    ],
     "registries:space-bindings": lambda w: [{"results": "1", "q": "pay"}],
     "registries:platform-list": lambda w: [{"q": "plat"}],
     "registries:token": lambda w: [
         {"query": {"service": _service(w, "dist"), "scope": "repository:team/app:pull"}},
-        {"query": {"service": _service(w, "dist"), "scope": "repository:team/app:pull,push"},
-         "headers": _basic("ws-admin", "correct-horse-battery")},
-        {"query": {"service": _service(w, "dist"), "scope": "repository:team/app:pull"},
-         "headers": _basic("ws-payments", "not-the-secret")},
-        {"query": {"service": _service(w, "dist2"), "scope": "repository:search-team/app:pull"},
-         "headers": _basic(*w["token_credential"])},
+        {
+            "query": {"service": _service(w, "dist"), "scope": "repository:team/app:pull,push"},
+            "headers": _basic("ws-admin", "correct-horse-battery"),
+        },
+        {
+            "query": {"service": _service(w, "dist"), "scope": "repository:team/app:pull"},
+            "headers": _basic("ws-payments", "not-the-secret"),
+        },
+        {
+            "query": {"service": _service(w, "dist2"), "scope": "repository:search-team/app:pull"},
+            "headers": _basic(*w["token_credential"]),
+        },
     ],
     "workspaces:namespace-list": lambda w: [{"bound": "true"}, {"bound": "false", "q": "ns"}],
     "registries:create-by-image": _per_namespace(
-        lambda w, ns: {"namespace": ns.pk, "image": _image(w, "plat", "priv-w")}),
+        lambda w, ns: {"namespace": ns.pk, "image": _image(w, "plat", "priv-w")}
+    ),
     "registries:create-by-image-download": _per_namespace(
-        lambda w, ns: {"namespace": ns.pk, "image": _image(w, "plat", "priv-w")}),
+        lambda w, ns: {"namespace": ns.pk, "image": _image(w, "plat", "priv-w")}
+    ),
     "api:namespace-images": lambda w: [{"tab": "private", "q": "app"}, {"tab": "public"}],
-    "api:namespace-explain": lambda w: [{"image": _image(w, "plat", space)}
-                                        for space in ("priv-w", "priv-o", "nowhere")],
+    "api:namespace-explain": lambda w: [
+        {"image": _image(w, "plat", space)} for space in ("priv-w", "priv-o", "nowhere")
+    ],
     "api:audit-event-list": lambda w: [{"action": "api_token.create"}],
     "api:registry-spaces": lambda w: [{"q": "priv"}],
 }
@@ -403,8 +453,11 @@ def routes() -> list[Route]:
     def walk(patterns, namespaces, parts):
         for entry in patterns:
             if isinstance(entry, URLResolver):
-                walk(entry.url_patterns, namespaces + ([entry.namespace] if entry.namespace else []),
-                     parts + [entry.pattern])
+                walk(
+                    entry.url_patterns,
+                    namespaces + ([entry.namespace] if entry.namespace else []),
+                    parts + [entry.pattern],
+                )
             elif isinstance(entry, URLPattern):
                 chain = parts + [entry.pattern]
                 text = "".join(str(p) for p in chain)
@@ -443,8 +496,9 @@ def _admin_parameters(route: Route, w) -> list[dict] | None:
         return [{"url": "nowhere/"}]
     if params == {"content_type_id", "object_id"}:
         namespace = w["namespaces"]["ns-w"]
-        return [{"content_type_id": ContentType.objects.get_for_model(namespace).pk,
-                 "object_id": namespace.pk}]
+        return [
+            {"content_type_id": ContentType.objects.get_for_model(namespace).pk, "object_id": namespace.pk}
+        ]
     match = re.match(r"admin/(\w+)/(\w+)/", route.pattern)
     if match and len(params) == 1 and params <= {"object_id", "id"}:
         model = apps.get_model(match.group(1), match.group(2))
@@ -489,18 +543,21 @@ def requests_for(route: Route, w) -> list[Request]:
         path = build_path(route, kwargs)
         match = resolve(path)
         assert match.route == route.pattern or match.url_name == route.name.rpartition(":")[2], (
-            f"{route.name}: {path} resolves to {match.route}")
+            f"{route.name}: {path} resolves to {match.route}"
+        )
         for variant in variants:
             for headers in header_sets:
-                result.append(Request(route, path, dict(variant.get("query", {})),
-                                      {**variant.get("headers", {}), **headers}))
+                result.append(
+                    Request(
+                        route, path, dict(variant.get("query", {})), {**variant.get("headers", {}), **headers}
+                    )
+                )
     return result
 
 
 def test_every_route_with_parameters_can_be_filled(world):
     """A new route must be added to PARAMETERS (or SKIPPED, with a reason) to be walked."""
-    unfilled = [route.name for route in routes()
-                if route.name not in SKIPPED and fill(route, world) is None]
+    unfilled = [route.name for route in routes() if route.name not in SKIPPED and fill(route, world) is None]
     assert not unfilled, f"Add these routes to PARAMETERS in {__file__}: {unfilled}"
     stale = [name for name in [*PARAMETERS, *QUERIES, *SKIPPED] if name not in {r.name for r in routes()}]
     assert not stale, f"These routes no longer exist: {stale}"
@@ -539,8 +596,10 @@ def test_no_get_writes_to_the_database(world, persona):
     failures, statuses = walk(persona, world)
     assert not failures, "\n".join(failures)
     # Nothing was minted, rotated or marked, whatever the pages showed.
-    assert list(PullCredential.objects.values_list("pk", "secret_hash", "state", "updated")) == \
-        credentials_before
+    assert (
+        list(PullCredential.objects.values_list("pk", "secret_hash", "state", "updated"))
+        == credentials_before
+    )
     # The walk reached the pages it is about (a walk answered only with redirects proves nothing).
     ns_w = world["namespaces"]["ns-w"].pk
     reached = {
@@ -552,8 +611,11 @@ def test_no_get_writes_to_the_database(world, persona):
     if persona in reached:
         assert statuses[reached[persona]] == 200
     # The token service was asked with a valid workspace credential, and answered.
-    token_answers = [status for request, status in statuses.items() if "'service': 'wharf-" in request
-                     and "search-team" in request]
+    token_answers = [
+        status
+        for request, status in statuses.items()
+        if "'service': 'wharf-" in request and "search-team" in request
+    ]
     assert token_answers and set(token_answers) == {200}
 
 
@@ -570,7 +632,9 @@ def test_the_api_get_of_a_pull_secret_writes_its_audit_event_and_nothing_else(cl
         guard.route = "pull secret"
         response = client.get(f"/api/v1/namespaces/{namespace.pk}/pull-secret/")
     assert response.status_code == 200
-    assert [write for write in guard.seen if write[1] != "django_session"] == [("INSERT", "portal_auditevent")]
+    assert [write for write in guard.seen if write[1] != "django_session"] == [
+        ("INSERT", "portal_auditevent")
+    ]
     assert AuditEvent.objects.filter(action="namespace.pull_secret", target_id=str(namespace.pk)).count() == 1
 
 

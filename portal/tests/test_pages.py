@@ -22,8 +22,7 @@ def test_login_with_wrong_password_says_so_and_stays_logged_out(client, ws_viewe
 
 
 def test_login_then_dashboard_lists_memberships(client, ws_editor):
-    response = client.post(reverse("login"), {"username": "ws-editor", "password": PASSWORD},
-                           follow=True)
+    response = client.post(reverse("login"), {"username": "ws-editor", "password": PASSWORD}, follow=True)
     assert response.status_code == 200
     assert "payments" in response.text
     assert "Workspace Editor" in response.text
@@ -37,8 +36,7 @@ def test_logout_requires_post_and_ends_the_session(client, ws_viewer):
 
 
 def navigation_labels(response):
-    return [item["label"] for section in response.context["navigation"]
-            for item in section["items"]]
+    return [item["label"] for section in response.context["navigation"] for item in section["items"]]
 
 
 def test_admin_sees_admin_navigation_and_platform_figures(client, admin):
@@ -79,12 +77,33 @@ def test_audit_log_is_read_only_in_django_admin(admin_client, db):
 
 def test_seed_demo_is_idempotent_and_prints_logins(db, capsys):
     call_command("seed_demo")
-    counts = [model.objects.count() for model in
-              (User, Workspace, Membership, Namespace, Registry, RegistrySpace, SpaceBinding, Repository)]
+    counts = [
+        model.objects.count()
+        for model in (
+            User,
+            Workspace,
+            Membership,
+            Namespace,
+            Registry,
+            RegistrySpace,
+            SpaceBinding,
+            Repository,
+        )
+    ]
     call_command("seed_demo")
-    assert counts == [model.objects.count() for model in
-                      (User, Workspace, Membership, Namespace, Registry, RegistrySpace, SpaceBinding,
-                       Repository)]
+    assert counts == [
+        model.objects.count()
+        for model in (
+            User,
+            Workspace,
+            Membership,
+            Namespace,
+            Registry,
+            RegistrySpace,
+            SpaceBinding,
+            Repository,
+        )
+    ]
     output = capsys.readouterr().out
     assert "admin / wharf-demo" in output
     assert Workspace.objects.count() >= 5

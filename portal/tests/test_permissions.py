@@ -4,11 +4,14 @@ from portal.permissions import can, is_admin
 from testkit.personas import ADMIN, OUTSIDER, WS_ADMIN, WS_EDITOR, WS_VIEWER, user_for
 
 
-@pytest.mark.parametrize("action", ["manage_registries", "bind_spaces", "bind_namespaces",
-                                    "manage_workspaces", "view_audit_log"])
+@pytest.mark.parametrize(
+    "action", ["manage_registries", "bind_spaces", "bind_namespaces", "manage_workspaces", "view_audit_log"]
+)
 def test_platform_actions_are_admin_only(action, db):
-    allowed = {persona: can(user_for(persona), action)
-               for persona in (ADMIN, WS_ADMIN, WS_EDITOR, WS_VIEWER, OUTSIDER)}
+    allowed = {
+        persona: can(user_for(persona), action)
+        for persona in (ADMIN, WS_ADMIN, WS_EDITOR, WS_VIEWER, OUTSIDER)
+    }
     assert allowed == {ADMIN: True, WS_ADMIN: False, WS_EDITOR: False, WS_VIEWER: False, OUTSIDER: False}
 
 
@@ -30,7 +33,9 @@ EXPECTED = {
 
 @pytest.mark.parametrize("action", EXPECTED)
 def test_workspace_actions_follow_the_role(action, workspace, other_workspace):
-    allowed = {persona: can(user_for(persona), action, workspace) for persona in (*EXPECTED[action], OUTSIDER)}
+    allowed = {
+        persona: can(user_for(persona), action, workspace) for persona in (*EXPECTED[action], OUTSIDER)
+    }
     assert allowed == {**EXPECTED[action], OUTSIDER: False}
 
 

@@ -46,15 +46,17 @@ def test_open_redirect_sync_now_ignores_a_next_on_another_site(client, admin, re
 
 def test_open_redirect_sync_now_returns_to_a_page_of_this_site(client, admin, registry):
     client.force_login(admin)
-    response = client.post(reverse("registries:sync", args=[registry.pk]),
-                           {"next": reverse("registries:platform-list")})
+    response = client.post(
+        reverse("registries:sync", args=[registry.pk]), {"next": reverse("registries:platform-list")}
+    )
     assert response["Location"] == reverse("registries:platform-list")
 
 
 @pytest.mark.parametrize("target", OTHER_SITES)
 def test_open_redirect_login_ignores_a_next_on_another_site(client, ws_viewer, target):
-    response = client.post(reverse("login"), {"username": ws_viewer.username, "password": PASSWORD,
-                                              "next": target})
+    response = client.post(
+        reverse("login"), {"username": ws_viewer.username, "password": PASSWORD, "next": target}
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("dashboard")
 
@@ -73,8 +75,10 @@ def test_open_redirect_login_form_does_not_carry_a_foreign_next(client, db):
 
 
 def test_login_returns_to_the_page_of_this_site_it_was_asked_for(client, ws_viewer):
-    response = client.post(reverse("login"), {"username": ws_viewer.username, "password": PASSWORD,
-                                              "next": "/explain/?namespace=1"})
+    response = client.post(
+        reverse("login"),
+        {"username": ws_viewer.username, "password": PASSWORD, "next": "/explain/?namespace=1"},
+    )
     assert response["Location"] == "/explain/?namespace=1"
 
 
@@ -116,13 +120,17 @@ def test_htmx_request_after_the_session_expired_gets_hx_redirect_to_login(client
 def test_htmx_post_after_the_session_expired_gets_hx_redirect_too(client, admin, registry, space):
     client.force_login(admin)
     expire_session(client)
-    response = client.post(reverse("registries:space-bindings", args=[registry.pk, space.pk]),
-                           {"workspaces": []}, headers=htmx_headers())
+    response = client.post(
+        reverse("registries:space-bindings", args=[registry.pk, space.pk]),
+        {"workspaces": []},
+        headers=htmx_headers(),
+    )
     assert response["HX-Redirect"] == "/login/?next=/registries/"
 
 
 def test_htmx_login_redirect_keeps_the_request_path_when_the_current_url_is_another_site(
-        client, registry, space):
+    client, registry, space
+):
     dialog = reverse("registries:space-bindings", args=[registry.pk, space.pk])
     response = client.get(dialog, headers=htmx_headers("https://evil.example/registries/"))
     assert response["HX-Redirect"] == f"/login/?next={dialog}"
@@ -143,8 +151,9 @@ def test_a_plain_request_still_gets_the_login_redirect(client, db):
 
 def test_a_signed_in_htmx_request_gets_its_fragment(client, admin, registry, space):
     client.force_login(admin)
-    response = client.get(reverse("registries:space-bindings", args=[registry.pk, space.pk]),
-                          headers=htmx_headers())
+    response = client.get(
+        reverse("registries:space-bindings", args=[registry.pk, space.pk]), headers=htmx_headers()
+    )
     assert response.status_code == 200
     assert "HX-Redirect" not in response
 

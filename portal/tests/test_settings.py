@@ -16,13 +16,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def start_settings(**env):
     """Import the settings in a fresh interpreter, as a server would at start."""
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"DEBUG", "SECRET_KEY", "WHARF_ENCRYPTION_KEYS", "DATABASE_URL",
-                          "WHARF_TESTING"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "WHARF_ENCRYPTION_KEYS", "DATABASE_URL", "WHARF_TESTING"}
+    }
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import portal.settings"], cwd=ROOT, env=clean,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", "import portal.settings"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -60,8 +66,9 @@ def test_debug_starts_with_the_development_key():
 
 
 def test_production_starts_with_all_variables_set():
-    result = start_settings(DEBUG="0", SECRET_KEY="x" * 50,
-                            WHARF_ENCRYPTION_KEYS=Fernet.generate_key().decode())
+    result = start_settings(
+        DEBUG="0", SECRET_KEY="x" * 50, WHARF_ENCRYPTION_KEYS=Fernet.generate_key().decode()
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -83,7 +90,12 @@ def test_database_url_forms():
     assert parse_database_url("sqlite:////tmp/x.db")["NAME"] == "/tmp/x.db"
     pg = parse_database_url("postgres://wharf:s%40cret@db.internal:6543/wharf")
     assert (pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"], pg["NAME"]) == (
-        "wharf", "s@cret", "db.internal", "6543", "wharf")
+        "wharf",
+        "s@cret",
+        "db.internal",
+        "6543",
+        "wharf",
+    )
     with pytest.raises(ImproperlyConfigured, match="names no database"):
         parse_database_url("postgres://db.internal/")
 
@@ -103,44 +115,81 @@ def test_rotation_decrypts_old_secrets_and_reencrypts_under_the_new_key(settings
 
 # Finding 16: production defaults that an operator opts into ---------------------------------
 
-PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "ci-check-deploy-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
-              "ALLOWED_HOSTS": "wharf.example.com"}
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "ci-check-deploy-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
+    "ALLOWED_HOSTS": "wharf.example.com",
+}
 
 
 def production_settings(*names, **env):
     """The named settings as a production start (DEBUG off, not under pytest) computes them."""
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"DEBUG", "SECRET_KEY", "WHARF_ENCRYPTION_KEYS", "DATABASE_URL", "WHARF_TESTING",
-                          "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER",
-                          "SECURE_SSL_REDIRECT"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "WHARF_ENCRYPTION_KEYS",
+            "DATABASE_URL",
+            "WHARF_TESTING",
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+            "SECURE_HSTS_PRELOAD",
+            "SECURE_PROXY_SSL_HEADER",
+            "SECURE_SSL_REDIRECT",
+        }
+    }
     clean.update(PRODUCTION, WHARF_ENCRYPTION_KEYS=Fernet.generate_key().decode(), WHARF_TESTING="0", **env)
-    code = ("import json, portal.settings as s; "
-            f"print(json.dumps({{n: getattr(s, n, None) for n in {list(names)!r}}}))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True,
-                            text=True, timeout=60)
+    code = (
+        "import json, portal.settings as s; "
+        f"print(json.dumps({{n: getattr(s, n, None) for n in {list(names)!r}}}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
 def test_finding_16_hsts_subdomains_and_preload_are_off_unless_the_operator_opts_in():
-    defaults = production_settings("SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
-                                   "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT",
-                                   "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE")
-    assert defaults == {"SECURE_HSTS_SECONDS": 31536000, "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
-                        "SECURE_HSTS_PRELOAD": False, "SECURE_PROXY_SSL_HEADER": None,
-                        "SECURE_SSL_REDIRECT": True, "SESSION_COOKIE_SECURE": True,
-                        "CSRF_COOKIE_SECURE": True}
-    opted_in = production_settings("SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
-                                   SECURE_HSTS_INCLUDE_SUBDOMAINS="1", SECURE_HSTS_PRELOAD="1")
+    defaults = production_settings(
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+        "SECURE_PROXY_SSL_HEADER",
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+    )
+    assert defaults == {
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
+        "SECURE_HSTS_PRELOAD": False,
+        "SECURE_PROXY_SSL_HEADER": None,
+        "SECURE_SSL_REDIRECT": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+    }
+    opted_in = production_settings(
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="1",
+        SECURE_HSTS_PRELOAD="1",
+    )
     assert opted_in == {"SECURE_HSTS_INCLUDE_SUBDOMAINS": True, "SECURE_HSTS_PRELOAD": True}
 
 
 def test_finding_16_the_proxy_https_header_is_trusted_only_when_configured():
-    configured = production_settings("SECURE_PROXY_SSL_HEADER",
-                                      SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto=https")
+    configured = production_settings(
+        "SECURE_PROXY_SSL_HEADER", SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto=https"
+    )
     assert configured == {"SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"]}
-    bad = start_settings(**PRODUCTION, WHARF_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-                         SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
+    bad = start_settings(
+        **PRODUCTION,
+        WHARF_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
+    )
     assert bad.returncode != 0
     assert "SECURE_PROXY_SSL_HEADER must look like X-Forwarded-Proto=https" in bad.stderr
 
@@ -164,12 +213,28 @@ def test_finding_16_hsts_header_carries_only_what_was_opted_into(client, setting
 
 
 def test_finding_16_check_deploy_is_clean_with_the_production_defaults():
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"DEBUG", "DATABASE_URL", "WHARF_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE",
-                          "SECURE_HSTS_INCLUDE_SUBDOMAINS",
-                          "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "DATABASE_URL",
+            "WHARF_TESTING",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+            "SECURE_HSTS_PRELOAD",
+            "SECURE_PROXY_SSL_HEADER",
+            "SECURE_SSL_REDIRECT",
+        }
+    }
     clean.update(PRODUCTION, WHARF_ENCRYPTION_KEYS=Fernet.generate_key().decode(), WHARF_TESTING="0")
-    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), "check", "--deploy",
-                             "--fail-level", "WARNING"], cwd="/tmp", env=clean, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "check", "--deploy", "--fail-level", "WARNING"],
+        cwd="/tmp",
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

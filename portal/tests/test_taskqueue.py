@@ -61,18 +61,40 @@ def requeue_command() -> str:
 def database_url() -> str:
     conf = connection.settings_dict
     password = f":{conf['PASSWORD']}" if conf.get("PASSWORD") else ""
-    return (f"postgres://{conf['USER']}{password}@{conf['HOST'] or '127.0.0.1'}:{conf['PORT'] or 5432}"
-            f"/{conf['NAME']}")
+    return (
+        f"postgres://{conf['USER']}{password}@{conf['HOST'] or '127.0.0.1'}:{conf['PORT'] or 5432}"
+        f"/{conf['NAME']}"
+    )
 
 
 def start_worker(worker_id: str, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url(), "WHARF_TESTING": "1", "DEBUG": "0",
-           "WHARF_TASKS_BACKEND": "django_tasks_db.DatabaseBackend", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "WHARF_TESTING": "1",
+        "DEBUG": "0",
+        "WHARF_TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "LOG_LEVEL": "WARNING",
+    }
     return subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1",
-         "--worker-id", worker_id, *extra],
-        cwd=django_settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--no-reload",
+            "--no-startup-delay",
+            "--interval",
+            "0.1",
+            "--worker-id",
+            worker_id,
+            *extra,
+        ],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_until(condition, seconds: float = 30, what: str = "") -> None:
@@ -84,10 +106,13 @@ def wait_until(condition, seconds: float = 30, what: str = "") -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_task_whose_worker_was_killed_is_queued_again_and_a_fresh_worker_completes_it(
-        tmp_path: Path, settings):
+    tmp_path: Path, settings
+):
     if connection.vendor != "postgresql":
-        pytest.skip("the worker is another process, which cannot see SQLite's in-memory test "
-                    "database; CI runs this on PostgreSQL")
+        pytest.skip(
+            "the worker is another process, which cannot see SQLite's in-memory test "
+            "database; CI runs this on PostgreSQL"
+        )
     settings.TASKS = DB_BACKEND
     settings.WHARF_TASK_STALE_AFTER = 2
     task_id = wait_for_release.enqueue(str(tmp_path)).id
@@ -107,7 +132,9 @@ def test_a_task_whose_worker_was_killed_is_queued_again_and_a_fresh_worker_compl
 
     output = requeue_command()
 
-    assert f"queued again: portal.tests.blocking_task.wait_for_release('{tmp_path}',) (task {task_id})" in output
+    assert (
+        f"queued again: portal.tests.blocking_task.wait_for_release('{tmp_path}',) (task {task_id})" in output
+    )
     row.refresh_from_db()
     assert (row.status, row.started_at, row.worker_ids) == (TaskResultStatus.READY, None, ["doomed"])
 
@@ -156,8 +183,10 @@ def test_the_requeue_is_logged_with_the_task_and_its_dead_worker(db, database_ba
     with caplog.at_level("WARNING", logger="wharf.tasks"):
         requeue_command()
 
-    assert (f"Task registries.tasks.sync_registry_task(1,) (task {row.pk}) queued again: running for "
-            "3600 s on worker worker-gone, which stopped (attempt 1 of 3)") in caplog.text
+    assert (
+        f"Task registries.tasks.sync_registry_task(1,) (task {row.pk}) queued again: running for "
+        "3600 s on worker worker-gone, which stopped (attempt 1 of 3)"
+    ) in caplog.text
 
 
 def test_a_task_abandoned_too_many_times_is_failed_with_the_reason(db, database_backend):
@@ -170,8 +199,10 @@ def test_a_task_abandoned_too_many_times_is_failed_with_the_reason(db, database_
     result = sync_registry_task.get_result(str(row.pk))
     assert result.status == TaskResultStatus.FAILED and result.finished_at is not None
     assert result.errors[0].exception_class is taskqueue.TaskAbandoned
-    assert ("its worker stopped while running it, 3 times (workers w1, w2, w3); not retried again"
-            in result.errors[0].traceback)
+    assert (
+        "its worker stopped while running it, 3 times (workers w1, w2, w3); not retried again"
+        in result.errors[0].traceback
+    )
     assert abandoned("sync_registry_task", "failed") == before + 1
 
 

@@ -53,9 +53,11 @@ def _translations(entry) -> list[str]:
 
 
 def test_every_catalog_entry_is_translated():
-    untranslated = [entry.msgid for entry in _catalog()
-                    if entry.obsolete is False and ("fuzzy" in entry.flags
-                                                    or not all(_translations(entry)))]
+    untranslated = [
+        entry.msgid
+        for entry in _catalog()
+        if entry.obsolete is False and ("fuzzy" in entry.flags or not all(_translations(entry)))
+    ]
     assert not untranslated, f"{len(untranslated)} untranslated or fuzzy: {untranslated[:20]}"
 
 
@@ -94,27 +96,42 @@ def test_image_is_jingxiang_never_tuxiang():
     """DCE's term for a container image is 镜像; 图像 (a picture) is wrong everywhere."""
     wrong = [entry.msgid for entry in _catalog() if any("图像" in text for text in _translations(entry))]
     assert not wrong, wrong
-    images = [entry for entry in _catalog() if re.search(r"\bimages?\b", _PLACEHOLDER.sub("", entry.msgid), re.IGNORECASE)]
+    images = [
+        entry
+        for entry in _catalog()
+        if re.search(r"\bimages?\b", _PLACEHOLDER.sub("", entry.msgid), re.IGNORECASE)
+    ]
     assert images and all("镜像" in " ".join(_translations(entry)) for entry in images), [
-        entry.msgid for entry in images if "镜像" not in " ".join(_translations(entry))]
+        entry.msgid for entry in images if "镜像" not in " ".join(_translations(entry))
+    ]
 
 
 def test_dce_terms_are_used():
     by_msgid = {entry.msgid: entry.msgstr for entry in _catalog() if not entry.msgid_plural}
     for english, chinese in {
-        "Container Registry": "镜像仓库", "Integrated Registry (Admin)": "仓库集成",
-        "Integrated Registry (Workspace)": "关联仓库", "Registry space": "镜像空间",
-        "Choose Image": "选择镜像", "Workspace": "工作空间", "Namespace": "命名空间",
-        "Bind/unbind workspace": "绑定/解绑工作空间", "No binding": "待分配", "Public": "公开",
-        "Private": "私有", "OK": "确定", "Cancel": "取消", "Create registry space": "创建镜像空间",
+        "Container Registry": "镜像仓库",
+        "Integrated Registry (Admin)": "仓库集成",
+        "Integrated Registry (Workspace)": "关联仓库",
+        "Registry space": "镜像空间",
+        "Choose Image": "选择镜像",
+        "Workspace": "工作空间",
+        "Namespace": "命名空间",
+        "Bind/unbind workspace": "绑定/解绑工作空间",
+        "No binding": "待分配",
+        "Public": "公开",
+        "Private": "私有",
+        "OK": "确定",
+        "Cancel": "取消",
+        "Create registry space": "创建镜像空间",
         "Bound/Unbound workspace successfully": "绑定/解绑工作空间成功",
     }.items():
         assert by_msgid[english] == chinese, english
 
 
 def _copy_of_the_tree(destination: Path) -> Path:
-    ignore = shutil.ignore_patterns(".git", ".venv", "node_modules", "staticfiles", "locale",
-                                    "*.sqlite3", "__pycache__", "bench")
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "node_modules", "staticfiles", "locale", "*.sqlite3", "__pycache__", "bench"
+    )
     shutil.copytree(settings.BASE_DIR, destination, ignore=ignore, symlinks=True)
     return destination
 
@@ -126,18 +143,29 @@ def test_every_marked_string_has_a_zh_hans_entry(tmp_path):
         pytest.skip("GNU gettext (xgettext) is not installed")
     tree = _copy_of_the_tree(tmp_path / "tree")
     (tree / "locale").mkdir()
-    command = [sys.executable, "manage.py", "makemessages", "--locale=zh_Hans", "--no-location",
-               *[f"--ignore={pattern}" for pattern in MESSAGES_IGNORE]]
+    command = [
+        sys.executable,
+        "manage.py",
+        "makemessages",
+        "--locale=zh_Hans",
+        "--no-location",
+        *[f"--ignore={pattern}" for pattern in MESSAGES_IGNORE],
+    ]
     environment = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}"}
     subprocess.run(command, cwd=tree, env=environment, check=True, capture_output=True)
     extracted = polib.pofile(str(tree / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
     known = {_key(entry): entry for entry in _catalog() if not entry.obsolete}
-    missing = [entry.msgid for entry in extracted
-               if _key(entry) not in known or "fuzzy" in known[_key(entry)].flags
-               or not all(_translations(known[_key(entry)]))]
+    missing = [
+        entry.msgid
+        for entry in extracted
+        if _key(entry) not in known
+        or "fuzzy" in known[_key(entry)].flags
+        or not all(_translations(known[_key(entry)]))
+    ]
     assert extracted and not missing, (
         f"{len(missing)} marked strings have no zh-Hans translation (run `make messages`, "
-        f"then translate them in {PO_FILE.relative_to(settings.BASE_DIR)}): {missing[:30]}")
+        f"then translate them in {PO_FILE.relative_to(settings.BASE_DIR)}): {missing[:30]}"
+    )
 
 
 # -- pages in zh-Hans ------------------------------------------------------------------------
@@ -145,22 +173,114 @@ def test_every_marked_string_has_a_zh_hans_entry(tmp_path):
 # Words that stay as they are in Chinese text: product and protocol names, Kubernetes kinds,
 # and the technical tokens the pages show as they must be typed.
 ALLOWED_WORDS = {
-    "wharf", "harbor", "docker", "registry", "hub", "kubernetes", "dce", "openid", "connect",
-    "jfrog", "artifactory",
-    "oidc", "api", "url", "yaml", "json", "tls", "pem", "ca", "id", "http", "https", "dns",
-    "sha", "sha256", "cpu", "pod", "pods", "deployment", "secret", "registry-secret",
-    "imagepullsecrets", "imagepullpolicy", "always", "token", "bearer", "basic", "key",
-    "authorization", "kubectl", "apply", "manage", "py", "token_keys", "rotate", "bundle", "create",
-    "auth", "service", "aud", "null", "public", "private", "admin", "workspace", "editor", "viewer",
-    "nat", "ci", "ipv4", "robot", "amd64", "arm64", "linux", "oci", "io", "utc", "gib", "mib",
-    "kib", "kb", "mb", "gb", "tag", "host", "repository", "space", "port", "path", "digest",
-    "etc", "crt", "rootcertbundle", "issuer", "realm", "ldap", "skopeo", "csv",
+    "wharf",
+    "harbor",
+    "docker",
+    "registry",
+    "hub",
+    "kubernetes",
+    "dce",
+    "openid",
+    "connect",
+    "jfrog",
+    "artifactory",
+    "oidc",
+    "api",
+    "url",
+    "yaml",
+    "json",
+    "tls",
+    "pem",
+    "ca",
+    "id",
+    "http",
+    "https",
+    "dns",
+    "sha",
+    "sha256",
+    "cpu",
+    "pod",
+    "pods",
+    "deployment",
+    "secret",
+    "registry-secret",
+    "imagepullsecrets",
+    "imagepullpolicy",
+    "always",
+    "token",
+    "bearer",
+    "basic",
+    "key",
+    "authorization",
+    "kubectl",
+    "apply",
+    "manage",
+    "py",
+    "token_keys",
+    "rotate",
+    "bundle",
+    "create",
+    "auth",
+    "service",
+    "aud",
+    "null",
+    "public",
+    "private",
+    "admin",
+    "workspace",
+    "editor",
+    "viewer",
+    "nat",
+    "ci",
+    "ipv4",
+    "robot",
+    "amd64",
+    "arm64",
+    "linux",
+    "oci",
+    "io",
+    "utc",
+    "gib",
+    "mib",
+    "kib",
+    "kb",
+    "mb",
+    "gb",
+    "tag",
+    "host",
+    "repository",
+    "space",
+    "port",
+    "path",
+    "digest",
+    "etc",
+    "crt",
+    "rootcertbundle",
+    "issuer",
+    "realm",
+    "ldap",
+    "skopeo",
+    "csv",
 }
 # Django admin's own words that no catalog can translate: key names in Django's help text, the
 # alt text of its True/False icons, the names Django makes for many-to-many rows on a delete
 # page, and django-tasks-db's untranslated app and field names.
-ADMIN_WORDS = {"control", "command", "mac", "true", "false", "user_groups", "relationship",
-               "relationships", "object", "tasks", "database", "backend", "priority", "queue"}
+ADMIN_WORDS = {
+    "control",
+    "command",
+    "mac",
+    "true",
+    "false",
+    "user_groups",
+    "relationship",
+    "relationships",
+    "object",
+    "tasks",
+    "database",
+    "backend",
+    "priority",
+    "queue",
+}
 # Markup whose text is code, data or a command, never prose.
 CODE_TAGS = {"code", "pre", "kbd", "samp", "textarea", "script", "style", "template"}
 VISIBLE_ATTRIBUTES = ("placeholder", "aria-label", "title", "alt")
@@ -172,8 +292,21 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'’-]*[A-Za-z0-9]|[A-Za-z]")
 class VisibleText(HTMLParser):
     """The text a person reads (and a screen reader speaks), minus code and other languages."""
 
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-            "track", "wbr"}
+    VOID = {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -213,8 +346,11 @@ def english_words(html: str, data_words: set[str]) -> set[str]:
             if any(char.isdigit() for char in word):  # ids, digests, versions: data
                 continue
             pieces = re.split(r"[-_'’]", lowered)
-            if lowered in ALLOWED_WORDS or lowered in data_words or all(
-                    piece in ALLOWED_WORDS or piece in data_words or len(piece) <= 1 for piece in pieces):
+            if (
+                lowered in ALLOWED_WORDS
+                or lowered in data_words
+                or all(piece in ALLOWED_WORDS or piece in data_words or len(piece) <= 1 for piece in pieces)
+            ):
                 continue
             words.add(word)
     return words
@@ -224,8 +360,11 @@ def _words_in_the_data() -> set[str]:
     """Every word stored in the database: names, descriptions, hosts (user data, not UI)."""
     words = set()
     for model in apps.get_models():
-        fields = [field for field in model._meta.concrete_fields
-                  if isinstance(field, (models.CharField, models.TextField, models.JSONField))]
+        fields = [
+            field
+            for field in model._meta.concrete_fields
+            if isinstance(field, (models.CharField, models.TextField, models.JSONField))
+        ]
         if not fields:
             continue
         for row in model.objects.values_list(*[field.attname for field in fields]):
@@ -248,8 +387,9 @@ def test_every_page_in_zh_hans_has_no_english_left(world, persona):  # noqa: F81
             continue
         for request in requests_for(route, world):
             typed = {word.lower() for value in request.query.values() for word in _WORD.findall(str(value))}
-            response = client.get(request.path, request.query, headers=request.headers,
-                                  HTTP_ACCEPT_LANGUAGE="zh-Hans,zh;q=0.9")
+            response = client.get(
+                request.path, request.query, headers=request.headers, HTTP_ACCEPT_LANGUAGE="zh-Hans,zh;q=0.9"
+            )
             if "text/html" not in response.get("Content-Type", "") or 300 <= response.status_code < 400:
                 continue
             pages += 1

@@ -10,8 +10,9 @@ from registries.models import Registry, RegistrySpace, Repository
 
 
 def name_search():
-    return django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100,
-                                     label=_("Name"))
+    return django_filters.CharFilter(
+        field_name="name", lookup_expr="icontains", max_length=100, label=_("Name")
+    )
 
 
 class RegistryFilter(django_filters.FilterSet):
@@ -26,8 +27,7 @@ class RegistryFilter(django_filters.FilterSet):
 class SpaceFilter(django_filters.FilterSet):
     name = name_search()
     q = name_search()
-    visibility = django_filters.ChoiceFilter(choices=RegistrySpace.Visibility.choices,
-                                             label=_("Type"))
+    visibility = django_filters.ChoiceFilter(choices=RegistrySpace.Visibility.choices, label=_("Type"))
 
     class Meta:
         model = RegistrySpace
@@ -37,8 +37,7 @@ class SpaceFilter(django_filters.FilterSet):
 class RepositoryFilter(django_filters.FilterSet):
     """Images, Choose Image and the namespace images API: search in names, one registry."""
 
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100,
-                                  label=_("Name"))
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=100, label=_("Name"))
     registry = IdFilter(field_name="space__registry_id", label=_("Registry id"))
 
     class Meta:

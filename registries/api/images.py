@@ -92,8 +92,17 @@ class PickerRepositorySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Repository
-        fields = ["id", "name", "short_name", "description", "tag_count", "last_push", "space",
-                  "registry", "image"]
+        fields = [
+            "id",
+            "name",
+            "short_name",
+            "description",
+            "tag_count",
+            "last_push",
+            "space",
+            "registry",
+            "image",
+        ]
         read_only_fields = fields
 
     def get_image(self, repository) -> str:
@@ -151,8 +160,11 @@ class ImageRefField(serializers.CharField):
 
 
 class ManifestRequestSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=63, validators=[dns_label_validator],
-                                 help_text=gettext_lazy("Application name: a DNS label."))
+    name = serializers.CharField(
+        max_length=63,
+        validators=[dns_label_validator],
+        help_text=gettext_lazy("Application name: a DNS label."),
+    )
     image = ImageRefField(max_length=imagerefs.MAX_REFERENCE_LENGTH)
     replicas = WholeNumberField(min_value=0, max_value=deploy_views.MAX_REPLICAS, default=1)
     container_port = WholeNumberField(min_value=1, max_value=65535, default=80)
@@ -191,21 +203,31 @@ class PickerImagesPagination(CappedCountPagination, PickerPagination):
 
     def get_paginated_response_schema(self, schema):
         response = super().get_paginated_response_schema(schema)
-        response["properties"].update({
-            "tab": {"type": "string", "enum": list(access.TABS)},
-            "notice": {"type": "string", "nullable": True,
-                       "description": "Set for a namespace bound to no workspace: only public images."},
-            "empty_reason": {"type": "string", "nullable": True,
-                             "description": "Why the list is empty (the picker's empty state)."},
-        })
+        response["properties"].update(
+            {
+                "tab": {"type": "string", "enum": list(access.TABS)},
+                "notice": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Set for a namespace bound to no workspace: only public images.",
+                },
+                "empty_reason": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Why the list is empty (the picker's empty state).",
+                },
+            }
+        )
         return response
 
 
-@extend_schema(parameters=[
-    OpenApiParameter("tab", OpenApiTypes.STR, enum=list(access.TABS)),
-    OpenApiParameter("registry", OpenApiTypes.INT, description="Only this registry instance."),
-    OpenApiParameter("q", OpenApiTypes.STR, description="Search in repository names."),
-])
+@extend_schema(
+    parameters=[
+        OpenApiParameter("tab", OpenApiTypes.STR, enum=list(access.TABS)),
+        OpenApiParameter("registry", OpenApiTypes.INT, description="Only this registry instance."),
+        OpenApiParameter("q", OpenApiTypes.STR, description="Search in repository names."),
+    ]
+)
 class NamespaceImagesView(generics.ListAPIView):
     """Choose Image: the repositories a namespace may use, on the Public or the Private tab.
 
@@ -243,7 +265,8 @@ class NamespaceImagesView(generics.ListAPIView):
         response.data["empty_reason"] = None
         if response.data["count"] == 0:
             response.data["empty_reason"] = explain.picker_empty_state(
-                namespace, params["tab"], q=params["q"], registry_id=params.get("registry"))
+                namespace, params["tab"], q=params["q"], registry_id=params.get("registry")
+            )
         return response
 
 
@@ -259,8 +282,9 @@ class NamespaceImageTagsView(generics.ListAPIView):
             return Tag.objects.none()
         namespace = _namespace(self.request, self.kwargs["namespace_pk"])
         visible = access.repositories_in(access.spaces_for_namespace(namespace))
-        self.repository = get_object_or_404(visible.select_related("space__registry"),
-                                            pk=self.kwargs["repository_pk"])
+        self.repository = get_object_or_404(
+            visible.select_related("space__registry"), pk=self.kwargs["repository_pk"]
+        )
         return Tag.objects.filter(repository=self.repository).order_by("-pushed", "name", "pk")
 
     def get_serializer_context(self):
@@ -274,15 +298,25 @@ class NamespaceExplainView(APIView):
     """Why can't I see this image? The FAQ's checks for the namespace and ``image``, in order."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("image", {"type": "string", "minLength": 1,
-                                               "maxLength": imagerefs.MAX_REFERENCE_LENGTH},
-                                     required=True),
-                    OpenApiParameter("tab", OpenApiTypes.STR, enum=list(access.TABS),
-                                     description="The tab the user is looking at, if any.")],
-        responses={200: ExplanationSerializer, 400: BAD_REQUEST})
+        parameters=[
+            OpenApiParameter(
+                "image",
+                {"type": "string", "minLength": 1, "maxLength": imagerefs.MAX_REFERENCE_LENGTH},
+                required=True,
+            ),
+            OpenApiParameter(
+                "tab",
+                OpenApiTypes.STR,
+                enum=list(access.TABS),
+                description="The tab the user is looking at, if any.",
+            ),
+        ],
+        responses={200: ExplanationSerializer, 400: BAD_REQUEST},
+    )
     def get(self, request, namespace_pk):
         namespace = get_object_or_404(
-            explainable_namespaces(request.user).select_related("cluster", "workspace"), pk=namespace_pk)
+            explainable_namespaces(request.user).select_related("cluster", "workspace"), pk=namespace_pk
+        )
         image = request.query_params.get("image", "")
         if not image.strip():
             raise ValidationError({"image": [_("This field is required.")]})
@@ -294,11 +328,16 @@ class NamespaceExplainView(APIView):
         except imagerefs.ImageRefError as error:
             raise ValidationError({"image": [error.message]}) from None
         result = explain.explain(namespace, image, user=request.user, tab=tab)
-        return Response({
-            "namespace": namespace.pk, "image": result.image, "allowed": result.allowed,
-            "listed": result.listed, "tab": result.on_tab,
-            "checks": [check.as_dict() for check in result.checks],
-        })
+        return Response(
+            {
+                "namespace": namespace.pk,
+                "image": result.image,
+                "allowed": result.allowed,
+                "listed": result.listed,
+                "tab": result.on_tab,
+                "checks": [check.as_dict() for check in result.checks],
+            }
+        )
 
 
 class NamespaceManifestView(APIView):
@@ -310,12 +349,16 @@ class NamespaceManifestView(APIView):
 
     renderer_classes = [JSONRenderer, YAMLRenderer]
 
-    @extend_schema(request=ManifestRequestSerializer,
-                   responses={(200, "application/json"): ManifestSerializer,
-                              (200, "application/yaml"): OpenApiResponse(
-                                  OpenApiTypes.OBJECT,
-                                  description="The Deployment itself, as the file <name>.yaml."),
-                              400: BAD_REQUEST})
+    @extend_schema(
+        request=ManifestRequestSerializer,
+        responses={
+            (200, "application/json"): ManifestSerializer,
+            (200, "application/yaml"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The Deployment itself, as the file <name>.yaml."
+            ),
+            400: BAD_REQUEST,
+        },
+    )
     def post(self, request, namespace_pk):
         namespace = self._namespace(request, namespace_pk)
         serializer = ManifestRequestSerializer(data=request.data)
@@ -323,8 +366,9 @@ class NamespaceManifestView(APIView):
         data = dict(serializer.validated_data, namespace=namespace)
         manifest, private = deploy_views.build(data)
         filename = manifests.filename(data["name"])
-        response = Response({"filename": filename, "private": private, "manifest": manifest},
-                            status=status.HTTP_200_OK)
+        response = Response(
+            {"filename": filename, "private": private, "manifest": manifest}, status=status.HTTP_200_OK
+        )
         if getattr(request, "accepted_renderer", None) and request.accepted_renderer.format == "yaml":
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
@@ -341,17 +385,21 @@ class NamespaceManifestView(APIView):
 
     def _namespace(self, request, pk) -> Namespace:
         # A member whose role may browse but not use images: forbidden, not hidden.
-        return namespace_for(request.user, pk, "use_images",
-                             scope=access.namespaces_for_user(request.user, "browse_images"),
-                             refused=PermissionDenied(_("Workspace Viewers may browse images but not "
-                                                        "create manifests.")))
+        return namespace_for(
+            request.user,
+            pk,
+            "use_images",
+            scope=access.namespaces_for_user(request.user, "browse_images"),
+            refused=PermissionDenied(_("Workspace Viewers may browse images but not create manifests.")),
+        )
 
 
 # The repository page --------------------------------------------------------------------------
 
 REFUSED = OpenApiResponse(
     MessageSerializer,
-    description="The registry refused, failed or does not support it; nothing changed. {detail}.")
+    description="The registry refused, failed or does not support it; nothing changed. {detail}.",
+)
 
 
 class RepositoryDetailSerializer(serializers.ModelSerializer):
@@ -359,19 +407,35 @@ class RepositoryDetailSerializer(serializers.ModelSerializer):
     registry = RegistryRefSerializer(source="space.registry", read_only=True)
     image = serializers.SerializerMethodField(help_text=gettext_lazy("host/repository, without a tag."))
     description_html = serializers.SerializerMethodField(
-        help_text=gettext_lazy("The description rendered as Markdown, without any raw HTML."))
+        help_text=gettext_lazy("The description rendered as Markdown, without any raw HTML.")
+    )
     pull_count = serializers.SerializerMethodField(
-        help_text=gettext_lazy("Pulls as the registry counts them; null where it does not "
-                               "(Docker Registry)."))
+        help_text=gettext_lazy("Pulls as the registry counts them; null where it does not (Docker Registry).")
+    )
     may_push = serializers.SerializerMethodField(
-        help_text=gettext_lazy("The user may push, scan and delete here."))
+        help_text=gettext_lazy("The user may push, scan and delete here.")
+    )
     scanning = serializers.SerializerMethodField(
-        help_text=gettext_lazy("The registry scans images for vulnerabilities (Harbor)."))
+        help_text=gettext_lazy("The registry scans images for vulnerabilities (Harbor).")
+    )
 
     class Meta:
         model = Repository
-        fields = ["id", "name", "short_name", "description", "description_html", "pull_count", "tag_count",
-                  "last_push", "space", "registry", "image", "may_push", "scanning"]
+        fields = [
+            "id",
+            "name",
+            "short_name",
+            "description",
+            "description_html",
+            "pull_count",
+            "tag_count",
+            "last_push",
+            "space",
+            "registry",
+            "image",
+            "may_push",
+            "scanning",
+        ]
         read_only_fields = fields
 
     def get_image(self, repository) -> str:
@@ -395,9 +459,13 @@ class RepositoryTagSerializer(PickerTagSerializer):
 
 
 class ConfirmSerializer(StrictSerializer):
-    confirm = serializers.CharField(max_length=300, help_text=gettext_lazy(
-        "The name, typed again: the repository's full name, the tag, or the first 12 characters of "
-        "the digest's hash."))
+    confirm = serializers.CharField(
+        max_length=300,
+        help_text=gettext_lazy(
+            "The name, typed again: the repository's full name, the tag, or the first 12 characters of "
+            "the digest's hash."
+        ),
+    )
 
 
 class LayerSerializer(serializers.Serializer):
@@ -434,18 +502,33 @@ class ScanOverviewSerializer(serializers.Serializer):
 
 def _scan_answer(overview) -> dict:
     if overview is None:
-        return {"supported": False, "status": None, "severity": None, "counts": [], "total": 0,
-                "fixable": 0, "scanner": "", "finished": None}
-    return {"supported": True, "status": overview.status, "severity": overview.severity,
-            "counts": [{"severity": severity, "count": count} for severity, count in overview.counts],
-            "total": overview.total, "fixable": overview.fixable, "scanner": overview.scanner,
-            "finished": overview.finished}
+        return {
+            "supported": False,
+            "status": None,
+            "severity": None,
+            "counts": [],
+            "total": 0,
+            "fixable": 0,
+            "scanner": "",
+            "finished": None,
+        }
+    return {
+        "supported": True,
+        "status": overview.status,
+        "severity": overview.severity,
+        "counts": [{"severity": severity, "count": count} for severity, count in overview.counts],
+        "total": overview.total,
+        "fixable": overview.fixable,
+        "scanner": overview.scanner,
+        "finished": overview.finished,
+    }
 
 
 def _may_push(request, repository) -> None:
     if not access.can_push(request.user, repository.space):
-        raise PermissionDenied(_("Only those who may push into this registry space can scan or delete "
-                                 "its images."))
+        raise PermissionDenied(
+            _("Only those who may push into this registry space can scan or delete its images.")
+        )
 
 
 def _confirmation(request) -> str:
@@ -525,7 +608,8 @@ class ArtifactView(APIView):
         _may_push(request, repository)
         confirm = _confirmation(request)
         refused = _service_call(
-            lambda: services.delete_artifact(repository, digest, request.user, confirm=confirm))
+            lambda: services.delete_artifact(repository, digest, request.user, confirm=confirm)
+        )
         return refused or Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -562,5 +646,6 @@ class ArtifactScanView(APIView):
         digest = artifact_digest(repository, digest)
         _may_push(request, repository)
         refused = _service_call(lambda: services.request_scan(repository, digest, request.user))
-        return refused or Response({"detail": _("Harbor was asked to scan the image.")},
-                                   status=status.HTTP_202_ACCEPTED)
+        return refused or Response(
+            {"detail": _("Harbor was asked to scan the image.")}, status=status.HTTP_202_ACCEPTED
+        )

@@ -14,30 +14,35 @@ from rest_framework.response import Response
 from registries import pull_secrets
 from workspaces.scope import namespace_for
 
-WHO = ("Workspace Admins and Editors of the namespace's workspace, and Admins, may fetch it; "
-       "every fetch is audited.")
+WHO = (
+    "Workspace Admins and Editors of the namespace's workspace, and Admins, may fetch it; "
+    "every fetch is audited."
+)
 
 
 @extend_schema(
     methods=["GET"],
     responses={200: dict},
     description="The Kubernetes Secret `registry-secret` (dockerconfigjson) with the workspace's "
-                "pull credentials. Writes nothing but its audit event: a token-service registry "
-                "without a credential yet is left out (POST mints it). " + WHO,
+    "pull credentials. Writes nothing but its audit event: a token-service registry "
+    "without a credential yet is left out (POST mints it). " + WHO,
 )
 @extend_schema(
     methods=["POST"],
     request=None,
     responses={200: dict},
     description="Mint the workspace's missing token-service pull credentials, then return the "
-                "Secret as GET does. " + WHO,
+    "Secret as GET does. " + WHO,
 )
 @api_view(["GET", "POST"])
 def namespace_pull_secret(request, pk):
     namespace = namespace_for(
-        request.user, pk, "fetch_pull_secret",
+        request.user,
+        pk,
+        "fetch_pull_secret",
         unbound=NotFound(_("This namespace is not bound to a workspace, so it has no pull secret.")),
-        refused=PermissionDenied(_("Only Workspace Admins and Editors may fetch the pull secret.")))
+        refused=PermissionDenied(_("Only Workspace Admins and Editors may fetch the pull secret.")),
+    )
     manifest = pull_secrets.fetch_pull_secret(namespace, request.user, mint=request.method == "POST")
     response = Response(manifest)
     response["Cache-Control"] = "no-store"

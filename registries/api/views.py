@@ -37,8 +37,13 @@ def _with_workspaces(spaces):
     """Spaces with their bound workspaces in one extra query, however many spaces there are."""
     return spaces.prefetch_related(
         Prefetch("workspaces", queryset=Workspace.objects.only("id", "name").order_by("name")),
-        Prefetch("bindings", queryset=SpaceBinding.objects.only("id", "space_id", "workspace_id", "expires")
-                 .order_by("workspace_id")))
+        Prefetch(
+            "bindings",
+            queryset=SpaceBinding.objects.only("id", "space_id", "workspace_id", "expires").order_by(
+                "workspace_id"
+            ),
+        ),
+    )
 
 
 def _enqueue_sync(registry):
@@ -61,8 +66,9 @@ class RegistryWritesMixin:
         password = serializer.validated_data.pop("password", "")
         registry = Registry(**self.new_registry_fields(), **serializer.validated_data)
         with service_errors():
-            services.save_registry(registry, self.request.user, password=password or None,
-                                   deadline=serializer.deadline)
+            services.save_registry(
+                registry, self.request.user, password=password or None, deadline=serializer.deadline
+            )
         serializer.instance = registry
         _enqueue_sync(registry)
 
@@ -72,8 +78,9 @@ class RegistryWritesMixin:
         for name, value in serializer.validated_data.items():
             setattr(registry, name, value)
         with service_errors():
-            services.save_registry(registry, self.request.user, password=password or None,
-                                   deadline=serializer.deadline)
+            services.save_registry(
+                registry, self.request.user, password=password or None, deadline=serializer.deadline
+            )
 
     def perform_destroy(self, instance):
         services.remove_registry(instance, self.request.user)
@@ -82,11 +89,14 @@ class RegistryWritesMixin:
         registry = self.get_object()
         if registry.is_demo:
             message = _("Demo registries are never contacted, so they cannot be synced.")
-            return Response({api_settings.NON_FIELD_ERRORS_KEY: [message]},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {api_settings.NON_FIELD_ERRORS_KEY: [message]}, status=status.HTTP_400_BAD_REQUEST
+            )
         _enqueue_sync(registry)
-        return Response({"detail": _("Sync of %(name)s started.") % {"name": registry.name}},
-                        status=status.HTTP_202_ACCEPTED)
+        return Response(
+            {"detail": _("Sync of %(name)s started.") % {"name": registry.name}},
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class RegistryViewSet(RegistryWritesMixin, viewsets.ModelViewSet):
@@ -103,8 +113,9 @@ class RegistryViewSet(RegistryWritesMixin, viewsets.ModelViewSet):
     def new_registry_fields(self) -> dict:
         return {"scope": Registry.Scope.PLATFORM}
 
-    @extend_schema(operation_id="registries_sync", request=None,
-                   responses={202: MessageSerializer, 400: BAD_REQUEST})
+    @extend_schema(
+        operation_id="registries_sync", request=None, responses={202: MessageSerializer, 400: BAD_REQUEST}
+    )
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
         """Sync now: queue a sync of the registry's spaces, repositories and tags."""
@@ -112,8 +123,7 @@ class RegistryViewSet(RegistryWritesMixin, viewsets.ModelViewSet):
 
 
 @extend_schema_view(
-    post=extend_schema(request=SpaceCreateSerializer,
-                       responses={201: SpaceSerializer, 400: BAD_REQUEST}),
+    post=extend_schema(request=SpaceCreateSerializer, responses={201: SpaceSerializer, 400: BAD_REQUEST}),
 )
 class RegistrySpaceListView(generics.ListCreateAPIView):
     """The Registry space tab: a registry's spaces, and Create registry space."""
@@ -143,8 +153,9 @@ class RegistrySpaceListView(generics.ListCreateAPIView):
 
 
 @extend_schema_view(
-    partial_update=extend_schema(request=SpaceVisibilitySerializer,
-                                 responses={200: SpaceSerializer, 400: BAD_REQUEST}),
+    partial_update=extend_schema(
+        request=SpaceVisibilitySerializer, responses={200: SpaceSerializer, 400: BAD_REQUEST}
+    ),
     destroy=extend_schema(responses={204: None, 400: BAD_REQUEST}),
 )
 class SpaceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
@@ -155,8 +166,9 @@ class SpaceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets
     lookup_value_converter = "int"
 
     def get_queryset(self):
-        return _with_workspaces(RegistrySpace.objects.select_related("registry")
-                                .filter(registry__scope=Registry.Scope.PLATFORM))
+        return _with_workspaces(
+            RegistrySpace.objects.select_related("registry").filter(registry__scope=Registry.Scope.PLATFORM)
+        )
 
     def _fresh(self, space) -> dict:
         return SpaceSerializer(self.get_queryset().get(pk=space.pk)).data
@@ -183,23 +195,35 @@ class SpaceViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets
             expires = None
             if "expires" in serializer.validated_data:
                 expires = {workspace: serializer.validated_data["expires"] for workspace in workspaces}
-            change = services.change_bindings(space, request.user, **{direction: workspaces},
-                                              expires=expires)
+            change = services.change_bindings(space, request.user, **{direction: workspaces}, expires=expires)
         bound = space.workspaces.only("id", "name").order_by("name")
-        return Response(BindingResultSerializer(
-            {"added": change.added, "removed": change.removed, "extended": change.extended,
-             "workspaces": bound}).data)
+        return Response(
+            BindingResultSerializer(
+                {
+                    "added": change.added,
+                    "removed": change.removed,
+                    "extended": change.extended,
+                    "workspaces": bound,
+                }
+            ).data
+        )
 
-    @extend_schema(operation_id="spaces_bind", request=BindRequestSerializer,
-                   responses={200: BindingResultSerializer, 400: BAD_REQUEST})
+    @extend_schema(
+        operation_id="spaces_bind",
+        request=BindRequestSerializer,
+        responses={200: BindingResultSerializer, 400: BAD_REQUEST},
+    )
     @action(detail=True, methods=["post"])
     def bind(self, request, pk=None):
         """Bind workspaces to the space, optionally until ``expires``; ones already bound keep
         their binding (and get ``expires`` as their end when it is sent)."""
         return self._change(request, "add", BindRequestSerializer)
 
-    @extend_schema(operation_id="spaces_unbind", request=BindingRequestSerializer,
-                   responses={200: BindingResultSerializer, 400: BAD_REQUEST})
+    @extend_schema(
+        operation_id="spaces_unbind",
+        request=BindingRequestSerializer,
+        responses={200: BindingResultSerializer, 400: BAD_REQUEST},
+    )
     @action(detail=True, methods=["post"])
     def unbind(self, request, pk=None):
         """Unbind workspaces from the space; ones not bound are left as they are."""

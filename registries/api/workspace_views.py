@@ -44,8 +44,11 @@ class WorkspaceRegistryViewSet(InWorkspace, RegistryWritesMixin, viewsets.ModelV
     def new_registry_fields(self) -> dict:
         return {"scope": Registry.Scope.WORKSPACE, "workspace": self.get_workspace()}
 
-    @extend_schema(operation_id="workspaces_registries_sync", request=None,
-                   responses={202: MessageSerializer, 400: BAD_REQUEST})
+    @extend_schema(
+        operation_id="workspaces_registries_sync",
+        request=None,
+        responses={202: MessageSerializer, 400: BAD_REQUEST},
+    )
     @action(detail=True, methods=["post"])
     def sync(self, request, workspace_pk=None, pk=None):
         """Sync now: queue a sync of the registry's spaces, repositories and tags."""
@@ -63,17 +66,30 @@ class PullCredentialViewSet(InWorkspace, mixins.ListModelMixin, viewsets.Generic
     def get_queryset(self):
         if self.fake():
             return PullCredential.objects.none()
-        return (PullCredential.objects.filter(workspace=self.get_workspace())
-                .select_related("registry").order_by("registry__name"))
+        return (
+            PullCredential.objects.filter(workspace=self.get_workspace())
+            .select_related("registry")
+            .order_by("registry__name")
+        )
 
-    @extend_schema(operation_id="workspaces_pull_credentials_rotate", request=None,
-                   responses={200: RotationResultSerializer})
+    @extend_schema(
+        operation_id="workspaces_pull_credentials_rotate",
+        request=None,
+        responses={200: RotationResultSerializer},
+    )
     @action(detail=False, methods=["post"])
     def rotate(self, request, workspace_pk=None):
         """Give every pull credential of the workspace a new secret. The old secrets keep working
         for `overlap_seconds`: fetch the namespaces' pull secrets again before then. Audited."""
-        rotated = rotate_pull_credentials(self.get_workspace(), request.user,
-                                          reason="requested through the API")
-        return Response(RotationResultSerializer({
-            "rotated": rotated, "overlap_seconds": settings.WHARF_CREDENTIAL_OVERLAP,
-            "credentials": self.get_queryset()}).data)
+        rotated = rotate_pull_credentials(
+            self.get_workspace(), request.user, reason="requested through the API"
+        )
+        return Response(
+            RotationResultSerializer(
+                {
+                    "rotated": rotated,
+                    "overlap_seconds": settings.WHARF_CREDENTIAL_OVERLAP,
+                    "credentials": self.get_queryset(),
+                }
+            ).data
+        )

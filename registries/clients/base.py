@@ -361,12 +361,17 @@ class RobotInfo:
     def login_permissions(pull: Iterable[str], push: Iterable[str]) -> tuple[tuple[str, str, str, str], ...]:
         """A login robot's: pull on ``pull``, pull and push on ``push``."""
         pulled = set(pull) | set(push)
-        return tuple(sorted({("project", project, *PULL_ACCESS) for project in pulled}
-                            | {("project", project, *PUSH_ACCESS) for project in set(push)}))
+        return tuple(
+            sorted(
+                {("project", project, *PULL_ACCESS) for project in pulled}
+                | {("project", project, *PUSH_ACCESS) for project in set(push)}
+            )
+        )
 
 
-def deadline_timeout(timed_out: bool, connection: Connection, where: str,
-                     end: str = "") -> RegistryTimeout | None:
+def deadline_timeout(
+    timed_out: bool, connection: Connection, where: str, end: str = ""
+) -> RegistryTimeout | None:
     """The error for a call that timed out because the operation's whole deadline ran out
     (rather than one call's own timeout), or None. ``end`` is the clients' sentence style."""
     deadline = connection.deadline

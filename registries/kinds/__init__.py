@@ -23,11 +23,14 @@ if TYPE_CHECKING:
 
 # THE table. Its order is the order of Registry.kind's choices (a new line needs a migration:
 # makemigrations writes it).
-KINDS: dict[str, RegistryKind] = {kind.name: kind for kind in (
-    Harbor(),
-    Distribution(),
-    Artifactory(),
-)}
+KINDS: dict[str, RegistryKind] = {
+    kind.name: kind
+    for kind in (
+        Harbor(),
+        Distribution(),
+        Artifactory(),
+    )
+}
 
 
 class UnknownKind(RegistryKind):
@@ -62,5 +65,14 @@ def supporting(capability: str) -> list[str]:
     return [kind.name for kind in KINDS.values() if getattr(kind, capability)]
 
 
-__all__ = ["KINDS", "ROBOT_ACCOUNTS", "TOKEN_SERVICE", "RegistryKind", "UnknownKind", "choices",
-           "client_for", "kind_of", "supporting"]
+__all__ = [
+    "KINDS",
+    "ROBOT_ACCOUNTS",
+    "TOKEN_SERVICE",
+    "RegistryKind",
+    "UnknownKind",
+    "choices",
+    "client_for",
+    "kind_of",
+    "supporting",
+]

@@ -77,11 +77,15 @@ def build(workspaces: dict, *, extra_repositories: int = 0, extra_tags: int = 0)
     registries, spaces, repositories = {}, {}, {}
     for name, (scope, owner, healthy) in REGISTRIES.items():
         registries[name] = factories.make_registry(
-            name, url=f"https://{host(name)}", scope=scope,
+            name,
+            url=f"https://{host(name)}",
+            scope=scope,
             workspace=workspaces.get(owner) if owner else None,
             status="healthy" if healthy else "unhealthy",
-            status_message="" if healthy else "connection refused", last_sync=NOW,
-            status_changed=None if healthy else NOW)
+            status_message="" if healthy else "connection refused",
+            last_sync=NOW,
+            status_changed=None if healthy else NOW,
+        )
     for (registry_name, space_name), (visibility, bound) in SPACES.items():
         space = factories.make_space(registries[registry_name], space_name, visibility)
         factories.bind(space, *(workspaces[workspace] for workspace in bound))
@@ -89,9 +93,14 @@ def build(workspaces: dict, *, extra_repositories: int = 0, extra_tags: int = 0)
         names = ["app"] + [f"extra-{index:04d}" for index in range(extra_repositories)]
         for index, short in enumerate(names):
             repository = factories.make_repository(
-                space, short, ["1.0", "latest"] + [f"0.{n}" for n in range(extra_tags)], pushed=NOW,
-                platforms=["linux/amd64", "linux/arm64"], description=f"{short} of {space_name}",
-                last_push=NOW - timedelta(days=index))
+                space,
+                short,
+                ["1.0", "latest"] + [f"0.{n}" for n in range(extra_tags)],
+                pushed=NOW,
+                platforms=["linux/amd64", "linux/arm64"],
+                description=f"{short} of {space_name}",
+                last_push=NOW - timedelta(days=index),
+            )
             if short == "app":
                 repositories[(registry_name, space_name)] = repository
     cluster = factories.make_cluster("prod")
@@ -99,30 +108,59 @@ def build(workspaces: dict, *, extra_repositories: int = 0, extra_tags: int = 0)
         name: factories.make_namespace(name, workspaces[owner] if owner else None, cluster)
         for name, owner in NAMESPACES.items()
     }
-    return {"registries": registries, "spaces": spaces, "repositories": repositories,
-            "namespaces": namespaces, "workspaces": workspaces}
+    return {
+        "registries": registries,
+        "spaces": spaces,
+        "repositories": repositories,
+        "namespaces": namespaces,
+        "workspaces": workspaces,
+    }
 
 
 def grow(world: dict, *, repositories: int = 0, tags: int = 0) -> None:
     """Add ``repositories`` more repositories to every space and ``tags`` more tags to every
     existing ``app`` repository: the "larger data" of the query-count tests."""
     for (registry_name, space_name), space in world["spaces"].items():
-        new = Repository.objects.bulk_create([
-            Repository(space=space, name=f"{space_name}/more-{index:04d}", description="more",
-                       tag_count=1, last_push=NOW, synced=NOW)
-            for index in range(repositories)
-        ])
-        Tag.objects.bulk_create([
-            Tag(repository=repository, name="1.0", digest=digest(registry_name, repository.name, "1.0"),
-                size=1000, pushed=NOW, platforms=["linux/amd64"])
-            for repository in new
-        ])
+        new = Repository.objects.bulk_create(
+            [
+                Repository(
+                    space=space,
+                    name=f"{space_name}/more-{index:04d}",
+                    description="more",
+                    tag_count=1,
+                    last_push=NOW,
+                    synced=NOW,
+                )
+                for index in range(repositories)
+            ]
+        )
+        Tag.objects.bulk_create(
+            [
+                Tag(
+                    repository=repository,
+                    name="1.0",
+                    digest=digest(registry_name, repository.name, "1.0"),
+                    size=1000,
+                    pushed=NOW,
+                    platforms=["linux/amd64"],
+                )
+                for repository in new
+            ]
+        )
     for (registry_name, _space_name), repository in world["repositories"].items():
-        Tag.objects.bulk_create([
-            Tag(repository=repository, name=f"0.{index}", digest=digest(registry_name, repository.name, str(index)),
-                size=1000 + index, pushed=NOW - timedelta(days=1, minutes=index), platforms=["linux/amd64"])
-            for index in range(tags)
-        ])
+        Tag.objects.bulk_create(
+            [
+                Tag(
+                    repository=repository,
+                    name=f"0.{index}",
+                    digest=digest(registry_name, repository.name, str(index)),
+                    size=1000 + index,
+                    pushed=NOW - timedelta(days=1, minutes=index),
+                    platforms=["linux/amd64"],
+                )
+                for index in range(tags)
+            ]
+        )
 
 
 def query_count(django_assert_max_num_queries, limit, call) -> int:

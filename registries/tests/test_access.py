@@ -52,13 +52,15 @@ def world(db):
     spaces = {}
     for registry_name, (scope, owner, healthy) in REGISTRIES.items():
         registry = Registry.objects.create(
-            name=registry_name, kind="harbor", url=f"https://{registry_name}.example.com",
-            scope=scope, workspace=workspaces.get(owner),
+            name=registry_name,
+            kind="harbor",
+            url=f"https://{registry_name}.example.com",
+            scope=scope,
+            workspace=workspaces.get(owner),
             status="healthy" if healthy else "unhealthy",
         )
         for space_name, (visibility, bound_to) in SPACES.items():
-            space = RegistrySpace.objects.create(registry=registry, name=space_name,
-                                                 visibility=visibility)
+            space = RegistrySpace.objects.create(registry=registry, name=space_name, visibility=visibility)
             for workspace in bound_to:
                 SpaceBinding.objects.create(space=space, workspace=workspaces[workspace])
             spaces[(registry_name, space_name)] = space
@@ -94,7 +96,9 @@ def test_unbound_namespace_sees_public_spaces_only(world):
     namespace = world["namespaces"][None]
     assert not access.spaces_for_namespace(namespace, "private").exists()
     assert visible_keys(access.spaces_for_namespace(namespace)) == {
-        ("plat", "pub-unbound"), ("plat", "pub-bound-w")}
+        ("plat", "pub-unbound"),
+        ("plat", "pub-bound-w"),
+    }
 
 
 def test_public_spaces_skip_unhealthy_and_workspace_registries(world):
@@ -104,7 +108,8 @@ def test_public_spaces_skip_unhealthy_and_workspace_registries(world):
 def test_private_spaces_for_workspace_follow_bindings_and_ownership(world):
     seen = visible_keys(access.private_spaces_for_workspace(world["workspaces"]["ws-w"]))
     assert seen == {("plat", "priv-bound-w"), ("plat", "priv-bound-both")} | {
-        ("own-reg", space) for space in SPACES}
+        ("own-reg", space) for space in SPACES
+    }
 
 
 def test_unhealthy_registry_is_kept_when_asked_for_stale_data(world):
@@ -153,7 +158,9 @@ def test_anonymous_sees_public_only(world):
     from django.contrib.auth.models import AnonymousUser
 
     assert visible_keys(access.spaces_for_user(AnonymousUser())) == {
-        ("plat", "pub-unbound"), ("plat", "pub-bound-w")}
+        ("plat", "pub-unbound"),
+        ("plat", "pub-bound-w"),
+    }
     assert not access.spaces_for_user(AnonymousUser(), "private").exists()
 
 
@@ -161,10 +168,8 @@ def test_unbinding_removes_the_space_at_once(world):
     workspace = world["workspaces"]["ws-w"]
     namespace = world["namespaces"]["ws-w"]
     SpaceBinding.objects.filter(space=world["spaces"][("plat", "priv-bound-w")]).delete()
-    assert ("plat", "priv-bound-w") not in visible_keys(
-        access.spaces_for_namespace(namespace, "private"))
-    assert ("plat", "priv-bound-w") not in visible_keys(
-        access.private_spaces_for_workspace(workspace))
+    assert ("plat", "priv-bound-w") not in visible_keys(access.spaces_for_namespace(namespace, "private"))
+    assert ("plat", "priv-bound-w") not in visible_keys(access.private_spaces_for_workspace(workspace))
 
 
 def test_rule_uses_a_single_query_without_duplicates(world, django_assert_num_queries):
@@ -177,12 +182,16 @@ def test_rule_uses_a_single_query_without_duplicates(world, django_assert_num_qu
 
 
 def test_granting_bindings_are_those_of_private_platform_spaces(world):
-    seen = {(b.space.registry.name, b.space.name, b.workspace.name)
-            for b in access.granting_bindings(healthy_only=False).select_related("space__registry", "workspace")}
+    seen = {
+        (b.space.registry.name, b.space.name, b.workspace.name)
+        for b in access.granting_bindings(healthy_only=False).select_related("space__registry", "workspace")
+    }
     assert seen == {
         (registry, space, workspace)
-        for registry, (scope, _owner, _healthy) in REGISTRIES.items() if scope == "platform"
-        for space, (visibility, bound_to) in SPACES.items() if visibility == "private"
+        for registry, (scope, _owner, _healthy) in REGISTRIES.items()
+        if scope == "platform"
+        for space, (visibility, bound_to) in SPACES.items()
+        if visibility == "private"
         for workspace in bound_to
     }
 
@@ -224,8 +233,10 @@ def test_push_rule_matches_the_issue_for_every_space_and_role(world, persona):
         expected = {space for space in SPACES if push_oracle(registry_name, space, roles, platform_admin)}
         assert pushable == expected, registry_name
         for space in SPACES:
-            assert access.can_push(user, world["spaces"][(registry_name, space)]) == (space in expected), \
-                (registry_name, space)
+            assert access.can_push(user, world["spaces"][(registry_name, space)]) == (space in expected), (
+                registry_name,
+                space,
+            )
 
 
 def test_viewer_cannot_push_anywhere(world):
@@ -268,10 +279,20 @@ def test_registries_for_user_are_those_with_something_visible(world, admin):
     # Public spaces, of unhealthy registries too (shown from the last sync).
     assert names(outsider) == {"plat", "plat-down"}
     assert names(admin) == {"plat", "plat-down"}
+
+
 # Who may push (and scan and delete): access.can_push ----------------------------------------
 
-PUSH_SPACES = [("plat", "pub"), ("plat", "priv-w"), ("plat", "priv-o"), ("plat", "priv-both"),
-               ("plat", "priv-none"), ("own", "team"), ("own", "open"), ("other", "stuff")]
+PUSH_SPACES = [
+    ("plat", "pub"),
+    ("plat", "priv-w"),
+    ("plat", "priv-o"),
+    ("plat", "priv-both"),
+    ("plat", "priv-none"),
+    ("own", "team"),
+    ("own", "open"),
+    ("other", "stuff"),
+]
 
 
 def persona_push_oracle(persona: str, registry: str, space: str) -> bool:

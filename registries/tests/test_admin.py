@@ -19,9 +19,17 @@ CHECK_FAILED = "The connection check failed; nothing was saved."
 
 
 def registry_data(double, **overrides):
-    data = {"kind": "harbor", "name": "harbor-main", "url": double.url, "username": ADMIN_USER,
-            "password": ADMIN_PASSWORD, "verify_tls": "on", "ca_bundle": "", "scope": "platform",
-            "workspace": ""}
+    data = {
+        "kind": "harbor",
+        "name": "harbor-main",
+        "url": double.url,
+        "username": ADMIN_USER,
+        "password": ADMIN_PASSWORD,
+        "verify_tls": "on",
+        "ca_bundle": "",
+        "scope": "platform",
+        "workspace": "",
+    }
     data.update(overrides)
     return data
 
@@ -61,10 +69,13 @@ def pull(double, credential, repository) -> int:
 
 
 def test_finding_6_binding_added_in_admin_is_audited_and_reaches_the_harbor_robot(
-        client, committed, admin, workspace, harbor, harbor_double):
+    client, committed, admin, workspace, harbor, harbor_double
+):
     client.force_login(admin)
-    response = committed(reverse("admin:registries_spacebinding_add"),
-                         {"space": space(harbor, "team-a").pk, "workspace": workspace.pk})
+    response = committed(
+        reverse("admin:registries_spacebinding_add"),
+        {"space": space(harbor, "team-a").pk, "workspace": workspace.pk},
+    )
 
     assert response.status_code == 302
     binding = SpaceBinding.objects.get(space__name="team-a", workspace=workspace)
@@ -81,10 +92,13 @@ def test_finding_6_binding_added_in_admin_is_audited_and_reaches_the_harbor_robo
 
 
 def test_finding_6_binding_deleted_in_admin_unbinds_at_the_registry(
-        client, committed, admin, workspace, harbor, harbor_double):
+    client, committed, admin, workspace, harbor, harbor_double
+):
     client.force_login(admin)
-    committed(reverse("admin:registries_spacebinding_add"),
-              {"space": space(harbor, "team-a").pk, "workspace": workspace.pk})
+    committed(
+        reverse("admin:registries_spacebinding_add"),
+        {"space": space(harbor, "team-a").pk, "workspace": workspace.pk},
+    )
     credential = PullCredential.objects.get(workspace=workspace, registry=harbor)
     binding = SpaceBinding.objects.get()
 
@@ -101,20 +115,29 @@ def test_finding_6_binding_deleted_in_admin_unbinds_at_the_registry(
 def test_a_binding_that_exists_is_refused_on_the_form(client, admin, workspace, harbor):
     services.change_bindings(space(harbor, "team-a"), admin, add=[workspace])
     client.force_login(admin)
-    response = client.post(reverse("admin:registries_spacebinding_add"),
-                           {"space": space(harbor, "team-a").pk, "workspace": workspace.pk})
+    response = client.post(
+        reverse("admin:registries_spacebinding_add"),
+        {"space": space(harbor, "team-a").pk, "workspace": workspace.pk},
+    )
     assert response.status_code == 200
     assert "This space is already bound to that workspace." in response.text
     assert AuditEvent.objects.filter(action="space.bind").count() == 1
 
 
 def test_a_workspace_registrys_space_cannot_be_bound_anywhere(client, admin, workspace, other_workspace):
-    registry = Registry.objects.create(name="team-registry", kind="harbor", url="https://h.example.com",
-                                       scope="workspace", workspace=workspace, is_demo=True)
+    registry = Registry.objects.create(
+        name="team-registry",
+        kind="harbor",
+        url="https://h.example.com",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+    )
     owned = RegistrySpace.objects.create(registry=registry, name="own", visibility="private")
     client.force_login(admin)
-    response = client.post(reverse("admin:registries_spacebinding_add"),
-                           {"space": owned.pk, "workspace": other_workspace.pk})
+    response = client.post(
+        reverse("admin:registries_spacebinding_add"), {"space": owned.pk, "workspace": other_workspace.pk}
+    )
     assert response.status_code == 200
     assert not SpaceBinding.objects.exists()
     # The rule lives in the service, whoever calls it.
@@ -127,13 +150,15 @@ def test_a_workspace_registrys_space_cannot_be_bound_anywhere(client, admin, wor
 
 
 def test_finding_6_registry_with_a_wrong_password_is_refused_in_admin_as_on_the_page(
-        client, admin, harbor_double):
+    client, admin, harbor_double
+):
     client.force_login(admin)
     page = client.post(reverse("registries:create"), registry_data(harbor_double, password="wrong-pw"))
     [message] = page.context["form"].non_field_errors()
 
-    response = client.post(reverse("admin:registries_registry_add"),
-                           registry_data(harbor_double, password="wrong-pw"))
+    response = client.post(
+        reverse("admin:registries_registry_add"), registry_data(harbor_double, password="wrong-pw")
+    )
 
     assert response.status_code == 200
     assert CHECK_FAILED in response.text
@@ -159,11 +184,14 @@ def test_registry_added_in_admin_is_checked_audited_and_synced(client, committed
 
 
 def test_registry_edited_in_admin_keeps_a_blank_password_and_is_checked_again(
-        client, admin, harbor, harbor_double):
+    client, admin, harbor, harbor_double
+):
     harbor_double.clear_requests()
     client.force_login(admin)
-    response = client.post(reverse("admin:registries_registry_change", args=[harbor.pk]),
-                           registry_data(harbor_double, password="", ca_bundle="", verify_tls=""))
+    response = client.post(
+        reverse("admin:registries_registry_change", args=[harbor.pk]),
+        registry_data(harbor_double, password="", ca_bundle="", verify_tls=""),
+    )
     assert response.status_code == 302, response.context["adminform"].form.errors
     harbor.refresh_from_db()
     assert harbor.get_password() == ADMIN_PASSWORD and harbor.verify_tls is False
@@ -174,19 +202,24 @@ def test_registry_edited_in_admin_keeps_a_blank_password_and_is_checked_again(
 
 def test_registry_edit_that_fails_the_check_changes_nothing(client, admin, harbor, harbor_double):
     client.force_login(admin)
-    response = client.post(reverse("admin:registries_registry_change", args=[harbor.pk]),
-                           registry_data(harbor_double, username="nobody", password="nope"))
+    response = client.post(
+        reverse("admin:registries_registry_change", args=[harbor.pk]),
+        registry_data(harbor_double, username="nobody", password="nope"),
+    )
     assert response.status_code == 200 and CHECK_FAILED in response.text
     harbor.refresh_from_db()
     assert harbor.username == ADMIN_USER and harbor.get_password() == ADMIN_PASSWORD
     assert not AuditEvent.objects.exists()
 
 
-def test_a_workspace_registry_added_in_admin_follows_the_address_rule(client, admin, workspace,
-                                                                      harbor_double):
+def test_a_workspace_registry_added_in_admin_follows_the_address_rule(
+    client, admin, workspace, harbor_double
+):
     client.force_login(admin)
-    response = client.post(reverse("admin:registries_registry_add"),
-                           registry_data(harbor_double, scope="workspace", workspace=workspace.pk))
+    response = client.post(
+        reverse("admin:registries_registry_add"),
+        registry_data(harbor_double, scope="workspace", workspace=workspace.pk),
+    )
     assert response.status_code == 200
     # The Workspace Admin's page refuses the same address with the same words.
     assert "127.0.0.1" in response.context["adminform"].form.errors["url"][0]
@@ -207,29 +240,41 @@ def test_registry_removed_in_admin_goes_through_the_service(client, admin, works
 
 
 def test_finding_6_visibility_flip_in_admin_is_audited_and_updates_the_robots(
-        client, committed, admin, workspace, harbor, harbor_double):
+    client, committed, admin, workspace, harbor, harbor_double
+):
     client.force_login(admin)
-    committed(reverse("admin:registries_spacebinding_add"),
-              {"space": space(harbor, "team-a").pk, "workspace": workspace.pk})
-    committed(reverse("admin:registries_spacebinding_add"),
-              {"space": space(harbor, "team-b").pk, "workspace": workspace.pk})
+    committed(
+        reverse("admin:registries_spacebinding_add"),
+        {"space": space(harbor, "team-a").pk, "workspace": workspace.pk},
+    )
+    committed(
+        reverse("admin:registries_spacebinding_add"),
+        {"space": space(harbor, "team-b").pk, "workspace": workspace.pk},
+    )
     credential = PullCredential.objects.get(workspace=workspace, registry=harbor)
     assert harbor_double.robot_projects(int(credential.upstream_id)) == ["team-a", "team-b"]
 
-    response = committed(reverse("admin:registries_registryspace_change", args=[space(harbor, "team-b").pk]),
-                         {"visibility": "public"})
+    response = committed(
+        reverse("admin:registries_registryspace_change", args=[space(harbor, "team-b").pk]),
+        {"visibility": "public"},
+    )
 
     assert response.status_code == 302
     assert space(harbor, "team-b").visibility == "public"
     assert harbor_double.projects["team-b"].public is True
     event = AuditEvent.objects.get(action="space.visibility")
-    assert (event.actor, event.before, event.after) == (admin, {"visibility": "private"},
-                                                        {"visibility": "public"})
+    assert (event.actor, event.before, event.after) == (
+        admin,
+        {"visibility": "private"},
+        {"visibility": "public"},
+    )
     assert harbor_double.robot_projects(int(credential.upstream_id)) == ["team-a"]
     assert PullCredential.objects.get(pk=credential.pk).granted == ["team-a"]
 
-    committed(reverse("admin:registries_registryspace_change", args=[space(harbor, "team-b").pk]),
-              {"visibility": "private"})
+    committed(
+        reverse("admin:registries_registryspace_change", args=[space(harbor, "team-b").pk]),
+        {"visibility": "private"},
+    )
     assert harbor_double.robot_projects(int(credential.upstream_id)) == ["team-a", "team-b"]
     assert AuditEvent.objects.filter(action="space.visibility").count() == 2
 
@@ -237,8 +282,9 @@ def test_finding_6_visibility_flip_in_admin_is_audited_and_updates_the_robots(
 def test_visibility_change_the_registry_refuses_is_not_stored(client, admin, harbor):
     gone = RegistrySpace.objects.create(registry=harbor, name="gone", visibility="private")
     client.force_login(admin)
-    response = client.post(reverse("admin:registries_registryspace_change", args=[gone.pk]),
-                           {"visibility": "public"})
+    response = client.post(
+        reverse("admin:registries_registryspace_change", args=[gone.pk]), {"visibility": "public"}
+    )
     assert response.status_code == 200
     assert "errornote" in response.text
     gone.refresh_from_db()
@@ -249,8 +295,10 @@ def test_visibility_change_the_registry_refuses_is_not_stored(client, admin, har
 def test_only_the_visibility_of_a_space_can_change_in_admin(client, admin, harbor):
     team_a = space(harbor, "team-a")
     client.force_login(admin)
-    client.post(reverse("admin:registries_registryspace_change", args=[team_a.pk]),
-                {"visibility": "private", "name": "renamed", "repository_count": 99, "missing": "on"})
+    client.post(
+        reverse("admin:registries_registryspace_change", args=[team_a.pk]),
+        {"visibility": "private", "name": "renamed", "repository_count": 99, "missing": "on"},
+    )
     team_a.refresh_from_db()
     assert (team_a.name, team_a.repository_count, team_a.missing) == ("team-a", 0, False)
     assert not AuditEvent.objects.exists()
@@ -258,13 +306,20 @@ def test_only_the_visibility_of_a_space_can_change_in_admin(client, admin, harbo
 
 
 def test_a_workspace_registrys_space_is_view_only_in_admin(client, admin, workspace):
-    registry = Registry.objects.create(name="team-registry", kind="harbor", url="https://h.example.com",
-                                       scope="workspace", workspace=workspace, is_demo=True)
+    registry = Registry.objects.create(
+        name="team-registry",
+        kind="harbor",
+        url="https://h.example.com",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+    )
     owned = RegistrySpace.objects.create(registry=registry, name="own", visibility="private")
     client.force_login(admin)
     assert client.get(reverse("admin:registries_registryspace_change", args=[owned.pk])).status_code == 200
-    response = client.post(reverse("admin:registries_registryspace_change", args=[owned.pk]),
-                           {"visibility": "public"})
+    response = client.post(
+        reverse("admin:registries_registryspace_change", args=[owned.pk]), {"visibility": "public"}
+    )
     assert response.status_code == 403
     owned.refresh_from_db()
     assert owned.visibility == "private" and not AuditEvent.objects.exists()
@@ -273,16 +328,18 @@ def test_a_workspace_registrys_space_is_view_only_in_admin(client, admin, worksp
 def test_a_space_with_images_cannot_be_deleted_in_admin(client, admin, harbor, harbor_double):
     full = RegistrySpace.objects.create(registry=harbor, name="full", repository_count=3)
     client.force_login(admin)
-    response = client.post(reverse("admin:registries_registryspace_delete", args=[full.pk]),
-                           {"post": "yes"}, follow=True)
+    response = client.post(
+        reverse("admin:registries_registryspace_delete", args=[full.pk]), {"post": "yes"}, follow=True
+    )
     assert "Only empty registry spaces can be deleted" in response.text
     assert RegistrySpace.objects.filter(pk=full.pk).exists()
     assert not AuditEvent.objects.exists()
 
     harbor_double.add_project("scratch")
     scratch = RegistrySpace.objects.create(registry=harbor, name="scratch")
-    response = client.post(reverse("admin:registries_registryspace_delete", args=[scratch.pk]),
-                           {"post": "yes"})
+    response = client.post(
+        reverse("admin:registries_registryspace_delete", args=[scratch.pk]), {"post": "yes"}
+    )
     assert response.status_code == 302
     assert "scratch" not in harbor_double.projects
     assert AuditEvent.objects.get(action="space.delete").actor == admin

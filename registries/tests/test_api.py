@@ -33,8 +33,7 @@ def admin_api(api, admin):
 @pytest.fixture
 def demo_registry(db):
     """A registry that is never contacted, for tests that are not about the registry."""
-    return Registry.objects.create(name="demo", kind="harbor", url="https://harbor.example.com",
-                                   is_demo=True)
+    return Registry.objects.create(name="demo", kind="harbor", url="https://harbor.example.com", is_demo=True)
 
 
 @pytest.fixture
@@ -53,13 +52,26 @@ def space(demo_registry):
 @pytest.fixture
 def workspace_registry(workspace):
     """A registry integrated by a workspace: outside the Admin API's scope."""
-    return Registry.objects.create(name="ws-reg", kind="harbor", url="https://ws.example.com",
-                                   scope="workspace", workspace=workspace, is_demo=True)
+    return Registry.objects.create(
+        name="ws-reg",
+        kind="harbor",
+        url="https://ws.example.com",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+    )
 
 
 def registry_data(double, **overrides):
-    data = {"kind": "harbor", "name": "harbor-main", "url": double.url, "username": ADMIN_USER,
-            "password": ADMIN_PASSWORD, "verify_tls": True, "ca_bundle": ""}
+    data = {
+        "kind": "harbor",
+        "name": "harbor-main",
+        "url": double.url,
+        "username": ADMIN_USER,
+        "password": ADMIN_PASSWORD,
+        "verify_tls": True,
+        "ca_bundle": "",
+    }
     data.update(overrides)
     return data
 
@@ -67,8 +79,9 @@ def registry_data(double, **overrides):
 def snapshot():
     """Everything an API call might change, to prove a refused call changed nothing."""
     return {
-        "registries": list(Registry.objects.values_list("pk", "name", "url", "username",
-                                                         "password_encrypted", "status")),
+        "registries": list(
+            Registry.objects.values_list("pk", "name", "url", "username", "password_encrypted", "status")
+        ),
         "spaces": list(RegistrySpace.objects.values_list("pk", "name", "visibility")),
         "bindings": list(SpaceBinding.objects.values_list("space_id", "workspace_id")),
         "workspaces": Workspace.objects.count(),
@@ -83,8 +96,11 @@ def every_endpoint(registry, space):
         # Port 9 on loopback refuses at once, should a connection check ever get that far.
         ("post", "/api/v1/registries/", {"kind": "harbor", "name": "new", "url": "http://127.0.0.1:9"}),
         ("get", f"/api/v1/registries/{registry.pk}/", None),
-        ("put", f"/api/v1/registries/{registry.pk}/",
-         {"kind": "harbor", "name": "renamed", "url": "https://x.example.com"}),
+        (
+            "put",
+            f"/api/v1/registries/{registry.pk}/",
+            {"kind": "harbor", "name": "renamed", "url": "https://x.example.com"},
+        ),
         ("patch", f"/api/v1/registries/{registry.pk}/", {"name": "renamed"}),
         ("delete", f"/api/v1/registries/{registry.pk}/", None),
         ("post", f"/api/v1/registries/{registry.pk}/sync/", None),
@@ -148,8 +164,9 @@ def test_the_admin_passes_the_role_check_on_every_endpoint(admin_api, space, wor
 # Registries -------------------------------------------------------------------------------
 
 
-def test_admin_lists_platform_registries_without_passwords(admin_api, harbor_registry,
-                                                         demo_registry, workspace_registry):
+def test_admin_lists_platform_registries_without_passwords(
+    admin_api, harbor_registry, demo_registry, workspace_registry
+):
     RegistrySpace.objects.create(registry=harbor_registry, name="one")
     response = admin_api.get("/api/v1/registries/")
     assert response.status_code == 200
@@ -194,8 +211,9 @@ def test_wrong_password_is_a_400_with_the_clients_message_and_saves_nothing(admi
     with pytest.raises(services.ServiceError) as refusal:
         services.check_connection(expected)
 
-    response = admin_api.post("/api/v1/registries/", registry_data(harbor_double, password="wrong-pw"),
-                              format="json")
+    response = admin_api.post(
+        "/api/v1/registries/", registry_data(harbor_double, password="wrong-pw"), format="json"
+    )
     assert response.status_code == 400
     assert response.json() == {"non_field_errors": [refusal.value.message]}
     assert "wrong-pw" not in response.text
@@ -203,19 +221,24 @@ def test_wrong_password_is_a_400_with_the_clients_message_and_saves_nothing(admi
     assert not AuditEvent.objects.exists()
 
 
-@pytest.mark.parametrize("overrides, field, message", [
-    ({"name": "Bad Name"}, "name", "lowercase letters, digits and hyphens"),
-    ({"name": ""}, "name", "This field may not be blank."),
-    ({"url": "ftp://harbor.example.com"}, "url", "Enter an http:// or https:// address."),
-    ({"kind": "quay"}, "kind", '"quay" is not a valid choice.'),
-    ({"ca_bundle": "not a certificate"}, "ca_bundle", "Paste one or more PEM certificates"),
-    ({"ca_bundle": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"}, "ca_bundle",
-     "This CA bundle is not a valid PEM certificate."),
-    ({"verify_tls": "maybe"}, "verify_tls", "Must be a valid boolean."),
-])
+@pytest.mark.parametrize(
+    "overrides, field, message",
+    [
+        ({"name": "Bad Name"}, "name", "lowercase letters, digits and hyphens"),
+        ({"name": ""}, "name", "This field may not be blank."),
+        ({"url": "ftp://harbor.example.com"}, "url", "Enter an http:// or https:// address."),
+        ({"kind": "quay"}, "kind", '"quay" is not a valid choice.'),
+        ({"ca_bundle": "not a certificate"}, "ca_bundle", "Paste one or more PEM certificates"),
+        (
+            {"ca_bundle": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"},
+            "ca_bundle",
+            "This CA bundle is not a valid PEM certificate.",
+        ),
+        ({"verify_tls": "maybe"}, "verify_tls", "Must be a valid boolean."),
+    ],
+)
 def test_bad_registry_input_is_refused_on_its_field(admin_api, harbor_double, overrides, field, message):
-    response = admin_api.post("/api/v1/registries/", registry_data(harbor_double, **overrides),
-                              format="json")
+    response = admin_api.post("/api/v1/registries/", registry_data(harbor_double, **overrides), format="json")
     assert response.status_code == 400
     assert message in " ".join(response.json()[field])
     assert not Registry.objects.exists()
@@ -260,13 +283,17 @@ def test_an_unknown_registry_is_404(admin_api, db):
     assert admin_api.post("/api/v1/registries/999999/sync/").status_code == 404
 
 
-@pytest.mark.parametrize("method, body", [
-    ("patch", {"username": ADMIN_USER}),
-    ("patch", {"username": ADMIN_USER, "password": ""}),
-    ("put", {"kind": "harbor", "name": "harbor-main", "username": ADMIN_USER, "verify_tls": True}),
-])
-def test_update_without_a_password_keeps_the_stored_one(admin_api, harbor_registry, harbor_double,
-                                                        method, body):
+@pytest.mark.parametrize(
+    "method, body",
+    [
+        ("patch", {"username": ADMIN_USER}),
+        ("patch", {"username": ADMIN_USER, "password": ""}),
+        ("put", {"kind": "harbor", "name": "harbor-main", "username": ADMIN_USER, "verify_tls": True}),
+    ],
+)
+def test_update_without_a_password_keeps_the_stored_one(
+    admin_api, harbor_registry, harbor_double, method, body
+):
     if method == "put":
         body = {**body, "url": harbor_double.url}
     response = call(admin_api, method, f"/api/v1/registries/{harbor_registry.pk}/", body)
@@ -278,8 +305,11 @@ def test_update_without_a_password_keeps_the_stored_one(admin_api, harbor_regist
 
 def test_update_checks_the_connection_and_keeps_everything_when_it_fails(admin_api, harbor_registry):
     before = snapshot()
-    response = admin_api.patch(f"/api/v1/registries/{harbor_registry.pk}/",
-                               {"password": "wrong-pw", "username": "someone"}, format="json")
+    response = admin_api.patch(
+        f"/api/v1/registries/{harbor_registry.pk}/",
+        {"password": "wrong-pw", "username": "someone"},
+        format="json",
+    )
     assert response.status_code == 400
     assert list(response.json()) == ["non_field_errors"]
     assert "wrong-pw" not in response.text
@@ -288,11 +318,13 @@ def test_update_checks_the_connection_and_keeps_everything_when_it_fails(admin_a
     assert harbor_registry.get_password() == ADMIN_PASSWORD
 
 
-def test_update_with_a_new_password_stores_it_and_audits_that_it_changed(admin_api, harbor_registry,
-                                                                        harbor_double):
+def test_update_with_a_new_password_stores_it_and_audits_that_it_changed(
+    admin_api, harbor_registry, harbor_double
+):
     harbor_double.users[ADMIN_USER].password = "N3w-secret"
-    response = admin_api.patch(f"/api/v1/registries/{harbor_registry.pk}/",
-                               {"password": "N3w-secret"}, format="json")
+    response = admin_api.patch(
+        f"/api/v1/registries/{harbor_registry.pk}/", {"password": "N3w-secret"}, format="json"
+    )
     assert response.status_code == 200
     harbor_registry.refresh_from_db()
     assert harbor_registry.get_password() == "N3w-secret"
@@ -302,8 +334,9 @@ def test_update_with_a_new_password_stores_it_and_audits_that_it_changed(admin_a
 
 
 def test_the_kind_of_a_registry_cannot_be_changed(admin_api, harbor_registry):
-    response = admin_api.patch(f"/api/v1/registries/{harbor_registry.pk}/", {"kind": "distribution"},
-                               format="json")
+    response = admin_api.patch(
+        f"/api/v1/registries/{harbor_registry.pk}/", {"kind": "distribution"}, format="json"
+    )
     assert response.status_code == 400
     assert "cannot be changed" in response.json()["kind"][0]
     harbor_registry.refresh_from_db()
@@ -311,8 +344,9 @@ def test_the_kind_of_a_registry_cannot_be_changed(admin_api, harbor_registry):
 
 
 def test_the_status_of_a_registry_is_read_only(admin_api, demo_registry):
-    admin_api.patch(f"/api/v1/registries/{demo_registry.pk}/", {"status": "unhealthy", "is_demo": False},
-                    format="json")
+    admin_api.patch(
+        f"/api/v1/registries/{demo_registry.pk}/", {"status": "unhealthy", "is_demo": False}, format="json"
+    )
     demo_registry.refresh_from_db()
     assert demo_registry.status == "healthy" and demo_registry.is_demo
 
@@ -351,8 +385,9 @@ def test_sync_needs_a_post(admin_api, demo_registry):
 # Registry spaces --------------------------------------------------------------------------
 
 
-def test_space_list_shows_each_space_with_its_bound_workspaces(admin_api, demo_registry,
-                                                               workspace, other_workspace):
+def test_space_list_shows_each_space_with_its_bound_workspaces(
+    admin_api, demo_registry, workspace, other_workspace
+):
     bound = RegistrySpace.objects.create(registry=demo_registry, name="bound", visibility="private")
     RegistrySpace.objects.create(registry=demo_registry, name="lonely", visibility="public")
     for target in (other_workspace, workspace):
@@ -360,8 +395,10 @@ def test_space_list_shows_each_space_with_its_bound_workspaces(admin_api, demo_r
     response = admin_api.get(f"/api/v1/registries/{demo_registry.pk}/spaces/")
     assert response.status_code == 200
     rows = {row["name"]: row for row in response.json()["results"]}
-    assert rows["bound"]["workspaces"] == [{"id": workspace.pk, "name": "payments"},
-                                           {"id": other_workspace.pk, "name": "search"}]
+    assert rows["bound"]["workspaces"] == [
+        {"id": workspace.pk, "name": "payments"},
+        {"id": other_workspace.pk, "name": "search"},
+    ]
     assert rows["lonely"]["workspaces"] == []
     assert rows["lonely"]["visibility"] == "public"
     assert rows["bound"]["registry"] == demo_registry.pk
@@ -390,8 +427,9 @@ def test_space_list_shows_only_that_registrys_spaces(admin_api, demo_registry):
     assert [row["name"] for row in response.json()["results"]] == ["here"]
 
 
-def test_space_list_query_count_does_not_grow_with_the_spaces(admin_api, demo_registry,
-                                                              django_assert_max_num_queries):
+def test_space_list_query_count_does_not_grow_with_the_spaces(
+    admin_api, demo_registry, django_assert_max_num_queries
+):
     workspaces = Workspace.objects.bulk_create(Workspace(name=f"ws-{i}") for i in range(10))
     url = f"/api/v1/registries/{demo_registry.pk}/spaces/"
 
@@ -410,8 +448,11 @@ def test_space_list_query_count_does_not_grow_with_the_spaces(admin_api, demo_re
 
 
 def test_admin_creates_a_registry_space_in_harbor(admin_api, admin, harbor_registry, harbor_double):
-    response = admin_api.post(f"/api/v1/registries/{harbor_registry.pk}/spaces/",
-                              {"name": "team-x", "visibility": "private"}, format="json")
+    response = admin_api.post(
+        f"/api/v1/registries/{harbor_registry.pk}/spaces/",
+        {"name": "team-x", "visibility": "private"},
+        format="json",
+    )
     assert response.status_code == 201
     space = RegistrySpace.objects.get(name="team-x")
     assert response.json()["id"] == space.pk
@@ -422,19 +463,24 @@ def test_admin_creates_a_registry_space_in_harbor(admin_api, admin, harbor_regis
 
 
 def test_a_new_space_is_private_unless_asked(admin_api, demo_registry):
-    response = admin_api.post(f"/api/v1/registries/{demo_registry.pk}/spaces/", {"name": "quiet"},
-                              format="json")
+    response = admin_api.post(
+        f"/api/v1/registries/{demo_registry.pk}/spaces/", {"name": "quiet"}, format="json"
+    )
     assert response.json()["visibility"] == "private"
 
 
-@pytest.mark.parametrize("body, field, message", [
-    ({"name": "Team X"}, "name", "lowercase letters"),
-    ({"name": "x" * 64}, "name", "no more than 63 characters"),
-    ({}, "name", "This field is required."),
-    ({"name": "ok-name", "visibility": "secret"}, "visibility", '"secret" is not a valid choice.'),
-])
-def test_bad_space_input_is_refused_on_its_field(admin_api, harbor_registry, harbor_double,
-                                                body, field, message):
+@pytest.mark.parametrize(
+    "body, field, message",
+    [
+        ({"name": "Team X"}, "name", "lowercase letters"),
+        ({"name": "x" * 64}, "name", "no more than 63 characters"),
+        ({}, "name", "This field is required."),
+        ({"name": "ok-name", "visibility": "secret"}, "visibility", '"secret" is not a valid choice.'),
+    ],
+)
+def test_bad_space_input_is_refused_on_its_field(
+    admin_api, harbor_registry, harbor_double, body, field, message
+):
     projects = set(harbor_double.projects)
     response = admin_api.post(f"/api/v1/registries/{harbor_registry.pk}/spaces/", body, format="json")
     assert response.status_code == 400
@@ -445,18 +491,21 @@ def test_bad_space_input_is_refused_on_its_field(admin_api, harbor_registry, har
 
 
 def test_a_duplicate_space_name_is_refused_on_the_name(admin_api, space):
-    response = admin_api.post(f"/api/v1/registries/{space.registry.pk}/spaces/", {"name": "team-a"},
-                              format="json")
+    response = admin_api.post(
+        f"/api/v1/registries/{space.registry.pk}/spaces/", {"name": "team-a"}, format="json"
+    )
     assert response.status_code == 400
     assert response.json() == {"name": ["This registry already has a space of that name."]}
     assert RegistrySpace.objects.count() == 1
 
 
-def test_a_space_harbor_refuses_to_create_is_a_400_with_its_message(admin_api, harbor_registry,
-                                                                   harbor_double):
+def test_a_space_harbor_refuses_to_create_is_a_400_with_its_message(
+    admin_api, harbor_registry, harbor_double
+):
     harbor_double.add_project("taken")  # in Harbor, not yet in Wharf
-    response = admin_api.post(f"/api/v1/registries/{harbor_registry.pk}/spaces/", {"name": "taken"},
-                              format="json")
+    response = admin_api.post(
+        f"/api/v1/registries/{harbor_registry.pk}/spaces/", {"name": "taken"}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["non_field_errors"]
     assert not RegistrySpace.objects.exists()
@@ -490,11 +539,14 @@ def test_make_public_is_written_to_harbor_then_stored(admin_api, harbor_registry
     assert event.before == {"visibility": "private"} and event.after == {"visibility": "public"}
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"visibility": "secret"}, '"secret" is not a valid choice.'),
-    ({}, "This field is required."),
-    ({"name": "renamed"}, "This field is required."),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"visibility": "secret"}, '"secret" is not a valid choice.'),
+        ({}, "This field is required."),
+        ({"name": "renamed"}, "This field is required."),
+    ],
+)
 def test_bad_visibility_is_refused_on_the_field(admin_api, space, body, message):
     response = admin_api.patch(f"/api/v1/spaces/{space.pk}/", body, format="json")
     assert response.status_code == 400
@@ -515,8 +567,10 @@ def test_a_visibility_change_harbor_refuses_is_not_stored(admin_api, harbor_regi
 
 
 def test_a_space_cannot_be_replaced_with_put(admin_api, space):
-    assert admin_api.put(f"/api/v1/spaces/{space.pk}/", {"visibility": "public"},
-                         format="json").status_code == 405
+    assert (
+        admin_api.put(f"/api/v1/spaces/{space.pk}/", {"visibility": "public"}, format="json").status_code
+        == 405
+    )
 
 
 def test_admin_deletes_an_empty_space_in_harbor_too(admin_api, harbor_registry, harbor_double):
@@ -535,7 +589,8 @@ def test_a_space_that_holds_images_is_not_deleted(admin_api, space):
     response = admin_api.delete(f"/api/v1/spaces/{space.pk}/")
     assert response.status_code == 400
     assert response.json() == {
-        "non_field_errors": ["Only empty registry spaces can be deleted; this one holds images."]}
+        "non_field_errors": ["Only empty registry spaces can be deleted; this one holds images."]
+    }
     assert RegistrySpace.objects.filter(pk=space.pk).exists()
     assert not AuditEvent.objects.exists()
 
@@ -547,14 +602,19 @@ def bind(client, space, ids, action="bind"):
     return client.post(f"/api/v1/spaces/{space.pk}/{action}/", {"workspaces": ids}, format="json")
 
 
-def test_bind_adds_workspaces_answers_the_diff_and_audits_each(admin_api, admin, space,
-                                                               workspace, other_workspace):
+def test_bind_adds_workspaces_answers_the_diff_and_audits_each(
+    admin_api, admin, space, workspace, other_workspace
+):
     response = bind(admin_api, space, [other_workspace.pk, workspace.pk])
     assert response.status_code == 200
     payments = {"id": workspace.pk, "name": "payments"}
     search = {"id": other_workspace.pk, "name": "search"}
-    assert response.json() == {"added": [search, payments], "removed": [], "extended": [],
-                               "workspaces": [payments, search]}
+    assert response.json() == {
+        "added": [search, payments],
+        "removed": [],
+        "extended": [],
+        "workspaces": [payments, search],
+    }
     assert set(space.workspaces.all()) == {workspace, other_workspace}
     events = AuditEvent.objects.filter(action="space.bind")
     assert {event.after["workspace"] for event in events} == {"payments", "search"}
@@ -583,8 +643,12 @@ def test_unbind_removes_only_the_named_workspaces(admin_api, space, workspace, o
         SpaceBinding.objects.create(space=space, workspace=target)
     response = bind(admin_api, space, [workspace.pk], action="unbind")
     assert response.status_code == 200
-    assert response.json() == {"added": [], "removed": [{"id": workspace.pk, "name": "payments"}],
-                               "extended": [], "workspaces": [{"id": other_workspace.pk, "name": "search"}]}
+    assert response.json() == {
+        "added": [],
+        "removed": [{"id": workspace.pk, "name": "payments"}],
+        "extended": [],
+        "workspaces": [{"id": other_workspace.pk, "name": "search"}],
+    }
     assert list(space.workspaces.all()) == [other_workspace]
     event = AuditEvent.objects.get(action="space.unbind")
     assert event.before == {"workspace": "payments", "workspace_id": workspace.pk}
@@ -605,21 +669,25 @@ def test_binding_a_public_space_is_allowed(admin_api, space, workspace):
 
 
 @pytest.mark.parametrize("action", ["bind", "unbind"])
-@pytest.mark.parametrize("ids, message", [
-    (lambda known: [known, 999999], "Unknown workspace id(s): 999999."),
-    (lambda known: [known, known], "A workspace is listed more than once."),
-    (lambda known: [known, "abc"], "Workspace ids must be whole numbers."),
-    (lambda known: [known, 1.5], "Workspace ids must be whole numbers."),
-    (lambda known: [True], "Workspace ids must be whole numbers."),
-    (lambda known: [None], "Workspace ids must be whole numbers."),
-    (lambda known: [[known]], "Workspace ids must be whole numbers."),
-    (lambda known: list(range(1, 1002)), "At most 1000 workspaces can be changed at once."),
-    (lambda known: list(range(1, 10_001)), "At most 1000 workspaces can be changed at once."),
-    (lambda known: [], "This list may not be empty."),
-    (lambda known: known, 'Expected a list of items but got type "int".'),
-])
-def test_bad_workspace_lists_are_refused_and_change_nothing(admin_api, space, workspace,
-                                                            other_workspace, action, ids, message):
+@pytest.mark.parametrize(
+    "ids, message",
+    [
+        (lambda known: [known, 999999], "Unknown workspace id(s): 999999."),
+        (lambda known: [known, known], "A workspace is listed more than once."),
+        (lambda known: [known, "abc"], "Workspace ids must be whole numbers."),
+        (lambda known: [known, 1.5], "Workspace ids must be whole numbers."),
+        (lambda known: [True], "Workspace ids must be whole numbers."),
+        (lambda known: [None], "Workspace ids must be whole numbers."),
+        (lambda known: [[known]], "Workspace ids must be whole numbers."),
+        (lambda known: list(range(1, 1002)), "At most 1000 workspaces can be changed at once."),
+        (lambda known: list(range(1, 10_001)), "At most 1000 workspaces can be changed at once."),
+        (lambda known: [], "This list may not be empty."),
+        (lambda known: known, 'Expected a list of items but got type "int".'),
+    ],
+)
+def test_bad_workspace_lists_are_refused_and_change_nothing(
+    admin_api, space, workspace, other_workspace, action, ids, message
+):
     SpaceBinding.objects.create(space=space, workspace=other_workspace)
     before = snapshot()
     response = bind(admin_api, space, ids(workspace.pk), action=action)
@@ -641,8 +709,9 @@ def test_ids_sent_as_strings_are_accepted(admin_api, space, workspace):
 
 
 def test_bind_accepts_a_form_post_too(admin_api, space, workspace, other_workspace):
-    response = admin_api.post(f"/api/v1/spaces/{space.pk}/bind/",
-                              {"workspaces": [workspace.pk, other_workspace.pk]})
+    response = admin_api.post(
+        f"/api/v1/spaces/{space.pk}/bind/", {"workspaces": [workspace.pk, other_workspace.pk]}
+    )
     assert response.status_code == 200
     assert space.workspaces.count() == 2
 
@@ -670,13 +739,16 @@ def test_admin_reads_the_audit_log_newest_first(admin_api, events):
     assert one.status_code == 200 and one.json()["action"] == events[0].action
 
 
-@pytest.mark.parametrize("query, actions", [
-    ({"actor": "WS-ad"}, ["space.unbind"]),
-    ({"action": "space.bind"}, ["space.bind"]),
-    ({"action": "space"}, []),
-    ({"target": "TEAM-A"}, ["space.visibility", "space.unbind", "space.bind"]),
-    ({"target": "nothing"}, []),
-])
+@pytest.mark.parametrize(
+    "query, actions",
+    [
+        ({"actor": "WS-ad"}, ["space.unbind"]),
+        ({"action": "space.bind"}, ["space.bind"]),
+        ({"action": "space"}, []),
+        ({"target": "TEAM-A"}, ["space.visibility", "space.unbind", "space.bind"]),
+        ({"target": "nothing"}, []),
+    ],
+)
 def test_audit_log_filters(admin_api, events, query, actions):
     rows = admin_api.get("/api/v1/audit-events/", query).json()["results"]
     assert [row["action"] for row in rows] == actions
@@ -690,10 +762,13 @@ def test_audit_log_filters_by_period(admin_api, events):
     assert [row["action"] for row in recent] == ["space.visibility", "space.unbind"]
 
 
-@pytest.mark.parametrize("query, field", [
-    ({"since": "not-a-date"}, "since"),
-    ({"since": "2024-06-01T00:00:00Z", "until": "2024-01-01T00:00:00Z"}, "until"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"since": "not-a-date"}, "since"),
+        ({"since": "2024-06-01T00:00:00Z", "until": "2024-01-01T00:00:00Z"}, "until"),
+    ],
+)
 def test_bad_audit_filters_are_a_400_on_the_field(admin_api, events, query, field):
     response = admin_api.get("/api/v1/audit-events/", query)
     assert response.status_code == 400
@@ -709,7 +784,9 @@ def test_the_audit_log_is_read_only(admin_api, events):
 def test_harbor_cannot_use_the_token_service_through_the_api(admin, db):
     from rest_framework.test import APIClient
 
-    registry = Registry.objects.create(name="harbor-x", kind="harbor", url="https://h.example.com", is_demo=True)
+    registry = Registry.objects.create(
+        name="harbor-x", kind="harbor", url="https://h.example.com", is_demo=True
+    )
     api = APIClient()
     api.force_authenticate(admin)
     response = api.patch(f"/api/v1/registries/{registry.pk}/", {"token_service": True}, format="json")

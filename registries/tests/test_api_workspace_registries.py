@@ -43,8 +43,14 @@ def admin_api(api, ws_admin):
 @pytest.fixture
 def team_harbor(loopback_allowed, harbor_double, workspace, ws_admin):
     """A real workspace registry of payments, on the Harbor double."""
-    registry = Registry(name="team-harbor", kind="harbor", url=harbor_double.url, username=ADMIN_USER,
-                        scope="workspace", workspace=workspace)
+    registry = Registry(
+        name="team-harbor",
+        kind="harbor",
+        url=harbor_double.url,
+        username=ADMIN_USER,
+        scope="workspace",
+        workspace=workspace,
+    )
     services.save_registry(registry, ws_admin, password=ADMIN_PASSWORD)
     AuditEvent.objects.all().delete()
     return registry
@@ -53,21 +59,34 @@ def team_harbor(loopback_allowed, harbor_double, workspace, ws_admin):
 @pytest.fixture
 def demo_registry(workspace):
     """A workspace registry of payments that is never contacted."""
-    return Registry.objects.create(name="team-demo", kind="harbor", url="https://harbor.example.com",
-                                   scope="workspace", workspace=workspace, is_demo=True)
+    return Registry.objects.create(
+        name="team-demo",
+        kind="harbor",
+        url="https://harbor.example.com",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+    )
 
 
 @pytest.fixture
 def their_registry(other_workspace):
     """A workspace registry of search, the outsider's workspace."""
-    return Registry.objects.create(name="search-harbor", kind="harbor", url="https://s.example.com",
-                                   scope="workspace", workspace=other_workspace, is_demo=True)
+    return Registry.objects.create(
+        name="search-harbor",
+        kind="harbor",
+        url="https://s.example.com",
+        scope="workspace",
+        workspace=other_workspace,
+        is_demo=True,
+    )
 
 
 @pytest.fixture
 def platform_registry(db):
-    return Registry.objects.create(name="platform-harbor", kind="harbor", url="https://p.example.com",
-                                   is_demo=True)
+    return Registry.objects.create(
+        name="platform-harbor", kind="harbor", url="https://p.example.com", is_demo=True
+    )
 
 
 def url(workspace, registry=None, action=None):
@@ -78,8 +97,15 @@ def url(workspace, registry=None, action=None):
 
 
 def registry_data(double, **overrides):
-    data = {"kind": "harbor", "name": "team-harbor", "url": double.url, "username": ADMIN_USER,
-            "password": ADMIN_PASSWORD, "verify_tls": True, "ca_bundle": ""}
+    data = {
+        "kind": "harbor",
+        "name": "team-harbor",
+        "url": double.url,
+        "username": ADMIN_USER,
+        "password": ADMIN_PASSWORD,
+        "verify_tls": True,
+        "ca_bundle": "",
+    }
     data.update(overrides)
     return data
 
@@ -87,8 +113,11 @@ def registry_data(double, **overrides):
 def snapshot():
     """Everything a call here might change, to prove a refused call changed nothing."""
     return {
-        "registries": sorted(Registry.objects.values_list("pk", "name", "url", "username", "scope",
-                                                         "workspace_id", "password_encrypted", "status")),
+        "registries": sorted(
+            Registry.objects.values_list(
+                "pk", "name", "url", "username", "scope", "workspace_id", "password_encrypted", "status"
+            )
+        ),
         "spaces": RegistrySpace.objects.count(),
         "sync_runs": SyncRun.objects.count(),
         "audit": AuditEvent.objects.count(),
@@ -111,8 +140,9 @@ def every_endpoint(workspace, registry):
 
 
 def writes(workspace, registry):
-    return [(method, path, body) for method, path, body in every_endpoint(workspace, registry)
-            if method != "get"]
+    return [
+        (method, path, body) for method, path, body in every_endpoint(workspace, registry) if method != "get"
+    ]
 
 
 def call(client, method, path, body=None):
@@ -123,9 +153,9 @@ def call(client, method, path, body=None):
 
 
 @pytest.mark.parametrize("persona", MEMBERS)
-def test_every_member_lists_the_workspaces_registries_without_passwords(api, request, persona, workspace,
-                                                                         team_harbor, demo_registry,
-                                                                         their_registry, platform_registry):
+def test_every_member_lists_the_workspaces_registries_without_passwords(
+    api, request, persona, workspace, team_harbor, demo_registry, their_registry, platform_registry
+):
     RegistrySpace.objects.create(registry=team_harbor, name="extra")
     api.force_login(request.getfixturevalue(persona))
     response = api.get(url(workspace))
@@ -157,19 +187,31 @@ def test_the_platform_admin_reads_a_workspaces_registries(api, admin, workspace,
 
 
 def test_the_registry_list_filters_by_name(admin_api, workspace, demo_registry):
-    Registry.objects.create(name="team-other", kind="distribution", url="https://d.example.com",
-                            scope="workspace", workspace=workspace, is_demo=True)
+    Registry.objects.create(
+        name="team-other",
+        kind="distribution",
+        url="https://d.example.com",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+    )
     response = admin_api.get(url(workspace), {"name": "OTHER"})
     assert [row["name"] for row in response.json()["results"]] == ["team-other"]
 
 
-def test_the_registry_list_query_count_does_not_grow_with_the_registries(admin_api, workspace,
-                                                                         django_assert_max_num_queries):
+def test_the_registry_list_query_count_does_not_grow_with_the_registries(
+    admin_api, workspace, django_assert_max_num_queries
+):
     def fill(start, count):
         for i in range(start, start + count):
-            registry = Registry.objects.create(name=f"reg-{i:03d}", kind="harbor", is_demo=True,
-                                               url="https://h.example.com", scope="workspace",
-                                               workspace=workspace)
+            registry = Registry.objects.create(
+                name=f"reg-{i:03d}",
+                kind="harbor",
+                is_demo=True,
+                url="https://h.example.com",
+                scope="workspace",
+                workspace=workspace,
+            )
             RegistrySpace.objects.create(registry=registry, name="space")
 
     fill(0, 3)
@@ -185,8 +227,9 @@ def test_the_registry_list_query_count_does_not_grow_with_the_registries(admin_a
 
 
 @pytest.mark.parametrize("persona", ["outsider", None])
-def test_someone_outside_the_workspace_gets_404_on_every_endpoint(api, request, persona, workspace,
-                                                                  demo_registry):
+def test_someone_outside_the_workspace_gets_404_on_every_endpoint(
+    api, request, persona, workspace, demo_registry
+):
     user = request.getfixturevalue(persona) if persona else make_user("no-memberships")
     api.force_login(user)
     before = snapshot()
@@ -197,9 +240,9 @@ def test_someone_outside_the_workspace_gets_404_on_every_endpoint(api, request, 
 
 
 @pytest.mark.parametrize("persona", MEMBERS)
-def test_another_workspaces_registry_is_404_even_through_this_workspaces_url(api, request, persona,
-                                                                             workspace, other_workspace,
-                                                                             their_registry):
+def test_another_workspaces_registry_is_404_even_through_this_workspaces_url(
+    api, request, persona, workspace, other_workspace, their_registry
+):
     api.force_login(request.getfixturevalue(persona))
     before = snapshot()
     for target in (workspace, other_workspace):
@@ -245,17 +288,21 @@ def test_anonymous_is_asked_to_authenticate_on_every_endpoint(api, workspace, de
 
 
 @pytest.mark.parametrize("persona", ["ws_editor", "ws_viewer", "admin"])
-def test_only_the_workspaces_own_admins_change_its_registries(api, request, persona, loopback_allowed,
-                                                              workspace, demo_registry, harbor_double):
+def test_only_the_workspaces_own_admins_change_its_registries(
+    api, request, persona, loopback_allowed, workspace, demo_registry, harbor_double
+):
     """Editors, viewers and the platform Admin (who is not a member) read but never change."""
     api.force_login(request.getfixturevalue(persona))
     before = snapshot()
-    for method, path, body in [*writes(workspace, demo_registry),
-                               ("post", url(workspace), registry_data(harbor_double))]:
+    for method, path, body in [
+        *writes(workspace, demo_registry),
+        ("post", url(workspace), registry_data(harbor_double)),
+    ]:
         response = call(api, method, path, body)
         assert response.status_code == 403, (method, path, response.status_code)
         assert response.json() == {
-            "detail": "Only a Workspace Admin of this workspace may change its registries."}
+            "detail": "Only a Workspace Admin of this workspace may change its registries."
+        }
     assert snapshot() == before
     assert not harbor_double.requests
 
@@ -269,8 +316,9 @@ def test_a_platform_admin_who_is_a_workspace_admin_there_may_change_them(api, wo
 # Integrating ------------------------------------------------------------------------------
 
 
-def test_a_workspace_admin_integrates_a_harbor_after_the_connection_check(admin_api, ws_admin, workspace,
-                                                                          loopback_allowed, harbor_double):
+def test_a_workspace_admin_integrates_a_harbor_after_the_connection_check(
+    admin_api, ws_admin, workspace, loopback_allowed, harbor_double
+):
     harbor_double.add_project("team-a")
     response = admin_api.post(url(workspace), registry_data(harbor_double), format="json")
     assert response.status_code == 201, response.json()
@@ -291,16 +339,19 @@ def test_a_workspace_admin_integrates_a_harbor_after_the_connection_check(admin_
     assert RegistrySpace.objects.filter(registry=registry, name="team-a").exists()
 
 
-def test_a_workspace_registry_does_not_need_a_harbor_administrator(admin_api, workspace, loopback_allowed,
-                                                                   harbor_double):
+def test_a_workspace_registry_does_not_need_a_harbor_administrator(
+    admin_api, workspace, loopback_allowed, harbor_double
+):
     harbor_double.add_user("dev", "Dev12345!", admin=False)
-    response = admin_api.post(url(workspace), registry_data(harbor_double, username="dev",
-                                                            password="Dev12345!"), format="json")
+    response = admin_api.post(
+        url(workspace), registry_data(harbor_double, username="dev", password="Dev12345!"), format="json"
+    )
     assert response.status_code == 201, response.json()
 
 
-def test_the_new_registry_is_listed_for_that_workspace_alone(admin_api, api, outsider, workspace,
-                                                             other_workspace, loopback_allowed, harbor_double):
+def test_the_new_registry_is_listed_for_that_workspace_alone(
+    admin_api, api, outsider, workspace, other_workspace, loopback_allowed, harbor_double
+):
     admin_api.post(url(workspace), registry_data(harbor_double), format="json")
     assert [row["name"] for row in admin_api.get(url(workspace)).json()["results"]] == ["team-harbor"]
     api.force_login(outsider)
@@ -310,8 +361,9 @@ def test_the_new_registry_is_listed_for_that_workspace_alone(admin_api, api, out
 # The address rule -------------------------------------------------------------------------
 
 
-def test_a_loopback_registry_is_refused_on_the_url_unless_the_operator_allows_it(admin_api, settings,
-                                                                                workspace, harbor_double):
+def test_a_loopback_registry_is_refused_on_the_url_unless_the_operator_allows_it(
+    admin_api, settings, workspace, harbor_double
+):
     settings.WHARF_ALLOWED_REGISTRY_NETWORKS = []
     before = snapshot()
     response = admin_api.post(url(workspace), registry_data(harbor_double), format="json")
@@ -324,32 +376,41 @@ def test_a_loopback_registry_is_refused_on_the_url_unless_the_operator_allows_it
     assert not harbor_double.requests  # refused before Wharf ever calls it
 
 
-@pytest.mark.parametrize("address, kind", [
-    ("http://169.254.169.254/", "a link-local address"),
-    ("http://100.100.100.200/", "a cloud metadata address"),
-    ("http://[::1]:5000", "a loopback address"),
-    ("http://0.0.0.0:5000", "a loopback address"),
-    ("http://localhost:5000", "a loopback address"),
-])
-def test_link_local_metadata_and_loopback_addresses_are_refused_with_the_reason(admin_api, workspace,
-                                                                               address, kind):
+@pytest.mark.parametrize(
+    "address, kind",
+    [
+        ("http://169.254.169.254/", "a link-local address"),
+        ("http://100.100.100.200/", "a cloud metadata address"),
+        ("http://[::1]:5000", "a loopback address"),
+        ("http://0.0.0.0:5000", "a loopback address"),
+        ("http://localhost:5000", "a loopback address"),
+    ],
+)
+def test_link_local_metadata_and_loopback_addresses_are_refused_with_the_reason(
+    admin_api, workspace, address, kind
+):
     before = snapshot()
-    response = admin_api.post(url(workspace), {"kind": "harbor", "name": "sneaky", "url": address},
-                              format="json")
+    response = admin_api.post(
+        url(workspace), {"kind": "harbor", "name": "sneaky", "url": address}, format="json"
+    )
     assert response.status_code == 400
     assert f"{kind}, which workspace registries may not use" in response.json()["url"][0]
     assert snapshot() == before
 
 
 def test_a_host_name_that_does_not_resolve_is_refused_on_the_url(admin_api, workspace):
-    response = admin_api.post(url(workspace), {"kind": "harbor", "name": "nowhere",
-                                               "url": "https://registry.invalid"}, format="json")
+    response = admin_api.post(
+        url(workspace),
+        {"kind": "harbor", "name": "nowhere", "url": "https://registry.invalid"},
+        format="json",
+    )
     assert response.status_code == 400
     assert response.json() == {"url": ["The host name registry.invalid does not resolve."]}
 
 
-def test_moving_an_existing_registry_to_loopback_is_refused_too(admin_api, settings, workspace, team_harbor,
-                                                                 harbor_double):
+def test_moving_an_existing_registry_to_loopback_is_refused_too(
+    admin_api, settings, workspace, team_harbor, harbor_double
+):
     settings.WHARF_ALLOWED_REGISTRY_NETWORKS = []
     before = snapshot()
     response = admin_api.patch(url(workspace, team_harbor), {"url": "http://127.0.0.2:5000"}, format="json")
@@ -361,28 +422,35 @@ def test_moving_an_existing_registry_to_loopback_is_refused_too(admin_api, setti
 # Bad input --------------------------------------------------------------------------------
 
 
-def test_a_wrong_password_is_a_400_with_the_clients_message_and_saves_nothing(admin_api, workspace,
-                                                                              loopback_allowed, harbor_double):
+def test_a_wrong_password_is_a_400_with_the_clients_message_and_saves_nothing(
+    admin_api, workspace, loopback_allowed, harbor_double
+):
     before = snapshot()
-    response = admin_api.post(url(workspace), registry_data(harbor_double, password="wrong-pw"), format="json")
+    response = admin_api.post(
+        url(workspace), registry_data(harbor_double, password="wrong-pw"), format="json"
+    )
     assert response.status_code == 400
     assert list(response.json()) == ["non_field_errors"]
     assert "wrong-pw" not in response.text
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("overrides, field, message", [
-    ({"name": "Bad Name"}, "name", "lowercase letters, digits and hyphens"),
-    ({"name": ""}, "name", "This field may not be blank."),
-    ({"name": "platform-harbor"}, "name", "A registry with this name already exists."),
-    ({"url": "ftp://harbor.example.com"}, "url", "Enter an http:// or https:// address."),
-    ({"url": ""}, "url", "This field may not be blank."),
-    ({"kind": "quay"}, "kind", '"quay" is not a valid choice.'),
-    ({"ca_bundle": "not a certificate"}, "ca_bundle", "Paste one or more PEM certificates"),
-    ({"verify_tls": "maybe"}, "verify_tls", "Must be a valid boolean."),
-])
-def test_bad_registry_input_is_refused_on_its_field(admin_api, workspace, loopback_allowed, harbor_double,
-                                                    platform_registry, overrides, field, message):
+@pytest.mark.parametrize(
+    "overrides, field, message",
+    [
+        ({"name": "Bad Name"}, "name", "lowercase letters, digits and hyphens"),
+        ({"name": ""}, "name", "This field may not be blank."),
+        ({"name": "platform-harbor"}, "name", "A registry with this name already exists."),
+        ({"url": "ftp://harbor.example.com"}, "url", "Enter an http:// or https:// address."),
+        ({"url": ""}, "url", "This field may not be blank."),
+        ({"kind": "quay"}, "kind", '"quay" is not a valid choice.'),
+        ({"ca_bundle": "not a certificate"}, "ca_bundle", "Paste one or more PEM certificates"),
+        ({"verify_tls": "maybe"}, "verify_tls", "Must be a valid boolean."),
+    ],
+)
+def test_bad_registry_input_is_refused_on_its_field(
+    admin_api, workspace, loopback_allowed, harbor_double, platform_registry, overrides, field, message
+):
     before = snapshot()
     response = admin_api.post(url(workspace), registry_data(harbor_double, **overrides), format="json")
     assert response.status_code == 400
@@ -392,11 +460,16 @@ def test_bad_registry_input_is_refused_on_its_field(admin_api, workspace, loopba
     assert not harbor_double.requests_to("/api/v2.0/users/current")
 
 
-def test_the_scope_workspace_and_status_are_not_taken_from_the_request(admin_api, workspace, other_workspace,
-                                                                       loopback_allowed, harbor_double):
-    response = admin_api.post(url(workspace), registry_data(
-        harbor_double, scope="platform", workspace=other_workspace.pk, status="unhealthy", is_demo=True),
-        format="json")
+def test_the_scope_workspace_and_status_are_not_taken_from_the_request(
+    admin_api, workspace, other_workspace, loopback_allowed, harbor_double
+):
+    response = admin_api.post(
+        url(workspace),
+        registry_data(
+            harbor_double, scope="platform", workspace=other_workspace.pk, status="unhealthy", is_demo=True
+        ),
+        format="json",
+    )
     assert response.status_code == 201
     registry = Registry.objects.get()
     assert (registry.scope, registry.workspace, registry.is_demo) == ("workspace", workspace, False)
@@ -405,11 +478,13 @@ def test_the_scope_workspace_and_status_are_not_taken_from_the_request(admin_api
 # Changing, syncing and removing -----------------------------------------------------------
 
 
-def test_an_update_without_a_password_keeps_the_stored_one_after_a_new_check(admin_api, workspace,
-                                                                             team_harbor, harbor_double):
+def test_an_update_without_a_password_keeps_the_stored_one_after_a_new_check(
+    admin_api, workspace, team_harbor, harbor_double
+):
     checks = len(harbor_double.requests_to("/api/v2.0/users/current"))
-    response = admin_api.patch(url(workspace, team_harbor), {"username": ADMIN_USER, "password": ""},
-                               format="json")
+    response = admin_api.patch(
+        url(workspace, team_harbor), {"username": ADMIN_USER, "password": ""}, format="json"
+    )
     assert response.status_code == 200, response.json()
     team_harbor.refresh_from_db()
     assert team_harbor.get_password() == ADMIN_PASSWORD
@@ -419,8 +494,9 @@ def test_an_update_without_a_password_keeps_the_stored_one_after_a_new_check(adm
 
 def test_an_update_that_fails_the_connection_check_keeps_everything(admin_api, workspace, team_harbor):
     before = snapshot()
-    response = admin_api.patch(url(workspace, team_harbor), {"password": "wrong-pw", "username": "someone"},
-                               format="json")
+    response = admin_api.patch(
+        url(workspace, team_harbor), {"password": "wrong-pw", "username": "someone"}, format="json"
+    )
     assert response.status_code == 400
     assert list(response.json()) == ["non_field_errors"]
     assert snapshot() == before
@@ -435,8 +511,9 @@ def test_the_kind_of_a_workspace_registry_cannot_be_changed(admin_api, workspace
     assert Registry.objects.get(pk=demo_registry.pk).kind == "harbor"
 
 
-def test_a_workspace_admin_renames_a_demo_registry_and_it_is_audited(admin_api, ws_admin, workspace,
-                                                                     demo_registry):
+def test_a_workspace_admin_renames_a_demo_registry_and_it_is_audited(
+    admin_api, ws_admin, workspace, demo_registry
+):
     response = admin_api.patch(url(workspace, demo_registry), {"name": "team-renamed"}, format="json")
     assert response.status_code == 200
     assert Registry.objects.get(pk=demo_registry.pk).name == "team-renamed"
@@ -460,8 +537,9 @@ def test_a_demo_registry_is_never_synced(admin_api, workspace, demo_registry):
     assert not SyncRun.objects.exists()
 
 
-def test_a_workspace_admin_removes_a_registry_with_its_spaces_and_it_is_audited(admin_api, ws_admin,
-                                                                               workspace, demo_registry):
+def test_a_workspace_admin_removes_a_registry_with_its_spaces_and_it_is_audited(
+    admin_api, ws_admin, workspace, demo_registry
+):
     RegistrySpace.objects.create(registry=demo_registry, name="team-a")
     response = admin_api.delete(url(workspace, demo_registry))
     assert response.status_code == 204

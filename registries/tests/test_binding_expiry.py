@@ -42,21 +42,25 @@ def bind_url(space):
 
 def test_api_binds_until_the_time_sent_and_audits_it(admin_api, space, teams):
     when = soon(days=3).replace(microsecond=0)
-    response = admin_api.post(bind_url(space), {"workspaces": [teams[0].pk], "expires": when.isoformat()},
-                              format="json")
+    response = admin_api.post(
+        bind_url(space), {"workspaces": [teams[0].pk], "expires": when.isoformat()}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert ends(space, teams[0]) == when
     event = AuditEvent.objects.get(action="space.bind")
     assert event.after["expires"] == when.isoformat()
     detail = admin_api.get(f"/api/v1/spaces/{space.pk}/").json()
-    assert detail["bindings"] == [{"workspace": teams[0].pk, "expires": when.isoformat().replace("+00:00", "Z")}]
+    assert detail["bindings"] == [
+        {"workspace": teams[0].pk, "expires": when.isoformat().replace("+00:00", "Z")}
+    ]
 
 
 def test_api_changes_the_end_of_a_binding_that_exists(admin_api, space, teams):
     services.change_bindings(space, _system_admin(), add=[teams[0]])
     when = soon(days=10).replace(microsecond=0)
-    response = admin_api.post(bind_url(space), {"workspaces": [teams[0].pk], "expires": when.isoformat()},
-                              format="json")
+    response = admin_api.post(
+        bind_url(space), {"workspaces": [teams[0].pk], "expires": when.isoformat()}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["extended"] == [{"id": teams[0].pk, "name": "alpha"}]
     assert ends(space, teams[0]) == when
@@ -74,10 +78,12 @@ def _system_admin():
 
 
 @pytest.mark.parametrize("expires", ["2020-01-01T00:00:00Z", "tomorrow", "2026-13-45", 12345, ""])
-def test_api_refuses_a_past_or_malformed_end_naming_the_field_and_changes_nothing(admin_api, space, teams,
-                                                                                  expires):
-    response = admin_api.post(bind_url(space), {"workspaces": [teams[0].pk], "expires": expires},
-                              format="json")
+def test_api_refuses_a_past_or_malformed_end_naming_the_field_and_changes_nothing(
+    admin_api, space, teams, expires
+):
+    response = admin_api.post(
+        bind_url(space), {"workspaces": [teams[0].pk], "expires": expires}, format="json"
+    )
     assert response.status_code == 400
     assert "expires" in response.json()
     assert not SpaceBinding.objects.exists()
@@ -92,9 +98,14 @@ def test_api_null_end_makes_a_binding_last(admin_api, space, teams):
 
 
 def test_non_admins_cannot_set_an_end(space, teams):
-    assert_access(APIClient(), bind_url(space), {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403},
-                  method="post", data={"workspaces": [teams[0].pk], "expires": soon(days=1).isoformat()},
-                  format="json")
+    assert_access(
+        APIClient(),
+        bind_url(space),
+        {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403},
+        method="post",
+        data={"workspaces": [teams[0].pk], "expires": soon(days=1).isoformat()},
+        format="json",
+    )
     assert not SpaceBinding.objects.exists()
 
 
@@ -108,9 +119,11 @@ def dialog_url(space):
 def test_dialog_binds_one_workspace_until_a_day_and_the_other_for_good(client, admin, space, teams):
     client.force_login(admin)
     day = timezone.localdate() + timedelta(days=5)
-    response = client.post(dialog_url(space), {"workspaces": [teams[0].pk, teams[1].pk],
-                                               f"expires-{teams[0].pk}": day.isoformat()},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        dialog_url(space),
+        {"workspaces": [teams[0].pk, teams[1].pk], f"expires-{teams[0].pk}": day.isoformat()},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 204
     assert timezone.localtime(ends(space, teams[0])).date() == day
     assert timezone.localtime(ends(space, teams[0])).hour == 0
@@ -125,9 +138,11 @@ def test_dialog_shows_the_end_day_and_resubmitting_it_changes_nothing(client, ad
     day = timezone.localdate(when).isoformat()
     assert f'name="expires-{teams[0].pk}" value="{day}"' in page
     AuditEvent.objects.all().delete()
-    response = client.post(dialog_url(space), {"shown": [teams[0].pk], "workspaces": [teams[0].pk],
-                                               f"expires-{teams[0].pk}": day},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        dialog_url(space),
+        {"shown": [teams[0].pk], "workspaces": [teams[0].pk], f"expires-{teams[0].pk}": day},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 204
     assert ends(space, teams[0]) == when  # its exact time, not the start of the day
     assert not AuditEvent.objects.exists()
@@ -136,8 +151,11 @@ def test_dialog_shows_the_end_day_and_resubmitting_it_changes_nothing(client, ad
 def test_dialog_clearing_the_day_makes_the_binding_last(client, admin, space, teams):
     services.change_bindings(space, admin, add=[teams[0]], expires={teams[0]: soon(days=4)})
     client.force_login(admin)
-    client.post(dialog_url(space), {"shown": [teams[0].pk], "workspaces": [teams[0].pk],
-                                    f"expires-{teams[0].pk}": ""}, headers={"HX-Request": "true"})
+    client.post(
+        dialog_url(space),
+        {"shown": [teams[0].pk], "workspaces": [teams[0].pk], f"expires-{teams[0].pk}": ""},
+        headers={"HX-Request": "true"},
+    )
     assert ends(space, teams[0]) is None
     assert AuditEvent.objects.filter(action="space.binding_expires").count() == 1
 
@@ -147,11 +165,16 @@ def test_dialog_refuses_a_past_or_malformed_day_and_changes_nothing(client, admi
     if day == "today":
         day = timezone.localdate().isoformat()
     client.force_login(admin)
-    response = client.post(dialog_url(space), {"workspaces": [teams[0].pk], f"expires-{teams[0].pk}": day},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        dialog_url(space),
+        {"workspaces": [teams[0].pk], f"expires-{teams[0].pk}": day},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 422
-    assert "The end of a binding must be in the future." in response.content.decode() \
+    assert (
+        "The end of a binding must be in the future." in response.content.decode()
         or "Enter the end of a binding as a date (YYYY-MM-DD)." in response.content.decode()
+    )
     assert not SpaceBinding.objects.exists()
 
 
@@ -169,15 +192,20 @@ def test_space_page_shows_when_bindings_end(client, admin, space, teams):
     assert f"ends {shown}</span>" in page  # the column's badge: the soonest end
 
 
-def test_space_page_query_count_does_not_grow_with_ending_bindings(client, admin, registry,
-                                                                   django_assert_max_num_queries):
+def test_space_page_query_count_does_not_grow_with_ending_bindings(
+    client, admin, registry, django_assert_max_num_queries
+):
     client.force_login(admin)
     url = reverse("registries:spaces", args=[registry.pk])
     workspaces = [Workspace.objects.create(name=f"ws-{n}") for n in range(6)]
     for n in range(6):
         space = RegistrySpace.objects.create(registry=registry, name=f"space-{n}")
-        services.change_bindings(space, admin, add=workspaces[:n + 1],
-                                 expires={workspace: soon(days=n + 1) for workspace in workspaces[:n]})
+        services.change_bindings(
+            space,
+            admin,
+            add=workspaces[: n + 1],
+            expires={workspace: soon(days=n + 1) for workspace in workspaces[:n]},
+        )
     with django_assert_max_num_queries(11):
         assert client.get(url).status_code == 200
 
@@ -219,7 +247,9 @@ def test_a_binding_extended_before_it_ended_is_kept(admin, space, teams):
 
 def test_bindings_ending_within_a_week_are_listed_soonest_first(admin, space, teams, registry):
     other = RegistrySpace.objects.create(registry=registry, name="other", visibility="private")
-    services.change_bindings(space, admin, add=teams, expires={teams[0]: soon(days=6), teams[1]: soon(days=8)})
+    services.change_bindings(
+        space, admin, add=teams, expires={teams[0]: soon(days=6), teams[1]: soon(days=8)}
+    )
     services.change_bindings(other, admin, add=[teams[1]], expires={teams[1]: soon(hours=2)})
     listed = [(b.space.name, b.workspace.name) for b in services.bindings_ending_soon()]
     assert listed == [("other", "beta"), ("vault", "alpha")]
@@ -231,9 +261,15 @@ def test_bindings_ending_within_a_week_are_listed_soonest_first(admin, space, te
 def test_django_admin_binds_until_a_time_through_the_service(client, admin, space, teams):
     client.force_login(admin)
     when = timezone.localtime(soon(days=2)).replace(second=0, microsecond=0)
-    response = client.post(reverse("admin:registries_spacebinding_add"),
-                           {"space": space.pk, "workspace": teams[0].pk,
-                            "expires_0": when.strftime("%Y-%m-%d"), "expires_1": when.strftime("%H:%M:%S")})
+    response = client.post(
+        reverse("admin:registries_spacebinding_add"),
+        {
+            "space": space.pk,
+            "workspace": teams[0].pk,
+            "expires_0": when.strftime("%Y-%m-%d"),
+            "expires_1": when.strftime("%H:%M:%S"),
+        },
+    )
     assert response.status_code == 302, response.text
     assert ends(space, teams[0]) == when
     assert AuditEvent.objects.get(action="space.bind").after["expires"] == when.isoformat()
@@ -241,9 +277,10 @@ def test_django_admin_binds_until_a_time_through_the_service(client, admin, spac
 
 def test_django_admin_refuses_a_past_end(client, admin, space, teams):
     client.force_login(admin)
-    response = client.post(reverse("admin:registries_spacebinding_add"),
-                           {"space": space.pk, "workspace": teams[0].pk,
-                            "expires_0": "2020-01-01", "expires_1": "00:00:00"})
+    response = client.post(
+        reverse("admin:registries_spacebinding_add"),
+        {"space": space.pk, "workspace": teams[0].pk, "expires_0": "2020-01-01", "expires_1": "00:00:00"},
+    )
     assert response.status_code == 200
     assert "The end of a binding must be in the future." in response.text
     assert not SpaceBinding.objects.exists()

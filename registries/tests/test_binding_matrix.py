@@ -35,8 +35,13 @@ def cell(space, workspace):
 
 
 def save(client, spaces, teams, was, cells, htmx=False, **extra):
-    data = {"spaces": [s.pk for s in spaces], "workspaces": [w.pk for w in teams],
-            "was": was, "cell": cells, **extra}
+    data = {
+        "spaces": [s.pk for s in spaces],
+        "workspaces": [w.pk for w in teams],
+        "was": was,
+        "cell": cells,
+        **extra,
+    }
     return client.post(reverse(URL), data, headers={"HX-Request": "true"} if htmx else {})
 
 
@@ -44,8 +49,7 @@ def pairs():
     return set(SpaceBinding.objects.values_list("space__name", "workspace__name"))
 
 
-def test_admin_sees_spaces_as_rows_workspaces_as_columns_and_bound_cells_ticked(
-        client, admin, spaces, teams):
+def test_admin_sees_spaces_as_rows_workspaces_as_columns_and_bound_cells_ticked(client, admin, spaces, teams):
     services.change_bindings(spaces[1], admin, add=[teams[1]])
     client.force_login(admin)
     response = client.get(reverse(URL))
@@ -54,17 +58,26 @@ def test_admin_sees_spaces_as_rows_workspaces_as_columns_and_bound_cells_ticked(
     assert "billing" in text and "payments" in text
     assert all(team.name in text for team in teams)
     assert f'value="{cell(spaces[1], teams[1])}" aria-labelledby' in text
-    assert f'name="cell" value="{cell(spaces[1], teams[1])}" aria-labelledby="matrix-s{spaces[1].pk} ' \
-           f'matrix-w{teams[1].pk}" checked' in text
-    assert f'name="cell" value="{cell(spaces[0], teams[1])}" aria-labelledby="matrix-s{spaces[0].pk} ' \
-           f'matrix-w{teams[1].pk}">' in text
+    assert (
+        f'name="cell" value="{cell(spaces[1], teams[1])}" aria-labelledby="matrix-s{spaces[1].pk} '
+        f'matrix-w{teams[1].pk}" checked' in text
+    )
+    assert (
+        f'name="cell" value="{cell(spaces[0], teams[1])}" aria-labelledby="matrix-s{spaces[0].pk} '
+        f'matrix-w{teams[1].pk}">' in text
+    )
 
 
 def test_ticking_and_clearing_cells_binds_and_unbinds_with_audit(client, admin, spaces, teams):
     services.change_bindings(spaces[0], admin, add=[teams[0]])
     client.force_login(admin)
-    response = save(client, spaces, teams, was=[cell(spaces[0], teams[0])],
-                    cells=[cell(spaces[0], teams[1]), cell(spaces[1], teams[2])])
+    response = save(
+        client,
+        spaces,
+        teams,
+        was=[cell(spaces[0], teams[0])],
+        cells=[cell(spaces[0], teams[1]), cell(spaces[1], teams[2])],
+    )
     assert response.status_code == 302
     assert pairs() == {("billing", "beta"), ("payments", "gamma")}
     assert AuditEvent.objects.filter(action="space.bind").count() == 3  # the setup's one + two
@@ -87,8 +100,13 @@ def test_a_stale_grid_does_not_bring_back_a_binding_removed_meanwhile(client, ad
     client.force_login(admin)
     # The grid showed both ticked; meanwhile alpha was unbound; the Admin clears beta only.
     services.change_bindings(spaces[0], admin, remove=[teams[0]])
-    response = save(client, spaces, teams, was=[cell(spaces[0], teams[0]), cell(spaces[0], teams[1])],
-                    cells=[cell(spaces[0], teams[0])])
+    response = save(
+        client,
+        spaces,
+        teams,
+        was=[cell(spaces[0], teams[0]), cell(spaces[0], teams[1])],
+        cells=[cell(spaces[0], teams[0])],
+    )
     assert response.status_code == 302
     # alpha stays unbound (the Admin did not touch that cell), beta is gone.
     assert pairs() == set()
@@ -98,8 +116,9 @@ def test_saving_an_unchanged_grid_writes_nothing(client, admin, spaces, teams):
     services.change_bindings(spaces[0], admin, add=[teams[0]])
     events = AuditEvent.objects.count()
     client.force_login(admin)
-    response = save(client, spaces, teams, was=[cell(spaces[0], teams[0])],
-                    cells=[cell(spaces[0], teams[0])], htmx=True)
+    response = save(
+        client, spaces, teams, was=[cell(spaces[0], teams[0])], cells=[cell(spaces[0], teams[0])], htmx=True
+    )
     assert response.status_code == 200
     assert "No changes to the bindings." in response["HX-Trigger"]
     assert 'id="binding-matrix"' in response.text and "<html" not in response.text
@@ -111,22 +130,31 @@ def test_htmx_save_answers_the_grid_fragment_with_a_toast(client, admin, spaces,
     response = save(client, spaces, teams, was=[], cells=[cell(spaces[0], teams[0])], htmx=True)
     assert response.status_code == 200
     assert "1 binding added" in response["HX-Trigger"]
-    assert f'value="{cell(spaces[0], teams[0])}" aria-labelledby="matrix-s{spaces[0].pk} ' \
-           f'matrix-w{teams[0].pk}" checked' in response.text
+    assert (
+        f'value="{cell(spaces[0], teams[0])}" aria-labelledby="matrix-s{spaces[0].pk} '
+        f'matrix-w{teams[0].pk}" checked' in response.text
+    )
 
 
-@pytest.mark.parametrize("bad", [
-    {"cell": ["1:x"]},
-    {"cell": ["999999:1"]},
-    {"was": ["nonsense"]},
-    {"spaces": ["abc"]},
-    {"spaces": ["999999"]},
-    {"workspaces": ["999999"]},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"cell": ["1:x"]},
+        {"cell": ["999999:1"]},
+        {"was": ["nonsense"]},
+        {"spaces": ["abc"]},
+        {"spaces": ["999999"]},
+        {"workspaces": ["999999"]},
+    ],
+)
 def test_bad_input_is_refused_and_changes_nothing(client, admin, spaces, teams, bad):
     client.force_login(admin)
-    data = {"spaces": [s.pk for s in spaces], "workspaces": [w.pk for w in teams],
-            "cell": [cell(spaces[0], teams[0])], **bad}
+    data = {
+        "spaces": [s.pk for s in spaces],
+        "workspaces": [w.pk for w in teams],
+        "cell": [cell(spaces[0], teams[0])],
+        **bad,
+    }
     response = client.post(reverse(URL), data)
     assert response.status_code == 422
     assert 'role="alert"' in response.text
@@ -143,8 +171,14 @@ def test_a_cell_outside_the_shown_grid_is_refused(client, admin, spaces, teams):
 
 
 def test_spaces_of_a_workspace_registry_cannot_be_bound_here(client, admin, workspace, teams):
-    own = Registry.objects.create(name="own", kind="harbor", url="https://own.example.com",
-                                  is_demo=True, scope=Registry.Scope.WORKSPACE, workspace=workspace)
+    own = Registry.objects.create(
+        name="own",
+        kind="harbor",
+        url="https://own.example.com",
+        is_demo=True,
+        scope=Registry.Scope.WORKSPACE,
+        workspace=workspace,
+    )
     space = RegistrySpace.objects.create(registry=own, name="mine", visibility="private")
     client.force_login(admin)
     response = save(client, [space], teams[:1], was=[], cells=[cell(space, teams[0])])
@@ -166,9 +200,11 @@ def test_one_registry_or_all(client, admin, spaces, other_registry, teams):
 def test_both_axes_are_searched_and_paged(client, admin, registry):
     RegistrySpace.objects.bulk_create(
         RegistrySpace(registry=registry, name=f"svc-{number:03d}", visibility="private")
-        for number in range(MATRIX_SPACES + 5))
-    Workspace.objects.bulk_create(Workspace(name=f"team-{number:03d}")
-                                  for number in range(MATRIX_WORKSPACES + 3))
+        for number in range(MATRIX_SPACES + 5)
+    )
+    Workspace.objects.bulk_create(
+        Workspace(name=f"team-{number:03d}") for number in range(MATRIX_WORKSPACES + 3)
+    )
     client.force_login(admin)
     first = client.get(reverse(URL)).text
     assert "svc-000" in first and f"svc-{MATRIX_SPACES:03d}" not in first
@@ -201,7 +237,7 @@ def test_page_query_count_does_not_grow_with_rows_or_columns(client, admin, regi
     RegistrySpace.objects.bulk_create(RegistrySpace(registry=registry, name=f"s{n}") for n in range(40))
     Workspace.objects.bulk_create(Workspace(name=f"w{n}") for n in range(30))
     for index, space in enumerate(RegistrySpace.objects.all()[:15]):
-        services.change_bindings(space, admin, add=list(Workspace.objects.all()[index:index + 3]))
+        services.change_bindings(space, admin, add=list(Workspace.objects.all()[index : index + 3]))
     many = queries()
     assert few == many
     # session, user, groups, the pending access requests badge, registries, a count and a page
@@ -209,12 +245,18 @@ def test_page_query_count_does_not_grow_with_rows_or_columns(client, admin, regi
     assert many <= 11
 
 
-def test_non_admins_are_refused_the_grid_its_save_and_the_export_and_anonymous_signs_in(client, spaces, teams):
+def test_non_admins_are_refused_the_grid_its_save_and_the_export_and_anonymous_signs_in(
+    client, spaces, teams
+):
     refused = {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 302}
     assert_access(client, reverse(URL), refused)
     assert_access(client, reverse("registries:binding-export"), refused)
-    saved = {"spaces": [s.pk for s in spaces], "workspaces": [w.pk for w in teams], "was": [],
-             "cell": [cell(spaces[0], teams[0])]}
+    saved = {
+        "spaces": [s.pk for s in spaces],
+        "workspaces": [w.pk for w in teams],
+        "was": [],
+        "cell": [cell(spaces[0], teams[0])],
+    }
     assert_access(client, reverse(URL), {**refused, ANONYMOUS: 302}, method="post", data=saved)
     assert not SpaceBinding.objects.exists()
 
@@ -240,11 +282,18 @@ def test_export_lists_every_binding_as_csv(client, admin, spaces, other_registry
     assert client.get(reverse("registries:binding-export"), {"registry": "x"}).status_code == 404
 
 
-@pytest.mark.parametrize("value, cell_text", [
-    ("=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"),
-    ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
-    ("payments", "payments"), (None, ""),
-])
+@pytest.mark.parametrize(
+    "value, cell_text",
+    [
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("payments", "payments"),
+        (None, ""),
+    ],
+)
 def test_export_cells_cannot_start_a_formula(value, cell_text):
     assert csv_cell(value) == cell_text
 
@@ -252,5 +301,5 @@ def test_export_cells_cannot_start_a_formula(value, cell_text):
 def test_the_grid_is_linked_from_the_registry_space_page_and_the_navigation(client, admin, registry):
     client.force_login(admin)
     page = client.get(reverse("registries:spaces", args=[registry.pk])).text
-    assert f'{reverse(URL)}?registry={registry.pk}' in page
+    assert f"{reverse(URL)}?registry={registry.pk}" in page
     assert f'href="{reverse(URL)}"' in client.get(reverse("registries:platform-list")).text

@@ -41,8 +41,9 @@ def test_dialog_lists_the_bound_workspaces_first_among_300(client, admin, space)
 def test_load_more_brings_the_next_workspaces_and_keeps_the_chosen_ticked(client, admin, space):
     workspaces = many_workspaces(320)
     client.force_login(admin)
-    more = client.get(dialog_url(space), {"results": "1", "offset": "20", "workspaces": [workspaces[25].pk]},
-                      headers=HTMX)
+    more = client.get(
+        dialog_url(space), {"results": "1", "offset": "20", "workspaces": [workspaces[25].pk]}, headers=HTMX
+    )
     assert more.status_code == 200
     assert checkbox_names(more.text) == [f"ws-{n:03d}" for n in range(20, 40)]
     assert re.search(rf'value="{workspaces[25].pk}"[^>]*\s+checked', more.text)
@@ -68,8 +69,9 @@ def test_bad_offset_is_the_first_page(client, admin, space):
     assert checkbox_names(page.text)[0] == "ws-000"
 
 
-def test_dialog_and_load_more_query_counts_do_not_grow_with_workspaces(client, admin, space,
-                                                                       django_assert_max_num_queries):
+def test_dialog_and_load_more_query_counts_do_not_grow_with_workspaces(
+    client, admin, space, django_assert_max_num_queries
+):
     client.force_login(admin)
     many_workspaces(30)
     services.change_bindings(space, admin, add=list(Workspace.objects.all()[:5]))
@@ -92,8 +94,9 @@ def test_dialog_and_load_more_query_counts_do_not_grow_with_workspaces(client, a
 # The Workspace column ------------------------------------------------------------------------
 
 
-def test_hover_list_shows_ten_names_and_a_way_to_see_all(client, admin, registry, space,
-                                                         django_assert_max_num_queries):
+def test_hover_list_shows_ten_names_and_a_way_to_see_all(
+    client, admin, registry, space, django_assert_max_num_queries
+):
     workspaces = many_workspaces(40)
     services.change_bindings(space, admin, add=workspaces)
     client.force_login(admin)
@@ -124,8 +127,10 @@ def test_page_without_javascript_is_a_form_of_named_checkboxes(client, admin, sp
     client.force_login(admin)
     page = client.get(dialog_url(space))
     assert page.status_code == 200
-    boxes = re.findall(r'<input type="checkbox" id="bind-page-ws-\d+" name="workspaces" value="(\d+)"\s*(checked)?',
-                       page.text)
+    boxes = re.findall(
+        r'<input type="checkbox" id="bind-page-ws-\d+" name="workspaces" value="(\d+)"\s*(checked)?',
+        page.text,
+    )
     assert len(boxes) == 20
     assert boxes[0] == (str(workspaces[30].pk), "checked")
     assert all(checked == "" for _pk, checked in boxes[1:])
@@ -140,14 +145,19 @@ def test_without_javascript_ticking_binds_and_unticking_unbinds(client, admin, s
     services.change_bindings(space, admin, add=[workspaces[0], workspaces[44]])
     client.force_login(admin)
     # Page 1 showed ws-000 (bound) and ws-044 (bound) first; the Admin unticks ws-000 and ticks ws-001.
-    response = client.post(dialog_url(space), {"shown": [workspaces[0].pk, workspaces[44].pk],
-                                               "workspaces": [workspaces[44].pk, workspaces[1].pk]})
+    response = client.post(
+        dialog_url(space),
+        {"shown": [workspaces[0].pk, workspaces[44].pk], "workspaces": [workspaces[44].pk, workspaces[1].pk]},
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("registries:spaces", args=[space.registry_id])
     assert sorted(space.workspaces.values_list("name", flat=True)) == ["ws-001", "ws-044"]
     assert "Bound/Unbound workspace successfully" in client.get(response["Location"]).text
-    assert list(AuditEvent.objects.filter(action__in=["space.bind", "space.unbind"]).order_by("pk")
-                .values_list("action", flat=True))[-2:] == ["space.bind", "space.unbind"]
+    assert list(
+        AuditEvent.objects.filter(action__in=["space.bind", "space.unbind"])
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )[-2:] == ["space.bind", "space.unbind"]
 
 
 def test_without_javascript_a_binding_not_on_the_page_is_kept(client, admin, space):
@@ -184,5 +194,8 @@ def test_only_admins_get_the_page(client, request, persona, space):
     user = request.getfixturevalue(persona)
     client.force_login(user)
     assert client.get(dialog_url(space)).status_code == 403
-    assert client.post(dialog_url(space), {"workspaces": [user.memberships.first().workspace_id]}).status_code == 403
+    assert (
+        client.post(dialog_url(space), {"workspaces": [user.memberships.first().workspace_id]}).status_code
+        == 403
+    )
     assert not SpaceBinding.objects.exists()

@@ -24,8 +24,9 @@ def bound_names(space):
 
 def test_admin_binds_two_workspaces_and_sees_the_toast(client, admin, space, teams):
     client.force_login(admin)
-    response = client.post(dialog_url(space), {"workspaces": [teams[0].pk, teams[1].pk]},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        dialog_url(space), {"workspaces": [teams[0].pk, teams[1].pk]}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 204
     assert "Bound/Unbound workspace successfully" in response["HX-Trigger"]
     assert f"space-changed-{space.pk}" in response["HX-Trigger"]
@@ -41,9 +42,11 @@ def test_unbind_with_x_removes_only_that_workspace(client, admin, space, teams):
     services.change_bindings(space, admin, add=teams[:2])
     client.force_login(admin)
     # The dialog showed alpha and beta; the Admin clicked x on beta.
-    response = client.post(dialog_url(space), {"shown": [teams[0].pk, teams[1].pk],
-                                               "workspaces": [teams[0].pk]},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        dialog_url(space),
+        {"shown": [teams[0].pk, teams[1].pk], "workspaces": [teams[0].pk]},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 204
     assert bound_names(space) == ["alpha"]
     assert AuditEvent.objects.filter(action="space.unbind").get().before["workspace"] == "beta"
@@ -68,11 +71,14 @@ def test_dialog_diff_keeps_a_binding_another_admin_added_meanwhile(admin, space,
     assert bound_names(space) == ["alpha", "beta"]
 
 
-@pytest.mark.parametrize("data, message", [
-    ({}, "Select at least one workspace."),
-    ({"workspaces": ["999999"]}, "Unknown workspace id(s): 999999."),
-    ({"workspaces": ["abc"]}, "Workspace ids must be whole numbers."),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({}, "Select at least one workspace."),
+        ({"workspaces": ["999999"]}, "Unknown workspace id(s): 999999."),
+        ({"workspaces": ["abc"]}, "Workspace ids must be whole numbers."),
+    ],
+)
 def test_bad_dialog_submit_says_why_and_changes_nothing(client, admin, space, teams, data, message):
     client.force_login(admin)
     response = client.post(dialog_url(space), data, headers={"HX-Request": "true"})
@@ -84,8 +90,9 @@ def test_bad_dialog_submit_says_why_and_changes_nothing(client, admin, space, te
 
 def test_repeated_workspace_id_is_refused(client, admin, space, teams):
     client.force_login(admin)
-    response = client.post(dialog_url(space), {"workspaces": [teams[0].pk, teams[0].pk]},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        dialog_url(space), {"workspaces": [teams[0].pk, teams[0].pk]}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 422
     assert "listed more than once" in response.text
     assert not SpaceBinding.objects.exists()
@@ -131,8 +138,11 @@ def test_dialog_lists_bound_workspaces_as_chips_and_searches_on_the_server(clien
     assert "Bind/unbind workspace" in response.text
     assert f'data-chip="{teams[2].pk}"' in response.text
     assert "<html" not in response.text
-    results = client.get(dialog_url(space), {"results": "1", "q": "alp", "workspaces": teams[2].pk},
-                         headers={"HX-Request": "true"})
+    results = client.get(
+        dialog_url(space),
+        {"results": "1", "q": "alp", "workspaces": teams[2].pk},
+        headers={"HX-Request": "true"},
+    )
     assert "alpha" in results.text
     assert "beta" not in results.text
 
@@ -170,8 +180,9 @@ def test_row_refresh_shows_the_bound_workspaces(client, admin, space, teams):
 def test_two_admins_binding_at_once_both_survive(admin):
     if connection.vendor == "sqlite":
         pytest.skip("SQLite's shared in-memory test database locks whole tables; CI runs this on PostgreSQL")
-    registry = Registry.objects.create(name="harbor", kind="harbor", url="https://h.example.com",
-                                       is_demo=True)
+    registry = Registry.objects.create(
+        name="harbor", kind="harbor", url="https://h.example.com", is_demo=True
+    )
     space = RegistrySpace.objects.create(registry=registry, name="shared")
     first, second = Workspace.objects.create(name="first"), Workspace.objects.create(name="second")
     barrier = threading.Barrier(2)

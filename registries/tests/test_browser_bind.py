@@ -31,14 +31,19 @@ def admin_user(transactional_db):
 
 @pytest.fixture
 def demo_registry(transactional_db):
-    registry = Registry.objects.create(name="harbor-demo", kind="harbor",
-                                       url="https://harbor.demo.example", is_demo=True)
-    private = RegistrySpace.objects.create(registry=registry, name="team-private",
-                                           visibility="private", repository_count=3)
-    RegistrySpace.objects.create(registry=registry, name="library", visibility="public",
-                                 repository_count=5)
-    for name, description in [("payments", "Payments team"), ("search", "Search team"),
-                              ("analytics", "Data and reports"), ("platform", "Platform team")]:
+    registry = Registry.objects.create(
+        name="harbor-demo", kind="harbor", url="https://harbor.demo.example", is_demo=True
+    )
+    private = RegistrySpace.objects.create(
+        registry=registry, name="team-private", visibility="private", repository_count=3
+    )
+    RegistrySpace.objects.create(registry=registry, name="library", visibility="public", repository_count=5)
+    for name, description in [
+        ("payments", "Payments team"),
+        ("search", "Search team"),
+        ("analytics", "Data and reports"),
+        ("platform", "Platform team"),
+    ]:
         Workspace.objects.create(name=name, description=description)
     return registry, private
 
@@ -110,8 +115,9 @@ def test_admin_binds_and_unbinds_workspaces_as_in_the_seed(page, log_in, admin_u
     # Everything from here on happens in place: the marker would be lost on any reload.
     page.evaluate(f"{MARKER} = true")
     navigations = []
-    page.on("framenavigated", lambda frame: navigations.append(frame.url)
-            if frame == page.main_frame else None)
+    page.on(
+        "framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None
+    )
     spaces = SpacePage(page, space)
     expect(spaces.cell).to_have_text("No binding")
 
@@ -168,8 +174,11 @@ def test_admin_binds_and_unbinds_workspaces_as_in_the_seed(page, log_in, admin_u
     assert navigations == []
     events = AuditEvent.objects.filter(target_id=str(space.pk)).order_by("pk")
     assert [(e.action, (e.after or e.before)["workspace"]) for e in events] == [
-        ("space.bind", "payments"), ("space.bind", "search"),
-        ("space.unbind", "payments"), ("space.unbind", "search")]
+        ("space.bind", "payments"),
+        ("space.bind", "search"),
+        ("space.unbind", "payments"),
+        ("space.unbind", "search"),
+    ]
     assert {e.actor_name for e in events} == {"platform-admin"}
 
 
@@ -363,4 +372,6 @@ def test_row_menu_make_public_and_delete(page, page_errors, log_in, admin_user, 
     assert not RegistrySpace.objects.filter(pk=empty.pk).exists()
     assert no_reload_since_marked(page)
     assert list(AuditEvent.objects.order_by("pk").values_list("action", flat=True)) == [
-        "space.visibility", "space.delete"]
+        "space.visibility",
+        "space.delete",
+    ]

@@ -31,4 +31,6 @@ def test_admin_binds_a_workspace_until_a_day_and_the_row_shows_it(page, log_in, 
     expect(spaces.cell).to_contain_text(f"ends {day.isoformat()} 00:00")
     # Opened again, the dialog shows the day.
     spaces.open_bind_dialog()
-    expect(spaces.dialog.get_by_label("Binding of payments ends on (optional)")).to_have_value(day.isoformat())
+    expect(spaces.dialog.get_by_label("Binding of payments ends on (optional)")).to_have_value(
+        day.isoformat()
+    )

@@ -34,8 +34,14 @@ def open_spaces(page, log_in, user, registry, space):
 
 def bindings_posts(page):
     posts = []
-    page.on("request", lambda request: posts.append(request.url)
-            if request.method == "POST" and request.url.endswith("/bindings/") else None)
+    page.on(
+        "request",
+        lambda request: (
+            posts.append(request.url)
+            if request.method == "POST" and request.url.endswith("/bindings/")
+            else None
+        ),
+    )
     return posts
 
 
@@ -59,8 +65,10 @@ def test_ok_is_disabled_while_the_request_is_under_way(page, log_in, admin_user,
     registry, space = demo_registry
     spaces = open_spaces(page, log_in, admin_user, registry, space)
     held = []
-    page.route("**/bindings/", lambda route: held.append(route) if route.request.method == "POST"
-               else route.continue_())
+    page.route(
+        "**/bindings/",
+        lambda route: held.append(route) if route.request.method == "POST" else route.continue_(),
+    )
     spaces.open_bind_dialog()
     spaces.search_and_check("pay", "payments")
     ok = spaces.dialog.get_by_role("button", name="OK", exact=True)
@@ -78,8 +86,9 @@ def test_network_failure_shows_a_toast_in_the_dialog(page, page_errors, log_in, 
     registry, space = demo_registry
     page_errors.allow(r"net::ERR_FAILED|Failed to load resource|htmx:sendError|htmx:afterRequest")
     spaces = open_spaces(page, log_in, admin_user, registry, space)
-    page.route("**/bindings/", lambda route: route.abort() if route.request.method == "POST"
-               else route.continue_())
+    page.route(
+        "**/bindings/", lambda route: route.abort() if route.request.method == "POST" else route.continue_()
+    )
     spaces.open_bind_dialog()
     spaces.search_and_check("pay", "payments")
     spaces.clear_toasts()
@@ -99,8 +108,14 @@ def test_server_error_shows_a_toast(page, page_errors, log_in, admin_user, demo_
     registry, space = demo_registry
     page_errors.allow(r"status of 500|Response Status Error Code 500")
     spaces = open_spaces(page, log_in, admin_user, registry, space)
-    page.route("**/bindings/", lambda route: route.fulfill(status=500, body="<h1>Server Error (500)</h1>")
-               if route.request.method == "POST" else route.continue_())
+    page.route(
+        "**/bindings/",
+        lambda route: (
+            route.fulfill(status=500, body="<h1>Server Error (500)</h1>")
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
     spaces.open_bind_dialog()
     spaces.search_and_check("pay", "payments")
     spaces.clear_toasts()
@@ -123,7 +138,9 @@ def test_forbidden_shows_a_toast(page, page_errors, log_in, admin_user, demo_reg
     assert not SpaceBinding.objects.exists()
 
 
-def test_a_refusal_with_its_own_toast_gets_no_second_one(page, page_errors, log_in, admin_user, demo_registry):
+def test_a_refusal_with_its_own_toast_gets_no_second_one(
+    page, page_errors, log_in, admin_user, demo_registry
+):
     registry, space = demo_registry
     page_errors.allow(r"status of 422")
     space.visibility = "public"
@@ -139,8 +156,9 @@ def test_a_refusal_with_its_own_toast_gets_no_second_one(page, page_errors, log_
     expect(spaces.toasts.get_by_role("alert")).to_have_count(1)
 
 
-def test_escape_cancel_and_x_return_focus_to_the_menu_that_opened_the_dialog(page, log_in, admin_user,
-                                                                             demo_registry):
+def test_escape_cancel_and_x_return_focus_to_the_menu_that_opened_the_dialog(
+    page, log_in, admin_user, demo_registry
+):
     registry, space = demo_registry
     spaces = open_spaces(page, log_in, admin_user, registry, space)
     menu = spaces.row.locator("details.menu")

@@ -21,15 +21,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def world(transactional_db):
-    workspaces = {"payments": Workspace.objects.create(name="payments"),
-                  "search": Workspace.objects.create(name="search")}
+    workspaces = {
+        "payments": Workspace.objects.create(name="payments"),
+        "search": Workspace.objects.create(name="search"),
+    }
     return image_world.build(workspaces)
 
 
 def open_picker(page, namespace):
     page.goto("/deploy/")
-    page.get_by_label("Namespace").select_option(label=f"prod/{namespace.name} "
-                                                       f"({namespace.workspace.name if namespace.workspace else 'no workspace'})")
+    page.get_by_label("Namespace").select_option(
+        label=f"prod/{namespace.name} ({namespace.workspace.name if namespace.workspace else 'no workspace'})"
+    )
     page.get_by_role("link", name="Choose Image").click()
     dialog = page.get_by_role("dialog", name="Choose Image")
     expect(dialog).to_be_visible()
@@ -94,13 +97,16 @@ def test_unbound_namespace_says_why_and_the_explainer_agrees(page, log_in, world
     dialog = open_picker(page, namespace)
     expect(dialog.get_by_text("pub/app")).to_be_visible()
     dialog.get_by_role("tab", name="Private").click()
-    reason = ("Namespace ns-free is not bound to a workspace, so only public images are available; "
-              "ask an Admin to bind it in Namespaces.")
+    reason = (
+        "Namespace ns-free is not bound to a workspace, so only public images are available; "
+        "ask an Admin to bind it in Namespaces."
+    )
     expect(dialog.get_by_text(reason)).to_be_visible()
 
     page.goto(f"/explain/?namespace={namespace.pk}&image={host('plat')}/priv-w/app:1.0")
-    expect(page.get_by_role("alert").filter(has_text="Failed: The namespace is bound to a workspace."))\
-        .to_contain_text(reason)
+    expect(
+        page.get_by_role("alert").filter(has_text="Failed: The namespace is bound to a workspace.")
+    ).to_contain_text(reason)
     expect(page.get_by_text("Who can fix it: Admin").first).to_be_visible()
 
 

@@ -35,7 +35,13 @@ P, F, N = explain.PASSED, explain.FAILED, explain.NOT_REACHED
 def test_checks_come_in_the_faq_order(world):
     result = run(world, "ns-w", f"{host('plat')}/priv-w/app:1.0")
     assert [check.key for check in result.checks] == [
-        "reference", "registry", "namespace", "space", "tab", "synced"]
+        "reference",
+        "registry",
+        "namespace",
+        "space",
+        "tab",
+        "synced",
+    ]
 
 
 def test_everything_passes_for_a_bound_private_image(world):
@@ -56,8 +62,14 @@ def test_public_image_is_on_the_public_tab(world):
 
 def test_unparseable_reference_fails_first_and_nothing_else_is_reached(world):
     result = run(world, "ns-w", "Not An Image!")
-    assert states(result) == {"reference": F, "registry": N, "namespace": N, "space": N, "tab": N,
-                              "synced": N}
+    assert states(result) == {
+        "reference": F,
+        "registry": N,
+        "namespace": N,
+        "space": N,
+        "tab": N,
+        "synced": N,
+    }
     assert result.failure.fixer == "You"
     assert "spaces" in result.failure.message
 
@@ -101,8 +113,10 @@ def test_unhealthy_registry_fails_with_its_error_and_who_fixes_it(world):
 def test_unbound_namespace_fails_for_a_private_image(world):
     result = run(world, "ns-free", f"{host('plat')}/priv-w/app:1.0")
     assert result.failure.key == "namespace"
-    assert result.failure.message == ("Namespace ns-free is not bound to a workspace, so only public images "
-                                      "are available; ask an Admin to bind it in Namespaces.")
+    assert result.failure.message == (
+        "Namespace ns-free is not bound to a workspace, so only public images "
+        "are available; ask an Admin to bind it in Namespaces."
+    )
     assert states(result)["space"] == N
 
 
@@ -135,7 +149,8 @@ def test_a_member_is_told_the_same_for_an_unknown_space_and_another_workspaces_p
         assert result.failure.message == (
             "Registry space nowhere is not available to workspace payments in plat: there is no such "
             "space (as of the last sync, Jan. 15, 2026, noon), or it is private and not bound to "
-            "payments. Check the name, Sync now, or ask an Admin to bind it.")
+            "payments. Check the name, Sync now, or ask an Admin to bind it."
+        )
         assert str(result.failure.fixer) == "Admin"
 
 
@@ -149,8 +164,9 @@ def test_missing_space(world):
 def test_wrong_tab_is_a_failure_with_the_hint(world):
     result = run(world, "ns-w", f"{host('plat')}/priv-w/app:1.0", tab="public")
     assert result.failure.key == "tab"
-    assert result.failure.message == ("The image is on the Private tab; you are looking at the Public tab: "
-                                      "switch tabs.")
+    assert result.failure.message == (
+        "The image is on the Private tab; you are looking at the Public tab: switch tabs."
+    )
     assert result.allowed and not result.listed
     assert states(result)["synced"] == N
 
@@ -200,8 +216,9 @@ def test_image_is_private_decides_the_pull_secret(world):
 def test_explain_page_shows_each_check_with_its_state(client, world, ws_viewer):
     client.force_login(ws_viewer)
     namespace = world["namespaces"]["ns-w"]
-    response = client.get(reverse("registries:explain"),
-                          {"namespace": namespace.pk, "image": f"{host('plat')}/priv-o/app:1.0"})
+    response = client.get(
+        reverse("registries:explain"), {"namespace": namespace.pk, "image": f"{host('plat')}/priv-o/app:1.0"}
+    )
     assert response.status_code == 200
     text = response.text
     assert text.count("check-passed") == 3
@@ -221,22 +238,33 @@ def test_explain_page_without_a_question_shows_the_form(client, world, ws_viewer
 def test_explain_page_htmx_answers_the_result_fragment(client, world, ws_viewer):
     client.force_login(ws_viewer)
     namespace = world["namespaces"]["ns-w"]
-    response = client.get(reverse("registries:explain"),
-                          {"namespace": namespace.pk, "image": f"{host('plat')}/pub/app:1.0"},
-                          headers={"HX-Request": "true"})
+    response = client.get(
+        reverse("registries:explain"),
+        {"namespace": namespace.pk, "image": f"{host('plat')}/pub/app:1.0"},
+        headers={"HX-Request": "true"},
+    )
     assert response.text.lstrip().startswith('<section id="explain-result"')
     assert "Nothing is wrong: Choose Image shows this image on the Public tab." in response.text
 
 
-@pytest.mark.parametrize("persona, namespace, status", [
-    ("ws_viewer", "ns-w", 200), ("ws_viewer", "ns-o", 404), ("ws_viewer", "ns-free", 404),
-    ("outsider", "ns-w", 404), ("outsider", "ns-o", 200),
-    ("admin", "ns-free", 200), ("admin", "ns-w", 200),
-])
+@pytest.mark.parametrize(
+    "persona, namespace, status",
+    [
+        ("ws_viewer", "ns-w", 200),
+        ("ws_viewer", "ns-o", 404),
+        ("ws_viewer", "ns-free", 404),
+        ("outsider", "ns-w", 404),
+        ("outsider", "ns-o", 200),
+        ("admin", "ns-free", 200),
+        ("admin", "ns-w", 200),
+    ],
+)
 def test_explain_page_namespace_scope(client, world, request, persona, namespace, status):
     client.force_login(request.getfixturevalue(persona))
-    response = client.get(reverse("registries:explain"),
-                          {"namespace": world["namespaces"][namespace].pk, "image": "x.example.com/a/b"})
+    response = client.get(
+        reverse("registries:explain"),
+        {"namespace": world["namespaces"][namespace].pk, "image": "x.example.com/a/b"},
+    )
     assert response.status_code == status
 
 
@@ -264,8 +292,13 @@ def test_api_returns_each_check(api, world, ws_editor):
     data = response.data
     assert data["allowed"] is False and data["listed"] is False and data["tab"] is None
     assert [(c["name"], c["state"], c["passed"]) for c in data["checks"]] == [
-        ("reference", "passed", True), ("registry", "passed", True), ("namespace", "passed", True),
-        ("space", "failed", False), ("tab", "not_reached", False), ("synced", "not_reached", False)]
+        ("reference", "passed", True),
+        ("registry", "passed", True),
+        ("namespace", "passed", True),
+        ("space", "failed", False),
+        ("tab", "not_reached", False),
+        ("synced", "not_reached", False),
+    ]
     assert data["checks"][3]["fixer"] == "Admin"
     assert "or it is private and not bound to payments" in data["checks"][3]["message"]
 
@@ -276,10 +309,16 @@ def test_api_answers_where_the_image_is(api, world, ws_editor):
     assert data["listed"] and data["tab"] == "private"
 
 
-@pytest.mark.parametrize("params, field", [
-    ({}, "image"), ({"image": ""}, "image"), ({"image": "Bad Ref"}, "image"),
-    ({"image": "h.example.com/a@sha256:123"}, "image"), ({"image": "h.example.com/a", "tab": "x"}, "tab"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({}, "image"),
+        ({"image": ""}, "image"),
+        ({"image": "Bad Ref"}, "image"),
+        ({"image": "h.example.com/a@sha256:123"}, "image"),
+        ({"image": "h.example.com/a", "tab": "x"}, "tab"),
+    ],
+)
 def test_api_bad_input_is_400_with_the_field(api, world, ws_editor, params, field):
     api.force_login(ws_editor)
     response = api.get(explain_url(world, "ns-w"), params)
@@ -287,11 +326,20 @@ def test_api_bad_input_is_400_with_the_field(api, world, ws_editor, params, fiel
     assert field in response.data
 
 
-@pytest.mark.parametrize("persona, namespace, status", [
-    ("ws_admin", "ns-w", 200), ("ws_editor", "ns-w", 200), ("ws_viewer", "ns-w", 200),
-    ("ws_viewer", "ns-o", 404), ("ws_viewer", "ns-free", 404), ("outsider", "ns-w", 404),
-    ("outsider", "ns-o", 200), ("admin", "ns-free", 200), ("admin", "ns-w", 200),
-])
+@pytest.mark.parametrize(
+    "persona, namespace, status",
+    [
+        ("ws_admin", "ns-w", 200),
+        ("ws_editor", "ns-w", 200),
+        ("ws_viewer", "ns-w", 200),
+        ("ws_viewer", "ns-o", 404),
+        ("ws_viewer", "ns-free", 404),
+        ("outsider", "ns-w", 404),
+        ("outsider", "ns-o", 200),
+        ("admin", "ns-free", 200),
+        ("admin", "ns-w", 200),
+    ],
+)
 def test_api_namespace_scope(api, world, request, persona, namespace, status):
     api.force_login(request.getfixturevalue(persona))
     assert api.get(explain_url(world, namespace), {"image": "x.example.com/a/b"}).status_code == status
@@ -322,35 +370,61 @@ def test_a_member_of_both_workspaces_sees_no_difference(world, workspace, other_
 # Constant query counts ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("image", [
-    f"{host('plat')}/priv-w/app:1.0", f"{host('plat')}/pub/app:latest", f"{host('plat')}/priv-o/app:1.0",
-    f"{host('plat')}/priv-w/missing:1", "quay.io/a/b",
-])
-def test_explainer_uses_a_constant_number_of_queries(api, world, ws_editor, django_assert_max_num_queries,
-                                                     image):
+@pytest.mark.parametrize(
+    "image",
+    [
+        f"{host('plat')}/priv-w/app:1.0",
+        f"{host('plat')}/pub/app:latest",
+        f"{host('plat')}/priv-o/app:1.0",
+        f"{host('plat')}/priv-w/missing:1",
+        "quay.io/a/b",
+    ],
+)
+def test_explainer_uses_a_constant_number_of_queries(
+    api, world, ws_editor, django_assert_max_num_queries, image
+):
     api.force_login(ws_editor)
     url = explain_url(world, "ns-w")
     # Session, user, roles (2), namespace, registries, spaces, public and private tab (access
     # rule), repository, tag.
-    image_world.assert_constant_queries(django_assert_max_num_queries, world, 11,
-                                        lambda: api.get(url, {"image": image}), repositories=30, tags=50)
+    image_world.assert_constant_queries(
+        django_assert_max_num_queries,
+        world,
+        11,
+        lambda: api.get(url, {"image": image}),
+        repositories=30,
+        tags=50,
+    )
 
 
-def test_explain_page_uses_a_constant_number_of_queries(client, world, ws_editor,
-                                                        django_assert_max_num_queries):
+def test_explain_page_uses_a_constant_number_of_queries(
+    client, world, ws_editor, django_assert_max_num_queries
+):
     client.force_login(ws_editor)
     namespace = world["namespaces"]["ns-w"]
     image_world.assert_constant_queries(
-        django_assert_max_num_queries, world, 14,
-        lambda: client.get(reverse("registries:explain"),
-                           {"namespace": namespace.pk, "image": f"{host('plat')}/priv-w/app:1.0"}),
-        repositories=30, tags=50)
+        django_assert_max_num_queries,
+        world,
+        14,
+        lambda: client.get(
+            reverse("registries:explain"),
+            {"namespace": namespace.pk, "image": f"{host('plat')}/priv-w/app:1.0"},
+        ),
+        repositories=30,
+        tags=50,
+    )
 
 
 def test_several_registries_with_one_host_prefer_the_one_the_namespace_may_use(world, workspace):
     # A Workspace Admin integrated the same Harbor as the platform one, for payments only.
-    registry = Registry.objects.create(name="plat-again", kind="harbor", url=f"http://{host('plat')}",
-                                       scope="workspace", workspace=workspace, is_demo=True)
+    registry = Registry.objects.create(
+        name="plat-again",
+        kind="harbor",
+        url=f"http://{host('plat')}",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+    )
     RegistrySpace.objects.create(registry=registry, name="priv-o", visibility="private")
     result = run(world, "ns-w", f"{host('plat')}/priv-o/app:1.0")
     assert result.registry == registry
@@ -366,13 +440,16 @@ def answers(api, world, namespace, space, *, tab=None) -> list[dict]:
     params = {"image": f"{host('plat')}/{space}/app:1.0", **({"tab": tab} if tab else {})}
     response = api.get(explain_url(world, namespace), params)
     assert response.status_code == 200
-    return [{key: str(value).replace(space, "SPACE") for key, value in check.items()}
-            for check in response.data["checks"]]
+    return [
+        {key: str(value).replace(space, "SPACE") for key, value in check.items()}
+        for check in response.data["checks"]
+    ]
 
 
 @pytest.mark.parametrize("persona", ["ws_admin", "ws_editor", "ws_viewer"])
 def test_finding_12_explainer_says_the_same_for_a_private_space_and_a_missing_one(
-        api, world, request, persona):
+    api, world, request, persona
+):
     api.force_login(request.getfixturevalue(persona))
     unknown = answers(api, world, "ns-w", "nowhere")
     # Private and bound only to search, private and bound to nobody, and a name never synced.
@@ -382,7 +459,8 @@ def test_finding_12_explainer_says_the_same_for_a_private_space_and_a_missing_on
 
 
 def test_finding_12_a_space_missing_upstream_that_is_not_the_workspaces_is_not_told_either(
-        api, world, ws_viewer):
+    api, world, ws_viewer
+):
     RegistrySpace.objects.filter(name="priv-o").update(missing=True)
     api.force_login(ws_viewer)
     assert answers(api, world, "ns-w", "priv-o") == answers(api, world, "ns-w", "nowhere")
@@ -398,9 +476,11 @@ def test_finding_12_the_explain_page_says_the_same_for_both(client, world, ws_vi
     namespace = world["namespaces"]["ns-w"]
 
     def page(space):
-        response = client.get(reverse("registries:explain"),
-                              {"namespace": namespace.pk, "image": f"{host('plat')}/{space}/app:1.0"},
-                              headers={"HX-Request": "true"})
+        response = client.get(
+            reverse("registries:explain"),
+            {"namespace": namespace.pk, "image": f"{host('plat')}/{space}/app:1.0"},
+            headers={"HX-Request": "true"},
+        )
         assert response.status_code == 200
         return response.text.replace(space, "SPACE")
 
@@ -410,8 +490,15 @@ def test_finding_12_the_explain_page_says_the_same_for_both(client, world, ws_vi
 def test_finding_12_several_registries_on_one_host_do_not_give_it_away(world, workspace, ws_viewer):
     # payments' own copy of the platform Harbor (same host) has no priv-o; the platform one has,
     # bound to search. A member is answered as if neither had it.
-    Registry.objects.create(name="plat-again", kind="harbor", url=f"https://{host('plat')}",
-                            scope="workspace", workspace=workspace, is_demo=True, status="healthy")
+    Registry.objects.create(
+        name="plat-again",
+        kind="harbor",
+        url=f"https://{host('plat')}",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+        status="healthy",
+    )
     hidden = run(world, "ns-w", f"{host('plat')}/priv-o/app:1.0", user=ws_viewer)
     unknown = run(world, "ns-w", f"{host('plat')}/nowhere/app:1.0", user=ws_viewer)
     assert hidden.registry == unknown.registry
@@ -429,7 +516,8 @@ def test_finding_12_what_the_workspace_may_use_is_still_explained_in_full(api, w
 
 @pytest.mark.parametrize("namespace", ["ns-w", "ns-o"])
 def test_finding_12_an_admin_runs_the_explainer_for_any_namespace_and_is_told_which(
-        api, world, admin, namespace):
+    api, world, admin, namespace
+):
     api.force_login(admin)
     private = answers(api, world, namespace, "priv-none")
     unknown = answers(api, world, namespace, "nowhere")

@@ -21,9 +21,19 @@ def fresh_cache():
 
 
 def skopeo_inspect(server, ref: str) -> tuple[bool, str]:
-    command = [server.skopeo, "--insecure-policy", "inspect", "--tls-verify=false", "--no-creds",
-               f"docker://{server.host}/{ref}"]
-    env = {**os.environ, "TMPDIR": str(server.workdir), "REGISTRY_AUTH_FILE": str(server.workdir / "auth.json")}
+    command = [
+        server.skopeo,
+        "--insecure-policy",
+        "inspect",
+        "--tls-verify=false",
+        "--no-creds",
+        f"docker://{server.host}/{ref}",
+    ]
+    env = {
+        **os.environ,
+        "TMPDIR": str(server.workdir),
+        "REGISTRY_AUTH_FILE": str(server.workdir / "auth.json"),
+    }
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
     return result.returncode == 0, result.stderr
 
@@ -59,8 +69,15 @@ def test_layers_are_read_from_the_registry_with_their_history(client, db, pushed
         assert response.status_code == 200
         assert "application/vnd.oci.image.layer.v1.tar+gzip" in response.text
         assert "wharf test layout builder" in response.text  # the config history's created_by
-    multi = client.get(reverse("registries:artifact-layers", args=[
-        Repository.objects.get(name="team-a/multi").pk, Tag.objects.get(repository__name="team-a/multi").digest]))
+    multi = client.get(
+        reverse(
+            "registries:artifact-layers",
+            args=[
+                Repository.objects.get(name="team-a/multi").pk,
+                Tag.objects.get(repository__name="team-a/multi").digest,
+            ],
+        )
+    )
     assert "linux/amd64" in multi.text and "linux/arm64" in multi.text
 
 
@@ -87,13 +104,17 @@ def test_deleting_an_image_and_a_repository(client, db, pushed, workspace, ws_ad
     repository = Repository.objects.get(name="team-a/api")
     digest = repository.tags.get(name="1.0").digest
     client.force_login(ws_admin)
-    response = client.post(reverse("registries:artifact-delete", args=[repository.pk, digest]),
-                           {"confirm": digest.partition(":")[2][:12]})
+    response = client.post(
+        reverse("registries:artifact-delete", args=[repository.pk, digest]),
+        {"confirm": digest.partition(":")[2][:12]},
+    )
     assert response.status_code == 302
     assert not skopeo_inspect(pushed, "team-a/api:1.0")[0]
     assert not skopeo_inspect(pushed, "team-a/api:stable")[0]
     assert skopeo_inspect(pushed, "team-a/api:1.1")[0]
-    response = client.post(reverse("registries:repository-delete", args=[repository.pk]), {"confirm": "team-a/api"})
+    response = client.post(
+        reverse("registries:repository-delete", args=[repository.pk]), {"confirm": "team-a/api"}
+    )
     assert response.status_code == 302
     assert not skopeo_inspect(pushed, "team-a/api:1.1")[0]
     assert not Repository.objects.filter(name="team-a/api").exists()
@@ -101,15 +122,18 @@ def test_deleting_an_image_and_a_repository(client, db, pushed, workspace, ws_ad
 
 
 def test_a_registry_without_deletion_says_not_supported_and_nothing_changes(
-        client, db, registry_factory, oci_images, workspace, ws_editor):
+    client, db, registry_factory, oci_images, workspace, ws_editor
+):
     server = registry_factory(extra={"storage": {"delete": {"enabled": False}}})
     server.push(oci_images["team-a/api:1.0"], "team-a/api:1.0")
     wharf_registry(server, workspace)
     repository = Repository.objects.get(name="team-a/api")
     digest = repository.tags.get(name="1.0").digest
     client.force_login(ws_editor)
-    response = client.post(reverse("registries:artifact-delete", args=[repository.pk, digest]),
-                           {"confirm": digest.partition(":")[2][:12]})
+    response = client.post(
+        reverse("registries:artifact-delete", args=[repository.pk, digest]),
+        {"confirm": digest.partition(":")[2][:12]},
+    )
     assert response.status_code == 409
     assert "Not supported by this registry" in response.text
     assert repository.tags.filter(name="1.0").exists()
@@ -117,7 +141,8 @@ def test_a_registry_without_deletion_says_not_supported_and_nothing_changes(
 
 
 def test_a_tag_on_a_registry_without_deletion_is_left_where_it_was(
-        client, db, registry_factory, oci_images, workspace, ws_editor):
+    client, db, registry_factory, oci_images, workspace, ws_editor
+):
     server = registry_factory(extra={"storage": {"delete": {"enabled": False}}})
     server.push(oci_images["team-a/api:1.0"], "team-a/api:1.0")
     wharf_registry(server, workspace)

@@ -28,7 +28,9 @@ def harbor(db, harbor_double, workspace, other_workspace):
     """Harbor with team-a (private, bound to payments), team-b (private, bound to search) and
     open (public); synced into Wharf."""
     harbor_double.add_repository("team-a", "app", tags=["1.0"], description=SCRIPTED, pull_count=42)
-    harbor_double.add_artifact("team-a", "app", ["multi", "edge"], platforms=["linux/amd64", "linux/arm64/v8"])
+    harbor_double.add_artifact(
+        "team-a", "app", ["multi", "edge"], platforms=["linux/amd64", "linux/arm64/v8"]
+    )
     harbor_double.add_repository("team-b", "app", tags=["1.0"])
     harbor_double.add_project("open", public=True)
     harbor_double.add_repository("open", "tool", tags=["1.0"])
@@ -36,12 +38,16 @@ def harbor(db, harbor_double, workspace, other_workspace):
     registry.set_password(ADMIN_PASSWORD)
     registry.save()
     sync.sync_registry(registry)
-    RegistrySpace.objects.filter(registry=registry, name__in=["team-a", "team-b"]).update(visibility="private")
+    RegistrySpace.objects.filter(registry=registry, name__in=["team-a", "team-b"]).update(
+        visibility="private"
+    )
     RegistrySpace.objects.filter(registry=registry, name="open").update(visibility="public")
-    SpaceBinding.objects.create(space=RegistrySpace.objects.get(registry=registry, name="team-a"),
-                                workspace=workspace)
-    SpaceBinding.objects.create(space=RegistrySpace.objects.get(registry=registry, name="team-b"),
-                                workspace=other_workspace)
+    SpaceBinding.objects.create(
+        space=RegistrySpace.objects.get(registry=registry, name="team-a"), workspace=workspace
+    )
+    SpaceBinding.objects.create(
+        space=RegistrySpace.objects.get(registry=registry, name="team-b"), workspace=other_workspace
+    )
     harbor_double.clear_requests()
     return registry
 
@@ -96,7 +102,8 @@ def test_repository_page_asks_the_registry_nothing(client, harbor, harbor_double
 
 
 def test_layers_of_a_multi_platform_image_list_each_platform_and_are_cached(
-        client, harbor, harbor_double, ws_viewer):
+    client, harbor, harbor_double, ws_viewer
+):
     repository = repo("team-a/app")
     digest = tag("team-a/app", "multi").digest
     url = reverse("registries:artifact-layers", args=[repository.pk, digest])
@@ -125,7 +132,8 @@ def test_layers_say_why_when_the_registry_fails(client, harbor, harbor_double, w
     harbor_double.fail_on("/v2/", 500)
     digest = tag("team-a/app", "1.0").digest
     response = login(client, ws_viewer).get(
-        reverse("registries:artifact-layers", args=[repo("team-a/app").pk, digest]))
+        reverse("registries:artifact-layers", args=[repo("team-a/app").pk, digest])
+    )
     assert response.status_code == 200
     assert "The layers could not be read from the registry" in response.text
 
@@ -137,7 +145,9 @@ def test_scan_overview_shows_status_counts_scanner_and_time(client, harbor, harb
     digest = tag("team-a/app", "1.0").digest
     harbor_double.set_scan("team-a/app", digest, counts={"Critical": 2, "High": 1, "Low": 4}, fixable=3)
     response = login(client, ws_viewer).get(
-        reverse("registries:artifact-scan", args=[repo("team-a/app").pk, digest]), headers={"HX-Request": "true"})
+        reverse("registries:artifact-scan", args=[repo("team-a/app").pk, digest]),
+        headers={"HX-Request": "true"},
+    )
     text = response.text
     assert "Complete" in text
     assert "Critical 2" in text and "High 1" in text and "Medium 0" in text and "Low 4" in text
@@ -149,24 +159,31 @@ def test_scan_overview_shows_status_counts_scanner_and_time(client, harbor, harb
 
 def test_an_image_never_scanned_says_not_scanned(client, harbor, ws_editor):
     digest = tag("team-a/app", "1.0").digest
-    response = login(client, ws_editor).get(reverse("registries:artifact-scan", args=[repo("team-a/app").pk, digest]))
+    response = login(client, ws_editor).get(
+        reverse("registries:artifact-scan", args=[repo("team-a/app").pk, digest])
+    )
     assert "Not Scanned" in response.text
     assert ">Scan</button>" in response.text
 
 
-@pytest.mark.parametrize("status, shown", [("Pending", "Queued"), ("Running", "Scanning"), ("Error", "Error")])
+@pytest.mark.parametrize(
+    "status, shown", [("Pending", "Queued"), ("Running", "Scanning"), ("Error", "Error")]
+)
 def test_scan_states_read_as_harbor_shows_them(client, harbor, harbor_double, ws_viewer, status, shown):
     digest = tag("team-a/app", "1.0").digest
     harbor_double.set_scan("team-a/app", digest, status)
-    response = login(client, ws_viewer).get(reverse("registries:artifact-scan", args=[repo("team-a/app").pk, digest]))
+    response = login(client, ws_viewer).get(
+        reverse("registries:artifact-scan", args=[repo("team-a/app").pk, digest])
+    )
     assert f">{shown}</strong>" in response.text
 
 
 def test_editor_asks_harbor_to_scan_and_it_is_audited(client, harbor, harbor_double, ws_editor):
     repository = repo("team-a/app")
     digest = tag("team-a/app", "1.0").digest
-    response = login(client, ws_editor).post(reverse("registries:artifact-scan", args=[repository.pk, digest]),
-                                             headers={"HX-Request": "true"})
+    response = login(client, ws_editor).post(
+        reverse("registries:artifact-scan", args=[repository.pk, digest]), headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     assert "Harbor was asked to scan the image." in response.text
     assert ">Queued</strong>" in response.text
@@ -177,7 +194,9 @@ def test_editor_asks_harbor_to_scan_and_it_is_audited(client, harbor, harbor_dou
 
 def test_viewer_cannot_ask_for_a_scan(client, harbor, harbor_double, ws_viewer):
     digest = tag("team-a/app", "1.0").digest
-    response = login(client, ws_viewer).post(reverse("registries:artifact-scan", args=[repo("team-a/app").pk, digest]))
+    response = login(client, ws_viewer).post(
+        reverse("registries:artifact-scan", args=[repo("team-a/app").pk, digest])
+    )
     assert response.status_code == 403
     assert harbor_double.requests_to(f"{API}/projects", "POST") == []
     assert not AuditEvent.objects.filter(action="image.scan").exists()
@@ -190,7 +209,7 @@ def test_editor_deletes_a_tag_in_harbor_then_in_wharf(client, harbor, harbor_dou
     repository = repo("team-a/app")
     url = reverse("registries:tag-delete", args=[repository.pk, "edge"])
     page = login(client, ws_editor).get(url)
-    assert page.status_code == 200 and "Type <strong class=\"mono\">edge</strong> to confirm." in page.text
+    assert page.status_code == 200 and 'Type <strong class="mono">edge</strong> to confirm.' in page.text
     response = client.post(url, {"confirm": "edge"})
     assert response.status_code == 302
     assert not Tag.objects.filter(repository=repository, name="edge").exists()
@@ -203,8 +222,9 @@ def test_editor_deletes_a_tag_in_harbor_then_in_wharf(client, harbor, harbor_dou
 
 def test_wrong_confirmation_deletes_nothing(client, harbor, harbor_double, ws_admin):
     repository = repo("team-a/app")
-    response = login(client, ws_admin).post(reverse("registries:tag-delete", args=[repository.pk, "edge"]),
-                                            {"confirm": "multi"})
+    response = login(client, ws_admin).post(
+        reverse("registries:tag-delete", args=[repository.pk, "edge"]), {"confirm": "multi"}
+    )
     assert response.status_code == 400
     assert "Type edge to confirm." in response.text
     assert Tag.objects.filter(repository=repository, name="edge").exists()
@@ -218,7 +238,8 @@ def test_a_registry_failure_leaves_wharf_as_it_was_and_says_so(client, harbor, h
     harbor_double.fail_on(f"{API}/projects/team-a/repositories", 500, method="DELETE")
     response = login(client, ws_admin).post(
         reverse("registries:artifact-delete", args=[repository.pk, digest]),
-        {"confirm": digest.partition(":")[2][:12]})
+        {"confirm": digest.partition(":")[2][:12]},
+    )
     assert response.status_code == 409
     assert "failed on DELETE" in response.text
     assert Tag.objects.filter(repository=repository, name="1.0", digest=digest).exists()
@@ -229,8 +250,10 @@ def test_a_registry_failure_leaves_wharf_as_it_was_and_says_so(client, harbor, h
 def test_editor_deletes_an_image_with_every_tag_on_it(client, harbor, harbor_double, ws_editor):
     repository = repo("team-a/app")
     digest = tag("team-a/app", "multi").digest
-    response = login(client, ws_editor).post(reverse("registries:artifact-delete", args=[repository.pk, digest]),
-                                             {"confirm": digest.partition(":")[2][:12]})
+    response = login(client, ws_editor).post(
+        reverse("registries:artifact-delete", args=[repository.pk, digest]),
+        {"confirm": digest.partition(":")[2][:12]},
+    )
     assert response.status_code == 302
     assert set(repository.tags.values_list("name", flat=True)) == {"1.0"}
     assert harbor_double.artifact("team-a/app", digest) is None
@@ -248,20 +271,26 @@ def test_workspace_admin_deletes_a_repository(client, harbor, harbor_double, ws_
     assert AuditEvent.objects.filter(action="image.repository.delete").count() == 1
 
 
-@pytest.mark.parametrize("persona, name, status", [
-    ("ws_viewer", "team-a/app", 403),   # sees it, may not change it
-    ("ws_editor", "open/tool", 403),    # public platform spaces are the Admins'
-    ("ws_editor", "team-b/app", 404),   # another workspace's
-    ("outsider", "team-a/app", 404),
-    ("admin", "team-a/app", 404),       # Admins do not see tenants' private images
-])
+@pytest.mark.parametrize(
+    "persona, name, status",
+    [
+        ("ws_viewer", "team-a/app", 403),  # sees it, may not change it
+        ("ws_editor", "open/tool", 403),  # public platform spaces are the Admins'
+        ("ws_editor", "team-b/app", 404),  # another workspace's
+        ("outsider", "team-a/app", 404),
+        ("admin", "team-a/app", 404),  # Admins do not see tenants' private images
+    ],
+)
 def test_who_may_not_delete_gets_403_or_404_and_nothing_changes(
-        client, harbor, harbor_double, request, persona, name, status):
+    client, harbor, harbor_double, request, persona, name, status
+):
     repository = repo(name)
     login(client, request.getfixturevalue(persona))
-    urls = [reverse("registries:repository-delete", args=[repository.pk]),
-            reverse("registries:tag-delete", args=[repository.pk, "1.0"]),
-            reverse("registries:artifact-delete", args=[repository.pk, tag(name, "1.0").digest])]
+    urls = [
+        reverse("registries:repository-delete", args=[repository.pk]),
+        reverse("registries:tag-delete", args=[repository.pk, "1.0"]),
+        reverse("registries:artifact-delete", args=[repository.pk, tag(name, "1.0").digest]),
+    ]
     for url in urls:
         assert client.get(url).status_code == status
         assert client.post(url, {"confirm": name}).status_code == status
@@ -272,8 +301,9 @@ def test_who_may_not_delete_gets_403_or_404_and_nothing_changes(
 
 def test_admin_deletes_in_a_public_space(client, harbor, harbor_double, admin):
     repository = repo("open/tool")
-    response = login(client, admin).post(reverse("registries:tag-delete", args=[repository.pk, "1.0"]),
-                                         {"confirm": "1.0"})
+    response = login(client, admin).post(
+        reverse("registries:tag-delete", args=[repository.pk, "1.0"]), {"confirm": "1.0"}
+    )
     assert response.status_code == 302
     assert not Tag.objects.filter(repository=repository).exists()
 
@@ -297,12 +327,18 @@ def test_api_layers_and_scan(harbor, harbor_double, ws_editor):
     client = api_as(ws_editor)
     layers = client.get(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/layers/").json()
     assert layers[0]["platform"] == "linux/amd64"
-    assert [layer["created_by"] for layer in layers[0]["layers"]] == ["ADD rootfs-amd64.tar /", "RUN apk add curl"]
+    assert [layer["created_by"] for layer in layers[0]["layers"]] == [
+        "ADD rootfs-amd64.tar /",
+        "RUN apk add curl",
+    ]
     scan = client.get(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/scan/").json()
     assert scan["supported"] is True and scan["status"] == "not_scanned"
     response = client.post(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/scan/")
     assert response.status_code == 202
-    assert client.get(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/scan/").json()["status"] == "queued"
+    assert (
+        client.get(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/scan/").json()["status"]
+        == "queued"
+    )
 
 
 def test_api_deletes_with_the_same_checks(harbor, harbor_double, ws_viewer, ws_editor, outsider):
@@ -318,24 +354,38 @@ def test_api_deletes_with_the_same_checks(harbor, harbor_double, ws_viewer, ws_e
     assert not Tag.objects.filter(repository=repository, name="edge").exists()
     digest = tag("team-a/app", "1.0").digest
     harbor_double.fail_on(f"{API}/projects/team-a/repositories", 500, method="DELETE")
-    refused = api_as(ws_editor).delete(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/",
-                                    {"confirm": digest.partition(":")[2][:12]}, format="json")
+    refused = api_as(ws_editor).delete(
+        f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/",
+        {"confirm": digest.partition(":")[2][:12]},
+        format="json",
+    )
     assert refused.status_code == 409 and "failed on DELETE" in refused.json()["detail"]
     assert Tag.objects.filter(repository=repository, name="1.0").exists()
     harbor_double.clear_faults()
-    gone = api_as(ws_editor).delete(f"/api/v1/repositories/{repository.pk}/", {"confirm": "team-a/app"}, format="json")
+    gone = api_as(ws_editor).delete(
+        f"/api/v1/repositories/{repository.pk}/", {"confirm": "team-a/app"}, format="json"
+    )
     assert gone.status_code == 204
     assert not Repository.objects.filter(pk=repository.pk).exists()
 
 
 def test_api_scan_on_a_registry_without_scanning_says_not_supported(db, ws_editor, workspace):
-    registry = Registry.objects.create(name="dist", kind="distribution", url="https://dist.example.com",
-                                       scope="workspace", workspace=workspace, is_demo=True)
+    registry = Registry.objects.create(
+        name="dist",
+        kind="distribution",
+        url="https://dist.example.com",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+    )
     space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
     repository = Repository.objects.create(space=space, name="team/app", tag_count=1)
     digest = "sha256:" + "b" * 64
     Tag.objects.create(repository=repository, name="1.0", digest=digest)
     client = api_as(ws_editor)
-    assert client.get(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/scan/").json()["supported"] is False
+    assert (
+        client.get(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/scan/").json()["supported"]
+        is False
+    )
     refused = client.post(f"/api/v1/repositories/{repository.pk}/artifacts/{digest}/scan/")
     assert refused.status_code == 409 and "Not supported" in refused.json()["detail"]

@@ -27,11 +27,16 @@ WINDOW = PICKER_PER_PAGE * COUNT_AHEAD_PAGES
 @pytest.fixture
 def many(db):
     """A public space with more repositories than the picker's window, in shuffled order."""
-    registry = Registry.objects.create(name="many", kind="harbor", url="https://many.example.com",
-                                       is_demo=True)
+    registry = Registry.objects.create(
+        name="many", kind="harbor", url="https://many.example.com", is_demo=True
+    )
     space = RegistrySpace.objects.create(registry=registry, name="big", visibility="public")
-    names = [f"big/{word}-{number:04d}" for number, word in
-             enumerate(random.Random(5).choices(["api", "Web", "data", "web-ui"], k=WINDOW + 57))]
+    names = [
+        f"big/{word}-{number:04d}"
+        for number, word in enumerate(
+            random.Random(5).choices(["api", "Web", "data", "web-ui"], k=WINDOW + 57)
+        )
+    ]
     random.Random(6).shuffle(names)
     Repository.objects.bulk_create(Repository(space=space, name=name) for name in names)
     return space
@@ -103,10 +108,12 @@ def test_picker_and_api_say_there_are_more(many, api_client_admin_free):
     total = Repository.objects.count()
     last = api.get(data["next"].replace("page=2", f"page={-(-total // PICKER_PER_PAGE)}")).json()
     assert last["count"] == total and last["count_exact"] is True and last["next"] is None
-    response = api.get(reverse("registries:picker"), {"namespace": namespace.pk, "tab": "public"},
-                       headers={"HX-Request": "true", "HX-Target": "picker-results"})
-    assert (f"Page 1 of more than {COUNT_AHEAD_PAGES} (more than {WINDOW} images)"
-            in response.content.decode())
+    response = api.get(
+        reverse("registries:picker"),
+        {"namespace": namespace.pk, "tab": "public"},
+        headers={"HX-Request": "true", "HX-Target": "picker-results"},
+    )
+    assert f"Page 1 of more than {COUNT_AHEAD_PAGES} (more than {WINDOW} images)" in response.content.decode()
 
 
 @pytest.fixture
@@ -131,8 +138,7 @@ def world(workspace, other_workspace):
 @pytest.mark.parametrize("limit", [access.LISTED_SPACES_AS_CONSTANTS, 1])
 @pytest.mark.parametrize("tab", [None, "public", "private"])
 @pytest.mark.parametrize("namespace_name", list(NAMESPACES))
-def test_repositories_to_list_lists_what_repositories_in_does(world, monkeypatch, limit, tab,
-                                                              namespace_name):
+def test_repositories_to_list_lists_what_repositories_in_does(world, monkeypatch, limit, tab, namespace_name):
     monkeypatch.setattr(access, "LISTED_SPACES_AS_CONSTANTS", limit)
     spaces = access.spaces_for_namespace(world["namespaces"][namespace_name], tab)
     listed = set(access.repositories_to_list(spaces).values_list("pk", flat=True))
@@ -144,8 +150,10 @@ def test_repository_indexes_on_postgresql(db):
     if connection.vendor != "postgresql":
         pytest.skip("the trigram index is PostgreSQL-only")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
-                       "('registries_repository', 'registries_tag')")
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
+            "('registries_repository', 'registries_tag')"
+        )
         indexes = dict(cursor.fetchall())
     trigram = indexes["registries_repository_name_trgm"]
     assert "gin_trgm_ops" in trigram and "upper" in trigram.lower()

@@ -21,7 +21,9 @@ def world(workspace, other_workspace):
 def listed(response) -> set[str]:
     """The repositories in the Images table, as ``<registry>:<full name>``."""
     ids = [int(pk) for pk in re.findall(r'href="/images/(\d+)/', response.text)]
-    return {image_world.key(r) for r in Repository.objects.filter(pk__in=ids).select_related("space__registry")}
+    return {
+        image_world.key(r) for r in Repository.objects.filter(pk__in=ids).select_related("space__registry")
+    }
 
 
 # The Images page shows stale data of Unhealthy registries, so the oracle ignores health here.
@@ -30,13 +32,16 @@ OUTSIDER_SEES = expected_repositories({"search"}, healthy_only=False)
 PUBLIC_ONLY = expected_repositories({None}, healthy_only=False)
 
 
-@pytest.mark.parametrize("persona, expected", [
-    ("ws_admin", MEMBER_SEES),
-    ("ws_editor", MEMBER_SEES),
-    ("ws_viewer", MEMBER_SEES),
-    ("outsider", OUTSIDER_SEES),
-    ("admin", PUBLIC_ONLY),
-])
+@pytest.mark.parametrize(
+    "persona, expected",
+    [
+        ("ws_admin", MEMBER_SEES),
+        ("ws_editor", MEMBER_SEES),
+        ("ws_viewer", MEMBER_SEES),
+        ("outsider", OUTSIDER_SEES),
+        ("admin", PUBLIC_ONLY),
+    ],
+)
 def test_images_page_lists_what_the_access_rule_allows(client, world, request, persona, expected):
     client.force_login(request.getfixturevalue(persona))
     response = client.get(reverse("registries:images"))
@@ -46,8 +51,15 @@ def test_images_page_lists_what_the_access_rule_allows(client, world, request, p
 
 def test_expected_sets_are_what_the_design_says():
     # A sanity check on the oracle itself, in plain words.
-    assert MEMBER_SEES == {"plat:pub/app", "plat:priv-w/app", "plat:priv-both/app", "down:pub-down/app",
-                           "down:priv-down-w/app", "own:team/app", "own:open/app"}
+    assert MEMBER_SEES == {
+        "plat:pub/app",
+        "plat:priv-w/app",
+        "plat:priv-both/app",
+        "down:pub-down/app",
+        "down:priv-down-w/app",
+        "own:team/app",
+        "own:open/app",
+    }
     assert PUBLIC_ONLY == {"plat:pub/app", "down:pub-down/app"}
 
 
@@ -64,8 +76,9 @@ def test_anonymous_is_sent_to_log_in(client, world):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_workspace_switcher_lists_memberships_and_defaults_to_the_first(client, world, workspace,
-                                                                      other_workspace):
+def test_workspace_switcher_lists_memberships_and_defaults_to_the_first(
+    client, world, workspace, other_workspace
+):
     user = make_user("both", workspace=workspace, role="viewer")
     other_workspace.memberships.create(user=user, role="viewer")
     client.force_login(user)
@@ -147,15 +160,18 @@ def test_repository_page_shows_tags_and_pull_commands(client, world, ws_viewer):
     assert image_world.digest("plat", "priv-w/app", "1.0")[:19] in text
 
 
-@pytest.mark.parametrize("space, expected", [
-    (("plat", "priv-w"), {WS_VIEWER: 200, OUTSIDER: 404, ADMIN: 404, ANONYMOUS: 302}),
-    (("own", "team"), {WS_VIEWER: 200, ADMIN: 404}),
-    (("down", "priv-down-w"), {WS_VIEWER: 200}),  # stale, but the member's
-    (("plat", "priv-o"), {WS_VIEWER: 404}),
-    (("plat", "priv-none"), {WS_VIEWER: 404}),
-    (("other", "stuff"), {WS_VIEWER: 404, OUTSIDER: 200}),
-    (("plat", "pub"), {ADMIN: 200}),
-])
+@pytest.mark.parametrize(
+    "space, expected",
+    [
+        (("plat", "priv-w"), {WS_VIEWER: 200, OUTSIDER: 404, ADMIN: 404, ANONYMOUS: 302}),
+        (("own", "team"), {WS_VIEWER: 200, ADMIN: 404}),
+        (("down", "priv-down-w"), {WS_VIEWER: 200}),  # stale, but the member's
+        (("plat", "priv-o"), {WS_VIEWER: 404}),
+        (("plat", "priv-none"), {WS_VIEWER: 404}),
+        (("other", "stuff"), {WS_VIEWER: 404, OUTSIDER: 200}),
+        (("plat", "pub"), {ADMIN: 200}),
+    ],
+)
 def test_repository_outside_what_the_user_may_see_is_404(client, world, space, expected):
     repository = world["repositories"][space]
     assert_access(client, reverse("registries:repository", args=[repository.pk]), expected)
@@ -177,29 +193,42 @@ def test_unknown_repository_is_404(client, world, ws_viewer):
 
 
 @pytest.mark.parametrize("q", ["app", "priv", ""])
-def test_images_search_uses_a_constant_number_of_queries(client, world, ws_viewer,
-                                                         django_assert_max_num_queries, q):
+def test_images_search_uses_a_constant_number_of_queries(
+    client, world, ws_viewer, django_assert_max_num_queries, q
+):
     client.force_login(ws_viewer)
     # session, user, memberships, roles (navigation), count, page; and a few for the layout.
     image_world.assert_constant_queries(
-        django_assert_max_num_queries, world, 10,
-        lambda: client.get(reverse("registries:images"), {"q": q}), repositories=60)
+        django_assert_max_num_queries,
+        world,
+        10,
+        lambda: client.get(reverse("registries:images"), {"q": q}),
+        repositories=60,
+    )
 
 
-def test_tag_list_uses_a_constant_number_of_queries(client, world, ws_viewer,
-                                                    django_assert_max_num_queries):
+def test_tag_list_uses_a_constant_number_of_queries(client, world, ws_viewer, django_assert_max_num_queries):
     client.force_login(ws_viewer)
     repository = world["repositories"][("plat", "priv-w")]
     image_world.assert_constant_queries(
-        django_assert_max_num_queries, world, 10,
-        lambda: client.get(reverse("registries:repository", args=[repository.pk])), tags=120)
+        django_assert_max_num_queries,
+        world,
+        10,
+        lambda: client.get(reverse("registries:repository", args=[repository.pk])),
+        tags=120,
+    )
 
 
 @pytest.mark.parametrize("persona", ["ws_editor", "admin"])
 def test_tag_list_of_those_who_may_push_uses_a_constant_number_of_queries(
-        client, world, request, persona, django_assert_max_num_queries):
+    client, world, request, persona, django_assert_max_num_queries
+):
     client.force_login(request.getfixturevalue(persona))
     repository = world["repositories"][("plat", "priv-w" if persona == "ws_editor" else "pub")]
     image_world.assert_constant_queries(
-        django_assert_max_num_queries, world, 11,
-        lambda: client.get(reverse("registries:repository", args=[repository.pk])), tags=120)
+        django_assert_max_num_queries,
+        world,
+        11,
+        lambda: client.get(reverse("registries:repository", args=[repository.pk])),
+        tags=120,
+    )

@@ -26,8 +26,13 @@ URL = "/api/v1/registries/{}/login-command/"
 def tok(db, workspace, other_workspace):
     """Token-service registry: pub (public), priv (bound to payments), secret (bound to search)."""
     create_signing_key()
-    registry = Registry.objects.create(name="tok", kind="distribution", url="http://127.0.0.1:9",
-                                       token_service=True, token_service_id=SERVICE)
+    registry = Registry.objects.create(
+        name="tok",
+        kind="distribution",
+        url="http://127.0.0.1:9",
+        token_service=True,
+        token_service_id=SERVICE,
+    )
     for name, visibility in [("pub", "public"), ("priv", "private"), ("secret", "private")]:
         RegistrySpace.objects.create(registry=registry, name=name, visibility=visibility)
     SpaceBinding.objects.create(space=registry.spaces.get(name="priv"), workspace=workspace)
@@ -64,35 +69,44 @@ def test_editor_login_pulls_what_they_see_and_pushes_into_bound_private_spaces(c
     assert login["username"].startswith("wl-")
     assert set(login) == {"username", "password", "expires", "command"}
     assert "docker login 127.0.0.1:9" in login["command"] and "--password-stdin" in login["command"]
-    granted = access_of(ask(client, scopes_for("pub", "priv", "secret"),
-                            auth=basic(login["username"], login["password"])))
+    granted = access_of(
+        ask(client, scopes_for("pub", "priv", "secret"), auth=basic(login["username"], login["password"]))
+    )
     assert granted == {"pub/app": ["pull"], "priv/app": ["pull", "push"]}
 
 
 def test_login_grants_the_same_with_compiled_queries_and_the_orm(
-        client, tok, workspace, templates, django_assert_max_num_queries):  # noqa: F811
+    client,
+    tok,
+    workspace,
+    templates,  # noqa: F811
+    django_assert_max_num_queries,
+):
     login = generate(member("ed", workspace, "editor"), tok)
     ask(client, scopes_for("pub"), auth=basic(login["username"], login["password"]))
     # Registry, lockout, login, Admin?, pullable, roles, pushable and the signing key: a login
     # command is not on the workspace credentials' two-query fast path, but stays constant.
     with django_assert_max_num_queries(8):
-        granted = access_of(ask(client, scopes_for("pub", "priv", "secret"),
-                                auth=basic(login["username"], login["password"])))
+        granted = access_of(
+            ask(client, scopes_for("pub", "priv", "secret"), auth=basic(login["username"], login["password"]))
+        )
     assert granted == {"pub/app": ["pull"], "priv/app": ["pull", "push"]}
 
 
 def test_viewer_login_pulls_but_never_pushes(client, tok, workspace):
     viewer = member("vi", workspace, "viewer")
     login = generate(viewer, tok)
-    granted = access_of(ask(client, scopes_for("pub", "priv", "secret"),
-                            auth=basic(login["username"], login["password"])))
+    granted = access_of(
+        ask(client, scopes_for("pub", "priv", "secret"), auth=basic(login["username"], login["password"]))
+    )
     assert granted == {"pub/app": ["pull"], "priv/app": ["pull"]}
 
 
 def test_platform_admin_login_pushes_anywhere_public_spaces_included(client, tok, admin):
     login = generate(admin, tok)
-    granted = access_of(ask(client, scopes_for("pub", "priv", "secret"),
-                            auth=basic(login["username"], login["password"])))
+    granted = access_of(
+        ask(client, scopes_for("pub", "priv", "secret"), auth=basic(login["username"], login["password"]))
+    )
     assert granted == {name: ["pull", "push"] for name in ("pub/app", "priv/app", "secret/app")}
 
 
@@ -108,7 +122,9 @@ def test_expired_login_is_refused_by_the_token_service(client, tok, workspace):
     editor = member("ed", workspace, "editor")
     login = generate(editor, tok, lifetime=60)
     LoginCredential.objects.update(expires=timezone.now() - dt.timedelta(seconds=1))
-    assert ask(client, scopes_for("priv"), auth=basic(login["username"], login["password"])).status_code == 401
+    assert (
+        ask(client, scopes_for("priv"), auth=basic(login["username"], login["password"])).status_code == 401
+    )
 
 
 def test_revoked_login_is_refused_and_unknown_usernames_are_404(client, tok, workspace):
@@ -117,16 +133,24 @@ def test_revoked_login_is_refused_and_unknown_usernames_are_404(client, tok, wor
     other = generate(editor, tok)
     response = api(editor).delete(URL.format(tok.pk), {"username": login["username"]}, format="json")
     assert response.status_code == 204
-    assert ask(client, scopes_for("priv"), auth=basic(login["username"], login["password"])).status_code == 401
+    assert (
+        ask(client, scopes_for("priv"), auth=basic(login["username"], login["password"])).status_code == 401
+    )
     # The other login of the same user still works.
-    assert ask(client, scopes_for("priv"), auth=basic(other["username"], other["password"])).status_code == 200
+    assert (
+        ask(client, scopes_for("priv"), auth=basic(other["username"], other["password"])).status_code == 200
+    )
     again = api(editor).delete(URL.format(tok.pk), {"username": login["username"]}, format="json")
     assert again.status_code == 404
     # Someone else's login is not yours to revoke.
     intruder = member("in", workspace, "admin")
-    assert api(intruder).delete(URL.format(tok.pk), {"username": other["username"]},
-                                format="json").status_code == 404
-    assert ask(client, scopes_for("priv"), auth=basic(other["username"], other["password"])).status_code == 200
+    assert (
+        api(intruder).delete(URL.format(tok.pk), {"username": other["username"]}, format="json").status_code
+        == 404
+    )
+    assert (
+        ask(client, scopes_for("priv"), auth=basic(other["username"], other["password"])).status_code == 200
+    )
 
 
 def test_wrong_password_for_a_login_username_is_refused(client, tok, workspace):
@@ -136,12 +160,19 @@ def test_wrong_password_for_a_login_username_is_refused(client, tok, workspace):
 
 def test_a_login_of_one_registry_is_refused_at_another(client, tok, workspace):
     editor = member("ed", workspace, "editor")
-    other = Registry.objects.create(name="tok2", kind="distribution", url="http://127.0.0.1:8",
-                                    token_service=True, token_service_id="wharf-tok2")
+    other = Registry.objects.create(
+        name="tok2",
+        kind="distribution",
+        url="http://127.0.0.1:8",
+        token_service=True,
+        token_service_id="wharf-tok2",
+    )
     RegistrySpace.objects.create(registry=other, name="pub", visibility="public")
     login = generate(editor, other)
-    assert ask(client, [], service="wharf-tok2",
-               auth=basic(login["username"], login["password"])).status_code == 200
+    assert (
+        ask(client, [], service="wharf-tok2", auth=basic(login["username"], login["password"])).status_code
+        == 200
+    )
     assert ask(client, [], auth=basic(login["username"], login["password"])).status_code == 401
 
 
@@ -171,8 +202,13 @@ def test_bad_lifetime_is_a_400_and_creates_nothing(tok, workspace, lifetime):
 
 
 def test_registry_the_user_cannot_see_is_404(db, workspace, other_workspace):
-    own = Registry.objects.create(name="theirs", kind="distribution", url="http://127.0.0.1:9",
-                                  scope="workspace", workspace=other_workspace)
+    own = Registry.objects.create(
+        name="theirs",
+        kind="distribution",
+        url="http://127.0.0.1:9",
+        scope="workspace",
+        workspace=other_workspace,
+    )
     editor = member("ed", workspace, "editor")
     for method in ("get", "post", "delete"):
         response = getattr(api(editor), method)(URL.format(own.pk), {"username": "x"}, format="json")
@@ -181,8 +217,9 @@ def test_registry_the_user_cannot_see_is_404(db, workspace, other_workspace):
 
 
 def test_registry_without_login_commands_says_so(db, workspace):
-    plain = Registry.objects.create(name="plain", kind="distribution", url="http://127.0.0.1:9",
-                                    scope="workspace", workspace=workspace)
+    plain = Registry.objects.create(
+        name="plain", kind="distribution", url="http://127.0.0.1:9", scope="workspace", workspace=workspace
+    )
     editor = member("ed", workspace, "editor")
     response = api(editor).post(URL.format(plain.pk), {}, format="json")
     assert response.status_code == 400
@@ -211,7 +248,8 @@ def test_list_shows_the_users_working_logins_without_passwords(tok, workspace):
     first, second = generate(editor, tok), generate(editor, tok)
     generate(member("other", workspace, "editor"), tok)
     LoginCredential.objects.filter(username=first["username"]).update(
-        expires=timezone.now() - dt.timedelta(seconds=1))
+        expires=timezone.now() - dt.timedelta(seconds=1)
+    )
     listed = api(editor).get(URL.format(tok.pk)).json()
     assert [item["username"] for item in listed] == [second["username"]]
     assert "password" not in listed[0]
@@ -221,7 +259,8 @@ def test_sweep_deletes_expired_and_revoked_logins_only(tok, workspace):
     editor = member("ed", workspace, "editor")
     expired, revoked, working = generate(editor, tok), generate(editor, tok), generate(editor, tok)
     LoginCredential.objects.filter(username=expired["username"]).update(
-        expires=timezone.now() - dt.timedelta(seconds=1))
+        expires=timezone.now() - dt.timedelta(seconds=1)
+    )
     LoginCredential.objects.filter(username=revoked["username"]).update(revoked=timezone.now())
     call_command("sweep_login_commands")
     assert list(LoginCredential.objects.values_list("username", flat=True)) == [working["username"]]
@@ -259,7 +298,10 @@ def test_harbor_login_is_a_robot_with_exactly_the_users_permissions(harbor, harb
     robot = robot_of(harbor_double, login)
     assert login["username"] == robot.user.username and login["username"].startswith("robot$wharf-login-")
     assert harbor_double.robot_access(robot.id) == {
-        "open": ["pull"], "team-a": ["pull", "push"], "team-b": ["pull", "push"]}
+        "open": ["pull"],
+        "team-a": ["pull", "push"],
+        "team-b": ["pull", "push"],
+    }
     # Harbor counts whole days: the least it takes; Wharf deletes it at its own expiry.
     assert robot.duration == login_commands.HARBOR_DAYS == 1
     assert harbor_double.can_pull(login["username"], login["password"], "team-a/app", "1.0") == 200
@@ -270,7 +312,10 @@ def test_harbor_login_is_a_robot_with_exactly_the_users_permissions(harbor, harb
 def test_harbor_viewer_robot_pulls_only(harbor, harbor_double, workspace):
     login = generate(member("vi", workspace, "viewer"), harbor)
     assert harbor_double.robot_access(robot_of(harbor_double, login).id) == {
-        "open": ["pull"], "team-a": ["pull"], "team-b": ["pull"]}
+        "open": ["pull"],
+        "team-a": ["pull"],
+        "team-b": ["pull"],
+    }
 
 
 @pytest.mark.integration
@@ -278,8 +323,10 @@ def test_harbor_revoke_deletes_the_robot(harbor, harbor_double, workspace):
     editor = member("ed", workspace, "editor")
     login = generate(editor, harbor)
     robot_id = robot_of(harbor_double, login).id
-    assert api(editor).delete(URL.format(harbor.pk), {"username": login["username"]},
-                              format="json").status_code == 204
+    assert (
+        api(editor).delete(URL.format(harbor.pk), {"username": login["username"]}, format="json").status_code
+        == 204
+    )
     assert robot_id not in harbor_double.robots
     assert not LoginCredential.objects.exists()
     assert harbor_double.can_pull(login["username"], login["password"], "team-a/app", "1.0") == 401
@@ -291,8 +338,10 @@ def test_harbor_revoke_while_harbor_is_down_leaves_it_to_the_sweep(harbor, harbo
     login = generate(editor, harbor)
     robot_id = robot_of(harbor_double, login).id
     harbor_double.fail_on("/api/v2.0/robots/", 500, method="DELETE")
-    assert api(editor).delete(URL.format(harbor.pk), {"username": login["username"]},
-                              format="json").status_code == 204
+    assert (
+        api(editor).delete(URL.format(harbor.pk), {"username": login["username"]}, format="json").status_code
+        == 204
+    )
     assert LoginCredential.objects.get().revoked is not None
     assert api(editor).get(URL.format(harbor.pk)).json() == []
     harbor_double.clear_faults()
@@ -305,7 +354,8 @@ def test_harbor_expired_robot_is_deleted_by_the_sweep(harbor, harbor_double, wor
     editor = member("ed", workspace, "editor")
     login, kept = generate(editor, harbor), generate(editor, harbor)
     LoginCredential.objects.filter(username=login["username"]).update(
-        expires=timezone.now() - dt.timedelta(seconds=1))
+        expires=timezone.now() - dt.timedelta(seconds=1)
+    )
     expired_id, kept_id = robot_of(harbor_double, login).id, robot_of(harbor_double, kept).id
     call_command("sweep_login_commands")
     assert expired_id not in harbor_double.robots
@@ -360,8 +410,11 @@ def test_page_generates_once_and_revokes_through_the_same_service(client, tok, w
     assert answer.status_code == 201
     credential = LoginCredential.objects.get()
     assert credential.username in answer.text and "docker login" in answer.text
-    assert answer["Cache-Control"].startswith("max-age=0") or "no-store" in answer["Cache-Control"] \
+    assert (
+        answer["Cache-Control"].startswith("max-age=0")
+        or "no-store" in answer["Cache-Control"]
         or "no-cache" in answer["Cache-Control"]
+    )
     again = client.get(f"/images/registries/{tok.pk}/login/")
     assert credential.username in again.text and "docker login" not in again.text
     revoked = client.post(f"/images/registries/{tok.pk}/login/revoke/", {"username": credential.username})
@@ -378,8 +431,9 @@ def test_page_refuses_a_bad_lifetime_with_a_message(client, tok, workspace):
 
 
 def test_page_of_an_unsupported_registry_says_not_supported(client, db, workspace):
-    plain = Registry.objects.create(name="plain", kind="distribution", url="http://127.0.0.1:9",
-                                    scope="workspace", workspace=workspace)
+    plain = Registry.objects.create(
+        name="plain", kind="distribution", url="http://127.0.0.1:9", scope="workspace", workspace=workspace
+    )
     client.force_login(member("ed", workspace, "editor"))
     page = client.get(f"/images/registries/{plain.pk}/login/")
     assert "does not support login commands" in page.text
@@ -387,8 +441,13 @@ def test_page_of_an_unsupported_registry_says_not_supported(client, db, workspac
 
 
 def test_page_of_another_workspaces_registry_is_404(client, db, workspace, other_workspace):
-    theirs = Registry.objects.create(name="theirs", kind="distribution", url="http://127.0.0.1:9",
-                                     scope="workspace", workspace=other_workspace)
+    theirs = Registry.objects.create(
+        name="theirs",
+        kind="distribution",
+        url="http://127.0.0.1:9",
+        scope="workspace",
+        workspace=other_workspace,
+    )
     client.force_login(member("ed", workspace, "editor"))
     assert client.get(f"/images/registries/{theirs.pk}/login/").status_code == 404
     assert client.post(f"/images/registries/{theirs.pk}/login/").status_code == 404
@@ -397,7 +456,8 @@ def test_page_of_another_workspaces_registry_is_404(client, db, workspace, other
 
 @pytest.mark.parametrize("role, shown", [("editor", True), ("admin", True), ("viewer", False)])
 def test_repository_page_shows_push_commands_to_those_who_may_push(
-        client, tok, workspace, role, shown, django_assert_max_num_queries):
+    client, tok, workspace, role, shown, django_assert_max_num_queries
+):
     from registries.models import Repository
 
     repository = Repository.objects.create(space=tok.spaces.get(name="priv"), name="priv/app")
@@ -406,7 +466,9 @@ def test_repository_page_shows_push_commands_to_those_who_may_push(
         page = client.get(f"/images/{repository.pk}/")
     assert page.status_code == 200
     assert ("docker push 127.0.0.1:9/priv/app:TAG" in page.text) == shown
-    assert ("skopeo copy docker-daemon:SOURCE_IMAGE[:TAG] docker://127.0.0.1:9/priv/app:TAG" in page.text) == shown
+    assert (
+        "skopeo copy docker-daemon:SOURCE_IMAGE[:TAG] docker://127.0.0.1:9/priv/app:TAG" in page.text
+    ) == shown
     assert "Generate login command" in page.text
 
 

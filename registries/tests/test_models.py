@@ -68,7 +68,8 @@ def test_workspace_with_bindings_cannot_be_deleted(db, workspace):
 
     registry = make_registry()
     registry.save()
-    SpaceBinding.objects.create(space=RegistrySpace.objects.create(registry=registry, name="x"),
-                                workspace=workspace)
+    SpaceBinding.objects.create(
+        space=RegistrySpace.objects.create(registry=registry, name="x"), workspace=workspace
+    )
     with pytest.raises(ProtectedError):
         workspace.delete()

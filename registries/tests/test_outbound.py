@@ -114,8 +114,9 @@ def serve(tmp_path) -> Iterator[Callable[..., Server]]:
         server.server_close()
 
 
-def reply(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str] | None = None,
-          body: bytes = b"") -> None:
+def reply(
+    handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str] | None = None, body: bytes = b""
+) -> None:
     handler.send_response(status)
     for name, value in {"Content-Length": str(len(body)), **(headers or {})}.items():
         handler.send_header(name, value)
@@ -180,8 +181,16 @@ def workspace_registries(workspace) -> str:
 
 
 def new_registry(url: str, **overrides) -> dict:
-    return {"kind": "distribution", "name": "team-registry", "url": url, "username": "team-robot",
-            "password": PASSWORD, "verify_tls": True, "ca_bundle": "", **overrides}
+    return {
+        "kind": "distribution",
+        "name": "team-registry",
+        "url": url,
+        "username": "team-robot",
+        "password": PASSWORD,
+        "verify_tls": True,
+        "ca_bundle": "",
+        **overrides,
+    }
 
 
 def error_text(response) -> str:
@@ -218,8 +227,10 @@ def test_finding_1_ssrf_redirect_refused_on_the_page_too(serve, rule, client, ws
     outside = serve(OUTSIDE, redirect_to(internal.origin))
     client.force_login(ws_admin)
 
-    response = client.post(reverse("registries:workspace-create") + f"?workspace={workspace.pk}",
-                           {**new_registry(outside.origin), "verify_tls": "on"})
+    response = client.post(
+        reverse("registries:workspace-create") + f"?workspace={workspace.pk}",
+        {**new_registry(outside.origin), "verify_tls": "on"},
+    )
 
     assert response.status_code == 200
     assert "redirected to 127.0.0.1, which Wharf may not contact" in response.text
@@ -231,8 +242,9 @@ def test_finding_1_sync_never_shows_an_internal_catalog(serve, rule, workspace):
     """A registry that passed its check and starts redirecting later: sync refuses the hop."""
     internal = serve(INSIDE, registry_answer(["internal/secret-service"]))
     outside = serve(OUTSIDE, redirect_to(internal.origin))
-    registry = Registry.objects.create(name="team-registry", kind="distribution", url=outside.origin,
-                                       scope="workspace", workspace=workspace)
+    registry = Registry.objects.create(
+        name="team-registry", kind="distribution", url=outside.origin, scope="workspace", workspace=workspace
+    )
 
     run = sync_registry(registry)
 
@@ -272,8 +284,9 @@ def test_finding_1_dns_rebinding_connects_only_to_the_checked_address(serve, mon
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[-1], port))]
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    connection = Connection(f"http://registry.rebind.test:{outside.port}",
-                            address_policy=addresses.policy([f"{OUTSIDE}/32"]))
+    connection = Connection(
+        f"http://registry.rebind.test:{outside.port}", address_policy=addresses.policy([f"{OUTSIDE}/32"])
+    )
 
     with DistributionClient(connection) as client, pytest.raises(AddressRefused) as refused:
         # /v2/ on the first connection (lookup: 127.0.0.2); http.server closes it, so the
@@ -295,15 +308,23 @@ def bearer_challenge(realm: str) -> Callable[[BaseHTTPRequestHandler], None]:
             registry_answer(["team/app"])(handler)
             return
         challenge = f'Bearer realm="{realm}",service="team-registry"'
-        reply(handler, 401, {**REGISTRY_HEADERS, "WWW-Authenticate": challenge},
-              b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}')
+        reply(
+            handler,
+            401,
+            {**REGISTRY_HEADERS, "WWW-Authenticate": challenge},
+            b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+        )
 
     return answer
 
 
 def token_server(handler: BaseHTTPRequestHandler) -> None:
-    reply(handler, 200, {"Content-Type": "application/json"},
-          json.dumps({"token": "good-token", "expires_in": 300}).encode())
+    reply(
+        handler,
+        200,
+        {"Content-Type": "application/json"},
+        json.dumps({"token": "good-token", "expires_in": 300}).encode(),
+    )
 
 
 def test_finding_2_ssrf_bearer_realm_on_loopback_gets_no_password(serve, rule, api, ws_admin, workspace):
@@ -314,7 +335,9 @@ def test_finding_2_ssrf_bearer_realm_on_loopback_gets_no_password(serve, rule, a
     response = api.post(workspace_registries(workspace), new_registry(outside.origin), format="json")
 
     refused_nothing_saved(response)
-    assert f"names a token server at 127.0.0.1:{internal.port} that Wharf may not contact" in error_text(response)
+    assert f"names a token server at 127.0.0.1:{internal.port} that Wharf may not contact" in error_text(
+        response
+    )
     assert internal.connections == 0
     assert internal.passwords_seen == []
     assert PASSWORD not in error_text(response)
@@ -347,8 +370,9 @@ def test_finding_2_an_https_registry_never_sends_credentials_to_a_plain_http_rea
 def test_finding_2_platform_registries_may_use_an_internal_token_server(serve, rule, workspace):
     tokens = serve(INSIDE, token_server)
     outside = serve(OUTSIDE, bearer_challenge(f"{tokens.origin}/token"))
-    registry = Registry(name="platform-registry", kind="distribution", url=outside.origin,
-                        username="team-robot")
+    registry = Registry(
+        name="platform-registry", kind="distribution", url=outside.origin, username="team-robot"
+    )
     registry.set_password(PASSWORD)
     registry.save()
 
@@ -365,8 +389,10 @@ USERINFO_URL = "https://robot:hunter22@registry.example.com"
 
 def test_finding_4_credentials_in_a_registry_url_refused_on_the_page(client, admin):
     client.force_login(admin)
-    response = client.post(reverse("registries:create"), {
-        "kind": "distribution", "name": "with-userinfo", "url": USERINFO_URL, "verify_tls": "on"})
+    response = client.post(
+        reverse("registries:create"),
+        {"kind": "distribution", "name": "with-userinfo", "url": USERINFO_URL, "verify_tls": "on"},
+    )
 
     assert response.status_code == 200
     assert "may not contain a user name or password" in response.text
@@ -389,8 +415,9 @@ def test_finding_4_credentials_in_a_registry_url_refused_by_the_api(api, request
 
 
 def test_finding_4_an_existing_registry_cannot_be_edited_to_carry_credentials(api, admin, db):
-    registry = Registry.objects.create(name="demo", kind="distribution", url="https://r.example.com",
-                                       is_demo=True)
+    registry = Registry.objects.create(
+        name="demo", kind="distribution", url="https://r.example.com", is_demo=True
+    )
     api.force_login(admin)
 
     response = api.patch(f"/api/v1/registries/{registry.pk}/", {"url": USERINFO_URL}, format="json")
@@ -431,8 +458,9 @@ def test_finding_9_slow_registry_check_ends_within_the_deadline(serve, deadline,
     assert "did not finish answering within 2 seconds" in error_text(response)
 
 
-def test_finding_9_redirect_loop_ends_within_the_deadline(serve, deadline, settings, client, ws_admin,
-                                                          workspace, caplog):
+def test_finding_9_redirect_loop_ends_within_the_deadline(
+    serve, deadline, settings, client, ws_admin, workspace, caplog
+):
     """Each hop answers just in time, and there are more hops than the deadline allows."""
     settings.WHARF_ALLOWED_REGISTRY_NETWORKS = ["127.0.0.0/8"]
 
@@ -445,8 +473,10 @@ def test_finding_9_redirect_loop_ends_within_the_deadline(serve, deadline, setti
 
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="wharf.registries"):
-        response = client.post(reverse("registries:workspace-create") + f"?workspace={workspace.pk}",
-                               {**new_registry(loop.origin), "verify_tls": "on"})
+        response = client.post(
+            reverse("registries:workspace-create") + f"?workspace={workspace.pk}",
+            {**new_registry(loop.origin), "verify_tls": "on"},
+        )
     elapsed = time.monotonic() - started
 
     assert response.status_code == 200
@@ -494,34 +524,44 @@ def test_finding_9_sync_is_background_work_and_has_no_deadline(serve, deadline, 
 # -- finding 11: internal ranges and the port-scan oracle -------------------------------------
 
 
-@pytest.mark.parametrize(("url", "kind"), [
-    ("http://10.1.2.3", "a private network address"),
-    ("http://172.16.5.4:5000", "a private network address"),
-    ("http://192.168.1.10", "a private network address"),
-    ("http://100.64.0.7", "a shared (carrier-grade NAT) address"),
-    ("http://[fc00::1]", "a private network address"),
-    ("http://[fd12:3456::1]", "a private network address"),
-    ("http://[fe80::1]", "a link-local address"),
-    ("http://[::ffff:127.0.0.1]", "a loopback address in IPv4-mapped form (127.0.0.1)"),
-    ("http://[::ffff:10.0.0.1]", "a private network address in IPv4-mapped form (10.0.0.1)"),
-    ("http://[2002:7f00:1::]", "a loopback address in 6to4 form (127.0.0.1)"),
-    ("http://[64:ff9b::a00:1]", "a private network address in NAT64 form (10.0.0.1)"),
-    ("http://[64:ff9b::7f00:1]", "a loopback address in NAT64 form (127.0.0.1)"),
-    ("http://0.0.0.0:5000", "a loopback address"),
-    ("http://[::]:5000", "a loopback address"),
-    ("http://169.254.169.254", "a link-local address"),
-    ("http://100.100.100.200", "a cloud metadata address"),
-    ("http://224.0.0.1", "a multicast address"),
-    ("http://192.0.2.10", "a reserved address"),
-])
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://10.1.2.3", "a private network address"),
+        ("http://172.16.5.4:5000", "a private network address"),
+        ("http://192.168.1.10", "a private network address"),
+        ("http://100.64.0.7", "a shared (carrier-grade NAT) address"),
+        ("http://[fc00::1]", "a private network address"),
+        ("http://[fd12:3456::1]", "a private network address"),
+        ("http://[fe80::1]", "a link-local address"),
+        ("http://[::ffff:127.0.0.1]", "a loopback address in IPv4-mapped form (127.0.0.1)"),
+        ("http://[::ffff:10.0.0.1]", "a private network address in IPv4-mapped form (10.0.0.1)"),
+        ("http://[2002:7f00:1::]", "a loopback address in 6to4 form (127.0.0.1)"),
+        ("http://[64:ff9b::a00:1]", "a private network address in NAT64 form (10.0.0.1)"),
+        ("http://[64:ff9b::7f00:1]", "a loopback address in NAT64 form (127.0.0.1)"),
+        ("http://0.0.0.0:5000", "a loopback address"),
+        ("http://[::]:5000", "a loopback address"),
+        ("http://169.254.169.254", "a link-local address"),
+        ("http://100.100.100.200", "a cloud metadata address"),
+        ("http://224.0.0.1", "a multicast address"),
+        ("http://192.0.2.10", "a reserved address"),
+    ],
+)
 def test_finding_11_internal_ranges_refused_for_workspace_registries(url, kind):
     reason = refused_reason(url, [])
     assert reason is not None and kind in reason
     assert "WHARF_ALLOWED_REGISTRY_NETWORKS" in reason
 
 
-@pytest.mark.parametrize("url", ["https://93.184.215.14", "https://[2606:4700::6810:84e5]",
-                                 "https://[64:ff9b::5db8:d70e]", "https://[::ffff:93.184.215.14]"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://93.184.215.14",
+        "https://[2606:4700::6810:84e5]",
+        "https://[64:ff9b::5db8:d70e]",
+        "https://[::ffff:93.184.215.14]",
+    ],
+)
 def test_finding_11_public_addresses_pass_in_every_form(url):
     """NAT64 of a public address is how an IPv6-only cluster reaches a public registry."""
     assert refused_reason(url, []) is None
@@ -530,8 +570,9 @@ def test_finding_11_public_addresses_pass_in_every_form(url):
 def test_finding_11_the_operator_can_allow_a_private_range(api, ws_admin, workspace, settings):
     settings.WHARF_ALLOWED_REGISTRY_NETWORKS = []
     api.force_login(ws_admin)
-    refused = api.post(workspace_registries(workspace),
-                       new_registry("http://10.1.2.3:9", name="refused"), format="json")
+    refused = api.post(
+        workspace_registries(workspace), new_registry("http://10.1.2.3:9", name="refused"), format="json"
+    )
     assert refused.status_code == 400
     assert "a private network address" in refused.json()["url"][0]
 
@@ -568,7 +609,8 @@ def failure_urls(serve) -> dict[str, str]:
 
 
 def test_finding_11_workspace_admins_get_one_message_for_every_connection_failure(
-        serve, settings, api, ws_admin, workspace, caplog):
+    serve, settings, api, ws_admin, workspace, caplog
+):
     settings.WHARF_ALLOWED_REGISTRY_NETWORKS = ["127.0.0.0/8"]
     settings.WHARF_REGISTRY_TIMEOUT = 1
     api.force_login(ws_admin)
@@ -591,19 +633,26 @@ def test_finding_11_admins_get_the_detail(serve, settings, api, admin):
     settings.WHARF_REGISTRY_TIMEOUT = 1
     api.force_login(admin)
 
-    answers = {failure: error_text(api.post("/api/v1/registries/", new_registry(url), format="json"))
-               for failure, url in failure_urls(serve).items()}
+    answers = {
+        failure: error_text(api.post("/api/v1/registries/", new_registry(url), format="json"))
+        for failure, url in failure_urls(serve).items()
+    }
 
     assert len(set(answers.values())) == len(answers)
     assert GENERIC not in " ".join(answers.values())
 
 
-def test_finding_11_a_workspace_registrys_sync_status_tells_members_nothing_more(settings, workspace,
-                                                                                client, ws_viewer):
+def test_finding_11_a_workspace_registrys_sync_status_tells_members_nothing_more(
+    settings, workspace, client, ws_viewer
+):
     settings.WHARF_ALLOWED_REGISTRY_NETWORKS = ["127.0.0.0/8"]
-    registry = Registry.objects.create(name="team-registry", kind="distribution",
-                                       url=f"http://{INSIDE}:{closed_port()}",
-                                       scope="workspace", workspace=workspace)
+    registry = Registry.objects.create(
+        name="team-registry",
+        kind="distribution",
+        url=f"http://{INSIDE}:{closed_port()}",
+        scope="workspace",
+        workspace=workspace,
+    )
 
     run = sync_registry(registry)
 

@@ -64,8 +64,13 @@ def test_registry_page_and_api_list_the_same_registries(client, api, admin, regi
 @pytest.fixture
 def spaces_registry(db, workspace):
     registry = Registry.objects.create(name="hub", kind="harbor", url="https://hub.example.com", is_demo=True)
-    for name, visibility in [("team-a", "private"), ("team-b", "public"), ("tools", "private"),
-                             ("library", "public"), ("team-c", "private")]:
+    for name, visibility in [
+        ("team-a", "private"),
+        ("team-b", "public"),
+        ("tools", "private"),
+        ("library", "public"),
+        ("team-c", "private"),
+    ]:
         space = RegistrySpace.objects.create(registry=registry, name=name, visibility=visibility)
         if name == "team-a":
             SpaceBinding.objects.create(space=space, workspace=workspace)
@@ -77,8 +82,16 @@ def space_row_ids(response) -> set[int]:
     return {int(pk) for pk in re.findall(r'<tr id="space-(\d+)"', response.text)}
 
 
-@pytest.mark.parametrize("query", [{}, {"q": "team"}, {"visibility": "private"},
-                                   {"q": "team", "visibility": "public"}, {"visibility": "secret"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"q": "team"},
+        {"visibility": "private"},
+        {"q": "team", "visibility": "public"},
+        {"visibility": "secret"},
+    ],
+)
 def test_space_page_and_api_list_the_same_spaces(client, api, admin, spaces_registry, query):
     both(client, api, admin)
     page = space_row_ids(client.get(reverse("registries:spaces", args=[spaces_registry.pk]), query))
@@ -112,14 +125,23 @@ def test_workspace_page_and_api_list_the_same_workspaces(client, api, request, w
 
 @pytest.mark.parametrize("persona", ["admin", "ws_viewer"])
 @pytest.mark.parametrize("query", [{}, {"q": "mirror"}])
-def test_workspace_registry_page_and_api_list_the_same_registries(client, api, request, workspace, persona,
-                                                                  query):
+def test_workspace_registry_page_and_api_list_the_same_registries(
+    client, api, request, workspace, persona, query
+):
     for name in ("own-mirror", "own-cache"):
-        Registry.objects.create(name=name, kind="distribution", url=f"https://{name}.example.com",
-                                scope="workspace", workspace=workspace, is_demo=True)
+        Registry.objects.create(
+            name=name,
+            kind="distribution",
+            url=f"https://{name}.example.com",
+            scope="workspace",
+            workspace=workspace,
+            is_demo=True,
+        )
     both(client, api, request.getfixturevalue(persona))
-    page = page_ids(client.get(reverse("registries:workspace-list"), {"workspace": workspace.pk, **query}),
-                    "registries:workspace-detail")
+    page = page_ids(
+        client.get(reverse("registries:workspace-list"), {"workspace": workspace.pk, **query}),
+        "registries:workspace-detail",
+    )
     listed = api_ids(api.get(reverse("api:workspace-registry-list", args=[workspace.pk]), query))
     assert page == listed
     assert len(page) == (1 if query else 2)
@@ -128,15 +150,20 @@ def test_workspace_registry_page_and_api_list_the_same_registries(client, api, r
 @pytest.fixture
 def namespaces(workspace, other_workspace):
     east, west = Cluster.objects.create(name="east"), Cluster.objects.create(name="west")
-    for cluster, name, owner in [(east, "payments-api", workspace), (east, "edge", None),
-                                 (west, "payments-jobs", workspace), (west, "search-api", other_workspace),
-                                 (west, "sandbox", None)]:
+    for cluster, name, owner in [
+        (east, "payments-api", workspace),
+        (east, "edge", None),
+        (west, "payments-jobs", workspace),
+        (west, "search-api", other_workspace),
+        (west, "sandbox", None),
+    ]:
         Namespace.objects.create(cluster=cluster, name=name, workspace=owner)
 
 
 @pytest.mark.parametrize("persona", ["admin", "ws_editor"])
-@pytest.mark.parametrize("query", [{}, {"q": "api"}, {"q": "west"}, {"bound": "false"},
-                                   {"bound": "true", "q": "payments"}])
+@pytest.mark.parametrize(
+    "query", [{}, {"q": "api"}, {"q": "west"}, {"bound": "false"}, {"bound": "true", "q": "payments"}]
+)
 def test_namespace_page_and_api_list_the_same_namespaces(client, api, request, namespaces, persona, query):
     both(client, api, request.getfixturevalue(persona))
     page = page_ids(client.get(reverse("workspaces:namespace-list"), query), "workspaces:namespace-detail")
@@ -162,19 +189,33 @@ def picker_ids(response) -> set[int]:
     return {int(pk) for pk in re.findall(r"/images/picker/(\d+)/tags/", response.text)}
 
 
-@pytest.mark.parametrize("persona, namespace_name", [("admin", "ns-free"), ("ws_editor", "ns-w"),
-                                                     ("outsider", "ns-o")])
-@pytest.mark.parametrize("query", [{"tab": "public"}, {"tab": "public", "q": "app"},
-                                   {"tab": "private", "q": "priv"}, {"tab": "private", "registry": "plat"},
-                                   {"tab": "public", "q": "worker", "registry": "plat"}])
-def test_picker_page_and_api_list_the_same_repositories(client, api, request, world, persona, namespace_name,
-                                                        query):
+@pytest.mark.parametrize(
+    "persona, namespace_name", [("admin", "ns-free"), ("ws_editor", "ns-w"), ("outsider", "ns-o")]
+)
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"tab": "public"},
+        {"tab": "public", "q": "app"},
+        {"tab": "private", "q": "priv"},
+        {"tab": "private", "registry": "plat"},
+        {"tab": "public", "q": "worker", "registry": "plat"},
+    ],
+)
+def test_picker_page_and_api_list_the_same_repositories(
+    client, api, request, world, persona, namespace_name, query
+):
     both(client, api, request.getfixturevalue(persona))
     namespace = world["namespaces"][namespace_name]
     if "registry" in query:
         query = {**query, "registry": Registry.objects.get(name=query["registry"]).pk}
-    page = picker_ids(client.get(reverse("registries:picker"), {"namespace": namespace.pk, **query},
-                                 headers={"HX-Request": "true", "HX-Target": "modal-body"}))
+    page = picker_ids(
+        client.get(
+            reverse("registries:picker"),
+            {"namespace": namespace.pk, **query},
+            headers={"HX-Request": "true", "HX-Target": "modal-body"},
+        )
+    )
     assert page == api_ids(api.get(reverse("api:namespace-images", args=[namespace.pk]), query))
 
 
@@ -194,21 +235,37 @@ def access_requests(workspace, other_workspace, ws_editor, outsider):
     registry = Registry.objects.create(name="hub", kind="harbor", url="https://hub.example.com", is_demo=True)
     other = Registry.objects.create(name="quay", kind="harbor", url="https://quay.example.com", is_demo=True)
     for owner, user, where, name, status in [
-            (workspace, ws_editor, registry, "vault", "pending"),
-            (workspace, ws_editor, registry, "vault-tools", "declined"),
-            (workspace, ws_editor, other, "billing", "pending"),
-            (other_workspace, outsider, registry, "search-index", "pending"),
-            (other_workspace, outsider, other, "vault-search", "approved")]:
-        AccessRequest.objects.create(workspace=owner, requested_by=user, registry=where, space_name=name,
-                                     status=status, reason="We deploy from it.")
+        (workspace, ws_editor, registry, "vault", "pending"),
+        (workspace, ws_editor, registry, "vault-tools", "declined"),
+        (workspace, ws_editor, other, "billing", "pending"),
+        (other_workspace, outsider, registry, "search-index", "pending"),
+        (other_workspace, outsider, other, "vault-search", "approved"),
+    ]:
+        AccessRequest.objects.create(
+            workspace=owner,
+            requested_by=user,
+            registry=where,
+            space_name=name,
+            status=status,
+            reason="We deploy from it.",
+        )
     return {"hub": registry, "quay": other}
 
 
 @pytest.mark.parametrize("persona", ["admin", "ws_editor"])
-@pytest.mark.parametrize("query", [{"status": ""}, {"status": "pending"}, {"status": "", "q": "vault"},
-                                   {"status": "", "registry": "quay"}, {"status": "declined", "q": "tools"}])
-def test_access_request_page_and_api_list_the_same_requests(client, api, request, access_requests, persona,
-                                                            query):
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status": ""},
+        {"status": "pending"},
+        {"status": "", "q": "vault"},
+        {"status": "", "registry": "quay"},
+        {"status": "declined", "q": "tools"},
+    ],
+)
+def test_access_request_page_and_api_list_the_same_requests(
+    client, api, request, access_requests, persona, query
+):
     both(client, api, request.getfixturevalue(persona))
     if "registry" in query:
         query = {**query, "registry": access_requests[query["registry"]].pk}
@@ -227,11 +284,16 @@ def test_access_request_page_and_api_list_the_same_requests(client, api, request
 def audit_events(db):
     from portal.models import AuditEvent
 
-    for actor, action, target in [("alice", "space.bind", "harbor/team-a"), ("bob", "space.unbind", "harbor/team-a"),
-                                  ("alice", "registry.create", "harbor"), ("carol", "workspace.create", "payments"),
-                                  ("bob", "space.bind", "quay/payments-tools")]:
-        AuditEvent.objects.create(actor_name=actor, action=action, target_type="x", target_id="1",
-                                  target_label=target)
+    for actor, action, target in [
+        ("alice", "space.bind", "harbor/team-a"),
+        ("bob", "space.unbind", "harbor/team-a"),
+        ("alice", "registry.create", "harbor"),
+        ("carol", "workspace.create", "payments"),
+        ("bob", "space.bind", "quay/payments-tools"),
+    ]:
+        AuditEvent.objects.create(
+            actor_name=actor, action=action, target_type="x", target_id="1", target_label=target
+        )
 
 
 def audit_page_times(response) -> set:
@@ -241,8 +303,17 @@ def audit_page_times(response) -> set:
     return {datetime.fromisoformat(stamp) for stamp in re.findall(r'<time datetime="([^"]+)"', response.text)}
 
 
-@pytest.mark.parametrize("query", [{}, {"actor": "ali"}, {"action": "space.bind"}, {"target": "team-a"},
-                                   {"words": "payments"}, {"words": "bob team-a"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"actor": "ali"},
+        {"action": "space.bind"},
+        {"target": "team-a"},
+        {"words": "payments"},
+        {"words": "bob team-a"},
+    ],
+)
 def test_audit_log_page_and_api_list_the_same_events(client, api, admin, audit_events, query):
     from datetime import datetime
 

@@ -44,8 +44,10 @@ def api_keys(data) -> set[str]:
 
 
 def page_keys(response) -> set[str]:
-    ids = [int(pk) for pk in re.findall(r'/images/picker/(\d+)/tags/', response.text)]
-    return {image_world.key(r) for r in Repository.objects.filter(pk__in=ids).select_related("space__registry")}
+    ids = [int(pk) for pk in re.findall(r"/images/picker/(\d+)/tags/", response.text)]
+    return {
+        image_world.key(r) for r in Repository.objects.filter(pk__in=ids).select_related("space__registry")
+    }
 
 
 def images_url(namespace):
@@ -58,8 +60,7 @@ def images_url(namespace):
 @pytest.mark.parametrize("tab", ["public", "private"])
 @pytest.mark.parametrize("namespace_name", list(NAMESPACES))
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_picker_api_follows_the_access_rule_for_every_role(api, world, request, persona, namespace_name,
-                                                          tab):
+def test_picker_api_follows_the_access_rule_for_every_role(api, world, request, persona, namespace_name, tab):
     api.force_login(request.getfixturevalue(persona))
     namespace = world["namespaces"][namespace_name]
     response = api.get(images_url(namespace), {"tab": tab})
@@ -74,12 +75,16 @@ def test_picker_api_follows_the_access_rule_for_every_role(api, world, request, 
 @pytest.mark.parametrize("tab", ["public", "private"])
 @pytest.mark.parametrize("namespace_name", list(NAMESPACES))
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_picker_page_follows_the_access_rule_for_every_role(client, world, request, persona,
-                                                           namespace_name, tab):
+def test_picker_page_follows_the_access_rule_for_every_role(
+    client, world, request, persona, namespace_name, tab
+):
     client.force_login(request.getfixturevalue(persona))
     namespace = world["namespaces"][namespace_name]
-    response = client.get(reverse("registries:picker"), {"namespace": namespace.pk, "tab": tab},
-                          headers={"HX-Request": "true", "HX-Target": "modal-body"})
+    response = client.get(
+        reverse("registries:picker"),
+        {"namespace": namespace.pk, "tab": tab},
+        headers={"HX-Request": "true", "HX-Target": "modal-body"},
+    )
     if namespace_name not in MAY_BROWSE[persona]:
         assert response.status_code == 404
         return
@@ -89,7 +94,11 @@ def test_picker_page_follows_the_access_rule_for_every_role(client, world, reque
 
 def test_the_oracle_says_what_the_design_says():
     assert expected_repositories({"payments"}, ["private"]) == {
-        "plat:priv-w/app", "plat:priv-both/app", "own:team/app", "own:open/app"}
+        "plat:priv-w/app",
+        "plat:priv-both/app",
+        "own:team/app",
+        "own:open/app",
+    }
     assert expected_repositories({"payments"}, ["public"]) == {"plat:pub/app"}
     assert expected_repositories({None}, ["private"]) == set()
 
@@ -151,10 +160,11 @@ def test_picker_page_registry_selector_lists_registries_with_visible_spaces(clie
 def test_picker_page_search_and_registry_return_the_results_fragment(client, world, ws_editor):
     client.force_login(ws_editor)
     namespace = world["namespaces"]["ns-w"]
-    response = client.get(reverse("registries:picker"),
-                          {"namespace": namespace.pk, "tab": "private", "q": "team",
-                           "registry": world["registries"]["own"].pk},
-                          headers={"HX-Request": "true", "HX-Target": "picker-results"})
+    response = client.get(
+        reverse("registries:picker"),
+        {"namespace": namespace.pk, "tab": "private", "q": "team", "registry": world["registries"]["own"].pk},
+        headers={"HX-Request": "true", "HX-Target": "picker-results"},
+    )
     assert response.text.lstrip().startswith('<div id="picker-results">')
     assert page_keys(response) == {"own:team/app"}
     assert 'aria-selected="true"' in response.text
@@ -162,8 +172,11 @@ def test_picker_page_search_and_registry_return_the_results_fragment(client, wor
 
 def test_picker_without_a_namespace_asks_for_one(client, world, ws_editor):
     client.force_login(ws_editor)
-    response = client.get(reverse("registries:picker"), {"namespace": ""},
-                          headers={"HX-Request": "true", "HX-Target": "modal-body"})
+    response = client.get(
+        reverse("registries:picker"),
+        {"namespace": ""},
+        headers={"HX-Request": "true", "HX-Target": "modal-body"},
+    )
     assert response.status_code == 200
     assert "Select a namespace first" in response.text
 
@@ -212,13 +225,18 @@ def test_unbound_namespace_private_tab_says_it_is_not_bound(api, client, world, 
     api.force_login(admin)
     data = api.get(images_url(namespace), {"tab": "private"}).data
     assert data["count"] == 0
-    message = ("Namespace ns-free is not bound to a workspace, so only public images are available; "
-               "ask an Admin to bind it in Namespaces.")
+    message = (
+        "Namespace ns-free is not bound to a workspace, so only public images are available; "
+        "ask an Admin to bind it in Namespaces."
+    )
     assert data["empty_reason"] == message
     assert data["notice"] == message
     client.force_login(admin)
-    response = client.get(reverse("registries:picker"), {"namespace": namespace.pk, "tab": "private"},
-                          headers={"HX-Request": "true", "HX-Target": "modal-body"})
+    response = client.get(
+        reverse("registries:picker"),
+        {"namespace": namespace.pk, "tab": "private"},
+        headers={"HX-Request": "true", "HX-Target": "modal-body"},
+    )
     assert message in response.text
     assert f"{reverse('registries:explain')}?namespace={namespace.pk}" in response.text
 
@@ -226,8 +244,11 @@ def test_unbound_namespace_private_tab_says_it_is_not_bound(api, client, world, 
 def test_unbound_namespace_public_tab_lists_public_images_with_the_notice(client, world, admin):
     client.force_login(admin)
     namespace = world["namespaces"]["ns-free"]
-    response = client.get(reverse("registries:picker"), {"namespace": namespace.pk, "tab": "public"},
-                          headers={"HX-Request": "true", "HX-Target": "modal-body"})
+    response = client.get(
+        reverse("registries:picker"),
+        {"namespace": namespace.pk, "tab": "public"},
+        headers={"HX-Request": "true", "HX-Target": "modal-body"},
+    )
     assert page_keys(response) == {"plat:pub/app"}
     assert "is not bound to a workspace, so only public images are available" in response.text
 
@@ -251,10 +272,15 @@ def test_wrong_tab_hint(api, client, world, ws_editor):
     data = api.get(images_url(namespace), {"tab": "private", "q": "zzz"}).data
     assert data["empty_reason"] == "No images match “zzz” on either tab."
     client.force_login(ws_editor)
-    response = client.get(reverse("registries:picker"), {"namespace": namespace.pk, "q": "priv-w"},
-                          headers={"HX-Request": "true", "HX-Target": "picker-results"})
+    response = client.get(
+        reverse("registries:picker"),
+        {"namespace": namespace.pk, "q": "priv-w"},
+        headers={"HX-Request": "true", "HX-Target": "picker-results"},
+    )
     assert "No public images match “priv-w”; try the Private tab." in response.text
-    assert "Why can&#x27;t I see this image?" in response.text or "Why can't I see this image?" in response.text
+    assert (
+        "Why can&#x27;t I see this image?" in response.text or "Why can't I see this image?" in response.text
+    )
     assert "image=priv-w" in response.text
 
 
@@ -284,17 +310,26 @@ def test_tags_api_lists_digest_size_time_platforms_and_references(api, world, ws
     assert tag["pinned_image"] == f"{host('plat')}/priv-w/app@{expected_digest}"
 
 
-@pytest.mark.parametrize("space, status", [
-    (("plat", "priv-w"), 200), (("plat", "pub"), 200), (("own", "team"), 200),
-    (("plat", "priv-o"), 404), (("plat", "priv-none"), 404), (("other", "stuff"), 404),
-    (("down", "priv-down-w"), 404),  # Unhealthy: not in the picker
-])
+@pytest.mark.parametrize(
+    "space, status",
+    [
+        (("plat", "priv-w"), 200),
+        (("plat", "pub"), 200),
+        (("own", "team"), 200),
+        (("plat", "priv-o"), 404),
+        (("plat", "priv-none"), 404),
+        (("other", "stuff"), 404),
+        (("down", "priv-down-w"), 404),  # Unhealthy: not in the picker
+    ],
+)
 def test_tags_of_a_repository_the_namespace_may_not_use_are_404(api, client, world, ws_editor, space, status):
     api.force_login(ws_editor)
     client.force_login(ws_editor)
     namespace = world["namespaces"]["ns-w"]
     repository = world["repositories"][space]
-    assert api.get(reverse("api:namespace-image-tags", args=[namespace.pk, repository.pk])).status_code == status
+    assert (
+        api.get(reverse("api:namespace-image-tags", args=[namespace.pk, repository.pk])).status_code == status
+    )
     page = client.get(reverse("registries:picker-tags", args=[repository.pk]), {"namespace": namespace.pk})
     assert page.status_code == status
 
@@ -314,9 +349,11 @@ def test_picker_tags_page_has_choose_buttons_by_tag_and_by_digest(client, world,
     client.force_login(ws_editor)
     namespace = world["namespaces"]["ns-w"]
     repository = world["repositories"][("plat", "priv-w")]
-    response = client.get(reverse("registries:picker-tags", args=[repository.pk]),
-                          {"namespace": namespace.pk, "tab": "private", "from_page": "1"},
-                          headers={"HX-Request": "true", "HX-Target": "modal-body"})
+    response = client.get(
+        reverse("registries:picker-tags", args=[repository.pk]),
+        {"namespace": namespace.pk, "tab": "private", "from_page": "1"},
+        headers={"HX-Request": "true", "HX-Target": "modal-body"},
+    )
     expected_digest = image_world.digest("plat", "priv-w/app", "1.0")
     assert f'data-choose-image="{host("plat")}/priv-w/app:1.0"' in response.text
     assert f'data-choose-pinned="{host("plat")}/priv-w/app@{expected_digest}"' in response.text
@@ -330,15 +367,18 @@ def test_picker_tags_page_has_choose_buttons_by_tag_and_by_digest(client, world,
 # Who may browse which namespace (access.namespaces_for_user) ---------------------------------
 
 
-@pytest.mark.parametrize("persona, action, expected", [
-    ("admin", "browse_images", {"ns-free"}),
-    ("admin", "use_images", {"ns-free"}),
-    ("ws_admin", "use_images", {"ns-w"}),
-    ("ws_editor", "use_images", {"ns-w"}),
-    ("ws_viewer", "browse_images", {"ns-w"}),
-    ("ws_viewer", "use_images", set()),
-    ("outsider", "browse_images", {"ns-o"}),
-])
+@pytest.mark.parametrize(
+    "persona, action, expected",
+    [
+        ("admin", "browse_images", {"ns-free"}),
+        ("admin", "use_images", {"ns-free"}),
+        ("ws_admin", "use_images", {"ns-w"}),
+        ("ws_editor", "use_images", {"ns-w"}),
+        ("ws_viewer", "browse_images", {"ns-w"}),
+        ("ws_viewer", "use_images", set()),
+        ("outsider", "browse_images", {"ns-o"}),
+    ],
+)
 def test_namespaces_for_user(world, request, persona, action, expected):
     user = request.getfixturevalue(persona)
     assert {ns.name for ns in access.namespaces_for_user(user, action)} == expected
@@ -351,44 +391,68 @@ def test_namespaces_for_anonymous_is_empty(world):
 # Constant query counts ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tab, q", [("public", ""), ("public", "app"), ("private", ""), ("private", "a"),
-                                    ("private", "zzz-nothing")])
-def test_picker_api_search_uses_a_constant_number_of_queries(api, world, ws_editor,
-                                                             django_assert_max_num_queries, tab, q):
+@pytest.mark.parametrize(
+    "tab, q",
+    [("public", ""), ("public", "app"), ("private", ""), ("private", "a"), ("private", "zzz-nothing")],
+)
+def test_picker_api_search_uses_a_constant_number_of_queries(
+    api, world, ws_editor, django_assert_max_num_queries, tab, q
+):
     api.force_login(ws_editor)
     url = images_url(world["namespaces"]["ns-w"])
-    image_world.assert_constant_queries(django_assert_max_num_queries, world, 8,
-                                        lambda: api.get(url, {"tab": tab, "q": q}), repositories=40)
+    image_world.assert_constant_queries(
+        django_assert_max_num_queries, world, 8, lambda: api.get(url, {"tab": tab, "q": q}), repositories=40
+    )
 
 
 @pytest.mark.parametrize("tab, q", [("public", ""), ("private", "app"), ("private", "zzz-nothing")])
-def test_picker_page_search_uses_a_constant_number_of_queries(client, world, ws_editor,
-                                                              django_assert_max_num_queries, tab, q):
+def test_picker_page_search_uses_a_constant_number_of_queries(
+    client, world, ws_editor, django_assert_max_num_queries, tab, q
+):
     client.force_login(ws_editor)
     namespace = world["namespaces"]["ns-w"]
     image_world.assert_constant_queries(
-        django_assert_max_num_queries, world, 10,
-        lambda: client.get(reverse("registries:picker"), {"namespace": namespace.pk, "tab": tab, "q": q},
-                           headers={"HX-Request": "true", "HX-Target": "picker-results"}),
-        repositories=40)
+        django_assert_max_num_queries,
+        world,
+        10,
+        lambda: client.get(
+            reverse("registries:picker"),
+            {"namespace": namespace.pk, "tab": tab, "q": q},
+            headers={"HX-Request": "true", "HX-Target": "picker-results"},
+        ),
+        repositories=40,
+    )
 
 
-def test_picker_tag_list_uses_a_constant_number_of_queries(api, client, world, ws_editor,
-                                                           django_assert_max_num_queries):
+def test_picker_tag_list_uses_a_constant_number_of_queries(
+    api, client, world, ws_editor, django_assert_max_num_queries
+):
     api.force_login(ws_editor)
     client.force_login(ws_editor)
     namespace = world["namespaces"]["ns-w"]
     repository = world["repositories"][("plat", "priv-w")]
     small_api = image_world.query_count(
-        django_assert_max_num_queries, 8,
-        lambda: api.get(reverse("api:namespace-image-tags", args=[namespace.pk, repository.pk])))
+        django_assert_max_num_queries,
+        8,
+        lambda: api.get(reverse("api:namespace-image-tags", args=[namespace.pk, repository.pk])),
+    )
     small_page = image_world.query_count(
-        django_assert_max_num_queries, 8,
-        lambda: client.get(reverse("registries:picker-tags", args=[repository.pk]), {"namespace": namespace.pk}))
+        django_assert_max_num_queries,
+        8,
+        lambda: client.get(
+            reverse("registries:picker-tags", args=[repository.pk]), {"namespace": namespace.pk}
+        ),
+    )
     image_world.grow(world, tags=80)
     assert small_api == image_world.query_count(
-        django_assert_max_num_queries, 8,
-        lambda: api.get(reverse("api:namespace-image-tags", args=[namespace.pk, repository.pk])))
+        django_assert_max_num_queries,
+        8,
+        lambda: api.get(reverse("api:namespace-image-tags", args=[namespace.pk, repository.pk])),
+    )
     assert small_page == image_world.query_count(
-        django_assert_max_num_queries, 8,
-        lambda: client.get(reverse("registries:picker-tags", args=[repository.pk]), {"namespace": namespace.pk}))
+        django_assert_max_num_queries,
+        8,
+        lambda: client.get(
+            reverse("registries:picker-tags", args=[repository.pk]), {"namespace": namespace.pk}
+        ),
+    )

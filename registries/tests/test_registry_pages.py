@@ -13,8 +13,15 @@ from workspaces.models import Workspace
 
 
 def form_data(double, **overrides):
-    data = {"kind": "harbor", "name": "harbor-main", "url": double.url, "username": ADMIN_USER,
-            "password": ADMIN_PASSWORD, "verify_tls": "on", "ca_bundle": ""}
+    data = {
+        "kind": "harbor",
+        "name": "harbor-main",
+        "url": double.url,
+        "username": ADMIN_USER,
+        "password": ADMIN_PASSWORD,
+        "verify_tls": "on",
+        "ca_bundle": "",
+    }
     data.update(overrides)
     return data
 
@@ -51,16 +58,20 @@ def test_wrong_password_shows_the_clients_message_and_saves_nothing(client, admi
 def test_non_admin_harbor_account_is_refused_for_a_platform_registry(client, admin, harbor_double):
     harbor_double.add_user("dev", "Dev12345!", admin=False)
     client.force_login(admin)
-    response = client.post(reverse("registries:create"),
-                           form_data(harbor_double, username="dev", password="Dev12345!"))
+    response = client.post(
+        reverse("registries:create"), form_data(harbor_double, username="dev", password="Dev12345!")
+    )
     assert "system administrator" in response.text
     assert not Registry.objects.exists()
 
 
-@pytest.mark.parametrize("url, message", [
-    ("ftp://harbor.example.com", "Enter an http:// or https:// address."),
-    ("http://127.0.0.1:9", "127.0.0.1:9"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("ftp://harbor.example.com", "Enter an http:// or https:// address."),
+        ("http://127.0.0.1:9", "127.0.0.1:9"),
+    ],
+)
 def test_bad_address_is_refused_with_a_message(client, admin, harbor_double, url, message):
     client.force_login(admin)
     response = client.post(reverse("registries:create"), form_data(harbor_double, url=url))
@@ -70,9 +81,17 @@ def test_bad_address_is_refused_with_a_message(client, admin, harbor_double, url
 
 def test_html_page_is_not_a_registry(client, admin, live_server):
     client.force_login(admin)
-    response = client.post(reverse("registries:create"),
-                           {"kind": "harbor", "name": "not-harbor", "url": live_server.url + "/login",
-                            "username": "x", "password": "y", "verify_tls": "on"})
+    response = client.post(
+        reverse("registries:create"),
+        {
+            "kind": "harbor",
+            "name": "not-harbor",
+            "url": live_server.url + "/login",
+            "username": "x",
+            "password": "y",
+            "verify_tls": "on",
+        },
+    )
     assert "does not look like a Harbor" in response.text
     assert not Registry.objects.exists()
 
@@ -88,8 +107,10 @@ def test_edit_with_blank_password_keeps_the_old_one(client, admin, harbor_double
     client.force_login(admin)
     page = client.get(reverse("registries:edit", args=[harbor_registry.pk]))
     assert ADMIN_PASSWORD not in page.text
-    response = client.post(reverse("registries:edit", args=[harbor_registry.pk]),
-                           form_data(harbor_double, password="", username=ADMIN_USER))
+    response = client.post(
+        reverse("registries:edit", args=[harbor_registry.pk]),
+        form_data(harbor_double, password="", username=ADMIN_USER),
+    )
     assert response.status_code == 302
     harbor_registry.refresh_from_db()
     assert harbor_registry.get_password() == ADMIN_PASSWORD
@@ -97,14 +118,18 @@ def test_edit_with_blank_password_keeps_the_old_one(client, admin, harbor_double
 
 def test_registry_list_shows_status_spaces_and_searches(client, admin, harbor_registry):
     RegistrySpace.objects.create(registry=harbor_registry, name="payments")
-    Registry.objects.create(name="other", kind="distribution", url="https://r.example.com",
-                            status="unhealthy", status_message="did not answer")
+    Registry.objects.create(
+        name="other",
+        kind="distribution",
+        url="https://r.example.com",
+        status="unhealthy",
+        status_message="did not answer",
+    )
     client.force_login(admin)
     page = client.get(reverse("registries:platform-list"))
     assert "harbor-main" in page.text and "other" in page.text
     assert "Healthy" in page.text and "Unhealthy" in page.text
-    fragment = client.get(reverse("registries:platform-list"), {"q": "harb"},
-                          headers={"HX-Request": "true"})
+    fragment = client.get(reverse("registries:platform-list"), {"q": "harb"}, headers={"HX-Request": "true"})
     assert "harbor-main" in fragment.text and ">other<" not in fragment.text
     assert "<html" not in fragment.text
     assert fragment["Vary"].count("HX-Request") == 1
@@ -112,10 +137,13 @@ def test_registry_list_shows_status_spaces_and_searches(client, admin, harbor_re
 
 def test_admin_pages_are_forbidden_to_everyone_else(client, harbor_registry):
     refused = {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 302}
-    for url in (reverse("registries:platform-list"), reverse("registries:create"),
-                reverse("registries:detail", args=[harbor_registry.pk]),
-                reverse("registries:spaces", args=[harbor_registry.pk]),
-                reverse("audit-log")):
+    for url in (
+        reverse("registries:platform-list"),
+        reverse("registries:create"),
+        reverse("registries:detail", args=[harbor_registry.pk]),
+        reverse("registries:spaces", args=[harbor_registry.pk]),
+        reverse("audit-log"),
+    ):
         assert_access(client, url, refused)
     assert_access(client, reverse("registries:remove", args=[harbor_registry.pk]), refused, method="post")
     assert Registry.objects.filter(pk=harbor_registry.pk).exists()
@@ -134,8 +162,7 @@ def test_remove_names_what_goes_and_then_removes_it(client, admin, harbor_regist
     assert AuditEvent.objects.get(action="registry.delete").before["bindings"] == 1
 
 
-def test_registry_that_is_down_still_renders_from_stored_data(client, admin, harbor_registry,
-                                                              harbor_double):
+def test_registry_that_is_down_still_renders_from_stored_data(client, admin, harbor_registry, harbor_double):
     RegistrySpace.objects.create(registry=harbor_registry, name="payments")
     harbor_double.stop()
     client.force_login(admin)
@@ -146,8 +173,11 @@ def test_registry_that_is_down_still_renders_from_stored_data(client, admin, har
 
 def test_create_registry_space_creates_it_in_harbor(client, admin, harbor_registry, harbor_double):
     client.force_login(admin)
-    response = client.post(reverse("registries:space-create", args=[harbor_registry.pk]),
-                           {"name": "team-x", "visibility": "private"}, headers={"HX-Request": "true"})
+    response = client.post(
+        reverse("registries:space-create", args=[harbor_registry.pk]),
+        {"name": "team-x", "visibility": "private"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 204
     assert "Created registry space successfully" in response["HX-Trigger"]
     assert "team-x" in harbor_double.projects
@@ -158,8 +188,11 @@ def test_create_registry_space_creates_it_in_harbor(client, admin, harbor_regist
 
 def test_create_registry_space_with_a_bad_name_says_why(client, admin, harbor_registry, harbor_double):
     client.force_login(admin)
-    response = client.post(reverse("registries:space-create", args=[harbor_registry.pk]),
-                           {"name": "Team X", "visibility": "private"}, headers={"HX-Request": "true"})
+    response = client.post(
+        reverse("registries:space-create", args=[harbor_registry.pk]),
+        {"name": "Team X", "visibility": "private"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 422
     assert "lowercase letters" in response.text
     assert not RegistrySpace.objects.exists()
@@ -170,20 +203,25 @@ def test_make_public_is_written_to_harbor_then_stored(client, admin, harbor_regi
     harbor_double.add_project("team-y", public=False)
     space = RegistrySpace.objects.create(registry=harbor_registry, name="team-y", visibility="private")
     client.force_login(admin)
-    response = client.post(reverse("registries:space-visibility", args=[harbor_registry.pk, space.pk]),
-                           {"visibility": "public"}, headers={"HX-Request": "true"})
+    response = client.post(
+        reverse("registries:space-visibility", args=[harbor_registry.pk, space.pk]),
+        {"visibility": "public"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 204
     assert harbor_double.projects["team-y"].public is True
     space.refresh_from_db()
     assert space.visibility == "public"
 
 
-def test_visibility_change_that_harbor_refuses_is_not_stored(client, admin, harbor_registry,
-                                                              harbor_double):
+def test_visibility_change_that_harbor_refuses_is_not_stored(client, admin, harbor_registry, harbor_double):
     space = RegistrySpace.objects.create(registry=harbor_registry, name="gone", visibility="private")
     client.force_login(admin)
-    response = client.post(reverse("registries:space-visibility", args=[harbor_registry.pk, space.pk]),
-                           {"visibility": "public"}, headers={"HX-Request": "true"})
+    response = client.post(
+        reverse("registries:space-visibility", args=[harbor_registry.pk, space.pk]),
+        {"visibility": "public"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 422
     space.refresh_from_db()
     assert space.visibility == "private"
@@ -195,20 +233,24 @@ def test_only_empty_spaces_can_be_deleted(client, admin, harbor_registry, harbor
     empty = RegistrySpace.objects.create(registry=harbor_registry, name="empty-one")
     full = RegistrySpace.objects.create(registry=harbor_registry, name="full", repository_count=3)
     client.force_login(admin)
-    refused = client.post(reverse("registries:space-delete", args=[harbor_registry.pk, full.pk]),
-                          headers={"HX-Request": "true"})
+    refused = client.post(
+        reverse("registries:space-delete", args=[harbor_registry.pk, full.pk]), headers={"HX-Request": "true"}
+    )
     assert refused.status_code == 422
     assert RegistrySpace.objects.filter(pk=full.pk).exists()
-    done = client.post(reverse("registries:space-delete", args=[harbor_registry.pk, empty.pk]),
-                       headers={"HX-Request": "true"})
+    done = client.post(
+        reverse("registries:space-delete", args=[harbor_registry.pk, empty.pk]),
+        headers={"HX-Request": "true"},
+    )
     assert done.status_code == 204
     assert "empty-one" not in harbor_double.projects
     assert not RegistrySpace.objects.filter(pk=empty.pk).exists()
 
 
 def test_docker_registry_page_says_spaces_are_effectively_public(client, admin, db):
-    registry = Registry.objects.create(name="dist", kind="distribution", url="https://r.example.com",
-                                       is_demo=True)
+    registry = Registry.objects.create(
+        name="dist", kind="distribution", url="https://r.example.com", is_demo=True
+    )
     client.force_login(admin)
     page = client.get(reverse("registries:spaces", args=[registry.pk]))
     assert "every space of this registry is effectively public" in page.text
@@ -226,8 +268,7 @@ def test_space_page_shows_no_binding_and_the_hover_list(client, admin, harbor_re
     assert "Bind/unbind workspace" in page.text
 
 
-def test_space_page_query_count_is_constant(client, admin, harbor_registry,
-                                            django_assert_max_num_queries):
+def test_space_page_query_count_is_constant(client, admin, harbor_registry, django_assert_max_num_queries):
     workspaces = [Workspace.objects.create(name=f"ws-{i}") for i in range(10)]
     client.force_login(admin)
 
@@ -243,9 +284,10 @@ def test_space_page_query_count_is_constant(client, admin, harbor_registry,
     with django_assert_max_num_queries(10):
         client.get(reverse("registries:spaces", args=[harbor_registry.pk]))
     with django_assert_max_num_queries(10):
-        client.get(reverse("registries:space-bindings",
-                           args=[harbor_registry.pk, RegistrySpace.objects.first().pk]),
-                   headers={"HX-Request": "true"})
+        client.get(
+            reverse("registries:space-bindings", args=[harbor_registry.pk, RegistrySpace.objects.first().pk]),
+            headers={"HX-Request": "true"},
+        )
 
 
 def test_audit_log_filters_by_action_and_actor(client, admin, harbor_registry):
@@ -264,7 +306,8 @@ def test_audit_log_filters_by_action_and_actor(client, admin, harbor_registry):
 
 
 def test_overview_shows_address_counts_storage_and_the_native_registry_link(
-        client, admin, harbor_registry, django_assert_max_num_queries):
+    client, admin, harbor_registry, django_assert_max_num_queries
+):
     Registry.objects.filter(pk=harbor_registry.pk).update(storage_used=3 * 1024 * 1024)
     RegistrySpace.objects.create(registry=harbor_registry, name="team-a", visibility="private")
     client.force_login(admin)
@@ -290,9 +333,11 @@ def test_overview_says_storage_not_reported_when_the_registry_gave_none(client, 
 def test_registry_sections_sit_in_the_left_navigation_with_the_way_back(client, admin, harbor_registry):
     client.force_login(admin)
     page = client.get(reverse("registries:spaces", args=[harbor_registry.pk])).content.decode()
-    nav = page[page.index('<nav id="sidenav"'):page.index("</nav>", page.index('<nav id="sidenav"'))]
+    nav = page[page.index('<nav id="sidenav"') : page.index("</nav>", page.index('<nav id="sidenav"'))]
     assert f'href="{reverse("registries:detail", args=[harbor_registry.pk])}">Overview</a>' in nav
-    assert (f'href="{reverse("registries:spaces", args=[harbor_registry.pk])}" aria-current="page">'
-            "Registry space</a>") in nav
+    assert (
+        f'href="{reverse("registries:spaces", args=[harbor_registry.pk])}" aria-current="page">'
+        "Registry space</a>"
+    ) in nav
     assert f'href="{reverse("registries:platform-list")}"' in nav
     assert "All registries" in nav

@@ -93,7 +93,8 @@ def robot_of(double: HarborDouble, cred: PullCredential):
 
 
 def test_first_bind_creates_a_robot_with_pull_on_exactly_the_bound_private_space(
-        commit, admin, workspace, harbor, harbor_double):
+    commit, admin, workspace, harbor, harbor_double
+):
     bind(commit, admin, harbor, "team-a", workspace)
 
     cred = credential(workspace, harbor)
@@ -103,8 +104,9 @@ def test_first_bind_creates_a_robot_with_pull_on_exactly_the_bound_private_space
     assert harbor_double.robot_projects(int(cred.upstream_id)) == ["team-a"]
     robot = robot_of(harbor_double, cred)
     assert robot.level == "system" and robot.duration == -1
-    assert robot.permissions == [{"kind": "project", "namespace": "team-a",
-                                  "access": [{"resource": "repository", "action": "pull"}]}]
+    assert robot.permissions == [
+        {"kind": "project", "namespace": "team-a", "access": [{"resource": "repository", "action": "pull"}]}
+    ]
     # Encrypted at rest, and it works.
     assert cred.secret_encrypted and cred.get_secret() not in cred.secret_encrypted
     assert pull(harbor_double, cred, "team-a/app") == 200
@@ -130,7 +132,10 @@ def test_a_second_bind_updates_the_same_robot(commit, admin, workspace, harbor, 
 
     cred = credential(workspace, harbor)
     assert (cred.upstream_id, cred.username, cred.get_secret()) == (
-        first.upstream_id, first.username, first.get_secret())
+        first.upstream_id,
+        first.username,
+        first.get_secret(),
+    )
     assert cred.granted == ["team-a", "team-b"] and cred.state == "done"
     assert harbor_double.robot_projects(int(cred.upstream_id)) == ["team-a", "team-b"]
     assert pull(harbor_double, cred, "team-b/app") == 200
@@ -171,7 +176,8 @@ def test_binding_a_public_space_needs_no_robot(commit, admin, workspace, harbor,
 
 
 def test_visibility_changes_move_the_project_in_and_out_of_the_robot(
-        commit, admin, workspace, other_workspace, harbor, harbor_double):
+    commit, admin, workspace, other_workspace, harbor, harbor_double
+):
     bind(commit, admin, harbor, "team-a", workspace)
     bind(commit, admin, harbor, "team-b", workspace)
     bind(commit, admin, harbor, "team-b", other_workspace)
@@ -222,7 +228,8 @@ def test_each_workspace_gets_its_own_robot(commit, admin, workspace, other_works
 # A real commit: the view reads the outcome of the task its commit ran.
 @pytest.mark.django_db(transaction=True)
 def test_harbor_down_during_a_bind_keeps_the_binding_and_fails_with_the_reason(
-        commit, client, admin, workspace, harbor, harbor_double):
+    commit, client, admin, workspace, harbor, harbor_double
+):
     harbor_double.fail_on(f"{API}/robots", 503)
     bind(commit, admin, harbor, "team-a", workspace)
 
@@ -285,7 +292,9 @@ def test_harbor_down_during_an_unbind_is_never_half_applied(commit, admin, works
 # -- drift -----------------------------------------------------------------------------------
 
 
-def test_a_robot_deleted_in_harbor_is_recreated_with_a_new_secret(commit, admin, workspace, harbor, harbor_double):
+def test_a_robot_deleted_in_harbor_is_recreated_with_a_new_secret(
+    commit, admin, workspace, harbor, harbor_double
+):
     bind(commit, admin, harbor, "team-a", workspace)
     old = credential(workspace, harbor)
     harbor_double.delete_robot(int(old.upstream_id))
@@ -310,7 +319,8 @@ def test_robot_permissions_edited_in_harbor_are_put_back(commit, admin, workspac
     outcome = robots.reconcile(cred)
     assert "repaired a robot edited in Harbor" in outcome.actions
     assert harbor_double.robots[robot_id].permissions == [
-        {"kind": "project", "namespace": "team-a", "access": [{"resource": "repository", "action": "pull"}]}]
+        {"kind": "project", "namespace": "team-a", "access": [{"resource": "repository", "action": "pull"}]}
+    ]
     assert pull(harbor_double, cred, "team-c/app") == 401
     assert pull(harbor_double, cred, "team-a/app") == 200
 
@@ -325,7 +335,9 @@ def test_a_robot_disabled_in_harbor_is_enabled_again(commit, admin, workspace, h
     assert pull(harbor_double, cred, "team-a/app") == 200
 
 
-def test_a_secret_changed_in_harbor_is_noticed_by_the_periodic_run(commit, admin, workspace, harbor, harbor_double):
+def test_a_secret_changed_in_harbor_is_noticed_by_the_periodic_run(
+    commit, admin, workspace, harbor, harbor_double
+):
     bind(commit, admin, harbor, "team-a", workspace)
     cred = credential(workspace, harbor)
     robot_of(harbor_double, cred).user.password = "Changed-behind-1"
@@ -344,7 +356,8 @@ def test_nothing_changes_when_nothing_drifted(commit, admin, workspace, harbor, 
     outcome = robots.reconcile(credential(workspace, harbor))
     assert outcome.state == "done" and outcome.actions == []
     assert [(r.method, r.path) for r in harbor_double.requests] == [
-        ("GET", f"{API}/robots/{credential(workspace, harbor).upstream_id}")]
+        ("GET", f"{API}/robots/{credential(workspace, harbor).upstream_id}")
+    ]
 
 
 def test_a_leftover_robot_of_this_wharf_is_replaced(commit, admin, workspace, harbor, harbor_double):
@@ -390,7 +403,8 @@ def test_deleting_a_workspace_deletes_its_robot(commit, admin, workspace, harbor
 
 
 def test_a_robot_harbor_could_not_delete_with_its_workspace_is_swept_later(
-        commit, admin, workspace, harbor, harbor_double):
+    commit, admin, workspace, harbor, harbor_double
+):
     cred = leave_a_robot_behind(commit, admin, workspace, harbor, harbor_double)
     harbor_double.fail_on(f"{API}/robots", 503, method="DELETE")
     commit(workspace_services.delete_workspace, workspace, admin)
@@ -436,7 +450,8 @@ def test_workspace_harbor_registries_get_no_robots(commit, admin, workspace, har
 
 
 def test_rotating_the_secret_keeps_the_robot_and_audits_without_the_secret(
-        commit, admin, workspace, harbor, harbor_double):
+    commit, admin, workspace, harbor, harbor_double
+):
     bind(commit, admin, harbor, "team-a", workspace)
     old = credential(workspace, harbor)
     outcome = commit(robots.rotate_secret, old, admin)
@@ -453,7 +468,8 @@ def test_rotating_the_secret_keeps_the_robot_and_audits_without_the_secret(
 
 
 def test_secrets_never_reach_logs_audit_events_or_pages(
-        commit, client, admin, workspace, harbor, harbor_double, caplog):
+    commit, client, admin, workspace, harbor, harbor_double, caplog
+):
     caplog.set_level(logging.DEBUG)
     bind(commit, admin, harbor, "team-a", workspace)
     bind(commit, admin, harbor, "team-b", workspace)
@@ -506,8 +522,9 @@ def test_retry_needs_a_login_and_a_post(commit, client, admin, harbor, failed_cr
     assert client.get(url).status_code == 405
 
 
-def test_retry_of_another_registrys_credential_is_a_404(commit, client, admin, harbor, failed_credential,
-                                                        harbor_double):
+def test_retry_of_another_registrys_credential_is_a_404(
+    commit, client, admin, harbor, failed_credential, harbor_double
+):
     other = make_registry(harbor_double, "other-harbor")
     client.force_login(admin)
     url = reverse("registries:credential-retry", args=[other.pk, failed_credential.pk])
@@ -516,8 +533,9 @@ def test_retry_of_another_registrys_credential_is_a_404(commit, client, admin, h
 
 # A real commit: the view reads the outcome of the task its commit ran.
 @pytest.mark.django_db(transaction=True)
-def test_retry_without_htmx_redirects_with_a_message_and_is_audited(commit, client, admin, harbor,
-                                                                     failed_credential):
+def test_retry_without_htmx_redirects_with_a_message_and_is_audited(
+    commit, client, admin, harbor, failed_credential
+):
     client.force_login(admin)
     url = reverse("registries:credential-retry", args=[harbor.pk, failed_credential.pk])
     response = commit(client.post, url, follow=True)
@@ -530,16 +548,19 @@ def test_retry_without_htmx_redirects_with_a_message_and_is_audited(commit, clie
 # -- the space page --------------------------------------------------------------------------
 
 
-def test_space_page_shows_each_bound_workspaces_propagation(commit, client, admin, workspace, other_workspace,
-                                                            harbor, harbor_double):
+def test_space_page_shows_each_bound_workspaces_propagation(
+    commit, client, admin, workspace, other_workspace, harbor, harbor_double
+):
     bind(commit, admin, harbor, "team-a", workspace)
     bind(commit, admin, harbor, "team-b", other_workspace)
     PullCredential.objects.filter(workspace=other_workspace).update(state="pending")
     bind(commit, admin, harbor, "open", workspace)
     client.force_login(admin)
     page = client.get(reverse("registries:spaces", args=[harbor.pk]))
-    rows = {s.name: page.text.split(f'id="space-{s.pk}"')[1].split("</tr>")[0]
-            for s in RegistrySpace.objects.filter(registry=harbor)}
+    rows = {
+        s.name: page.text.split(f'id="space-{s.pk}"')[1].split("</tr>")[0]
+        for s in RegistrySpace.objects.filter(registry=harbor)
+    }
     assert "in Harbor" in rows["team-a"]
     assert "pending" in rows["team-b"] and "search" in rows["team-b"]
     assert "in Harbor" not in rows["open"] and "pending" not in rows["open"]  # public: no robot
@@ -547,8 +568,9 @@ def test_space_page_shows_each_bound_workspaces_propagation(commit, client, admi
     assert "in Harbor" in row.text
 
 
-def test_space_page_query_count_stays_constant_with_credentials(commit, client, admin, harbor,
-                                                               django_assert_max_num_queries):
+def test_space_page_query_count_stays_constant_with_credentials(
+    commit, client, admin, harbor, django_assert_max_num_queries
+):
     workspaces = [Workspace.objects.create(name=f"ws-{i}") for i in range(6)]
     client.force_login(admin)
 
@@ -558,8 +580,10 @@ def test_space_page_query_count_stays_constant_with_credentials(commit, client, 
             SpaceBinding.objects.bulk_create(SpaceBinding(space=item, workspace=w) for w in workspaces[:3])
         for index, w in enumerate(workspaces):
             PullCredential.objects.update_or_create(
-                workspace=w, registry=harbor,
-                defaults={"state": ["done", "pending", "failed"][index % 3], "error": "HTTP 503"})
+                workspace=w,
+                registry=harbor,
+                defaults={"state": ["done", "pending", "failed"][index % 3], "error": "HTTP 503"},
+            )
 
     url = reverse("registries:spaces", args=[harbor.pk])
     fill(3)
@@ -574,8 +598,9 @@ def test_space_page_query_count_stays_constant_with_credentials(commit, client, 
 # -- the periodic command --------------------------------------------------------------------
 
 
-def test_command_prints_a_line_per_pair_and_succeeds(commit, admin, workspace, other_workspace, harbor,
-                                                      harbor_double):
+def test_command_prints_a_line_per_pair_and_succeeds(
+    commit, admin, workspace, other_workspace, harbor, harbor_double
+):
     bind(commit, admin, harbor, "team-a", workspace)
     bind(commit, admin, harbor, "team-b", other_workspace)
     # A binding made before robots existed (no credential row): the command creates its robot.
@@ -588,11 +613,14 @@ def test_command_prints_a_line_per_pair_and_succeeds(commit, admin, workspace, o
         "search @ harbor-main: done, pull on team-b, team-c [updated permissions]",
     ]
     assert harbor_double.robot_projects(int(credential(other_workspace, harbor).upstream_id)) == [
-        "team-b", "team-c"]
+        "team-b",
+        "team-c",
+    ]
 
 
-def test_command_fails_with_status_1_when_harbor_is_down(commit, admin, workspace, other_workspace, harbor,
-                                                         harbor_double):
+def test_command_fails_with_status_1_when_harbor_is_down(
+    commit, admin, workspace, other_workspace, harbor, harbor_double
+):
     bind(commit, admin, harbor, "team-a", workspace)
     bind(commit, admin, harbor, "team-b", other_workspace)
     harbor_double.stop()
@@ -617,8 +645,10 @@ def test_command_rotates_the_named_workspaces_secrets(commit, admin, workspace, 
         call_command("reconcile_credentials", "--rotate", stdout=StringIO())
     output = StringIO()
     call_command("reconcile_credentials", "--rotate", "--workspace", "payments", stdout=output)
-    assert "robot$wharf-ws-payments.b is the credential, robot$wharf-ws-payments works until" \
+    assert (
+        "robot$wharf-ws-payments.b is the credential, robot$wharf-ws-payments works until"
         in output.getvalue()
+    )
     assert credential(workspace, harbor).get_secret() != old
     with pytest.raises(CommandError, match="No workspace named 'nope'"):
         call_command("reconcile_credentials", "--workspace", "nope", stdout=StringIO())
@@ -628,15 +658,19 @@ def test_command_rotates_the_named_workspaces_secrets(commit, admin, workspace, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_end_to_end_the_robots_follow_the_bindings(client, admin, workspace, other_workspace, harbor,
-                                                   harbor_double):
+def test_end_to_end_the_robots_follow_the_bindings(
+    client, admin, workspace, other_workspace, harbor, harbor_double
+):
     client.force_login(admin)
     team_a = space(harbor, "team-a")
     dialog = reverse("registries:space-bindings", args=[harbor.pk, team_a.pk])
     htmx = {"HX-Request": "true"}
     # Another workspace holds a robot of its own throughout (bound elsewhere).
-    client.post(reverse("registries:space-bindings", args=[harbor.pk, space(harbor, "team-b").pk]),
-                {"workspaces": [other_workspace.pk]}, headers=htmx)
+    client.post(
+        reverse("registries:space-bindings", args=[harbor.pk, space(harbor, "team-b").pk]),
+        {"workspaces": [other_workspace.pk]},
+        headers=htmx,
+    )
     theirs = credential(other_workspace, harbor)
 
     assert harbor_double.can_pull("", "", "open/tool", "1.0") == 200  # public: anonymous
@@ -649,8 +683,9 @@ def test_end_to_end_the_robots_follow_the_bindings(client, admin, workspace, oth
     assert pull(harbor_double, theirs, "team-a/app") == 401
 
     # The namespace's registry-secret carries exactly this robot for this Harbor.
-    namespace = Namespace.objects.create(cluster=Cluster.objects.create(name="prod"), name="shop",
-                                         workspace=workspace)
+    namespace = Namespace.objects.create(
+        cluster=Cluster.objects.create(name="prod"), name="shop", workspace=workspace
+    )
     manifest = secret_manifest(namespace, covered_registries(workspace))
     auths = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))["auths"]
     entry = auths[harbor.host]
@@ -668,7 +703,8 @@ def test_end_to_end_the_robots_follow_the_bindings(client, admin, workspace, oth
 
 
 def test_a_project_made_public_in_harbor_leaves_the_robot_after_the_next_sync(
-        commit, admin, workspace, harbor, harbor_double):
+    commit, admin, workspace, harbor, harbor_double
+):
     from registries.sync import sync_registry
 
     bind(commit, admin, harbor, "team-a", workspace)
@@ -693,7 +729,8 @@ def copy_of(cred: PullCredential) -> tuple[str, str]:
 
 
 def test_finding_5_harbor_rotation_keeps_the_old_robot_only_for_the_overlap_window(
-        commit, admin, workspace, harbor, harbor_double, settings):
+    commit, admin, workspace, harbor, harbor_double, settings
+):
     settings.WHARF_CREDENTIAL_OVERLAP = 5
     bind(commit, admin, harbor, "team-a", workspace)
     bind(commit, admin, harbor, "team-b", workspace)
@@ -729,13 +766,15 @@ def test_finding_5_harbor_rotation_keeps_the_old_robot_only_for_the_overlap_wind
     event = AuditEvent.objects.get(action="pull_credential.rotate")
     assert event.actor == admin and event.after["reason"] == "test" and event.after["previous_valid_until"]
     assert AuditEvent.objects.get(action="workspace.rotate_pull_credentials").after["registries"] == [
-        "harbor-main"]
+        "harbor-main"
+    ]
     events = json.dumps([[e.before, e.after, e.target_label] for e in AuditEvent.objects.all()])
     assert old[1] not in events and new[1] not in events
 
 
 def test_finding_5_a_member_leaving_rotates_the_workspaces_robot(
-        commit, admin, workspace, harbor, harbor_double, ws_admin, ws_editor, ws_viewer, settings):
+    commit, admin, workspace, harbor, harbor_double, ws_admin, ws_editor, ws_viewer, settings
+):
     from workspaces.models import Membership
 
     bind(commit, admin, harbor, "team-a", workspace)
@@ -768,7 +807,8 @@ def test_finding_5_a_member_leaving_rotates_the_workspaces_robot(
 
 
 def test_finding_5_an_unbind_of_everything_inside_the_window_deletes_both_robots(
-        commit, admin, workspace, harbor, harbor_double):
+    commit, admin, workspace, harbor, harbor_double
+):
     bind(commit, admin, harbor, "team-a", workspace)
     old = copy_of(credential(workspace, harbor))
     commit(services.rotate_pull_credentials, workspace, admin, reason="test")
@@ -781,7 +821,8 @@ def test_finding_5_an_unbind_of_everything_inside_the_window_deletes_both_robots
 
 
 def test_a_rotation_retried_after_its_worker_died_does_not_rotate_twice(
-        commit, admin, workspace, harbor, harbor_double, settings):
+    commit, admin, workspace, harbor, harbor_double, settings
+):
     # The worker committed the rotation, then died before recording the task as done; the task
     # is queued again. A second rotation would delete early the robot the namespaces still use.
     from django_tasks_db.management.commands.db_worker import Worker
@@ -791,8 +832,16 @@ def test_a_rotation_retried_after_its_worker_died_does_not_rotate_twice(
 
     def run_worker(worker_id: str):
         # The worker's claim and run, without its loop (which closes the test's connection).
-        worker = Worker(queue_names=["default"], interval=0, batch=True, backend_name="default",
-                        startup_delay=False, max_tasks=None, worker_id=worker_id, excluded_queue_names=[])
+        worker = Worker(
+            queue_names=["default"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=worker_id,
+            excluded_queue_names=[],
+        )
         task = DBTaskResult.objects.ready().get(pk=row.pk)
         task.claim(worker_id)
         worker.run_task(task)
@@ -806,15 +855,22 @@ def test_a_rotation_retried_after_its_worker_died_does_not_rotate_twice(
     new = copy_of(credential(workspace, harbor))
     assert new[0] != old[0] and harbor_double.can_pull(*old, "team-a/app", "1.0") == 200
     DBTaskResult.objects.filter(pk=row.pk).update(
-        status="RUNNING", finished_at=None, return_value=None,
-        started_at=timezone_now() - timedelta(seconds=settings.WHARF_TASK_STALE_AFTER + 1))
+        status="RUNNING",
+        finished_at=None,
+        return_value=None,
+        started_at=timezone_now() - timedelta(seconds=settings.WHARF_TASK_STALE_AFTER + 1),
+    )
     assert [outcome for _task, outcome in taskqueue.requeue_stale()] == ["requeued"]
 
     run_worker("retry")
 
     row.refresh_from_db()
     assert (row.status, row.worker_ids) == ("SUCCESSFUL", ["dies-after-commit", "retry"])
-    assert row.return_value == {"credential": credential(workspace, harbor).pk, "state": "unchanged", "error": ""}
+    assert row.return_value == {
+        "credential": credential(workspace, harbor).pk,
+        "state": "unchanged",
+        "error": "",
+    }
     assert copy_of(credential(workspace, harbor)) == new
     assert harbor_double.can_pull(*old, "team-a/app", "1.0") == 200
     assert harbor_double.can_pull(*new, "team-a/app", "1.0") == 200
@@ -825,10 +881,12 @@ def test_a_rotation_retried_after_its_worker_died_does_not_rotate_twice(
 
 
 def test_an_ended_binding_loses_the_robots_pull_when_expire_bindings_runs(
-        commit, admin, workspace, harbor, harbor_double):
+    commit, admin, workspace, harbor, harbor_double
+):
     ends = timezone_now() + timedelta(days=1)
-    commit(services.change_bindings, space(harbor, "team-a"), admin, add=[workspace],
-           expires={workspace: ends})
+    commit(
+        services.change_bindings, space(harbor, "team-a"), admin, add=[workspace], expires={workspace: ends}
+    )
     cred = credential(workspace, harbor)
     assert pull(harbor_double, cred, "team-a/app") == 200
 

@@ -52,17 +52,25 @@ def read(html: str) -> Reading:
 @pytest.fixture
 def harbor(db):
     # Never contacted: the pages read what the last sync stored.
-    return Registry.objects.create(name="harbor-rows", kind="harbor", username="admin",
-                                   url="http://127.0.0.1:9/harbor", last_sync=NOW)
+    return Registry.objects.create(
+        name="harbor-rows", kind="harbor", username="admin", url="http://127.0.0.1:9/harbor", last_sync=NOW
+    )
 
 
 @pytest.fixture
 def bound_space(harbor, workspace):
-    space = RegistrySpace.objects.create(registry=harbor, name="payments", visibility="private",
-                                         upstream_id="1", upstream_created=NOW)
+    space = RegistrySpace.objects.create(
+        registry=harbor, name="payments", visibility="private", upstream_id="1", upstream_created=NOW
+    )
     SpaceBinding.objects.create(space=space, workspace=workspace)
-    PullCredential.objects.create(registry=harbor, workspace=workspace, username="robot$wharf-1",
-                                  state="failed", attempts=2, error="<b>Harbor</b> said \"no\"")
+    PullCredential.objects.create(
+        registry=harbor,
+        workspace=workspace,
+        username="robot$wharf-1",
+        state="failed",
+        attempts=2,
+        error='<b>Harbor</b> said "no"',
+    )
     return space
 
 
@@ -84,12 +92,18 @@ def test_a_chinese_reader_gets_the_rows_in_chinese(client, admin, harbor, bound_
     assert "设为公开" in row and f'id="space-{bound_space.pk}"' in row
 
 
-def test_tag_rows_show_the_short_digest_as_the_filter_did_in_each_language(client, ws_editor, harbor,
-                                                                            bound_space):
-    repository = Repository.objects.create(space=bound_space, name="payments/api", tag_count=1,
-                                           last_push=NOW)
-    Tag.objects.create(repository=repository, name="v1<2", digest="sha256:" + "ab" * 32,
-                       size=2_500_000, pushed=NOW, platforms=["linux/amd64", "linux/arm64"])
+def test_tag_rows_show_the_short_digest_as_the_filter_did_in_each_language(
+    client, ws_editor, harbor, bound_space
+):
+    repository = Repository.objects.create(space=bound_space, name="payments/api", tag_count=1, last_push=NOW)
+    Tag.objects.create(
+        repository=repository,
+        name="v1<2",
+        digest="sha256:" + "ab" * 32,
+        size=2_500_000,
+        pushed=NOW,
+        platforms=["linux/amd64", "linux/arm64"],
+    )
     client.force_login(ws_editor)
     url = reverse("registries:repository", args=[repository.pk])
     page = client.get(url).text
@@ -101,14 +115,23 @@ def test_tag_rows_show_the_short_digest_as_the_filter_did_in_each_language(clien
 
 
 def test_every_value_of_a_space_row_is_escaped_on_the_page(client, admin, harbor, workspace):
-    space = RegistrySpace.objects.create(registry=harbor, name=f"space {HOSTILE}", visibility="private",
-                                         upstream_id="9", upstream_created=NOW)
+    space = RegistrySpace.objects.create(
+        registry=harbor, name=f"space {HOSTILE}", visibility="private", upstream_id="9", upstream_created=NOW
+    )
     SpaceBinding.objects.create(space=space, workspace=workspace)
-    PullCredential.objects.create(registry=harbor, workspace=workspace, username="robot$wharf-9",
-                                  state="failed", attempts=3, error=f"reason {HOSTILE}")
+    PullCredential.objects.create(
+        registry=harbor,
+        workspace=workspace,
+        username="robot$wharf-9",
+        state="failed",
+        attempts=3,
+        error=f"reason {HOSTILE}",
+    )
     client.force_login(admin)
-    for url in (reverse("registries:spaces", args=[harbor.pk]),
-                reverse("registries:space-row", args=[harbor.pk, space.pk])):
+    for url in (
+        reverse("registries:spaces", args=[harbor.pk]),
+        reverse("registries:space-row", args=[harbor.pk, space.pk]),
+    ):
         page = read(client.get(url).text)
         assert f"space {HOSTILE}" in page.text
         assert f"{workspace.name}: reason {HOSTILE} (3 attempts)" in page.text
@@ -120,16 +143,23 @@ def test_workspace_names_are_escaped_in_the_hover_list_and_the_robots_status(db)
     bound = [Workspace(pk=n + 1, name=f"team{n:02d} {HOSTILE}") for n in range(12)]
     for n, workspace in enumerate(bound):
         workspace.binding_ends = NOW if n % 2 else None
-    space = RegistrySpace(pk=7, name=f"space {HOSTILE}", visibility="private", repository_count=0,
-                          upstream_created=NOW)
+    space = RegistrySpace(
+        pk=7, name=f"space {HOSTILE}", visibility="private", repository_count=0, upstream_created=NOW
+    )
     space.urls = {name: f"/{name}/?q={HOSTILE}" for name in ("row", "bindings", "visibility", "delete")}
     space.bound = bound
     failed = PullCredential(pk=3, attempts=2, error=f"reason {HOSTILE}")
-    space.propagation = {"all_done": False, "done": [{"workspace": bound[0], "credential": None}],
-                         "pending": [{"workspace": bound[1], "credential": None}],
-                         "failed": [{"workspace": bound[2], "credential": failed}]}
-    html = rows.space_rows([space], '<input type="hidden" name="csrfmiddlewaretoken" value="t">',
-                           lambda pk: f"/retry/{pk}/?q={HOSTILE}")
+    space.propagation = {
+        "all_done": False,
+        "done": [{"workspace": bound[0], "credential": None}],
+        "pending": [{"workspace": bound[1], "credential": None}],
+        "failed": [{"workspace": bound[2], "credential": failed}],
+    }
+    html = rows.space_rows(
+        [space],
+        '<input type="hidden" name="csrfmiddlewaretoken" value="t">',
+        lambda pk: f"/retry/{pk}/?q={HOSTILE}",
+    )
     page = read(html)
     assert f"team00 {HOSTILE} +11" in page.text  # the hover list's label
     assert f"team09 {HOSTILE} · ends 2026-11-30 09:15" in page.text and "and 2 more" in page.text
@@ -144,11 +174,23 @@ def test_workspace_names_are_escaped_in_the_hover_list_and_the_robots_status(db)
 
 @pytest.fixture
 def hostile_repository(harbor):
-    space = RegistrySpace.objects.create(registry=harbor, name="open", visibility="public", upstream_id="5",
-                                         upstream_created=NOW, repository_count=1)
+    space = RegistrySpace.objects.create(
+        registry=harbor,
+        name="open",
+        visibility="public",
+        upstream_id="5",
+        upstream_created=NOW,
+        repository_count=1,
+    )
     repository = Repository.objects.create(space=space, name="open/api", tag_count=2, last_push=NOW)
-    Tag.objects.create(repository=repository, name=f"tag {HOSTILE}", digest=f"sha256:{HOSTILE}",
-                       size=2_500_000, pushed=NOW, platforms=[f"linux/{HOSTILE}", "linux/arm64"])
+    Tag.objects.create(
+        repository=repository,
+        name=f"tag {HOSTILE}",
+        digest=f"sha256:{HOSTILE}",
+        size=2_500_000,
+        pushed=NOW,
+        platforms=[f"linux/{HOSTILE}", "linux/arm64"],
+    )
     return repository
 
 
@@ -163,16 +205,18 @@ def test_every_value_of_a_tag_row_is_escaped_on_the_repository_page(client, admi
     assert f"docker pull 127.0.0.1:9/harbor/open/api:tag {HOSTILE}" in page.text
 
 
-def test_the_picker_shows_the_same_tag_cells_escaped_with_its_choose_button(client, admin, harbor,
-                                                                             hostile_repository):
+def test_the_picker_shows_the_same_tag_cells_escaped_with_its_choose_button(
+    client, admin, harbor, hostile_repository
+):
     from workspaces.models import Cluster
 
     harbor.status = Registry.Status.HEALTHY
     harbor.save()
     namespace = Namespace.objects.create(cluster=Cluster.objects.create(name="c1"), name="free")
     client.force_login(admin)
-    html = client.get(reverse("registries:picker-tags", args=[hostile_repository.pk]),
-                      {"namespace": namespace.pk}).text
+    html = client.get(
+        reverse("registries:picker-tags", args=[hostile_repository.pk]), {"namespace": namespace.pk}
+    ).text
     page = read(html)
     reference = f"127.0.0.1:9/harbor/open/api:tag {HOSTILE}"
     assert f"tag {HOSTILE}" in page.text and f"linux/{HOSTILE}, linux/arm64" in page.text
@@ -181,5 +225,5 @@ def test_the_picker_shows_the_same_tag_cells_escaped_with_its_choose_button(clie
     assert "2.4 MB" in page.text and "2026-11-30 09:15" in page.text  # (a no-break space read as one)
     # The cells are the repository page's (images/_tag_cells.html), so is their markup.
     repository_page = client.get(reverse("registries:repository", args=[hostile_repository.pk])).text
-    cells = html[html.index('<td class="mono"'):html.index("</time></td>")]
+    cells = html[html.index('<td class="mono"') : html.index("</time></td>")]
     assert cells in repository_page

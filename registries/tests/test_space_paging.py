@@ -21,12 +21,12 @@ from workspaces.models import Workspace
 
 @pytest.fixture
 def big_registry(db):
-    registry = Registry.objects.create(name="paged", kind="harbor", url="https://paged.example",
-                                       is_demo=True)
-    other = Registry.objects.create(name="other", kind="harbor", url="https://other.example",
-                                    is_demo=True)
-    names = [f"{word}-{number:03d}" for number, word in
-             enumerate(random.Random(4).choices(["api", "Web", "data", "web-ui"], k=130))]
+    registry = Registry.objects.create(name="paged", kind="harbor", url="https://paged.example", is_demo=True)
+    other = Registry.objects.create(name="other", kind="harbor", url="https://other.example", is_demo=True)
+    names = [
+        f"{word}-{number:03d}"
+        for number, word in enumerate(random.Random(4).choices(["api", "Web", "data", "web-ui"], k=130))
+    ]
     RegistrySpace.objects.bulk_create(RegistrySpace(registry=registry, name=name) for name in names)
     # Same names in another registry: they must never show up on this registry's pages.
     RegistrySpace.objects.bulk_create(RegistrySpace(registry=other, name=name) for name in names)
@@ -81,7 +81,7 @@ def test_space_page_lists_the_last_page_with_its_bound_workspaces(client, admin,
     pages = -(-130 // SPACES_PER_PAGE)
     response = client.get(reverse("registries:spaces", args=[big_registry.pk]), {"page": pages})
     names = big_registry.spaces.order_by("name").values_list("name", flat=True)
-    expected = list(names[(pages - 1) * SPACES_PER_PAGE:])
+    expected = list(names[(pages - 1) * SPACES_PER_PAGE :])
     assert [space.name for space in response.context["page"]] == expected
     assert f"Page {pages} of {pages} (130 spaces)" in response.text
     assert "<li>team-z</li>" in response.text
@@ -91,8 +91,7 @@ def test_space_names_have_a_trigram_index_on_postgresql(db):
     if connection.vendor != "postgresql":
         pytest.skip("the trigram index is PostgreSQL-only")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s",
-                       ["registries_space_name_trgm"])
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", ["registries_space_name_trgm"])
         (definition,) = cursor.fetchone()
     assert "gin_trgm_ops" in definition and "upper" in definition.lower()
 
@@ -100,15 +99,15 @@ def test_space_names_have_a_trigram_index_on_postgresql(db):
 def test_the_page_reads_only_the_credentials_of_the_workspaces_it_shows(client, admin):
     from registries.models import PullCredential
 
-    harbor = Registry.objects.create(name="harbor-robots", kind="harbor",
-                                     url="http://127.0.0.1:9", username="admin")
+    harbor = Registry.objects.create(
+        name="harbor-robots", kind="harbor", url="http://127.0.0.1:9", username="admin"
+    )
     shown, unseen = (Workspace.objects.create(name=name) for name in ("shown", "unseen"))
     space = RegistrySpace.objects.create(registry=harbor, name="aaa-private")
     RegistrySpace.objects.create(registry=harbor, name="zzz-later")
     SpaceBinding.objects.create(space=space, workspace=shown)
     for workspace in (shown, unseen):
-        PullCredential.objects.create(workspace=workspace, registry=harbor,
-                                      state=PullCredential.State.DONE)
+        PullCredential.objects.create(workspace=workspace, registry=harbor, state=PullCredential.State.DONE)
     client.force_login(admin)
     response = client.get(reverse("registries:spaces", args=[harbor.pk]))
     assert set(response.context["registry"]._wharf_credentials) == {shown.pk}

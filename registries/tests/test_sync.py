@@ -30,8 +30,9 @@ def distribution_registry(server, name: str = "local", **fields) -> Registry:
     return Registry.objects.create(name=name, kind="distribution", url=server.url, **fields)
 
 
-def harbor_registry(double: HarborDouble, name: str = "harbor", password: str = ADMIN_PASSWORD,
-                    **fields) -> Registry:
+def harbor_registry(
+    double: HarborDouble, name: str = "harbor", password: str = ADMIN_PASSWORD, **fields
+) -> Registry:
     registry = Registry(name=name, kind="harbor", url=double.url, username=ADMIN_USER, **fields)
     registry.set_password(password)
     registry.save()
@@ -44,12 +45,15 @@ def snapshot(registry: Registry) -> dict[str, list[tuple]]:
     repositories = Repository.objects.filter(space__registry=registry)
     tags = Tag.objects.filter(repository__space__registry=registry)
     return {
-        "spaces": sorted(spaces.values_list("id", "name", "visibility", "missing",
-                                            "repository_count", "upstream_id")),
-        "repositories": sorted(repositories.values_list("id", "name", "tag_count", "last_push",
-                                                        "pull_count", "description")),
-        "tags": sorted(tags.values_list("id", "repository__name", "name", "digest", "size",
-                                        "pushed", "platforms")),
+        "spaces": sorted(
+            spaces.values_list("id", "name", "visibility", "missing", "repository_count", "upstream_id")
+        ),
+        "repositories": sorted(
+            repositories.values_list("id", "name", "tag_count", "last_push", "pull_count", "description")
+        ),
+        "tags": sorted(
+            tags.values_list("id", "repository__name", "name", "digest", "size", "pushed", "platforms")
+        ),
     }
 
 
@@ -58,8 +62,7 @@ def counts(run: SyncRun) -> tuple[int, int, int]:
 
 
 def writes(queries: CaptureQueriesContext) -> list[str]:
-    return [q["sql"] for q in queries.captured_queries
-            if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))]
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))]
 
 
 def fill_harbor(double: HarborDouble, projects: int, repositories: int) -> None:
@@ -71,8 +74,7 @@ def fill_harbor(double: HarborDouble, projects: int, repositories: int) -> None:
 
 
 def test_sync_copies_spaces_repositories_and_tags_from_a_real_registry(db, populated_registry):
-    registry = distribution_registry(populated_registry, status="unhealthy",
-                                     status_message="was down")
+    registry = distribution_registry(populated_registry, status="unhealthy", status_message="was down")
 
     run = sync_registry(registry)
 
@@ -82,14 +84,19 @@ def test_sync_copies_spaces_repositories_and_tags_from_a_real_registry(db, popul
     assert run.finished is not None
     spaces = {space.name: space for space in RegistrySpace.objects.filter(registry=registry)}
     assert {name: space.repository_count for name, space in spaces.items()} == {
-        "library": 1, "team-a": 2, "team-b": 2,
+        "library": 1,
+        "team-a": 2,
+        "team-b": 2,
     }
     # A plain registry lets anyone pull: its spaces start public.
     assert {space.visibility for space in spaces.values()} == {"public"}
     assert not any(space.missing for space in spaces.values())
     assert set(Repository.objects.filter(space__registry=registry).values_list("space__name", "name")) == {
-        ("library", "alpine"), ("team-a", "team-a/api"), ("team-a", "team-a/tools/cli"),
-        ("team-b", "team-b/web"), ("team-b", "team-b/multi"),
+        ("library", "alpine"),
+        ("team-a", "team-a/api"),
+        ("team-a", "team-a/tools/cli"),
+        ("team-b", "team-b/web"),
+        ("team-b", "team-b/multi"),
     }
     for ref, image in populated_registry.pushed.items():
         name, _, tag_name = ref.rpartition(":")
@@ -154,8 +161,7 @@ def test_wharf_keeps_the_visibility_of_distribution_spaces(db, populated_registr
     assert sync_registry(registry).result == "succeeded"
 
     spaces = dict(RegistrySpace.objects.filter(registry=registry).values_list("name", "visibility"))
-    assert spaces == {"library": "public", "team-a": "private", "team-b": "public",
-                      "team-z": "private"}
+    assert spaces == {"library": "public", "team-a": "private", "team-b": "public", "team-z": "private"}
     assert not RegistrySpace.objects.get(registry=registry, name="team-z").missing
 
 
@@ -211,8 +217,7 @@ def test_registry_stopped_mid_sync_changes_nothing(db, populated_registry, monke
     registry = distribution_registry(populated_registry)
     sync_registry(registry)
     # Something to lose: a tag gone upstream, and one that a partial run must not delete.
-    populated_registry.push(populated_registry.pushed["team-a/api:1.0"], "team-a/api:1.9",
-                            source_tag="1.0")
+    populated_registry.push(populated_registry.pushed["team-a/api:1.0"], "team-a/api:1.9", source_tag="1.0")
     before = snapshot(registry)
     real_client_for = sync_module.client_for
 
@@ -246,8 +251,7 @@ def test_registry_stopped_mid_sync_changes_nothing(db, populated_registry, monke
 def test_harbor_sync_copies_visibility_tags_and_platforms(db, harbor_double):
     harbor_double.add_project("team-a", public=False)
     harbor_double.add_repository("team-a", "api", tags=["1.0"], description="the API", pull_count=7)
-    harbor_double.add_artifact("team-a", "api", ["1.1", "latest"],
-                               platforms=["linux/amd64", "linux/arm64"])
+    harbor_double.add_artifact("team-a", "api", ["1.1", "latest"], platforms=["linux/amd64", "linux/arm64"])
     harbor_double.add_repository("library", "tools/cli", tags=["2.0"])
     registry = harbor_registry(harbor_double)
 
@@ -257,7 +261,8 @@ def test_harbor_sync_copies_visibility_tags_and_platforms(db, harbor_double):
     assert counts(run) == (2, 2, 4)
     spaces = {space.name: space for space in RegistrySpace.objects.filter(registry=registry)}
     assert {name: space.visibility for name, space in spaces.items()} == {
-        "library": "public", "team-a": "private",
+        "library": "public",
+        "team-a": "private",
     }
     assert spaces["team-a"].upstream_id == str(harbor_double.projects["team-a"].id)
     assert spaces["team-a"].repository_count == 1
@@ -337,9 +342,7 @@ def test_harbor_failing_on_page_3_changes_nothing(db, harbor_double):
     assert RegistrySpace.objects.get(registry=registry, name="p1").visibility == "public"
 
 
-def test_wrong_password_is_an_authentication_failure_that_never_shows_the_password(
-    db, harbor_double, caplog
-):
+def test_wrong_password_is_an_authentication_failure_that_never_shows_the_password(db, harbor_double, caplog):
     harbor_double.add_repository("library", "api")
     registry = harbor_registry(harbor_double)
     sync_registry(registry)
@@ -440,7 +443,8 @@ def test_a_crash_fails_the_run_but_does_not_blame_the_registry(db, harbor_double
         run = sync_registry(registry)
 
     assert (run.result, run.error) == (
-        "failed", "Sync failed unexpectedly (RuntimeError); see the server log."
+        "failed",
+        "Sync failed unexpectedly (RuntimeError); see the server log.",
     )
     assert snapshot(registry) == before
     registry.refresh_from_db()
@@ -529,8 +533,12 @@ def test_enqueued_sync_runs_as_a_task(db, harbor_double):
 
     run = SyncRun.objects.get(registry=registry)
     assert result.status == "SUCCESSFUL"
-    assert result.return_value == {"registry": registry.pk, "sync_run": run.pk,
-                                   "result": "succeeded", "error": ""}
+    assert result.return_value == {
+        "registry": registry.pk,
+        "sync_run": run.pk,
+        "result": "succeeded",
+        "error": "",
+    }
     assert Repository.objects.filter(name="library/api").exists()
 
 

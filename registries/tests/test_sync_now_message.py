@@ -1,4 +1,4 @@
-""""Sync now" says when the sync failed, and why; an Unhealthy registry's reason shows once, in
+""" "Sync now" says when the sync failed, and why; an Unhealthy registry's reason shows once, in
 plain words. The registries here listen nowhere: a closed port on this machine refuses."""
 
 import re
@@ -20,8 +20,9 @@ def closed_port() -> int:
 
 @pytest.fixture
 def unreachable(db, admin):
-    registry = Registry(name="harbor-gone", kind="harbor", url=f"http://{LOCAL}:{closed_port()}",
-                        username="admin")
+    registry = Registry(
+        name="harbor-gone", kind="harbor", url=f"http://{LOCAL}:{closed_port()}", username="admin"
+    )
     registry.set_password("Harbor12345")
     registry.save()
     return registry
@@ -34,16 +35,20 @@ def messages_of(response) -> list[str]:
 def test_sync_now_from_the_registry_list_says_it_failed_and_why(client, admin, unreachable, settings):
     settings.WHARF_REGISTRY_TIMEOUT = 2
     client.force_login(admin)
-    response = client.post(reverse("registries:sync", args=[unreachable.pk]),
-                           {"next": reverse("registries:platform-list")}, follow=True)
+    response = client.post(
+        reverse("registries:sync", args=[unreachable.pk]),
+        {"next": reverse("registries:platform-list")},
+        follow=True,
+    )
     assert response.status_code == 200
     [message] = messages_of(response)
     assert message == f"Sync of harbor-gone failed: Cannot connect to {unreachable.url} (connection refused)."
     assert SyncRun.objects.get(registry=unreachable).result == SyncRun.Result.FAILED
 
 
-def test_sync_now_on_the_registry_page_says_it_failed_and_the_status_says_why_once(client, admin, unreachable,
-                                                                                  settings):
+def test_sync_now_on_the_registry_page_says_it_failed_and_the_status_says_why_once(
+    client, admin, unreachable, settings
+):
     settings.WHARF_REGISTRY_TIMEOUT = 2
     client.force_login(admin)
     response = client.post(reverse("registries:sync", args=[unreachable.pk]), follow=True)
@@ -74,19 +79,28 @@ def test_a_successful_sync_now_says_so(client, admin, harbor_double):
     from registries import services
     from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 
-    registry = services.save_registry(Registry(name="harbor-main", kind="harbor", url=harbor_double.url,
-                                               username=ADMIN_USER), admin, password=ADMIN_PASSWORD)
+    registry = services.save_registry(
+        Registry(name="harbor-main", kind="harbor", url=harbor_double.url, username=ADMIN_USER),
+        admin,
+        password=ADMIN_PASSWORD,
+    )
     client.force_login(admin)
     response = client.post(reverse("registries:sync", args=[registry.pk]), follow=True)
     assert messages_of(response) == ["Synced harbor-main."]
 
 
-def test_workspace_registry_sync_failure_tells_members_the_generic_reason(client, settings, workspace, ws_admin):
+def test_workspace_registry_sync_failure_tells_members_the_generic_reason(
+    client, settings, workspace, ws_admin
+):
     settings.WHARF_ALLOWED_REGISTRY_NETWORKS = ["127.0.0.0/8"]
     settings.WHARF_REGISTRY_TIMEOUT = 2
-    registry = Registry.objects.create(name="team-registry", kind="distribution",
-                                       url=f"http://{LOCAL}:{closed_port()}",
-                                       scope="workspace", workspace=workspace)
+    registry = Registry.objects.create(
+        name="team-registry",
+        kind="distribution",
+        url=f"http://{LOCAL}:{closed_port()}",
+        scope="workspace",
+        workspace=workspace,
+    )
     client.force_login(ws_admin)
     response = client.post(reverse("registries:workspace-sync", args=[registry.pk]), follow=True)
     assert messages_of(response) == ["Sync of team-registry failed; the registry's status below says why."]

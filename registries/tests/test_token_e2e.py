@@ -30,12 +30,14 @@ def wharf_auth(live_server, registry, tmp_path) -> dict:
     response = httpx.get(live_server.url + "/auth/certificates.pem")
     assert response.status_code == 200
     bundle.write_text(response.text)
-    return {"token": {
-        "realm": live_server.url + "/auth/token",
-        "service": registry.token_service_id,
-        "issuer": settings.WHARF_TOKEN_ISSUER,
-        "rootcertbundle": str(bundle),
-    }}
+    return {
+        "token": {
+            "realm": live_server.url + "/auth/token",
+            "service": registry.token_service_id,
+            "issuer": settings.WHARF_TOKEN_ISSUER,
+            "rootcertbundle": str(bundle),
+        }
+    }
 
 
 @pytest.fixture
@@ -43,8 +45,9 @@ def wharf_registry(live_server, registry_factory, tmp_path):
     """A docker-registry whose auth.token points at the live Wharf, and its Registry row."""
     tokens.create_signing_key()
     admin = make_user("root-admin", admin=True)
-    registry = Registry(name=NAME, kind="distribution", url="http://127.0.0.1:9", token_service=True,
-                        username=admin.username)
+    registry = Registry(
+        name=NAME, kind="distribution", url="http://127.0.0.1:9", token_service=True, username=admin.username
+    )
     registry.set_password(PASSWORD)
     registry.save()
     server = registry_factory(auth=wharf_auth(live_server, registry, tmp_path))
@@ -57,10 +60,19 @@ def skopeo(server, *args, creds=None):
     """Run skopeo against ``server``; returns (succeeded, stderr)."""
     # inspect takes --creds; copy reads from its source, so --src-creds.
     prefix = "--src-" if args[0] == "copy" else "--"
-    command = [server.skopeo, "--insecure-policy", args[0], f"{prefix}tls-verify=false",
-               *([f"{prefix}creds", creds] if creds else [f"{prefix}no-creds"]), *args[1:]]
-    env = {**os.environ, "TMPDIR": str(server.workdir),
-           "REGISTRY_AUTH_FILE": str(server.workdir / "auth.json")}
+    command = [
+        server.skopeo,
+        "--insecure-policy",
+        args[0],
+        f"{prefix}tls-verify=false",
+        *([f"{prefix}creds", creds] if creds else [f"{prefix}no-creds"]),
+        *args[1:],
+    ]
+    env = {
+        **os.environ,
+        "TMPDIR": str(server.workdir),
+        "REGISTRY_AUTH_FILE": str(server.workdir / "auth.json"),
+    }
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
     return result.returncode == 0, result.stderr
 
@@ -69,8 +81,12 @@ def can_inspect(server, ref, creds=None) -> bool:
     ok, stderr = skopeo(server, "inspect", f"docker://{server.host}/{ref}", creds=creds)
     if not ok:
         # A refusal, not some other failure: the registry said no.
-        assert "unauthorized" in stderr.lower() or "denied" in stderr.lower() \
-            or "401" in stderr or "403" in stderr, stderr
+        assert (
+            "unauthorized" in stderr.lower()
+            or "denied" in stderr.lower()
+            or "401" in stderr
+            or "403" in stderr
+        ), stderr
     return ok
 
 
@@ -90,10 +106,13 @@ def test_registry_pulls_follow_wharfs_bindings(wharf_registry, oci_images, tmp_p
     run = sync_registry(registry)
     assert run.result == "succeeded", run.error
     assert set(RegistrySpace.objects.filter(registry=registry).values_list("name", flat=True)) == {
-        "pub", "vault"}
+        "pub",
+        "vault",
+    }
     # Behind the token service, pushed spaces start private; the Admin opens "pub".
     assert set(RegistrySpace.objects.filter(registry=registry).values_list("visibility", flat=True)) == {
-        "private"}
+        "private"
+    }
     services.set_visibility(RegistrySpace.objects.get(registry=registry, name="pub"), admin, "public")
     vault = RegistrySpace.objects.get(registry=registry, name="vault")
 
@@ -117,8 +136,9 @@ def test_registry_pulls_follow_wharfs_bindings(wharf_registry, oci_images, tmp_p
     assert not can_inspect(server, private, other)
     assert not can_inspect(server, private)
     # A real pull, bytes and all, and still no push.
-    ok, stderr = skopeo(server, "copy", f"docker://{server.host}/{private}",
-                        f"oci:{tmp_path / 'pulled'}:1.0", creds=pay)
+    ok, stderr = skopeo(
+        server, "copy", f"docker://{server.host}/{private}", f"oci:{tmp_path / 'pulled'}:1.0", creds=pay
+    )
     assert ok, stderr
     assert (tmp_path / "pulled" / "index.json").exists()
     with pytest.raises(RuntimeError, match="skopeo could not push"):
@@ -170,16 +190,21 @@ def test_namespace_secret_pulls_exactly_what_its_picker_shows(wharf_registry, oc
     server, registry, admin = wharf_registry
     refs = {"pub/alpine": "3.20", "vault/api": "1.0", "other/web": "2.0"}
     for repository, tag in refs.items():
-        server.push(oci_images["alpine:3.20"], f"{repository}:{tag}", source_tag="3.20",
-                    creds=f"{admin.username}:{PASSWORD}")
+        server.push(
+            oci_images["alpine:3.20"],
+            f"{repository}:{tag}",
+            source_tag="3.20",
+            creds=f"{admin.username}:{PASSWORD}",
+        )
     assert sync_registry(registry).result == "succeeded"
     spaces = {space.name: space for space in RegistrySpace.objects.filter(registry=registry)}
     services.set_visibility(spaces["pub"], admin, "public")
     payments, search = Workspace.objects.create(name="payments"), Workspace.objects.create(name="search")
     services.change_bindings(spaces["vault"], admin, add=[payments])
     services.change_bindings(spaces["other"], admin, add=[search])
-    namespace = Namespace.objects.create(cluster=Cluster.objects.create(name="prod"), name="shop",
-                                         workspace=payments)
+    namespace = Namespace.objects.create(
+        cluster=Cluster.objects.create(name="prod"), name="shop", workspace=payments
+    )
 
     manifest = pull_secrets.fetch_pull_secret(namespace, admin, mint=True)
     entry = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))["auths"][registry.host]
@@ -192,7 +217,8 @@ def test_namespace_secret_pulls_exactly_what_its_picker_shows(wharf_registry, oc
 
 
 def test_finding_3_a_renamed_or_removed_registrys_name_cannot_be_squatted(
-        wharf_registry, registry_factory, oci_images, live_server, client, settings):
+    wharf_registry, registry_factory, oci_images, live_server, client, settings
+):
     """A registry trusts the id Wharf generated for its row, not a name: after an Admin renames
     or removes it, a Workspace Admin who takes the old name gets neither the token service nor
     a token the real registry accepts for another workspace's private images."""
@@ -206,7 +232,9 @@ def test_finding_3_a_renamed_or_removed_registrys_name_cannot_be_squatted(
     server.push(oci_images["team-a/api:1.0"], "vault/api:1.0", creds=admin_creds)
     assert sync_registry(registry).result == "succeeded"
     payments, search = Workspace.objects.create(name="payments"), Workspace.objects.create(name="search")
-    services.change_bindings(RegistrySpace.objects.get(registry=registry, name="vault"), admin, add=[payments])
+    services.change_bindings(
+        RegistrySpace.objects.get(registry=registry, name="vault"), admin, add=[payments]
+    )
     squatter = make_user("squatter")
     Membership.objects.create(user=squatter, workspace=search, role="admin")
     squatter_creds = f"{squatter.username}:{PASSWORD}"
@@ -216,8 +244,11 @@ def test_finding_3_a_renamed_or_removed_registrys_name_cannot_be_squatted(
     # The Admin renames it: the id stays with the row, and cannot be set through the API.
     admin_api = APIClient()
     admin_api.force_login(admin)
-    response = admin_api.patch(f"/api/v1/registries/{registry.pk}/",
-                               {"name": "renamed", "token_service_id": "wharf-chosen"}, format="json")
+    response = admin_api.patch(
+        f"/api/v1/registries/{registry.pk}/",
+        {"name": "renamed", "token_service_id": "wharf-chosen"},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     assert response.json()["name"] == "renamed" and response.json()["token_service_id"] == old_id
     assert can_inspect(server, "vault/api:1.0", admin_creds)
@@ -232,8 +263,9 @@ def test_finding_3_a_renamed_or_removed_registrys_name_cannot_be_squatted(
     assert response.status_code == 400
     assert "Only platform Admins can turn on Wharf's token service" in response.json()["token_service"][0]
     assert not Registry.objects.filter(name=old_name).exists()
-    response = squat_api.post(f"/api/v1/workspaces/{search.pk}/registries/",
-                              {**body, "token_service": False}, format="json")
+    response = squat_api.post(
+        f"/api/v1/workspaces/{search.pk}/registries/", {**body, "token_service": False}, format="json"
+    )
     assert response.status_code == 201, response.content
     squat = Registry.objects.get(name=old_name)
     assert response.json()["token_service_id"] == squat.token_service_id not in (old_id, old_name)
@@ -241,8 +273,17 @@ def test_finding_3_a_renamed_or_removed_registrys_name_cannot_be_squatted(
     client.force_login(squatter)
     edit = reverse("registries:workspace-edit", args=[squat.pk])
     assert "token_service" not in client.get(edit).text
-    client.post(edit, {"name": old_name, "url": plain.url, "username": "", "password": "",
-                       "ca_bundle": "", "token_service": "on"})
+    client.post(
+        edit,
+        {
+            "name": old_name,
+            "url": plain.url,
+            "username": "",
+            "password": "",
+            "ca_bundle": "",
+            "token_service": "on",
+        },
+    )
     squat.refresh_from_db()
     assert not squat.token_service
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -252,11 +293,17 @@ def test_finding_3_a_renamed_or_removed_registrys_name_cannot_be_squatted(
     # the squatter gets nothing of payments': the registry refuses the pull.
     scope = {"scope": "repository:vault/api:pull,push"}
     for service in (old_name, squat.token_service_id):
-        answer = httpx.get(live_server.url + "/auth/token", params={"service": service, **scope},
-                           auth=(squatter.username, PASSWORD))
+        answer = httpx.get(
+            live_server.url + "/auth/token",
+            params={"service": service, **scope},
+            auth=(squatter.username, PASSWORD),
+        )
         assert answer.status_code == 400, (service, answer.text)
-    answer = httpx.get(live_server.url + "/auth/token", params={"service": old_id, **scope},
-                       auth=(squatter.username, PASSWORD))
+    answer = httpx.get(
+        live_server.url + "/auth/token",
+        params={"service": old_id, **scope},
+        auth=(squatter.username, PASSWORD),
+    )
     assert answer.status_code == 200
     assert jwt.decode(answer.json()["token"], options={"verify_signature": False})["access"] == []
     assert not can_inspect(server, "vault/api:1.0", squatter_creds)
@@ -264,11 +311,13 @@ def test_finding_3_a_renamed_or_removed_registrys_name_cannot_be_squatted(
     # Removed: a new Admin registry of the old name gets a new id, and the real registry's id
     # now answers nobody, not even an Admin.
     services.remove_registry(Registry.objects.get(pk=registry.pk), admin)
-    successor = Registry.objects.create(name="renamed", kind="distribution", url=server.url,
-                                        token_service=True)
+    successor = Registry.objects.create(
+        name="renamed", kind="distribution", url=server.url, token_service=True
+    )
     assert successor.token_service_id not in (old_id, squat.token_service_id)
-    answer = httpx.get(live_server.url + "/auth/token", params={"service": old_id, **scope},
-                       auth=(admin.username, PASSWORD))
+    answer = httpx.get(
+        live_server.url + "/auth/token", params={"service": old_id, **scope}, auth=(admin.username, PASSWORD)
+    )
     assert answer.status_code == 400
     ok, _stderr = skopeo(server, "inspect", f"docker://{server.host}/vault/api:1.0", creds=admin_creds)
     assert not ok
@@ -290,13 +339,22 @@ def pasted_snippet(client, registry, bundle_path) -> dict:
 
 
 def registry_form(server, admin, **fields):
-    return {"kind": "distribution", "name": "team-registry", "url": server.url, "username": admin.username,
-            "password": PASSWORD, "verify_tls": "on", "ca_bundle": "", **fields}
+    return {
+        "kind": "distribution",
+        "name": "team-registry",
+        "url": server.url,
+        "username": admin.username,
+        "password": PASSWORD,
+        "verify_tls": "on",
+        "ca_bundle": "",
+        **fields,
+    }
 
 
 @pytest.mark.parametrize("order", ["configure registry, then tick", "tick, then configure registry"])
 def test_finding_15_enabling_the_token_service_works_in_either_order(
-        order, live_server, registry_factory, oci_images, client, settings, tmp_path):
+    order, live_server, registry_factory, oci_images, client, settings, tmp_path
+):
     """The README's order (paste the snippet into the registry, restart it, then tick "uses
     Wharf's token service") and the reverse both end with a registry whose pulls follow the
     bindings. The connection check of the tick asks Wharf for a token as the Admin before the
@@ -308,8 +366,10 @@ def test_finding_15_enabling_the_token_service_works_in_either_order(
     server.push(oci_images["team-a/api:1.0"], "vault/api:1.0")
     tick_first = order.startswith("tick")
 
-    response = client.post(reverse("registries:create"),
-                           registry_form(server, admin, **({"token_service": "on"} if tick_first else {})))
+    response = client.post(
+        reverse("registries:create"),
+        registry_form(server, admin, **({"token_service": "on"} if tick_first else {})),
+    )
     assert response.status_code == 302, response.text
     registry = Registry.objects.get(name="team-registry")
     assert registry.token_service is tick_first
@@ -320,8 +380,10 @@ def test_finding_15_enabling_the_token_service_works_in_either_order(
     server.start()
 
     if not tick_first:
-        response = client.post(reverse("registries:edit", args=[registry.pk]),
-                               registry_form(server, admin, password="", token_service="on"))
+        response = client.post(
+            reverse("registries:edit", args=[registry.pk]),
+            registry_form(server, admin, password="", token_service="on"),
+        )
         assert response.status_code == 302, response.text
     registry.refresh_from_db()
     assert registry.token_service and registry.is_healthy
@@ -342,8 +404,9 @@ def test_finding_15_enabling_the_token_service_works_in_either_order(
 
     # Turning it off again passes the check too; until the registry drops auth.token, only
     # Admins get in (the row no longer says who else may).
-    response = client.post(reverse("registries:edit", args=[registry.pk]),
-                           registry_form(server, admin, password=""))
+    response = client.post(
+        reverse("registries:edit", args=[registry.pk]), registry_form(server, admin, password="")
+    )
     assert response.status_code == 302, response.text
     registry.refresh_from_db()
     assert not registry.token_service
@@ -352,7 +415,8 @@ def test_finding_15_enabling_the_token_service_works_in_either_order(
 
 
 def test_finding_5_a_removed_members_copy_stops_pulling_when_the_overlap_ends(
-        wharf_registry, oci_images, client, settings):
+    wharf_registry, oci_images, client, settings
+):
     """A member who leaves took the workspace's shared secret with them. Removing them rotates
     it: their copy still pulls during the overlap window, in which the namespace fetches the new
     secret, and the registry refuses it once the window is over."""
@@ -368,9 +432,12 @@ def test_finding_5_a_removed_members_copy_stops_pulling_when_the_overlap_ends(
     server.push(oci_images["team-a/api:1.0"], "vault/api:1.0", creds=f"{admin.username}:{PASSWORD}")
     assert sync_registry(registry).result == "succeeded"
     payments = Workspace.objects.create(name="payments")
-    services.change_bindings(RegistrySpace.objects.get(registry=registry, name="vault"), admin, add=[payments])
-    namespace = Namespace.objects.create(cluster=Cluster.objects.create(name="prod"), name="shop",
-                                         workspace=payments)
+    services.change_bindings(
+        RegistrySpace.objects.get(registry=registry, name="vault"), admin, add=[payments]
+    )
+    namespace = Namespace.objects.create(
+        cluster=Cluster.objects.create(name="prod"), name="shop", workspace=payments
+    )
     boss = make_user("boss", workspace=payments, role="admin")
     leaver = make_user("leaver", workspace=payments, role="editor")
 
@@ -401,30 +468,48 @@ def test_finding_5_a_removed_members_copy_stops_pulling_when_the_overlap_ends(
 
 
 def test_finding_3_a_registry_refuses_a_token_signed_for_another(
-        live_server, registry_factory, oci_images, tmp_path):
+    live_server, registry_factory, oci_images, tmp_path
+):
     """The second wall: each registry trusts only its own signing key. Even a token naming its
     own service id (were an audience ever wrong) is refused when another registry's key signed it."""
     admin = make_user("root-admin", admin=True)
     registries, servers = {}, {}
     for name in ("alpha", "beta"):
-        registry = Registry(name=name, kind="distribution", url="http://127.0.0.1:9", token_service=True,
-                            username=admin.username)
+        registry = Registry(
+            name=name,
+            kind="distribution",
+            url="http://127.0.0.1:9",
+            token_service=True,
+            username=admin.username,
+        )
         registries[name] = services.save_registry(registry, admin, password=PASSWORD, check=False)
-        bundle = httpx.get(live_server.url + "/auth/certificates.pem",
-                           params={"service": registry.token_service_id})
+        bundle = httpx.get(
+            live_server.url + "/auth/certificates.pem", params={"service": registry.token_service_id}
+        )
         (tmp_path / f"{name}.pem").write_text(bundle.text)
-        servers[name] = registry_factory(auth={"token": {
-            "realm": live_server.url + "/auth/token", "service": registry.token_service_id,
-            "issuer": settings.WHARF_TOKEN_ISSUER, "rootcertbundle": str(tmp_path / f"{name}.pem")}})
+        servers[name] = registry_factory(
+            auth={
+                "token": {
+                    "realm": live_server.url + "/auth/token",
+                    "service": registry.token_service_id,
+                    "issuer": settings.WHARF_TOKEN_ISSUER,
+                    "rootcertbundle": str(tmp_path / f"{name}.pem"),
+                }
+            }
+        )
     servers["beta"].push(oci_images["alpine:3.20"], "pub/alpine:3.20", creds=f"{admin.username}:{PASSWORD}")
     beta = registries["beta"]
     RegistrySpace.objects.create(registry=beta, name="pub", visibility="public")
     access = [{"type": "repository", "name": "pub/alpine", "actions": ["pull"]}]
 
     def status_at_beta(token):
-        return httpx.get(f"{servers['beta'].url}/v2/pub/alpine/manifests/3.20",
-                         headers={"Accept": "application/vnd.oci.image.manifest.v1+json",
-                                  "Authorization": f"Bearer {token}"}).status_code
+        return httpx.get(
+            f"{servers['beta'].url}/v2/pub/alpine/manifests/3.20",
+            headers={
+                "Accept": "application/vnd.oci.image.manifest.v1+json",
+                "Authorization": f"Bearer {token}",
+            },
+        ).status_code
 
     assert status_at_beta(tokens.issue_token(beta, tokens.ANONYMOUS, access)["token"]) == 200
     alpha_key = tokens.active_signing_key(registries["alpha"])
@@ -475,8 +560,12 @@ def test_login_command_pushes_into_bound_private_space_until_expired_or_revoked(
         server.push(oci_images["team-a/api:1.1"], "vault/api:1.2", creds=viewer_creds)
 
     # Revoked: refused at once.
-    assert api.delete(f"/api/v1/registries/{registry.pk}/login-command/", {"username": username},
-                      format="json").status_code == 204
+    assert (
+        api.delete(
+            f"/api/v1/registries/{registry.pk}/login-command/", {"username": username}, format="json"
+        ).status_code
+        == 204
+    )
     assert not can_inspect(server, "vault/api:1.1", creds)
     with pytest.raises(RuntimeError, match="skopeo could not push"):
         server.push(oci_images["team-a/api:1.1"], "vault/api:1.3", creds=creds)

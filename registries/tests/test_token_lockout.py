@@ -78,8 +78,7 @@ def test_finding_7_token_service_shares_the_lockout_with_the_login_page(client, 
     assert_locked_out(ask(client, PULL, auth=basic("ws-viewer", PASSWORD)))
 
 
-def test_finding_7_a_locked_out_token_request_costs_no_password_hash(client, world, ws_viewer,
-                                                                     monkeypatch):
+def test_finding_7_a_locked_out_token_request_costs_no_password_hash(client, world, ws_viewer, monkeypatch):
     for _attempt in range(LIMIT):
         ask(client, PULL, auth=basic("ws-viewer", "wrong"))
 
@@ -95,7 +94,9 @@ def test_finding_7_token_service_works_again_after_the_cool_off(client, world, w
         ask(client, PULL, auth=basic("ws-viewer", "wrong"))
     assert ask(client, PULL, auth=basic("ws-viewer", PASSWORD)).status_code == 429
     # The cool-off counts from the last failure; 15 minutes later it is over.
-    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=16))
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=16)
+    )
     assert access_of(ask(client, PULL, auth=basic("ws-viewer", PASSWORD))) == {"priv/app": ["pull"]}
 
 

@@ -41,13 +41,19 @@ def world(db, workspace, other_workspace, signing_key):
     """Platform registry "tok": pub (public), priv (bound to payments), secret (bound to search),
     lonely (private, unbound). Workspace registry "own" of payments with one private space (a
     workspace registry cannot use the token service)."""
-    tok = Registry.objects.create(name=NAME, kind="distribution", url="http://127.0.0.1:9",
-                                  token_service=True, token_service_id=SERVICE)
-    own = Registry.objects.create(name="own", kind="distribution", url="http://127.0.0.1:9",
-                                  scope="workspace", workspace=workspace)
+    tok = Registry.objects.create(
+        name=NAME, kind="distribution", url="http://127.0.0.1:9", token_service=True, token_service_id=SERVICE
+    )
+    own = Registry.objects.create(
+        name="own", kind="distribution", url="http://127.0.0.1:9", scope="workspace", workspace=workspace
+    )
     spaces = {}
-    for name, visibility in [("pub", "public"), ("priv", "private"), ("secret", "private"),
-                             ("lonely", "private")]:
+    for name, visibility in [
+        ("pub", "public"),
+        ("priv", "private"),
+        ("secret", "private"),
+        ("lonely", "private"),
+    ]:
         spaces[name] = RegistrySpace.objects.create(registry=tok, name=name, visibility=visibility)
     spaces["stuff"] = RegistrySpace.objects.create(registry=own, name="stuff", visibility="private")
     SpaceBinding.objects.create(space=spaces["priv"], workspace=workspace)
@@ -56,8 +62,14 @@ def world(db, workspace, other_workspace, signing_key):
         "payments": tokens.mint_workspace_credential(workspace, tok),
         "search": tokens.mint_workspace_credential(other_workspace, tok),
     }
-    return {"tok": tok, "own": own, "spaces": spaces, "creds": creds,
-            "workspace": workspace, "other": other_workspace}
+    return {
+        "tok": tok,
+        "own": own,
+        "spaces": spaces,
+        "creds": creds,
+        "workspace": workspace,
+        "other": other_workspace,
+    }
 
 
 @pytest.fixture(params=[True, False], ids=["templates", "orm"])
@@ -83,8 +95,7 @@ def certificate_key(pem=None):
 
 
 def decode(token, *, audience=SERVICE, pem=None):
-    return jwt.decode(token, certificate_key(pem), algorithms=["ES256"], audience=audience,
-                      issuer="wharf")
+    return jwt.decode(token, certificate_key(pem), algorithms=["ES256"], audience=audience, issuer="wharf")
 
 
 def access_of(response):
@@ -96,14 +107,16 @@ def access_of(response):
 
 
 def test_parse_scopes_reads_types_names_actions_and_merges_repeats():
-    scopes = tokens.parse_scopes([
-        "repository:team-a/api:pull,push",
-        "repository:127.0.0.1:5000/team-a/api:pull",
-        "registry:catalog:* repository:alpine:pull",  # several in one parameter, as old clients do
-        "repository:team-a/api:pull,delete",
-        "repository(plugin):team-a/api:pull",
-        "thing:whatever:read",
-    ])
+    scopes = tokens.parse_scopes(
+        [
+            "repository:team-a/api:pull,push",
+            "repository:127.0.0.1:5000/team-a/api:pull",
+            "registry:catalog:* repository:alpine:pull",  # several in one parameter, as old clients do
+            "repository:team-a/api:pull,delete",
+            "repository(plugin):team-a/api:pull",
+            "thing:whatever:read",
+        ]
+    )
     assert [str(scope) for scope in scopes] == [
         "repository:team-a/api:pull,push,delete",
         "repository:127.0.0.1:5000/team-a/api:pull",
@@ -116,12 +129,24 @@ def test_parse_scopes_reads_types_names_actions_and_merges_repeats():
     assert tokens.parse_scopes([]) == []
 
 
-@pytest.mark.parametrize("scope", [
-    "repository", "repository:team-a", "repository::pull", "repository:team-a:",
-    ":team-a:pull", "repository:Team-A/api:pull", "repository:team-a/../x:pull",
-    "repository:team-a//api:pull", "repository:team-a:pull,", "repository:team-a:,pull",
-    "Repository:team-a:pull", "repository:" + "a" * 300 + ":pull", "registry:cat alog:*",
-])
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "repository",
+        "repository:team-a",
+        "repository::pull",
+        "repository:team-a:",
+        ":team-a:pull",
+        "repository:Team-A/api:pull",
+        "repository:team-a/../x:pull",
+        "repository:team-a//api:pull",
+        "repository:team-a:pull,",
+        "repository:team-a:,pull",
+        "Repository:team-a:pull",
+        "repository:" + "a" * 300 + ":pull",
+        "registry:cat alog:*",
+    ],
+)
 def test_malformed_scopes_are_refused(scope):
     with pytest.raises(tokens.InvalidRequest):
         tokens.parse_scopes([scope])
@@ -175,8 +200,12 @@ def test_a_workspace_registry_is_no_token_service(client, templates, world, ws_a
     with pytest.raises(ValueError, match="token service"):
         tokens.mint_workspace_credential(world["workspace"], own)
     for service in (own.token_service_id, own.name):
-        response = ask(client, ["repository:stuff/app:pull,push"], service=service,
-                       auth=basic(ws_admin.username, PASSWORD))
+        response = ask(
+            client,
+            ["repository:stuff/app:pull,push"],
+            service=service,
+            auth=basic(ws_admin.username, PASSWORD),
+        )
         assert response.status_code == 400
         assert response.json()["errors"][0]["code"] == "UNSUPPORTED"
 
@@ -186,7 +215,8 @@ def test_catalog_is_for_whoever_manages_the_registry(world, admin, ws_admin, ws_
 
     def gets(principal, registry):
         return grant(principal, registry, catalog) == [
-            {"type": "registry", "name": "catalog", "actions": ["*"]}]
+            {"type": "registry", "name": "catalog", "actions": ["*"]}
+        ]
 
     as_user = lambda user: tokens.Principal(subject=user.username, user=user)  # noqa: E731
     assert gets(as_user(admin), world["tok"])
@@ -199,11 +229,19 @@ def test_catalog_is_for_whoever_manages_the_registry(world, admin, ws_admin, ws_
 
 def test_star_and_unknown_actions_and_types_grant_only_what_is_allowed(world, admin):
     principal = tokens.Principal(subject=admin.username, user=admin)
-    scopes = tokens.parse_scopes(["repository:priv/app:*", "repository:pub/app:delete",
-                                  "repository(plugin):pub/app:pull", "thing:pub:pull",
-                                  "registry:other:*", "registry:catalog:pull"])
+    scopes = tokens.parse_scopes(
+        [
+            "repository:priv/app:*",
+            "repository:pub/app:delete",
+            "repository(plugin):pub/app:pull",
+            "thing:pub:pull",
+            "registry:other:*",
+            "registry:catalog:pull",
+        ]
+    )
     assert grant(principal, world["tok"], scopes) == [
-        {"type": "repository", "name": "priv/app", "actions": ["pull", "push"]}]
+        {"type": "repository", "name": "priv/app", "actions": ["pull", "push"]}
+    ]
 
 
 def test_grant_ignores_wharfs_health_view_but_not_missing_spaces(world):
@@ -289,8 +327,11 @@ def test_anonymous_token_grants_public_pull_with_every_claim(client, templates, 
 def test_workspace_credential_pulls_its_bound_space_only(client, templates, world):
     username, secret = world["creds"]["payments"]
     assert username == "ws-payments"
-    response = ask(client, ["repository:priv/app:pull,push", "repository:secret/app:pull",
-                            "repository:lonely/app:pull"], auth=basic(username, secret))
+    response = ask(
+        client,
+        ["repository:priv/app:pull,push", "repository:secret/app:pull", "repository:lonely/app:pull"],
+        auth=basic(username, secret),
+    )
     assert access_of(response) == {"priv/app": ["pull"]}
     assert decode(response.json()["token"])["sub"] == "ws-payments"
 
@@ -313,16 +354,19 @@ def test_unbind_and_bind_apply_on_the_next_request(client, templates, world, adm
     assert access_of(ask(client, scope, auth=auth)) == {"priv/app": ["pull"]}
 
 
-@pytest.mark.parametrize("auth", [
-    basic("ws-payments", "not-the-secret"),
-    basic("ws-nobody", "whatever"),
-    basic("root-admin", "wrong-password"),
-    basic("nobody", PASSWORD),
-    "Bearer abc.def.ghi",
-    "Basic !!!not-base64!!!",
-    "Basic " + base64.b64encode(b"no-colon").decode(),
-    "Basic " + base64.b64encode(b":password-only").decode(),
-])
+@pytest.mark.parametrize(
+    "auth",
+    [
+        basic("ws-payments", "not-the-secret"),
+        basic("ws-nobody", "whatever"),
+        basic("root-admin", "wrong-password"),
+        basic("nobody", PASSWORD),
+        "Bearer abc.def.ghi",
+        "Basic !!!not-base64!!!",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Basic " + base64.b64encode(b":password-only").decode(),
+    ],
+)
 def test_wrong_credentials_get_401_with_a_basic_challenge(client, world, admin, auth):
     response = ask(client, ["repository:pub/app:pull"], auth=auth)
     assert response.status_code == 401
@@ -332,8 +376,9 @@ def test_wrong_credentials_get_401_with_a_basic_challenge(client, world, admin, 
 
 
 def test_a_credential_works_only_at_its_own_registry(client, templates, world):
-    other = Registry.objects.create(name="other-tok", kind="distribution", url="http://127.0.0.1:9",
-                                    token_service=True)
+    other = Registry.objects.create(
+        name="other-tok", kind="distribution", url="http://127.0.0.1:9", token_service=True
+    )
     username, secret = tokens.mint_workspace_credential(world["workspace"], other)
     assert ask(client, [], service=other.token_service_id, auth=basic(username, secret)).status_code == 200
     assert ask(client, [], service=SERVICE, auth=basic(username, secret)).status_code == 401
@@ -377,7 +422,8 @@ def test_unknown_service_is_refused(client, templates, world, service):
     Registry.objects.create(name="plain", kind="distribution", url="http://127.0.0.1:9")
     # A Harbor's or a workspace registry's id, or any registry's name: none is a service.
     service = {"harbor-id": harbor.token_service_id, "own-id": world["own"].token_service_id}.get(
-        service, service)
+        service, service
+    )
     response = ask(client, ["repository:pub/app:pull"], service=service)
     assert response.status_code == 400
     error = response.json()["errors"][0]
@@ -418,16 +464,21 @@ def test_token_request_costs_few_queries(client, world, templates, django_assert
     # The registry, the credential, the signing key's id and whether the credential's name has
     # failed logins on record (the lockout's first question) in one query; the grant in another.
     with django_assert_max_num_queries(2):
-        assert ask(client, ["repository:priv/app:pull", "repository:pub/x:pull"], auth=auth).status_code == 200
+        assert (
+            ask(client, ["repository:priv/app:pull", "repository:pub/x:pull"], auth=auth).status_code == 200
+        )
     with django_assert_max_num_queries(2):
         assert ask(client, ["repository:pub/app:pull"]).status_code == 200
 
 
 def test_a_workspace_credential_with_failures_on_record_is_still_checked_for_lockout(
-        client, world, templates, settings):
+    client, world, templates, settings
+):
     # With failures on record the lookup says so, and axes' exact check decides (not locked yet).
     username, secret = world["creds"]["payments"]
-    assert ask(client, ["repository:priv/app:pull"], auth=basic(username, secret + "-stale")).status_code == 401
+    assert (
+        ask(client, ["repository:priv/app:pull"], auth=basic(username, secret + "-stale")).status_code == 401
+    )
     assert ask(client, ["repository:priv/app:pull"], auth=basic(username, secret)).status_code == 200
 
 
@@ -504,7 +555,8 @@ def test_token_keys_command(db, capsys):
     assert out.count("BEGIN CERTIFICATE") == 3 and first.certificate_pem in out
     assert "PRIVATE" not in out
     TokenSigningKey.objects.filter(retired__isnull=False).update(
-        retired=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        retired=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    )
     call_command("token_keys", "--prune")
     assert TokenSigningKey.objects.count() == 1
 
@@ -580,19 +632,27 @@ def test_harbor_page_has_no_snippet(client, db, admin):
 
 
 def test_edit_turns_the_token_service_on_and_refuses_it_for_harbor(client, db, admin):
-    demo = Registry.objects.create(name="demo-dist", kind="distribution", url="http://d.example.com",
-                                   is_demo=True)
+    demo = Registry.objects.create(
+        name="demo-dist", kind="distribution", url="http://d.example.com", is_demo=True
+    )
     client.force_login(admin)
-    data = {"name": demo.name, "url": demo.url, "username": "", "password": "", "verify_tls": "on",
-            "ca_bundle": "", "token_service": "on"}
+    data = {
+        "name": demo.name,
+        "url": demo.url,
+        "username": "",
+        "password": "",
+        "verify_tls": "on",
+        "ca_bundle": "",
+        "token_service": "on",
+    }
     response = client.post(reverse("registries:edit", args=[demo.pk]), data)
     assert response.status_code == 302
     demo.refresh_from_db()
     assert demo.token_service
-    harbor = Registry.objects.create(name="harb", kind="harbor", url="https://h.example.com",
-                                     is_demo=True)
-    response = client.post(reverse("registries:edit", args=[harbor.pk]), {**data, "name": "harb",
-                                                                           "url": harbor.url})
+    harbor = Registry.objects.create(name="harb", kind="harbor", url="https://h.example.com", is_demo=True)
+    response = client.post(
+        reverse("registries:edit", args=[harbor.pk]), {**data, "name": "harb", "url": harbor.url}
+    )
     assert response.status_code == 200
     assert "Only a Docker Registry can use Wharf&#x27;s token service." in response.text
     harbor.refresh_from_db()
@@ -603,16 +663,18 @@ def test_a_shape_the_orm_does_not_parameterise_is_never_templated(db, caplog):
     from registries.models import RegistrySpace as Space
 
     # The placeholder is asked for but not used: the template would run with a wrong query.
-    template = compiled.template(("test-shape",), lambda placeholders: (
-        placeholders.text("unused"), Space.objects.filter(name="x"))[1])
+    template = compiled.template(
+        ("test-shape",), lambda placeholders: (placeholders.text("unused"), Space.objects.filter(name="x"))[1]
+    )
     assert template is None
     assert "cannot be templated" in caplog.text
     assert compiled.templates[("default", "test-shape")] is None
 
 
 def test_templates_and_orm_agree_on_every_grant(world, request, monkeypatch):
-    scopes = tokens.parse_scopes([f"repository:{repo}:pull" for repo in ALL[:3]]
-                                 + ["repository:lonely/app:pull,push"])
+    scopes = tokens.parse_scopes(
+        [f"repository:{repo}:pull" for repo in ALL[:3]] + ["repository:lonely/app:pull,push"]
+    )
     for name in sorted(EXPECTED_TOK):
         principal = principal_for(name, world, request)
         for registry in (world["tok"],):
@@ -660,12 +722,14 @@ def test_finding_5_a_rotated_secret_works_only_until_the_overlap_window_ends(cli
     # Inside the window both work, and both are the same workspace's credential.
     for secret in (old, new):
         assert access_of(ask(client, ["repository:priv/app:pull"], auth=basic(username, secret))) == {
-            "priv/app": ["pull"]}
+            "priv/app": ["pull"]
+        }
     credential.refresh_from_db()
     time.sleep(max(0.0, (credential.previous_valid_until - dt.datetime.now(dt.UTC)).total_seconds()) + 0.05)
     assert ask(client, ["repository:priv/app:pull"], auth=basic(username, old)).status_code == 401
     assert access_of(ask(client, ["repository:priv/app:pull"], auth=basic(username, new))) == {
-        "priv/app": ["pull"]}
+        "priv/app": ["pull"]
+    }
     event = AuditEvent.objects.get(action="pull_credential.rotate")
     assert event.actor == admin and event.after["reason"] == "test"
     assert event.after["previous_valid_until"] and old not in str(event.after) and new not in str(event.after)
@@ -676,12 +740,15 @@ def test_finding_5_at_most_two_secrets_work_and_no_overlap_means_at_once(client,
     credential = PullCredential.objects.get(workspace=world["workspace"], registry=world["tok"])
     second = tokens.rotate_credential(credential, admin, overlap=3600)
     third = tokens.rotate_credential(credential, admin, overlap=3600)
-    works = {secret: ask(client, [], auth=basic(username, secret)).status_code
-             for secret in (first, second, third)}
+    works = {
+        secret: ask(client, [], auth=basic(username, secret)).status_code for secret in (first, second, third)
+    }
     assert works == {first: 401, second: 200, third: 200}
     fourth = tokens.rotate_credential(credential, admin, overlap=0)
-    works = {secret: ask(client, [], auth=basic(username, secret)).status_code
-             for secret in (second, third, fourth)}
+    works = {
+        secret: ask(client, [], auth=basic(username, secret)).status_code
+        for secret in (second, third, fourth)
+    }
     assert works == {second: 401, third: 401, fourth: 200}
     # The other workspace's credential was not touched.
     assert ask(client, [], auth=basic(*world["creds"]["search"])).status_code == 200
@@ -697,15 +764,18 @@ def integrate(name, admin):
 
 
 def test_finding_3_each_new_registry_signs_with_its_own_key_and_trusts_only_it(
-        client, templates, world, admin, capsys):
+    client, templates, world, admin, capsys
+):
     alpha, beta = integrate("alpha", admin), integrate("beta", admin)
     shared = tokens.active_signing_key()
     own = {registry.name: tokens.active_signing_key(registry) for registry in (alpha, beta)}
     assert own["alpha"].registry == alpha and own["beta"].registry == beta
     assert len({shared.pk, own["alpha"].pk, own["beta"].pk}) == 3
 
-    bundles = {registry.name: client.get("/auth/certificates.pem", {"service": registry.token_service_id})
-               for registry in (alpha, beta)}
+    bundles = {
+        registry.name: client.get("/auth/certificates.pem", {"service": registry.token_service_id})
+        for registry in (alpha, beta)
+    }
     assert bundles["alpha"].text == own["alpha"].certificate_pem
     assert bundles["beta"].text == own["beta"].certificate_pem
     # A registry integrated before keys were per registry (tok) trusts the shared bundle.
@@ -750,13 +820,23 @@ def test_finding_3_only_platform_admins_turn_on_the_token_service(client, world,
     own = world["own"]
     api = APIClient()
     api.force_login(ws_admin)
-    response = api.patch(f"/api/v1/workspaces/{world['workspace'].pk}/registries/{own.pk}/",
-                         {"token_service": True}, format="json")
+    response = api.patch(
+        f"/api/v1/workspaces/{world['workspace'].pk}/registries/{own.pk}/",
+        {"token_service": True},
+        format="json",
+    )
     assert response.status_code == 400
     assert "Only platform Admins can turn on Wharf's token service" in response.json()["token_service"][0]
-    response = api.post(f"/api/v1/workspaces/{world['workspace'].pk}/registries/",
-                        {"name": NAME + "-again", "kind": "distribution", "url": "https://r.example.com",
-                         "token_service": True}, format="json")
+    response = api.post(
+        f"/api/v1/workspaces/{world['workspace'].pk}/registries/",
+        {
+            "name": NAME + "-again",
+            "kind": "distribution",
+            "url": "https://r.example.com",
+            "token_service": True,
+        },
+        format="json",
+    )
     assert response.status_code == 400 and not Registry.objects.filter(name=NAME + "-again").exists()
     client.force_login(ws_admin)
     form = client.get(reverse("registries:workspace-create") + f"?workspace={world['workspace'].pk}").text

@@ -12,8 +12,15 @@ from testkit.personas import ANONYMOUS, OUTSIDER, WS_ADMIN, WS_EDITOR, WS_VIEWER
 
 
 def form_data(double, **overrides):
-    data = {"kind": "harbor", "name": "team-harbor", "url": double.url, "username": ADMIN_USER,
-            "password": ADMIN_PASSWORD, "verify_tls": "on", "ca_bundle": ""}
+    data = {
+        "kind": "harbor",
+        "name": "team-harbor",
+        "url": double.url,
+        "username": ADMIN_USER,
+        "password": ADMIN_PASSWORD,
+        "verify_tls": "on",
+        "ca_bundle": "",
+    }
     data.update(overrides)
     return data
 
@@ -31,8 +38,9 @@ def test_loopback_registry_is_refused_with_the_reason(client, ws_admin, workspac
     assert not harbor_double.requests
 
 
-@pytest.mark.parametrize("url", ["http://169.254.169.254/", "http://[::1]:5000", "http://0.0.0.0/",
-                                 "http://100.100.100.200/"])
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/", "http://[::1]:5000", "http://0.0.0.0/", "http://100.100.100.200/"]
+)
 def test_metadata_and_link_local_addresses_are_refused(url):
     assert refused_reason(url, []) is not None
 
@@ -44,7 +52,8 @@ def test_public_and_explicitly_allowed_addresses_pass():
 
 
 def test_workspace_admin_integrates_a_registry_when_the_network_is_allowed(
-        client, settings, ws_admin, workspace, harbor_double):
+    client, settings, ws_admin, workspace, harbor_double
+):
     settings.WHARF_ALLOWED_REGISTRY_NETWORKS = ["127.0.0.0/8"]
     client.force_login(ws_admin)
     response = client.post(create_url(workspace), form_data(harbor_double))
@@ -57,26 +66,42 @@ def test_workspace_admin_integrates_a_registry_when_the_network_is_allowed(
 
 def test_editors_and_viewers_cannot_integrate(client, settings, workspace, harbor_double):
     settings.WHARF_ALLOWED_REGISTRY_NETWORKS = ["127.0.0.0/8"]
-    assert_access(client, create_url(workspace), {WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 404, ANONYMOUS: 302},
-                  method="post", data=form_data(harbor_double))
+    assert_access(
+        client,
+        create_url(workspace),
+        {WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 404, ANONYMOUS: 302},
+        method="post",
+        data=form_data(harbor_double),
+    )
     assert not Registry.objects.exists()
 
 
 def test_another_workspaces_registry_answers_404(client, workspace):
-    registry = factories.make_registry("team-harbor", url="https://h.example.com", scope="workspace",
-                                       workspace=workspace)
+    registry = factories.make_registry(
+        "team-harbor", url="https://h.example.com", scope="workspace", workspace=workspace
+    )
     members = {WS_ADMIN: 200, WS_EDITOR: 200, WS_VIEWER: 200, OUTSIDER: 404, ANONYMOUS: 302}
     assert_access(client, reverse("registries:workspace-detail", args=[registry.pk]), members)
     assert_access(client, reverse("registries:workspace-list") + f"?workspace={workspace.pk}", members)
-    assert_access(client, reverse("registries:workspace-remove", args=[registry.pk]),
-                  {OUTSIDER: 404, WS_EDITOR: 403, WS_VIEWER: 403, ANONYMOUS: 302}, method="post")
+    assert_access(
+        client,
+        reverse("registries:workspace-remove", args=[registry.pk]),
+        {OUTSIDER: 404, WS_EDITOR: 403, WS_VIEWER: 403, ANONYMOUS: 302},
+        method="post",
+    )
     assert_access(client, create_url(workspace), {OUTSIDER: 404}, method="post", data={})
     assert Registry.objects.exists()
 
 
 def test_members_see_the_registry_but_only_its_admins_change_it(client, ws_viewer, ws_admin, workspace):
-    registry = Registry.objects.create(name="team-harbor", kind="harbor", url="https://h.example.com",
-                                       scope="workspace", workspace=workspace, is_demo=True)
+    registry = Registry.objects.create(
+        name="team-harbor",
+        kind="harbor",
+        url="https://h.example.com",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+    )
     client.force_login(ws_viewer)
     page = client.get(reverse("registries:workspace-detail", args=[registry.pk]))
     assert page.status_code == 200
@@ -88,8 +113,14 @@ def test_members_see_the_registry_but_only_its_admins_change_it(client, ws_viewe
 
 
 def test_workspace_registry_is_not_on_the_admin_pages(client, admin, workspace):
-    registry = Registry.objects.create(name="team-harbor", kind="harbor", url="https://h.example.com",
-                                       scope="workspace", workspace=workspace, is_demo=True)
+    registry = Registry.objects.create(
+        name="team-harbor",
+        kind="harbor",
+        url="https://h.example.com",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+    )
     client.force_login(admin)
     assert "team-harbor" not in client.get(reverse("registries:platform-list")).text
     assert client.get(reverse("registries:detail", args=[registry.pk])).status_code == 404

@@ -43,8 +43,10 @@ class Template:
     constants: tuple
 
     def run(self, alias: str, values: dict[str, Any]) -> list[tuple]:
-        params = [values[slot] if slot is not None else constant
-                  for slot, constant in zip(self.slots, self.constants, strict=True)]
+        params = [
+            values[slot] if slot is not None else constant
+            for slot, constant in zip(self.slots, self.constants, strict=True)
+        ]
         with connections[alias].cursor() as cursor:
             cursor.execute(self.sql, params)
             return cursor.fetchall()
@@ -64,7 +66,8 @@ def _compile(queryset: QuerySet, alias: str, placeholders: Placeholders) -> Temp
         hashable = isinstance(param, int | str) and not isinstance(param, bool)
         slots.append(by_value.get(param) if hashable else None)
     usable = set(placeholders) == {slot for slot in slots if slot} and not any(
-        str(value) in sql for value in placeholders.values())
+        str(value) in sql for value in placeholders.values()
+    )
     return Template(sql, tuple(slots), tuple(params)) if usable else None
 
 

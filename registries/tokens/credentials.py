@@ -50,8 +50,9 @@ def _give_new_secret(credential: PullCredential, workspace: Workspace) -> str:
     return secret
 
 
-def mint_workspace_credential(workspace: Workspace, registry: Registry,
-                              actor: audit.Actor | None = None) -> tuple[str, str]:
+def mint_workspace_credential(
+    workspace: Workspace, registry: Registry, actor: audit.Actor | None = None
+) -> tuple[str, str]:
     """Create, or replace at once, ``workspace``'s pull credential for a token-service registry;
     returns (username, secret). A replaced secret is refused from the next token request on
     (rotate_credential() keeps it working for an overlap window). The state is done at once:
@@ -61,13 +62,17 @@ def mint_workspace_credential(workspace: Workspace, registry: Registry,
 
 
 @transaction.atomic
-def _mint(workspace: Workspace, registry: Registry, actor: audit.Actor | None, *,
-          keep_existing: bool) -> tuple[PullCredential, str | None]:
+def _mint(
+    workspace: Workspace, registry: Registry, actor: audit.Actor | None, *, keep_existing: bool
+) -> tuple[PullCredential, str | None]:
     _require_token_registry(registry)
     # The row lock serialises two mints of one pair, so neither hands out a secret the other
     # has already replaced.
-    credential, created = (PullCredential.objects.select_for_update(of=("self",))
-                           .select_related("registry").get_or_create(workspace=workspace, registry=registry))
+    credential, created = (
+        PullCredential.objects.select_for_update(of=("self",))
+        .select_related("registry")
+        .get_or_create(workspace=workspace, registry=registry)
+    )
     if keep_existing and not created and credential.secret_hash:
         return credential, None
     fresh = created or not credential.secret_hash
@@ -75,9 +80,12 @@ def _mint(workspace: Workspace, registry: Registry, actor: audit.Actor | None, *
     credential.clear_previous()
     credential.reconciled = timezone.now()
     credential.save()
-    audit.record(actor, "pull_credential.create" if fresh else "pull_credential.rotate",
-                 credential, after={"username": credential.username, "registry": registry.name,
-                                    "workspace": workspace.name})
+    audit.record(
+        actor,
+        "pull_credential.create" if fresh else "pull_credential.rotate",
+        credential,
+        after={"username": credential.username, "registry": registry.name, "workspace": workspace.name},
+    )
     return credential, secret
 
 
@@ -85,8 +93,11 @@ def ensure_credentials(workspace: Workspace, actor: audit.Actor | None = None) -
     """``workspace``'s credential for every token-service registry it may pull from, minting
     the missing ones. Existing ones are kept as they are: they may already be in a cluster's
     pull secret. The secret of each is ``credential.get_secret()``."""
-    registries = access.registries_pullable_by_workspace(workspace).filter(
-        token_service=True, kind__in=Registry.kinds_supporting("token_service")).order_by("name")
+    registries = (
+        access.registries_pullable_by_workspace(workspace)
+        .filter(token_service=True, kind__in=Registry.kinds_supporting("token_service"))
+        .order_by("name")
+    )
     return [_mint(workspace, registry, actor, keep_existing=True)[0] for registry in registries]
 
 
@@ -102,22 +113,36 @@ def _keep_previous_secret(credential: PullCredential, overlap: int, now: dt.date
 
 
 @transaction.atomic
-def rotate_credential(credential: PullCredential, actor: audit.Actor | None, *, overlap: int,
-                      reason: str = "") -> str:
+def rotate_credential(
+    credential: PullCredential, actor: audit.Actor | None, *, overlap: int, reason: str = ""
+) -> str:
     """Give a token-service credential a new secret; returns it. The old secret keeps working
     for ``overlap`` seconds (0: refused at once), so namespaces can fetch the new one first. A
     second rotation inside the window ends the oldest secret at once: at most two work."""
-    credential = (PullCredential.objects.select_for_update(of=("self",))
-                  .select_related("registry", "workspace").get(pk=credential.pk))
+    credential = (
+        PullCredential.objects.select_for_update(of=("self",))
+        .select_related("registry", "workspace")
+        .get(pk=credential.pk)
+    )
     _require_token_registry(credential.registry)
     now = timezone.now()
     _keep_previous_secret(credential, overlap, now)
     secret = _give_new_secret(credential, credential.workspace)
     credential.rotated = credential.reconciled = now
     credential.save()
-    audit.record(actor, "pull_credential.rotate", credential, label=str(credential), after={
-        "workspace": credential.workspace.name, "registry": credential.registry.name,
-        "username": credential.username, "reason": reason,
-        "previous_valid_until": credential.previous_valid_until.isoformat()
-        if credential.previous_valid_until else None})
+    audit.record(
+        actor,
+        "pull_credential.rotate",
+        credential,
+        label=str(credential),
+        after={
+            "workspace": credential.workspace.name,
+            "registry": credential.registry.name,
+            "username": credential.username,
+            "reason": reason,
+            "previous_valid_until": credential.previous_valid_until.isoformat()
+            if credential.previous_valid_until
+            else None,
+        },
+    )
     return secret

@@ -24,6 +24,11 @@ class UnknownService(TokenError):
 
 class NoSigningKey(TokenError):
     def __init__(self):
-        super().__init__(503, "UNAVAILABLE",
-                         _("No key signs this registry's tokens yet: run manage.py token_keys --rotate "
-                           "--registry with the registry's name."))
+        super().__init__(
+            503,
+            "UNAVAILABLE",
+            _(
+                "No key signs this registry's tokens yet: run manage.py token_keys --rotate "
+                "--registry with the registry's name."
+            ),
+        )

@@ -57,13 +57,18 @@ def _pullable_spaces(principal: Principal, registry: Registry, names: set[str]) 
     workspace, user = principal.workspace, principal.user
 
     def query(registry, workspace, user, names):
-        return (access.spaces_pullable_at_registry(registry, workspace=workspace, user=user)
-                .filter(name__in=names).order_by().values_list("name", flat=True))
+        return (
+            access.spaces_pullable_at_registry(registry, workspace=workspace, user=user)
+            .filter(name__in=names)
+            .order_by()
+            .values_list("name", flat=True)
+        )
 
     names = sorted(names)
     kind = "user" if user is not None else "workspace" if workspace is not None else "anonymous"
     template = None
     if compiled.USE_TEMPLATES and len(names) <= MAX_TEMPLATED_NAMES:
+
         def build(placeholders):
             return query(
                 Registry(pk=placeholders.number("registry")),
@@ -81,15 +86,20 @@ def _pullable_spaces(principal: Principal, registry: Registry, names: set[str]) 
     return {row[0] for row in template.run(router.db_for_read(RegistrySpace), values)}
 
 
-def _pushable_spaces(principal: Principal, registry: Registry, repositories: list[Scope],
-                     names: set[str]) -> set[str]:
+def _pushable_spaces(
+    principal: Principal, registry: Registry, repositories: list[Scope], names: set[str]
+) -> set[str]:
     """Which of the spaces ``names`` a login command's credential may push to, if any of
     ``repositories`` asks to push (nobody else pushes but the Admins)."""
     if principal.login is None or not any(
-            PUSH in scope.actions or "*" in scope.actions for scope in repositories):
+        PUSH in scope.actions or "*" in scope.actions for scope in repositories
+    ):
         return set()
-    return set(access.pushable_spaces(principal.user, registry)
-               .filter(name__in=sorted(names)).values_list("name", flat=True))
+    return set(
+        access.pushable_spaces(principal.user, registry)
+        .filter(name__in=sorted(names))
+        .values_list("name", flat=True)
+    )
 
 
 def _actions(scope: Scope, *, manager: bool, pullable: set[str], pushable: set[str]) -> list[str]:
@@ -118,8 +128,7 @@ def grant(principal: Principal, registry: Registry, requested: list[Scope]) -> l
     manager = _manages(principal, registry)
     if not registry.token_service and not manager:
         return []
-    repositories = [scope for scope in requested
-                    if scope.type == "repository" and not scope.resource_class]
+    repositories = [scope for scope in requested if scope.type == "repository" and not scope.resource_class]
     pullable: set[str] = set()
     pushable: set[str] = set()
     if repositories and not manager:

@@ -56,38 +56,51 @@ def _new_key_and_certificate() -> tuple[str, str]:
         # Self-signed and listed in the registry's rootcertbundle: the chain is the root itself.
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
-                          key_encipherment=False, data_encipherment=False, key_agreement=False,
-                          crl_sign=False, encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )
         .sign(key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     return key_pem, certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def keys_of(registry: Registry | None) -> QuerySet[TokenSigningKey]:
     """The keys that sign for ``registry``: its own, or (None) the shared ones."""
-    return TokenSigningKey.objects.filter(registry=registry) if registry is not None \
+    return (
+        TokenSigningKey.objects.filter(registry=registry)
+        if registry is not None
         else TokenSigningKey.objects.filter(registry__isnull=True)
+    )
 
 
 def create_signing_key(registry: Registry | None = None) -> TokenSigningKey:
     """A new key that signs for ``registry`` from now on, or a new shared key (the caller
     retires the previous one, if any)."""
     key_pem, certificate_pem = _new_key_and_certificate()
-    return TokenSigningKey.objects.create(private_key_encrypted=crypto.encrypt(key_pem),
-                                          certificate_pem=certificate_pem, registry=registry)
+    return TokenSigningKey.objects.create(
+        private_key_encrypted=crypto.encrypt(key_pem), certificate_pem=certificate_pem, registry=registry
+    )
 
 
 def _signing_keys_for(registry: Registry) -> QuerySet[TokenSigningKey]:
     """The active keys that may sign for ``registry``, the one that does first: its own, else
     the shared one (registries integrated before each got its own key trust that one)."""
-    return (TokenSigningKey.objects.filter(Q(registry=registry) | Q(registry__isnull=True),
-                                           retired__isnull=True)
-            .order_by(F("registry").asc(nulls_last=True), "-created", "-id"))
+    return TokenSigningKey.objects.filter(
+        Q(registry=registry) | Q(registry__isnull=True), retired__isnull=True
+    ).order_by(F("registry").asc(nulls_last=True), "-created", "-id")
 
 
 def active_signing_key(registry: Registry | None = None) -> TokenSigningKey | None:
@@ -123,8 +136,7 @@ def certificate_bundle(registry: Registry | None = None) -> str:
     keys' for a registry without keys of its own (and for ``None``)."""
     keys = keys_of(registry) if registry is not None and keys_of(registry).exists() else keys_of(None)
     return "".join(
-        pem if pem.endswith("\n") else pem + "\n"
-        for pem in keys.values_list("certificate_pem", flat=True)
+        pem if pem.endswith("\n") else pem + "\n" for pem in keys.values_list("certificate_pem", flat=True)
     )
 
 
@@ -149,11 +161,13 @@ def active_key_subqueries(registry_column: str) -> dict[str, Subquery]:
     """Annotations carrying the (id, creation time) of the key that signs for the registry in
     ``registry_column`` along with another query, so finding out which key signs costs no round
     trip of its own."""
-    active = (TokenSigningKey.objects
-              .filter(Q(registry=OuterRef(registry_column)) | Q(registry__isnull=True), retired__isnull=True)
-              .order_by(F("registry").asc(nulls_last=True), "-created", "-id"))
-    return {"wharf_key_id": Subquery(active.values("pk")[:1]),
-            "wharf_key_created": Subquery(active.values("created")[:1])}
+    active = TokenSigningKey.objects.filter(
+        Q(registry=OuterRef(registry_column)) | Q(registry__isnull=True), retired__isnull=True
+    ).order_by(F("registry").asc(nulls_last=True), "-created", "-id")
+    return {
+        "wharf_key_id": Subquery(active.values("pk")[:1]),
+        "wharf_key_created": Subquery(active.values("created")[:1]),
+    }
 
 
 def _active_key_ref(registry: Registry) -> tuple[int, dt.datetime] | None:
@@ -166,8 +180,9 @@ def _active_key_ref(registry: Registry) -> tuple[int, dt.datetime] | None:
 def _load_signer(key_id: int) -> _Signer:
     """The stored key ``key_id``, decrypted, with the certificate chain tokens carry (x5c)."""
     stored = TokenSigningKey.objects.get(pk=key_id)
-    key = serialization.load_pem_private_key(crypto.decrypt(stored.private_key_encrypted).encode(),
-                                             password=None)
+    key = serialization.load_pem_private_key(
+        crypto.decrypt(stored.private_key_encrypted).encode(), password=None
+    )
     certificate = x509.load_pem_x509_certificate(stored.certificate_pem.encode())
     der = certificate.public_bytes(serialization.Encoding.DER)
     return _Signer(key, (base64.b64encode(der).decode(),))
@@ -199,8 +214,13 @@ def token_lifetime() -> int:
     return min(int(settings.WHARF_TOKEN_LIFETIME), MAX_LIFETIME)
 
 
-def issue_token(registry: Registry, principal: Principal, access_claim: list[dict[str, Any]], *,
-                now: dt.datetime | None = None) -> dict[str, Any]:
+def issue_token(
+    registry: Registry,
+    principal: Principal,
+    access_claim: list[dict[str, Any]],
+    *,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
     """The token endpoint's answer: a JWT for ``registry`` carrying ``access_claim``."""
     signer = _signer(_active_key_ref(registry))
     now = now or dt.datetime.now(dt.UTC)

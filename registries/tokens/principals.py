@@ -66,14 +66,21 @@ def _credential(registry: Registry, username: str, password: str) -> PullCredent
     digest = hash_secret(password)
     credential = getattr(registry, "wharf_credential", _NOT_LOOKED_UP)
     if credential is _NOT_LOOKED_UP or (credential is not None and credential.username != username):
-        credential = (PullCredential.objects.select_related("workspace").filter(registry=registry)
-                      .filter(Q(username=username, secret_hash=digest)
-                              | Q(previous_username=username, previous_secret_hash=digest,
-                                  previous_valid_until__gt=Now()))
-                      .first())
+        credential = (
+            PullCredential.objects.select_related("workspace")
+            .filter(registry=registry)
+            .filter(
+                Q(username=username, secret_hash=digest)
+                | Q(previous_username=username, previous_secret_hash=digest, previous_valid_until__gt=Now())
+            )
+            .first()
+        )
         if credential is not None:
-            credential.wharf_matched_hash = (credential.secret_hash if credential.secret_hash == digest
-                                             else credential.previous_secret_hash)
+            credential.wharf_matched_hash = (
+                credential.secret_hash
+                if credential.secret_hash == digest
+                else credential.previous_secret_hash
+            )
     if credential is None:
         return None
     # Found by the hash of what was sent, so timing tells nothing about stored secrets; the
@@ -90,9 +97,13 @@ def _login_credential(registry: Registry, username: str, password: str) -> Login
     if not username.startswith(LOGIN_PREFIX):
         return None
     digest = hash_secret(password)
-    login = (LoginCredential.objects.select_related("user")
-             .filter(secret_hash=digest, username=username, registry=registry, revoked__isnull=True,
-                     expires__gt=Now()).first())
+    login = (
+        LoginCredential.objects.select_related("user")
+        .filter(
+            secret_hash=digest, username=username, registry=registry, revoked__isnull=True, expires__gt=Now()
+        )
+        .first()
+    )
     if login is None or not hmac.compare_digest(login.secret_hash, digest) or not login.user.is_active:
         return None
     return login
@@ -113,12 +124,15 @@ def _api_token_user(username: str, password: str) -> AbstractBaseUser | None:
 def _is_stale_credential(username: str) -> bool:
     """Whether a username no credential matched is a credential's all the same (a stale or
     mistyped secret), rather than a user's whose name happens to look like one."""
-    return username.startswith((CREDENTIAL_PREFIX, LOGIN_PREFIX)) and not User.objects.filter(
-        username=username).exists()
+    return (
+        username.startswith((CREDENTIAL_PREFIX, LOGIN_PREFIX))
+        and not User.objects.filter(username=username).exists()
+    )
 
 
-def authenticate(registry: Registry, username: str, password: str,
-                 request: HttpRequest | None = None) -> Principal | None:
+def authenticate(
+    registry: Registry, username: str, password: str, request: HttpRequest | None = None
+) -> Principal | None:
     """The principal behind Basic credentials, ANONYMOUS without any, None when they are wrong.
 
     Order: a workspace pull credential of *this* registry (a SHA-256 check), then a personal

@@ -47,12 +47,12 @@ def _parse_scope(item: str) -> re.Match[str]:
     """One scope's parts, its resource name checked against its type's grammar."""
     match = _SCOPE.fullmatch(item)
     if match is None:
-        raise InvalidRequest(_("Malformed scope %(scope)r: expected type:name:actions.")
-                             % {"scope": item[:300]})
+        raise InvalidRequest(
+            _("Malformed scope %(scope)r: expected type:name:actions.") % {"scope": item[:300]}
+        )
     pattern = _REPOSITORY if match["type"] == "repository" else _OTHER_NAME
     if len(match["name"]) > MAX_NAME or not pattern.fullmatch(match["name"]):
-        raise InvalidRequest(_("Malformed scope %(scope)r: invalid resource name.")
-                             % {"scope": item[:300]})
+        raise InvalidRequest(_("Malformed scope %(scope)r: invalid resource name.") % {"scope": item[:300]})
     return match
 
 
@@ -68,6 +68,7 @@ def parse_scopes(values: list[str]) -> list[Scope]:
             actions = merged.setdefault((match["type"], match["cls"] or "", match["name"]), [])
             actions.extend(action for action in match["actions"].split(",") if action not in actions)
             if len(merged) > MAX_SCOPES:
-                raise InvalidRequest(_("At most %(max)d scopes can be asked for at once.")
-                                     % {"max": MAX_SCOPES})
+                raise InvalidRequest(
+                    _("At most %(max)d scopes can be asked for at once.") % {"max": MAX_SCOPES}
+                )
     return [Scope(kind, name, tuple(actions), cls) for (kind, cls, name), actions in merged.items()]

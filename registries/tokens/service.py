@@ -59,31 +59,51 @@ def _lookup_query(service, username, secret_hash, *, secret: str | None) -> Quer
             credentials = credentials.filter(previous_valid_until__gt=Now())
         # By the secret's hash first: it is indexed and unique in practice, so the lookup stays
         # one index probe however many credentials there are.
-        return (credentials
-                .filter(registry__token_service_id=service,
-                        **{f"registry__{key}": value for key, value in _TOKEN_REGISTRIES.items()})
-                .annotate(**active_key_subqueries("registry_id"),
-                          # Whether any failed login by this username is on record (the lockout's
-                          # first question), answered in the same round trip.
-                          wharf_failures=Exists(AccessAttempt.objects.filter(username=username)))
-                .order_by()
-                .values_list("id", username_field, hash_field, "workspace_id",
-                             *(f"registry__{name}" for name in _REGISTRY_FIELDS),
-                             "wharf_key_id", "wharf_key_created", "wharf_failures")[:1])
-    return (Registry.objects.filter(token_service_id=service, **_TOKEN_REGISTRIES)
-            .annotate(**active_key_subqueries("pk")).order_by()
-            .values_list(*_REGISTRY_FIELDS, "wharf_key_id", "wharf_key_created")[:1])
+        return (
+            credentials.filter(
+                registry__token_service_id=service,
+                **{f"registry__{key}": value for key, value in _TOKEN_REGISTRIES.items()},
+            )
+            .annotate(
+                **active_key_subqueries("registry_id"),
+                # Whether any failed login by this username is on record (the lockout's
+                # first question), answered in the same round trip.
+                wharf_failures=Exists(AccessAttempt.objects.filter(username=username)),
+            )
+            .order_by()
+            .values_list(
+                "id",
+                username_field,
+                hash_field,
+                "workspace_id",
+                *(f"registry__{name}" for name in _REGISTRY_FIELDS),
+                "wharf_key_id",
+                "wharf_key_created",
+                "wharf_failures",
+            )[:1]
+        )
+    return (
+        Registry.objects.filter(token_service_id=service, **_TOKEN_REGISTRIES)
+        .annotate(**active_key_subqueries("pk"))
+        .order_by()
+        .values_list(*_REGISTRY_FIELDS, "wharf_key_id", "wharf_key_created")[:1]
+    )
 
 
-def _lookup(service: str, username: str = "", secret_hash: str = "", *,
-            secret: str | None = None) -> tuple | None:
+def _lookup(
+    service: str, username: str = "", secret_hash: str = "", *, secret: str | None = None
+) -> tuple | None:
     template = None
     if compiled.USE_TEMPLATES:
-        template = compiled.template(("lookup", secret), lambda placeholders: _lookup_query(
-            placeholders.text("service"),
-            placeholders.text("username") if secret else "",
-            placeholders.text("secret_hash") if secret else "",
-            secret=secret))
+        template = compiled.template(
+            ("lookup", secret),
+            lambda placeholders: _lookup_query(
+                placeholders.text("service"),
+                placeholders.text("username") if secret else "",
+                placeholders.text("secret_hash") if secret else "",
+                secret=secret,
+            ),
+        )
     if template is None:
         rows = list(_lookup_query(service, username, secret_hash, secret=secret))
     else:
@@ -95,8 +115,10 @@ def _lookup(service: str, username: str = "", secret_hash: str = "", *,
 
 
 def _unknown_service(service: str) -> UnknownService:
-    return UnknownService(_("Unknown service %(service)r: no registry uses Wharf's token "
-                            "service with that id.") % {"service": service[:100]})
+    return UnknownService(
+        _("Unknown service %(service)r: no registry uses Wharf's token service with that id.")
+        % {"service": service[:100]}
+    )
 
 
 def _credential_row(service: str, username: str, password: str) -> tuple | None:
@@ -105,20 +127,31 @@ def _credential_row(service: str, username: str, password: str) -> tuple | None:
     if not username.startswith(CREDENTIAL_PREFIX):
         return None
     digest = hash_secret(password)
-    return (_lookup(service, username, digest, secret="current")
-            or _lookup(service, username, digest, secret="previous"))
+    return _lookup(service, username, digest, secret="current") or _lookup(
+        service, username, digest, secret="previous"
+    )
 
 
 def _credential_from_row(row: tuple, alias: str) -> PullCredential:
     """The credential a lookup found, with its registry and the hash it matched on; it carries
     only what the token service reads (anything else loads on access)."""
-    (credential_id, username, matched_hash, workspace_id,
-     *registry_values, key_id, key_created, failures_on_record) = row
+    (
+        credential_id,
+        username,
+        matched_hash,
+        workspace_id,
+        *registry_values,
+        key_id,
+        key_created,
+        failures_on_record,
+    ) = row
     registry = _partial(Registry, alias, dict(zip(_REGISTRY_FIELDS, registry_values, strict=True)))
     registry.wharf_active_key = (key_id, key_created) if key_id is not None else None
-    credential = _partial(PullCredential, alias, {
-        "id": credential_id, "username": username,
-        "workspace_id": workspace_id, "registry_id": registry.pk})
+    credential = _partial(
+        PullCredential,
+        alias,
+        {"id": credential_id, "username": username, "workspace_id": workspace_id, "registry_id": registry.pk},
+    )
     credential.wharf_matched_hash = matched_hash
     credential.wharf_failures_on_record = bool(failures_on_record)
     # The grant needs the workspace's id only; its name loads if anything asks.

@@ -31,8 +31,7 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     # The registry's {"errors": [...]} for Docker clients, and the OAuth 2 fields (lowercase
     # code) the token specification's clients also read.
     return JsonResponse(
-        {"errors": [{"code": code, "message": message}],
-         "error": code.lower(), "error_description": message},
+        {"errors": [{"code": code, "message": message}], "error": code.lower(), "error_description": message},
         status=status,
     )
 
@@ -129,13 +128,18 @@ def certificates(request: HttpRequest) -> HttpResponse:
     if service is not None:
         registry = bundle_registry(service)
         if registry is None:
-            return HttpResponse(_("No Docker Registry of Wharf's has this token service id.") + "\n",
-                                status=404, content_type="text/plain; charset=utf-8")
+            return HttpResponse(
+                _("No Docker Registry of Wharf's has this token service id.") + "\n",
+                status=404,
+                content_type="text/plain; charset=utf-8",
+            )
     bundle = certificate_bundle(registry)
     if not bundle:
         return HttpResponse(
             _("No token signing key yet: run manage.py token_keys --create.") + "\n",
-            status=404, content_type="text/plain; charset=utf-8")
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
     response = HttpResponse(bundle, content_type="application/x-pem-file")
     response["Content-Disposition"] = 'inline; filename="wharf-token-certificates.pem"'
     return response

@@ -96,15 +96,26 @@ class OidcProvider:
         self.state = {"accounts": {}, "services": {}}
         self.save()
 
-    def set_account(self, login: str, *, password: str = "provider-password", groups=None,
-                    sub: str | None = None, **claims) -> dict:
+    def set_account(
+        self,
+        login: str,
+        *,
+        password: str = "provider-password",
+        groups=None,
+        sub: str | None = None,
+        **claims,
+    ) -> dict:
         """A person who can sign in. ``groups=None`` leaves the group claim out entirely."""
         existing = self.state["accounts"].get(login, {})
         account = {
             "password": password,
             "sub": sub or existing.get("sub") or f"sub-{login}-{secrets.token_hex(4)}",
-            "claims": {"preferred_username": login, "email": f"{login}@example.com", "name": login.title(),
-                       **claims},
+            "claims": {
+                "preferred_username": login,
+                "email": f"{login}@example.com",
+                "name": login.title(),
+                **claims,
+            },
         }
         if groups is not None:
             account["claims"]["groups"] = list(groups)
@@ -131,15 +142,21 @@ class OidcProvider:
     # -- tokens without a browser ---------------------------------------------------------------
 
     def client_credentials_token(self, client_id: str = CI_CLIENT_ID, secret: str = CI_CLIENT_SECRET) -> str:
-        response = httpx.post(f"{self.issuer}/token", auth=(client_id, secret),
-                              data={"grant_type": "client_credentials", "scope": "api"}, timeout=10)
+        response = httpx.post(
+            f"{self.issuer}/token",
+            auth=(client_id, secret),
+            data={"grant_type": "client_credentials", "scope": "api"},
+            timeout=10,
+        )
         response.raise_for_status()
         return response.json()["access_token"]
 
     # -- the process -----------------------------------------------------------------------------
 
     def _config(self) -> Path:
-        loopback_callbacks = [f"http://{host}{CALLBACK_PATH}" for host in ("127.0.0.1", "localhost", "testserver")]
+        loopback_callbacks = [
+            f"http://{host}{CALLBACK_PATH}" for host in ("127.0.0.1", "localhost", "testserver")
+        ]
         config = {
             "issuer": self.issuer,
             "port": self.port,
@@ -147,13 +164,25 @@ class OidcProvider:
             "api_audience": API_AUDIENCE,
             "control": str(self.control_file),
             "clients": [
-                {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "client_name": "Wharf",
-                 "redirect_uris": loopback_callbacks,
-                 "post_logout_redirect_uris": [f"http://{host}/login/" for host in
-                                               ("127.0.0.1", "localhost", "testserver")],
-                 "grant_types": ["authorization_code"], "response_types": ["code"]},
-                {"client_id": CI_CLIENT_ID, "client_secret": CI_CLIENT_SECRET, "client_name": "CI",
-                 "redirect_uris": [], "grant_types": ["client_credentials"], "response_types": []},
+                {
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    "client_name": "Wharf",
+                    "redirect_uris": loopback_callbacks,
+                    "post_logout_redirect_uris": [
+                        f"http://{host}/login/" for host in ("127.0.0.1", "localhost", "testserver")
+                    ],
+                    "grant_types": ["authorization_code"],
+                    "response_types": ["code"],
+                },
+                {
+                    "client_id": CI_CLIENT_ID,
+                    "client_secret": CI_CLIENT_SECRET,
+                    "client_name": "CI",
+                    "redirect_uris": [],
+                    "grant_types": ["client_credentials"],
+                    "response_types": [],
+                },
             ],
         }
         path = self.workdir / "config.json"
@@ -166,13 +195,19 @@ class OidcProvider:
         if not self.control_file.exists():
             self.reset()
         log = open(self.workdir / "provider.log", "ab")  # noqa: SIM115 - the process owns it
-        self.process = subprocess.Popen([self.node, str(HERE / "provider.mjs"), str(self._config())],
-                                        cwd=HERE, stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [self.node, str(HERE / "provider.mjs"), str(self._config())],
+            cwd=HERE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("the OpenID provider exited at start:\n"
-                                   + (self.workdir / "provider.log").read_text()[-3000:])
+                raise RuntimeError(
+                    "the OpenID provider exited at start:\n"
+                    + (self.workdir / "provider.log").read_text()[-3000:]
+                )
             try:
                 if httpx.get(f"{self.issuer}/.well-known/openid-configuration", timeout=1).status_code == 200:
                     return
@@ -282,9 +317,13 @@ class ProviderBrowser:
             self.last_page = response.text
             if 'name="password"' in response.text:
                 action = unescape(_FORM_ACTION.search(response.text).group(1))
-                response = self.http.post(urljoin(url, action), data={"login": username, "password": password})
+                response = self.http.post(
+                    urljoin(url, action), data={"login": username, "password": password}
+                )
                 if not response.is_redirect:
-                    raise AssertionError(f"the provider refused the login of {username}: {response.text[:300]}")
+                    raise AssertionError(
+                        f"the provider refused the login of {username}: {response.text[:300]}"
+                    )
             elif ">Allow</button>" in response.text:
                 if not consent:
                     abort = re.search(r'href="([^"]+/abort)"', response.text).group(1)
@@ -293,8 +332,9 @@ class ProviderBrowser:
                     action = unescape(_FORM_ACTION.search(response.text).group(1))
                     response = self.http.post(urljoin(url, action))
             else:
-                raise AssertionError(f"unexpected page at the provider ({response.status_code}): "
-                                     f"{response.text[:300]}")
+                raise AssertionError(
+                    f"unexpected page at the provider ({response.status_code}): {response.text[:300]}"
+                )
             url = urljoin(url, response.headers["location"])
         raise AssertionError("the sign-in at the provider did not finish in 12 steps")
 

@@ -33,12 +33,21 @@ def mint(oidc, *, key: dict | None = None, kid: str | None = None, unset=(), **o
     """A token as the provider would sign it, for cases a correct provider never issues."""
     key = key or oidc.keys[0]
     now = int(time.time())
-    claims = {"iss": oidc.issuer, "sub": CI_CLIENT_ID, "aud": API_AUDIENCE, "iat": now, "exp": now + 300,
-              "groups": ["wharf:payments:viewer"], **overrides}
+    claims = {
+        "iss": oidc.issuer,
+        "sub": CI_CLIENT_ID,
+        "aud": API_AUDIENCE,
+        "iat": now,
+        "exp": now + 300,
+        "groups": ["wharf:payments:viewer"],
+        **overrides,
+    }
     for claim in unset:
         claims.pop(claim)
     signing_key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(key))
-    return jwt.encode(claims, signing_key, algorithm="RS256", headers={"kid": kid or key["kid"], "typ": "at+jwt"})
+    return jwt.encode(
+        claims, signing_key, algorithm="RS256", headers={"kid": kid or key["kid"], "typ": "at+jwt"}
+    )
 
 
 def nothing_created():
@@ -68,8 +77,11 @@ def test_the_pipelines_role_follows_the_groups_of_each_new_token(oidc, workspace
     bearer(token).get(API)
     with CaptureQueriesContext(connection) as queries:
         assert bearer(token).get(API).status_code == 200
-    writes = [query["sql"] for query in queries
-              if re.match(r"\s*(INSERT|UPDATE|DELETE)", query["sql"]) or "FOR UPDATE" in query["sql"]]
+    writes = [
+        query["sql"]
+        for query in queries
+        if re.match(r"\s*(INSERT|UPDATE|DELETE)", query["sql"]) or "FOR UPDATE" in query["sql"]
+    ]
     assert writes == []  # the same claims again: an API read stays a read
     oidc.set_service(groups=[])
     assert bearer(oidc.client_credentials_token()).get(API).json()["results"] == []
@@ -87,17 +99,37 @@ def test_an_access_token_for_another_audience_is_401_and_creates_nothing(oidc, s
     assert nothing_created()
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda oidc: mint(oidc, exp=int(time.time()) - 600, iat=int(time.time()) - 900), "access token expired"),
-    (lambda oidc: mint(oidc, key=new_signing_key(), kid=oidc.keys[0]["kid"]), "signature does not verify"),
-    (lambda oidc: mint(oidc, key=new_signing_key()), "which the provider does not publish"),
-    (lambda oidc: mint(oidc, iss="http://127.0.0.1:1"), "access token was issued by 'http://127.0.0.1:1'"),
-    (lambda oidc: mint(oidc, unset=["sub"]), "lacks the 'sub' claim"),
-    (lambda oidc: jwt.encode({"sub": "x", "aud": API_AUDIENCE}, "secret-secret-secret-secret-secret-00",
-                             algorithm="HS256"), "signed with 'HS256'"),
-    (lambda oidc: jwt.encode({"sub": "x", "aud": API_AUDIENCE}, None, algorithm="none"), "signed with 'none'"),
-    (lambda oidc: "not-a-jwt", "access token is not a JWT"),
-], ids=["expired", "forged", "unknown-key", "wrong-issuer", "no-subject", "hmac", "unsigned", "garbage"])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (
+            lambda oidc: mint(oidc, exp=int(time.time()) - 600, iat=int(time.time()) - 900),
+            "access token expired",
+        ),
+        (
+            lambda oidc: mint(oidc, key=new_signing_key(), kid=oidc.keys[0]["kid"]),
+            "signature does not verify",
+        ),
+        (lambda oidc: mint(oidc, key=new_signing_key()), "which the provider does not publish"),
+        (
+            lambda oidc: mint(oidc, iss="http://127.0.0.1:1"),
+            "access token was issued by 'http://127.0.0.1:1'",
+        ),
+        (lambda oidc: mint(oidc, unset=["sub"]), "lacks the 'sub' claim"),
+        (
+            lambda oidc: jwt.encode(
+                {"sub": "x", "aud": API_AUDIENCE}, "secret-secret-secret-secret-secret-00", algorithm="HS256"
+            ),
+            "signed with 'HS256'",
+        ),
+        (
+            lambda oidc: jwt.encode({"sub": "x", "aud": API_AUDIENCE}, None, algorithm="none"),
+            "signed with 'none'",
+        ),
+        (lambda oidc: "not-a-jwt", "access token is not a JWT"),
+    ],
+    ids=["expired", "forged", "unknown-key", "wrong-issuer", "no-subject", "hmac", "unsigned", "garbage"],
+)
 def test_a_bad_access_token_is_401_and_creates_nothing(oidc, workspace, refusals, make, reason):
     response = bearer(make(oidc)).get(API)
     assert response.status_code == 401

@@ -36,7 +36,8 @@ def sign_in_at_the_provider(page, oidc, live_server, *, expect_login_page=True):
 
 
 def test_a_person_signs_in_at_the_provider_works_as_editor_and_loses_the_role_with_the_group(
-        page, page_errors, oidc, live_server, tmp_path):
+    page, page_errors, oidc, live_server, tmp_path
+):
     page_errors.allow(r"status of 404")  # the workspace page, once the role is gone
     payments = Workspace.objects.create(name="payments", description="Payments team")
     oidc.set_account("dana", password=PASSWORD, groups=["wharf:payments:editor"])
@@ -65,8 +66,9 @@ def test_a_person_signs_in_at_the_provider_works_as_editor_and_loses_the_role_wi
     assert not Membership.objects.filter(user__username="dana").exists()
     response = page.goto(f"/workspaces/{payments.pk}/")
     assert response.status in (403, 404)
-    assert list(AuditEvent.objects.filter(target_label="payments").order_by("id")
-                .values_list("action", flat=True)) == ["membership.sign_in_grant", "membership.sign_in_revoke"]
+    assert list(
+        AuditEvent.objects.filter(target_label="payments").order_by("id").values_list("action", flat=True)
+    ) == ["membership.sign_in_grant", "membership.sign_in_revoke"]
 
 
 def test_a_refused_sign_in_shows_a_clear_page_in_the_browser(page, page_errors, oidc, live_server):

@@ -61,8 +61,9 @@ def test_with_local_login_off_a_user_with_a_password_cannot_log_in(client, local
     assert not client.get("/").wsgi_request.user.is_authenticated
 
 
-def test_with_local_login_off_a_platform_admin_who_is_no_superuser_cannot_log_in(client, local_login_off,
-                                                                                 admin):
+def test_with_local_login_off_a_platform_admin_who_is_no_superuser_cannot_log_in(
+    client, local_login_off, admin
+):
     assert log_in(client, "root-admin").status_code == 200
     assert not client.get("/").wsgi_request.user.is_authenticated
 

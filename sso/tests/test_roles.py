@@ -20,14 +20,20 @@ def claim_settings(settings):
     settings.WHARF_OIDC_PROVIDER_NAME = "DCE Login"
 
 
-@pytest.mark.parametrize("groups, expected", [
-    ([], ClaimedRoles()),
-    (["wharf-admins"], ClaimedRoles(admin=True)),
-    (["/wharf-admins", "/wharf:payments:viewer"], ClaimedRoles(admin=True, workspaces={"payments": "viewer"})),
-    ("wharf:payments:editor", ClaimedRoles(workspaces={"payments": "editor"})),
-    (["wharf:payments:viewer", "wharf:payments:editor"], ClaimedRoles(workspaces={"payments": "editor"})),
-    (["WHARF-ADMINS", "wharf-admins-old", "x/wharf-admins"], ClaimedRoles()),
-])
+@pytest.mark.parametrize(
+    "groups, expected",
+    [
+        ([], ClaimedRoles()),
+        (["wharf-admins"], ClaimedRoles(admin=True)),
+        (
+            ["/wharf-admins", "/wharf:payments:viewer"],
+            ClaimedRoles(admin=True, workspaces={"payments": "viewer"}),
+        ),
+        ("wharf:payments:editor", ClaimedRoles(workspaces={"payments": "editor"})),
+        (["wharf:payments:viewer", "wharf:payments:editor"], ClaimedRoles(workspaces={"payments": "editor"})),
+        (["WHARF-ADMINS", "wharf-admins-old", "x/wharf-admins"], ClaimedRoles()),
+    ],
+)
 def test_groups_become_roles(groups, expected):
     assert roles_from_claims({"groups": groups}) == expected
 
@@ -54,8 +60,9 @@ def test_a_group_claim_that_is_no_list_of_names_is_refused(value):
 
 
 def test_sign_in_grants_changes_and_revokes_only_provider_memberships(workspace, other_workspace, ws_editor):
-    unknown = services.sync_memberships_by_sign_in(ws_editor, {"search": "viewer", "gone": "admin",
-                                                               "payments": "admin"}, provider="DCE Login")
+    unknown = services.sync_memberships_by_sign_in(
+        ws_editor, {"search": "viewer", "gone": "admin", "payments": "admin"}, provider="DCE Login"
+    )
     assert unknown == ["gone"]
     rows = {m.workspace.name: (m.role, m.source) for m in Membership.objects.filter(user=ws_editor)}
     # payments was made in Wharf: it stays editor although the provider says admin.
@@ -81,7 +88,9 @@ def test_the_provider_can_take_away_a_last_workspace_admin(workspace, db):
     assert not Membership.objects.filter(workspace=workspace, role="admin").exists()
 
 
-@pytest.mark.parametrize("function", [services.change_membership_by_sign_in, services.revoke_membership_by_sign_in])
+@pytest.mark.parametrize(
+    "function", [services.change_membership_by_sign_in, services.revoke_membership_by_sign_in]
+)
 def test_sign_in_never_changes_a_membership_made_in_wharf(ws_viewer, function):
     membership = Membership.objects.get(user=ws_viewer)
     kwargs = {"role": "admin"} if function is services.change_membership_by_sign_in else {}
@@ -95,8 +104,9 @@ def test_sign_in_never_changes_a_membership_made_in_wharf(ws_viewer, function):
 def test_losing_the_group_at_the_provider_rotates_the_workspace_pull_credentials(workspace, db, settings):
     # The member may keep a copy of the shared secret, as when leaving through a page.
     settings.WHARF_ROTATE_ON_MEMBER_LEAVE = True
-    registry = Registry.objects.create(name="tok", kind="distribution", url="http://127.0.0.1:9",
-                                       token_service=True)
+    registry = Registry.objects.create(
+        name="tok", kind="distribution", url="http://127.0.0.1:9", token_service=True
+    )
     _username, old_secret = tokens.mint_workspace_credential(workspace, registry)
     dana = make_user("dana")
     services.sync_memberships_by_sign_in(dana, {"payments": "editor"}, provider="DCE Login")

@@ -39,7 +39,8 @@ def signed_in_user(client):
 
 
 def test_a_new_person_signs_in_and_lands_on_the_dashboard_as_a_workspace_editor(
-        provider_browser, oidc, client, workspace):
+    provider_browser, oidc, client, workspace
+):
     oidc.set_account("dana", groups=["wharf:payments:editor"])
     response = provider_browser.sign_in(client, "dana")
     assert response.status_code == 302
@@ -75,12 +76,14 @@ def test_the_authorization_request_uses_pkce_state_and_nonce(provider_browser, o
 
 def test_next_survives_the_round_trip_but_only_within_wharf(provider_browser, oidc, client):
     oidc.set_account("dana", groups=[])
-    back = provider_browser.authorize(provider_browser.start(client, next_url="/workspaces/"), "dana",
-                                      "provider-password")
+    back = provider_browser.authorize(
+        provider_browser.start(client, next_url="/workspaces/"), "dana", "provider-password"
+    )
     assert provider_browser.callback(client, back)["Location"] == "/workspaces/"
     other = Client()
-    back = provider_browser.authorize(provider_browser.start(other, next_url="https://evil.example/"),
-                                      "dana", "provider-password")
+    back = provider_browser.authorize(
+        provider_browser.start(other, next_url="https://evil.example/"), "dana", "provider-password"
+    )
     assert provider_browser.callback(other, back)["Location"] == "/"
 
 
@@ -123,7 +126,8 @@ def test_a_provider_username_that_is_taken_in_wharf_gets_another_name(provider_b
 
 
 def test_roles_follow_the_groups_at_every_sign_in_and_each_change_is_audited(
-        provider_browser, oidc, workspace, other_workspace):
+    provider_browser, oidc, workspace, other_workspace
+):
     oidc.set_account("dana", groups=["wharf:payments:viewer", "wharf:search:editor", "unrelated"])
     provider_browser.sign_in(Client(), "dana")
     user = User.objects.get(username="dana")
@@ -144,24 +148,37 @@ def test_roles_follow_the_groups_at_every_sign_in_and_each_change_is_audited(
     assert revoke.before["role"] == "editor"
 
 
-def test_the_strongest_role_wins_when_groups_name_a_workspace_twice(provider_browser, oidc, client, workspace):
-    oidc.set_account("dana", groups=["wharf:payments:viewer", "wharf:payments:admin", "wharf:payments:editor"])
+def test_the_strongest_role_wins_when_groups_name_a_workspace_twice(
+    provider_browser, oidc, client, workspace
+):
+    oidc.set_account(
+        "dana", groups=["wharf:payments:viewer", "wharf:payments:admin", "wharf:payments:editor"]
+    )
     provider_browser.sign_in(client, "dana")
     assert Membership.objects.get(user__username="dana").role == "admin"
 
 
-def test_groups_naming_unknown_workspaces_or_roles_grant_nothing(provider_browser, oidc, client, workspace,
-                                                                 caplog):
-    oidc.set_account("dana", groups=["wharf:nowhere:admin", "wharf:payments:owner", "wharf:Payments:admin",
-                                     "xwharf:payments:admin"])
+def test_groups_naming_unknown_workspaces_or_roles_grant_nothing(
+    provider_browser, oidc, client, workspace, caplog
+):
+    oidc.set_account(
+        "dana",
+        groups=[
+            "wharf:nowhere:admin",
+            "wharf:payments:owner",
+            "wharf:Payments:admin",
+            "xwharf:payments:admin",
+        ],
+    )
     with caplog.at_level(logging.INFO, logger="sso"):
         provider_browser.sign_in(client, "dana")
     assert not Membership.objects.filter(user__username="dana").exists()
     assert "nowhere" in caplog.text
 
 
-def test_memberships_made_in_wharf_stay_whatever_the_groups_say(provider_browser, oidc, client,
-                                                                  workspace, other_workspace, admin):
+def test_memberships_made_in_wharf_stay_whatever_the_groups_say(
+    provider_browser, oidc, client, workspace, other_workspace, admin
+):
     oidc.set_account("dana", groups=[])
     provider_browser.sign_in(client, "dana")
     user = signed_in_user(client)
@@ -252,30 +269,47 @@ def test_discovery_failing_is_a_clear_page(oidc, client, settings, caplog, quiet
 
 def test_a_provider_naming_another_issuer_is_refused(oidc, client, settings, caplog, quiet_world):
     settings.WHARF_OIDC_ISSUER = oidc.issuer + "/"
-    refused(client.get("/oidc/authenticate/"), 502, "does not identify itself", caplog,
-            f"names issuer '{oidc.issuer}'")
+    refused(
+        client.get("/oidc/authenticate/"),
+        502,
+        "does not identify itself",
+        caplog,
+        f"names issuer '{oidc.issuer}'",
+    )
     assert world() == quiet_world
 
 
 def test_the_provider_going_down_before_the_code_exchange_is_a_clear_page(
-        provider_browser, oidc, client, caplog, quiet_world):
+    provider_browser, oidc, client, caplog, quiet_world
+):
     back = provider_browser.authorize(provider_browser.start(client), "dana", "provider-password")
     oidc.stop()
-    refused(provider_browser.callback(client, back), 502, "could not be reached", caplog,
-            "the provider could not be reached")
+    refused(
+        provider_browser.callback(client, back),
+        502,
+        "could not be reached",
+        caplog,
+        "the provider could not be reached",
+    )
     assert world() == quiet_world
     assert not signed_in_user(client).is_authenticated
 
 
-@pytest.mark.parametrize("tamper, status, reason", [
-    ({"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}, 401, "ID token expired"),
-    ({"sign_with": "stranger"}, 401, "signature does not verify"),
-    ({"aud": "someone-else"}, 401, "ID token is for audience 'someone-else'"),
-    ({"iss": "http://127.0.0.1:1"}, 401, "ID token was issued by 'http://127.0.0.1:1'"),
-    ({"nonce": "another-sign-in"}, 400, "nonce does not match"),
-    ({"unset": ["exp"]}, 401, "lacks the 'exp' claim"),
-], ids=["expired", "forged", "wrong-audience", "wrong-issuer", "wrong-nonce", "no-expiry"])
-def test_a_bad_id_token_is_refused(provider_browser, oidc, client, caplog, quiet_world, tamper, status, reason):
+@pytest.mark.parametrize(
+    "tamper, status, reason",
+    [
+        ({"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}, 401, "ID token expired"),
+        ({"sign_with": "stranger"}, 401, "signature does not verify"),
+        ({"aud": "someone-else"}, 401, "ID token is for audience 'someone-else'"),
+        ({"iss": "http://127.0.0.1:1"}, 401, "ID token was issued by 'http://127.0.0.1:1'"),
+        ({"nonce": "another-sign-in"}, 400, "nonce does not match"),
+        ({"unset": ["exp"]}, 401, "lacks the 'exp' claim"),
+    ],
+    ids=["expired", "forged", "wrong-audience", "wrong-issuer", "wrong-nonce", "no-expiry"],
+)
+def test_a_bad_id_token_is_refused(
+    provider_browser, oidc, client, caplog, quiet_world, tamper, status, reason
+):
     oidc.tamper_id_token(**tamper)
     response = provider_browser.sign_in(client, "dana")
     refused(response, status, "", caplog, reason)
@@ -287,15 +321,25 @@ def test_a_callback_from_another_browser_is_refused(provider_browser, oidc, clie
     back = provider_browser.authorize(provider_browser.start(client), "dana", "provider-password")
     stranger = Client()
     stranger.get("/login/")
-    refused(provider_browser.callback(stranger, back), 400, "does not belong to a sign-in", caplog,
-            "state is not one this browser's session started")
+    refused(
+        provider_browser.callback(stranger, back),
+        400,
+        "does not belong to a sign-in",
+        caplog,
+        "state is not one this browser's session started",
+    )
     assert world() == quiet_world
 
 
 def test_a_tampered_state_is_refused(provider_browser, oidc, client, caplog, quiet_world):
     back = provider_browser.authorize(provider_browser.start(client), "dana", "provider-password")
-    refused(provider_browser.callback(client, back.replace("state=", "state=x")), 400,
-            "does not belong to a sign-in", caplog, "state is not one")
+    refused(
+        provider_browser.callback(client, back.replace("state=", "state=x")),
+        400,
+        "does not belong to a sign-in",
+        caplog,
+        "state is not one",
+    )
     assert world() == quiet_world
 
 
@@ -305,8 +349,13 @@ def test_a_callback_used_twice_is_refused_the_second_time(provider_browser, oidc
     assert provider_browser.callback(client, back).status_code == 302
     client.post("/logout/")
     caplog.set_level(logging.WARNING, logger="sso")
-    refused(provider_browser.callback(client, back), 400, "does not belong to a sign-in", caplog,
-            "state is not one")
+    refused(
+        provider_browser.callback(client, back),
+        400,
+        "does not belong to a sign-in",
+        caplog,
+        "state is not one",
+    )
 
 
 def test_a_callback_without_code_is_refused(oidc, client, caplog, quiet_world):
@@ -315,10 +364,16 @@ def test_a_callback_without_code_is_refused(oidc, client, caplog, quiet_world):
 
 
 def test_a_missing_group_claim_refuses_the_sign_in_and_creates_no_user(
-        provider_browser, oidc, client, caplog, quiet_world):
+    provider_browser, oidc, client, caplog, quiet_world
+):
     oidc.set_account("nogroups", groups=None)
-    refused(provider_browser.sign_in(client, "nogroups"), 403, "carries no group information", caplog,
-            "the 'groups' claim is missing")
+    refused(
+        provider_browser.sign_in(client, "nogroups"),
+        403,
+        "carries no group information",
+        caplog,
+        "the 'groups' claim is missing",
+    )
     assert world() == quiet_world
 
 
@@ -326,20 +381,27 @@ def test_a_malformed_group_claim_is_refused(provider_browser, oidc, client, capl
     account = oidc.set_account("odd", groups=None)
     account["claims"]["groups"] = {"wharf:payments:admin": True}
     oidc.save()
-    refused(provider_browser.sign_in(client, "odd"), 403, "carries no group information", caplog,
-            "is not a list of group names")
+    refused(
+        provider_browser.sign_in(client, "odd"),
+        403,
+        "carries no group information",
+        caplog,
+        "is not a list of group names",
+    )
     assert world() == quiet_world
 
 
 def test_a_refusal_at_the_provider_is_a_clear_page(provider_browser, oidc, client, caplog, quiet_world):
-    back = provider_browser.authorize(provider_browser.start(client), "dana", "provider-password",
-                                      consent=False)
+    back = provider_browser.authorize(
+        provider_browser.start(client), "dana", "provider-password", consent=False
+    )
     refused(provider_browser.callback(client, back), 400, "could not be completed", caplog, "access_denied")
     assert world() == quiet_world
 
 
-def test_a_deactivated_user_cannot_sign_in_and_keeps_their_roles(provider_browser, oidc, client, caplog,
-                                                                 workspace):
+def test_a_deactivated_user_cannot_sign_in_and_keeps_their_roles(
+    provider_browser, oidc, client, caplog, workspace
+):
     oidc.set_account("dana", groups=["wharf:payments:editor"])
     provider_browser.sign_in(Client(), "dana")
     User.objects.filter(username="dana").update(is_active=False)

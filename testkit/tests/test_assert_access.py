@@ -14,9 +14,18 @@ def detail_url(workspace):
 
 
 def test_a_matching_matrix_passes_for_every_persona(client, workspace):
-    assert_access(client, detail_url(workspace), {
-        ADMIN: 200, WS_ADMIN: 200, WS_EDITOR: 200, WS_VIEWER: 200, OUTSIDER: 404, ANONYMOUS: 302,
-    })
+    assert_access(
+        client,
+        detail_url(workspace),
+        {
+            ADMIN: 200,
+            WS_ADMIN: 200,
+            WS_EDITOR: 200,
+            WS_VIEWER: 200,
+            OUTSIDER: 404,
+            ANONYMOUS: 302,
+        },
+    )
 
 
 def test_a_persona_with_another_status_fails_naming_it_and_both_statuses(client, workspace):
@@ -29,7 +38,9 @@ def test_a_persona_with_another_status_fails_naming_it_and_both_statuses(client,
 
 def test_every_mismatch_is_listed_not_only_the_first(client, workspace):
     with pytest.raises(AssertionError) as failure:
-        assert_access(client, detail_url(workspace), {ADMIN: 403, WS_VIEWER: 200, OUTSIDER: 200, ANONYMOUS: 200})
+        assert_access(
+            client, detail_url(workspace), {ADMIN: 403, WS_VIEWER: 200, OUTSIDER: 200, ANONYMOUS: 200}
+        )
     message = str(failure.value)
     assert "3 of 4 personas" in message
     assert "admin: expected 403, got 200" in message

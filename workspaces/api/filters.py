@@ -18,8 +18,9 @@ class WorkspaceFilter(django_filters.FilterSet):
 
 
 class MembershipFilter(django_filters.FilterSet):
-    username = django_filters.CharFilter(field_name="user__username", lookup_expr="icontains",
-                                         max_length=150, label=_("Username"))
+    username = django_filters.CharFilter(
+        field_name="user__username", lookup_expr="icontains", max_length=150, label=_("Username")
+    )
     role = django_filters.ChoiceFilter(choices=Membership.Role.choices, label=_("Role"))
 
     class Meta:
@@ -38,15 +39,17 @@ class ClusterFilter(django_filters.FilterSet):
 class NamespaceFilter(django_filters.FilterSet):
     """The Namespaces page's search and filters, with the same meaning."""
 
-    q = django_filters.CharFilter(method="search", max_length=100,
-                                  label=_("Namespace or cluster name contains"))
+    q = django_filters.CharFilter(
+        method="search", max_length=100, label=_("Namespace or cluster name contains")
+    )
     # Plain ids rather than choices: an id outside the user's scope simply matches nothing,
     # instead of a "not a valid choice" that would tell which clusters exist.
     cluster = IdFilter(field_name="cluster_id", label=_("Cluster id"))
     workspace = IdFilter(field_name="workspace_id", label=_("Workspace id"))
     # A choice rather than BooleanFilter, which reads anything but true/false as "no filter".
-    bound = django_filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")],
-                                        method="filter_bound", label=_("Bound to a workspace"))
+    bound = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_bound", label=_("Bound to a workspace")
+    )
 
     class Meta:
         model = Namespace

@@ -19,8 +19,9 @@ class WorkspaceRole(BasePermission):
         if not (user and user.is_authenticated):
             return False
         needed = "view_workspace" if request.method in SAFE_METHODS else view.manage_action
-        view._workspace = workspace_for(user, view.kwargs["workspace_pk"], needed,
-                                        refused=PermissionDenied(view.denied_message))
+        view._workspace = workspace_for(
+            user, view.kwargs["workspace_pk"], needed, refused=PermissionDenied(view.denied_message)
+        )
         return True
 
 
@@ -38,5 +39,3 @@ class InWorkspace:
 
     def fake(self) -> bool:
         return getattr(self, "swagger_fake_view", False)
-
-

@@ -21,7 +21,8 @@ class WorkspaceRefSerializer(serializers.ModelSerializer):
 
 class WorkspaceSerializer(StrictModelSerializer):
     role = serializers.SerializerMethodField(
-        help_text=_("Your role in the workspace; null when you are not a member."))
+        help_text=_("Your role in the workspace; null when you are not a member.")
+    )
 
     class Meta:
         model = Workspace
@@ -37,9 +38,11 @@ class WorkspaceSerializer(StrictModelSerializer):
 def id_field(queryset, what: str, **kwargs) -> serializers.PrimaryKeyRelatedField:
     """An object chosen by id. Only whole numbers: 1.0, true or "١" are not quietly read as 1."""
     return serializers.PrimaryKeyRelatedField(
-        queryset=queryset, pk_field=id_serializer_field(),
+        queryset=queryset,
+        pk_field=id_serializer_field(),
         error_messages={"does_not_exist": _("There is no %(what)s with id {pk_value}.") % {"what": what}},
-        **kwargs)
+        **kwargs,
+    )
 
 
 # Members ----------------------------------------------------------------------------------
@@ -89,8 +92,9 @@ class ClusterRefSerializer(serializers.ModelSerializer):
 
 class NamespaceSerializer(serializers.ModelSerializer):
     cluster = ClusterRefSerializer(read_only=True)
-    workspace = WorkspaceRefSerializer(read_only=True, allow_null=True,
-                                       help_text=_("The bound workspace; null when not bound."))
+    workspace = WorkspaceRefSerializer(
+        read_only=True, allow_null=True, help_text=_("The bound workspace; null when not bound.")
+    )
 
     class Meta:
         model = Namespace
@@ -101,10 +105,19 @@ class NamespaceSerializer(serializers.ModelSerializer):
 class NamespaceCreateSerializer(StrictSerializer):
     cluster = id_field(Cluster.objects.all(), _("cluster"), help_text=_("Cluster id."))
     name = serializers.CharField(max_length=63, validators=[dns_label_validator])
-    workspace = id_field(Workspace.objects.all(), _("workspace"), allow_null=True, default=None,
-                         help_text=_("Workspace id to bind to at once; null or left out: not bound."))
+    workspace = id_field(
+        Workspace.objects.all(),
+        _("workspace"),
+        allow_null=True,
+        default=None,
+        help_text=_("Workspace id to bind to at once; null or left out: not bound."),
+    )
 
 
 class NamespaceBindSerializer(CompleteBodySerializer):
-    workspace = id_field(Workspace.objects.all(), _("workspace"), allow_null=True,
-                         help_text=_("Workspace id to bind to, or null to unbind."))
+    workspace = id_field(
+        Workspace.objects.all(),
+        _("workspace"),
+        allow_null=True,
+        help_text=_("Workspace id to bind to, or null to unbind."),
+    )

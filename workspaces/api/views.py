@@ -33,8 +33,9 @@ from workspaces.scope import namespace_for
 BAD_REQUEST = OpenApiResponse(description="Field errors: {field: [message]} or non_field_errors.")
 
 
-class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                       viewsets.GenericViewSet):
+class WorkspaceViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     """Workspaces: an Admin sees and creates all of them, everyone else sees their own."""
 
     serializer_class = WorkspaceSerializer
@@ -62,13 +63,20 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
 
 
 @extend_schema_view(
-    create=extend_schema(request=MemberCreateSerializer,
-                         responses={201: MembershipSerializer, 400: BAD_REQUEST}),
-    partial_update=extend_schema(request=MemberRoleSerializer,
-                                 responses={200: MembershipSerializer, 400: BAD_REQUEST}),
+    create=extend_schema(
+        request=MemberCreateSerializer, responses={201: MembershipSerializer, 400: BAD_REQUEST}
+    ),
+    partial_update=extend_schema(
+        request=MemberRoleSerializer, responses={200: MembershipSerializer, 400: BAD_REQUEST}
+    ),
 )
-class MemberViewSet(InWorkspace, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                    mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class MemberViewSet(
+    InWorkspace,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """A workspace's members and their roles: members read them, its Workspace Admins (and
     platform Admins) add members, change roles and remove members."""
 
@@ -81,17 +89,23 @@ class MemberViewSet(InWorkspace, mixins.ListModelMixin, mixins.RetrieveModelMixi
     def get_queryset(self):
         if self.fake():
             return Membership.objects.none()
-        return (Membership.objects.filter(workspace=self.get_workspace())
-                .select_related("user", "workspace").order_by("user__username"))
+        return (
+            Membership.objects.filter(workspace=self.get_workspace())
+            .select_related("user", "workspace")
+            .order_by("user__username")
+        )
 
     def create(self, request, *args, **kwargs):
         """Add a member with a role."""
         serializer = MemberCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with service_errors():
-            membership = services.add_member(self.get_workspace(), request.user,
-                                             user=serializer.validated_data["username"],
-                                             role=serializer.validated_data["role"])
+            membership = services.add_member(
+                self.get_workspace(),
+                request.user,
+                user=serializer.validated_data["username"],
+                role=serializer.validated_data["role"],
+            )
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
@@ -112,8 +126,9 @@ class MemberViewSet(InWorkspace, mixins.ListModelMixin, mixins.RetrieveModelMixi
 # Clusters and namespaces ------------------------------------------------------------------
 
 
-class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                     viewsets.GenericViewSet):
+class ClusterViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     """Kubernetes clusters (Admin only): register and list them."""
 
     serializer_class = ClusterSerializer
@@ -127,12 +142,14 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
 
 @extend_schema_view(
-    create=extend_schema(request=NamespaceCreateSerializer,
-                         responses={201: NamespaceSerializer, 400: BAD_REQUEST}),
+    create=extend_schema(
+        request=NamespaceCreateSerializer, responses={201: NamespaceSerializer, 400: BAD_REQUEST}
+    ),
     partial_update=extend_schema(
         summary="Bind or unbind a namespace",
         request=NamespaceBindSerializer,
-        responses={200: NamespaceSerializer, 400: BAD_REQUEST}),
+        responses={200: NamespaceSerializer, 400: BAD_REQUEST},
+    ),
 )
 class NamespaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Namespaces: an Admin sees all of them, registers them and binds each to one workspace;
@@ -148,8 +165,9 @@ class NamespaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return [IsAuthenticated()]
 
     def get_queryset(self):
-        namespaces = (Namespace.objects.select_related("cluster", "workspace")
-                      .order_by("cluster__name", "name"))
+        namespaces = Namespace.objects.select_related("cluster", "workspace").order_by(
+            "cluster__name", "name"
+        )
         if getattr(self, "swagger_fake_view", False):
             return namespaces
         return namespaces.visible_to(self.request.user)
@@ -167,11 +185,13 @@ class NamespaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
         A namespace already in another workspace is refused: unbind it first.
         """
-        namespace = namespace_for(request.user, kwargs["pk"], "bind_namespaces",
-                                  refused=PermissionDenied(PlatformAction.message))
+        namespace = namespace_for(
+            request.user, kwargs["pk"], "bind_namespaces", refused=PermissionDenied(PlatformAction.message)
+        )
         serializer = NamespaceBindSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with service_errors():
-            namespace = services.bind_namespace(namespace, request.user,
-                                                serializer.validated_data["workspace"])
+            namespace = services.bind_namespace(
+                namespace, request.user, serializer.validated_data["workspace"]
+            )
         return Response(NamespaceSerializer(namespace).data)

@@ -29,18 +29,27 @@ def test_the_admin_lists_every_workspace(api, admin, workspace, other_workspace)
     assert {row["role"] for row in response.json()["results"]} == {None}
 
 
-@pytest.mark.parametrize("persona, role", [
-    ("ws_admin", "admin"), ("ws_editor", "editor"), ("ws_viewer", "viewer"),
-])
+@pytest.mark.parametrize(
+    "persona, role",
+    [
+        ("ws_admin", "admin"),
+        ("ws_editor", "editor"),
+        ("ws_viewer", "viewer"),
+    ],
+)
 def test_members_list_only_their_workspace_with_their_role(api, request, persona, role, other_workspace):
     api.force_login(request.getfixturevalue(persona))
     response = api.get(URL)
     assert response.status_code == 200
-    assert response.json()["results"] == [{
-        "id": Workspace.objects.get(name="payments").pk, "name": "payments",
-        "description": "Payments team", "created": response.json()["results"][0]["created"],
-        "role": role,
-    }]
+    assert response.json()["results"] == [
+        {
+            "id": Workspace.objects.get(name="payments").pk,
+            "name": "payments",
+            "description": "Payments team",
+            "created": response.json()["results"][0]["created"],
+            "role": role,
+        }
+    ]
 
 
 def test_the_outsider_lists_only_their_own_workspace(api, outsider, workspace):
@@ -67,8 +76,9 @@ def test_workspace_list_filters_by_name(api, admin, workspace, other_workspace):
 
 
 @pytest.mark.parametrize("persona", ["ws_admin", "ws_editor", "ws_viewer"])
-def test_members_read_their_workspace_but_another_one_is_404(api, request, persona, workspace,
-                                                            other_workspace):
+def test_members_read_their_workspace_but_another_one_is_404(
+    api, request, persona, workspace, other_workspace
+):
     api.force_login(request.getfixturevalue(persona))
     assert api.get(f"{URL}{workspace.pk}/").json()["name"] == "payments"
     assert api.get(f"{URL}{other_workspace.pk}/").status_code == 404
@@ -111,20 +121,29 @@ def test_a_description_is_optional(api, admin, db):
 
 def test_nobody_else_creates_workspaces(api, workspace, other_workspace):
     before = Workspace.objects.count()
-    assert_access(api, URL, {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 401},
-                  method="post", data={"name": "team-new"}, format="json")
+    assert_access(
+        api,
+        URL,
+        {WS_ADMIN: 403, WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 403, ANONYMOUS: 401},
+        method="post",
+        data={"name": "team-new"},
+        format="json",
+    )
     assert Workspace.objects.count() == before
     assert not AuditEvent.objects.exists()
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"name": "Team New"}, "lowercase letters, digits and hyphens"),
-    ({"name": "-team"}, "lowercase letters, digits and hyphens"),
-    ({"name": "x" * 64}, "no more than 63 characters"),
-    ({"name": ""}, "This field may not be blank."),
-    ({}, "This field is required."),
-    ({"name": "payments"}, "A workspace with this name already exists."),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"name": "Team New"}, "lowercase letters, digits and hyphens"),
+        ({"name": "-team"}, "lowercase letters, digits and hyphens"),
+        ({"name": "x" * 64}, "no more than 63 characters"),
+        ({"name": ""}, "This field may not be blank."),
+        ({}, "This field is required."),
+        ({"name": "payments"}, "A workspace with this name already exists."),
+    ],
+)
 def test_bad_workspace_names_are_refused_on_the_field(api, admin, workspace, body, message):
     api.force_login(admin)
     response = api.post(URL, body, format="json")

@@ -65,14 +65,18 @@ def call(client, method, url, body=None):
 
 
 @pytest.mark.parametrize("persona", MEMBERS)
-def test_every_member_lists_the_members_of_their_workspace_with_their_roles(api, request, persona,
-                                                                             workspace, team):
+def test_every_member_lists_the_members_of_their_workspace_with_their_roles(
+    api, request, persona, workspace, team
+):
     api.force_login(request.getfixturevalue(persona))
     response = api.get(members_url(workspace))
     assert response.status_code == 200
     rows = response.json()["results"]
     assert [(row["username"], row["role"]) for row in rows] == [
-        ("ws-admin", "admin"), ("ws-editor", "editor"), ("ws-viewer", "viewer")]
+        ("ws-admin", "admin"),
+        ("ws-editor", "editor"),
+        ("ws-viewer", "viewer"),
+    ]
     assert rows[0]["id"] == membership_of(team["admin"], workspace).pk
     assert rows[0]["user"] == team["admin"].pk
 
@@ -110,8 +114,9 @@ def test_the_member_list_shows_only_that_workspaces_members(api, admin, workspac
     assert "outsider" not in [row["username"] for row in api.get(members_url(workspace)).json()["results"]]
 
 
-def test_the_member_list_query_count_does_not_grow_with_the_members(api, ws_admin, workspace,
-                                                                    django_assert_max_num_queries):
+def test_the_member_list_query_count_does_not_grow_with_the_members(
+    api, ws_admin, workspace, django_assert_max_num_queries
+):
     api.force_login(ws_admin)
     for i in range(3):
         make_user(f"few-{i}", workspace=workspace, role="viewer")
@@ -128,8 +133,9 @@ def test_the_member_list_query_count_does_not_grow_with_the_members(api, ws_admi
 
 
 @pytest.mark.parametrize("persona", ["outsider", None])
-def test_someone_outside_the_workspace_gets_404_on_every_endpoint(api, request, persona, workspace,
-                                                                  team, newcomer):
+def test_someone_outside_the_workspace_gets_404_on_every_endpoint(
+    api, request, persona, workspace, team, newcomer
+):
     user = request.getfixturevalue(persona) if persona else make_user("no-memberships")
     api.force_login(user)
     before = snapshot()
@@ -140,9 +146,9 @@ def test_someone_outside_the_workspace_gets_404_on_every_endpoint(api, request, 
 
 
 @pytest.mark.parametrize("persona", MEMBERS)
-def test_a_membership_of_another_workspace_is_404_through_this_workspaces_url(api, request, persona,
-                                                                              workspace, outsider,
-                                                                              other_workspace):
+def test_a_membership_of_another_workspace_is_404_through_this_workspaces_url(
+    api, request, persona, workspace, outsider, other_workspace
+):
     api.force_login(request.getfixturevalue(persona))
     theirs = membership_of(outsider, other_workspace)
     before = snapshot()
@@ -153,12 +159,14 @@ def test_a_membership_of_another_workspace_is_404_through_this_workspaces_url(ap
     assert snapshot() == before
 
 
-def test_members_of_another_workspace_answer_404_to_its_own_members_too(api, ws_admin, other_workspace,
-                                                                        outsider, newcomer):
+def test_members_of_another_workspace_answer_404_to_its_own_members_too(
+    api, ws_admin, other_workspace, outsider, newcomer
+):
     api.force_login(ws_admin)
     before = snapshot()
-    for method, url, body in every_endpoint(other_workspace, membership_of(outsider, other_workspace),
-                                            newcomer):
+    for method, url, body in every_endpoint(
+        other_workspace, membership_of(outsider, other_workspace), newcomer
+    ):
         assert call(api, method, url, body).status_code == 404, (method, url)
     assert snapshot() == before
 
@@ -192,7 +200,8 @@ def test_editors_and_viewers_may_not_change_members(api, request, persona, works
         response = call(api, method, url, body)
         assert response.status_code == 403, (method, url, response.status_code)
         assert response.json() == {
-            "detail": "Only a Workspace Admin of this workspace may change its members."}
+            "detail": "Only a Workspace Admin of this workspace may change its members."
+        }
     assert snapshot() == before
 
 
@@ -201,8 +210,13 @@ def test_a_workspace_admin_adds_a_member_and_it_is_audited(api, ws_admin, worksp
     response = api.post(members_url(workspace), {"username": "newcomer", "role": "editor"}, format="json")
     assert response.status_code == 201
     membership = membership_of(newcomer, workspace)
-    assert response.json() == {"id": membership.pk, "user": newcomer.pk, "username": "newcomer",
-                               "role": "editor", "created": response.json()["created"]}
+    assert response.json() == {
+        "id": membership.pk,
+        "user": newcomer.pk,
+        "username": "newcomer",
+        "role": "editor",
+        "created": response.json()["created"],
+    }
     event = AuditEvent.objects.get(action="membership.create")
     assert event.actor == ws_admin
     assert event.target_id == str(workspace.pk)
@@ -257,8 +271,9 @@ def test_a_removed_member_no_longer_sees_the_workspace(api, ws_admin, ws_viewer,
     assert api.get(members_url(workspace)).status_code == 404
 
 
-def test_the_platform_admin_manages_members_of_a_workspace_they_are_not_in(api, admin, workspace,
-                                                                          team, newcomer):
+def test_the_platform_admin_manages_members_of_a_workspace_they_are_not_in(
+    api, admin, workspace, team, newcomer
+):
     api.force_login(admin)
     added = api.post(members_url(workspace), {"username": "newcomer", "role": "admin"}, format="json")
     assert added.status_code == 201
@@ -266,8 +281,10 @@ def test_the_platform_admin_manages_members_of_a_workspace_they_are_not_in(api, 
     assert api.patch(members_url(workspace, viewer), {"role": "editor"}, format="json").status_code == 200
     assert api.delete(members_url(workspace, viewer)).status_code == 204
     assert list(AuditEvent.objects.order_by("pk").values_list("action", "actor")) == [
-        ("membership.create", admin.pk), ("membership.update", admin.pk),
-        ("membership.delete", admin.pk)]
+        ("membership.create", admin.pk),
+        ("membership.update", admin.pk),
+        ("membership.delete", admin.pk),
+    ]
 
 
 def test_the_outsider_may_be_added_to_a_second_workspace(api, ws_admin, workspace, outsider):
@@ -289,18 +306,25 @@ def test_a_membership_is_not_replaced_with_put(api, ws_admin, workspace, team):
 # Bad input --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, field, message", [
-    ({"username": "nobody", "role": "viewer"}, "username", "There is no user named nobody."),
-    ({"username": "ws-editor", "role": "viewer"}, "username",
-     "ws-editor is already a member of this workspace."),
-    ({"username": "", "role": "viewer"}, "username", "This field may not be blank."),
-    ({"username": "x" * 151, "role": "viewer"}, "username", "no more than 150 characters"),
-    ({"role": "viewer"}, "username", "This field is required."),
-    ({"username": "newcomer", "role": "owner"}, "role", '"owner" is not a valid choice.'),
-    ({"username": "newcomer"}, "role", "This field is required."),
-])
-def test_bad_new_members_are_refused_on_the_field(api, ws_admin, workspace, team, newcomer,
-                                                  body, field, message):
+@pytest.mark.parametrize(
+    "body, field, message",
+    [
+        ({"username": "nobody", "role": "viewer"}, "username", "There is no user named nobody."),
+        (
+            {"username": "ws-editor", "role": "viewer"},
+            "username",
+            "ws-editor is already a member of this workspace.",
+        ),
+        ({"username": "", "role": "viewer"}, "username", "This field may not be blank."),
+        ({"username": "x" * 151, "role": "viewer"}, "username", "no more than 150 characters"),
+        ({"role": "viewer"}, "username", "This field is required."),
+        ({"username": "newcomer", "role": "owner"}, "role", '"owner" is not a valid choice.'),
+        ({"username": "newcomer"}, "role", "This field is required."),
+    ],
+)
+def test_bad_new_members_are_refused_on_the_field(
+    api, ws_admin, workspace, team, newcomer, body, field, message
+):
     api.force_login(ws_admin)
     before = snapshot()
     response = api.post(members_url(workspace), body, format="json")
@@ -310,17 +334,21 @@ def test_bad_new_members_are_refused_on_the_field(api, ws_admin, workspace, team
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"role": "owner"}, '"owner" is not a valid choice.'),
-    ({"role": ""}, '"" is not a valid choice.'),
-    ({}, "This field is required."),
-    ({"username": "someone-else"}, "This field is required."),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"role": "owner"}, '"owner" is not a valid choice.'),
+        ({"role": ""}, '"" is not a valid choice.'),
+        ({}, "This field is required."),
+        ({"username": "someone-else"}, "This field is required."),
+    ],
+)
 def test_a_bad_role_change_is_refused_on_the_field(api, ws_admin, workspace, team, body, message):
     api.force_login(ws_admin)
     before = snapshot()
-    response = api.patch(members_url(workspace, membership_of(team["viewer"], workspace)), body,
-                         format="json")
+    response = api.patch(
+        members_url(workspace, membership_of(team["viewer"], workspace)), body, format="json"
+    )
     assert response.status_code == 400
     assert response.json() == {"role": [message]}
     assert snapshot() == before

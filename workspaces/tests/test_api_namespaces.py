@@ -107,8 +107,7 @@ def test_the_admin_reads_one_cluster(admin_api, cluster):
 
 
 def test_the_admin_registers_a_cluster_and_it_is_audited(admin_api, admin):
-    response = admin_api.post(CLUSTERS, {"name": "staging", "description": "Pre-production"},
-                              format="json")
+    response = admin_api.post(CLUSTERS, {"name": "staging", "description": "Pre-production"}, format="json")
     assert response.status_code == 201
     cluster = Cluster.objects.get(name="staging")
     assert response.json()["id"] == cluster.pk
@@ -117,13 +116,16 @@ def test_the_admin_registers_a_cluster_and_it_is_audited(admin_api, admin):
     assert (event.actor, event.target_id, event.after) == (admin, str(cluster.pk), {"name": "staging"})
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"name": "Prod 2"}, "lowercase letters, digits and hyphens"),
-    ({"name": "x" * 64}, "no more than 63 characters"),
-    ({"name": ""}, "This field may not be blank."),
-    ({}, "This field is required."),
-    ({"name": "prod"}, "A cluster with this name already exists."),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"name": "Prod 2"}, "lowercase letters, digits and hyphens"),
+        ({"name": "x" * 64}, "no more than 63 characters"),
+        ({"name": ""}, "This field may not be blank."),
+        ({}, "This field is required."),
+        ({"name": "prod"}, "A cluster with this name already exists."),
+    ],
+)
 def test_bad_cluster_names_are_refused_on_the_field(admin_api, cluster, body, message):
     before = snapshot()
     response = admin_api.post(CLUSTERS, body, format="json")
@@ -143,8 +145,9 @@ def test_clusters_are_not_changed_or_deleted_through_this_api(admin_api, cluster
 
 
 @pytest.mark.parametrize("persona", MEMBERS)
-def test_members_may_not_register_clusters_or_namespaces_or_bind_them(api, request, persona,
-                                                                      cluster, ours, workspace):
+def test_members_may_not_register_clusters_or_namespaces_or_bind_them(
+    api, request, persona, cluster, ours, workspace
+):
     api.force_login(request.getfixturevalue(persona))
     before = snapshot()
     for method, url, body in admin_only_endpoints(cluster, ours, workspace):
@@ -160,8 +163,9 @@ def test_a_role_failure_on_clusters_is_403_even_for_one_that_does_not_exist(api,
 
 
 @pytest.mark.parametrize("persona", NON_ADMINS)
-def test_a_namespace_outside_the_users_workspaces_answers_404_even_to_a_bind(api, request, persona,
-                                                                            theirs, unbound, workspace):
+def test_a_namespace_outside_the_users_workspaces_answers_404_even_to_a_bind(
+    api, request, persona, theirs, unbound, workspace
+):
     user = request.getfixturevalue(persona)
     api.force_login(user)
     outside = [unbound] if persona == "outsider" else [theirs, unbound]
@@ -175,8 +179,11 @@ def test_a_namespace_outside_the_users_workspaces_answers_404_even_to_a_bind(api
 
 def test_anonymous_is_asked_to_authenticate_on_every_endpoint(api, cluster, ours, workspace):
     before = snapshot()
-    endpoints = [*admin_only_endpoints(cluster, ours, workspace), ("get", NAMESPACES, None),
-                 ("get", detail(ours), None)]
+    endpoints = [
+        *admin_only_endpoints(cluster, ours, workspace),
+        ("get", NAMESPACES, None),
+        ("get", detail(ours), None),
+    ]
     for method, url, body in endpoints:
         response = call(api, method, url, body)
         assert response.status_code == 401, (method, url)
@@ -215,8 +222,9 @@ def test_a_user_without_workspaces_lists_no_namespace(api, ours, unbound):
     assert response.json()["results"] == []
 
 
-def test_a_member_of_two_workspaces_lists_the_namespaces_of_both_once(api, ours, theirs, unbound,
-                                                                      workspace, other_workspace):
+def test_a_member_of_two_workspaces_lists_the_namespaces_of_both_once(
+    api, ours, theirs, unbound, workspace, other_workspace
+):
     user = make_user("both", workspace=workspace, role="viewer")
     user.memberships.create(workspace=other_workspace, role="editor")
     api.force_login(user)
@@ -228,9 +236,13 @@ def test_members_read_a_namespace_of_their_workspace(api, request, persona, ours
     api.force_login(request.getfixturevalue(persona))
     response = api.get(detail(ours))
     assert response.status_code == 200
-    assert response.json() == {"id": ours.pk, "cluster": {"id": ours.cluster_id, "name": "prod"},
-                               "name": "payments-api", "workspace": {"id": workspace.pk, "name": "payments"},
-                               "created": response.json()["created"]}
+    assert response.json() == {
+        "id": ours.pk,
+        "cluster": {"id": ours.cluster_id, "name": "prod"},
+        "name": "payments-api",
+        "workspace": {"id": workspace.pk, "name": "payments"},
+        "created": response.json()["created"],
+    }
 
 
 def test_an_unknown_namespace_is_404(admin_api, db):
@@ -268,11 +280,14 @@ def test_a_member_filtering_by_another_workspace_sees_nothing_of_it(api, ws_view
     assert names(api.get(NAMESPACES, {"workspace": other_workspace.pk})) == []
 
 
-def test_the_namespace_list_query_count_does_not_grow_with_the_namespaces(admin_api, cluster, workspace,
-                                                                         django_assert_max_num_queries):
+def test_the_namespace_list_query_count_does_not_grow_with_the_namespaces(
+    admin_api, cluster, workspace, django_assert_max_num_queries
+):
     def fill(start, count):
-        Namespace.objects.bulk_create(Namespace(cluster=cluster, name=f"ns-{i:03d}", workspace=workspace)
-                                      for i in range(start, start + count))
+        Namespace.objects.bulk_create(
+            Namespace(cluster=cluster, name=f"ns-{i:03d}", workspace=workspace)
+            for i in range(start, start + count)
+        )
 
     fill(0, 3)
     with django_assert_max_num_queries(8) as few:
@@ -298,8 +313,9 @@ def test_the_admin_registers_an_unbound_namespace_and_it_is_audited(admin_api, a
 
 
 def test_the_admin_registers_a_namespace_bound_to_a_workspace_at_once(admin_api, cluster, workspace):
-    response = admin_api.post(NAMESPACES, {"cluster": cluster.pk, "name": "team-x",
-                                           "workspace": workspace.pk}, format="json")
+    response = admin_api.post(
+        NAMESPACES, {"cluster": cluster.pk, "name": "team-x", "workspace": workspace.pk}, format="json"
+    )
     assert response.status_code == 201
     assert response.json()["workspace"] == {"id": workspace.pk, "name": "payments"}
     assert Namespace.objects.get(name="team-x").workspace == workspace
@@ -312,18 +328,21 @@ def test_the_same_name_may_be_used_in_another_cluster(admin_api, ours):
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("body, field, message", [
-    ({"name": "Team X"}, "name", "lowercase letters, digits and hyphens"),
-    ({"name": "x" * 64}, "name", "no more than 63 characters"),
-    ({"name": ""}, "name", "This field may not be blank."),
-    ({"name": "payments-api"}, "name", "Cluster prod already has a namespace payments-api."),
-    ({"cluster": None, "name": "team-x"}, "cluster", "This field may not be null."),
-    ({"cluster": 999999, "name": "team-x"}, "cluster", "There is no cluster with id 999999."),
-    ({"cluster": "prod", "name": "team-x"}, "cluster", "A valid integer is required."),
-    ({"cluster": 1.5, "name": "team-x"}, "cluster", "A valid integer is required."),
-    ({"workspace": 999999, "name": "team-x"}, "workspace", "There is no workspace with id 999999."),
-    ({"workspace": True, "name": "team-x"}, "workspace", "A valid integer is required."),
-])
+@pytest.mark.parametrize(
+    "body, field, message",
+    [
+        ({"name": "Team X"}, "name", "lowercase letters, digits and hyphens"),
+        ({"name": "x" * 64}, "name", "no more than 63 characters"),
+        ({"name": ""}, "name", "This field may not be blank."),
+        ({"name": "payments-api"}, "name", "Cluster prod already has a namespace payments-api."),
+        ({"cluster": None, "name": "team-x"}, "cluster", "This field may not be null."),
+        ({"cluster": 999999, "name": "team-x"}, "cluster", "There is no cluster with id 999999."),
+        ({"cluster": "prod", "name": "team-x"}, "cluster", "A valid integer is required."),
+        ({"cluster": 1.5, "name": "team-x"}, "cluster", "A valid integer is required."),
+        ({"workspace": 999999, "name": "team-x"}, "workspace", "There is no workspace with id 999999."),
+        ({"workspace": True, "name": "team-x"}, "workspace", "A valid integer is required."),
+    ],
+)
 def test_bad_namespaces_are_refused_on_the_field(admin_api, ours, body, field, message):
     body = {"cluster": ours.cluster_id, **body}
     before = snapshot()
@@ -344,8 +363,9 @@ def test_a_namespace_without_cluster_or_name_is_refused_on_both_fields(admin_api
 @pytest.mark.parametrize("persona", NON_ADMINS)
 def test_nobody_else_registers_namespaces(api, request, persona, cluster, workspace):
     api.force_login(request.getfixturevalue(persona))
-    response = api.post(NAMESPACES, {"cluster": cluster.pk, "name": "team-x", "workspace": workspace.pk},
-                        format="json")
+    response = api.post(
+        NAMESPACES, {"cluster": cluster.pk, "name": "team-x", "workspace": workspace.pk}, format="json"
+    )
     assert response.status_code == 403
     assert not Namespace.objects.exists()
     assert not AuditEvent.objects.exists()
@@ -355,8 +375,7 @@ def test_nobody_else_registers_namespaces(api, request, persona, cluster, worksp
 
 
 def bind(client, namespace, workspace):
-    return client.patch(detail(namespace), {"workspace": getattr(workspace, "pk", workspace)},
-                        format="json")
+    return client.patch(detail(namespace), {"workspace": getattr(workspace, "pk", workspace)}, format="json")
 
 
 def test_the_admin_binds_an_unbound_namespace_and_it_is_audited(admin_api, admin, unbound, workspace):
@@ -398,8 +417,9 @@ def test_a_namespace_in_another_workspace_is_refused_with_a_message_naming_it(ad
     before = snapshot()
     response = bind(admin_api, theirs, workspace)
     assert response.status_code == 400
-    assert response.json() == {"workspace": [
-        "Namespace prod/search-api already belongs to workspace search; unbind it first."]}
+    assert response.json() == {
+        "workspace": ["Namespace prod/search-api already belongs to workspace search; unbind it first."]
+    }
     assert snapshot() == before
 
 
@@ -409,27 +429,33 @@ def test_unbind_then_bind_moves_a_namespace_to_another_workspace(admin_api, thei
     theirs.refresh_from_db()
     assert theirs.workspace == workspace
     assert list(AuditEvent.objects.order_by("pk").values_list("action", flat=True)) == [
-        "namespace.unbind", "namespace.bind"]
+        "namespace.unbind",
+        "namespace.bind",
+    ]
 
 
 @pytest.mark.parametrize("fixture, target", [("ours", "workspace"), ("unbound", None)])
-def test_binding_to_where_it_already_is_changes_nothing_and_writes_no_event(admin_api, request,
-                                                                            fixture, target):
+def test_binding_to_where_it_already_is_changes_nothing_and_writes_no_event(
+    admin_api, request, fixture, target
+):
     namespace = request.getfixturevalue(fixture)
     response = bind(admin_api, namespace, request.getfixturevalue(target) if target else None)
     assert response.status_code == 200
     assert not AuditEvent.objects.exists()
 
 
-@pytest.mark.parametrize("body, message", [
-    ({}, "This field is required."),
-    ({"name": "renamed"}, "This field is required."),
-    ({"workspace": 999999}, "There is no workspace with id 999999."),
-    ({"workspace": "payments"}, "A valid integer is required."),
-    ({"workspace": 1.5}, "A valid integer is required."),
-    ({"workspace": True}, "A valid integer is required."),
-    ({"workspace": [1]}, "A valid integer is required."),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({}, "This field is required."),
+        ({"name": "renamed"}, "This field is required."),
+        ({"workspace": 999999}, "There is no workspace with id 999999."),
+        ({"workspace": "payments"}, "A valid integer is required."),
+        ({"workspace": 1.5}, "A valid integer is required."),
+        ({"workspace": True}, "A valid integer is required."),
+        ({"workspace": [1]}, "A valid integer is required."),
+    ],
+)
 def test_a_bad_bind_request_is_refused_on_the_field(admin_api, unbound, body, message):
     before = snapshot()
     response = admin_api.patch(detail(unbound), body, format="json")
@@ -458,9 +484,16 @@ def test_namespaces_are_not_replaced_or_deleted_through_this_api(admin_api, ours
 # Routes -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/api/v1/namespaces/1/images/", "/api/v1/namespaces/1/images/2/tags/",
-                                  "/api/v1/namespaces/1/explain/", "/api/v1/namespaces/1/manifests/",
-                                  "/api/v1/namespaces/1/pull-secret/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/namespaces/1/images/",
+        "/api/v1/namespaces/1/images/2/tags/",
+        "/api/v1/namespaces/1/explain/",
+        "/api/v1/namespaces/1/manifests/",
+        "/api/v1/namespaces/1/pull-secret/",
+    ],
+)
 def test_the_namespace_routes_leave_the_pickers_nested_routes_alone(path):
     try:
         match = resolve(path)

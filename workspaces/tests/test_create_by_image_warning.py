@@ -22,12 +22,16 @@ def world(workspace, other_workspace):
 
 
 def create(client, namespace, image):
-    return client.post(reverse("registries:create-by-image"), {
-        "namespace": namespace.pk, "name": "web", "image": image, "replicas": "1", "container_port": "80"})
+    return client.post(
+        reverse("registries:create-by-image"),
+        {"namespace": namespace.pk, "name": "web", "image": image, "replicas": "1", "container_port": "80"},
+    )
 
 
 def explainer_link(html) -> dict:
-    warning = re.search(r'<div class="warning" role="alert" id="image-warning">(.*?)</div>', html, re.S).group(1)
+    warning = re.search(
+        r'<div class="warning" role="alert" id="image-warning">(.*?)</div>', html, re.S
+    ).group(1)
     href = unescape(re.search(r'<a href="([^"]+)">Why can', warning).group(1))
     parts = urlsplit(href)
     assert parts.path == reverse("registries:explain")
@@ -63,8 +67,9 @@ def test_namespace_without_workspace_is_warned_about_a_private_image(client, wor
     assert response.context["manifest"]
 
 
-@pytest.mark.parametrize("image", [f"{host('plat')}/priv-w/app:1.0", f"{host('plat')}/pub/app:1.0",
-                                   f"{host('own')}/team/app:1.0"])
+@pytest.mark.parametrize(
+    "image", [f"{host('plat')}/priv-w/app:1.0", f"{host('plat')}/pub/app:1.0", f"{host('own')}/team/app:1.0"]
+)
 def test_usable_images_get_no_warning(client, world, ws_editor, image):
     client.force_login(ws_editor)
     response = create(client, world["namespaces"]["ns-w"], image)

@@ -29,8 +29,15 @@ def api():
 
 
 def test_deployment_for_a_private_image():
-    manifest = manifests.deployment(namespace="payments-prod", name="web", image="h.example.com/t/app:1",
-                                    replicas=3, container_port=8080, always_pull=True, private=True)
+    manifest = manifests.deployment(
+        namespace="payments-prod",
+        name="web",
+        image="h.example.com/t/app:1",
+        replicas=3,
+        container_port=8080,
+        always_pull=True,
+        private=True,
+    )
     assert manifest["apiVersion"] == "apps/v1"
     assert manifest["kind"] == "Deployment"
     assert manifest["metadata"] == {"name": "web", "namespace": "payments-prod", "labels": {"app": "web"}}
@@ -39,9 +46,14 @@ def test_deployment_for_a_private_image():
     template = manifest["spec"]["template"]
     assert template["metadata"]["labels"] == {"app": "web"}
     assert template["spec"]["imagePullSecrets"] == [{"name": "registry-secret"}]
-    assert template["spec"]["containers"] == [{
-        "name": "web", "image": "h.example.com/t/app:1", "imagePullPolicy": "Always",
-        "ports": [{"containerPort": 8080, "protocol": "TCP"}]}]
+    assert template["spec"]["containers"] == [
+        {
+            "name": "web",
+            "image": "h.example.com/t/app:1",
+            "imagePullPolicy": "Always",
+            "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+        }
+    ]
 
 
 def test_deployment_for_a_public_image_has_no_pull_secret_nor_policy():
@@ -54,8 +66,14 @@ def test_deployment_for_a_public_image_has_no_pull_secret_nor_policy():
 
 
 def test_yaml_round_trips_and_keeps_the_order():
-    manifest = manifests.deployment(namespace="ns", name="web", image="h.example.com/t/app@sha256:" + "a" * 64,
-                                    replicas=0, container_port=80, private=True)
+    manifest = manifests.deployment(
+        namespace="ns",
+        name="web",
+        image="h.example.com/t/app@sha256:" + "a" * 64,
+        replicas=0,
+        container_port=80,
+        private=True,
+    )
     text = manifests.to_yaml(manifest)
     assert yaml.safe_load(text) == manifest
     assert text.startswith("apiVersion: apps/v1\nkind: Deployment\n")
@@ -66,8 +84,13 @@ def test_yaml_round_trips_and_keeps_the_order():
 
 
 def form_data(ns, **overrides):
-    data = {"namespace": ns.pk, "name": "web", "image": PRIVATE_IMAGE, "replicas": "2",
-            "container_port": "8080"}
+    data = {
+        "namespace": ns.pk,
+        "name": "web",
+        "image": PRIVATE_IMAGE,
+        "replicas": "2",
+        "container_port": "8080",
+    }
     data.update(overrides)
     return data
 
@@ -81,8 +104,7 @@ def manifest_in(response) -> dict:
 def test_admin_and_editor_get_the_manifest_on_the_page(client, world, request, persona):
     client.force_login(request.getfixturevalue(persona))
     namespace = world["namespaces"]["ns-w"]
-    response = client.post(reverse("registries:create-by-image"),
-                           form_data(namespace, always_pull="on"))
+    response = client.post(reverse("registries:create-by-image"), form_data(namespace, always_pull="on"))
     assert response.status_code == 200
     manifest = manifest_in(response)
     assert manifest["metadata"]["namespace"] == "ns-w"
@@ -96,8 +118,9 @@ def test_admin_and_editor_get_the_manifest_on_the_page(client, world, request, p
 
 def test_public_image_needs_no_pull_secret(client, world, ws_editor):
     client.force_login(ws_editor)
-    response = client.post(reverse("registries:create-by-image"),
-                           form_data(world["namespaces"]["ns-w"], image=PUBLIC_IMAGE))
+    response = client.post(
+        reverse("registries:create-by-image"), form_data(world["namespaces"]["ns-w"], image=PUBLIC_IMAGE)
+    )
     pod = manifest_in(response)["spec"]["template"]["spec"]
     assert "imagePullSecrets" not in pod
     assert "imagePullPolicy" not in pod["containers"][0]
@@ -105,15 +128,21 @@ def test_public_image_needs_no_pull_secret(client, world, ws_editor):
 
 def test_workspace_registry_image_is_private(client, world, ws_editor):
     client.force_login(ws_editor)
-    response = client.post(reverse("registries:create-by-image"),
-                           form_data(world["namespaces"]["ns-w"], image=f"{host('own')}/open/app:1.0"))
-    assert manifest_in(response)["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "registry-secret"}]
+    response = client.post(
+        reverse("registries:create-by-image"),
+        form_data(world["namespaces"]["ns-w"], image=f"{host('own')}/open/app:1.0"),
+    )
+    assert manifest_in(response)["spec"]["template"]["spec"]["imagePullSecrets"] == [
+        {"name": "registry-secret"}
+    ]
 
 
 def test_download_is_a_yaml_file_named_after_the_app(client, world, ws_editor):
     client.force_login(ws_editor)
-    response = client.post(reverse("registries:create-by-image-download"),
-                           form_data(world["namespaces"]["ns-w"], name="billing-api"))
+    response = client.post(
+        reverse("registries:create-by-image-download"),
+        form_data(world["namespaces"]["ns-w"], name="billing-api"),
+    )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/yaml")
     assert response["Content-Disposition"] == 'attachment; filename="billing-api.yaml"'
@@ -124,8 +153,9 @@ def test_download_is_a_yaml_file_named_after_the_app(client, world, ws_editor):
 def test_get_prefills_namespace_and_image_from_the_picker(client, world, ws_editor):
     client.force_login(ws_editor)
     namespace = world["namespaces"]["ns-w"]
-    response = client.get(reverse("registries:create-by-image"),
-                          {"namespace": namespace.pk, "image": PRIVATE_IMAGE})
+    response = client.get(
+        reverse("registries:create-by-image"), {"namespace": namespace.pk, "image": PRIVATE_IMAGE}
+    )
     assert response.status_code == 200
     assert f'value="{PRIVATE_IMAGE}"' in response.text
     assert f'<option value="{namespace.pk}" selected>' in response.text
@@ -151,11 +181,14 @@ def test_viewer_gets_403_on_get_and_post(client, world, ws_viewer):
     namespace = world["namespaces"]["ns-w"]
     assert client.get(reverse("registries:create-by-image")).status_code == 403
     assert client.post(reverse("registries:create-by-image"), form_data(namespace)).status_code == 403
-    assert client.post(reverse("registries:create-by-image-download"), form_data(namespace)).status_code == 403
+    assert (
+        client.post(reverse("registries:create-by-image-download"), form_data(namespace)).status_code == 403
+    )
 
 
 def test_editor_of_one_workspace_and_viewer_of_another_gets_403_for_the_viewer_one(
-        client, world, ws_editor, other_workspace):
+    client, world, ws_editor, other_workspace
+):
     other_workspace.memberships.create(user=ws_editor, role="viewer")
     client.force_login(ws_editor)
     response = client.post(reverse("registries:create-by-image"), form_data(world["namespaces"]["ns-o"]))
@@ -176,27 +209,32 @@ def test_anonymous_is_sent_to_log_in(client, world):
     assert response["Location"].startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("name", "Web_App", "Use at most 63 lowercase letters"),
-    ("name", "-web", "Use at most 63 lowercase letters"),
-    ("name", "a" * 64, "at most 63 characters"),
-    ("name", "", "This field is required."),
-    ("image", "Not An Image", "cannot contain spaces"),
-    ("image", "h.example.com/a@sha256:1234", "exactly 64 lowercase hexadecimal"),
-    ("image", "", "This field is required."),
-    ("replicas", "-1", "greater than or equal to 0"),
-    ("replicas", "1001", "less than or equal to 1000"),
-    ("replicas", "many", "Enter a whole number."),
-    ("container_port", "0", "greater than or equal to 1"),
-    ("container_port", "65536", "less than or equal to 65535"),
-    ("namespace", "999999", "Choose one of the namespaces listed"),
-])
-def test_bad_input_gets_a_message_on_the_field_and_changes_nothing(client, world, ws_editor, field, value,
-                                                                   message):
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("name", "Web_App", "Use at most 63 lowercase letters"),
+        ("name", "-web", "Use at most 63 lowercase letters"),
+        ("name", "a" * 64, "at most 63 characters"),
+        ("name", "", "This field is required."),
+        ("image", "Not An Image", "cannot contain spaces"),
+        ("image", "h.example.com/a@sha256:1234", "exactly 64 lowercase hexadecimal"),
+        ("image", "", "This field is required."),
+        ("replicas", "-1", "greater than or equal to 0"),
+        ("replicas", "1001", "less than or equal to 1000"),
+        ("replicas", "many", "Enter a whole number."),
+        ("container_port", "0", "greater than or equal to 1"),
+        ("container_port", "65536", "less than or equal to 65535"),
+        ("namespace", "999999", "Choose one of the namespaces listed"),
+    ],
+)
+def test_bad_input_gets_a_message_on_the_field_and_changes_nothing(
+    client, world, ws_editor, field, value, message
+):
     client.force_login(ws_editor)
     namespaces_before = list(Namespace.objects.values_list("pk", "workspace_id"))
-    response = client.post(reverse("registries:create-by-image"),
-                           form_data(world["namespaces"]["ns-w"], **{field: value}))
+    response = client.post(
+        reverse("registries:create-by-image"), form_data(world["namespaces"]["ns-w"], **{field: value})
+    )
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert any(message in error for error in errors[field]), errors
@@ -208,8 +246,10 @@ def test_bad_input_gets_a_message_on_the_field_and_changes_nothing(client, world
 
 def test_bad_input_on_download_shows_the_form_again(client, world, ws_editor):
     client.force_login(ws_editor)
-    response = client.post(reverse("registries:create-by-image-download"),
-                           form_data(world["namespaces"]["ns-w"], replicas="5000"))
+    response = client.post(
+        reverse("registries:create-by-image-download"),
+        form_data(world["namespaces"]["ns-w"], replicas="5000"),
+    )
     assert response.status_code == 200
     assert "Content-Disposition" not in response
     assert response.context["form"].errors["replicas"]
@@ -230,8 +270,7 @@ def manifests_url(world, namespace):
 
 
 def body(**overrides):
-    data = {"name": "web", "image": PRIVATE_IMAGE, "replicas": 2, "container_port": 8080,
-            "always_pull": True}
+    data = {"name": "web", "image": PRIVATE_IMAGE, "replicas": 2, "container_port": 8080, "always_pull": True}
     data.update(overrides)
     return data
 
@@ -253,7 +292,9 @@ def test_api_returns_the_deployment_yaml(api, world, request, persona):
 
 def test_api_answers_the_yaml_file_when_asked(api, world, ws_editor):
     api.force_login(ws_editor)
-    response = api.post(manifests_url(world, "ns-w") + "?format=yaml", body(image=PUBLIC_IMAGE), format="json")
+    response = api.post(
+        manifests_url(world, "ns-w") + "?format=yaml", body(image=PUBLIC_IMAGE), format="json"
+    )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/yaml")
     assert response["Content-Disposition"] == 'attachment; filename="web.yaml"'
@@ -269,11 +310,23 @@ def test_api_defaults(api, world, ws_editor):
     assert "imagePullPolicy" not in manifest["spec"]["template"]["spec"]["containers"][0]
 
 
-@pytest.mark.parametrize("field, value", [
-    ("name", "Bad_Name"), ("name", "a" * 64), ("name", ""), ("image", "bad ref"), ("image", ""),
-    ("image", "h.example.com/a@sha256:xyz"), ("replicas", -1), ("replicas", 1001), ("replicas", "x"),
-    ("container_port", 0), ("container_port", 65536), ("always_pull", "maybe"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", "Bad_Name"),
+        ("name", "a" * 64),
+        ("name", ""),
+        ("image", "bad ref"),
+        ("image", ""),
+        ("image", "h.example.com/a@sha256:xyz"),
+        ("replicas", -1),
+        ("replicas", 1001),
+        ("replicas", "x"),
+        ("container_port", 0),
+        ("container_port", 65536),
+        ("always_pull", "maybe"),
+    ],
+)
 def test_api_bad_input_is_400_with_field_errors(api, world, ws_editor, field, value):
     api.force_login(ws_editor)
     response = api.post(manifests_url(world, "ns-w"), body(**{field: value}), format="json")
@@ -282,11 +335,20 @@ def test_api_bad_input_is_400_with_field_errors(api, world, ws_editor, field, va
     assert not AuditEvent.objects.exists()
 
 
-@pytest.mark.parametrize("persona, namespace, status", [
-    ("ws_admin", "ns-w", 200), ("ws_editor", "ns-w", 200), ("ws_viewer", "ns-w", 403),
-    ("ws_editor", "ns-o", 404), ("ws_editor", "ns-free", 404), ("outsider", "ns-w", 404),
-    ("outsider", "ns-o", 200), ("admin", "ns-free", 200), ("admin", "ns-w", 404),
-])
+@pytest.mark.parametrize(
+    "persona, namespace, status",
+    [
+        ("ws_admin", "ns-w", 200),
+        ("ws_editor", "ns-w", 200),
+        ("ws_viewer", "ns-w", 403),
+        ("ws_editor", "ns-o", 404),
+        ("ws_editor", "ns-free", 404),
+        ("outsider", "ns-w", 404),
+        ("outsider", "ns-o", 200),
+        ("admin", "ns-free", 200),
+        ("admin", "ns-w", 404),
+    ],
+)
 def test_api_namespace_scope_per_role(api, world, request, persona, namespace, status):
     api.force_login(request.getfixturevalue(persona))
     image = PUBLIC_IMAGE
@@ -296,7 +358,9 @@ def test_api_namespace_scope_per_role(api, world, request, persona, namespace, s
 def test_api_unknown_namespace_and_anonymous(api, world, ws_editor):
     assert api.post(manifests_url(world, "ns-w"), body(), format="json").status_code == 401
     api.force_login(ws_editor)
-    assert api.post(reverse("api:namespace-manifests", args=[987654]), body(), format="json").status_code == 404
+    assert (
+        api.post(reverse("api:namespace-manifests", args=[987654]), body(), format="json").status_code == 404
+    )
 
 
 def test_api_manifest_is_post_only(api, world, ws_editor):

@@ -56,8 +56,9 @@ def test_namespace_name_is_unique_within_its_cluster_only(db):
 
 
 def test_namespace_belongs_to_at_most_one_workspace(workspace, other_workspace):
-    namespace = Namespace.objects.create(cluster=Cluster.objects.create(name="prod"),
-                                         name="payments", workspace=workspace)
+    namespace = Namespace.objects.create(
+        cluster=Cluster.objects.create(name="prod"), name="payments", workspace=workspace
+    )
     namespace.workspace = other_workspace
     namespace.save()
     namespace.refresh_from_db()
@@ -68,8 +69,9 @@ def test_namespace_belongs_to_at_most_one_workspace(workspace, other_workspace):
 def test_workspace_with_namespaces_cannot_be_deleted(workspace):
     from django.db.models import ProtectedError
 
-    Namespace.objects.create(cluster=Cluster.objects.create(name="prod"), name="payments",
-                             workspace=workspace)
+    Namespace.objects.create(
+        cluster=Cluster.objects.create(name="prod"), name="payments", workspace=workspace
+    )
     with pytest.raises(ProtectedError):
         workspace.delete()
     assert Workspace.objects.filter(pk=workspace.pk).exists()

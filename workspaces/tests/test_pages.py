@@ -33,10 +33,13 @@ def test_admin_creates_a_workspace_and_it_is_audited(client, admin):
     assert AuditEvent.objects.get(action="workspace.create").target_id == str(workspace.pk)
 
 
-@pytest.mark.parametrize("name, message", [
-    ("Data Team", "lowercase letters, digits and hyphens"),
-    ("payments", "A workspace with this name already exists."),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("Data Team", "lowercase letters, digits and hyphens"),
+        ("payments", "A workspace with this name already exists."),
+    ],
+)
 def test_bad_workspace_name_is_refused_on_the_field(client, admin, workspace, name, message):
     client.force_login(admin)
     response = client.post(reverse("workspaces:create"), {"name": name})
@@ -48,8 +51,13 @@ def test_bad_workspace_name_is_refused_on_the_field(client, admin, workspace, na
 
 def test_only_admin_creates_edits_and_deletes_workspaces(client, workspace):
     assert_access(client, reverse("workspaces:create"), NOT_ADMINS, method="post", data={"name": "new-one"})
-    assert_access(client, reverse("workspaces:edit", args=[workspace.pk]), NOT_ADMINS, method="post",
-                  data={"description": "x"})
+    assert_access(
+        client,
+        reverse("workspaces:edit", args=[workspace.pk]),
+        NOT_ADMINS,
+        method="post",
+        data={"description": "x"},
+    )
     assert_access(client, reverse("workspaces:delete", args=[workspace.pk]), NOT_ADMINS, method="post")
     workspace.refresh_from_db()
     assert workspace.description == "Payments team"
@@ -65,8 +73,9 @@ def test_members_see_their_workspace_and_outsiders_get_404(client, workspace, ws
     assert "payments" not in listing.text
 
 
-def test_workspace_list_shows_all_to_admin_and_own_to_members(client, admin, ws_editor, workspace,
-                                                             other_workspace):
+def test_workspace_list_shows_all_to_admin_and_own_to_members(
+    client, admin, ws_editor, workspace, other_workspace
+):
     client.force_login(admin)
     assert {w.name for w in client.get(reverse("workspaces:list")).context["page"]} == {"payments", "search"}
     client.force_login(ws_editor)
@@ -98,7 +107,9 @@ def test_deleting_an_empty_workspace_removes_its_memberships(client, admin, work
 def test_workspace_admin_manages_members(client, workspace, ws_admin):
     newcomer = make_user("newcomer")
     client.force_login(ws_admin)
-    client.post(reverse("workspaces:member-add", args=[workspace.pk]), {"username": "newcomer", "role": "viewer"})
+    client.post(
+        reverse("workspaces:member-add", args=[workspace.pk]), {"username": "newcomer", "role": "viewer"}
+    )
     membership = Membership.objects.get(user=newcomer)
     assert membership.role == "viewer"
     client.post(reverse("workspaces:member-change", args=[workspace.pk, membership.pk]), {"role": "editor"})
@@ -107,14 +118,20 @@ def test_workspace_admin_manages_members(client, workspace, ws_admin):
     client.post(reverse("workspaces:member-remove", args=[workspace.pk, membership.pk]))
     assert not Membership.objects.filter(user=newcomer).exists()
     assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
-        "membership.create", "membership.update", "membership.delete"]
+        "membership.create",
+        "membership.update",
+        "membership.delete",
+    ]
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"username": "ghost", "role": "viewer"}, "There is no user named ghost."),
-    ({"username": "ws-editor", "role": "viewer"}, "ws-editor is already a member of this workspace."),
-    ({"username": "ws-editor", "role": "owner"}, "Select a valid choice."),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"username": "ghost", "role": "viewer"}, "There is no user named ghost."),
+        ({"username": "ws-editor", "role": "viewer"}, "ws-editor is already a member of this workspace."),
+        ({"username": "ws-editor", "role": "owner"}, "Select a valid choice."),
+    ],
+)
 def test_bad_member_input_says_why_and_changes_nothing(client, workspace, ws_admin, ws_editor, data, message):
     client.force_login(ws_admin)
     response = client.post(reverse("workspaces:member-add", args=[workspace.pk]), data, follow=True)
@@ -125,17 +142,26 @@ def test_bad_member_input_says_why_and_changes_nothing(client, workspace, ws_adm
 
 def test_editors_and_viewers_cannot_manage_members_and_outsiders_get_404(client, workspace):
     make_user("newcomer")
-    assert_access(client, reverse("workspaces:member-add", args=[workspace.pk]),
-                  {WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 404, ANONYMOUS: 302},
-                  method="post", data={"username": "newcomer", "role": "admin"})
+    assert_access(
+        client,
+        reverse("workspaces:member-add", args=[workspace.pk]),
+        {WS_EDITOR: 403, WS_VIEWER: 403, OUTSIDER: 404, ANONYMOUS: 302},
+        method="post",
+        data={"username": "newcomer", "role": "admin"},
+    )
     assert not Membership.objects.filter(user__username="newcomer").exists()
 
 
 def test_outsider_cannot_touch_another_workspaces_members(client, workspace, outsider, ws_viewer):
     membership = Membership.objects.get(user=ws_viewer)
     for action, data in (("member-change", {"role": "admin"}), ("member-remove", None)):
-        assert_access(client, reverse(f"workspaces:{action}", args=[workspace.pk, membership.pk]),
-                      {OUTSIDER: 404, WS_EDITOR: 403, ANONYMOUS: 302}, method="post", data=data)
+        assert_access(
+            client,
+            reverse(f"workspaces:{action}", args=[workspace.pk, membership.pk]),
+            {OUTSIDER: 404, WS_EDITOR: 403, ANONYMOUS: 302},
+            method="post",
+            data=data,
+        )
     membership.refresh_from_db()
     assert membership.role == "viewer"
 
@@ -144,8 +170,10 @@ def test_admin_registers_cluster_and_namespace(client, admin, workspace):
     client.force_login(admin)
     client.post(reverse("workspaces:cluster-create"), {"name": "edge"})
     cluster = Cluster.objects.get(name="edge")
-    client.post(reverse("workspaces:namespace-create"), {"cluster": cluster.pk, "name": "shop",
-                                                        "workspace": workspace.pk})
+    client.post(
+        reverse("workspaces:namespace-create"),
+        {"cluster": cluster.pk, "name": "shop", "workspace": workspace.pk},
+    )
     assert Namespace.objects.get(name="shop").workspace == workspace
     duplicate = client.post(reverse("workspaces:namespace-create"), {"cluster": cluster.pk, "name": "shop"})
     assert "Cluster edge already has a namespace shop." in duplicate.text
@@ -161,13 +189,16 @@ def test_bind_namespace_and_unbind_it(client, admin, workspace, free_namespace):
     free_namespace.refresh_from_db()
     assert free_namespace.workspace is None
     assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
-        "namespace.bind", "namespace.unbind"]
+        "namespace.bind",
+        "namespace.unbind",
+    ]
 
 
 def test_namespace_in_another_workspace_is_refused_naming_it(client, admin, namespace, other_workspace):
     client.force_login(admin)
-    response = client.post(reverse("workspaces:namespace-bind", args=[namespace.pk]),
-                           {"workspace": other_workspace.pk})
+    response = client.post(
+        reverse("workspaces:namespace-bind", args=[namespace.pk]), {"workspace": other_workspace.pk}
+    )
     assert response.status_code == 422
     assert "already belongs to workspace payments" in response.text
     namespace.refresh_from_db()
@@ -175,14 +206,20 @@ def test_namespace_in_another_workspace_is_refused_naming_it(client, admin, name
 
 
 def test_only_admin_binds_namespaces(client, free_namespace, workspace):
-    assert_access(client, reverse("workspaces:namespace-bind", args=[free_namespace.pk]), NOT_ADMINS,
-                  method="post", data={"workspace": workspace.pk})
+    assert_access(
+        client,
+        reverse("workspaces:namespace-bind", args=[free_namespace.pk]),
+        NOT_ADMINS,
+        method="post",
+        data={"workspace": workspace.pk},
+    )
     free_namespace.refresh_from_db()
     assert free_namespace.workspace is None
 
 
-def test_namespace_list_shows_members_their_namespaces_only(client, ws_viewer, outsider, namespace,
-                                                            free_namespace):
+def test_namespace_list_shows_members_their_namespaces_only(
+    client, ws_viewer, outsider, namespace, free_namespace
+):
     client.force_login(ws_viewer)
     page = client.get(reverse("workspaces:namespace-list"))
     assert [ns.name for ns in page.context["page"]] == ["payments-prod"]
@@ -192,7 +229,9 @@ def test_namespace_list_shows_members_their_namespaces_only(client, ws_viewer, o
 
 def test_namespace_list_filters_unbound_for_admin(client, admin, namespace, free_namespace):
     client.force_login(admin)
-    page = client.get(reverse("workspaces:namespace-list"), {"bound": "false"}, headers={"HX-Request": "true"})
+    page = client.get(
+        reverse("workspaces:namespace-list"), {"bound": "false"}, headers={"HX-Request": "true"}
+    )
     assert [ns.name for ns in page.context["page"]] == ["sandbox"]
     assert "<html" not in page.text
 
@@ -223,8 +262,11 @@ def test_workspace_pages_use_constant_queries(client, admin, django_assert_max_n
 def test_the_last_workspace_admin_cannot_be_removed_or_demoted(client, workspace, ws_admin):
     client.force_login(ws_admin)
     membership = Membership.objects.get(user=ws_admin)
-    demoted = client.post(reverse("workspaces:member-change", args=[workspace.pk, membership.pk]),
-                          {"role": "viewer"}, follow=True)
+    demoted = client.post(
+        reverse("workspaces:member-change", args=[workspace.pk, membership.pk]),
+        {"role": "viewer"},
+        follow=True,
+    )
     assert "ws-admin is the last Workspace Admin of payments" in demoted.text
     client.post(reverse("workspaces:member-remove", args=[workspace.pk, membership.pk]))
     membership.refresh_from_db()

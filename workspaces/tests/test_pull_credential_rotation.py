@@ -21,8 +21,9 @@ ROLES = {"admin": 302, "ws_admin": 302, "ws_editor": 403, "ws_viewer": 403, "out
 @pytest.fixture
 def minted(workspace):
     """payments' credential at a token-service registry, and its secret."""
-    registry = Registry.objects.create(name="tok", kind="distribution", url="http://127.0.0.1:9",
-                                       token_service=True)
+    registry = Registry.objects.create(
+        name="tok", kind="distribution", url="http://127.0.0.1:9", token_service=True
+    )
     _username, secret = tokens.mint_workspace_credential(workspace, registry)
     return PullCredential.objects.get(workspace=workspace, registry=registry), secret
 
@@ -33,7 +34,8 @@ def rotate_url(workspace):
 
 @pytest.mark.parametrize("persona", sorted(ROLES))
 def test_finding_5_the_rotate_button_is_for_workspace_admins_and_admins(
-        client, request, persona, workspace, minted, settings):
+    client, request, persona, workspace, minted, settings
+):
     settings.WHARF_CREDENTIAL_OVERLAP = 3600
     credential, old_secret = minted
     client.force_login(request.getfixturevalue(persona))
@@ -55,8 +57,11 @@ def test_finding_5_the_rotate_button_is_for_workspace_admins_and_admins(
     assert "works until" in after
     assert old_secret not in after and credential.get_secret() not in after
     event = AuditEvent.objects.get(action="workspace.rotate_pull_credentials")
-    assert event.after == {"reason": "requested on the workspace page", "registries": ["tok"],
-                           "overlap_seconds": 3600}
+    assert event.after == {
+        "reason": "requested on the workspace page",
+        "registries": ["tok"],
+        "overlap_seconds": 3600,
+    }
 
 
 def test_finding_5_rotation_is_post_only_and_says_when_there_is_nothing(client, ws_admin, workspace):
@@ -67,7 +72,9 @@ def test_finding_5_rotation_is_post_only_and_says_when_there_is_nothing(client, 
     assert not AuditEvent.objects.filter(action__contains="rotate").exists()
 
 
-def test_finding_5_without_overlap_the_page_says_the_old_ones_stopped(client, admin, workspace, minted, settings):
+def test_finding_5_without_overlap_the_page_says_the_old_ones_stopped(
+    client, admin, workspace, minted, settings
+):
     settings.WHARF_CREDENTIAL_OVERLAP = 0
     credential, old_secret = minted
     client.force_login(admin)
@@ -105,8 +112,9 @@ def test_finding_5_rotation_through_the_api(request, persona, workspace, minted,
         assert secret not in response.content.decode() and secret not in listed.content.decode()
 
 
-def test_finding_5_a_member_leaving_rotates_unless_turned_off(ws_admin, ws_editor, ws_viewer, workspace,
-                                                               minted, settings):
+def test_finding_5_a_member_leaving_rotates_unless_turned_off(
+    ws_admin, ws_editor, ws_viewer, workspace, minted, settings
+):
     credential, old_secret = minted
     services.remove_member(Membership.objects.get(user=ws_viewer), ws_admin)
     credential.refresh_from_db()

@@ -37,15 +37,19 @@ def secret_url(namespace):
 
 @pytest.mark.parametrize("persona", ["ws_admin", "ws_editor", "admin"])
 def test_admins_and_editors_download_a_secret_that_decodes_to_the_credentials(
-        client, request, persona, namespace, credential):
+    client, request, persona, namespace, credential
+):
     client.force_login(request.getfixturevalue(persona))
     response = client.post(secret_url(namespace))
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="registry-secret-shop.yaml"'
     manifest = yaml.safe_load(response.content)
     assert manifest["type"] == "kubernetes.io/dockerconfigjson"
-    assert manifest["metadata"] == {"name": "registry-secret", "namespace": "shop",
-                                    "labels": {"app.kubernetes.io/managed-by": "wharf"}}
+    assert manifest["metadata"] == {
+        "name": "registry-secret",
+        "namespace": "shop",
+        "labels": {"app.kubernetes.io/managed-by": "wharf"},
+    }
     config = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))
     entry = config["auths"]["harbor.example.com:8443"]
     assert (entry["username"], entry["password"]) == ("robot$wharf-ws-payments", "s3cr3t-robot-value")
@@ -56,7 +60,8 @@ def test_admins_and_editors_download_a_secret_that_decodes_to_the_credentials(
 
 
 def test_viewer_may_not_fetch_it_another_workspace_gets_404_and_anonymous_logs_in(
-        client, ws_viewer, namespace, credential):
+    client, ws_viewer, namespace, credential
+):
     assert_access(client, secret_url(namespace), {**REFUSED, ANONYMOUS: 302}, method="post")
     client.force_login(ws_viewer)
     page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
@@ -81,8 +86,9 @@ def test_page_shows_the_registries_and_command_but_never_the_secret(client, ws_e
     assert page.text.count('id="secret-title"') == 1
 
 
-def test_credential_being_updated_stays_in_the_secret_and_shows_pending(client, ws_editor, namespace,
-                                                                       credential):
+def test_credential_being_updated_stays_in_the_secret_and_shows_pending(
+    client, ws_editor, namespace, credential
+):
     credential.state = "pending"
     credential.save()
     client.force_login(ws_editor)
@@ -119,18 +125,23 @@ def test_api_refuses_viewers_and_other_workspaces_and_needs_authentication(clien
     assert not AuditEvent.objects.exists()
 
 
-def test_token_service_credential_is_minted_for_the_secret_and_checks_out(client, ws_editor, namespace, workspace):
+def test_token_service_credential_is_minted_for_the_secret_and_checks_out(
+    client, ws_editor, namespace, workspace
+):
     import hashlib
 
     from registries.models import RegistrySpace, SpaceBinding
 
-    registry = Registry.objects.create(name="dist", kind="distribution", url="https://registry.example.com",
-                                       token_service=True)
+    registry = Registry.objects.create(
+        name="dist", kind="distribution", url="https://registry.example.com", token_service=True
+    )
     space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
     SpaceBinding.objects.create(space=space, workspace=workspace)
     client.force_login(ws_editor)
     manifest = yaml.safe_load(client.post(secret_url(namespace)).content)
-    entry = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))["auths"]["registry.example.com"]
+    entry = json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))["auths"][
+        "registry.example.com"
+    ]
     assert entry["username"] == "ws-payments"
     stored = PullCredential.objects.get(workspace=workspace, registry=registry)
     assert stored.secret_hash == hashlib.sha256(entry["password"].encode()).hexdigest()
@@ -147,8 +158,9 @@ def token_registry(workspace):
     credential has been minted for payments yet."""
     from registries.models import RegistrySpace, SpaceBinding
 
-    registry = Registry.objects.create(name="dist", kind="distribution", url="https://registry.example.com",
-                                       token_service=True)
+    registry = Registry.objects.create(
+        name="dist", kind="distribution", url="https://registry.example.com", token_service=True
+    )
     space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
     SpaceBinding.objects.create(space=space, workspace=workspace)
     return registry
@@ -159,8 +171,9 @@ def secret_config(content) -> dict:
     return json.loads(base64.b64decode(manifest["data"][".dockerconfigjson"]))
 
 
-def test_page_lists_a_registry_without_a_credential_and_mints_nothing(client, ws_editor, namespace,
-                                                                       token_registry):
+def test_page_lists_a_registry_without_a_credential_and_mints_nothing(
+    client, ws_editor, namespace, token_registry
+):
     client.force_login(ws_editor)
     page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
     assert page.status_code == 200
@@ -174,15 +187,19 @@ def test_page_lists_a_registry_without_a_credential_and_mints_nothing(client, ws
 def test_the_download_is_a_post_form_with_a_csrf_token(client, ws_editor, namespace, token_registry):
     client.force_login(ws_editor)
     page = client.get(reverse("workspaces:namespace-detail", args=[namespace.pk]))
-    form = re.search(rf'<form method="post" action="{re.escape(secret_url(namespace))}">\s*'
-                     r'<input type="hidden" name="csrfmiddlewaretoken"', page.text)
+    form = re.search(
+        rf'<form method="post" action="{re.escape(secret_url(namespace))}">\s*'
+        r'<input type="hidden" name="csrfmiddlewaretoken"',
+        page.text,
+    )
     assert form
     assert f'href="{secret_url(namespace)}"' not in page.text
 
 
 @pytest.mark.parametrize("persona", ["ws_editor", "admin"])
-def test_a_get_of_the_download_url_mints_and_audits_nothing(client, request, persona, namespace,
-                                                            token_registry, credential):
+def test_a_get_of_the_download_url_mints_and_audits_nothing(
+    client, request, persona, namespace, token_registry, credential
+):
     # What an <img src="…/pull-secret.yaml"> on another site makes the browser do.
     client.force_login(request.getfixturevalue(persona))
     response = client.get(secret_url(namespace))
@@ -204,7 +221,8 @@ def test_a_cross_site_post_without_the_csrf_token_is_refused(ws_editor, namespac
 
 
 def test_api_get_leaves_out_a_registry_without_a_credential_and_writes_only_its_audit_event(
-        client, ws_editor, namespace, token_registry, credential):
+    client, ws_editor, namespace, token_registry, credential
+):
     client.force_login(ws_editor)
     response = client.get(api_url(namespace))
     assert response.status_code == 200
@@ -214,7 +232,8 @@ def test_api_get_leaves_out_a_registry_without_a_credential_and_writes_only_its_
 
 
 def test_api_post_mints_the_missing_credentials_then_get_returns_the_same_secret(
-        client, ws_editor, namespace, workspace, token_registry):
+    client, ws_editor, namespace, workspace, token_registry
+):
     client.force_login(ws_editor)
     posted = client.post(api_url(namespace))
     assert posted.status_code == 200
@@ -223,7 +242,10 @@ def test_api_post_mints_the_missing_credentials_then_get_returns_the_same_secret
     assert PullCredential.objects.get(workspace=workspace, registry=token_registry).username == "ws-payments"
     assert client.get(api_url(namespace)).json() == posted.json()
     assert sorted(AuditEvent.objects.values_list("action", flat=True)) == [
-        "namespace.pull_secret", "namespace.pull_secret", "pull_credential.create"]
+        "namespace.pull_secret",
+        "namespace.pull_secret",
+        "pull_credential.create",
+    ]
 
 
 def test_api_post_refuses_viewers_and_other_workspaces(client, namespace, token_registry):
@@ -232,13 +254,15 @@ def test_api_post_refuses_viewers_and_other_workspaces(client, namespace, token_
     assert not AuditEvent.objects.exists()
 
 
-def test_binding_a_private_space_mints_the_token_service_credential(client, admin, ws_editor, namespace,
-                                                                     workspace):
+def test_binding_a_private_space_mints_the_token_service_credential(
+    client, admin, ws_editor, namespace, workspace
+):
     from registries import services
     from registries.models import RegistrySpace
 
-    registry = Registry.objects.create(name="dist", kind="distribution", url="https://registry.example.com",
-                                       token_service=True)
+    registry = Registry.objects.create(
+        name="dist", kind="distribution", url="https://registry.example.com", token_service=True
+    )
     space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
     services.change_bindings(space, admin, add=[workspace])
     minted = PullCredential.objects.get(workspace=workspace, registry=registry)
@@ -258,8 +282,9 @@ def test_making_a_bound_space_private_mints_the_credential(admin, workspace, oth
     from registries.models import RegistrySpace, SpaceBinding
 
     # A demo registry is never contacted, so the visibility change needs no registry here.
-    registry = Registry.objects.create(name="dist", kind="distribution", url="https://registry.example.com",
-                                       token_service=True, is_demo=True)
+    registry = Registry.objects.create(
+        name="dist", kind="distribution", url="https://registry.example.com", token_service=True, is_demo=True
+    )
     space = RegistrySpace.objects.create(registry=registry, name="team", visibility="public")
     SpaceBinding.objects.create(space=space, workspace=workspace)
     assert not PullCredential.objects.exists()
@@ -268,23 +293,28 @@ def test_making_a_bound_space_private_mints_the_credential(admin, workspace, oth
 
 
 def test_binding_on_a_harbor_or_a_registry_without_the_token_service_mints_no_token_credential(
-        admin, workspace):
+    admin, workspace
+):
     from registries import services
     from registries.models import RegistrySpace
 
-    registry = Registry.objects.create(name="plain", kind="distribution", url="https://plain.example.com",
-                                       is_demo=True)
+    registry = Registry.objects.create(
+        name="plain", kind="distribution", url="https://plain.example.com", is_demo=True
+    )
     space = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
     services.change_bindings(space, admin, add=[workspace])
     assert not PullCredential.objects.exists()
 
 
-def test_turning_the_token_service_on_mints_credentials_for_existing_bindings(admin, workspace, other_workspace):
+def test_turning_the_token_service_on_mints_credentials_for_existing_bindings(
+    admin, workspace, other_workspace
+):
     from registries import services
     from registries.models import RegistrySpace
 
     registry = services.save_registry(
-        Registry(name="dist", kind="distribution", url="https://registry.example.com"), admin, check=False)
+        Registry(name="dist", kind="distribution", url="https://registry.example.com"), admin, check=False
+    )
     private = RegistrySpace.objects.create(registry=registry, name="team", visibility="private")
     public = RegistrySpace.objects.create(registry=registry, name="open", visibility="public")
     services.change_bindings(private, admin, add=[workspace])

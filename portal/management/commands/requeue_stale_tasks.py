@@ -27,5 +27,6 @@ class Command(BaseCommand):
             if outcome == "requeued":
                 self.stdout.write(self.style.WARNING(f"queued again: {task.describe()}"))
             else:
-                self.stdout.write(self.style.ERROR(f"failed after {len(task.worker_ids)} attempts: "
-                                                   f"{task.describe()}"))
+                self.stdout.write(
+                    self.style.ERROR(f"failed after {len(task.worker_ids)} attempts: {task.describe()}")
+                )

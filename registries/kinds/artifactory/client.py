@@ -94,8 +94,9 @@ class ArtifactorySpaceInfo(SpaceInfo):
 class ArtifactoryClient(RegistryClient):
     kind = "artifactory"
 
-    def __init__(self, connection: Connection, *, page_size: int = 100,
-                 max_answer_bytes: int = MAX_ANSWER_BYTES):
+    def __init__(
+        self, connection: Connection, *, page_size: int = 100, max_answer_bytes: int = MAX_ANSWER_BYTES
+    ):
         super().__init__(connection)
         self.page_size = page_size
         self.max_answer_bytes = max_answer_bytes
@@ -146,8 +147,11 @@ class ArtifactoryClient(RegistryClient):
                 f"answered HTTP {ping.status_code} with {kind})."
             )
         about = self._json(self._send("GET", "/api/system/version"), dict, "its version")
-        self._json(self._send("GET", "/api/repositories", params={"packageType": "docker"}),
-                   list, "the repository list")
+        self._json(
+            self._send("GET", "/api/repositories", params={"packageType": "docker"}),
+            list,
+            "the repository list",
+        )
         version = about.get("version")
         return CheckResult(
             version=version if isinstance(version, str) else "",
@@ -236,7 +240,8 @@ class ArtifactoryClient(RegistryClient):
     def _docker_repositories(self) -> list[ArtifactorySpaceInfo]:
         answer = self._json(
             self._send("GET", "/api/repositories", params={"packageType": "docker"}),
-            list, "the repository list",
+            list,
+            "the repository list",
         )
         found: dict[str, ArtifactorySpaceInfo] = {}
         for entry in answer:
@@ -248,26 +253,36 @@ class ArtifactoryClient(RegistryClient):
                 continue
             key = entry["key"]
             if not REPOSITORY_KEY.fullmatch(key):
-                raise BadAnswer(f"{self.where} listed a repository named {key[:80]!r}, which "
-                                "is no Artifactory repository key.")
+                raise BadAnswer(
+                    f"{self.where} listed a repository named {key[:80]!r}, which "
+                    "is no Artifactory repository key."
+                )
             repository_class = str(entry.get("type") or entry.get("rclass") or "").lower()
             if repository_class not in CLASSES:
                 repository_class = ""
             else:
                 self._classes[key] = repository_class
             description = entry.get("description")
-            found.setdefault(key, ArtifactorySpaceInfo(
-                name=key, public=False, repository_class=repository_class,
-                description=description if isinstance(description, str) else "",
-            ))
+            found.setdefault(
+                key,
+                ArtifactorySpaceInfo(
+                    name=key,
+                    public=False,
+                    repository_class=repository_class,
+                    description=description if isinstance(description, str) else "",
+                ),
+            )
         return [found[key] for key in sorted(found)]
 
     def _repository_class(self, key: str) -> str:
         """``GET /api/repositories/<key>`` ("Repository Configuration"): non-administrators get
         part of it, the class included."""
         if key not in self._classes:
-            response = self._send("GET", f"/api/repositories/{quote(key, safe='')}",
-                                  missing=f"{self.where} has no repository {key!r}.")
+            response = self._send(
+                "GET",
+                f"/api/repositories/{quote(key, safe='')}",
+                missing=f"{self.where} has no repository {key!r}.",
+            )
             configuration = self._json(response, dict, f"the configuration of {key}")
             repository_class = str(configuration.get("rclass") or "").lower()
             if repository_class not in CLASSES:
@@ -290,8 +305,12 @@ class ArtifactoryClient(RegistryClient):
     def _delete_item(self, key: str, path: str, what: str, target: str = "") -> None:
         target = target or self._deletable(key)
         item = "/".join(quote(part, safe="") for part in (target, *path.split("/")))
-        self._send("DELETE", f"/{item}", missing=f"{self.where} has no {what}.",
-                   forbidden=f"{self.where} does not let this account delete {what}.")
+        self._send(
+            "DELETE",
+            f"/{item}",
+            missing=f"{self.where} has no {what}.",
+            forbidden=f"{self.where} does not let this account delete {what}.",
+        )
 
     def _key(self, space: str) -> str:
         if not REPOSITORY_KEY.fullmatch(space):
@@ -350,8 +369,9 @@ class ArtifactoryClient(RegistryClient):
                 "the PEM certificate(s) of the CA that signed Artifactory's certificate."
             ) from exc
 
-    def _request(self, method: str, path: str, *, params: dict[str, str] | None = None,
-                 authenticated: bool = True) -> httpx.Response:
+    def _request(
+        self, method: str, path: str, *, params: dict[str, str] | None = None, authenticated: bool = True
+    ) -> httpx.Response:
         """One request under /artifactory; transport failures become RegistryErrors. The body is
         read up to ``max_answer_bytes``."""
         url = self._root.copy_with(path=self._root.path.rstrip("/") + CONTEXT + path)
@@ -360,8 +380,9 @@ class ArtifactoryClient(RegistryClient):
         if authorization:
             headers["Authorization"] = authorization
         try:
-            with self._client().stream(method, url, params=params, headers=headers,
-                                       follow_redirects=False) as response:
+            with self._client().stream(
+                method, url, params=params, headers=headers, follow_redirects=False
+            ) as response:
                 body = bytearray()
                 for chunk in response.iter_bytes():
                     body += chunk
@@ -371,17 +392,28 @@ class ArtifactoryClient(RegistryClient):
                             f"answer to {method} {CONTEXT}{path}; Wharf did not read it all."
                         )
                 # The body is decoded already: the copy must not claim an encoding.
-                headers = [(name, value) for name, value in response.headers.multi_items()
-                           if name.lower() not in ("content-encoding", "content-length")]
-                return httpx.Response(response.status_code, headers=headers, content=bytes(body),
-                                      request=response.request)
+                headers = [
+                    (name, value)
+                    for name, value in response.headers.multi_items()
+                    if name.lower() not in ("content-encoding", "content-length")
+                ]
+                return httpx.Response(
+                    response.status_code, headers=headers, content=bytes(body), request=response.request
+                )
         except RegistryError as error:
             raise self._scrubbed(error) from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._scrubbed(self._transport_error(exc)) from None
 
-    def _send(self, method: str, path: str, *, params: dict[str, str] | None = None,
-              missing: str = "", forbidden: str = "") -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        missing: str = "",
+        forbidden: str = "",
+    ) -> httpx.Response:
         response = self._request(method, path, params=params)
         if response.is_success:
             return response
@@ -399,8 +431,9 @@ class ArtifactoryClient(RegistryClient):
 
     # -- errors --------------------------------------------------------------------------
 
-    def _status_error(self, response: httpx.Response, missing: str = "",
-                      forbidden: str = "") -> RegistryError:
+    def _status_error(
+        self, response: httpx.Response, missing: str = "", forbidden: str = ""
+    ) -> RegistryError:
         status = response.status_code
         detail = _detail(response)
         said = f" Artifactory said: {detail}" if detail else ""
@@ -408,8 +441,10 @@ class ArtifactoryClient(RegistryClient):
         if status == 401:
             return AuthenticationFailed(self.refused_credentials() + f" (HTTP 401).{said}")
         if status == 403:
-            return Forbidden((forbidden or f"{self.where} does not allow this account to {request}")
-                             + f" (HTTP 403).{said}")
+            return Forbidden(
+                (forbidden or f"{self.where} does not allow this account to {request}")
+                + f" (HTTP 403).{said}"
+            )
         if status == 404:
             return NotFound((missing or f"{self.where} has nothing at {request}") + f" (HTTP 404).{said}")
         if status == 429:
@@ -418,8 +453,9 @@ class ArtifactoryClient(RegistryClient):
             return RateLimited(f"{self.where} is limiting the rate of requests (HTTP 429){later}.")
         if 300 <= status < 400:
             location = response.headers.get("Location", "elsewhere")
-            return BadAnswer(f"{self.where} redirected {request} to {location}: use the URL "
-                             "Artifactory is served at.")
+            return BadAnswer(
+                f"{self.where} redirected {request} to {location}: use the URL Artifactory is served at."
+            )
         if status >= 500:
             return BadAnswer(f"{self.where} failed on {request} with HTTP {status}.{said}")
         return BadAnswer(f"{self.where} rejected {request} with HTTP {status}.{said}")
@@ -439,8 +475,10 @@ class ArtifactoryClient(RegistryClient):
             return RegistryTimeout(f"{where} did not answer within {self.connection.timeout:g} seconds.")
         tls_error = _ssl_cause(exc)
         if tls_error is not None:
-            return TLSFailure(f"TLS with {where} failed ({_reason(tls_error)}). If Artifactory uses "
-                              "a private CA, add that CA bundle to the registry settings.")
+            return TLSFailure(
+                f"TLS with {where} failed ({_reason(tls_error)}). If Artifactory uses "
+                "a private CA, add that CA bundle to the registry settings."
+            )
         if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
             return Unreachable(f"{where} is not an http:// or https:// URL.")
         if isinstance(exc, httpx.RemoteProtocolError):
@@ -506,15 +544,18 @@ class _DockerRegistryAPI(DistributionClient):
         path = target.path if target.path.startswith(prefix + "/") else prefix + target.path
         return str(self._base.copy_with(path=path, query=target.query or None))
 
-    def _error(self, response: httpx.Response, what: str, where: str = "",
-               detail: bool = True) -> RegistryError:
+    def _error(
+        self, response: httpx.Response, what: str, where: str = "", detail: bool = True
+    ) -> RegistryError:
         error = super()._error(response, what, where, detail)
         if isinstance(error, AuthenticationFailed):
             text = _detail(response)
-            return self._owner._scrubbed(AuthenticationFailed(
-                self._owner.refused_credentials()
-                + f" for repository {self._key} (HTTP 401).{' Artifactory said: ' + text if text else ''}"
-            ))
+            return self._owner._scrubbed(
+                AuthenticationFailed(
+                    self._owner.refused_credentials()
+                    + f" for repository {self._key} (HTTP 401).{' Artifactory said: ' + text if text else ''}"
+                )
+            )
         return self._owner._scrubbed(error)
 
 
@@ -527,8 +568,11 @@ def _detail(response: httpx.Response) -> str:
     errors = body.get("errors") if isinstance(body, dict) else None
     if not isinstance(errors, list):
         return ""
-    messages = [str(item.get("message") or item.get("code")) for item in errors[:3]
-                if isinstance(item, dict) and (item.get("message") or item.get("code"))]
+    messages = [
+        str(item.get("message") or item.get("code"))
+        for item in errors[:3]
+        if isinstance(item, dict) and (item.get("message") or item.get("code"))
+    ]
     text = "; ".join(messages).strip()
     return text[:MAX_DETAIL] + ("…" if len(text) > MAX_DETAIL else "")
 

@@ -35,13 +35,16 @@ class Artifactory(RegistryKind):
             "registry": gettext(
                 "Spaces are the Docker repositories of this Artifactory (local, remote and virtual). "
                 "Workspaces and clusters pull with their own Artifactory credentials: Wharf hands "
-                "out none."),
+                "out none."
+            ),
             "spaces": gettext(
                 "Spaces are Artifactory's Docker repositories (local, remote and virtual). Type "
                 "(public or private) is Wharf's own: Wharf shows a private space only to the "
                 "workspaces bound to it, but Artifactory's own permissions decide who can pull. "
-                "To add a space, create the Docker repository in Artifactory, then sync."),
+                "To add a space, create the Docker repository in Artifactory, then sync."
+            ),
             "space_create": gettext(
                 "Create registry space is not available for JFrog Artifactory: create the Docker "
-                "repository in Artifactory, then sync this registry."),
+                "repository in Artifactory, then sync this registry."
+            ),
         }

@@ -215,8 +215,9 @@ class DistributionClient(RegistryClient):
     def create_robot(self, name: str, projects: Iterable[str], description: str = "") -> RobotInfo:
         raise self._no_robots()
 
-    def update_robot_projects(self, robot_id: int, name: str, projects: Iterable[str],
-                              description: str = "") -> None:
+    def update_robot_projects(
+        self, robot_id: int, name: str, projects: Iterable[str], description: str = ""
+    ) -> None:
         raise self._no_robots()
 
     def delete_robot(self, robot_id: int) -> None:
@@ -246,8 +247,11 @@ class DistributionClient(RegistryClient):
                 child = entry.get("digest")
                 if not platform or not isinstance(child, str) or not DIGEST.fullmatch(child):
                     continue
-                found.append(self._platform_layers(repository, scope, child,
-                                                   self._manifest(repository, scope, child), platform))
+                found.append(
+                    self._platform_layers(
+                        repository, scope, child, self._manifest(repository, scope, child), platform
+                    )
+                )
             return tuple(found)
         return (self._platform_layers(repository, scope, digest, manifest, ""),)
 
@@ -268,42 +272,71 @@ class DistributionClient(RegistryClient):
             raise NotFound(f"{repository}:{tag} is not a valid image reference")
         self._delete_manifest(repository, "sha256:" + "0" * 64, missing_ok=True)
         scope = f"repository:{repository}:pull,push,delete"
-        original = self._request(f"/v2/{repository}/manifests/{tag}", scope=scope,
-                                 headers={"Accept": MANIFEST_ACCEPT}, what=f"tag {repository}:{tag}")
+        original = self._request(
+            f"/v2/{repository}/manifests/{tag}",
+            scope=scope,
+            headers={"Accept": MANIFEST_ACCEPT},
+            what=f"tag {repository}:{tag}",
+        )
         placeholder = self._push_placeholder(repository, tag, scope)
         try:
             self._delete_manifest(repository, placeholder)
         except RegistryError:
             media_type = original.headers.get("Content-Type", OCI_MANIFEST).split(";")[0]
-            self._request(f"/v2/{repository}/manifests/{tag}", scope=scope, method="PUT",
-                          content=original.content, headers={"Content-Type": media_type},
-                          what=f"tag {repository}:{tag}")
+            self._request(
+                f"/v2/{repository}/manifests/{tag}",
+                scope=scope,
+                method="PUT",
+                content=original.content,
+                headers={"Content-Type": media_type},
+                what=f"tag {repository}:{tag}",
+            )
             raise
 
     def _push_placeholder(self, repository: str, tag: str, scope: str) -> str:
         """Point ``tag`` at a new, empty image of its own; answers that image's digest."""
         config = json.dumps({"wharf": "deleted tag", "tag": tag, "at": time.time()}).encode()
         config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
-        start = self._request(f"/v2/{repository}/blobs/uploads/", scope=scope, method="POST",
-                              what=f"an upload to {repository}")
+        start = self._request(
+            f"/v2/{repository}/blobs/uploads/", scope=scope, method="POST", what=f"an upload to {repository}"
+        )
         location = start.headers.get("Location", "")
         if not location:
             raise BadAnswer(f"{self._where} started an upload without saying where to send it")
         # The upload's own query (its state) stays: httpx would replace it with ``params``.
-        target = str(httpx.URL(self._same_origin(urljoin(str(start.url), location)))
-                     .copy_add_param("digest", config_digest))
-        self._request(target, scope=scope, method="PUT",
-                      content=config, headers={"Content-Type": "application/octet-stream"},
-                      what=f"an upload to {repository}")
-        placeholder = json.dumps({
-            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                       "digest": config_digest, "size": len(config)},
-            "layers": [],
-        }).encode()
-        self._request(f"/v2/{repository}/manifests/{tag}", scope=scope, method="PUT",
-                      content=placeholder, headers={"Content-Type": OCI_MANIFEST},
-                      what=f"tag {repository}:{tag}")
+        target = str(
+            httpx.URL(self._same_origin(urljoin(str(start.url), location))).copy_add_param(
+                "digest", config_digest
+            )
+        )
+        self._request(
+            target,
+            scope=scope,
+            method="PUT",
+            content=config,
+            headers={"Content-Type": "application/octet-stream"},
+            what=f"an upload to {repository}",
+        )
+        placeholder = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": config_digest,
+                    "size": len(config),
+                },
+                "layers": [],
+            }
+        ).encode()
+        self._request(
+            f"/v2/{repository}/manifests/{tag}",
+            scope=scope,
+            method="PUT",
+            content=placeholder,
+            headers={"Content-Type": OCI_MANIFEST},
+            what=f"tag {repository}:{tag}",
+        )
         return "sha256:" + hashlib.sha256(placeholder).hexdigest()
 
     def delete_repository(self, repository: str) -> None:
@@ -343,27 +376,33 @@ class DistributionClient(RegistryClient):
         )
         return _json_object(response, f"{self._where} sent a manifest that")
 
-    def _platform_layers(self, repository: str, scope: str, digest: str, manifest: dict[str, Any],
-                         platform: str) -> PlatformLayers:
+    def _platform_layers(
+        self, repository: str, scope: str, digest: str, manifest: dict[str, Any], platform: str
+    ) -> PlatformLayers:
         config = manifest.get("config") or {}
         details = self._read_config(repository, scope, config) if isinstance(config, dict) else None
         details = details or {}
         platform = platform or _platform(details)
         # The history has one line per build step; steps that made no layer are marked.
-        history = [entry for entry in details.get("history") or []
-                   if isinstance(entry, dict) and not entry.get("empty_layer")]
+        history = [
+            entry
+            for entry in details.get("history") or []
+            if isinstance(entry, dict) and not entry.get("empty_layer")
+        ]
         layers = []
         for position, layer in enumerate(manifest.get("layers") or []):
             if not isinstance(layer, dict):
                 continue
             size = layer.get("size")
             created_by = history[position].get("created_by") if position < len(history) else ""
-            layers.append(LayerInfo(
-                digest=str(layer.get("digest") or ""),
-                media_type=str(layer.get("mediaType") or ""),
-                size=size if isinstance(size, int) and size >= 0 else None,
-                created_by=created_by if isinstance(created_by, str) else "",
-            ))
+            layers.append(
+                LayerInfo(
+                    digest=str(layer.get("digest") or ""),
+                    media_type=str(layer.get("mediaType") or ""),
+                    size=size if isinstance(size, int) and size >= 0 else None,
+                    created_by=created_by if isinstance(created_by, str) else "",
+                )
+            )
         return PlatformLayers(platform=platform, digest=digest, layers=tuple(layers))
 
     # -- manifests -----------------------------------------------------------------------
@@ -526,8 +565,9 @@ class DistributionClient(RegistryClient):
         for attempt in (1, 2):
             if authorization:
                 send_headers["Authorization"] = authorization
-            response = self._get(url, params=params, headers=send_headers, where=self._where,
-                                 method=method, content=content)
+            response = self._get(
+                url, params=params, headers=send_headers, where=self._where, method=method, content=content
+            )
             if response.status_code != 401 or attempt == 2:
                 break
             challenge = _parse_challenge(response.headers.get("WWW-Authenticate", ""))
@@ -549,9 +589,16 @@ class DistributionClient(RegistryClient):
     def _url(self, path: str) -> str:
         return str(self._base.copy_with(path=self._base.path.rstrip("/") + path))
 
-    def _get(self, url: str, *, params: tuple[tuple[str, str], ...] | dict[str, Any] | None = None,
-             headers: Mapping[str, str] | None = None, where: str, method: str = "GET",
-             content: bytes | None = None) -> httpx.Response:
+    def _get(
+        self,
+        url: str,
+        *,
+        params: tuple[tuple[str, str], ...] | dict[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        where: str,
+        method: str = "GET",
+        content: bytes | None = None,
+    ) -> httpx.Response:
         try:
             return self._http.request(method, url, params=params, headers=headers, content=content)
         except AddressRefused as refused:
@@ -648,9 +695,7 @@ class DistributionClient(RegistryClient):
         if isinstance(exc, httpx.ConnectError):
             return Unreachable(self._scrub(f"Cannot connect to {_lower(where)}: {_reason(exc)}"))
         if isinstance(exc, httpx.TransportError):
-            return Unreachable(
-                self._scrub(f"The connection to {_lower(where)} broke: {_reason(exc)}")
-            )
+            return Unreachable(self._scrub(f"The connection to {_lower(where)} broke: {_reason(exc)}"))
         return BadAnswer(self._scrub(f"{where} could not be asked: {_reason(exc)}"))
 
     def _error(

@@ -19,16 +19,21 @@ class Distribution(RegistryKind):
     pull_credentials = TOKEN_SERVICE
 
     def notices(self, registry) -> dict[str, str]:
-        notices = {"space_create": gettext(
-            "A Docker Registry has no projects: the space is recorded in Wharf and fills when images "
-            "are pushed under its name.")}
+        notices = {
+            "space_create": gettext(
+                "A Docker Registry has no projects: the space is recorded in Wharf and fills when images "
+                "are pushed under its name."
+            )
+        }
         if not registry.token_service:
             notices["registry"] = gettext(
                 "A Docker Registry has no access control of its own: until it uses Wharf's token "
-                "service, every space in it is effectively public.")
+                "service, every space in it is effectively public."
+            )
             notices["spaces"] = gettext(
                 "A Docker Registry has no projects: its spaces appear when images are pushed, and "
                 "Create registry space only records one in Wharf. Type is Wharf's own and is enforced "
                 "once the registry uses Wharf's token service; until then every space of this registry "
-                "is effectively public.")
+                "is effectively public."
+            )
         return notices

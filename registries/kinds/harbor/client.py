@@ -250,8 +250,13 @@ class HarborClient(RegistryClient):
     def scan(self, repository: str, digest: str) -> None:
         overrides = self._missing_artifact(repository, digest)
         overrides[422] = (BadAnswer, f"Harbor cannot scan {repository}@{digest}.")
-        self._send("POST", f"{self._artifact_path(repository, digest)}/scan", json={},
-                   by_name=True, overrides=overrides)
+        self._send(
+            "POST",
+            f"{self._artifact_path(repository, digest)}/scan",
+            json={},
+            by_name=True,
+            overrides=overrides,
+        )
 
     def delete_tag(self, repository: str, tag: str, digest: str) -> None:
         self._send(
@@ -262,18 +267,28 @@ class HarborClient(RegistryClient):
         )
 
     def delete_artifact(self, repository: str, digest: str) -> None:
-        self._send("DELETE", self._artifact_path(repository, digest), by_name=True,
-                   overrides=self._missing_artifact(repository, digest))
+        self._send(
+            "DELETE",
+            self._artifact_path(repository, digest),
+            by_name=True,
+            overrides=self._missing_artifact(repository, digest),
+        )
 
     def delete_repository(self, repository: str) -> None:
         project, rest = self._split_repository(repository)
         overrides = {
             404: (NotFound, f"Harbor at {self.where} has no repository {repository}."),
-            412: (Conflict, f"Harbor keeps {repository}: it holds images protected by an "
-                            "immutable tag rule."),
+            412: (
+                Conflict,
+                f"Harbor keeps {repository}: it holds images protected by an immutable tag rule.",
+            ),
         }
-        self._send("DELETE", f"/projects/{_segment(project)}/repositories/{_segment(_segment(rest))}",
-                   by_name=True, overrides=overrides)
+        self._send(
+            "DELETE",
+            f"/projects/{_segment(project)}/repositories/{_segment(_segment(rest))}",
+            by_name=True,
+            overrides=overrides,
+        )
 
     def _split_repository(self, repository: str) -> tuple[str, str]:
         project, _, rest = repository.partition("/")
@@ -283,8 +298,10 @@ class HarborClient(RegistryClient):
 
     def _artifact_path(self, repository: str, reference: str) -> str:
         project, rest = self._split_repository(repository)
-        return (f"/projects/{_segment(project)}/repositories/{_segment(_segment(rest))}"
-                f"/artifacts/{_segment(reference)}")
+        return (
+            f"/projects/{_segment(project)}/repositories/{_segment(_segment(rest))}"
+            f"/artifacts/{_segment(reference)}"
+        )
 
     def _missing_artifact(self, repository: str, digest: str) -> ErrorOverrides:
         return {404: (NotFound, f"Harbor at {self.where} has no artifact {repository}@{digest}.")}
@@ -298,26 +315,41 @@ class HarborClient(RegistryClient):
     def create_robot(self, name: str, projects: Iterable[str], description: str = "") -> RobotInfo:
         """Create a robot that may pull from ``projects``; the answer carries its secret."""
         projects = sorted(set(projects))
-        return self._create_robot(_robot_body(name, projects, description), projects,
-                                  RobotInfo.pull_permissions(projects))
+        return self._create_robot(
+            _robot_body(name, projects, description), projects, RobotInfo.pull_permissions(projects)
+        )
 
-    def create_login_robot(self, name: str, pull: Iterable[str], push: Iterable[str], description: str,
-                           days: int) -> RobotInfo:
+    def create_login_robot(
+        self, name: str, pull: Iterable[str], push: Iterable[str], description: str, days: int
+    ) -> RobotInfo:
         """Create a robot expiring after ``days`` (Harbor counts whole days) that may pull from
         ``pull`` and pull and push into ``push``; the answer carries its secret."""
         permissions = RobotInfo.login_permissions(pull, push)
         projects = sorted({namespace for _kind, namespace, _r, _a in permissions})
-        body = {"name": name, "description": description, "level": "system", "disable": False,
-                "duration": int(days), "permissions": [
-                    {"kind": "project", "namespace": project,
-                     "access": [{"resource": resource, "action": action}
-                                for _kind, namespace, resource, action in permissions
-                                if namespace == project]}
-                    for project in projects]}
+        body = {
+            "name": name,
+            "description": description,
+            "level": "system",
+            "disable": False,
+            "duration": int(days),
+            "permissions": [
+                {
+                    "kind": "project",
+                    "namespace": project,
+                    "access": [
+                        {"resource": resource, "action": action}
+                        for _kind, namespace, resource, action in permissions
+                        if namespace == project
+                    ],
+                }
+                for project in projects
+            ],
+        }
         return self._create_robot(body, projects, permissions)
 
-    def _create_robot(self, body: dict[str, Any], projects: list[str],
-                      permissions: tuple[tuple[str, str, str, str], ...]) -> RobotInfo:
+    def _create_robot(
+        self, body: dict[str, Any], projects: list[str], permissions: tuple[tuple[str, str, str, str], ...]
+    ) -> RobotInfo:
         name = body["name"]
         response = self._send(
             "POST",
@@ -349,8 +381,9 @@ class HarborClient(RegistryClient):
             permissions=permissions,
         )
 
-    def update_robot_projects(self, robot_id: int, name: str, projects: Iterable[str],
-                              description: str = "") -> None:
+    def update_robot_projects(
+        self, robot_id: int, name: str, projects: Iterable[str], description: str = ""
+    ) -> None:
         """Replace the robot's permissions with pull on ``projects`` (and re-enable it).
 
         Harbor's update takes the whole robot: ``name`` must be the full name it answered with
@@ -421,8 +454,14 @@ class HarborClient(RegistryClient):
             for access in _list(permission.get("access")):
                 if not isinstance(access, dict) or access.get("effect") == "deny":
                     continue
-                permissions.add((_text(kind), _text(namespace), _text(access.get("resource")),
-                                 _text(access.get("action"))))
+                permissions.add(
+                    (
+                        _text(kind),
+                        _text(namespace),
+                        _text(access.get("resource")),
+                        _text(access.get("action")),
+                    )
+                )
         description, level = robot.get("description"), robot.get("level")
         duration = robot.get("duration")
         return RobotInfo(
@@ -833,15 +872,22 @@ def _platform(attrs: Any) -> str:
 
 # Harbor's scan_status values, and the state its portal shows for each.
 _SCAN_STATES = {
-    "Pending": SCAN_QUEUED, "Scheduled": SCAN_QUEUED, "Running": SCAN_SCANNING,
-    "Error": SCAN_ERROR, "Stopped": SCAN_ERROR, "Success": SCAN_COMPLETE,
+    "Pending": SCAN_QUEUED,
+    "Scheduled": SCAN_QUEUED,
+    "Running": SCAN_SCANNING,
+    "Error": SCAN_ERROR,
+    "Stopped": SCAN_ERROR,
+    "Success": SCAN_COMPLETE,
 }
 
 
 def _scan_overview(overview: Any) -> ScanOverview:
     """The first report of ``scan_overview`` (keyed by the report's MIME type)."""
-    report = next((value for value in overview.values() if isinstance(value, dict)), None) \
-        if isinstance(overview, dict) else None
+    report = (
+        next((value for value in overview.values() if isinstance(value, dict)), None)
+        if isinstance(overview, dict)
+        else None
+    )
     if report is None:
         return ScanOverview(status=SCAN_NOT_SCANNED)
     summary = _object(report.get("summary"))

@@ -18,8 +18,9 @@ ONLY_RECORDED = "A Docker Registry has no projects: the space is recorded in Wha
 
 
 def registry(kind, **fields):
-    return Registry.objects.create(name=f"{kind}-main", kind=kind, url=f"https://{kind}.example.com",
-                                   **fields)
+    return Registry.objects.create(
+        name=f"{kind}-main", kind=kind, url=f"https://{kind}.example.com", **fields
+    )
 
 
 def page(client, name, registry):
@@ -68,9 +69,11 @@ def test_the_kind_field_offers_exactly_the_kinds_of_the_table():
 
 def test_each_kind_has_its_client():
     connection = Connection(url="https://registry.example.com")
-    with kinds.client_for("harbor", connection) as harbor, \
-            kinds.client_for("distribution", connection) as docker, \
-            kinds.client_for("artifactory", connection) as artifactory:
+    with (
+        kinds.client_for("harbor", connection) as harbor,
+        kinds.client_for("distribution", connection) as docker,
+        kinds.client_for("artifactory", connection) as artifactory,
+    ):
         assert isinstance(harbor, HarborClient) and isinstance(docker, DistributionClient)
         assert isinstance(artifactory, ArtifactoryClient)
 

@@ -20,8 +20,10 @@ KINDS_DIR = ROOT / "registries" / "kinds"
 ALLOWED = {
     # The check constraint is schema, frozen in a migration: a kind that takes up the token
     # service changes it with a migration of its own.
-    ("registries/models.py",
-     'condition=models.Q(token_service=False) | models.Q(scope="platform", kind="distribution"),'),
+    (
+        "registries/models.py",
+        'condition=models.Q(token_service=False) | models.Q(scope="platform", kind="distribution"),',
+    ),
 }
 
 
@@ -67,8 +69,10 @@ def branches(path, text):
 
 def test_no_code_outside_the_kinds_branches_on_a_kind():
     found = [branch for path in production_files() for branch in branches(path, path.read_text())]
-    assert not found, ("ask the kind (registry.kind_plugin, Registry.kinds_supporting) instead of "
-                       "comparing kinds:\n" + "\n".join(found))
+    assert not found, (
+        "ask the kind (registry.kind_plugin, Registry.kinds_supporting) instead of "
+        "comparing kinds:\n" + "\n".join(found)
+    )
 
 
 def test_the_scan_reads_python_and_templates():
@@ -84,17 +88,17 @@ def test_the_scan_reads_python_and_templates():
 BEFORE = [
     "self.wharf_owns_visibility = registry.kind == Registry.Kind.DISTRIBUTION",
     "if registry.kind != Registry.Kind.HARBOR:",
-    "return repository.pull_count if repository.space.registry.kind == \"harbor\" else None",
+    'return repository.pull_count if repository.space.registry.kind == "harbor" else None',
     "pk=credential_pk, registry_id=pk, registry__kind=Registry.Kind.HARBOR,",
     "return Registry.objects.filter(kind=Registry.Kind.HARBOR, scope=Registry.Scope.PLATFORM,",
     "if self.token_service and self.kind != self.Kind.DISTRIBUTION:",
     '_TOKEN_REGISTRIES = {"kind": Registry.Kind.DISTRIBUTION, "scope": Registry.Scope.PLATFORM}',
     'clients = {"harbor": HarborClient, "distribution": DistributionClient}',
-    "{% if registry.kind == \"harbor\" %}<div><dt>{% translate \"Pulls\" %}</dt>",
-    "{% if registry.kind == \"distribution\" and not registry.token_service %}<p class=\"notice\">",
-    "Registry.objects.filter(kind=\"distribution\", token_service=True)",
-    "if registry.kind in (\"harbor\", \"distribution\"):",
-    "queryset.filter(kind__in=[\"harbor\"])",
+    '{% if registry.kind == "harbor" %}<div><dt>{% translate "Pulls" %}</dt>',
+    '{% if registry.kind == "distribution" and not registry.token_service %}<p class="notice">',
+    'Registry.objects.filter(kind="distribution", token_service=True)',
+    'if registry.kind in ("harbor", "distribution"):',
+    'queryset.filter(kind__in=["harbor"])',
 ]
 
 # Lines that name other kinds of things (token scopes, principals) or only pass a kind along.

@@ -25,18 +25,37 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--workspace", action="append", default=[], metavar="NAME",
-                            help="only this workspace (repeatable)")
-        parser.add_argument("--registry", action="append", default=[], metavar="NAME",
-                            help="only this registry (repeatable)")
-        parser.add_argument("--no-verify-secrets", action="store_true",
-                            help="do not log in as each robot to prove its stored secret")
-        parser.add_argument("--rotate", action="store_true",
-                            help="rotate the selected workspaces' robot secrets, the old ones working for "
-                                 "WHARF_CREDENTIAL_OVERLAP seconds (needs --workspace)")
+        parser.add_argument(
+            "--workspace",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="only this workspace (repeatable)",
+        )
+        parser.add_argument(
+            "--registry", action="append", default=[], metavar="NAME", help="only this registry (repeatable)"
+        )
+        parser.add_argument(
+            "--no-verify-secrets",
+            action="store_true",
+            help="do not log in as each robot to prove its stored secret",
+        )
+        parser.add_argument(
+            "--rotate",
+            action="store_true",
+            help="rotate the selected workspaces' robot secrets, the old ones working for "
+            "WHARF_CREDENTIAL_OVERLAP seconds (needs --workspace)",
+        )
 
-    def handle(self, *args, workspace: list[str], registry: list[str], no_verify_secrets: bool,
-               rotate: bool, **options):
+    def handle(
+        self,
+        *args,
+        workspace: list[str],
+        registry: list[str],
+        no_verify_secrets: bool,
+        rotate: bool,
+        **options,
+    ):
         workspaces = self._named(Workspace, workspace, "workspace") if workspace else None
         registries = self._named(Registry, registry, "registry") if registry else None
         if registries is not None:
@@ -46,15 +65,21 @@ class Command(BaseCommand):
                     self.stdout.write(f"{item.name}: skipped ({reason})")
         if rotate:
             if workspaces is None:
-                raise CommandError("--rotate needs --workspace: rotating every secret at once breaks "
-                                   "every deployed pull secret.")
+                raise CommandError(
+                    "--rotate needs --workspace: rotating every secret at once breaks "
+                    "every deployed pull secret."
+                )
             outcomes = self._rotate(workspaces, registries)
         else:
             if workspaces is None:
                 login_commands.sweep()
             outcomes = robots.retire_expired(workspaces=workspaces, registries=registries)
-            outcomes += robots.reconcile_all(verify_secret=not no_verify_secrets, workspaces=workspaces,
-                                             registries=registries, sweep=workspaces is None)
+            outcomes += robots.reconcile_all(
+                verify_secret=not no_verify_secrets,
+                workspaces=workspaces,
+                registries=registries,
+                sweep=workspaces is None,
+            )
         if not outcomes:
             self.stdout.write("No Harbor pull credentials to reconcile.")
             return
@@ -76,8 +101,15 @@ class Command(BaseCommand):
         return [found[name] for name in dict.fromkeys(names)]
 
     def _rotate(self, workspaces, registries) -> list[robots.Outcome]:
-        credentials = PullCredential.objects.filter(
-            workspace__in=workspaces, registry__in=registries or robots.managed_registries(),
-        ).select_related("workspace", "registry").order_by("registry__name", "workspace__name")
-        return [robots.rotate(credential, None, reason="manage.py reconcile_credentials --rotate")
-                for credential in credentials]
+        credentials = (
+            PullCredential.objects.filter(
+                workspace__in=workspaces,
+                registry__in=registries or robots.managed_registries(),
+            )
+            .select_related("workspace", "registry")
+            .order_by("registry__name", "workspace__name")
+        )
+        return [
+            robots.rotate(credential, None, reason="manage.py reconcile_credentials --rotate")
+            for credential in credentials
+        ]

@@ -17,8 +17,11 @@ class Command(BaseCommand):
     help = "Delete expired and revoked login commands and their Harbor robot accounts."
 
     def add_arguments(self, parser):
-        parser.add_argument("--leftovers", action="store_true",
-                            help="also delete login robots in Harbor that no working login command holds")
+        parser.add_argument(
+            "--leftovers",
+            action="store_true",
+            help="also delete login robots in Harbor that no working login command holds",
+        )
 
     def handle(self, *args, leftovers: bool, **options):
         deleted, left = login_commands.sweep()

@@ -43,8 +43,7 @@ class Command(BaseCommand):
 
     def _line(self, registry: Registry, run: SyncRun) -> str:
         counts = (
-            f"{run.spaces} spaces, {run.repositories} repositories, {run.tags} tags, "
-            f"{run.requests} requests"
+            f"{run.spaces} spaces, {run.repositories} repositories, {run.tags} tags, {run.requests} requests"
         )
         if run.result == SyncRun.Result.RUNNING:
             started = run.started.isoformat(timespec="seconds")
@@ -52,6 +51,4 @@ class Command(BaseCommand):
         seconds = run.duration.total_seconds() if run.duration is not None else 0.0
         if run.result == SyncRun.Result.SUCCEEDED:
             return self.style.SUCCESS(f"{registry.name}: succeeded: {counts}, {seconds:.1f} s")
-        return self.style.ERROR(
-            f"{registry.name}: failed after {seconds:.1f} s ({counts}): {run.error}"
-        )
+        return self.style.ERROR(f"{registry.name}: failed after {seconds:.1f} s ({counts}): {run.error}")

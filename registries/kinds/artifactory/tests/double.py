@@ -76,8 +76,9 @@ class ArtifactoryError(Exception):
         self.headers = headers or {}
 
     def answer(self) -> Answer:
-        return Answer(self.status, {"errors": [{"status": self.status, "message": self.message}]},
-                      self.headers)
+        return Answer(
+            self.status, {"errors": [{"status": self.status, "message": self.message}]}, self.headers
+        )
 
 
 @dataclass
@@ -137,8 +138,12 @@ class ArtifactoryDouble:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.double = self  # type: ignore[assignment]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="artifactory-double", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="artifactory-double",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -161,8 +166,14 @@ class ArtifactoryDouble:
         assert self._server is not None, "start() the double first"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def connection(self, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD, *,
-                   timeout: float = 5.0, **options: Any) -> Connection:
+    def connection(
+        self,
+        username: str = ADMIN_USER,
+        password: str = ADMIN_PASSWORD,
+        *,
+        timeout: float = 5.0,
+        **options: Any,
+    ) -> Connection:
         return Connection(url=self.url, username=username, password=password, timeout=timeout, **options)
 
     # -- state ---------------------------------------------------------------------------
@@ -177,17 +188,32 @@ class ArtifactoryDouble:
             self.tokens[token] = user
             return token
 
-    def add_repository(self, key: str, rclass: str = "local", *, package_type: str = "docker",
-                       description: str = "", members: Iterable[str] = ()) -> Repository:
+    def add_repository(
+        self,
+        key: str,
+        rclass: str = "local",
+        *,
+        package_type: str = "docker",
+        description: str = "",
+        members: Iterable[str] = (),
+    ) -> Repository:
         assert rclass in CLASSES, rclass
         with self.lock:
-            repository = self.repositories[key] = Repository(key, rclass, package_type, description,
-                                                             list(members))
+            repository = self.repositories[key] = Repository(
+                key, rclass, package_type, description, list(members)
+            )
             return repository
 
-    def add_image(self, key: str, image: str, tags: Iterable[str] = ("latest",), *,
-                  platforms: Iterable[str] = ("linux/amd64",), layer_sizes: Iterable[int] = (1000, 2000),
-                  seed: str = "") -> str:
+    def add_image(
+        self,
+        key: str,
+        image: str,
+        tags: Iterable[str] = ("latest",),
+        *,
+        platforms: Iterable[str] = ("linux/amd64",),
+        layer_sizes: Iterable[int] = (1000, 2000),
+        seed: str = "",
+    ) -> str:
         """Push ``image`` into repository ``key`` under ``tags``; answers the manifest digest.
 
         One platform makes an image manifest; several make an OCI index of one image per
@@ -196,16 +222,27 @@ class ArtifactoryDouble:
         platforms, sizes = list(platforms), list(layer_sizes)
         seed = seed or f"{key}/{image}"
         with self.lock:
-            children = [(platform, self._image(f"{seed}@{platform}", platform, sizes))
-                        for platform in platforms]
+            children = [
+                (platform, self._image(f"{seed}@{platform}", platform, sizes)) for platform in platforms
+            ]
             if len(children) == 1:
                 digest = children[0][1][0]
             else:
-                index = json.dumps({"schemaVersion": 2, "mediaType": IMAGE_INDEX, "manifests": [
-                    {"mediaType": IMAGE_MANIFEST, "digest": child_digest, "size": size,
-                     "platform": _platform_json(platform)}
-                    for platform, (child_digest, size) in children
-                ]}).encode()
+                index = json.dumps(
+                    {
+                        "schemaVersion": 2,
+                        "mediaType": IMAGE_INDEX,
+                        "manifests": [
+                            {
+                                "mediaType": IMAGE_MANIFEST,
+                                "digest": child_digest,
+                                "size": size,
+                                "platform": _platform_json(platform),
+                            }
+                            for platform, (child_digest, size) in children
+                        ],
+                    }
+                ).encode()
                 digest = self._store(index, IMAGE_INDEX)
             entry = self.repositories[key].images.setdefault(image, Image())
             for tag in tags:
@@ -214,20 +251,37 @@ class ArtifactoryDouble:
 
     def _image(self, seed: str, platform: str, sizes: list[int]) -> tuple[str, int]:
         os_name, arch, *variant = platform.split("/")
-        history: list[dict[str, Any]] = [{"created": BUILT, "created_by": f"RUN build step {number}"}
-                                         for number in range(1, len(sizes) + 1)]
+        history: list[dict[str, Any]] = [
+            {"created": BUILT, "created_by": f"RUN build step {number}"}
+            for number in range(1, len(sizes) + 1)
+        ]
         history.insert(1, {"created": BUILT, "created_by": 'CMD ["app"]', "empty_layer": True})
-        config = json.dumps({"architecture": arch, "os": os_name,
-                             **({"variant": variant[0]} if variant else {}),
-                             "created": BUILT, "history": history, "seed": seed}).encode()
+        config = json.dumps(
+            {
+                "architecture": arch,
+                "os": os_name,
+                **({"variant": variant[0]} if variant else {}),
+                "created": BUILT,
+                "history": history,
+                "seed": seed,
+            }
+        ).encode()
         config_digest = self._store(config, IMAGE_CONFIG)
-        manifest = json.dumps({
-            "schemaVersion": 2, "mediaType": IMAGE_MANIFEST,
-            "config": {"mediaType": IMAGE_CONFIG, "digest": config_digest, "size": len(config)},
-            "layers": [{"mediaType": LAYER, "size": size,
-                        "digest": "sha256:" + hashlib.sha256(f"{seed}/{number}".encode()).hexdigest()}
-                       for number, size in enumerate(sizes)],
-        }).encode()
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": IMAGE_MANIFEST,
+                "config": {"mediaType": IMAGE_CONFIG, "digest": config_digest, "size": len(config)},
+                "layers": [
+                    {
+                        "mediaType": LAYER,
+                        "size": size,
+                        "digest": "sha256:" + hashlib.sha256(f"{seed}/{number}".encode()).hexdigest(),
+                    }
+                    for number, size in enumerate(sizes)
+                ],
+            }
+        ).encode()
         return self._store(manifest, IMAGE_MANIFEST), len(manifest)
 
     def _store(self, document: bytes, media_type: str) -> str:
@@ -243,9 +297,17 @@ class ArtifactoryDouble:
 
     # -- faults and records --------------------------------------------------------------
 
-    def fail_on(self, path_prefix: str, status: int = 500, *, body: str | bytes | dict | list | None = None,
-                content_type: str = "application/json", headers: dict[str, str] | None = None,
-                times: int | None = None, method: str | None = None) -> Fault:
+    def fail_on(
+        self,
+        path_prefix: str,
+        status: int = 500,
+        *,
+        body: str | bytes | dict | list | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        times: int | None = None,
+        method: str | None = None,
+    ) -> Fault:
         """Answer ``status`` (with ``body``, Artifactory's error shape by default) to requests whose
         path starts with ``path_prefix``; ``times`` of them, or all."""
         if isinstance(body, dict | list):
@@ -259,8 +321,9 @@ class ArtifactoryDouble:
 
     def requests_to(self, path_prefix: str, method: str | None = None) -> list[RecordedRequest]:
         with self.lock:
-            return [r for r in self.requests
-                    if r.raw_path.startswith(path_prefix) and method in (None, r.method)]
+            return [
+                r for r in self.requests if r.raw_path.startswith(path_prefix) and method in (None, r.method)
+            ]
 
     # -- request handling ----------------------------------------------------------------
 
@@ -268,7 +331,8 @@ class ArtifactoryDouble:
         split = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         record = RecordedRequest(
-            method=handler.command, raw_path=split.path,
+            method=handler.command,
+            raw_path=split.path,
             query=parse_qs(split.query, keep_blank_values=True),
             headers={name.lower(): value for name, value in handler.headers.items()},
             body=handler.rfile.read(length) if length else b"",
@@ -278,8 +342,11 @@ class ArtifactoryDouble:
             self.peers.add(handler.client_address[:2])
             fault = self._fault_for(record)
         if fault is not None:
-            body = fault.body if fault.body is not None else \
-                ArtifactoryError(fault.status or 500, "injected failure").answer().body
+            body = (
+                fault.body
+                if fault.body is not None
+                else ArtifactoryError(fault.status or 500, "injected failure").answer().body
+            )
             answer = Answer(fault.status or 500, body, dict(fault.headers), fault.content_type)
         else:
             try:
@@ -334,9 +401,15 @@ class ArtifactoryDouble:
             return Answer(200, b"OK", {}, "text/plain")
         if path == f"{CONTEXT}/api/system/version":
             _allow(method, "GET")
-            return Answer(200, {"version": self.version, "revision": "79809900",
-                                "addons": ["build", "docker", "ldap", "properties", "rest"],
-                                "license": "Enterprise+"})
+            return Answer(
+                200,
+                {
+                    "version": self.version,
+                    "revision": "79809900",
+                    "addons": ["build", "docker", "ldap", "properties", "rest"],
+                    "license": "Enterprise+",
+                },
+            )
         if path == f"{CONTEXT}/api/repositories":
             _allow(method, "GET")
             return Answer(200, self._repository_list(record))
@@ -344,29 +417,34 @@ class ArtifactoryDouble:
             _allow(method, "GET")
             return Answer(200, self._configuration(path.rsplit("/", 1)[1], user))
         if path.startswith(DOCKER_API):
-            return self._docker(record, path[len(DOCKER_API):])
+            return self._docker(record, path[len(DOCKER_API) :])
         if path.startswith(f"{CONTEXT}/api/"):
             raise ArtifactoryError(404, "Not Found")
         _allow(method, "DELETE")
-        return self._delete_item(path[len(CONTEXT) + 1:], user)
+        return self._delete_item(path[len(CONTEXT) + 1 :], user)
 
     def _authenticate(self, record: RecordedRequest) -> User | None:
         """The caller, None for anonymous; wrong credentials are refused whatever anonymous may
         do, and no credentials are refused unless anonymous access is on."""
         header = record.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
-        refused = ArtifactoryError(401, "Bad credentials",
-                                   {"WWW-Authenticate": 'Basic realm="Artifactory Realm"'})
+        refused = ArtifactoryError(
+            401, "Bad credentials", {"WWW-Authenticate": 'Basic realm="Artifactory Realm"'}
+        )
         if not header:
             if self.anonymous:
                 return None
-            raise ArtifactoryError(401, "Authentication is required",
-                                   {"WWW-Authenticate": 'Basic realm="Artifactory Realm"'})
+            raise ArtifactoryError(
+                401, "Authentication is required", {"WWW-Authenticate": 'Basic realm="Artifactory Realm"'}
+            )
         if scheme.lower() == "bearer":
             name = self.tokens.get(value.strip())
             if name is None or name not in self.users:
-                raise ArtifactoryError(401, "Token failed verification: parse",
-                                       {"WWW-Authenticate": 'Bearer realm="Artifactory Realm"'})
+                raise ArtifactoryError(
+                    401,
+                    "Token failed verification: parse",
+                    {"WWW-Authenticate": 'Bearer realm="Artifactory Realm"'},
+                )
             return self.users[name]
         if scheme.lower() != "basic":
             raise refused
@@ -383,23 +461,38 @@ class ArtifactoryDouble:
     def _repository_list(self, record: RecordedRequest) -> list[dict[str, Any]]:
         wanted_class = (record.query.get("type") or [""])[0].lower()
         wanted_package = (record.query.get("packageType") or [""])[0].lower()
-        return [{"key": repository.key, "type": repository.rclass.upper(),
-                 "description": repository.description,
-                 "url": f"{self.url}{CONTEXT}/{repository.key}",
-                 "packageType": repository.package_type.capitalize()}
-                for repository in sorted(self.repositories.values(), key=lambda r: r.key)
-                if wanted_class in ("", repository.rclass)
-                and wanted_package in ("", repository.package_type)]
+        return [
+            {
+                "key": repository.key,
+                "type": repository.rclass.upper(),
+                "description": repository.description,
+                "url": f"{self.url}{CONTEXT}/{repository.key}",
+                "packageType": repository.package_type.capitalize(),
+            }
+            for repository in sorted(self.repositories.values(), key=lambda r: r.key)
+            if wanted_class in ("", repository.rclass) and wanted_package in ("", repository.package_type)
+        ]
 
     def _configuration(self, key: str, user: User | None) -> dict[str, Any]:
         repository = self._repository(key)
-        partial = {"key": key, "rclass": repository.rclass, "packageType": repository.package_type,
-                   "description": repository.description}
+        partial = {
+            "key": key,
+            "rclass": repository.rclass,
+            "packageType": repository.package_type,
+            "description": repository.description,
+        }
         if user is None or not user.admin:
             return partial
-        return {**partial, "dockerApiVersion": "V2", "notes": "", "includesPattern": "**/*",
-                "excludesPattern": "", "maxUniqueTags": 0, "blackedOut": False,
-                **({"repositories": repository.members} if repository.rclass == "virtual" else {})}
+        return {
+            **partial,
+            "dockerApiVersion": "V2",
+            "notes": "",
+            "includesPattern": "**/*",
+            "excludesPattern": "",
+            "maxUniqueTags": 0,
+            "blackedOut": False,
+            **({"repositories": repository.members} if repository.rclass == "virtual" else {}),
+        }
 
     def _repository(self, key: str) -> Repository:
         repository = self.repositories.get(key)
@@ -417,7 +510,7 @@ class ArtifactoryDouble:
         if not v2.startswith("v2/") and v2 != "v2":
             raise ArtifactoryError(400, f"Unsupported docker repository request for '{v2}'")
         _allow(record.method, "GET", "HEAD")
-        route = v2[len("v2/"):]
+        route = v2[len("v2/") :]
         headers = {"Docker-Distribution-Api-Version": "registry/2.0"}
         if route in ("", "v2"):
             return Answer(200, {}, headers)
@@ -431,8 +524,9 @@ class ArtifactoryDouble:
             document = self.documents.get(digest)
             if document is None or document[1] != IMAGE_CONFIG:
                 return _v2_error(404, "BLOB_UNKNOWN", "blob unknown to registry", headers)
-            return Answer(200, document[0], {**headers, "Docker-Content-Digest": digest},
-                          "application/octet-stream")
+            return Answer(
+                200, document[0], {**headers, "Docker-Content-Digest": digest}, "application/octet-stream"
+            )
         if route.endswith("/tags/list"):
             name = route[: -len("/tags/list")]
             tags = self._images(repository).get(name)
@@ -462,8 +556,14 @@ class ArtifactoryDouble:
             return _v2_error(404, "MANIFEST_UNKNOWN", "manifest unknown", headers)
         return Answer(200, document[0], {**headers, "Docker-Content-Digest": digest}, document[1])
 
-    def _paged(self, record: RecordedRequest, names: list[str], field_name: str, extra: dict[str, Any],
-               headers: dict[str, str]) -> Answer:
+    def _paged(
+        self,
+        record: RecordedRequest,
+        names: list[str],
+        field_name: str,
+        extra: dict[str, Any],
+        headers: dict[str, str],
+    ) -> Answer:
         """``n`` and ``last`` as "List Docker Repositories" documents them: both integers, ``last``
         the number of entries already listed (a cursor, not a name as in the Docker spec)."""
         last = (record.query.get("last") or ["0"])[0] or "0"
@@ -471,7 +571,7 @@ class ArtifactoryDouble:
         if (count and not count.isdigit()) or not last.isdigit():
             return _v2_error(400, "PAGINATION_NUMBER_INVALID", "invalid number of results requested", headers)
         start = int(last)
-        page = names[start: start + int(count)] if count else names[start:]
+        page = names[start : start + int(count)] if count else names[start:]
         answer_headers = dict(headers)
         more = start + len(page) < len(names)
         if count and self.link_style and (more or (self.link_on_last_page and page)):
@@ -490,8 +590,10 @@ class ArtifactoryDouble:
             repository = self.repositories.get(key[: -len("-cache")])
             if repository is not None and repository.rclass != "remote":
                 repository = None
-        if repository is None or repository.rclass == "virtual" or (
-            repository.rclass == "remote" and not key.endswith("-cache")
+        if (
+            repository is None
+            or repository.rclass == "virtual"
+            or (repository.rclass == "remote" and not key.endswith("-cache"))
         ):
             raise ArtifactoryError(404, f"Could not locate artifact '{item}'")
         if user is None or not user.can_delete:

@@ -35,11 +35,15 @@ def artifactory(artifactory_double):
 def world(transactional_db):
     payments = Workspace.objects.create(name="payments", description="Payments team")
     Workspace.objects.create(name="search", description="Search team")
-    namespace = Namespace.objects.create(cluster=Cluster.objects.create(name="prod"), name="billing",
-                                         workspace=payments)
-    return {"admin": make_user("platform-admin", admin=True),
-            "member": make_user("pay-editor", workspace=payments, role="editor"),
-            "payments": payments, "namespace": namespace}
+    namespace = Namespace.objects.create(
+        cluster=Cluster.objects.create(name="prod"), name="billing", workspace=payments
+    )
+    return {
+        "admin": make_user("platform-admin", admin=True),
+        "member": make_user("pay-editor", workspace=payments, role="editor"),
+        "payments": payments,
+        "namespace": namespace,
+    }
 
 
 def test_an_admin_integrates_artifactory_and_a_member_picks_its_image(page, log_in, artifactory, world):
@@ -59,8 +63,9 @@ def test_an_admin_integrates_artifactory_and_a_member_picks_its_image(page, log_
     expect(registry_heading).to_be_visible()
     registry = Registry.objects.get(name="jfrog")
     assert registry.kind == "artifactory"
-    expect(page.get_by_text("Workspaces and clusters pull with their own Artifactory credentials"))\
-        .to_be_visible()
+    expect(
+        page.get_by_text("Workspaces and clusters pull with their own Artifactory credentials")
+    ).to_be_visible()
     page.get_by_role("button", name="Sync now").click()
     expect(registry_heading).to_be_visible()
 

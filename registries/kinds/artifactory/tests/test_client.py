@@ -45,8 +45,9 @@ def assert_secret_kept(error: RegistryError, secret: str) -> None:
         assert secret not in text
 
 
-def client(double: ArtifactoryDouble, username: str = "admin", password: str = ADMIN_PASSWORD,
-           **options) -> ArtifactoryClient:
+def client(
+    double: ArtifactoryDouble, username: str = "admin", password: str = ADMIN_PASSWORD, **options
+) -> ArtifactoryClient:
     return ArtifactoryClient(double.connection(username, password), **options)
 
 
@@ -65,8 +66,13 @@ def world(artifactory_double: ArtifactoryDouble) -> ArtifactoryDouble:
     double.add_repository("dockerhub-remote", "remote", description="Docker Hub, cached")
     double.add_repository("docker", "virtual", members=["docker-local", "dockerhub-remote"])
     double.add_repository("libs-release-local", "local", package_type="maven")
-    double.add_image("docker-local", "team/app", ["1.0", "latest"],
-                     platforms=["linux/amd64", "linux/arm64/v8"], layer_sizes=[100, 250])
+    double.add_image(
+        "docker-local",
+        "team/app",
+        ["1.0", "latest"],
+        platforms=["linux/amd64", "linux/arm64/v8"],
+        layer_sizes=[100, 250],
+    )
     double.add_image("docker-local", "team/worker", ["2.3"], layer_sizes=[4000])
     double.add_image("dockerhub-remote", "library/alpine", ["3.20"], layer_sizes=[3_400_000])
     return double
@@ -81,7 +87,9 @@ def test_check_with_user_and_password_reports_the_version(world) -> None:
     assert (result.version, result.username, result.is_admin) == (VERSION, "admin", None)
     # The ping goes without credentials; everything after carries them.
     assert "authorization" not in world.requests_to("/artifactory/api/system/ping")[0].headers
-    assert world.requests_to("/artifactory/api/system/version")[0].headers["authorization"].startswith("Basic ")
+    assert (
+        world.requests_to("/artifactory/api/system/version")[0].headers["authorization"].startswith("Basic ")
+    )
 
 
 def test_check_with_an_access_token_alone_sends_it_as_bearer(world) -> None:
@@ -147,8 +155,9 @@ def test_a_url_that_is_no_http_url_is_refused_before_anything_is_sent(url) -> No
 
 
 def test_check_of_something_else_says_it_is_not_artifactory(world) -> None:
-    world.fail_on("/artifactory/api/system/ping", 200, body="<html>nginx welcome</html>",
-                  content_type="text/html")
+    world.fail_on(
+        "/artifactory/api/system/ping", 200, body="<html>nginx welcome</html>", content_type="text/html"
+    )
     with client(world) as artifactory:
         error = raised(artifactory.check)
     assert isinstance(error, BadAnswer)
@@ -182,10 +191,14 @@ def test_spaces_are_the_docker_repositories_of_every_class(world) -> None:
 
 
 def test_a_server_that_ignores_the_package_filter_still_yields_docker_repositories_only(world) -> None:
-    world.fail_on("/artifactory/api/repositories", 200, body=[
-        {"key": "libs-release-local", "type": "LOCAL", "packageType": "Maven"},
-        {"key": "docker-local", "type": "LOCAL", "packageType": "Docker"},
-    ])
+    world.fail_on(
+        "/artifactory/api/repositories",
+        200,
+        body=[
+            {"key": "libs-release-local", "type": "LOCAL", "packageType": "Maven"},
+            {"key": "docker-local", "type": "LOCAL", "packageType": "Docker"},
+        ],
+    )
     with client(world) as artifactory:
         assert [space.name for space in artifactory.iter_spaces()] == ["docker-local"]
 
@@ -240,7 +253,8 @@ def test_layers_of_each_platform_with_their_build_steps(world) -> None:
     assert [p.platform for p in platforms] == ["linux/amd64", "linux/arm64/v8"]
     layers = platforms[1].layers
     assert [(layer.size, layer.created_by) for layer in layers] == [
-        (100, "RUN build step 1"), (250, "RUN build step 2"),  # the empty CMD step is skipped
+        (100, "RUN build step 1"),
+        (250, "RUN build step 2"),  # the empty CMD step is skipped
     ]
     assert all(layer.digest.startswith("sha256:") for layer in layers)
 
@@ -255,7 +269,10 @@ def test_pagination_follows_link_headers_page_by_page(world) -> None:
     assert tags == ["v0", "v1", "v2", "v3", "v4"]
     catalog_pages = world.requests_to("/artifactory/api/docker/docker-local/v2/_catalog")
     assert [page.query.get("last", [""])[0] for page in catalog_pages] == [
-        "", "3", "6"]  # Artifactory's cursor counts entries; the last page links nowhere
+        "",
+        "3",
+        "6",
+    ]  # Artifactory's cursor counts entries; the last page links nowhere
     assert all(page.query["n"] == ["3"] for page in catalog_pages)
 
 
@@ -280,8 +297,11 @@ def test_a_link_from_the_last_page_to_an_empty_one_ends_the_listing(world) -> No
 
 
 def test_a_repository_deleted_during_the_listing_is_skipped(world) -> None:
-    world.fail_on("/artifactory/api/docker/dockerhub-remote/v2/_catalog", 404,
-                  body={"errors": [{"code": "NAME_UNKNOWN", "message": "repository not found"}]})
+    world.fail_on(
+        "/artifactory/api/docker/dockerhub-remote/v2/_catalog",
+        404,
+        body={"errors": [{"code": "NAME_UNKNOWN", "message": "repository not found"}]},
+    )
     with client(world) as artifactory:
         spaces = {info.space for info in artifactory.iter_repositories()}
     assert spaces == {"docker", "docker-local"}
@@ -299,10 +319,17 @@ def test_a_missing_image_is_not_found(world) -> None:
 # -- odd answers ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", [
-    "{not json", "[1, 2", '{"errors": []}', '[{"type": "LOCAL"}]', '["docker-local"]',
-    '[{"key": "../../admin", "type": "LOCAL", "packageType": "Docker"}]',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{not json",
+        "[1, 2",
+        '{"errors": []}',
+        '[{"type": "LOCAL"}]',
+        '["docker-local"]',
+        '[{"key": "../../admin", "type": "LOCAL", "packageType": "Docker"}]',
+    ],
+)
 def test_a_garbled_repository_list_is_a_bad_answer(world, body) -> None:
     world.fail_on("/artifactory/api/repositories", 200, body=body)
     with client(world) as artifactory:
@@ -311,8 +338,10 @@ def test_a_garbled_repository_list_is_a_bad_answer(world, body) -> None:
 
 
 def test_a_huge_answer_is_refused_not_read_whole(world) -> None:
-    huge = [{"key": f"docker-{n}", "type": "LOCAL", "packageType": "Docker", "description": "x" * 200}
-            for n in range(2000)]
+    huge = [
+        {"key": f"docker-{n}", "type": "LOCAL", "packageType": "Docker", "description": "x" * 200}
+        for n in range(2000)
+    ]
     world.fail_on("/artifactory/api/repositories", 200, body=huge)
     with client(world, max_answer_bytes=64 * 1024) as artifactory:
         error = raised(lambda: list(artifactory.iter_spaces()))
@@ -324,8 +353,12 @@ def test_a_garbled_tag_list_and_manifest_are_bad_answers(world) -> None:
     world.fail_on("/artifactory/api/docker/docker-local/v2/team/app/tags/list", 200, body="<<<", times=1)
     with client(world) as artifactory:
         assert isinstance(raised(lambda: list(artifactory.iter_tags("docker-local/team/app"))), BadAnswer)
-        world.fail_on("/artifactory/api/docker/docker-local/v2/team/app/manifests/", 200, body="{",
-                      content_type="application/vnd.oci.image.manifest.v1+json")
+        world.fail_on(
+            "/artifactory/api/docker/docker-local/v2/team/app/manifests/",
+            200,
+            body="{",
+            content_type="application/vnd.oci.image.manifest.v1+json",
+        )
         assert isinstance(raised(lambda: list(artifactory.iter_tags("docker-local/team/app"))), BadAnswer)
 
 
@@ -333,7 +366,9 @@ def test_rate_limits_and_server_failures_map_onto_the_shared_errors(world) -> No
     world.fail_on("/artifactory/api/repositories", 429, headers={"Retry-After": "30"}, times=1)
     with client(world) as artifactory:
         limited = raised(lambda: list(artifactory.iter_spaces()))
-        world.fail_on("/artifactory/api/repositories", 503, body="<html>down</html>", content_type="text/html")
+        world.fail_on(
+            "/artifactory/api/repositories", 503, body="<html>down</html>", content_type="text/html"
+        )
         failed = raised(lambda: list(artifactory.iter_spaces()))
     assert isinstance(limited, RateLimited) and "retry after 30 seconds" in limited.message
     assert isinstance(failed, BadAnswer) and "HTTP 503" in failed.message

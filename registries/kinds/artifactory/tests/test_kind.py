@@ -53,15 +53,29 @@ def api():
 
 
 def form_data(double, **overrides):
-    data = {"kind": "artifactory", "name": "jfrog", "url": double.url, "username": ADMIN_USER,
-            "password": ADMIN_PASSWORD, "verify_tls": "on", "ca_bundle": ""}
+    data = {
+        "kind": "artifactory",
+        "name": "jfrog",
+        "url": double.url,
+        "username": ADMIN_USER,
+        "password": ADMIN_PASSWORD,
+        "verify_tls": "on",
+        "ca_bundle": "",
+    }
     data.update(overrides)
     return data
 
 
 def api_data(double, **overrides):
-    data = {"kind": "artifactory", "name": "team-jfrog", "url": double.url, "username": ADMIN_USER,
-            "password": ADMIN_PASSWORD, "verify_tls": True, "ca_bundle": ""}
+    data = {
+        "kind": "artifactory",
+        "name": "team-jfrog",
+        "url": double.url,
+        "username": ADMIN_USER,
+        "password": ADMIN_PASSWORD,
+        "verify_tls": True,
+        "ca_bundle": "",
+    }
     data.update(overrides)
     return data
 
@@ -70,7 +84,9 @@ def api_data(double, **overrides):
 def platform_artifactory(artifactory, admin):
     registry = services.save_registry(
         Registry(name="jfrog", kind="artifactory", url=artifactory.url, username=ADMIN_USER),
-        admin, password=ADMIN_PASSWORD)
+        admin,
+        password=ADMIN_PASSWORD,
+    )
     sync_registry(registry)
     return registry
 
@@ -78,8 +94,9 @@ def platform_artifactory(artifactory, admin):
 @pytest.fixture
 def team_artifactory(api, artifactory, loopback_allowed, ws_admin, workspace):
     api.force_login(ws_admin)
-    response = api.post(f"/api/v1/workspaces/{workspace.pk}/registries/", api_data(artifactory),
-                        format="json")
+    response = api.post(
+        f"/api/v1/workspaces/{workspace.pk}/registries/", api_data(artifactory), format="json"
+    )
     assert response.status_code == 201, response.json()
     return Registry.objects.get(pk=response.json()["id"])
 
@@ -93,7 +110,8 @@ def sync_now(client, registry):
 
 
 def test_an_admin_integrates_an_artifactory_through_the_page_after_the_connection_check(
-        client, admin, artifactory):
+    client, admin, artifactory
+):
     client.force_login(admin)
     response = client.post(reverse("registries:create"), form_data(artifactory))
     registry = Registry.objects.get(name="jfrog")
@@ -120,8 +138,10 @@ def test_an_access_token_alone_in_the_password_field_is_enough(client, admin, ar
     assert response.status_code == 302
     registry = Registry.objects.get(name="jfrog")
     assert registry.username == "" and registry.get_password() == token
-    assert artifactory.requests_to("/artifactory/api/system/version")[-1].headers["authorization"] == \
-        f"Bearer {token}"
+    assert (
+        artifactory.requests_to("/artifactory/api/system/version")[-1].headers["authorization"]
+        == f"Bearer {token}"
+    )
 
 
 def test_wrong_credentials_show_the_clients_message_and_create_nothing(client, admin, artifactory):
@@ -133,8 +153,9 @@ def test_wrong_credentials_show_the_clients_message_and_create_nothing(client, a
     assert not Registry.objects.exists() and not AuditEvent.objects.exists()
 
 
-def test_a_workspace_admin_integrates_an_artifactory_through_the_api(team_artifactory, workspace, ws_admin,
-                                                                      artifactory):
+def test_a_workspace_admin_integrates_an_artifactory_through_the_api(
+    team_artifactory, workspace, ws_admin, artifactory
+):
     registry = team_artifactory
     assert (registry.scope, registry.workspace, registry.status) == ("workspace", workspace, "healthy")
     assert AuditEvent.objects.get(action="registry.create").actor == ws_admin
@@ -146,11 +167,14 @@ def test_a_workspace_admin_integrates_an_artifactory_through_the_api(team_artifa
     assert '<option value="artifactory">JFrog Artifactory</option>' in page
 
 
-def test_a_workspace_admin_integrates_one_on_the_workspaces_registry_page(client, ws_admin, workspace,
-                                                                          artifactory, loopback_allowed):
+def test_a_workspace_admin_integrates_one_on_the_workspaces_registry_page(
+    client, ws_admin, workspace, artifactory, loopback_allowed
+):
     client.force_login(ws_admin)
-    response = client.post(f"{reverse('registries:workspace-create')}?workspace={workspace.pk}",
-                           form_data(artifactory, name="team-jfrog"))
+    response = client.post(
+        f"{reverse('registries:workspace-create')}?workspace={workspace.pk}",
+        form_data(artifactory, name="team-jfrog"),
+    )
     registry = Registry.objects.get(name="team-jfrog")
     assert response.status_code == 302
     assert response["Location"] == reverse("registries:workspace-detail", args=[registry.pk])
@@ -159,10 +183,14 @@ def test_a_workspace_admin_integrates_one_on_the_workspaces_registry_page(client
 
 
 def test_wrong_credentials_through_the_workspace_api_are_a_400_that_creates_nothing(
-        api, ws_admin, workspace, artifactory, loopback_allowed):
+    api, ws_admin, workspace, artifactory, loopback_allowed
+):
     api.force_login(ws_admin)
-    response = api.post(f"/api/v1/workspaces/{workspace.pk}/registries/",
-                        api_data(artifactory, password="wrong-pw"), format="json")
+    response = api.post(
+        f"/api/v1/workspaces/{workspace.pk}/registries/",
+        api_data(artifactory, password="wrong-pw"),
+        format="json",
+    )
     assert response.status_code == 400
     assert "did not accept the user name and password (or access token)" in response.text
     assert "wrong-pw" not in response.text
@@ -173,18 +201,23 @@ def test_wrong_credentials_through_the_workspace_api_are_a_400_that_creates_noth
 
 
 def test_sync_lists_the_docker_repositories_as_private_spaces_with_their_images_and_tags(
-        client, admin, platform_artifactory, artifactory):
+    client, admin, platform_artifactory, artifactory
+):
     client.force_login(admin)
     sync_now(client, platform_artifactory)
     spaces = dict(platform_artifactory.spaces.values_list("name", "visibility"))
     assert spaces == {name: "private" for name in SPACES}
-    repositories = {repository.name: sorted(repository.tags.values_list("name", flat=True))
-                    for repository in Repository.objects.filter(space__registry=platform_artifactory)}
+    repositories = {
+        repository.name: sorted(repository.tags.values_list("name", flat=True))
+        for repository in Repository.objects.filter(space__registry=platform_artifactory)
+    }
     assert repositories == {
-        "docker-local/app": ["1.0", "2.0"], "docker-local/tools/cli": ["latest"],
+        "docker-local/app": ["1.0", "2.0"],
+        "docker-local/tools/cli": ["latest"],
         "docker-remote/nginx": ["1.25"],
         # A virtual repository serves its members' images under its own key.
-        "docker-virtual/app": ["1.0", "2.0"], "docker-virtual/tools/cli": ["latest"],
+        "docker-virtual/app": ["1.0", "2.0"],
+        "docker-virtual/tools/cli": ["latest"],
         "docker-virtual/nginx": ["1.25"],
     }
     digest = artifactory.tags("docker-local", "app")["1.0"]
@@ -204,7 +237,9 @@ def test_a_repository_removed_from_artifactory_goes_missing_at_the_next_sync(cli
     artifactory.add_repository("docker-empty", "local")
     registry = services.save_registry(
         Registry(name="jfrog", kind="artifactory", url=artifactory.url, username=ADMIN_USER),
-        admin, password=ADMIN_PASSWORD)
+        admin,
+        password=ADMIN_PASSWORD,
+    )
     sync_registry(registry)
     assert not registry.spaces.get(name="docker-empty").missing
     with artifactory.lock:
@@ -228,24 +263,31 @@ def test_the_pages_show_the_kinds_notices_and_offer_no_space_creation(client, ad
     assert "Spaces are Artifactory&#x27;s Docker repositories (local, remote and virtual)" in spaces
     assert TYPE_IS_WHARFS in spaces
     assert "Create registry space" not in spaces
-    dialog = client.get(reverse("registries:space-create", args=[platform_artifactory.pk]),
-                        headers={"HX-Request": "true"}).content.decode()
+    dialog = client.get(
+        reverse("registries:space-create", args=[platform_artifactory.pk]), headers={"HX-Request": "true"}
+    ).content.decode()
     assert CREATE_UNAVAILABLE in dialog
     assert 'name="name"' not in dialog
 
 
-def test_creating_a_space_is_refused_on_the_page_and_in_the_api(client, admin, platform_artifactory,
-                                                               artifactory):
+def test_creating_a_space_is_refused_on_the_page_and_in_the_api(
+    client, admin, platform_artifactory, artifactory
+):
     client.force_login(admin)
     before = set(platform_artifactory.spaces.values_list("name", flat=True))
-    response = client.post(reverse("registries:space-create", args=[platform_artifactory.pk]),
-                           {"name": "new-space", "visibility": "private"})
+    response = client.post(
+        reverse("registries:space-create", args=[platform_artifactory.pk]),
+        {"name": "new-space", "visibility": "private"},
+    )
     assert response.status_code == 422
     assert CREATE_UNAVAILABLE in response.content.decode()
     api = APIClient()
     api.force_login(admin)
-    response = api.post(f"/api/v1/registries/{platform_artifactory.pk}/spaces/",
-                        {"name": "new-space", "visibility": "private"}, format="json")
+    response = api.post(
+        f"/api/v1/registries/{platform_artifactory.pk}/spaces/",
+        {"name": "new-space", "visibility": "private"},
+        format="json",
+    )
     assert response.status_code == 400
     assert CREATE_UNAVAILABLE in response.content.decode()
     assert set(platform_artifactory.spaces.values_list("name", flat=True)) == before
@@ -270,11 +312,14 @@ def test_image_references_leave_out_artifactorys_context_path():
 
 
 def test_a_bound_private_space_shows_its_images_to_that_workspaces_namespace_only(
-        client, api, admin, platform_artifactory, artifactory, workspace, other_workspace, ws_viewer):
+    client, api, admin, platform_artifactory, artifactory, workspace, other_workspace, ws_viewer
+):
     space = platform_artifactory.spaces.get(name="docker-local")
     client.force_login(admin)
-    response = client.post(reverse("registries:space-bindings", args=[platform_artifactory.pk, space.pk]),
-                           {"workspaces": [workspace.pk]})
+    response = client.post(
+        reverse("registries:space-bindings", args=[platform_artifactory.pk, space.pk]),
+        {"workspaces": [workspace.pk]},
+    )
     assert response.status_code == 302
     assert list(space.workspaces.all()) == [workspace]
     cluster = Cluster.objects.create(name="prod")
@@ -286,14 +331,21 @@ def test_a_bound_private_space_shows_its_images_to_that_workspaces_namespace_onl
     api.force_login(ws_viewer)
     listed = api.get(f"/api/v1/namespaces/{ours.pk}/images/", {"tab": "private"}).json()
     images = {item["name"]: item["image"] for item in listed["results"]}
-    assert images == {"docker-local/app": f"{host}/docker-local/app",
-                      "docker-local/tools/cli": f"{host}/docker-local/tools/cli"}
+    assert images == {
+        "docker-local/app": f"{host}/docker-local/app",
+        "docker-local/tools/cli": f"{host}/docker-local/tools/cli",
+    }
     app = Repository.objects.get(name="docker-local/app")
     tags = api.get(f"/api/v1/namespaces/{ours.pk}/images/{app.pk}/tags/").json()
     assert {tag["name"]: tag["image"] for tag in tags["results"]} == {
-        "1.0": f"{host}/docker-local/app:1.0", "2.0": f"{host}/docker-local/app:2.0"}
-    picker = logged_in(ws_viewer).get(reverse("registries:picker"),
-                                       {"namespace": ours.pk, "tab": "private"}).content.decode()
+        "1.0": f"{host}/docker-local/app:1.0",
+        "2.0": f"{host}/docker-local/app:2.0",
+    }
+    picker = (
+        logged_in(ws_viewer)
+        .get(reverse("registries:picker"), {"namespace": ours.pk, "tab": "private"})
+        .content.decode()
+    )
     assert "docker-local/app" in picker
 
     api.force_login(outsider)
@@ -317,8 +369,9 @@ def logged_in(user):
 def test_a_tag_is_deleted_in_a_local_repository(client, team_artifactory, ws_admin, artifactory):
     tag = Tag.objects.get(repository__name="docker-local/app", name="1.0")
     client.force_login(ws_admin)
-    response = client.post(reverse("registries:tag-delete", args=[tag.repository.pk, "1.0"]),
-                           {"confirm": "1.0"})
+    response = client.post(
+        reverse("registries:tag-delete", args=[tag.repository.pk, "1.0"]), {"confirm": "1.0"}
+    )
     assert response.status_code == 302
     assert set(artifactory.tags("docker-local", "app")) == {"2.0"}
     assert not Tag.objects.filter(pk=tag.pk).exists()
@@ -326,12 +379,14 @@ def test_a_tag_is_deleted_in_a_local_repository(client, team_artifactory, ws_adm
     assert AuditEvent.objects.filter(action="image.tag.delete").exists()
 
 
-def test_deleting_a_tag_in_a_virtual_repository_says_it_is_not_supported(client, team_artifactory, ws_admin,
-                                                                          artifactory):
+def test_deleting_a_tag_in_a_virtual_repository_says_it_is_not_supported(
+    client, team_artifactory, ws_admin, artifactory
+):
     tag = Tag.objects.get(repository__name="docker-virtual/app", name="1.0")
     client.force_login(ws_admin)
-    response = client.post(reverse("registries:tag-delete", args=[tag.repository.pk, "1.0"]),
-                           {"confirm": "1.0"})
+    response = client.post(
+        reverse("registries:tag-delete", args=[tag.repository.pk, "1.0"]), {"confirm": "1.0"}
+    )
     assert response.status_code == 409
     text = response.content.decode()
     assert "Not supported by this registry" in text and "virtual repository" in text
@@ -344,26 +399,33 @@ def test_deleting_a_tag_in_a_virtual_repository_says_it_is_not_supported(client,
 def test_an_admin_integrates_one_through_the_api_with_an_access_token_for_a_user(api, admin, artifactory):
     token = artifactory.add_token("reference-token-of-admin")
     api.force_login(admin)
-    response = api.post("/api/v1/registries/", api_data(artifactory, name="jfrog-api", password=token),
-                        format="json")
+    response = api.post(
+        "/api/v1/registries/", api_data(artifactory, name="jfrog-api", password=token), format="json"
+    )
     assert response.status_code == 201, response.json()
     assert response.json()["kind"] == "artifactory"
     assert token not in response.text
     # A user name with a token in the password's place: Basic, as Artifactory documents.
-    assert artifactory.requests_to("/artifactory/api/system/version")[-1].headers["authorization"] \
+    assert (
+        artifactory.requests_to("/artifactory/api/system/version")[-1]
+        .headers["authorization"]
         .startswith("Basic ")
+    )
 
 
 # Deleting spaces -------------------------------------------------------------------------------
 
 
 def test_an_empty_repository_is_not_deleted_from_artifactory_but_a_missing_space_leaves_wharf(
-        api, admin, artifactory):
+    api, admin, artifactory
+):
     artifactory.add_repository("docker-empty", "local")
     artifactory.add_repository("docker-gone", "local")
     registry = services.save_registry(
         Registry(name="jfrog", kind="artifactory", url=artifactory.url, username=ADMIN_USER),
-        admin, password=ADMIN_PASSWORD)
+        admin,
+        password=ADMIN_PASSWORD,
+    )
     sync_registry(registry)
     with artifactory.lock:
         del artifactory.repositories["docker-gone"]

@@ -72,9 +72,17 @@ ROBOT_NAME = PROJECT_NAME
 ROBOT_SECRET = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])(?=.*\d).{8,128}$")
 # Resource/action pairs Harbor accepts in a robot's project permissions (a subset of rbac).
 ROBOT_PROJECT_ACCESS = {
-    ("repository", "pull"), ("repository", "push"), ("repository", "delete"), ("repository", "list"),
-    ("artifact", "read"), ("artifact", "list"), ("artifact", "delete"), ("tag", "list"),
-    ("tag", "create"), ("tag", "delete"), ("helm-chart", "read"),
+    ("repository", "pull"),
+    ("repository", "push"),
+    ("repository", "delete"),
+    ("repository", "list"),
+    ("artifact", "read"),
+    ("artifact", "list"),
+    ("artifact", "delete"),
+    ("tag", "list"),
+    ("tag", "create"),
+    ("tag", "delete"),
+    ("helm-chart", "read"),
 }
 # Deterministic timestamps keep test output stable; each new object is a minute later.
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -124,7 +132,8 @@ class Robot:
             for permission in self.permissions
             if permission.get("kind") == "project"
             and any(
-                access.get("resource") == "repository" and access.get("action") == "pull"
+                access.get("resource") == "repository"
+                and access.get("action") == "pull"
                 and access.get("effect", "allow") in ("", "allow")
                 for access in permission.get("access") or []
             )
@@ -347,21 +356,35 @@ class HarborDouble:
         """A system robot account (``<prefix><name>``) that may pull from ``projects``."""
         with self.lock:
             permissions = [
-                {"kind": "project", "namespace": project,
-                 "access": [{"resource": "repository", "action": "pull"}]}
+                {
+                    "kind": "project",
+                    "namespace": project,
+                    "access": [{"resource": "repository", "action": "pull"}],
+                }
                 for project in projects
             ]
-            robot = self._new_robot(name, secret, "", "system", -1, False, permissions, self.users[ADMIN_USER])
+            robot = self._new_robot(
+                name, secret, "", "system", -1, False, permissions, self.users[ADMIN_USER]
+            )
             return robot.user
 
     def _new_robot(
-        self, name: str, secret: str, description: str, level: str, duration: int, disable: bool,
-        permissions: list[dict[str, Any]], creator: User,
+        self,
+        name: str,
+        secret: str,
+        description: str,
+        level: str,
+        duration: int,
+        disable: bool,
+        permissions: list[dict[str, Any]],
+        creator: User,
     ) -> Robot:
         full = f"{self.robot_prefix}{name}"
         now = self._now()
         user = User(next(self._ids), full, secret, False, now, robot=True, disabled=disable)
-        robot = Robot(user.id, name, user, description, level, duration, disable, permissions, creator, now, now)
+        robot = Robot(
+            user.id, name, user, description, level, duration, disable, permissions, creator, now, now
+        )
         self.users[full] = user
         self.robots[robot.id] = robot
         return robot
@@ -379,7 +402,10 @@ class HarborDouble:
                 if permission.get("kind") != "project":
                     continue
                 for access in permission.get("access") or []:
-                    if access.get("resource") == "repository" and access.get("effect", "allow") in ("", "allow"):
+                    if access.get("resource") == "repository" and access.get("effect", "allow") in (
+                        "",
+                        "allow",
+                    ):
                         granted.setdefault(permission["namespace"], set()).add(access.get("action"))
             return {project: sorted(actions) for project, actions in sorted(granted.items())}
 
@@ -392,8 +418,11 @@ class HarborDouble:
         """Edit a robot's permissions behind the client's back (as an admin in Harbor's UI)."""
         with self.lock:
             self.robots[robot_id].permissions = [
-                {"kind": "project", "namespace": project,
-                 "access": [{"resource": "repository", "action": action} for action in actions]}
+                {
+                    "kind": "project",
+                    "namespace": project,
+                    "access": [{"resource": "repository", "action": action} for action in actions],
+                }
                 for project in projects
             ]
 
@@ -407,10 +436,12 @@ class HarborDouble:
         """The status a pull of ``repository:reference`` by these credentials gets (200/401/404)."""
         import httpx
 
-        with httpx.Client(base_url=self.url, auth=(username, password) if username else None,
-                          verify=False, timeout=5) as client:  # noqa: S501 (loopback double)
-            return client.get(f"/v2/{repository}/manifests/{reference}",
-                              headers={"Accept": IMAGE_MANIFEST}).status_code
+        with httpx.Client(
+            base_url=self.url, auth=(username, password) if username else None, verify=False, timeout=5
+        ) as client:  # noqa: S501 (loopback double)
+            return client.get(
+                f"/v2/{repository}/manifests/{reference}", headers={"Accept": IMAGE_MANIFEST}
+            ).status_code
 
     def add_project(
         self, name: str, public: bool = False, members: Iterable[str] = (), owner: str = ADMIN_USER
@@ -487,18 +518,29 @@ class HarborDouble:
         found = self.repositories.get(repository)
         if found is None:
             return None
-        return next((a for a in found.artifacts
-                     if a.digest == reference or any(t.name == reference for t in a.tags)), None)
+        return next(
+            (a for a in found.artifacts if a.digest == reference or any(t.name == reference for t in a.tags)),
+            None,
+        )
 
-    def set_scan(self, repository: str, reference: str, status: str = "Success", *,
-                 counts: dict[str, int] | None = None, fixable: int = 0) -> None:
+    def set_scan(
+        self,
+        repository: str,
+        reference: str,
+        status: str = "Success",
+        *,
+        counts: dict[str, int] | None = None,
+        fixable: int = 0,
+    ) -> None:
         """Give the artifact a scan report as Harbor's scanner would (Trivy)."""
         with self.lock:
             artifact = self.artifact(repository, reference)
             assert artifact is not None, f"no artifact {repository}@{reference}"
             counts = counts or {}
-            severity = next((level for level in ("Critical", "High", "Medium", "Low", "Unknown")
-                             if counts.get(level)), "None")
+            severity = next(
+                (level for level in ("Critical", "High", "Medium", "Low", "Unknown") if counts.get(level)),
+                "None",
+            )
             artifact.scan = {
                 "report_id": f"report-{artifact.id}",
                 "scan_status": status,
@@ -708,7 +750,8 @@ class HarborDouble:
                     body = self._artifact_json(artifact, record, record.param("with_tag") != "false")
                     if record.param("with_scan_overview") == "true" and artifact.scan is not None:
                         body["scan_overview"] = {
-                            "application/vnd.security.vulnerability.report; version=1.1": artifact.scan}
+                            "application/vnd.security.vulnerability.report; version=1.1": artifact.scan
+                        }
                     return Answer(200, body)
                 self._require_manager(project, user)
                 self.repositories[full].artifacts.remove(artifact)
@@ -928,15 +971,25 @@ class HarborDouble:
             raise HarborError(400, f'parsing {what} body from "" failed: {exc}') from exc
         if not isinstance(body, dict):
             raise HarborError(400, f'parsing {what} body from "" failed')
-        types = {"name": str, "description": str, "secret": str, "level": str, "disable": bool,
-                 "duration": int, "permissions": list, "id": int}
+        types = {
+            "name": str,
+            "description": str,
+            "secret": str,
+            "level": str,
+            "disable": bool,
+            "duration": int,
+            "permissions": list,
+            "id": int,
+        }
         for key, kind in types.items():
             value = body.get(key)
             if value is None:
                 continue
             wrong = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
             if wrong:
-                raise HarborError(422, f"validation failure list:\n{key} in body must be of type {kind.__name__}")
+                raise HarborError(
+                    422, f"validation failure list:\n{key} in body must be of type {kind.__name__}"
+                )
         return body
 
     def _check_robot_fields(self, body: dict[str, Any]) -> tuple[str, int, list[dict[str, Any]]]:
@@ -964,8 +1017,10 @@ class HarborDouble:
             for access in permission["access"]:
                 pair = (access.get("resource"), access.get("action")) if isinstance(access, dict) else None
                 if pair not in ROBOT_PROJECT_ACCESS:
-                    raise HarborError(400, f"bad request permission: {pair[0]}:{pair[1]}" if pair else
-                                      "bad request permission")
+                    raise HarborError(
+                        400,
+                        f"bad request permission: {pair[0]}:{pair[1]}" if pair else "bad request permission",
+                    )
             namespace = permission.get("namespace")
             if kind == "project" and namespace != "*" and namespace not in self.projects:
                 raise HarborError(404, f"project {namespace} not found")
@@ -980,8 +1035,16 @@ class HarborDouble:
         if any(r.name == name for r in self.robots.values()):
             raise HarborError(409, f"robot account 0:{name} already exists")
         secret = _robot_secret()
-        robot = self._new_robot(name, secret, body.get("description") or "", level, duration,
-                                bool(body.get("disable")), permissions, user)
+        robot = self._new_robot(
+            name,
+            secret,
+            body.get("description") or "",
+            level,
+            duration,
+            bool(body.get("disable")),
+            permissions,
+            user,
+        )
         created = {
             "id": robot.id,
             "name": robot.user.username,
@@ -1043,7 +1106,11 @@ class HarborDouble:
                     "kind": permission.get("kind"),
                     "namespace": permission.get("namespace"),
                     "access": [
-                        {"resource": a.get("resource"), "action": a.get("action"), "effect": a.get("effect") or ""}
+                        {
+                            "resource": a.get("resource"),
+                            "action": a.get("action"),
+                            "effect": a.get("effect") or "",
+                        }
                         for a in permission.get("access") or []
                     ],
                 }
@@ -1064,8 +1131,15 @@ class HarborDouble:
         token = secrets.token_urlsafe(24)
         with self.lock:
             self._v2_tokens[token] = self._authenticate(record)
-        return Answer(200, {"token": token, "access_token": token, "expires_in": 1800,
-                            "issued_at": harbor_time(datetime.now(UTC))})
+        return Answer(
+            200,
+            {
+                "token": token,
+                "access_token": token,
+                "expires_in": 1800,
+                "issued_at": harbor_time(datetime.now(UTC)),
+            },
+        )
 
     def _bearer(self, record: RecordedRequest) -> User | None:
         scheme, _, token = record.headers.get("authorization", "").partition(" ")
@@ -1080,10 +1154,10 @@ class HarborDouble:
             if user is None:
                 return self._v2_unauthorized("")
             return Answer(200, {})
-        name, found, reference = path[len("/v2/"):].rpartition("/manifests/")
+        name, found, reference = path[len("/v2/") :].rpartition("/manifests/")
         kind = "manifests"
         if not found:
-            name, found, reference = path[len("/v2/"):].rpartition("/blobs/")
+            name, found, reference = path[len("/v2/") :].rpartition("/blobs/")
             kind = "blobs"
         if not found or not name or not reference:
             return Answer(404, _v2_error("NOT_FOUND", "not found"))
@@ -1112,22 +1186,37 @@ class HarborDouble:
 
         def image(seed: str, platform: str, size: int) -> bytes:
             os_name, arch, *variant = platform.split("/")
-            config = json.dumps({
-                "architecture": arch, "os": os_name, **({"variant": variant[0]} if variant else {}),
-                "created": harbor_time(EPOCH),
-                "history": [{"created_by": f"ADD rootfs-{arch}.tar /"},
-                            {"created_by": 'CMD ["sh"]', "empty_layer": True},
-                            {"created_by": "RUN apk add curl"}],
-            }).encode()
+            config = json.dumps(
+                {
+                    "architecture": arch,
+                    "os": os_name,
+                    **({"variant": variant[0]} if variant else {}),
+                    "created": harbor_time(EPOCH),
+                    "history": [
+                        {"created_by": f"ADD rootfs-{arch}.tar /"},
+                        {"created_by": 'CMD ["sh"]', "empty_layer": True},
+                        {"created_by": "RUN apk add curl"},
+                    ],
+                }
+            ).encode()
             config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
             documents[config_digest] = (config, IMAGE_CONFIG, config_digest)
-            layers = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                       "digest": "sha256:" + hashlib.sha256(f"{seed}/{index}".encode()).hexdigest(),
-                       "size": size * (index + 1)} for index in range(2)]
-            return json.dumps({"schemaVersion": 2, "mediaType": IMAGE_MANIFEST,
-                               "config": {"mediaType": IMAGE_CONFIG, "digest": config_digest,
-                                          "size": len(config)},
-                               "layers": layers}).encode()
+            layers = [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": "sha256:" + hashlib.sha256(f"{seed}/{index}".encode()).hexdigest(),
+                    "size": size * (index + 1),
+                }
+                for index in range(2)
+            ]
+            return json.dumps(
+                {
+                    "schemaVersion": 2,
+                    "mediaType": IMAGE_MANIFEST,
+                    "config": {"mediaType": IMAGE_CONFIG, "digest": config_digest, "size": len(config)},
+                    "layers": layers,
+                }
+            ).encode()
 
         for artifact in repository.artifacts:
             if artifact.is_index:
@@ -1136,14 +1225,28 @@ class HarborDouble:
                     child = self._reference(artifact, index, platform)
                     manifest = image(child["child_digest"], platform, artifact.size // 4)
                     documents[child["child_digest"]] = (manifest, IMAGE_MANIFEST, child["child_digest"])
-                    children.append({"mediaType": IMAGE_MANIFEST, "digest": child["child_digest"],
-                                     "size": len(manifest), "platform": child["platform"]})
-                document = (json.dumps({"schemaVersion": 2, "mediaType": IMAGE_INDEX,
-                                        "manifests": children}).encode(), IMAGE_INDEX, artifact.digest)
+                    children.append(
+                        {
+                            "mediaType": IMAGE_MANIFEST,
+                            "digest": child["child_digest"],
+                            "size": len(manifest),
+                            "platform": child["platform"],
+                        }
+                    )
+                document = (
+                    json.dumps(
+                        {"schemaVersion": 2, "mediaType": IMAGE_INDEX, "manifests": children}
+                    ).encode(),
+                    IMAGE_INDEX,
+                    artifact.digest,
+                )
             else:
                 platform = artifact.platforms[0] if artifact.platforms else "linux/amd64"
-                document = (image(artifact.digest, platform, artifact.size // 4), IMAGE_MANIFEST,
-                            artifact.digest)
+                document = (
+                    image(artifact.digest, platform, artifact.size // 4),
+                    IMAGE_MANIFEST,
+                    artifact.digest,
+                )
             documents[artifact.digest] = document
             for tag in artifact.tags:
                 documents[tag.name] = document
@@ -1153,8 +1256,11 @@ class HarborDouble:
         scope = f',scope="repository:{name}:pull"' if name else ""
         challenge = f'Bearer realm="{self.url}/service/token",service="harbor-registry"{scope}'
         message = f"unauthorized to access repository: {name}, action: pull" if name else "unauthorized"
-        return Answer(401, _v2_error("UNAUTHORIZED", message),
-                      {"Www-Authenticate": challenge, "Docker-Distribution-Api-Version": "registry/2.0"})
+        return Answer(
+            401,
+            _v2_error("UNAUTHORIZED", message),
+            {"Www-Authenticate": challenge, "Docker-Distribution-Api-Version": "registry/2.0"},
+        )
 
     def _paged(self, record: RecordedRequest, raw_query: str, items: list, user: User | None) -> Answer:
         page, page_size = self._page_params(record)
@@ -1258,8 +1364,11 @@ class HarborDouble:
         }
         if user.admin and not user.robot:
             blobs = {a.digest: a.size for r in repositories for a in r.artifacts}
-            answer.update(total_project_count=len(self.projects), total_repo_count=len(repositories),
-                          total_storage_consumption=sum(blobs.values()))
+            answer.update(
+                total_project_count=len(self.projects),
+                total_repo_count=len(repositories),
+                total_storage_consumption=sum(blobs.values()),
+            )
         return answer
 
     def _current_user(self, user: User | None) -> dict[str, Any]:

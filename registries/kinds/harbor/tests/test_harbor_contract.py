@@ -179,8 +179,9 @@ ROBOT = {
     "level": "system",
     "disable": False,
     "duration": -1,
-    "permissions": [{"kind": "project", "namespace": "team-a",
-                     "access": [{"resource": "repository", "action": "pull"}]}],
+    "permissions": [
+        {"kind": "project", "namespace": "team-a", "access": [{"resource": "repository", "action": "pull"}]}
+    ],
 }
 # "{ci}" in a path stands for the id of the robot ``ci`` that populate() adds.
 ROBOT_CI = {**ROBOT, "name": "robot$ci", "description": ""}
@@ -496,8 +497,9 @@ def test_created_robots_are_named_with_harbors_configured_prefix(spec) -> None:
         assert created["name"] == "bot+wharf-ws-payments"
         assert created["secret"] and created["expires_at"] == -1
         assert response.headers["Location"] == f"{API}/robots/{created['id']}"
-        listed = send(double, Case("x", "GET", "/robots", "/robots", 200,
-                                   params={"q": "name=wharf-ws-payments"})).json()
+        listed = send(
+            double, Case("x", "GET", "/robots", "/robots", 200, params={"q": "name=wharf-ws-payments"})
+        ).json()
         assert [robot["name"] for robot in listed] == ["bot+wharf-ws-payments"]
         assert "secret" not in listed[0]
 
