@@ -28,6 +28,42 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
 POSTGRES = "postgres://postgres@127.0.0.1:5432"
 
+# The words the loaders build names from (spaces, workspaces, repositories), and the stages
+# that name a space's environment: the searches of each benchmark look for them.
+WORDS = [
+    "payments",
+    "orders",
+    "billing",
+    "search",
+    "catalog",
+    "checkout",
+    "auth",
+    "gateway",
+    "media",
+    "analytics",
+    "mobile",
+    "web",
+    "data",
+    "ml",
+    "infra",
+    "platform",
+    "shipping",
+    "inventory",
+    "risk",
+    "fraud",
+    "ledger",
+    "notify",
+    "profile",
+    "reports",
+    "ads",
+    "maps",
+    "chat",
+    "video",
+    "audio",
+    "backup",
+]
+STAGES = ["dev", "test", "staging", "prod", "sandbox", "perf"]
+
 # Production settings as far as Django's test client allows: it asks for host "testserver" and
 # speaks plain HTTP, which the production SSL redirect would answer with a 301.
 TEST_CLIENT_SETTINGS = {"DEBUG": "false", "ALLOWED_HOSTS": "testserver", "SECURE_SSL_REDIRECT": "false"}

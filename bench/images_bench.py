@@ -70,40 +70,7 @@ DATABASE = "wharf_bench_images"
 SECTION = "## Images and Choose Image (issue 5)"
 TARGET_MS = 50.0
 
-WORDS = [
-    "payments",
-    "orders",
-    "billing",
-    "search",
-    "catalog",
-    "checkout",
-    "auth",
-    "gateway",
-    "media",
-    "analytics",
-    "mobile",
-    "web",
-    "data",
-    "ml",
-    "infra",
-    "platform",
-    "shipping",
-    "inventory",
-    "risk",
-    "fraud",
-    "ledger",
-    "notify",
-    "profile",
-    "reports",
-    "ads",
-    "maps",
-    "chat",
-    "video",
-    "audio",
-    "backup",
-]
 KINDS = ["api", "worker", "frontend", "cron", "migrate", "proxy", "exporter", "sidecar", "cli", "operator"]
-STAGES = ["dev", "test", "staging", "prod", "sandbox", "perf"]
 PLATFORMS = ['["linux/amd64"]', '["linux/amd64", "linux/arm64"]', '["linux/arm64"]']
 NO_MATCH = ["zzqx", "nothing-here", "qqq-none", "xyzzy"]
 
@@ -161,7 +128,8 @@ def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) 
     stamp = now.isoformat()
     with transaction.atomic():
         workspace_rows = [("bench", "The benchmark's workspace")] + [
-            (f"{rng.choice(WORDS)}-{number:03d}", f"Workspace {number}") for number in range(1, workspaces)
+            (f"{rng.choice(common.WORDS)}-{number:03d}", f"Workspace {number}")
+            for number in range(1, workspaces)
         ]
         copy_text(
             Workspace._meta.db_table,
@@ -193,7 +161,7 @@ def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) 
         for registry, size in zip(registries, sizes, strict=True):
             for number in range(size):
                 public = rng.random() < 0.3
-                name = f"{rng.choice(WORDS)}-{rng.choice(STAGES)}-{registry.pk}{number:04d}"
+                name = f"{rng.choice(common.WORDS)}-{rng.choice(common.STAGES)}-{registry.pk}{number:04d}"
                 space_lines.append(
                     f"{registry.pk}\t{name}\t{'public' if public else 'private'}\t"
                     f"{number}\tf\t0\t{stamp}\t{stamp}\t{stamp}"
@@ -245,7 +213,7 @@ def load(spaces: int, repositories: int, tags: int, workspaces: int, seed: int) 
         serial = 0
         for space, count in zip(all_spaces, per_space, strict=True):
             for _ in range(count):
-                short = f"{rng.choice(WORDS)}-{rng.choice(KINDS)}-{serial:06d}"
+                short = f"{rng.choice(common.WORDS)}-{rng.choice(KINDS)}-{serial:06d}"
                 if serial % 7 == 0:
                     short = f"tools/{short}"
                 name = f"{space.name}/{short}"
@@ -429,7 +397,7 @@ def search_terms(rng: random.Random, count: int) -> list[tuple[str, str]]:
     for index in range(count):
         kind = ("prefix", "infix", "rare", "none")[index % 4]
         if kind == "prefix":
-            term = rng.choice(WORDS)[: rng.randint(3, 6)]
+            term = rng.choice(common.WORDS)[: rng.randint(3, 6)]
         elif kind == "infix":
             term = f"-{rng.choice(KINDS)}-"
         elif kind == "rare":

@@ -76,39 +76,6 @@ FLATNESS_GOAL = 1.3
 NOTES = "What the figures say"
 TARGET_MS = 50.0
 
-WORDS = [
-    "payments",
-    "orders",
-    "billing",
-    "search",
-    "catalog",
-    "checkout",
-    "auth",
-    "gateway",
-    "media",
-    "analytics",
-    "mobile",
-    "web",
-    "data",
-    "ml",
-    "infra",
-    "platform",
-    "shipping",
-    "inventory",
-    "risk",
-    "fraud",
-    "ledger",
-    "notify",
-    "profile",
-    "reports",
-    "ads",
-    "maps",
-    "chat",
-    "video",
-    "audio",
-    "backup",
-]
-STAGES = ["dev", "test", "staging", "prod", "sandbox", "perf"]
 TEAMS = ["north", "south", "east", "west", "core", "edge", "blue", "green", "red", "gold"]
 
 
@@ -160,7 +127,7 @@ def load(spaces: int, workspaces: int, bindings: int, seed: int) -> dict:
         space_rows = []
         for registry, size in zip(registries, sizes, strict=True):
             for number in range(size):
-                name = f"{rng.choice(WORDS)}-{rng.choice(STAGES)}-{number:05d}"
+                name = f"{rng.choice(common.WORDS)}-{rng.choice(common.STAGES)}-{number:05d}"
                 created = now - datetime.timedelta(minutes=rng.randrange(60 * 24 * 900))
                 space_rows.append(
                     (
@@ -195,7 +162,7 @@ def load(spaces: int, workspaces: int, bindings: int, seed: int) -> dict:
             ["name", "description", "created"],
             (
                 (
-                    f"{rng.choice(WORDS)}-{rng.choice(TEAMS)}-{number:04d}",
+                    f"{rng.choice(common.WORDS)}-{rng.choice(TEAMS)}-{number:04d}",
                     f"Workspace {number} of the {rng.choice(TEAMS)} division",
                     now,
                 )
@@ -313,7 +280,7 @@ def plan(registry, count: int, seed: int) -> list[tuple[Case, list[Request]]]:
     case(
         "space page, search a stage (~1 in 6 match)",
         [
-            Request("get", spaces_url, {"q": f"-{rng.choice(STAGES)}-"}, check='id="space-table"')
+            Request("get", spaces_url, {"q": f"-{rng.choice(common.STAGES)}-"}, check='id="space-table"')
             for _ in range(count)
         ],
     )
@@ -355,7 +322,7 @@ def plan(registry, count: int, seed: int) -> list[tuple[Case, list[Request]]]:
             Request(
                 "get",
                 matrix_url,
-                {"registry": registry.pk, "sq": f"-{rng.choice(STAGES)}-", "wq": rng.choice("aeo")},
+                {"registry": registry.pk, "sq": f"-{rng.choice(common.STAGES)}-", "wq": rng.choice("aeo")},
                 htmx=True,
                 check='id="binding-matrix"',
             )
@@ -383,7 +350,7 @@ def plan(registry, count: int, seed: int) -> list[tuple[Case, list[Request]]]:
     )
     searches = []
     for pk in bound_spaces:
-        term = rng.choice([rng.choice(WORDS)[:3], rng.choice(TEAMS), f"-{rng.randrange(5000):04d}"])
+        term = rng.choice([rng.choice(common.WORDS)[:3], rng.choice(TEAMS), f"-{rng.randrange(5000):04d}"])
         searches.append(
             Request(
                 "get",

@@ -63,7 +63,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from portal import audit, metrics
+from portal import metrics
 from portal.crypto import DecryptionError
 from registries import access, background
 from registries.access import private_spaces_for_workspace
@@ -77,6 +77,7 @@ from registries.clients import (
 from registries.clients.base import RobotInfo
 from registries.kinds import client_for
 from registries.models import LoginCredential, PullCredential, Registry, RegistrySpace, SpaceBinding
+from registries.tokens.credentials import record_rotation
 from workspaces.models import Workspace
 
 logger = logging.getLogger("wharf.robots")
@@ -704,24 +705,6 @@ def sweep_leftover_login_robots(registry: Registry) -> list[str]:
 # Rotation -----------------------------------------------------------------------------------
 
 
-def _rotation_event(actor, credential: PullCredential, reason: str) -> None:
-    audit.record(
-        actor,
-        "pull_credential.rotate",
-        credential,
-        label=str(credential),
-        after={
-            "workspace": credential.workspace.name,
-            "registry": credential.registry.name,
-            "username": credential.username,
-            "reason": reason,
-            "previous_valid_until": credential.previous_valid_until.isoformat()
-            if credential.previous_valid_until
-            else None,
-        },
-    )
-
-
 def rotate(
     credential: PullCredential, actor=None, *, overlap: int | None = None, reason: str = ""
 ) -> Outcome:
@@ -791,7 +774,7 @@ def rotate(
         # A binding changed while the robot was made: both robots get it on the next reconcile.
         current.state = DONE if desired_projects(workspace, registry) == desired else PENDING
         current.save()
-        _rotation_event(actor, current, reason)
+        record_rotation(actor, current, reason)
         if current.state == PENDING:
             transaction.on_commit(partial(_enqueue, registry.pk, [workspace.pk]), robust=True)
         transaction.on_commit(
@@ -827,7 +810,7 @@ def _rotate_in_place(credential: PullCredential, actor, reason: str) -> Outcome:
         current.set_secret(secret)
         current.rotated = timezone.now()
         current.save(update_fields=["secret_encrypted", "secret_hash", "rotated", "updated"])
-        _rotation_event(actor, current, reason)
+        record_rotation(actor, current, reason)
     return Outcome(
         workspace.name,
         registry.name,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
 
+import httpx
+
 DEFAULT_TIMEOUT = 10.0
 # A socket timeout fires a hair early or late; a deadline this close to its end counts as reached.
 DEADLINE_SLACK = 0.05
@@ -55,6 +57,49 @@ def plain_reason(exc: BaseException) -> str:
     "[Errno 111] Connection refused" becomes "connection refused"."""
     text = _ERRNO_PREFIX.sub("", str(exc)).strip() or type(exc).__name__
     return text[0].lower() + text[1:] if text[:1].isupper() and text[1:2].islower() else text
+
+
+def find_cause[E: BaseException](exc: BaseException | None, kind: type[E]) -> E | None:
+    """The ``kind`` error behind ``exc``: httpx wraps an ssl.SSLError twice (via httpcore)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def reason_of(exc: BaseException | None) -> str:
+    """Why a connection failed, in plain words: a TLS error's verification message first."""
+    if exc is None:
+        return ""
+    if isinstance(exc, ssl.SSLError):
+        return getattr(exc, "verify_message", None) or exc.reason or str(exc)
+    return plain_reason(exc)
+
+
+# How much of a registry's own error text a message quotes.
+MAX_DETAIL = 300
+
+
+def errors_text(response: httpx.Response) -> str:
+    """A registry's ``{"errors": [{"message"|"code"}]}`` texts (Harbor's REST API and
+    Artifactory's), or a hint at what came instead of JSON."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "(an HTML page)" if "html" in response.headers.get("Content-Type", "") else ""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    messages = [
+        str(item.get("message") or item.get("code"))
+        for item in errors[:10]
+        if isinstance(item, dict) and (item.get("message") or item.get("code"))
+    ]
+    text = "; ".join(messages).strip()
+    return text[:MAX_DETAIL] + ("…" if len(text) > MAX_DETAIL else "")
 
 
 def seconds_text(seconds: float) -> str:

@@ -130,6 +130,12 @@ def rotate_credential(
     secret = _give_new_secret(credential, credential.workspace)
     credential.rotated = credential.reconciled = now
     credential.save()
+    record_rotation(actor, credential, reason)
+    return secret
+
+
+def record_rotation(actor: audit.Actor | None, credential: PullCredential, reason: str) -> None:
+    """The audit event of a pull credential's new secret, Wharf's or a Harbor robot's alike."""
     audit.record(
         actor,
         "pull_credential.rotate",
@@ -145,4 +151,3 @@ def rotate_credential(
             else None,
         },
     )
-    return secret

@@ -62,7 +62,9 @@ from registries.clients.base import (
     Unreachable,
     Unsupported,
     deadline_timeout,
-    plain_reason,
+    errors_text,
+    find_cause,
+    reason_of,
 )
 from registries.clients.transport import GuardedTransport
 from registries.kinds.distribution.client import MAX_REDIRECTS, DistributionClient
@@ -77,7 +79,6 @@ CLASSES = (LOCAL, REMOTE, VIRTUAL, FEDERATED)
 # The REST answers Wharf reads are small (a repository list is a few hundred bytes per
 # repository); a proxy's error page or a runaway answer is refused rather than held in memory.
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
-MAX_DETAIL = 300
 # Shorter passwords are not scrubbed from messages: that would mangle ordinary words.
 MIN_SCRUBBED_PASSWORD = 4
 
@@ -365,7 +366,7 @@ class ArtifactoryClient(RegistryClient):
             return self.connection.ssl_verify()
         except (ssl.SSLError, ValueError) as exc:
             raise TLSFailure(
-                f"The CA bundle given for {self.where} could not be read ({_reason(exc)}); paste "
+                f"The CA bundle given for {self.where} could not be read ({reason_of(exc)}); paste "
                 "the PEM certificate(s) of the CA that signed Artifactory's certificate."
             ) from exc
 
@@ -435,7 +436,7 @@ class ArtifactoryClient(RegistryClient):
         self, response: httpx.Response, missing: str = "", forbidden: str = ""
     ) -> RegistryError:
         status = response.status_code
-        detail = _detail(response)
+        detail = errors_text(response)
         said = f" Artifactory said: {detail}" if detail else ""
         request = f"{response.request.method} {response.request.url.path}"
         if status == 401:
@@ -473,19 +474,19 @@ class ArtifactoryClient(RegistryClient):
             return error
         if isinstance(exc, httpx.TimeoutException):
             return RegistryTimeout(f"{where} did not answer within {self.connection.timeout:g} seconds.")
-        tls_error = _ssl_cause(exc)
+        tls_error = find_cause(exc, ssl.SSLError)
         if tls_error is not None:
             return TLSFailure(
-                f"TLS with {where} failed ({_reason(tls_error)}). If Artifactory uses "
+                f"TLS with {where} failed ({reason_of(tls_error)}). If Artifactory uses "
                 "a private CA, add that CA bundle to the registry settings."
             )
         if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
             return Unreachable(f"{where} is not an http:// or https:// URL.")
         if isinstance(exc, httpx.RemoteProtocolError):
-            return BadAnswer(f"{where} did not answer with valid HTTP ({_reason(exc)}).")
+            return BadAnswer(f"{where} did not answer with valid HTTP ({reason_of(exc)}).")
         if isinstance(exc, httpx.DecodingError):
-            return BadAnswer(f"{where} sent an answer that could not be read ({_reason(exc)}).")
-        return Unreachable(f"Cannot connect to {where} ({_reason(exc)}).")
+            return BadAnswer(f"{where} sent an answer that could not be read ({reason_of(exc)}).")
+        return Unreachable(f"Cannot connect to {where} ({reason_of(exc)}).")
 
     def _scrubbed(self, error: RegistryError) -> RegistryError:
         """Last line of defence: whatever a server echoes back, the password is not shown."""
@@ -549,7 +550,7 @@ class _DockerRegistryAPI(DistributionClient):
     ) -> RegistryError:
         error = super()._error(response, what, where, detail)
         if isinstance(error, AuthenticationFailed):
-            text = _detail(response)
+            text = errors_text(response)
             return self._owner._scrubbed(
                 AuthenticationFailed(
                     self._owner.refused_credentials()
@@ -557,37 +558,3 @@ class _DockerRegistryAPI(DistributionClient):
                 )
             )
         return self._owner._scrubbed(error)
-
-
-def _detail(response: httpx.Response) -> str:
-    """Artifactory's ``errors[].message`` texts (the registry API's may carry a ``code``)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return "(an HTML page)" if "html" in response.headers.get("Content-Type", "") else ""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list):
-        return ""
-    messages = [
-        str(item.get("message") or item.get("code"))
-        for item in errors[:3]
-        if isinstance(item, dict) and (item.get("message") or item.get("code"))
-    ]
-    text = "; ".join(messages).strip()
-    return text[:MAX_DETAIL] + ("…" if len(text) > MAX_DETAIL else "")
-
-
-def _ssl_cause(exc: BaseException | None) -> ssl.SSLError | None:
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, ssl.SSLError):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLError):
-        return getattr(exc, "verify_message", None) or exc.reason or str(exc)
-    return plain_reason(exc)

@@ -48,7 +48,9 @@ from registries.clients.base import (
     Unreachable,
     Unsupported,
     deadline_timeout,
+    find_cause,
     plain_reason,
+    reason_of,
     space_of,
 )
 from registries.clients.transport import GuardedTransport
@@ -688,15 +690,14 @@ class DistributionClient(RegistryClient):
             seconds = f"{self.connection.timeout:g}"
             unit = "second" if seconds == "1" else "seconds"
             return RegistryTimeout(f"{where} did not answer within {seconds} {unit}")
-        tls = _find_cause(exc, ssl.SSLError)
+        tls = find_cause(exc, ssl.SSLError)
         if tls is not None:
-            reason = getattr(tls, "verify_message", "") or getattr(tls, "reason", "") or tls
-            return TLSFailure(self._scrub(f"TLS with {_lower(where)} failed: {reason}"))
+            return TLSFailure(self._scrub(f"TLS with {_lower(where)} failed: {reason_of(tls)}"))
         if isinstance(exc, httpx.ConnectError):
-            return Unreachable(self._scrub(f"Cannot connect to {_lower(where)}: {_reason(exc)}"))
+            return Unreachable(self._scrub(f"Cannot connect to {_lower(where)}: {plain_reason(exc)}"))
         if isinstance(exc, httpx.TransportError):
-            return Unreachable(self._scrub(f"The connection to {_lower(where)} broke: {_reason(exc)}"))
-        return BadAnswer(self._scrub(f"{where} could not be asked: {_reason(exc)}"))
+            return Unreachable(self._scrub(f"The connection to {_lower(where)} broke: {plain_reason(exc)}"))
+        return BadAnswer(self._scrub(f"{where} could not be asked: {plain_reason(exc)}"))
 
     def _error(
         self, response: httpx.Response, what: str, where: str = "", detail: bool = True
@@ -770,21 +771,6 @@ def _raw_host(url: httpx.URL) -> str:
 
 def _lower(where: str) -> str:
     return where[:1].lower() + where[1:]
-
-
-def _reason(exc: Exception) -> str:
-    return plain_reason(exc)
-
-
-def _find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    seen = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
 
 
 def _error_detail(response: httpx.Response) -> str:

@@ -56,7 +56,9 @@ from registries.clients.base import (
     TLSFailure,
     Unreachable,
     deadline_timeout,
-    plain_reason,
+    errors_text,
+    find_cause,
+    reason_of,
 )
 from registries.clients.transport import GuardedTransport
 
@@ -64,7 +66,6 @@ API = "/api/v2.0"
 # Harbor answers 422 to anything larger.
 PAGE_SIZE = 100
 # Harbor messages are shown to people; a misbehaving proxy could send a whole page instead.
-MAX_DETAIL = 300
 # Shorter passwords are not scrubbed from messages: that would mangle ordinary words, and
 # nothing this module writes into a message comes from the password anyway.
 MIN_SCRUBBED_PASSWORD = 4
@@ -622,7 +623,7 @@ class HarborClient(RegistryClient):
                 verify = self.connection.ssl_verify()
             except (ssl.SSLError, ValueError) as exc:
                 raise TLSFailure(
-                    f"The CA bundle given for {self.where} could not be read ({_reason(exc)}); "
+                    f"The CA bundle given for {self.where} could not be read ({reason_of(exc)}); "
                     "paste the PEM certificate(s) of the CA that signed Harbor's certificate."
                 ) from exc
             auth = None
@@ -706,9 +707,9 @@ class HarborClient(RegistryClient):
             return error
         if isinstance(exc, httpx.TimeoutException):
             return RegistryTimeout(f"{where} did not answer within {self.connection.timeout:g} seconds.")
-        tls_error = _ssl_cause(exc)
+        tls_error = find_cause(exc, ssl.SSLError)
         if tls_error is not None:
-            reason = _reason(tls_error)
+            reason = reason_of(tls_error)
             if isinstance(tls_error, ssl.SSLCertVerificationError):
                 return TLSFailure(
                     f"The TLS certificate of {where} is not trusted ({reason}). If Harbor uses "
@@ -721,14 +722,14 @@ class HarborClient(RegistryClient):
         if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
             return Unreachable(f"{where} is not an http:// or https:// URL.")
         if isinstance(exc, httpx.RemoteProtocolError):
-            return BadAnswer(f"{where} did not answer with valid HTTP ({_reason(exc)}).")
+            return BadAnswer(f"{where} did not answer with valid HTTP ({reason_of(exc)}).")
         if isinstance(exc, httpx.TooManyRedirects | httpx.DecodingError):
-            return BadAnswer(f"{where} sent an answer that could not be read ({_reason(exc)}).")
-        return Unreachable(f"Cannot connect to {where} ({_reason(exc)}).")
+            return BadAnswer(f"{where} sent an answer that could not be read ({reason_of(exc)}).")
+        return Unreachable(f"Cannot connect to {where} ({reason_of(exc)}).")
 
     def _status_error(self, response: httpx.Response, overrides: ErrorOverrides) -> RegistryError:
         status = response.status_code
-        detail = _harbor_detail(response)
+        detail = errors_text(response)
         said = f" Harbor said: {detail}" if detail else ""
         if status in overrides:
             kind, message = overrides[status]
@@ -906,37 +907,3 @@ def _scan_overview(overview: Any) -> ScanOverview:
         finished=_time(report.get("end_time")),
         percent=_int(report.get("complete_percent")),
     )
-
-
-def _harbor_detail(response: httpx.Response) -> str:
-    """Harbor's ``errors[].message`` texts, or a hint at what came instead."""
-    try:
-        body = response.json()
-    except ValueError:
-        content_type = response.headers.get("Content-Type", "")
-        return "(an HTML page)" if "html" in content_type else ""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    messages = [
-        str(item.get("message") or item.get("code"))
-        for item in _list(errors)
-        if isinstance(item, dict) and (item.get("message") or item.get("code"))
-    ]
-    text = "; ".join(messages).strip()
-    return text[:MAX_DETAIL] + ("…" if len(text) > MAX_DETAIL else "")
-
-
-def _ssl_cause(exc: BaseException | None) -> ssl.SSLError | None:
-    """The ssl.SSLError that httpx wrapped (twice, via httpcore) into a ConnectError."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, ssl.SSLError):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-def _reason(exc: BaseException | None) -> str:
-    if isinstance(exc, ssl.SSLError):
-        return getattr(exc, "verify_message", None) or exc.reason or str(exc)
-    return plain_reason(exc) if exc is not None else ""
