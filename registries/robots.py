@@ -1009,33 +1009,38 @@ def delete_robots(registry_id: int, robot_ids: list[int], captured: dict | None 
 # The Registry space page --------------------------------------------------------------------
 
 
-def credentials_by_workspace(registry: Registry, workspace_ids=None) -> dict[int, PullCredential]:
-    """The registry's credentials in one query, cached on the registry object for one page.
+@dataclass(frozen=True, slots=True)
+class CredentialStatus:
+    """Where a workspace's robot stands, as the Registry space rows show it (never the secret)."""
 
-    Only what the page shows is loaded: never the secret, and, when the view passes
+    pk: int
+    workspace_id: int
+    state: str
+    error: str
+    attempts: int
+
+
+def credentials_by_workspace(registry: Registry, workspace_ids=None) -> dict[int, CredentialStatus]:
+    """The registry's credentials' status in one query of plain rows, cached on the registry
+    object for one page.
+
+    Only what the page shows is read: never the secret, and, when the view passes
     ``workspace_ids`` first (the workspaces bound on the page), only theirs: a registry can
     hold a credential for each of thousands of workspaces, and reading them all made the
-    Registry space page several times slower (bench/pages_bench.py).
+    Registry space page several times slower (bench/pages_bench.py). Plain rows, not models:
+    building models cost the page about a millisecond more (bench/space_row_profile.py).
     """
     cached = getattr(registry, "_wharf_credentials", None)
     if cached is None:
         if manages_robots(registry):
-            rows = (
-                PullCredential.objects.filter(registry=registry)
-                .only(
-                    "id",
-                    "workspace_id",
-                    "registry_id",
-                    "state",
-                    "error",
-                    "attempts",
-                    "reconciled",
-                )
-                .order_by()
-            )  # a dict needs no order (Meta's ordering joins two tables to sort)
+            # A dict needs no order (Meta's ordering joins two tables to sort).
+            rows = PullCredential.objects.filter(registry=registry).order_by()
             if workspace_ids is not None:
                 rows = rows.filter(workspace_id__in=workspace_ids)
-            cached = {credential.workspace_id: credential for credential in rows}
+            cached = {
+                row[1]: CredentialStatus(*row)
+                for row in rows.values_list("id", "workspace_id", "state", "error", "attempts")
+            }
         else:
             cached = {}
         registry._wharf_credentials = cached

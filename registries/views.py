@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.backends.utils import csrf_input
 from django.urls import reverse
@@ -157,19 +157,6 @@ def registry_detail(request, pk):
 # Registry space ---------------------------------------------------------------------------
 
 
-def _spaces_with_workspaces(registry):
-    # The bindings with their workspaces (names) and ends, in one query for the whole page.
-    return registry.spaces.prefetch_related(
-        Prefetch(
-            "bindings",
-            queryset=SpaceBinding.objects.select_related("workspace")
-            .only("id", "space_id", "workspace_id", "expires", "workspace__id", "workspace__name")
-            .order_by("workspace__name"),
-            to_attr="bound_bindings",
-        )
-    )
-
-
 def _prepare_rows(request, registry, spaces) -> SafeString:
     """What each row shows, computed once per page here rather than by tags in every row, and
     the rows' HTML (registries/rows.py).
@@ -190,8 +177,10 @@ def _prepare_rows(request, registry, spaces) -> SafeString:
         )
     }
     retry_url = url_maker("registries:credential-retry", registry.pk)
+    spaces = list(spaces)
+    bound = SpaceBinding.objects.bound_by_space([space.pk for space in spaces])
     for space in spaces:
-        space.bound = space.bound_with_ends()
+        space.bound = bound.get(space.pk, [])
         space.urls = {name: make(space.pk) for name, make in urls.items()}
     robots.credentials_by_workspace(registry, {workspace.pk for space in spaces for workspace in space.bound})
     for space in spaces:
@@ -204,7 +193,7 @@ def _prepare_rows(request, registry, spaces) -> SafeString:
 @require_GET
 def space_list(request, pk):
     registry = _platform_registry(pk)
-    filters = SpaceFilter(request.GET, queryset=_spaces_with_workspaces(registry).order_by("name"))
+    filters = SpaceFilter(request.GET, queryset=registry.spaces.order_by("name"))
     spaces = filters.qs
     q = cleaned(filters, "q")
     page = KeyPaginator(spaces, SPACES_PER_PAGE, key="name").get_page(request.GET.get("page"))
@@ -230,7 +219,7 @@ def _space(registry_pk, space_pk) -> RegistrySpace:
 @admin_required
 @require_GET
 def space_row(request, pk, space_pk):
-    space = get_object_or_404(_spaces_with_workspaces(_platform_registry(pk)), pk=space_pk)
+    space = get_object_or_404(_platform_registry(pk).spaces, pk=space_pk)
     return render(
         request,
         "registries/space_list.html#space-rows",

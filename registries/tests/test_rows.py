@@ -227,3 +227,19 @@ def test_the_picker_shows_the_same_tag_cells_escaped_with_its_choose_button(
     repository_page = client.get(reverse("registries:repository", args=[hostile_repository.pk])).text
     cells = html[html.index('<td class="mono"') : html.index("</time></td>")]
     assert cells in repository_page
+
+
+def test_space_rows_show_the_type_and_times_as_the_reader_reads_them(
+    client, admin, harbor, bound_space, workspace, settings
+):
+    # The rows translate the Type and look the time zone up once per page, not per value.
+    settings.TIME_ZONE = "Asia/Shanghai"
+    SpaceBinding.objects.filter(space=bound_space).update(expires=NOW + datetime.timedelta(days=2))
+    client.force_login(admin)
+    url = reverse("registries:spaces", args=[harbor.pk])
+    page = read(client.get(url).text)
+    assert "payments Private" in page.text
+    assert "2026-11-30 17:15" in page.text  # created, 09:15 UTC
+    assert f"{workspace.name} · ends 2026-12-02 17:15" in page.text  # the hover list
+    chinese = read(client.get(url, **ZH).text)
+    assert "payments 私有" in chinese.text and "2026-12-02 17:15" in chinese.text
