@@ -68,7 +68,7 @@ def sync_now_with_message(request, registry: Registry, *, to_its_page: bool) -> 
 @require_GET
 def platform_list(request):
     filters = RegistryFilter(
-        request.GET, queryset=Registry.objects.platform().with_space_count().order_by("name")
+        request.GET, queryset=Registry.objects.platform().order_by("name")
     )
     registries = filters.qs
     q = cleaned(filters, "q")
