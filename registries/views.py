@@ -67,9 +67,7 @@ def sync_now_with_message(request, registry: Registry, *, to_its_page: bool) -> 
 @admin_required
 @require_GET
 def platform_list(request):
-    filters = RegistryFilter(
-        request.GET, queryset=Registry.objects.platform().order_by("name")
-    )
+    filters = RegistryFilter(request.GET, queryset=Registry.objects.platform().order_by("name"))
     registries = filters.qs
     q = cleaned(filters, "q")
     return render_page(
@@ -207,7 +205,12 @@ def space_list(request, pk):
     filters = SpaceFilter(request.GET, queryset=_spaces_with_workspaces(registry).order_by("name"))
     spaces = filters.qs
     q = cleaned(filters, "q")
-    page = KeyPaginator(spaces, SPACES_PER_PAGE, key="name").get_page(request.GET.get("page"))
+    # A search or a filter is counted only a few pages ahead (registries.paging.KeyPaginator
+    # says why); the whole list exactly, from the (registry, name) index.
+    searched = not filters.is_valid() or any(filters.form.cleaned_data.values())
+    page = KeyPaginator(spaces, SPACES_PER_PAGE, key="name", capped=searched).get_page(
+        request.GET.get("page")
+    )
     context = {
         "registry": registry,
         "page": page,
