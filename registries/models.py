@@ -199,11 +199,13 @@ class Registry(models.Model):
     def save(self, *args, update_fields=None, **kwargs):
         # An instance read before a space was added holds an old ``space_count``: saving it
         # whole (the edit form, the admin) must not write that back over the stored count.
+        # As Django does for an instance read with only(), fields not loaded are left as stored.
         if update_fields is None and not self._state.adding:
+            deferred = self.get_deferred_fields()
             update_fields = [
                 field.name
                 for field in self._meta.concrete_fields
-                if not field.primary_key and field.name != "space_count"
+                if not field.primary_key and field.name != "space_count" and field.attname not in deferred
             ]
         super().save(*args, update_fields=update_fields, **kwargs)
 

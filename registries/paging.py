@@ -11,6 +11,9 @@ count says "more than ``count``" (``more`` is true) and one more page is always 
 Next keeps leading on and each later page looks at its own window. A second query reads only
 the page's rows. Two queries per page, as with ``Paginator`` (count, then page), whatever the
 size of the list.
+
+``KeyPaginator`` pages the spaces (Registry space, Spaces x workspaces) by key; with
+``capped`` (their searches) it counts the same way, a few pages ahead of the page asked for.
 """
 
 import math
