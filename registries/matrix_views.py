@@ -68,11 +68,17 @@ def _grid(filters: dict, registries: list[Registry]) -> dict:
     spaces = spaces.only("id", "name", "registry_id", "visibility")
     if filters["sq"]:
         spaces = spaces.filter(name__icontains=filters["sq"])
-    space_page = KeyPaginator(spaces, MATRIX_SPACES, key=key).get_page(filters["sp"])
+    # Searches are counted only a few pages ahead, so a common term (a stage, a letter) costs
+    # what a rare one does (registries.paging.KeyPaginator); the whole lists exactly.
+    space_page = KeyPaginator(spaces, MATRIX_SPACES, key=key, capped=bool(filters["sq"])).get_page(
+        filters["sp"]
+    )
     workspaces = Workspace.objects.only("id", "name").order_by("name")
     if filters["wq"]:
         workspaces = workspaces.filter(name__icontains=filters["wq"])
-    workspace_page = KeyPaginator(workspaces, MATRIX_WORKSPACES, key="name").get_page(filters["wp"])
+    workspace_page = KeyPaginator(
+        workspaces, MATRIX_WORKSPACES, key="name", capped=bool(filters["wq"])
+    ).get_page(filters["wp"])
     columns = list(workspace_page)
     space_list = list(space_page)
     bound = (

@@ -66,9 +66,13 @@ class RegistryQuerySet(models.QuerySet["Registry"]):
     def of_workspace(self, workspace: Workspace) -> RegistryQuerySet:
         return self.filter(scope=Registry.Scope.WORKSPACE, workspace=workspace)
 
-    def with_space_count(self) -> RegistryQuerySet:
-        """``space_count`` per registry, counted from the (registry) index in a subquery rather
-        than by joining every space, which also keeps other annotations' counts right."""
+    def recount_spaces(self) -> int:
+        """Set ``space_count`` of these registries from their spaces, counted now.
+
+        For what writes spaces in bulk: the sync (under the registry's row lock, at its end),
+        the demo seed, the benchmarks' loaders and the migration that added the column. One
+        space at a time goes through ``Registry.spaces_changed``.
+        """
         counts = (
             RegistrySpace.objects.filter(registry=models.OuterRef("pk"))
             .order_by()
@@ -76,7 +80,7 @@ class RegistryQuerySet(models.QuerySet["Registry"]):
             .annotate(n=models.Count("pk"))
             .values("n")
         )
-        return self.annotate(space_count=Coalesce(models.Subquery(counts), 0))
+        return self.update(space_count=Coalesce(models.Subquery(counts), 0))
 
 
 class Registry(models.Model):
@@ -145,6 +149,12 @@ class Registry(models.Model):
     # Bytes of storage the registry reports for itself, read at sync time so that showing the
     # Overview never calls the registry; None when the registry does not report it.
     storage_used = models.BigIntegerField(_("storage used"), null=True, blank=True)
+    # How many spaces the registry has, kept here rather than counted on each view: counting
+    # reads every space of the registry (14,000 index entries in bench/pages_bench.py, ~2 ms a
+    # registry), so the registry list grew with the data. It is counted again where spaces
+    # are created or deleted: registries.services (``spaces_changed``) and the sync, at its
+    # end (``recount_spaces``). Never written by ``save()`` (see there).
+    space_count = models.PositiveIntegerField(_("spaces"), default=0, editable=False)
     created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
     updated = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
@@ -188,6 +198,19 @@ class Registry(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, update_fields=None, **kwargs):
+        # An instance read before a space was added holds an old ``space_count``: saving it
+        # whole (the edit form, the admin) must not write that back over the stored count.
+        # As Django does for an instance read with only(), fields not loaded are left as stored.
+        if update_fields is None and not self._state.adding:
+            deferred = self.get_deferred_fields()
+            update_fields = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "space_count" and field.attname not in deferred
+            ]
+        super().save(*args, update_fields=update_fields, **kwargs)
+
     @property
     def kind_plugin(self) -> kinds.RegistryKind:
         """What this registry's kind can do (registries/kinds/)."""
@@ -217,6 +240,20 @@ class Registry(models.Model):
     @property
     def uses_token_service(self) -> bool:
         return self.token_service and self.kind_plugin.token_service and self.scope == self.Scope.PLATFORM
+
+    def spaces_changed(self) -> None:
+        """Spaces of this registry were created or deleted in the current transaction: count
+        them again into ``space_count`` (and on this instance).
+
+        Counting (rather than adding one) keeps the figure right even after writes that did
+        not come through here. The row lock first, in a statement of its own: a second
+        change waits for the first to commit, and its count, a new statement, then sees the
+        first's space. ``no_key``: a sync in progress (whose new spaces hold a key share lock
+        on the row) does not block it; the sync counts again at its end.
+        """
+        Registry.objects.select_for_update(no_key=True).filter(pk=self.pk).values_list("pk").first()
+        Registry.objects.filter(pk=self.pk).recount_spaces()
+        self.space_count = Registry.objects.values_list("space_count", flat=True).get(pk=self.pk)
 
     def set_password(self, raw: str) -> None:
         self.password_encrypted = crypto.encrypt(raw)

@@ -543,6 +543,7 @@ def create_space(registry: Registry, actor: Actor, *, name: str, visibility: str
         upstream_id=upstream_id,
         upstream_created=created or timezone.now(),
     )
+    registry.spaces_changed()
     audit.record(actor, "space.create", space, after={"name": name, "visibility": visibility})
     return space
 
@@ -590,6 +591,7 @@ def delete_space(space: RegistrySpace, actor: Actor) -> None:
     )
     robots.space_deleting(space)
     space.delete()
+    space.registry.spaces_changed()
 
 
 # Images: scans and deletion (the repository page and the API) ------------------------------

@@ -216,6 +216,9 @@ def _succeed(
     if status != Registry.Status.HEALTHY:
         changes["status_changed"] = now
     Registry.objects.filter(pk=registry.pk).update(**changes)
+    # Counted after taking the lock, so the count includes the spaces the sync created and any
+    # created meanwhile by the page (their transaction held the row until it committed).
+    Registry.objects.filter(pk=registry.pk).recount_spaces()
     for name, value in changes.items():
         setattr(registry, name, value)
     _finish_run(run, SyncRun.Result.SUCCEEDED, "", progress, requests, now)

@@ -30,6 +30,8 @@ from workspaces.models import Workspace
 # missed its 50 ms p95 (bench/RESULTS.md). DCE itself shows 10.
 SPACES_PER_PAGE = 20
 DIALOG_RESULTS = 20
+# "Load more (N more workspaces)" counts the matches only this far past the results shown.
+DIALOG_COUNT_AHEAD = 100
 # The seed's toast, word for word in English; translated when shown.
 BIND_TOAST = gettext_noop("Bound/Unbound workspace successfully")
 
@@ -67,9 +69,7 @@ def sync_now_with_message(request, registry: Registry, *, to_its_page: bool) -> 
 @admin_required
 @require_GET
 def platform_list(request):
-    filters = RegistryFilter(
-        request.GET, queryset=Registry.objects.platform().with_space_count().order_by("name")
-    )
+    filters = RegistryFilter(request.GET, queryset=Registry.objects.platform().order_by("name"))
     registries = filters.qs
     q = cleaned(filters, "q")
     return render_page(
@@ -196,7 +196,12 @@ def space_list(request, pk):
     filters = SpaceFilter(request.GET, queryset=registry.spaces.order_by("name"))
     spaces = filters.qs
     q = cleaned(filters, "q")
-    page = KeyPaginator(spaces, SPACES_PER_PAGE, key="name").get_page(request.GET.get("page"))
+    # A search or a filter is counted only a few pages ahead (registries.paging.KeyPaginator
+    # says why); the whole list exactly, from the (registry, name) index.
+    searched = not filters.is_valid() or any(filters.form.cleaned_data.values())
+    page = KeyPaginator(spaces, SPACES_PER_PAGE, key="name", capped=searched).get_page(
+        request.GET.get("page")
+    )
     context = {
         "registry": registry,
         "page": page,
@@ -335,10 +340,47 @@ def _workspaces_for(space, q: str):
     return workspaces
 
 
+def _dialog_results(space, q: str, offset: int) -> tuple[list[Workspace], int, bool]:
+    """The dialog's results from ``offset``: the workspaces matching ``q``, those bound to
+    ``space`` first, then by name, one more than a page (to know there are more). Also how
+    many follow the page, counted at most ``DIALOG_COUNT_AHEAD`` far, and whether more do.
+
+    Sorting every matching workspace by "bound, then name" (``_workspaces_for``) reads them
+    all: 5,000 workspaces, 4 ms in bench/pages_bench.py, against 0.1 ms at 1 % of the data,
+    and counting the rest for "Load more (N more)" read them all again. Here the bound ones
+    (a space has a few) come from its bindings, the others from the name index as far as the
+    page reaches, and the count stops ``DIALOG_COUNT_AHEAD`` past the page: the same rows,
+    in the same order, with a cost that does not grow with the number of workspaces.
+    """
+    matching = Workspace.objects.only("id", "name", "description")
+    if q:
+        matching = matching.filter(name__icontains=q)
+    bound_ids = SpaceBinding.objects.filter(space=space).values("workspace_id")
+    wanted = DIALOG_RESULTS + 1
+    bound = list(matching.filter(pk__in=bound_ids).order_by("name"))
+    results = bound[offset : offset + wanted]
+    start = max(offset - len(bound), 0)
+    # At least one row asked for, even when the bound ones fill the page: the same queries
+    # for every page.
+    others = matching.exclude(pk__in=bound_ids).order_by("name")[
+        start : start + max(wanted - len(results), 1)
+    ]
+    for workspace in results:
+        workspace.is_bound = True
+    for workspace in others:
+        workspace.is_bound = False
+        results.append(workspace)
+    results = results[:wanted]
+    if len(results) <= DIALOG_RESULTS:
+        return results, 0, False
+    next_offset = offset + DIALOG_RESULTS
+    counted = matching.order_by()[: next_offset + DIALOG_COUNT_AHEAD + 1].count() - next_offset
+    return results, min(counted, DIALOG_COUNT_AHEAD), counted > DIALOG_COUNT_AHEAD
+
+
 def _dialog_context(space, shown_ids, chosen, q: str, error=None, offset: int = 0):
     """``q`` comes cleaned by search_term (no NUL, at most 100 characters)."""
-    matching = _workspaces_for(space, q)
-    results = list(matching[offset : offset + DIALOG_RESULTS + 1])
+    results, remaining, remaining_more = _dialog_results(space, q, offset)
     more = len(results) > DIALOG_RESULTS
     next_offset = offset + DIALOG_RESULTS
     return {
@@ -349,7 +391,8 @@ def _dialog_context(space, shown_ids, chosen, q: str, error=None, offset: int = 
         "chosen_ids": {workspace.pk for workspace in chosen},
         "results": results[:DIALOG_RESULTS],
         "more_results": more,
-        "remaining": matching.count() - next_offset if more else 0,
+        "remaining": remaining,
+        "remaining_more": remaining_more,
         "next_offset": next_offset,
         "q": q,
         "error": error,

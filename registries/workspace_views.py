@@ -49,7 +49,7 @@ def workspace_registry_list(request):
         if selected is None:
             raise Http404
     filters = RegistryFilter(
-        request.GET, queryset=Registry.objects.of_workspace(selected).with_space_count().order_by("name")
+        request.GET, queryset=Registry.objects.of_workspace(selected).order_by("name")
     )
     registries = filters.qs
     return render(

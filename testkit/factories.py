@@ -50,7 +50,10 @@ def make_space(registry=None, name="vault", visibility="private", **fields):
     from registries.models import RegistrySpace
 
     registry = registry or make_registry()
-    return RegistrySpace.objects.create(registry=registry, name=name, visibility=visibility, **fields)
+    space = RegistrySpace.objects.create(registry=registry, name=name, visibility=visibility, **fields)
+    # As registries.services.create_space does: the registry's space count follows.
+    registry.spaces_changed()
+    return space
 
 
 def bind(space, *workspaces, expires=None):

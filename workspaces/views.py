@@ -115,7 +115,7 @@ def workspace_detail(request, pk):
         .select_related("registry")
         .order_by("registry__name", "name"),
         "namespaces": workspace.namespaces.select_related("cluster"),
-        "registries": workspace.registries.with_space_count(),
+        "registries": workspace.registries.all(),
         "may_manage_members": can(request.user, "manage_members", workspace),
         "may_manage_workspace": can(request.user, "manage_workspaces"),
         "may_manage_registries": can(request.user, "manage_workspace_registries", workspace),

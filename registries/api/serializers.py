@@ -77,8 +77,7 @@ class RegistrySerializer(StrictModelSerializer):
 
     @extend_schema_field(serializers.IntegerField())
     def get_space_count(self, registry) -> int:
-        annotated = getattr(registry, "space_count", None)
-        return annotated if annotated is not None else registry.spaces.count()
+        return registry.space_count
 
     def validate_kind(self, kind):
         if self.instance is not None and kind != self.instance.kind:

@@ -108,7 +108,7 @@ class RegistryViewSet(RegistryWritesMixin, viewsets.ModelViewSet):
     lookup_value_converter = "int"
 
     def get_queryset(self):
-        return Registry.objects.platform().with_space_count().order_by("name")
+        return Registry.objects.platform().order_by("name")
 
     def new_registry_fields(self) -> dict:
         return {"scope": Registry.Scope.PLATFORM}

@@ -39,7 +39,7 @@ class WorkspaceRegistryViewSet(InWorkspace, RegistryWritesMixin, viewsets.ModelV
     def get_queryset(self):
         if self.fake():
             return Registry.objects.none()
-        return Registry.objects.of_workspace(self.get_workspace()).with_space_count().order_by("name")
+        return Registry.objects.of_workspace(self.get_workspace()).order_by("name")
 
     def new_registry_fields(self) -> dict:
         return {"scope": Registry.Scope.WORKSPACE, "workspace": self.get_workspace()}

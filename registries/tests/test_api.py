@@ -14,6 +14,7 @@ from portal.models import AuditEvent
 from registries import services
 from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from registries.models import Registry, RegistrySpace, SpaceBinding, SyncRun
+from testkit.factories import make_space
 from workspaces.models import Workspace
 
 NON_ADMINS = ["ws_admin", "ws_editor", "ws_viewer", "outsider"]
@@ -167,7 +168,7 @@ def test_the_admin_passes_the_role_check_on_every_endpoint(admin_api, space, wor
 def test_admin_lists_platform_registries_without_passwords(
     admin_api, harbor_registry, demo_registry, workspace_registry
 ):
-    RegistrySpace.objects.create(registry=harbor_registry, name="one")
+    make_space(harbor_registry, "one")
     response = admin_api.get("/api/v1/registries/")
     assert response.status_code == 200
     body = response.json()

@@ -18,6 +18,7 @@ from portal.models import AuditEvent
 from registries import services
 from registries.kinds.harbor.tests.harbor_double import ADMIN_PASSWORD, ADMIN_USER
 from registries.models import Registry, RegistrySpace, SyncRun
+from testkit.factories import make_space
 
 MEMBERS = ["ws_admin", "ws_editor", "ws_viewer"]
 LOOPBACK_REFUSED = "a loopback address, which workspace registries may not use"
@@ -156,7 +157,7 @@ def call(client, method, path, body=None):
 def test_every_member_lists_the_workspaces_registries_without_passwords(
     api, request, persona, workspace, team_harbor, demo_registry, their_registry, platform_registry
 ):
-    RegistrySpace.objects.create(registry=team_harbor, name="extra")
+    make_space(team_harbor, "extra")
     api.force_login(request.getfixturevalue(persona))
     response = api.get(url(workspace))
     assert response.status_code == 200

@@ -221,6 +221,26 @@ def test_both_axes_are_searched_and_paged(client, admin, registry):
     assert "No workspace matches this name." in nothing
 
 
+def test_common_searches_on_both_axes_count_a_few_pages_ahead(client, admin, registry):
+    # Searches are counted five pages ahead (registries.paging.KeyPaginator), so a term that
+    # matches most names costs no more than a rare one; the pager says "more than".
+    RegistrySpace.objects.bulk_create(
+        RegistrySpace(registry=registry, name=f"svc-{number:03d}", visibility="private")
+        for number in range(MATRIX_SPACES * 5 + 3)
+    )
+    Workspace.objects.bulk_create(
+        Workspace(name=f"team-{number:03d}") for number in range(MATRIX_WORKSPACES * 5 + 3)
+    )
+    client.force_login(admin)
+    first = client.get(reverse(URL), {"sq": "svc-", "wq": "team-"}, headers={"HX-Request": "true"}).text
+    assert f"Spaces: page 1 of more than 5 (more than {MATRIX_SPACES * 5} spaces)" in first
+    assert f"Workspaces: page 1 of more than 5 (more than {MATRIX_WORKSPACES * 5} workspaces)" in first
+    last = client.get(reverse(URL), {"sq": "svc-", "wq": "team-", "sp": 6, "wp": 6}).text
+    assert f"Spaces: page 6 of 6 ({MATRIX_SPACES * 5 + 3} spaces)" in last
+    assert f"Workspaces: page 6 of 6 ({MATRIX_WORKSPACES * 5 + 3} workspaces)" in last
+    assert f"svc-{MATRIX_SPACES * 5 + 2:03d}" in last and f"team-{MATRIX_WORKSPACES * 5 + 2:03d}" in last
+
+
 def test_page_query_count_does_not_grow_with_rows_or_columns(client, admin, registry):
     client.force_login(admin)
 

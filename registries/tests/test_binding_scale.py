@@ -35,7 +35,8 @@ def test_dialog_lists_the_bound_workspaces_first_among_300(client, admin, space)
     assert names[:2] == ["ws-250", "ws-310"]
     assert names[2:4] == ["ws-000", "ws-001"]
     assert len(names) == 20
-    assert "Load more (300 more workspaces)" in page.text
+    # Counted at most 100 past the page: the dialog costs the same at 300 or 30,000.
+    assert "Load more (more than 100 more workspaces)" in page.text
 
 
 def test_load_more_brings_the_next_workspaces_and_keeps_the_chosen_ticked(client, admin, space):
@@ -47,7 +48,9 @@ def test_load_more_brings_the_next_workspaces_and_keeps_the_chosen_ticked(client
     assert more.status_code == 200
     assert checkbox_names(more.text) == [f"ws-{n:03d}" for n in range(20, 40)]
     assert re.search(rf'value="{workspaces[25].pk}"[^>]*\s+checked', more.text)
-    assert "Load more (280 more workspaces)" in more.text
+    assert "Load more (more than 100 more workspaces)" in more.text
+    near_the_end = client.get(dialog_url(space), {"results": "1", "offset": "200"}, headers=HTMX)
+    assert "Load more (100 more workspaces)" in near_the_end.text
     last = client.get(dialog_url(space), {"results": "1", "offset": "300"}, headers=HTMX)
     assert checkbox_names(last.text) == [f"ws-{n:03d}" for n in range(300, 320)]
     assert "Load more" not in last.text
@@ -199,3 +202,24 @@ def test_only_admins_get_the_page(client, request, persona, space):
         == 403
     )
     assert not SpaceBinding.objects.exists()
+
+
+@pytest.mark.parametrize("q", ["", "ws-1"])
+def test_dialog_pages_keep_the_bound_first_across_load_more(client, admin, space, q):
+    # 25 bound workspaces: the first page holds only bound ones, the second both kinds.
+    workspaces = many_workspaces(200)
+    bound = workspaces[::8]
+    services.change_bindings(space, admin, add=bound)
+    client.force_login(admin)
+    matching = [w.name for w in workspaces if q in w.name]
+    expected = sorted(n for n in matching if n in {w.name for w in bound}) + sorted(
+        n for n in matching if n not in {w.name for w in bound}
+    )
+    shown, offset = [], 0
+    while True:
+        page = client.get(dialog_url(space), {"results": "1", "offset": offset, "q": q}, headers=HTMX).text
+        shown += checkbox_names(page)
+        if "Load more" not in page:
+            break
+        offset += 20
+    assert shown == expected

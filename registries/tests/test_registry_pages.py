@@ -341,3 +341,79 @@ def test_registry_sections_sit_in_the_left_navigation_with_the_way_back(client, 
     ) in nav
     assert f'href="{reverse("registries:platform-list")}"' in nav
     assert "All registries" in nav
+
+
+# The space count on the registry list is stored on the registry (so the list does not read
+# every space on each view): each way spaces come and go must keep the figure shown right.
+
+
+def space_count_shown(client, name: str) -> int:
+    """The "Registry spaces" cell of registry ``name`` on the Integrated Registry (Admin) list."""
+    import re
+
+    text = client.get(reverse("registries:platform-list")).text
+    row = re.search(rf">{re.escape(name)}</a>.*?</tr>", text, re.S).group(0)
+    return int(re.search(r"<td>(\d+)</td>", row).group(1))
+
+
+def test_registry_list_space_count_follows_creating_and_deleting_spaces(
+    client, admin, harbor_registry, harbor_double
+):
+    client.force_login(admin)
+    assert space_count_shown(client, "harbor-main") == 0
+    for name in ("team-x", "team-y"):
+        created = client.post(
+            reverse("registries:space-create", args=[harbor_registry.pk]),
+            {"name": name, "visibility": "private"},
+            headers={"HX-Request": "true"},
+        )
+        assert created.status_code == 204
+    assert space_count_shown(client, "harbor-main") == 2
+    space = RegistrySpace.objects.get(name="team-x")
+    deleted = client.post(
+        reverse("registries:space-delete", args=[harbor_registry.pk, space.pk]),
+        headers={"HX-Request": "true"},
+    )
+    assert deleted.status_code == 204
+    assert space_count_shown(client, "harbor-main") == 1
+
+
+def test_registry_list_space_count_is_counted_again_on_each_change(
+    client, admin, harbor_registry, harbor_double
+):
+    # Spaces written without the services (an old import, a hand fix in the database) are
+    # counted in as soon as the next space is created.
+    RegistrySpace.objects.bulk_create(
+        RegistrySpace(registry=harbor_registry, name=f"old-{n}") for n in range(3)
+    )
+    services.create_space(harbor_registry, admin, name="new-one", visibility="private")
+    client.force_login(admin)
+    assert space_count_shown(client, "harbor-main") == 4
+
+
+def test_saving_a_registry_does_not_write_back_an_old_space_count(
+    client, admin, harbor_registry, harbor_double
+):
+    read_before = Registry.objects.get(pk=harbor_registry.pk)
+    services.create_space(harbor_registry, admin, name="team-z", visibility="private")
+    read_before.status_message = "edited meanwhile"
+    read_before.save()
+    client.force_login(admin)
+    response = client.post(
+        reverse("registries:edit", args=[harbor_registry.pk]), form_data(harbor_double, password="")
+    )
+    assert response.status_code == 302
+    assert space_count_shown(client, "harbor-main") == 1
+
+
+def test_registry_list_space_count_follows_deleting_a_space_in_django_admin(
+    client, admin, harbor_registry, harbor_double
+):
+    harbor_double.add_project("empty-one")
+    space = services.create_space(harbor_registry, admin, name="kept", visibility="private")
+    empty = RegistrySpace.objects.create(registry=harbor_registry, name="empty-one", missing=True)
+    client.force_login(admin)
+    response = client.post(reverse("admin:registries_registryspace_delete", args=[empty.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert space_count_shown(client, "harbor-main") == 1
+    assert RegistrySpace.objects.filter(pk=space.pk).exists()

@@ -123,3 +123,39 @@ def test_spaces_have_a_covering_name_index_on_postgresql(db):
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", ["space_name_registry_id"])
         (definition,) = cursor.fetchone()
     assert "(name, registry_id) INCLUDE (id)" in definition
+
+
+@pytest.mark.parametrize("q", ["web", "-", "-01", "nothing-matches"])
+def test_a_capped_search_shows_each_page_as_plain_paging_does(big_registry, q):
+    # Each request makes its own paginator and counts from the page asked for.
+    spaces = big_registry.spaces.filter(name__icontains=q).order_by("name")
+    plain = Paginator(spaces, SPACES_PER_PAGE)
+    for number in plain.page_range:
+        ours = KeyPaginator(spaces, SPACES_PER_PAGE, key="name", capped=True, ahead_pages=2)
+        page = ours.get_page(number)
+        assert [space.pk for space in page] == [space.pk for space in plain.page(number)]
+        assert ours.count <= plain.count
+        assert ours.more == (ours.count < plain.count)
+        assert page.has_next() == plain.page(number).has_next()
+
+
+def test_a_common_search_counts_a_few_pages_ahead_and_says_more(client, admin, big_registry):
+    # Every name has a "-": 130 matches, more than the 5 pages (100 spaces) counted ahead.
+    client.force_login(admin)
+    url = reverse("registries:spaces", args=[big_registry.pk])
+    first = client.get(url, {"q": "-"})
+    assert "Page 1 of more than 5 (more than 100 spaces)" in first.text
+    assert "page=2" in first.text
+    last = client.get(url, {"q": "-", "page": 7})
+    assert "Page 7 of 7 (130 spaces)" in last.text
+    assert len(last.context["page"]) == 10
+    # A rarer term is counted exactly: all its matches are within the pages counted ahead.
+    rare = client.get(url, {"q": "web"}).context["page"].paginator
+    assert not rare.more and rare.count == big_registry.spaces.filter(name__icontains="web").count()
+
+
+def test_a_search_far_past_the_last_page_shows_the_last_page(client, admin, big_registry):
+    client.force_login(admin)
+    response = client.get(reverse("registries:spaces", args=[big_registry.pk]), {"q": "-", "page": 99})
+    assert response.context["page"].number == 7
+    assert "Page 7 of 7 (130 spaces)" in response.text

@@ -658,3 +658,29 @@ def test_a_docker_registry_reports_no_storage(db, populated_registry):
     assert sync_registry(registry).result == "succeeded"
     registry.refresh_from_db()
     assert registry.storage_used is None
+
+
+def test_registry_list_space_count_follows_sync(client, admin, harbor_double):
+    import re
+
+    from django.urls import reverse
+
+    def shown() -> int:
+        text = client.get(reverse("registries:platform-list")).text
+        row = re.search(r">harbor</a>.*?</tr>", text, re.S).group(0)
+        return int(re.search(r"<td>(\d+)</td>", row).group(1))
+
+    for name in ("team-a", "team-b", "team-c"):
+        harbor_double.add_project(name)
+    registry = harbor_registry(harbor_double)
+    client.force_login(admin)
+    assert shown() == 0
+    assert sync_registry(registry).result == "succeeded"
+    listed = len(harbor_double.projects)  # the three and Harbor's own "library"
+    assert shown() == listed == 4
+    harbor_double.add_project("team-d")
+    del harbor_double.projects["team-a"]
+    assert sync_registry(registry).result == "succeeded"
+    # team-a is kept (missing upstream, until an Admin removes it): the Registry space page
+    # still lists it, so the count does too.
+    assert shown() == listed + 1 == RegistrySpace.objects.filter(registry=registry).count()

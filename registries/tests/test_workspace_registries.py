@@ -124,3 +124,21 @@ def test_workspace_registry_is_not_on_the_admin_pages(client, admin, workspace):
     client.force_login(admin)
     assert "team-harbor" not in client.get(reverse("registries:platform-list")).text
     assert client.get(reverse("registries:detail", args=[registry.pk])).status_code == 404
+
+
+def test_workspace_pages_show_the_registrys_space_count(client, ws_viewer, workspace):
+    registry = Registry.objects.create(
+        name="team-harbor",
+        kind="harbor",
+        url="https://h.example.com",
+        scope="workspace",
+        workspace=workspace,
+        is_demo=True,
+    )
+    for name in ("one", "two", "three"):
+        factories.make_space(registry, name)
+    client.force_login(ws_viewer)
+    workspace_page = client.get(reverse("workspaces:detail", args=[workspace.pk])).text
+    assert "https://h.example.com (3 spaces)" in workspace_page
+    listed = client.get(reverse("registries:workspace-list"), {"workspace": workspace.pk}).text
+    assert "<td>3</td>" in listed

@@ -204,6 +204,8 @@ class Command(BaseCommand):
         name, kind, url, owner, spaces = WORKSPACE_REGISTRY
         registry = self._registry(name, kind, url, workspaces[owner], now)
         self._spaces(registry, spaces, workspaces, admin, now)
+        # The spaces were written directly (as a sync would): count them, as a sync does.
+        Registry.objects.recount_spaces()
 
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Log in with:"))
         self.stdout.write(f"  admin / {DEMO_PASSWORD}   (Admin)")
