@@ -158,6 +158,10 @@ def start_django(
     import django
 
     django.setup()
+    # As a gunicorn worker does after loading the application (portal/wsgi.py).
+    from portal.startup import freeze_startup_objects
+
+    freeze_startup_objects()
 
 
 @contextmanager
