@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal.decorators import admin_required
 from portal.htmx import render_page, toast_events
 from portal.inputs import id_or_none, search_term
+from registries import rows as rows_html
 from registries import services
 from registries.models import Registry, RegistrySpace, SpaceBinding
 from registries.paging import KeyPaginator
@@ -111,6 +112,7 @@ def _grid(filters: dict, registries: list[Registry]) -> dict:
         "workspace_page": workspace_page,
         "columns": columns,
         "rows": rows,
+        "matrix_rows": rows_html.matrix_rows(rows, show_registry=registry is None),
     }
 
 

@@ -108,6 +108,25 @@ def space_rows(spaces, csrf_input: str, retry_url) -> SafeString:
     )
 
 
+class MatrixRowText:
+    """The spaces x workspaces grid's texts, translated once for a page's rows."""
+
+    def __init__(self):
+        self.public = _("public")
+
+
+def matrix_rows(rows, *, show_registry: bool) -> SafeString:
+    """The spaces x workspaces grid's rows: each ``row`` has ``space``, ``registry`` and
+    ``cells`` ((value, workspace id, ticked) per column), built by registries.matrix_views; the
+    registry's name is shown before each space's when the grid spans all registries."""
+    if not rows:
+        return mark_safe("")
+    return _render(
+        "registries/_matrix_rows.html",
+        {"rows": rows, "show_registry": show_registry, "text": MatrixRowText()},
+    )
+
+
 class _TagCellText(_RowText):
     def __init__(self):
         super().__init__()

@@ -243,3 +243,18 @@ def test_space_rows_show_the_type_and_times_as_the_reader_reads_them(
     assert f"{workspace.name} · ends 2026-12-02 17:15" in page.text  # the hover list
     chinese = read(client.get(url, **ZH).text)
     assert "payments 私有" in chinese.text and "2026-12-02 17:15" in chinese.text
+
+
+def test_every_value_of_a_matrix_row_is_escaped_and_its_badge_translated(client, admin, harbor, workspace):
+    space = RegistrySpace.objects.create(
+        registry=harbor, name=f"open {HOSTILE}", visibility="public", upstream_id="3", upstream_created=NOW
+    )
+    SpaceBinding.objects.create(space=space, workspace=workspace)
+    client.force_login(admin)
+    url = reverse("registries:binding-matrix")  # all registries: each space after its registry's name
+    page = read(client.get(url).text)
+    assert f"harbor-rows / open {HOSTILE} public" in page.text
+    assert f"{space.pk}:{workspace.pk}" in page.attributes  # the ticked cell and what it was
+    assert f"matrix-s{space.pk} matrix-w{workspace.pk}" in page.attributes
+    chinese = read(client.get(url, {"registry": harbor.pk}, **ZH).text)
+    assert f"open {HOSTILE} 公开" in chinese.text and "harbor-rows /" not in chinese.text
