@@ -135,6 +135,9 @@ class KeyPaginator(_CountAhead, Paginator):
     registry's spaces by name, space_name_registry_id for all spaces), then only those rows
     are read: the same page in one query. ``key`` must identify the rows (unique in the list).
 
+    Pages in the second half of the list read their keys from the index's end, backwards: the
+    deepest page a link leads to reads at most half the keys, and the last page only its own.
+
     The count, for "Page 3 of 700": exact, as ``Paginator``'s (from the index: ~2 ms at a
     registry's 14,000 spaces); with ``capped`` (searches), counted as ``CappedCountPaginator``
     does, only ``ahead_pages`` pages from the page asked for ("Page 1 of more than 5",
@@ -178,5 +181,13 @@ class KeyPaginator(_CountAhead, Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        keys = self.object_list.prefetch_related(None).values(self.key)[bottom:top]
+        keys = self.object_list.prefetch_related(None).values(self.key)
+        if not self.more and self.count - top < bottom:
+            # Nearer the end than the start (the last page, a link back from it): the keys
+            # from the index's end, walked backwards, so the last page reads 20 keys instead
+            # of all of them (the Registry space page's last page: 3.4 ms at a registry's
+            # 14,000 spaces, 0.3 ms at 140, bench/pages_bench.py). Only with an exact count.
+            keys = keys.reverse()[self.count - top : self.count - bottom]
+        else:
+            keys = keys[bottom:top]
         return self._get_page(self.object_list.filter(**{f"{self.key}__in": keys}), number, self)

@@ -159,3 +159,21 @@ def test_a_search_far_past_the_last_page_shows_the_last_page(client, admin, big_
     response = client.get(reverse("registries:spaces", args=[big_registry.pk]), {"q": "-", "page": 99})
     assert response.context["page"].number == 7
     assert "Page 7 of 7 (130 spaces)" in response.text
+
+
+def test_the_last_page_reads_its_keys_from_the_end_of_the_list(big_registry):
+    from django.test.utils import CaptureQueriesContext
+
+    spaces = big_registry.spaces.order_by("name")
+    plain = Paginator(spaces, SPACES_PER_PAGE)
+    first_page = [space.pk for space in plain.page(1)]
+    last_page = [space.pk for space in plain.page(plain.num_pages)]
+    ours = KeyPaginator(spaces, SPACES_PER_PAGE, key="name")
+    assert ours.count == plain.count
+    with CaptureQueriesContext(connection) as first:
+        assert [space.pk for space in ours.page(1)] == first_page
+    with CaptureQueriesContext(connection) as last:
+        assert [space.pk for space in ours.page(plain.num_pages)] == last_page
+    assert "DESC" not in first.captured_queries[-1]["sql"]
+    # The keys of the last page come from the end of the (registry, name) order, walked back.
+    assert "DESC LIMIT 10)" in last.captured_queries[-1]["sql"]  # the last page's 10 keys
