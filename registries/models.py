@@ -3,8 +3,9 @@ from __future__ import annotations
 import datetime
 import ssl
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -198,7 +199,7 @@ class Registry(models.Model):
     def __str__(self):
         return self.name
 
-    def save(self, *args, update_fields=None, **kwargs):
+    def save(self, *args: Any, update_fields: Iterable[str] | None = None, **kwargs: Any) -> None:
         # An instance read before a space was added holds an old ``space_count``: saving it
         # whole (the edit form, the admin) must not write that back over the stored count.
         # As Django does for an instance read with only(), fields not loaded are left as stored.

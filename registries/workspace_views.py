@@ -48,9 +48,7 @@ def workspace_registry_list(request):
         selected = next((w for w in workspaces if str(w.pk) == request.GET["workspace"]), None)
         if selected is None:
             raise Http404
-    filters = RegistryFilter(
-        request.GET, queryset=Registry.objects.of_workspace(selected).order_by("name")
-    )
+    filters = RegistryFilter(request.GET, queryset=Registry.objects.of_workspace(selected).order_by("name"))
     registries = filters.qs
     return render(
         request,

@@ -12,9 +12,7 @@ def test_the_web_process_freezes_what_it_loaded_before_its_first_request():
     # In a process of its own, as a gunicorn worker loads portal.wsgi: the URL patterns are
     # loaded and everything made so far is out of the garbage collector's full passes.
     script = (
-        "import gc, sys\n"
-        "import portal.wsgi\n"
-        "print(gc.get_freeze_count(), 'registries.urls' in sys.modules)\n"
+        "import gc, sys\nimport portal.wsgi\nprint(gc.get_freeze_count(), 'registries.urls' in sys.modules)\n"
     )
     environment = {**os.environ, "WHARF_TESTING": "1", "DJANGO_SETTINGS_MODULE": "portal.settings"}
     answer = subprocess.run(
