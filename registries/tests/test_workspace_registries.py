@@ -76,10 +76,16 @@ def test_editors_and_viewers_cannot_integrate(client, settings, workspace, harbo
     assert not Registry.objects.exists()
 
 
-def test_another_workspaces_registry_answers_404(client, workspace):
-    registry = factories.make_registry(
+@pytest.fixture
+def team_registry(workspace):
+    """The workspace's own (demo) Harbor."""
+    return factories.make_registry(
         "team-harbor", url="https://h.example.com", scope="workspace", workspace=workspace
     )
+
+
+def test_another_workspaces_registry_answers_404(client, workspace, team_registry):
+    registry = team_registry
     members = {WS_ADMIN: 200, WS_EDITOR: 200, WS_VIEWER: 200, OUTSIDER: 404, ANONYMOUS: 302}
     assert_access(client, reverse("registries:workspace-detail", args=[registry.pk]), members)
     assert_access(client, reverse("registries:workspace-list") + f"?workspace={workspace.pk}", members)
@@ -93,15 +99,8 @@ def test_another_workspaces_registry_answers_404(client, workspace):
     assert Registry.objects.exists()
 
 
-def test_members_see_the_registry_but_only_its_admins_change_it(client, ws_viewer, ws_admin, workspace):
-    registry = Registry.objects.create(
-        name="team-harbor",
-        kind="harbor",
-        url="https://h.example.com",
-        scope="workspace",
-        workspace=workspace,
-        is_demo=True,
-    )
+def test_members_see_the_registry_but_only_its_admins_change_it(client, ws_viewer, ws_admin, team_registry):
+    registry = team_registry
     client.force_login(ws_viewer)
     page = client.get(reverse("registries:workspace-detail", args=[registry.pk]))
     assert page.status_code == 200
@@ -112,29 +111,15 @@ def test_members_see_the_registry_but_only_its_admins_change_it(client, ws_viewe
     assert not Registry.objects.exists()
 
 
-def test_workspace_registry_is_not_on_the_admin_pages(client, admin, workspace):
-    registry = Registry.objects.create(
-        name="team-harbor",
-        kind="harbor",
-        url="https://h.example.com",
-        scope="workspace",
-        workspace=workspace,
-        is_demo=True,
-    )
+def test_workspace_registry_is_not_on_the_admin_pages(client, admin, team_registry):
+    registry = team_registry
     client.force_login(admin)
     assert "team-harbor" not in client.get(reverse("registries:platform-list")).text
     assert client.get(reverse("registries:detail", args=[registry.pk])).status_code == 404
 
 
-def test_workspace_pages_show_the_registrys_space_count(client, ws_viewer, workspace):
-    registry = Registry.objects.create(
-        name="team-harbor",
-        kind="harbor",
-        url="https://h.example.com",
-        scope="workspace",
-        workspace=workspace,
-        is_demo=True,
-    )
+def test_workspace_pages_show_the_registrys_space_count(client, ws_viewer, workspace, team_registry):
+    registry = team_registry
     for name in ("one", "two", "three"):
         factories.make_space(registry, name)
     client.force_login(ws_viewer)
