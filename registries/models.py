@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -252,9 +252,12 @@ class Registry(models.Model):
         first's space. ``no_key``: a sync in progress (whose new spaces hold a key share lock
         on the row) does not block it; the sync counts again at its end.
         """
-        Registry.objects.select_for_update(no_key=True).filter(pk=self.pk).values_list("pk").first()
-        Registry.objects.filter(pk=self.pk).recount_spaces()
-        self.space_count = Registry.objects.values_list("space_count", flat=True).get(pk=self.pk)
+        # A transaction of its own when the caller has none (a script, a test's factory): the
+        # lock needs one; inside the services' it is a savepoint.
+        with transaction.atomic():
+            Registry.objects.select_for_update(no_key=True).filter(pk=self.pk).values_list("pk").first()
+            Registry.objects.filter(pk=self.pk).recount_spaces()
+            self.space_count = Registry.objects.values_list("space_count", flat=True).get(pk=self.pk)
 
     def set_password(self, raw: str) -> None:
         self.password_encrypted = crypto.encrypt(raw)
