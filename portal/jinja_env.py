@@ -10,18 +10,12 @@ extension is there with Django's gettext for a template that needs ``_()`` on a 
 
 import jinja2
 from django.template.defaultfilters import filesizeformat, urlencode
-from django.utils.timezone import template_localtime
 from django.utils.translation import gettext, ngettext
 
 
-def when(value) -> str:
-    """A moment as Django's ``|date:"Y-m-d H:i"`` shows it: in the current time zone."""
-    return f"{template_localtime(value):%Y-%m-%d %H:%M}"
-
-
 def minute(value) -> str:
-    """``when`` for a moment already in the time zone to show (a long table's: the zone is
-    looked up once per page, not once per row)."""
+    """A moment as Django's ``|date:"Y-m-d H:i"`` shows it, for a moment already in the time
+    zone to show (a long table looks the zone up once per page, registries/rows.py)."""
     return f"{value:%Y-%m-%d %H:%M}"
 
 
@@ -33,7 +27,5 @@ def environment(**options) -> jinja2.Environment:
     env = jinja2.Environment(**options)  # noqa: S701 (autoescape: Django's backend sets it on)
     env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]
     # Django's filters where Jinja2's differ (urlencode's safe characters) or are missing.
-    env.filters.update(
-        {"filesizeformat": filesizeformat, "urlencode": urlencode, "when": when, "minute": minute}
-    )
+    env.filters.update({"filesizeformat": filesizeformat, "urlencode": urlencode, "minute": minute})
     return env
